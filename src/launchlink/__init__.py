@@ -1,0 +1,1 @@
+"""launchlink: one link from pre-save to smart link."""
