@@ -1,0 +1,1 @@
+"""Links: slugs, destinations and the fan-facing smart-link page."""

@@ -1,0 +1,88 @@
+"""What the fan-facing hot path knows about a link, detached from the database.
+
+The public app (page + redirect) never touches the ORM: it works on an immutable
+:class:`LinkSnapshot` built once per link change and cached in-process. That keeps the
+hot path free of database round trips and makes it testable without a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal, Protocol
+from uuid import UUID
+
+ReleaseType = Literal["single", "ep", "album"]
+ReleaseMode = Literal["global", "local"]
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationView:
+    """One service button: where it goes by default and per visitor country."""
+
+    service: str
+    url: str
+    country_urls: Mapping[str, str] = field(default_factory=dict)
+
+    def url_for(self, country: str | None) -> str:
+        if country is not None:
+            return self.country_urls.get(country, self.url)
+        return self.url
+
+
+@dataclass(frozen=True, slots=True)
+class TrackView:
+    title: str
+    isrc: str | None
+    duration_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseTiming:
+    """When the release goes live.
+
+    ``global`` mode: everyone at ``instant``. ``local`` mode: at local midnight of
+    ``local_date`` in each visitor's territory, ``default_time_zone`` when the territory
+    is unknown.
+    """
+
+    mode: ReleaseMode
+    instant: datetime | None
+    local_date: date | None
+    default_time_zone: str
+    presave_opens_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSnapshot:
+    link_id: UUID
+    workspace_id: UUID
+    version: int
+    host: str | None
+    """Custom domain serving this link, or None for the platform's own host."""
+    slug: str
+    canonical_url: str
+    release_title: str
+    release_type: ReleaseType
+    artists: tuple[str, ...]
+    artwork_url: str | None
+    upc: str | None
+    tracks: tuple[TrackView, ...]
+    timing: ReleaseTiming
+    destinations: tuple[DestinationView, ...]
+    """Visible destinations only, in the operator's configured order."""
+
+    def destination(self, service: str) -> DestinationView | None:
+        for destination in self.destinations:
+            if destination.service == service:
+                return destination
+        return None
+
+
+class SnapshotSource(Protocol):
+    """Where the hot path gets snapshots from (the database in production)."""
+
+    async def load(self, host: str | None, slug: str | None) -> LinkSnapshot | None:
+        """The link served at ``host``/``slug``; ``slug`` None means the domain root."""
+        ...
