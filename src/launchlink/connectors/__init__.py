@@ -1,0 +1,1 @@
+"""Platform connectors: one interface (``base.Connector``), one package per service."""

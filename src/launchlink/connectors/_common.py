@@ -1,0 +1,189 @@
+"""Shared defaults for connector classes: availability, capability checks, UPC forms."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TypeVar
+
+from launchlink.connectors.base import (
+    ActionResult,
+    Capability,
+    PlatformAccount,
+    ReleaseMatch,
+    TokenSet,
+    TrackMatch,
+)
+from launchlink.connectors.errors import NotSupported, Unavailable
+from launchlink.kit.clock import Clock
+
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def unique(items: Iterable[str]) -> list[str]:
+    """Order-preserving de-duplication (a repeated id must not cost a second call)."""
+    return list(dict.fromkeys(item for item in items if item))
+
+
+def upc_variants(upc: str) -> list[str]:
+    """The forms a service may store a barcode under, the given one first.
+
+    A 12-digit UPC-A is also an EAN-13 and a 14-digit GTIN with leading zeros (Apple's own
+    example is ``00602445868162``); services match exactly, so each form is tried.
+    """
+    digits = "".join(char for char in upc if char.isdigit())
+    if not digits:
+        return []
+    core = digits.lstrip("0") or "0"
+    forms = [digits]
+    for width in (12, 13, 14):
+        if len(core) <= width:
+            forms.append(core.zfill(width))
+    return unique(forms)
+
+
+def same_upc(left: str | None, right: str | None) -> bool:
+    if not left or not right:
+        return False
+    return left.lstrip("0") == right.lstrip("0")
+
+
+class ConnectorBase:
+    """Defaults every connector shares: unsupported methods raise ``NotSupported``.
+
+    Subclasses set ``service`` and ``capabilities`` and override what they support.
+    """
+
+    service: str = ""
+    capabilities: frozenset[Capability] = frozenset()
+    scope_descriptions: Mapping[str, str] = {}
+
+    def __init__(self, *, clock: Clock, unavailable_reason: str | None) -> None:
+        self._clock = clock
+        self._unavailable_reason = unavailable_reason
+
+    @property
+    def available(self) -> bool:
+        return self._unavailable_reason is None
+
+    @property
+    def unavailable_reason(self) -> str | None:
+        return self._unavailable_reason
+
+    @property
+    def mode(self) -> str | None:
+        return None
+
+    def _require(self, capability: Capability) -> None:
+        if capability not in self.capabilities:
+            raise NotSupported(f"{self.service} cannot {capability.value}", service=self.service)
+        if self._unavailable_reason is not None:
+            raise Unavailable(self._unavailable_reason, service=self.service)
+
+    def _require_available(self) -> None:
+        if self._unavailable_reason is not None:
+            raise Unavailable(self._unavailable_reason, service=self.service)
+
+    def describe_scope(self, scope: str) -> str:
+        return self.scope_descriptions.get(scope, scope)
+
+    def scopes_for(self, actions: Iterable[Capability]) -> list[str]:
+        del actions
+        return []
+
+    def authorization_url(
+        self, *, state: str, code_challenge: str, redirect_uri: str, scopes: Sequence[str]
+    ) -> str:
+        self._require(Capability.OAUTH)
+        raise NotSupported("no OAuth", service=self.service)
+
+    async def exchange_code(self, *, code: str, code_verifier: str, redirect_uri: str) -> TokenSet:
+        self._require(Capability.OAUTH)
+        raise NotSupported("no OAuth", service=self.service)
+
+    async def refresh(self, tokens: TokenSet) -> TokenSet:
+        raise NotSupported(f"{self.service} issues no refresh tokens", service=self.service)
+
+    async def current_user(self, tokens: TokenSet) -> PlatformAccount:
+        raise NotSupported("no user profile", service=self.service)
+
+    async def find_release_by_upc(
+        self, upc: str, *, country: str | None = None
+    ) -> ReleaseMatch | None:
+        self._require(Capability.LOOKUP_UPC)
+        return None
+
+    async def find_track_by_isrc(
+        self, isrc: str, *, country: str | None = None
+    ) -> TrackMatch | None:
+        self._require(Capability.LOOKUP_ISRC)
+        return None
+
+    async def lookup_url(self, url: str) -> ReleaseMatch | None:
+        self._require(Capability.LOOKUP_URL)
+        return None
+
+    async def search(
+        self, *, title: str, artists: Sequence[str], country: str | None = None
+    ) -> list[ReleaseMatch]:
+        self._require(Capability.SEARCH)
+        return []
+
+    async def save_release(
+        self,
+        tokens: TokenSet,
+        *,
+        album_id: str,
+        track_ids: Sequence[str] = (),
+        idempotency_key: str | None = None,
+    ) -> ActionResult:
+        self._require(Capability.SAVE_RELEASE)
+        raise NotSupported("cannot save releases", service=self.service)
+
+    async def follow_artists(
+        self, tokens: TokenSet, *, artist_ids: Sequence[str], idempotency_key: str | None = None
+    ) -> ActionResult:
+        self._require(Capability.FOLLOW_ARTIST)
+        raise NotSupported("cannot follow artists", service=self.service)
+
+    async def add_to_playlist(
+        self,
+        tokens: TokenSet,
+        *,
+        playlist_id: str,
+        track_ids: Sequence[str],
+        idempotency_key: str | None = None,
+    ) -> ActionResult:
+        self._require(Capability.PLAYLIST_ADD)
+        raise NotSupported("cannot add to playlists", service=self.service)
+
+    async def create_playlist(
+        self,
+        tokens: TokenSet,
+        *,
+        name: str,
+        description: str = "",
+        public: bool = False,
+        idempotency_key: str | None = None,
+    ) -> ActionResult:
+        self._require(Capability.PLAYLIST_ADD)
+        raise NotSupported("cannot create playlists", service=self.service)
+
+    async def follow_playlist(
+        self, tokens: TokenSet, *, playlist_id: str, idempotency_key: str | None = None
+    ) -> ActionResult:
+        self._require(Capability.PLAYLIST_FOLLOW)
+        raise NotSupported("cannot follow playlists", service=self.service)
+
+    async def preadd(
+        self, tokens: TokenSet, *, album_id: str, idempotency_key: str | None = None
+    ) -> ActionResult:
+        self._require(Capability.PREADD)
+        raise NotSupported("no native pre-add", service=self.service)
+
+    async def aclose(self) -> None:
+        return None
