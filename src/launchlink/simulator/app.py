@@ -1,0 +1,50 @@
+"""The simulator as one ASGI app: a path prefix per imitated service, plus ``/_control``.
+
+Each service's API is wrapped in a :class:`~launchlink.simulator.http.FaultGate` so the
+failure knobs apply to it; OAuth pages and the control endpoint are never faulted.
+``validate_spotify_openapi=True`` additionally checks every Spotify Web API request and
+response against the bundled OpenAPI document (off by default: it is slow).
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount, Router
+from starlette.types import ASGIApp
+
+from launchlink.simulator import control
+from launchlink.simulator.http import FaultGate, FaultResponder
+from launchlink.simulator.services import spotify
+from launchlink.simulator.state import SimulatorState
+from launchlink.simulator.urls import CONTROL, SPOTIFY_ACCOUNTS, SPOTIFY_API
+
+
+def _gated(
+    routes: list[BaseRoute], service: str, state: SimulatorState, respond: FaultResponder
+) -> ASGIApp:
+    return FaultGate(Router(routes=routes), service, state, respond)
+
+
+def create_simulator_app(
+    state: SimulatorState | None = None, *, validate_spotify_openapi: bool = False
+) -> Starlette:
+    """Build the simulator. Pass a :class:`SimulatorState` to drive it from Python."""
+    state = state if state is not None else SimulatorState()
+    spotify_api: ASGIApp = _gated(
+        list(spotify.api_routes()), "spotify", state, spotify.fault_response
+    )
+    if validate_spotify_openapi:
+        from launchlink.simulator.openapi_validation import (
+            SpotifyContract,
+            SpotifyContractMiddleware,
+        )
+
+        spotify_api = SpotifyContractMiddleware(spotify_api, SpotifyContract.load(), state)
+    routes: list[BaseRoute] = [
+        Mount(SPOTIFY_ACCOUNTS, routes=list(spotify.accounts_routes())),
+        Mount(SPOTIFY_API, app=spotify_api),
+        Mount(CONTROL, routes=list(control.routes())),
+    ]
+    app = Starlette(routes=routes)
+    app.state.simulator = state
+    return app
