@@ -1,0 +1,1 @@
+"""Artists, releases and their tracks."""

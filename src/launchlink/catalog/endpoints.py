@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, status
+
+from launchlink.catalog import service
+from launchlink.catalog.schemas import (
+    ArtistCreate,
+    ArtistPage,
+    ArtistRead,
+    ArtistUpdate,
+    ReleaseArtistRead,
+    ReleaseCreate,
+    ReleasePage,
+    ReleaseRead,
+    ReleaseUpdate,
+    TrackRead,
+)
+from launchlink.dependencies import CurrentPrincipal, Session, WritingPrincipal
+from launchlink.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from launchlink.models import Release
+
+router = APIRouter(tags=["catalogue"])
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+
+def release_read(release: Release) -> ReleaseRead:
+    return ReleaseRead(
+        id=release.id,
+        title=release.title,
+        type=release.type,
+        artists=[
+            ReleaseArtistRead(id=link.artist.id, name=link.artist.name)
+            for link in release.artist_links
+        ],
+        upc=release.upc,
+        artwork_url=release.artwork_url,
+        label_name=release.label_name,
+        release_mode="global" if release.release_mode.value == "global" else "local",
+        release_instant=release.release_instant,
+        release_date=release.release_date,
+        time_zone=release.time_zone,
+        tracks=[TrackRead.model_validate(track) for track in release.tracks],
+        created_at=release.created_at,
+        updated_at=release.updated_at,
+    )
+
+
+@router.post("/artists", status_code=status.HTTP_201_CREATED)
+async def create_artist(
+    data: ArtistCreate, session: Session, principal: WritingPrincipal
+) -> ArtistRead:
+    """Create an artist."""
+    return ArtistRead.model_validate(
+        await service.create_artist(session, principal.workspace_id, data)
+    )
+
+
+@router.get("/artists")
+async def list_artists(
+    session: Session,
+    principal: CurrentPrincipal,
+    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> ArtistPage:
+    """List artists, oldest first, a page at a time."""
+    page = await service.list_artists(session, principal.workspace_id, cursor=cursor, limit=limit)
+    return ArtistPage(
+        items=[ArtistRead.model_validate(artist) for artist in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get("/artists/{artist_id}")
+async def get_artist(artist_id: UUID, session: Session, principal: CurrentPrincipal) -> ArtistRead:
+    """Get one artist."""
+    return ArtistRead.model_validate(
+        await service.get_artist(session, principal.workspace_id, artist_id)
+    )
+
+
+@router.patch("/artists/{artist_id}")
+async def update_artist(
+    artist_id: UUID, data: ArtistUpdate, session: Session, principal: WritingPrincipal
+) -> ArtistRead:
+    """Change an artist's name or service ids."""
+    artist = await service.update_artist(session, principal.workspace_id, artist_id, data)
+    return ArtistRead.model_validate(artist)
+
+
+@router.delete("/artists/{artist_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_artist(artist_id: UUID, session: Session, principal: WritingPrincipal) -> None:
+    """Delete an artist who is credited on no release."""
+    await service.delete_artist(session, principal.workspace_id, artist_id)
+
+
+@router.post("/releases", status_code=status.HTTP_201_CREATED)
+async def create_release(
+    data: ReleaseCreate, session: Session, principal: WritingPrincipal
+) -> ReleaseRead:
+    """Create a release with its tracks."""
+    return release_read(await service.create_release(session, principal.workspace_id, data))
+
+
+@router.get("/releases")
+async def list_releases(
+    session: Session,
+    principal: CurrentPrincipal,
+    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> ReleasePage:
+    """List releases, oldest first, a page at a time."""
+    page = await service.list_releases(session, principal.workspace_id, cursor=cursor, limit=limit)
+    return ReleasePage(
+        items=[release_read(release) for release in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/releases/{release_id}")
+async def get_release(
+    release_id: UUID, session: Session, principal: CurrentPrincipal
+) -> ReleaseRead:
+    """Get one release."""
+    return release_read(await service.get_release(session, principal.workspace_id, release_id))
+
+
+@router.patch("/releases/{release_id}")
+async def update_release(
+    release_id: UUID, data: ReleaseUpdate, session: Session, principal: WritingPrincipal
+) -> ReleaseRead:
+    """Change a release; a given track list replaces the old one."""
+    release = await service.update_release(session, principal.workspace_id, release_id, data)
+    return release_read(release)
+
+
+@router.delete("/releases/{release_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_release(release_id: UUID, session: Session, principal: WritingPrincipal) -> None:
+    """Delete a release that has no links."""
+    await service.delete_release(session, principal.workspace_id, release_id)

@@ -1,0 +1,108 @@
+"""One settings class for the whole application (env prefix ``LAUNCHLINK_``).
+
+Defaults are those of the embedded mode: one process, a SQLite file under ``var/``,
+no other service. Scale-out is configuration only (``LAUNCHLINK_DATABASE_URL`` pointing
+at PostgreSQL, ``LAUNCHLINK_REDIS_URL`` for shared state). Every field is documented in
+``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LAUNCHLINK_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    var_dir: Path = Field(
+        default=DEFAULT_VAR_DIR,
+        description="Where the embedded mode keeps its SQLite file and generated secrets.",
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL. Empty: sqlite+aiosqlite:///<var_dir>/launchlink.sqlite3.",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis for shared state at scale (rate limits, caches)."
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs cookies and links. Empty: generated once into <var_dir>/secret_key.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where fans reach this instance; canonical URLs and OAuth callbacks use it.",
+    )
+    environment: Literal["development", "production", "test"] = "development"
+    trusted_country_header: str | None = Field(
+        default=None,
+        description="A proxy/CDN header carrying the visitor's country (e.g. CF-IPCountry). "
+        "Only set it when a proxy you control always overwrites it.",
+    )
+    geoip: Literal["bundled", "off"] = Field(
+        default="bundled", description="Country from the bundled geo-IP database, or none."
+    )
+    territory_timezones_file: Path | None = Field(
+        default=None,
+        description="CSV (country,time_zone,note) overriding the bundled territory time zones.",
+    )
+    page_cache_size: int = Field(
+        default=4096, ge=16, description="Rendered pages kept per process."
+    )
+    cache_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often each process checks for changed links."
+    )
+    simulator_embedded: bool = Field(
+        default=False,
+        description="Mount the platform simulator at /_sim and point every connector at it "
+        "(the demo uses this; never in production).",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.var_dir / 'launchlink.sqlite3').as_posix()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, or the one generated on first run and kept in var/."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        key_file = self.var_dir / "secret_key"
+        if key_file.exists():
+            return key_file.read_text().strip()
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        # O_EXCL: two processes starting together must agree on one key.
+        try:
+            with key_file.open("x") as handle:
+                handle.write(key)
+            key_file.chmod(0o600)
+        except FileExistsError:
+            return key_file.read_text().strip()
+        return key
+
+
+def load_settings() -> Settings:
+    return Settings()

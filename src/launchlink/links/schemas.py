@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from launchlink.links.slugs import SlugError, validate_slug
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_HOSTNAME_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def _slug(value: str) -> str:
+    try:
+        return validate_slug(value)
+    except SlugError as error:
+        raise ValueError(error.message) from None
+
+
+def _hostname(value: str) -> str:
+    value = value.strip().lower().rstrip(".")
+    labels = value.split(".")
+    if len(value) > 253 or len(labels) < 2 or not all(_HOSTNAME_LABEL.match(x) for x in labels):
+        raise ValueError(f"{value!r} is not a hostname like music.example.com")
+    return value
+
+
+def _country_urls(value: dict[str, str]) -> dict[str, str]:
+    for country in value:
+        if not _COUNTRY.match(country):
+            raise ValueError(f"{country!r} is not an ISO 3166 country code like 'US'")
+    return value
+
+
+Slug = Annotated[str, Field(max_length=64), AfterValidator(_slug)]
+Hostname = Annotated[str, Field(max_length=253), AfterValidator(_hostname)]
+Url = Annotated[str, Field(min_length=1, max_length=2048)]
+CountryUrls = Annotated[dict[str, Url], Field(max_length=250), AfterValidator(_country_urls)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DestinationCreate(Strict):
+    service: Annotated[str, Field(min_length=1, max_length=32)]
+    url: Url
+    country_urls: CountryUrls = Field(
+        default_factory=dict, description="ISO country → URL used for visitors from there."
+    )
+    hidden: bool = False
+    position: int | None = Field(
+        default=None, ge=0, le=1000, description="0 is first; omitted: after the others."
+    )
+
+
+class DestinationUpdate(Strict):
+    url: Url | None = None
+    country_urls: CountryUrls | None = None
+    hidden: bool | None = None
+    position: int | None = Field(default=None, ge=0, le=1000)
+
+
+class DestinationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    service: str
+    url: str
+    country_urls: dict[str, str]
+    position: int
+    hidden: bool
+
+
+class LinkCreate(Strict):
+    release_id: UUID
+    slug: Slug
+    custom_domain: Hostname | None = Field(
+        default=None, description="A custom domain of this workspace; omitted: this instance."
+    )
+    destinations: list[DestinationCreate] = Field(default_factory=list, max_length=60)
+
+
+class LinkUpdate(Strict):
+    slug: Slug | None = None
+    custom_domain: Hostname | None = None
+    release_id: UUID | None = None
+
+
+class LinkRead(BaseModel):
+    id: UUID
+    release_id: UUID
+    slug: str
+    custom_domain: str | None
+    url: str
+    version: int
+    destinations: list[DestinationRead]
+    created_at: datetime
+    updated_at: datetime
+
+
+class LinkPage(BaseModel):
+    items: list[LinkRead]
+    next_cursor: str | None
+
+
+class DestinationOrder(Strict):
+    services: list[Annotated[str, Field(max_length=32)]] = Field(min_length=1, max_length=60)
+
+
+class CustomDomainCreate(Strict):
+    hostname: Hostname
+    root_link_id: UUID | None = None
+
+
+class CustomDomainUpdate(Strict):
+    root_link_id: UUID | None
+
+
+class CustomDomainRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    hostname: str
+    root_link_id: UUID | None
+    created_at: datetime

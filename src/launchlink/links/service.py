@@ -1,0 +1,328 @@
+"""Link actions: links, their destinations and custom domains. Never commits."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from launchlink.catalog.repository import ReleaseRepository
+from launchlink.errors import Conflict, NotFound, ValidationFailed
+from launchlink.kit.pagination import Page, decode_cursor, page_from
+from launchlink.links.changes import touch_links
+from launchlink.links.repository import CustomDomainRepository, LinkRepository
+from launchlink.links.schemas import (
+    CustomDomainCreate,
+    CustomDomainUpdate,
+    DestinationCreate,
+    DestinationUpdate,
+    LinkCreate,
+    LinkUpdate,
+)
+from launchlink.models import CustomDomain, Destination, Link
+from launchlink.models.links import DEFAULT_HOST
+from launchlink.platforms import (
+    DestinationUrlError,
+    UnknownPlatform,
+    get_platform,
+    validate_destination_url,
+)
+
+
+def public_url_of(link: Link, *, public_base_url: str) -> str:
+    if link.host != DEFAULT_HOST:
+        return f"https://{link.host}/{link.slug}"
+    return f"{public_base_url}/{link.slug}"
+
+
+async def touch_links_of_release(session: AsyncSession, release_id: UUID) -> None:
+    await touch_links(session, await LinkRepository(session).ids_of_release(release_id))
+
+
+async def count_links_of_release(session: AsyncSession, release_id: UUID) -> int:
+    return len(await LinkRepository(session).ids_of_release(release_id))
+
+
+def _checked_destination_urls(
+    service: str, url: str, country_urls: dict[str, str]
+) -> tuple[str, dict[str, str]]:
+    try:
+        get_platform(service)
+    except UnknownPlatform:
+        raise ValidationFailed(f"unknown service {service!r}", field="service") from None
+    try:
+        checked_url = validate_destination_url(service, url)
+    except DestinationUrlError as error:
+        raise ValidationFailed(error.message, field="url") from None
+    checked_countries: dict[str, str] = {}
+    for country, country_url in country_urls.items():
+        try:
+            checked_countries[country] = validate_destination_url(service, country_url)
+        except DestinationUrlError as error:
+            raise ValidationFailed(
+                f"{country}: {error.message}", field=f"country_urls.{country}"
+            ) from None
+    return checked_url, checked_countries
+
+
+async def _resolve_domain(
+    session: AsyncSession, workspace_id: UUID, hostname: str | None
+) -> CustomDomain | None:
+    if hostname is None:
+        return None
+    domain = await CustomDomainRepository(session).get_by_hostname(hostname)
+    if domain is None or domain.workspace_id != workspace_id:
+        raise ValidationFailed(
+            f"{hostname} is not a custom domain of this workspace; add it first",
+            field="custom_domain",
+        )
+    return domain
+
+
+async def _ensure_slug_free(
+    session: AsyncSession, host: str, slug: str, *, except_id: UUID | None = None
+) -> None:
+    existing = await LinkRepository(session).get_by_host_slug(host, slug)
+    if existing is not None and existing.id != except_id:
+        where = host or "this instance"
+        raise Conflict(f"the slug '{slug}' is already used on {where}", field="slug")
+
+
+async def create_link(session: AsyncSession, workspace_id: UUID, data: LinkCreate) -> Link:
+    release = await ReleaseRepository(session).get(workspace_id, data.release_id)
+    if release is None:
+        raise ValidationFailed(
+            f"no release {data.release_id} in this workspace", field="release_id"
+        )
+    domain = await _resolve_domain(session, workspace_id, data.custom_domain)
+    host = domain.hostname if domain is not None else DEFAULT_HOST
+    await _ensure_slug_free(session, host, data.slug)
+    services = [destination.service for destination in data.destinations]
+    if len(set(services)) != len(services):
+        raise ValidationFailed(
+            "each service can have one destination per link", field="destinations"
+        )
+    link = Link(
+        workspace_id=workspace_id,
+        release_id=release.id,
+        slug=data.slug,
+        host=host,
+        custom_domain_id=domain.id if domain is not None else None,
+        destinations=[],
+    )
+    for index, destination in enumerate(data.destinations):
+        url, country_urls = _checked_destination_urls(
+            destination.service, destination.url, dict(destination.country_urls)
+        )
+        link.destinations.append(
+            Destination(
+                service=destination.service,
+                url=url,
+                country_urls=country_urls,
+                hidden=destination.hidden,
+                position=index,
+            )
+        )
+    await LinkRepository(session).add(link)
+    await touch_links(session, [link.id])
+    await session.refresh(link)
+    return link
+
+
+async def get_link(session: AsyncSession, workspace_id: UUID, link_id: UUID) -> Link:
+    link = await LinkRepository(session).get(workspace_id, link_id)
+    if link is None:
+        raise NotFound(f"no link {link_id} in this workspace")
+    return link
+
+
+async def list_links(
+    session: AsyncSession, workspace_id: UUID, *, cursor: str | None, limit: int
+) -> Page[Link]:
+    rows = await LinkRepository(session).list_page(
+        workspace_id, after=decode_cursor(cursor), limit=limit
+    )
+    return page_from(rows, limit=limit)
+
+
+async def update_link(
+    session: AsyncSession, workspace_id: UUID, link_id: UUID, data: LinkUpdate
+) -> Link:
+    link = await get_link(session, workspace_id, link_id)
+    fields = data.model_fields_set
+    if "release_id" in fields:
+        if data.release_id is None:
+            raise ValidationFailed("a link needs a release", field="release_id")
+        release = await ReleaseRepository(session).get(workspace_id, data.release_id)
+        if release is None:
+            raise ValidationFailed(
+                f"no release {data.release_id} in this workspace", field="release_id"
+            )
+        link.release_id = release.id
+    if "custom_domain" in fields:
+        domain = await _resolve_domain(session, workspace_id, data.custom_domain)
+        link.custom_domain_id = domain.id if domain is not None else None
+        link.host = domain.hostname if domain is not None else DEFAULT_HOST
+        await CustomDomainRepository(session).clear_root(link.id)
+    if "slug" in fields:
+        if data.slug is None:
+            raise ValidationFailed("a link needs a slug", field="slug")
+        link.slug = data.slug
+    await _ensure_slug_free(session, link.host, link.slug, except_id=link.id)
+    await session.flush()
+    await touch_links(session, [link.id])
+    await session.refresh(link)
+    return link
+
+
+async def delete_link(session: AsyncSession, workspace_id: UUID, link_id: UUID) -> None:
+    link = await get_link(session, workspace_id, link_id)
+    await CustomDomainRepository(session).clear_root(link.id)
+    await touch_links(session, [link.id])
+    await LinkRepository(session).delete(link)
+
+
+def find_destination(link: Link, service: str) -> Destination:
+    for destination in link.destinations:
+        if destination.service == service:
+            return destination
+    raise NotFound(f"this link has no {service} destination")
+
+
+def _renumber(link: Link, moved: Destination | None = None, position: int | None = None) -> None:
+    ordered = [d for d in sorted(link.destinations, key=lambda d: d.position) if d is not moved]
+    if moved is not None:
+        ordered.insert(min(position if position is not None else len(ordered), len(ordered)), moved)
+    for index, destination in enumerate(ordered):
+        destination.position = index
+
+
+async def add_destination(
+    session: AsyncSession, workspace_id: UUID, link_id: UUID, data: DestinationCreate
+) -> Destination:
+    link = await get_link(session, workspace_id, link_id)
+    if any(destination.service == data.service for destination in link.destinations):
+        raise Conflict(f"this link already has a {data.service} destination", field="service")
+    url, country_urls = _checked_destination_urls(data.service, data.url, dict(data.country_urls))
+    destination = Destination(
+        service=data.service,
+        url=url,
+        country_urls=country_urls,
+        hidden=data.hidden,
+        position=len(link.destinations),
+    )
+    link.destinations.append(destination)
+    _renumber(link, destination, data.position)
+    await session.flush()
+    await touch_links(session, [link.id])
+    return destination
+
+
+async def update_destination(
+    session: AsyncSession, workspace_id: UUID, link_id: UUID, service: str, data: DestinationUpdate
+) -> Destination:
+    link = await get_link(session, workspace_id, link_id)
+    destination = find_destination(link, service)
+    url = data.url if data.url is not None else destination.url
+    country_urls = (
+        dict(data.country_urls) if data.country_urls is not None else dict(destination.country_urls)
+    )
+    destination.url, destination.country_urls = _checked_destination_urls(
+        service, url, country_urls
+    )
+    if data.hidden is not None:
+        destination.hidden = data.hidden
+    if data.position is not None:
+        _renumber(link, destination, data.position)
+    await session.flush()
+    await touch_links(session, [link.id])
+    return destination
+
+
+async def delete_destination(
+    session: AsyncSession, workspace_id: UUID, link_id: UUID, service: str
+) -> None:
+    link = await get_link(session, workspace_id, link_id)
+    link.destinations.remove(find_destination(link, service))
+    _renumber(link)
+    await session.flush()
+    await touch_links(session, [link.id])
+
+
+async def reorder_destinations(
+    session: AsyncSession, workspace_id: UUID, link_id: UUID, services: list[str]
+) -> Link:
+    link = await get_link(session, workspace_id, link_id)
+    current = {destination.service: destination for destination in link.destinations}
+    if sorted(services) != sorted(current):
+        raise ValidationFailed(
+            "list every destination service of this link exactly once: "
+            + ", ".join(sorted(current)),
+            field="services",
+        )
+    for index, service in enumerate(services):
+        current[service].position = index
+    await session.flush()
+    await touch_links(session, [link.id])
+    return link
+
+
+async def create_custom_domain(
+    session: AsyncSession, workspace_id: UUID, data: CustomDomainCreate, *, own_host: str
+) -> CustomDomain:
+    if data.hostname == own_host:
+        raise ValidationFailed(
+            "this is launchlink's own host, not a custom domain", field="hostname"
+        )
+    repository = CustomDomainRepository(session)
+    if await repository.get_by_hostname(data.hostname) is not None:
+        raise Conflict(f"{data.hostname} is already registered", field="hostname")
+    domain = CustomDomain(workspace_id=workspace_id, hostname=data.hostname)
+    await repository.add(domain)
+    if data.root_link_id is not None:
+        await _set_domain_root(session, workspace_id, domain, data.root_link_id)
+    return domain
+
+
+async def _set_domain_root(
+    session: AsyncSession, workspace_id: UUID, domain: CustomDomain, link_id: UUID | None
+) -> None:
+    if link_id is not None:
+        link = await LinkRepository(session).get(workspace_id, link_id)
+        if link is None or link.custom_domain_id != domain.id:
+            raise ValidationFailed(
+                "the root link must be a link of this workspace on this domain",
+                field="root_link_id",
+            )
+    previous = domain.root_link_id
+    domain.root_link_id = link_id
+    await session.flush()
+    await touch_links(session, [x for x in (previous, link_id) if x is not None])
+
+
+async def list_custom_domains(session: AsyncSession, workspace_id: UUID) -> list[CustomDomain]:
+    return await CustomDomainRepository(session).list_all(workspace_id)
+
+
+async def get_custom_domain(
+    session: AsyncSession, workspace_id: UUID, domain_id: UUID
+) -> CustomDomain:
+    domain = await CustomDomainRepository(session).get(workspace_id, domain_id)
+    if domain is None:
+        raise NotFound(f"no custom domain {domain_id} in this workspace")
+    return domain
+
+
+async def update_custom_domain(
+    session: AsyncSession, workspace_id: UUID, domain_id: UUID, data: CustomDomainUpdate
+) -> CustomDomain:
+    domain = await get_custom_domain(session, workspace_id, domain_id)
+    await _set_domain_root(session, workspace_id, domain, data.root_link_id)
+    return domain
+
+
+async def delete_custom_domain(session: AsyncSession, workspace_id: UUID, domain_id: UUID) -> None:
+    domain = await get_custom_domain(session, workspace_id, domain_id)
+    if await LinkRepository(session).ids_on_domain(domain.id):
+        raise Conflict("links still use this domain; move or delete them first")
+    await CustomDomainRepository(session).delete(domain)

@@ -1,0 +1,117 @@
+"""Building :class:`LinkSnapshot` objects from the database, and caching them per process."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from uuid import UUID
+
+from launchlink.db import Database
+from launchlink.links.repository import LinkRepository
+from launchlink.links.service import public_url_of
+from launchlink.links.snapshot import (
+    DestinationView,
+    LinkSnapshot,
+    ReleaseTiming,
+    SnapshotSource,
+    TrackView,
+)
+from launchlink.models import Link, Release
+from launchlink.models.links import DEFAULT_HOST
+
+
+def build_snapshot(link: Link, release: Release, *, public_base_url: str) -> LinkSnapshot:
+    destinations = tuple(
+        DestinationView(
+            service=destination.service,
+            url=destination.url,
+            country_urls=dict(destination.country_urls),
+        )
+        for destination in sorted(link.destinations, key=lambda d: d.position)
+        if not destination.hidden
+    )
+    return LinkSnapshot(
+        link_id=link.id,
+        workspace_id=link.workspace_id,
+        version=link.version,
+        host=link.host or None,
+        slug=link.slug,
+        canonical_url=public_url_of(link, public_base_url=public_base_url),
+        release_title=release.title,
+        release_type=release.type.value,
+        artists=tuple(credit.artist.name for credit in release.artist_links),
+        artwork_url=release.artwork_url,
+        upc=release.upc,
+        tracks=tuple(
+            TrackView(title=track.title, isrc=track.isrc, duration_ms=track.duration_ms)
+            for track in release.tracks
+        ),
+        timing=ReleaseTiming(
+            mode="global" if release.release_mode.value == "global" else "local",
+            instant=release.release_instant,
+            local_date=release.release_date,
+            default_time_zone=release.time_zone,
+        ),
+        destinations=destinations,
+    )
+
+
+class DatabaseSnapshotSource:
+    """Reads a link and everything its page shows, in a handful of queries."""
+
+    def __init__(self, database: Database, *, public_base_url: str) -> None:
+        self.database = database
+        self.public_base_url = public_base_url
+
+    async def load(self, host: str | None, slug: str | None) -> LinkSnapshot | None:
+        async with self.database.sessionmaker() as session:
+            repository = LinkRepository(session)
+            if slug is None:
+                found = await repository.load_domain_root(host) if host else None
+            else:
+                found = await repository.load_for_page(host or DEFAULT_HOST, slug)
+            if found is None:
+                return None
+            return build_snapshot(*found, public_base_url=self.public_base_url)
+
+
+class CachingSnapshotSource:
+    """An LRU of snapshots (and of misses) in front of another source.
+
+    Misses are cached too, so a flood of made-up slugs does not become a flood of
+    queries; any link change drops all cached misses (a new link may fill one).
+    """
+
+    def __init__(self, inner: SnapshotSource, *, max_entries: int = 4096) -> None:
+        self.inner = inner
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[str | None, str | None], LinkSnapshot | None] = (
+            OrderedDict()
+        )
+
+    async def load(self, host: str | None, slug: str | None) -> LinkSnapshot | None:
+        key = (host, slug)
+        if key in self._entries:
+            self._entries.move_to_end(key)
+            return self._entries[key]
+        snapshot = await self.inner.load(host, slug)
+        self._entries[key] = snapshot
+        if len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+        return snapshot
+
+    def invalidate(self, link_ids: Sequence[UUID]) -> None:
+        stale = set(link_ids)
+        for key, snapshot in list(self._entries.items()):
+            if snapshot is None or snapshot.link_id in stale:
+                del self._entries[key]
+            elif slug_is_domain_root(key):
+                # Root links of custom domains can change without their own link changing.
+                del self._entries[key]
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def slug_is_domain_root(key: tuple[str | None, str | None]) -> bool:
+    return key[1] is None
