@@ -38,8 +38,8 @@ test: $(STAMP) ## Run every test (PostgreSQL, Redis and browser runs skip loudly
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) ## ruff format --check and ruff check
-	$(BIN)/ruff format --check src tests bench migrations
-	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
 
 typecheck: $(STAMP) ## mypy --strict on src/
 	$(BIN)/mypy
