@@ -1,0 +1,444 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from crawlerdetect import CrawlerDetect
+
+from launchlink.kit.useragent import (
+    MAX_USER_AGENT_LENGTH,
+    VisitorAgent,
+    classify,
+    classify_cache_info,
+)
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+CRAWLER_LIST = json.loads((DATA / "crawler-user-agents.json").read_text("utf-8"))
+
+# Entries of crawler-user-agents.json we deliberately classify as humans. Each maps the
+# entry's pattern to the reason.
+ALLOWED_HUMANS = {
+    # Listed as a scraper, but the pattern is an Android build id and its only instance is
+    # an ordinary Instagram in-app browser on an OPPO phone: in-app fans are never bots.
+    r"AP3A\.240617\.008": "real Instagram in-app browser",
+}
+
+# (user agent, device, in_app) — real-world shapes of fans' browsers.
+HUMANS: list[tuple[str, str, str | None]] = [
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+        "like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+        "ios",
+        None,
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+        "like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+        "ios",
+        None,
+    ),
+    (
+        "Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/16.6 Mobile/15E148 Safari/604.1",
+        "ios",
+        None,
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+        "like Gecko) CriOS/126.0.6478.54 Mobile/15E148 Safari/604.1",
+        "ios",
+        None,
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+        "like Gecko) GSA/321.0.648017773 Mobile/15E148 Safari/604.1",
+        "ios",
+        None,
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Mobile Safari/537.36",
+        "android",
+        None,
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/125.0.6422.165 Mobile Safari/537.36",
+        "android",
+        None,
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 13; SAMSUNG SM-A536B) AppleWebKit/537.36 (KHTML, like "
+        "Gecko) SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36",
+        "android",
+        None,
+    ),
+    ("Mozilla/5.0 (Android 14; Mobile; rv:127.0) Gecko/127.0 Firefox/127.0", "android", None),
+    (
+        "Mozilla/5.0 (Linux; U; Android 11; TECNO KG5k Build/RP1A.200720.011; wv) "
+        "AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/100.0.4896.127 Mobile "
+        "Safari/537.36 OPR/64.0.2254.62069",
+        "android",
+        None,
+    ),
+    (
+        "Mozilla/5.0 (Linux; U; Android 13; en-us; 2201117TY Build/TKQ1.221114.001) "
+        "AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/112.0.5615.136 Mobile "
+        "Safari/537.36 XiaoMi/MiuiBrowser/14.7.1-gn",
+        "android",
+        None,
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+        "like Gecko) Mobile/15E148 Instagram 337.0.3.23.54 (iPhone15,3; iOS 17_5; en_US; en; "
+        "scale=3.00; 1290x2796; 614123456)",
+        "ios",
+        "instagram",
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+        "like Gecko) Mobile/15E148 Instagram 302.0.0.23.114 (iPhone13,2; iOS 16_6; fr_FR; fr; "
+        "scale=3.00; 1170x2532; 518425678) NW/3",
+        "ios",
+        "instagram",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 13; SM-G991B Build/TP1A.220624.014; wv) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Version/4.0 Chrome/126.0.6478.71 Mobile Safari/537.36 Instagram "
+        "337.0.0.35.102 Android (33/13; 420dpi; 1080x2177; samsung; SM-G991B; o1s; exynos2100; "
+        "en_GB; 614234567)",
+        "android",
+        "instagram",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 15; CPH2557 Build/AP3A.240617.008; wv) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Version/4.0 Chrome/142.0.7444.142 Mobile Safari/537.36 Instagram "
+        "406.0.0.58.159 Android (35/15; 480dpi; 1080x2400; OPPO; CPH2557; OP573DL1; mt6833; "
+        "en_MY; 822918295; IABMV/1) NV/1",
+        "android",
+        "instagram",
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+        "like Gecko) Mobile/15E148 musical_ly_34.1.0 JsSdk/2.0 NetType/WIFI Channel/App Store "
+        "ByteLocale/en Region/US ByteFullLocale/en-US isDarkMode/0 WKWebView/1 "
+        "RevealType/Dialog BytedanceWebview/d8a21c6",
+        "ios",
+        "tiktok",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 12; SM-A325F Build/SP1A.210812.016; wv) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Version/4.0 Chrome/120.0.6099.230 Mobile Safari/537.36 trill_330204 "
+        "JsSdk/1.0 NetType/WIFI Channel/googleplay AppName/trill app_version/33.2.4 "
+        "ByteLocale/en ByteFullLocale/en Region/ID Spark/1.4.6.3-bugfix AppVersion/33.2.4 "
+        "BytedanceWebview/d8a21c6",
+        "android",
+        "tiktok",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 13; Pixel 7 Build/TQ3A.230901.001; wv) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36 "
+        "musical_ly_2023101030 JsSdk/1.0 NetType/WIFI Channel/googleplay AppName/musical_ly "
+        "app_version/31.1.3 ByteLocale/en ByteFullLocale/en Region/US",
+        "android",
+        "tiktok",
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+        "like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/469.0.0.45.107;FBBV/615123456;"
+        "FBDV/iPhone14,5;FBMD/iPhone;FBSN/iOS;FBSV/17.5;FBSS/3;FBID/phone;FBLC/en_US;FBOP/5]",
+        "ios",
+        "facebook",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/AP2A.240605.024; wv) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Version/4.0 Chrome/126.0.6478.71 Mobile Safari/537.36 "
+        "[FB_IAB/FB4A;FBAV/471.0.0.35.80;]",
+        "android",
+        "facebook",
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+        "like Gecko) Mobile/15E148 [FBAN/MessengerForiOS;FBAV/458.0.0.36.108;FBBV/590123456;"
+        "FBDV/iPhone15,2;FBMD/iPhone;FBSN/iOS;FBSV/17.4.1;FBSS/3;FBCR/;FBID/phone;FBLC/en_US]",
+        "ios",
+        "messenger",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 13; SM-A145R Build/TP1A.220624.014; wv) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Version/4.0 Chrome/125.0.6422.165 Mobile Safari/537.36 "
+        "[FB_IAB/Orca-Android;FBAV/459.0.0.13.109;]",
+        "android",
+        "messenger",
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+        "like Gecko) Mobile/15E148 Snapchat/13.1.0.36 (like Safari/8618.2.12.10.9, panda)",
+        "ios",
+        "snapchat",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 14; SM-S911B Build/UP1A.231005.007; wv) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Version/4.0 Chrome/125.0.6422.147 Mobile Safari/537.36 "
+        "Snapchat/13.0.0.48 (SM-S911B; Android 14#S911BXXS3BXE4#34; gzip; )",
+        "android",
+        "snapchat",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 13; Pixel 6 Build/TQ3A.230805.001; wv) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Version/4.0 Chrome/115.0.5790.166 Mobile Safari/537.36 "
+        "TwitterAndroid",
+        "android",
+        "twitter",
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+        "like Gecko) Mobile/15E148 [LinkedInApp]/9.29.9144",
+        "ios",
+        "linkedin",
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+        "like Gecko) Mobile/15E148 Safari Line/14.9.0",
+        "ios",
+        "line",
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+        "like Gecko) Mobile/15E148 MicroMessenger/8.0.49(0x18003137) NetType/WIFI "
+        "Language/zh_CN",
+        "ios",
+        "wechat",
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+        "like Gecko) Mobile/15E148 [Pinterest/iOS]",
+        "ios",
+        "pinterest",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 14; SM-A546B Build/UP1A.231005.007; wv) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Version/4.0 Chrome/126.0.6478.71 Mobile Safari/537.36 "
+        "Telegram-Android/11.0.0 (Samsung SM-A546B; Android 14; SDK 34; AVERAGE)",
+        "android",
+        "telegram",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 14; Pixel 7a Build/AP2A.240605.024; wv) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Version/4.0 Chrome/126.0.6478.71 Mobile Safari/537.36 Barcelona "
+        "337.0.0.35.102 Android (34/14; 420dpi; 1080x2400; Google/google; Pixel 7a; lynx; "
+        "lynx; en_US; 614234567)",
+        "android",
+        "threads",
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+        "like Gecko) Mobile/15E148 KAKAOTALK 10.8.5",
+        "ios",
+        "kakaotalk",
+    ),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Safari/537.36",
+        "desktop",
+        None,
+    ),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0",
+        "desktop",
+        None,
+    ),
+    (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like "
+        "Gecko) Version/17.5 Safari/605.1.15",
+        "desktop",
+        None,
+    ),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Safari/537.36 Edg/126.0.2592.68",
+        "desktop",
+        None,
+    ),
+    (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Safari/537.36",
+        "desktop",
+        None,
+    ),
+    (
+        "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0",
+        "desktop",
+        None,
+    ),
+    (
+        "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Safari/537.36",
+        "desktop",
+        None,
+    ),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/125.0.0.0 Safari/537.36 OPR/111.0.0.0",
+        "desktop",
+        None,
+    ),
+]
+
+PREVIEW_BOTS = [
+    "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+    "facebookexternalhit/1.1 Facebot Twitterbot/1.0",  # iMessage
+    "Mozilla/5.0 (compatible; Facebot/1.0; +https://developers.facebook.com/docs/sharing/webmasters/crawler)",
+    "Twitterbot/1.0",
+    "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+    "Slackbot 1.0 (+https://api.slack.com/robots)",
+    "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
+    "WhatsApp/2.23.20.0 A",
+    "TelegramBot (like TwitterBot)",
+    "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)",
+    "Mozilla/5.0 (Windows NT 6.1; WOW64) SkypeUriPreview Preview/0.5 "
+    "skype-url-preview@microsoft.com",
+    "Pinterest/0.2 (+https://www.pinterest.com/bot.html)",
+    "Mozilla/5.0 (compatible; Pinterestbot/1.0; +http://www.pinterest.com/bot.html)",
+    "Mozilla/5.0 (compatible; redditbot/1.0; +http://www.reddit.com/feedback)",
+    "Mozilla/5.0 (compatible; Embedly/0.2; +http://support.embed.ly/)",
+    "Iframely/1.3.1 (+https://iframely.com/docs/about)",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_5) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/13.1.1 Safari/605.1.15 (Applebot/0.1; +http://www.apple.com/go/applebot)",
+    "Mozilla/5.0 (compatible; vkShare; +http://vk.com/dev/Share)",
+    "Viber",
+    "Mozilla/5.0 (compatible; SnapURLPreview/1.0; +https://www.snapchat.com)",
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like "
+    "Gecko) Chrome/126.0.6478.126 Mobile Safari/537.36 (compatible; Googlebot/2.1; "
+    "+http://www.google.com/bot.html)",
+    "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+    "Mozilla/5.0 (compatible; Bluesky Cardyb/1.1; +mailto:support@bsky.app)",
+    "http.rb/5.1.1 (Mastodon/4.2.10; +https://mastodon.social/) Bot",
+]
+
+OTHER_BOTS = [
+    "curl/8.5.0",
+    "python-requests/2.32.3",
+    "Go-http-client/2.0",
+    "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)",
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; "
+    "+https://openai.com/gptbot)",
+]
+
+
+@pytest.mark.parametrize(("user_agent", "device", "in_app"), HUMANS)
+def test_real_browsers_are_humans_with_the_right_device_and_app(
+    user_agent: str, device: str, in_app: str | None
+) -> None:
+    agent = classify(user_agent)
+    assert (agent.device, agent.in_app, agent.is_bot, agent.is_preview_bot) == (
+        device,
+        in_app,
+        False,
+        False,
+    )
+
+
+def test_the_human_list_is_broad_enough() -> None:
+    assert len(HUMANS) >= 30
+    assert {in_app for _, _, in_app in HUMANS} >= {
+        "instagram",
+        "tiktok",
+        "facebook",
+        "messenger",
+        "snapchat",
+    }
+
+
+@pytest.mark.parametrize("user_agent", PREVIEW_BOTS)
+def test_link_preview_fetchers_get_the_card(user_agent: str) -> None:
+    agent = classify(user_agent)
+    assert agent.is_preview_bot
+    assert agent.is_bot
+    assert agent.in_app is None
+
+
+@pytest.mark.parametrize("user_agent", OTHER_BOTS)
+def test_scripts_and_crawlers_are_bots_but_not_preview_bots(user_agent: str) -> None:
+    agent = classify(user_agent)
+    assert agent.is_bot
+    assert not agent.is_preview_bot
+
+
+@pytest.mark.parametrize("user_agent", ["", "   ", None])
+def test_a_missing_user_agent_is_a_bot(user_agent: str | None) -> None:
+    agent = classify(user_agent)
+    assert agent.is_bot
+    assert agent.device == "other"
+
+
+def _listed_instances() -> list[tuple[str, str]]:
+    return [(entry["pattern"], ua) for entry in CRAWLER_LIST for ua in entry["instances"]]
+
+
+def test_every_listed_crawler_instance_is_a_bot_except_the_documented_ones() -> None:
+    misclassified = [
+        (pattern, ua)
+        for pattern, ua in _listed_instances()
+        if not classify(ua).is_bot and pattern not in ALLOWED_HUMANS
+    ]
+    assert misclassified == []
+    assert len(_listed_instances()) > 2000
+
+
+def test_the_documented_exceptions_are_still_in_the_list_and_still_humans() -> None:
+    listed = {pattern: ua for pattern, ua in _listed_instances()}
+    for pattern in ALLOWED_HUMANS:
+        assert pattern in listed
+        assert not classify(listed[pattern]).is_bot
+
+
+def test_a_robot_posing_as_an_in_app_browser_but_giving_its_url_is_a_bot() -> None:
+    agent = classify(
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 7_0 like Mac OS X) AppleWebKit/537.51.1 (KHTML, "
+        "like Gecko) Mobile/11A465 Twitter for iPhone BrandVerity/1.0 "
+        "(http://www.brandverity.com/why-is-brandverity-visiting-me)"
+    )
+    assert agent.is_bot
+    assert agent.in_app is None
+
+
+def test_the_fast_crawler_matcher_agrees_with_crawlerdetect() -> None:
+    # Our Rust-backed copy of crawlerdetect's patterns must say exactly what crawlerdetect
+    # says, so we compare on every listed instance and every human.
+    from launchlink.kit.useragent import _get_matchers
+
+    matchers = _get_matchers()
+    detector = CrawlerDetect()
+    samples = [ua for _, ua in _listed_instances()] + [ua for ua, _, _ in HUMANS]
+    disagreements = [
+        ua
+        for ua in samples
+        if matchers.crawlerdetect_says_bot(ua.strip()) != detector.is_crawler(ua)
+    ]
+    assert disagreements == []
+
+
+def test_browser_family_comes_from_ua_parser() -> None:
+    assert classify(HUMANS[0][0]).browser_family == "Mobile Safari"
+    assert classify(HUMANS[-2][0]).browser_family == "Chrome"
+
+
+def test_answers_are_cached_and_frozen() -> None:
+    user_agent = HUMANS[5][0] + " cache-probe"
+    before = classify_cache_info().hits
+    first = classify(user_agent)
+    second = classify(user_agent)
+    assert first is second
+    assert classify_cache_info().hits == before + 1
+    with pytest.raises(AttributeError):
+        first.is_bot = True  # type: ignore[misc]
+
+
+def test_huge_user_agents_are_truncated_before_matching() -> None:
+    agent = classify(HUMANS[0][0] + " x" * 50_000)
+    assert isinstance(agent, VisitorAgent)
+    assert agent.device == "ios"
+    assert len(HUMANS[0][0]) < MAX_USER_AGENT_LENGTH
