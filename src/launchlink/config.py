@@ -8,7 +8,10 @@ at PostgreSQL, ``LAUNCHLINK_REDIS_URL`` for shared state). Every field is docume
 
 from __future__ import annotations
 
+import base64
+import os
 import secrets
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -40,6 +43,12 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None,
         description="Signs cookies and links. Empty: generated once into <var_dir>/secret_key.",
+    )
+    encryption_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated Fernet keys for fans' tokens at rest; the first encrypts, "
+        "all decrypt (prepend a new key to rotate). Empty: generated once into "
+        "<var_dir>/encryption_keys.",
     )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
@@ -89,19 +98,35 @@ class Settings(BaseSettings):
         """The configured secret, or the one generated on first run and kept in var/."""
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
-        key_file = self.var_dir / "secret_key"
+        return self._generated_once("secret_key", lambda: secrets.token_urlsafe(48))
+
+    def resolved_encryption_keys(self) -> list[str]:
+        """Fernet keys, newest first: configured, or generated on first run into var/."""
+        if self.encryption_keys is not None:
+            raw = self.encryption_keys.get_secret_value()
+        else:
+            raw = self._generated_once(
+                "encryption_keys", lambda: base64.urlsafe_b64encode(os.urandom(32)).decode()
+            )
+        keys = [key.strip() for key in raw.split(",") if key.strip()]
+        if not keys:
+            raise ValueError("LAUNCHLINK_ENCRYPTION_KEYS is set but holds no key")
+        return keys
+
+    def _generated_once(self, name: str, make: Callable[[], str]) -> str:
+        key_file = self.var_dir / name
         if key_file.exists():
             return key_file.read_text().strip()
         self.var_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        # O_EXCL: two processes starting together must agree on one key.
+        value = make()
+        # Exclusive create: two processes starting together must agree on one value.
         try:
             with key_file.open("x") as handle:
-                handle.write(key)
+                handle.write(value)
             key_file.chmod(0o600)
         except FileExistsError:
             return key_file.read_text().strip()
-        return key
+        return value
 
 
 def load_settings() -> Settings:

@@ -6,6 +6,9 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 API_KEY_PREFIX = "ll"
 
@@ -39,3 +42,39 @@ def verify_password(password: str, stored: str) -> bool:
     salt = base64.b64decode(salt_b64)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
     return hmac.compare_digest(digest, base64.b64decode(digest_b64))
+
+
+class TokenCipher:
+    """Encrypts fans' service tokens at rest with a rotatable list of Fernet keys.
+
+    The first key encrypts; every key decrypts, so rotation is: prepend a new key,
+    re-encrypt (``rotate``), then drop the old key.
+    """
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        if not keys:
+            raise ValueError("at least one encryption key is needed")
+        self._fernet = MultiFernet([Fernet(key.encode()) for key in keys])
+
+    def encrypt(self, plaintext: str) -> bytes:
+        return self._fernet.encrypt(plaintext.encode())
+
+    def decrypt(self, ciphertext: bytes) -> str:
+        try:
+            return self._fernet.decrypt(ciphertext).decode()
+        except InvalidToken:
+            raise TokenDecryptionError(
+                "a stored token cannot be decrypted with the configured keys"
+            ) from None
+
+    def rotate(self, ciphertext: bytes) -> bytes:
+        return self._fernet.rotate(ciphertext)
+
+
+class TokenDecryptionError(Exception):
+    pass
+
+
+def keyed_hash(secret: str, value: str) -> str:
+    """A stable, non-reversible fingerprint (e.g. of an IP) that needs the secret to compute."""
+    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()

@@ -3,18 +3,42 @@
 from launchlink.models.accounts import ApiKey, Membership, User, Workspace
 from launchlink.models.catalog import Artist, Release, ReleaseArtist, Track
 from launchlink.models.links import CustomDomain, Destination, Link, LinkChange
+from launchlink.models.presave import (
+    Campaign,
+    ConsentRecord,
+    ConsentText,
+    Fan,
+    MagicLink,
+    OAuthAttempt,
+    Presave,
+    PresaveEvent,
+    Reminder,
+    ServiceGrant,
+    WorkspaceServiceMode,
+)
 
 __all__ = [
     "ApiKey",
     "Artist",
+    "Campaign",
+    "ConsentRecord",
+    "ConsentText",
     "CustomDomain",
     "Destination",
+    "Fan",
     "Link",
     "LinkChange",
+    "MagicLink",
     "Membership",
+    "OAuthAttempt",
+    "Presave",
+    "PresaveEvent",
     "Release",
     "ReleaseArtist",
+    "Reminder",
+    "ServiceGrant",
     "Track",
     "User",
     "Workspace",
+    "WorkspaceServiceMode",
 ]
