@@ -598,10 +598,7 @@ def _playlist_json(caller: Caller, playlist: Playlist) -> dict[str, Any]:
         },
         "public": playlist.public,
         "snapshot_id": f"snap{playlist.snapshot}",
-        "items": {
-            "href": f"{base}/playlists/{playlist.playlist_id}/items",
-            "total": len(playlist.items),
-        },
+        "items": _items_page(caller, playlist, limit=100, offset=0),
         "type": "playlist",
         "uri": f"spotify:playlist:{playlist.playlist_id}",
     }
@@ -695,14 +692,7 @@ async def add_playlist_items(caller: Caller) -> Response:
     return json_response({"snapshot_id": f"snap{playlist.snapshot}"}, 201)
 
 
-async def get_playlist_items(caller: Caller) -> Response:
-    playlist = _own_playlist(caller)
-    if isinstance(playlist, Response):
-        return playlist
-    limit = _int_param(caller, "limit", 20, 1, 50)
-    offset = _int_param(caller, "offset", 0, 0, 100_000)
-    if limit is None or offset is None:
-        return error(400, "Invalid limit or offset")
+def _items_page(caller: Caller, playlist: Playlist, *, limit: int, offset: int) -> dict[str, Any]:
     catalog = caller.state.catalog
     items = []
     for uri, at, by in playlist.items[offset : offset + limit]:
@@ -728,9 +718,18 @@ async def get_playlist_items(caller: Caller) -> Response:
             }
         )
     href = f"{caller.base}/playlists/{playlist.playlist_id}/items"
-    return json_response(
-        obj.paging(items, href=href, limit=limit, offset=offset, total=len(playlist.items))
-    )
+    return obj.paging(items, href=href, limit=limit, offset=offset, total=len(playlist.items))
+
+
+async def get_playlist_items(caller: Caller) -> Response:
+    playlist = _own_playlist(caller)
+    if isinstance(playlist, Response):
+        return playlist
+    limit = _int_param(caller, "limit", 20, 1, 50)
+    offset = _int_param(caller, "offset", 0, 0, 100_000)
+    if limit is None or offset is None:
+        return error(400, "Invalid limit or offset")
+    return json_response(_items_page(caller, playlist, limit=limit, offset=offset))
 
 
 async def get_playlist(caller: Caller) -> Response:
