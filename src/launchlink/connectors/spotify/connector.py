@@ -1,0 +1,512 @@
+"""Spotify connector: maps the Web API to launchlink's connector interface.
+
+Saves and follows go through ``PUT /me/library`` (≤ 40 URIs a call; the only form left for
+development-mode apps since February 2026). Extended-quota operators may choose the legacy
+endpoints (``library_endpoints="legacy"``): ``PUT /me/albums`` (≤ 20 ids in the query),
+``PUT /me/tracks`` (≤ 50 ids in the body), ``PUT /me/following`` (≤ 50) and
+``PUT /playlists/{id}/followers``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import httpx
+
+from launchlink.connectors._common import ConnectorBase, chunks, same_upc, unique, upc_variants
+from launchlink.connectors._json import as_dict, as_int, as_list, as_str, dig, str_tuple
+from launchlink.connectors.base import (
+    ActionResult,
+    Capability,
+    PlatformAccount,
+    ReleaseMatch,
+    TokenSet,
+    TrackInfo,
+    TrackMatch,
+)
+from launchlink.connectors.errors import NotAllowed, PlatformError
+from launchlink.connectors.settings import SpotifySettings
+from launchlink.connectors.spotify.client import SERVICE, SpotifyClient
+from launchlink.kit.clock import Clock, SystemClock
+
+LIBRARY_BATCH = 40
+LEGACY_ALBUM_BATCH = 20
+LEGACY_BODY_BATCH = 50
+PLAYLIST_ITEMS_BATCH = 100
+
+_ID = r"[A-Za-z0-9]{22}"
+_WEB_URL = re.compile(
+    rf"^https?://(?:open|play)\.spotify\.com/(?:intl-[a-zA-Z-]+/)?(?:embed/)?(album|track)/({_ID})(?:[/?#].*)?$"
+)
+_URI = re.compile(rf"^spotify:(album|track):({_ID})$")
+
+SCOPES: dict[str, str] = {
+    "user-library-modify": "Save the release (album and tracks) to your Spotify library.",
+    "user-follow-modify": "Follow the artist on Spotify.",
+    "playlist-modify-public": "Follow a playlist, or add tracks to your public playlists.",
+    "playlist-modify-private": "Create a private playlist and add the release to it.",
+    "user-read-private": "Read your country so the release is saved when it is out there.",
+}
+
+_ACTION_SCOPES: dict[Capability, tuple[str, ...]] = {
+    Capability.SAVE_RELEASE: ("user-library-modify",),
+    Capability.SAVE_TRACKS: ("user-library-modify",),
+    Capability.FOLLOW_ARTIST: ("user-follow-modify",),
+    Capability.PLAYLIST_ADD: ("playlist-modify-private",),
+    Capability.PLAYLIST_FOLLOW: ("playlist-modify-public",),
+}
+
+
+def parse_spotify_url(url: str) -> tuple[str, str] | None:
+    """``("album"|"track", id)`` from an open.spotify.com URL or a ``spotify:`` URI."""
+    text = url.strip()
+    found = _WEB_URL.match(text) or _URI.match(text)
+    return (found.group(1), found.group(2)) if found else None
+
+
+def _artwork(images: object) -> str | None:
+    candidates = [as_dict(image) for image in as_list(images)]
+    candidates = [image for image in candidates if as_str(image.get("url"))]
+    if not candidates:
+        return None
+    best = max(candidates, key=lambda image: as_int(image.get("width")) or 0)
+    return as_str(best.get("url"))
+
+
+def album_match(album: dict[str, Any], *, country: str | None) -> ReleaseMatch:
+    album_id = as_str(album.get("id")) or ""
+    tracks = tuple(
+        TrackInfo(
+            id=as_str(item.get("id")) or "",
+            title=as_str(item.get("name")) or "",
+            isrc=as_str(dig(item, "external_ids", "isrc")),
+            duration_ms=as_int(item.get("duration_ms")),
+            uri=as_str(item.get("uri")),
+        )
+        for item in (as_dict(track) for track in as_list(dig(album, "tracks", "items")))
+        if as_str(item.get("id"))
+    )
+    return ReleaseMatch(
+        service=SERVICE,
+        kind="album",
+        id=album_id,
+        title=as_str(album.get("name")) or "",
+        url=as_str(dig(album, "external_urls", "spotify"))
+        or f"https://open.spotify.com/album/{album_id}",
+        uri=as_str(album.get("uri")) or f"spotify:album:{album_id}",
+        artists=str_tuple(album.get("artists")),
+        artist_ids=str_tuple(album.get("artists"), "id"),
+        upc=as_str(dig(album, "external_ids", "upc")) or as_str(dig(album, "external_ids", "ean")),
+        release_date=as_str(album.get("release_date")),
+        track_count=as_int(album.get("total_tracks")) or (len(tracks) or None),
+        tracks=tracks,
+        artwork_url=_artwork(album.get("images")),
+        is_single=as_str(album.get("album_type")) == "single",
+        country=country,
+    )
+
+
+def _track_fields(track: dict[str, Any]) -> dict[str, Any]:
+    track_id = as_str(track.get("id")) or ""
+    album = as_dict(track.get("album"))
+    return {
+        "id": track_id,
+        "title": as_str(track.get("name")) or "",
+        "url": as_str(dig(track, "external_urls", "spotify"))
+        or f"https://open.spotify.com/track/{track_id}",
+        "uri": as_str(track.get("uri")) or f"spotify:track:{track_id}",
+        "artists": str_tuple(track.get("artists")),
+        "artist_ids": str_tuple(track.get("artists"), "id"),
+        "isrc": as_str(dig(track, "external_ids", "isrc")),
+        "release_date": as_str(album.get("release_date")),
+        "artwork_url": _artwork(album.get("images")),
+    }
+
+
+class SpotifyConnector(ConnectorBase):
+    """Spotify Web API (accounts + v1), development or extended quota mode."""
+
+    service = SERVICE
+    capabilities = frozenset(
+        {
+            Capability.OAUTH,
+            Capability.LOOKUP_UPC,
+            Capability.LOOKUP_ISRC,
+            Capability.LOOKUP_URL,
+            Capability.SEARCH,
+            Capability.SAVE_RELEASE,
+            Capability.SAVE_TRACKS,
+            Capability.FOLLOW_ARTIST,
+            Capability.PLAYLIST_ADD,
+            Capability.PLAYLIST_FOLLOW,
+        }
+    )
+    scope_descriptions = SCOPES
+
+    def __init__(
+        self,
+        settings: SpotifySettings,
+        *,
+        clock: Clock | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        missing = [
+            name
+            for name, value in (
+                ("client ID", settings.client_id),
+                ("client secret", settings.client_secret),
+            )
+            if not value
+        ]
+        reason = f"Spotify {' and '.join(missing)} not configured" if missing else None
+        super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
+        self.settings = settings
+        self.client = SpotifyClient(settings, clock=self._clock, transport=transport)
+
+    @property
+    def mode(self) -> str:
+        return self.settings.quota_mode
+
+    @property
+    def _legacy(self) -> bool:
+        return self.settings.library_endpoints == "legacy"
+
+    def _market(self, country: str | None) -> str:
+        return (country or self.settings.default_market).upper()
+
+    # -- OAuth ------------------------------------------------------------------------------
+
+    def scopes_for(self, actions: Iterable[Capability]) -> list[str]:
+        wanted = {scope for action in actions for scope in _ACTION_SCOPES.get(action, ())}
+        return [scope for scope in SCOPES if scope in wanted]
+
+    def authorization_url(
+        self, *, state: str, code_challenge: str, redirect_uri: str, scopes: Sequence[str]
+    ) -> str:
+        self._require(Capability.OAUTH)
+        return self.client.authorize_url(
+            state=state, code_challenge=code_challenge, redirect_uri=redirect_uri, scopes=scopes
+        )
+
+    async def exchange_code(self, *, code: str, code_verifier: str, redirect_uri: str) -> TokenSet:
+        self._require(Capability.OAUTH)
+        return await self.client.token_from_code(
+            code=code, code_verifier=code_verifier, redirect_uri=redirect_uri
+        )
+
+    async def refresh(self, tokens: TokenSet) -> TokenSet:
+        self._require(Capability.OAUTH)
+        return await self.client.token_from_refresh(tokens)
+
+    async def current_user(self, tokens: TokenSet) -> PlatformAccount:
+        self._require_available()
+        me = as_dict(
+            await self.client.call("GET", "/me", token=tokens.access_token, retry_safe=True)
+        )
+        # Spotify (May 2026): link accounts on account_id, not id, when it is present.
+        account_id = as_str(me.get("account_id")) or as_str(me.get("id"))
+        country = as_str(me.get("country"))
+        return PlatformAccount(
+            service=SERVICE,
+            id=account_id,
+            display_name=as_str(me.get("display_name")),
+            country=country.upper() if country else None,
+        )
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    async def find_release_by_upc(
+        self, upc: str, *, country: str | None = None
+    ) -> ReleaseMatch | None:
+        self._require(Capability.LOOKUP_UPC)
+        market = self._market(country)
+        checked: set[str] = set()
+        for form in upc_variants(upc):
+            hits = await self.client.search(
+                query=f"upc:{form}", kind="album", market=market, limit=5
+            )
+            for hit in hits:
+                album_id = as_str(hit.get("id"))
+                if not album_id or album_id in checked:
+                    continue
+                checked.add(album_id)
+                # Search results carry no external_ids: confirm the UPC on the full album.
+                album = await self.client.album(album_id, market=market)
+                if album is None:
+                    continue
+                stored = as_str(dig(album, "external_ids", "upc")) or as_str(
+                    dig(album, "external_ids", "ean")
+                )
+                # external_ids vanished for a month in 2026; a upc: hit is then the best proof.
+                if stored is None or same_upc(stored, upc):
+                    return album_match(album, country=market)
+        return None
+
+    async def find_track_by_isrc(
+        self, isrc: str, *, country: str | None = None
+    ) -> TrackMatch | None:
+        self._require(Capability.LOOKUP_ISRC)
+        market = self._market(country)
+        wanted = isrc.strip().upper()
+        hits = await self.client.search(
+            query=f"isrc:{wanted}", kind="track", market=market, limit=5
+        )
+        exact = [
+            hit
+            for hit in hits
+            if (as_str(dig(hit, "external_ids", "isrc")) or "").upper() in {wanted, ""}
+        ]
+        if not exact:
+            return None
+        track = exact[0]
+        album = as_dict(track.get("album"))
+        return TrackMatch(
+            service=SERVICE,
+            duration_ms=as_int(track.get("duration_ms")),
+            album_id=as_str(album.get("id")),
+            album_title=as_str(album.get("name")),
+            country=market,
+            **_track_fields(track),
+        )
+
+    async def lookup_url(self, url: str) -> ReleaseMatch | None:
+        self._require(Capability.LOOKUP_URL)
+        parsed = parse_spotify_url(url)
+        if parsed is None:
+            return None
+        kind, item_id = parsed
+        market = self.settings.default_market
+        if kind == "album":
+            album = await self.client.album(item_id, market=market)
+            return album_match(album, country=None) if album else None
+        track = await self.client.track(item_id, market=market)
+        if not track:
+            return None
+        fields = _track_fields(track)
+        album = as_dict(track.get("album"))
+        return ReleaseMatch(
+            service=SERVICE,
+            kind="track",
+            track_count=1,
+            tracks=(
+                TrackInfo(
+                    id=fields["id"],
+                    title=fields["title"],
+                    isrc=fields["isrc"],
+                    duration_ms=as_int(track.get("duration_ms")),
+                    uri=fields["uri"],
+                ),
+            ),
+            is_single=as_str(album.get("album_type")) == "single",
+            **fields,
+        )
+
+    async def search(
+        self, *, title: str, artists: Sequence[str], country: str | None = None
+    ) -> list[ReleaseMatch]:
+        self._require(Capability.SEARCH)
+        terms = [f'album:"{title}"', *(f'artist:"{name}"' for name in artists[:2])]
+        hits = await self.client.search(
+            query=" ".join(terms), kind="album", market=self._market(country), limit=10
+        )
+        if not hits:
+            # Field filters are strict; plain words find releases whose title differs slightly.
+            hits = await self.client.search(
+                query=" ".join([title, *artists[:2]]),
+                kind="album",
+                market=self._market(country),
+                limit=10,
+            )
+        return [album_match(hit, country=self._market(country)) for hit in hits]
+
+    # -- actions ----------------------------------------------------------------------------
+
+    async def _save_uris(self, tokens: TokenSet, uris: Sequence[str]) -> int:
+        requests = 0
+        for batch in chunks(uris, LIBRARY_BATCH):
+            # PUT /me/library is idempotent (saving twice is 200): safe to retry.
+            await self.client.call(
+                "PUT",
+                "/me/library",
+                token=tokens.access_token,
+                params={"uris": ",".join(batch)},
+                retry_safe=True,
+            )
+            requests += 1
+        return requests
+
+    async def save_release(
+        self,
+        tokens: TokenSet,
+        *,
+        album_id: str,
+        track_ids: Sequence[str] = (),
+        idempotency_key: str | None = None,
+    ) -> ActionResult:
+        self._require(Capability.SAVE_RELEASE)
+        tracks = unique(track_ids)
+        if self._legacy:
+            requests = await self._legacy_save(tokens, album_id, tracks)
+        else:
+            uris = [f"spotify:album:{album_id}", *(f"spotify:track:{t}" for t in tracks)]
+            requests = await self._save_uris(tokens, uris)
+        return ActionResult(
+            service=SERVICE,
+            action=Capability.SAVE_RELEASE,
+            targets=(album_id, *tracks),
+            requests=requests,
+        )
+
+    async def _legacy_call(
+        self,
+        tokens: TokenSet,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+    ) -> None:
+        try:
+            await self.client.call(
+                method, path, token=tokens.access_token, params=params, json=json, retry_safe=True
+            )
+        except NotAllowed as error:
+            if error.reason != "forbidden":
+                raise
+            # Development-mode apps get a bare 403 from the type-specific endpoints.
+            raise NotAllowed(
+                f"{path} refused (removed for development-mode apps?): {error.message}",
+                reason="endpoint_removed",
+                service=SERVICE,
+                status=error.status,
+            ) from error
+
+    async def _legacy_save(self, tokens: TokenSet, album_id: str, tracks: list[str]) -> int:
+        await self._legacy_call(tokens, "PUT", "/me/albums", params={"ids": album_id})
+        requests = 1
+        for batch in chunks(tracks, LEGACY_BODY_BATCH):
+            await self._legacy_call(tokens, "PUT", "/me/tracks", json={"ids": list(batch)})
+            requests += 1
+        return requests
+
+    async def follow_artists(
+        self, tokens: TokenSet, *, artist_ids: Sequence[str], idempotency_key: str | None = None
+    ) -> ActionResult:
+        self._require(Capability.FOLLOW_ARTIST)
+        artists = unique(artist_ids)
+        requests = 0
+        if self._legacy:
+            for batch in chunks(artists, LEGACY_BODY_BATCH):
+                await self._legacy_call(
+                    tokens,
+                    "PUT",
+                    "/me/following",
+                    params={"type": "artist", "ids": ",".join(batch)},
+                )
+                requests += 1
+        else:
+            requests = await self._save_uris(tokens, [f"spotify:artist:{a}" for a in artists])
+        return ActionResult(
+            service=SERVICE,
+            action=Capability.FOLLOW_ARTIST,
+            targets=tuple(artists),
+            requests=requests,
+        )
+
+    async def follow_playlist(
+        self, tokens: TokenSet, *, playlist_id: str, idempotency_key: str | None = None
+    ) -> ActionResult:
+        self._require(Capability.PLAYLIST_FOLLOW)
+        if self._legacy:
+            await self._legacy_call(
+                tokens, "PUT", f"/playlists/{playlist_id}/followers", json={"public": True}
+            )
+            requests = 1
+        else:
+            requests = await self._save_uris(tokens, [f"spotify:playlist:{playlist_id}"])
+        return ActionResult(
+            service=SERVICE,
+            action=Capability.PLAYLIST_FOLLOW,
+            targets=(playlist_id,),
+            requests=requests,
+        )
+
+    async def add_to_playlist(
+        self,
+        tokens: TokenSet,
+        *,
+        playlist_id: str,
+        track_ids: Sequence[str],
+        idempotency_key: str | None = None,
+    ) -> ActionResult:
+        self._require(Capability.PLAYLIST_ADD)
+        tracks = unique(track_ids)
+        requests = 0
+        for batch in chunks(tracks, PLAYLIST_ITEMS_BATCH):
+            # Appending is not idempotent (a replay adds the tracks twice): never retried.
+            await self.client.call(
+                "POST",
+                f"/playlists/{playlist_id}/items",
+                token=tokens.access_token,
+                json={"uris": [f"spotify:track:{t}" for t in batch]},
+                retry_safe=False,
+            )
+            requests += 1
+        return ActionResult(
+            service=SERVICE,
+            action=Capability.PLAYLIST_ADD,
+            targets=tuple(tracks),
+            requests=requests,
+        )
+
+    async def create_playlist(
+        self,
+        tokens: TokenSet,
+        *,
+        name: str,
+        description: str = "",
+        public: bool = False,
+        idempotency_key: str | None = None,
+    ) -> ActionResult:
+        self._require(Capability.PLAYLIST_ADD)
+        created = as_dict(
+            await self.client.call(
+                "POST",
+                "/me/playlists",
+                token=tokens.access_token,
+                json={"name": name, "description": description, "public": public},
+                retry_safe=False,
+            )
+        )
+        playlist_id = as_str(created.get("id"))
+        if not playlist_id:
+            raise PlatformError("playlist created without an id", service=SERVICE, status=201)
+        return ActionResult(
+            service=SERVICE,
+            action=Capability.PLAYLIST_ADD,
+            targets=(playlist_id,),
+            created_id=playlist_id,
+            requests=1,
+        )
+
+    async def library_contains(self, tokens: TokenSet, uris: Sequence[str]) -> list[bool]:
+        """``GET /me/library/contains`` (needs ``user-library-read``): verification aid."""
+        self._require_available()
+        answers: list[bool] = []
+        for batch in chunks(list(uris), LIBRARY_BATCH):
+            payload = await self.client.call(
+                "GET",
+                "/me/library/contains",
+                token=tokens.access_token,
+                params={"uris": ",".join(batch)},
+                retry_safe=True,
+            )
+            answers.extend(bool(value) for value in as_list(payload))
+        if len(answers) != len(uris):
+            raise PlatformError("contains answered a different number of items", service=SERVICE)
+        return answers
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
