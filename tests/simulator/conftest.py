@@ -76,3 +76,31 @@ async def validating_sim(clock: FrozenClock) -> AsyncIterator[Sim]:
         transport=httpx.ASGITransport(app), base_url="http://sim.test"
     ) as client:
         yield Sim(state, clock, client)
+
+
+APPLE_KID = "KID1234567"
+APPLE_TEAM = "TEAM123456"
+
+
+def apple_developer_token(
+    state: SimulatorState,
+    *,
+    lifetime_seconds: int = 3600,
+    issuer: str = APPLE_TEAM,
+    kid: str = APPLE_KID,
+) -> str:
+    """Register a fresh ES256 key for the team and sign a developer token with it."""
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    private_key = ec.generate_private_key(ec.SECP256R1())
+    public_pem = (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    state.register_apple_key(kid, APPLE_TEAM, public_pem)
+    issued_at = int(state.now().timestamp())
+    claims = {"iss": issuer, "iat": issued_at, "exp": issued_at + lifetime_seconds}
+    return jwt.encode(claims, private_key, algorithm="ES256", headers={"kid": kid})

@@ -9,14 +9,14 @@ response against the bundled OpenAPI document (off by default: it is slow).
 from __future__ import annotations
 
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute, Mount, Router
+from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp
 
 from launchlink.simulator import control
 from launchlink.simulator.http import FaultGate, FaultResponder
-from launchlink.simulator.services import spotify
+from launchlink.simulator.services import apple, spotify
 from launchlink.simulator.state import SimulatorState
-from launchlink.simulator.urls import CONTROL, SPOTIFY_ACCOUNTS, SPOTIFY_API
+from launchlink.simulator.urls import APPLE, APPLE_API, CONTROL, SPOTIFY_ACCOUNTS, SPOTIFY_API
 
 
 def _gated(
@@ -43,6 +43,10 @@ def create_simulator_app(
     routes: list[BaseRoute] = [
         Mount(SPOTIFY_ACCOUNTS, routes=list(spotify.accounts_routes())),
         Mount(SPOTIFY_API, app=spotify_api),
+        Route(APPLE + "/authorize", apple.authorize, methods=["GET", "POST"]),
+        Mount(
+            APPLE_API, app=_gated(list(apple.api_routes()), "apple", state, apple.fault_response)
+        ),
         Mount(CONTROL, routes=list(control.routes())),
     ]
     app = Starlette(routes=routes)

@@ -8,6 +8,7 @@ there), ``pending`` (an Apple pre-order add waiting for release), ``removed`` an
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,8 +45,10 @@ class LedgerEntry:
 class Ledger:
     """Append-only list of :class:`LedgerEntry` with simple filters."""
 
-    def __init__(self) -> None:
+    def __init__(self, before_read: Callable[[], None] | None = None) -> None:
         self.entries: list[LedgerEntry] = []
+        # Lets the state settle time-driven writes (Apple pre-adds) before anyone reads.
+        self._before_read = before_read
 
     def record(
         self,
@@ -84,6 +87,8 @@ class Ledger:
         item: str | None = None,
         outcome: str | None = None,
     ) -> list[LedgerEntry]:
+        if self._before_read is not None:
+            self._before_read()
         return [
             e
             for e in self.entries

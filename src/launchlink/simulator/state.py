@@ -100,7 +100,7 @@ class SimulatorState:
         self.codes: dict[str, AuthCode] = {}
         self.pending_consents: dict[str, PendingConsent] = {}
         self.runtime: dict[str, _ServiceRuntime] = {s: _ServiceRuntime() for s in FAULT_SERVICES}
-        self.ledger = Ledger()
+        self.ledger = Ledger(before_read=self.materialise_preadds)
         self.libraries: dict[tuple[str, str], dict[str, dict[str, datetime]]] = {}
         self.pending_preadds: list[tuple[str, str, str, str]] = []  # (app, user, album id, key)
         self.playlists: dict[tuple[str, str], Playlist] = {}
@@ -337,6 +337,34 @@ class SimulatorState:
 
     def library_contains(self, service: str, user_id: str, action: str, item: str) -> bool:
         return item in self.libraries.get((service, user_id), {}).get(action, {})
+
+    def materialise_preadds(self) -> None:
+        """Turn pending Apple pre-adds whose album is now out in the user's storefront into adds."""
+        if not self.pending_preadds:
+            return
+        now, still_pending = self.now(), []
+        for team_id, user_id, album_id, album_key in self.pending_preadds:
+            album = self.catalog.albums.get(album_key)
+            user = self.users.get(("apple", user_id))
+            released_at = album.available_at(user.country) if album and user else None
+            if released_at is None or released_at > now:
+                still_pending.append((team_id, user_id, album_id, album_key))
+                continue
+            item = f"albums:{album_id}"
+            shelf = self.library("apple", user_id).setdefault("save_album", {})
+            outcome = "already" if item in shelf else "added"
+            shelf.setdefault(item, released_at)
+            self.ledger.record(
+                at=released_at,
+                service="apple",
+                app_id=team_id,
+                user_id=user_id,
+                action="save_album",
+                item=item,
+                outcome=outcome,
+                detail="pre-add materialised at release",
+            )
+        self.pending_preadds = still_pending
 
     # -- tokens ---------------------------------------------------------------------------
 
