@@ -50,6 +50,14 @@ async def test_upc_lookup_is_empty_before_release_in_that_storefront(sim: Sim) -
     assert [a["attributes"]["upc"] for a in us.json()["data"]] == [ALBUM_UPC]
 
 
+async def test_an_album_carries_its_tracks_with_isrcs(sim: Sim) -> None:
+    response = await sim.client.get(
+        f"{API}/catalog/us/albums/{sim.album.ids['apple']}", headers=headers(sim)
+    )
+    tracks = response.json()["data"][0]["relationships"]["tracks"]["data"]
+    assert [t["attributes"]["isrc"] for t in tracks] == [t.isrc for t in sim.album.tracks]
+
+
 async def test_isrc_lookup_returns_the_song(sim: Sim) -> None:
     response = await sim.client.get(
         f"{API}/catalog/us/songs", params={"filter[isrc]": TRACK_ISRC}, headers=headers(sim)

@@ -175,6 +175,10 @@ def album_resource(state: SimulatorState, album: Album, storefront: str) -> dict
         "href": f"/v1/catalog/{storefront}/albums/{album_id}",
         "attributes": attributes,
         "relationships": {
+            "tracks": {
+                "href": f"/v1/catalog/{storefront}/albums/{album_id}/tracks",
+                "data": [song_resource(state, t, album, storefront) for t in album.tracks],
+            },
             "artists": {
                 "href": f"/v1/catalog/{storefront}/albums/{album_id}/artists",
                 "data": [
@@ -185,7 +189,7 @@ def album_resource(state: SimulatorState, album: Album, storefront: str) -> dict
                     }
                     for artist_id in (catalog.artists[k].ids[SERVICE] for k in album.artist_keys)
                 ],
-            }
+            },
         },
     }
 
