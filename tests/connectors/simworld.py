@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from launchlink.connectors.settings import ConnectorsSettings
 from launchlink.connectors.simulator_profile import DEMO_CLIENT_ID, register_demo_apps
@@ -98,6 +101,23 @@ def build_catalog() -> Catalog:
     return catalog
 
 
+@cache
+def apple_key_pair() -> tuple[str, str]:
+    """(private PEM, public PEM) of a P-256 MusicKit key made for the tests."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
 class SimClock:
     """The simulator's own notion of now, so tokens expire for both sides together."""
 
@@ -134,12 +154,18 @@ def make_world(
     *, spotify_mode: str = "extended", validate_spotify_openapi: bool = False
 ) -> SimWorld:
     state = SimulatorState(clock=FrozenClock(NOW), seed=build_catalog())
-    register_demo_apps(state, redirect_uris=[REDIRECT_URI], spotify_mode=spotify_mode)  # type: ignore[arg-type]
+    private_pem, public_pem = apple_key_pair()
+    register_demo_apps(
+        state,
+        redirect_uris=[REDIRECT_URI],
+        spotify_mode=spotify_mode,  # type: ignore[arg-type]
+        apple_public_key_pem=public_pem,
+    )
     app = create_simulator_app(state, validate_spotify_openapi=validate_spotify_openapi)
     transport = httpx.ASGITransport(app=app)
     return SimWorld(
         state=state,
         transport=transport,
-        settings=ConnectorsSettings.for_simulator(SIM_ROOT),
+        settings=ConnectorsSettings.for_simulator(SIM_ROOT, apple_private_key_pem=private_pem),
         clock=SimClock(state),
     )

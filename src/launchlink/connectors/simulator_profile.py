@@ -91,8 +91,13 @@ def register_demo_apps(
     *,
     redirect_uris: list[str],
     spotify_mode: Literal["development", "extended"] = "extended",
+    apple_public_key_pem: str | None = None,
 ) -> None:
-    """Register the demo apps (matching :func:`settings_for`) in a simulator state."""
+    """Register the demo apps (matching :func:`settings_for`) in a simulator state.
+
+    ``apple_public_key_pem`` registers the MusicKit key whose private half is given to
+    :func:`settings_for` as ``apple_private_key_pem``.
+    """
     for service in ("spotify", "deezer", "tidal", "soundcloud", "youtube"):
         changes: dict[str, object] = {
             "client_secret": DEMO_CLIENT_SECRET,
@@ -101,3 +106,5 @@ def register_demo_apps(
         if service == "spotify":
             changes["mode"] = spotify_mode
         state.upsert_app(service, DEMO_CLIENT_ID, **changes)
+    if apple_public_key_pem is not None:
+        state.register_apple_key(DEMO_APPLE_KEY_ID, DEMO_APPLE_TEAM_ID, apple_public_key_pem)
