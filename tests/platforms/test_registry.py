@@ -53,19 +53,24 @@ def test_get_platform_raises_unknown_platform_for_a_missing_key() -> None:
     assert "myspace" in raised.value.message
 
 
-@pytest.mark.parametrize("platform", PLATFORMS.values(), ids=list(PLATFORMS))
-def test_text_on_brand_colour_meets_wcag_aa(platform: object) -> None:
-    assert hasattr(platform, "brand_color")
-    ratio = contrast_ratio(platform.brand_color, platform.text_color)  # type: ignore[attr-defined]
-    assert ratio >= WCAG_AA_NORMAL_TEXT
+@pytest.mark.parametrize("key", list(PLATFORMS))
+def test_text_on_brand_colour_meets_wcag_aa(key: str) -> None:
+    platform = get_platform(key)
+    assert contrast_ratio(platform.brand_color, platform.text_color) >= WCAG_AA_NORMAL_TEXT
+
+
+def test_contrast_ratio_matches_the_wcag_reference_values() -> None:
+    assert contrast_ratio("#000000", "#FFFFFF") == pytest.approx(21.0)
+    assert contrast_ratio("#FF0000", "#FFFFFF") == pytest.approx(4.0, abs=0.01)
 
 
 @pytest.mark.parametrize("key", list(PLATFORMS))
 def test_every_icon_is_a_small_svg_named_after_its_service(key: str) -> None:
     platform = get_platform(key)
     svg = icon_svg(platform.icon)
-    assert svg.startswith("<svg")
-    assert f"<title>{platform.display_name}</title>" in svg or "<title>" in svg
+    assert svg.startswith('<svg role="img" viewBox="0 0 24 24"')
+    assert "<title>" in svg
+    assert "<script" not in svg
     assert len(svg.encode()) < 2600
 
 
