@@ -14,9 +14,17 @@ from starlette.types import ASGIApp
 
 from launchlink.simulator import control
 from launchlink.simulator.http import FaultGate, FaultResponder
-from launchlink.simulator.services import apple, spotify
+from launchlink.simulator.services import apple, deezer, spotify
 from launchlink.simulator.state import SimulatorState
-from launchlink.simulator.urls import APPLE, APPLE_API, CONTROL, SPOTIFY_ACCOUNTS, SPOTIFY_API
+from launchlink.simulator.urls import (
+    APPLE,
+    APPLE_API,
+    CONTROL,
+    DEEZER_API,
+    DEEZER_CONNECT,
+    SPOTIFY_ACCOUNTS,
+    SPOTIFY_API,
+)
 
 
 def _gated(
@@ -46,6 +54,11 @@ def create_simulator_app(
         Route(APPLE + "/authorize", apple.authorize, methods=["GET", "POST"]),
         Mount(
             APPLE_API, app=_gated(list(apple.api_routes()), "apple", state, apple.fault_response)
+        ),
+        Mount(DEEZER_CONNECT, routes=list(deezer.connect_routes())),
+        Mount(
+            DEEZER_API,
+            app=_gated(list(deezer.api_routes()), "deezer", state, deezer.fault_response),
         ),
         Mount(CONTROL, routes=list(control.routes())),
     ]

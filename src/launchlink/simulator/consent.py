@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -47,6 +48,14 @@ def _error_page(message: str) -> HTMLResponse:
     return HTMLResponse(body, status_code=400)
 
 
+def _redirect_allowed(dialect: AuthorizeDialect, redirect_uri: str, allowed: list[str]) -> bool:
+    if dialect.service == "deezer":
+        # Deezer only checks the redirect's domain against the app's registered domain.
+        host = urlsplit(redirect_uri).netloc
+        return bool(host) and any(urlsplit(uri).netloc == host for uri in allowed)
+    return redirect_uri in allowed
+
+
 def _pending_from_query(
     state: SimulatorState, dialect: AuthorizeDialect, request: Request
 ) -> PendingConsent:
@@ -60,7 +69,7 @@ def _pending_from_query(
         app = state.app(dialect.service, client_id)
         if app is None:
             raise ConsentError("INVALID_CLIENT: Invalid client")
-        if redirect_uri not in app.redirect_uris:
+        if not _redirect_allowed(dialect, redirect_uri, app.redirect_uris):
             raise ConsentError("INVALID_CLIENT: Invalid redirect URI")
         if dialect.service != "deezer" and params.get("response_type") != "code":
             raise ConsentError("unsupported_response_type: response_type must be 'code'")
