@@ -1,5 +1,7 @@
 from datetime import timedelta
 
+from launchlink.config import Settings
+from launchlink.links.public import PublicLinkConfig
 from tests.links.test_public_support import (
     ANDROID,
     DESKTOP,
@@ -48,6 +50,16 @@ async def test_cookies_are_not_marked_secure_on_a_plain_http_instance() -> None:
         response = await fan.get("/night-drive/tidal")
     assert response.status_code == 302
     assert "Secure" not in response.headers["set-cookie"]
+
+
+def test_cookies_follow_the_scheme_of_the_configured_public_url() -> None:
+    assert PublicLinkConfig.from_settings(
+        Settings(public_url="https://links.example/")
+    ).cookie_policy.secure
+    local = PublicLinkConfig.from_settings(Settings(public_url="http://127.0.0.1:8000"))
+    assert not local.cookie_policy.secure
+    assert local.is_platform_host("127.0.0.1")
+    assert not local.is_platform_host("music.adalumen.test")
 
 
 async def test_the_remembered_service_is_first_on_the_next_visit() -> None:

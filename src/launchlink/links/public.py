@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlsplit
 from uuid import UUID
 
@@ -50,6 +50,9 @@ from launchlink.links.preferences import (
     read_preferences,
 )
 from launchlink.links.snapshot import DestinationView, LinkSnapshot, SnapshotSource
+
+if TYPE_CHECKING:
+    from launchlink.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +152,10 @@ class PublicLinkConfig:
     reserved_prefixes: frozenset[str] = DEFAULT_RESERVED_PREFIXES
     site_name: str = "launchlink"
     _hosts: frozenset[str] = field(init=False, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PublicLinkConfig:
+        return cls(public_base_url=settings.public_url)
 
     def __post_init__(self) -> None:
         base_host = _normalise_host(urlsplit(self.public_base_url).netloc)
