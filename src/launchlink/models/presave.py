@@ -166,14 +166,18 @@ class Campaign(TimestampsMixin, Base):
 
 
 class Fan(IdMixin, TimestampsMixin, Base):
-    """A person who pre-saved or opted in, within one workspace."""
+    """A person who pre-saved or opted in, within one workspace.
+
+    ``email`` is stored lower-cased; one fan per email and workspace.
+    """
 
     __tablename__ = "fan"
+    __table_args__ = (UniqueConstraint("workspace_id", "email"),)
 
     workspace_id: Mapped[UUID] = mapped_column(
         Uuid, ForeignKey("workspace.id", ondelete="CASCADE"), index=True
     )
-    email: Mapped[str | None] = mapped_column(String(320), default=None, index=True)
+    email: Mapped[str | None] = mapped_column(String(320), default=None)
     phone: Mapped[str | None] = mapped_column(String(20), default=None)
     """E.164."""
     country: Mapped[str | None] = mapped_column(String(2), default=None)
@@ -211,7 +215,12 @@ class ServiceGrant(IdMixin, TimestampsMixin, Base):
 
 
 class Presave(IdMixin, TimestampsMixin, Base):
-    """One fan's pre-save of one release on one service."""
+    """One fan's pre-save of one release on one service.
+
+    ``mode`` says what happens at release: ``direct_save`` and ``preadd`` rows carry a
+    ``grant_id`` and are the fulfilment engine's work; ``reminder`` rows have no grant and
+    are served by their :class:`Reminder` rows (messaging).
+    """
 
     __tablename__ = "presave"
     __table_args__ = (
@@ -330,7 +339,7 @@ class OAuthAttempt(IdMixin, Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     outcome: Mapped[str | None] = mapped_column(String(32), default=None)
-    """approved | denied | failed | replayed."""
+    """approved | denied | failed (a replayed state is refused before it gets here)."""
 
 
 class MagicLink(IdMixin, Base):
@@ -345,6 +354,8 @@ class MagicLink(IdMixin, Base):
     fan_id: Mapped[UUID] = mapped_column(Uuid, ForeignKey("fan.id", ondelete="CASCADE"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     service: Mapped[str | None] = mapped_column(String(32), default=None)
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """What the fan had chosen when they asked for the link (service, opt-ins)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 10:26:42.692571
+Create Date: 2026-11-27 10:30:10.789041
 """
 
 from collections.abc import Sequence
@@ -78,9 +78,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_fan")),
+        sa.UniqueConstraint("workspace_id", "email", name=op.f("uq_fan_workspace_id_email")),
     )
     with op.batch_alter_table("fan", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_fan_email"), ["email"], unique=False)
         batch_op.create_index(batch_op.f("ix_fan_workspace_id"), ["workspace_id"], unique=False)
 
     op.create_table(
@@ -199,6 +199,7 @@ def upgrade() -> None:
         sa.Column("fan_id", sa.Uuid(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("service", sa.String(length=32), nullable=True),
+        sa.Column("context", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
@@ -539,7 +540,6 @@ def downgrade() -> None:
     op.drop_table("workspace_service_mode")
     with op.batch_alter_table("fan", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_fan_workspace_id"))
-        batch_op.drop_index(batch_op.f("ix_fan_email"))
 
     op.drop_table("fan")
     with op.batch_alter_table("consent_text", schema=None) as batch_op:
