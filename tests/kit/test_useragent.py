@@ -76,6 +76,14 @@ HUMANS: list[tuple[str, str, str | None]] = [
     ),
     ("Mozilla/5.0 (Android 14; Mobile; rv:127.0) Gecko/127.0 Firefox/127.0", "android", None),
     (
+        # CUBOT is a phone brand; "bot" inside it must not make its owners robots.
+        "Mozilla/5.0 (Linux; Android 10; CUBOT X30) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/120.0.0.0 Mobile Safari/537.36",
+        "android",
+        None,
+    ),
+    ("Opera/9.80 (J2ME/MIDP; Opera Mini/4.2.14912/870; U; id) Presto/2.4.15", "other", None),
+    (
         "Mozilla/5.0 (Linux; U; Android 11; TECNO KG5k Build/RP1A.200720.011; wv) "
         "AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/100.0.4896.127 Mobile "
         "Safari/537.36 OPR/64.0.2254.62069",

@@ -35,9 +35,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
+from itertools import takewhile
 from typing import Any, Literal, NamedTuple
 
-from ua_parser import BasicResolver, Domain, Parser, load_builtins
+from ua_parser import BasicResolver, Domain, Matchers, Parser, load_builtins
 
 Device = Literal["ios", "android", "desktop", "other"]
 
@@ -149,20 +150,38 @@ class _LabelledPattern(NamedTuple):
     label: str
 
 
+def _lowercase_pattern(regex: str) -> str:
+    """Lower-case a pattern's literals, leaving escapes (``\\D``, ``\\S``, ``\\W``) alone."""
+    out, escaped = [], False
+    for char in regex:
+        out.append(char if escaped else char.lower())
+        escaped = char == "\\" and not escaped
+    return "".join(out)
+
+
 class _PatternSet:
-    """First-match-wins pattern list; Rust-backed where the syntax allows."""
+    """First-match-wins pattern list; Rust-backed where the syntax allows.
+
+    Case-insensitive sets are compiled as lower-cased patterns matched against the
+    lower-cased text: the Rust engine's own case folding is Unicode-wide and made the
+    crawlerdetect set take ~25 MiB instead of ~5 MiB.
+    """
 
     def __init__(self, patterns: Sequence[_LabelledPattern], *, ignore_case: bool) -> None:
-        flags = re.IGNORECASE if ignore_case else 0
+        self._lowercase = ignore_case
+        if ignore_case:
+            patterns = [_LabelledPattern(_lowercase_pattern(p.regex), p.label) for p in patterns]
         rust_side = [p for p in patterns if not _PYTHON_ONLY_SYNTAX.search(p.regex)]
         python_side = [p for p in patterns if _PYTHON_ONLY_SYNTAX.search(p.regex)]
-        self._rust = _rust_matcher(rust_side, ignore_case=ignore_case)
+        self._rust = _rust_matcher(rust_side)
         if self._rust is None:
             python_side = list(patterns)
-        self._python = [(re.compile(p.regex, flags), p.label) for p in python_side]
+        self._python = [(re.compile(p.regex), p.label) for p in python_side]
 
     def first_label(self, text: str) -> str | None:
         """The label of the first pattern that matches (Rust-compatible ones first)."""
+        if self._lowercase:
+            text = text.lower()
         if self._rust is not None:
             found = self._rust(text)
             if found is not None:
@@ -173,14 +192,12 @@ class _PatternSet:
         return None
 
 
-def _rust_matcher(
-    patterns: Sequence[_LabelledPattern], *, ignore_case: bool
-) -> Callable[[str], str | None] | None:
+def _rust_matcher(patterns: Sequence[_LabelledPattern]) -> Callable[[str], str | None] | None:
     try:
         import ua_parser_rs
 
         extractor: Any = ua_parser_rs.DeviceExtractor(
-            [(p.regex, "i" if ignore_case else None, p.label, None, None) for p in patterns]
+            [(p.regex, None, p.label, None, None) for p in patterns]
         )
     except (ImportError, SyntaxError, ValueError):
         return None  # pure-Python fallback: same answers, slower
@@ -239,12 +256,22 @@ class _Matchers:
 
 
 def _best_resolver() -> Any:
+    # Only what classify() reads: browser families, and the device rules that say
+    # "Spider". The OS rules and the ~620 phone-model rules would add ~18 MiB of compiled
+    # regexes per process for nothing. uap-core lists its specific Spider rules first; its
+    # catch-all "bot|crawl|spider…" rule sits behind the phone models (so a "Cubot" phone
+    # is not a spider) and is left out: crawlerdetect covers those words with exclusions.
+    user_agents, _, devices = load_builtins()
+    leading_spiders = list(
+        takewhile(lambda rule: getattr(rule, "family", None) == "Spider", devices)
+    )
+    matchers: Matchers = (user_agents, [], leading_spiders)
     try:
         from ua_parser.regex import Resolver as RustResolver
 
-        return RustResolver(load_builtins())
+        return RustResolver(matchers)
     except ImportError:
-        return BasicResolver(load_builtins())
+        return BasicResolver(matchers)
 
 
 _matchers: _Matchers | None = None
