@@ -14,7 +14,7 @@ from starlette.types import ASGIApp
 
 from launchlink.simulator import control
 from launchlink.simulator.http import FaultGate, FaultResponder
-from launchlink.simulator.services import apple, deezer, spotify
+from launchlink.simulator.services import apple, deezer, spotify, tidal
 from launchlink.simulator.state import SimulatorState
 from launchlink.simulator.urls import (
     APPLE,
@@ -24,6 +24,9 @@ from launchlink.simulator.urls import (
     DEEZER_CONNECT,
     SPOTIFY_ACCOUNTS,
     SPOTIFY_API,
+    TIDAL_API,
+    TIDAL_AUTH,
+    TIDAL_LOGIN,
 )
 
 
@@ -59,6 +62,11 @@ def create_simulator_app(
         Mount(
             DEEZER_API,
             app=_gated(list(deezer.api_routes()), "deezer", state, deezer.fault_response),
+        ),
+        Mount(TIDAL_LOGIN, routes=list(tidal.login_routes())),
+        Mount(TIDAL_AUTH, routes=list(tidal.auth_routes())),
+        Mount(
+            TIDAL_API, app=_gated(list(tidal.api_routes()), "tidal", state, tidal.fault_response)
         ),
         Mount(CONTROL, routes=list(control.routes())),
     ]
