@@ -9,8 +9,10 @@ the platform simulator at ``/_sim``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route, Router
@@ -22,8 +24,14 @@ from launchlink.config import Settings, load_settings
 from launchlink.context import AppContext
 from launchlink.db import Database
 from launchlink.kit.clock import Clock, SystemClock
+from launchlink.kit.geo import BundledGeoResolver, CountryDetector, GeoResolver, NullGeoResolver
+from launchlink.kit.territories import TerritoryTimeZones
+from launchlink.kit.useragent import warm_up as warm_up_classifier
 from launchlink.links.changes import bus
 from launchlink.links.invalidation import LinkChangeFeed
+from launchlink.links.page_cache import PageCache
+from launchlink.links.public import PublicLinkApp, PublicLinkConfig
+from launchlink.links.snapshots import CachingSnapshotSource, DatabaseSnapshotSource
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +49,7 @@ class Application:
     def __init__(self, context: AppContext, front: ASGIApp) -> None:
         self.context = context
         self.front = front
+        self.public_caches: PublicCaches | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -49,6 +58,8 @@ class Application:
         await self.front(scope, receive, send)
 
     async def startup(self) -> None:
+        # Build the user-agent matchers now rather than on the first fan's request.
+        warm_up_classifier()
         if self.context.link_changes is not None:
             await self.context.link_changes.start()
 
@@ -95,15 +106,53 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
         routes.append(Mount(SIMULATOR_PREFIX, app=create_simulator_app()))
     fallback = Router(routes=routes, default=api)
-    front = _public_front(context, fallback)
-    return Application(context, front)
+    front, caches = _public_front(context, fallback)
+    application = Application(context, front)
+    # The bus holds the caches weakly; the application keeps them alive.
+    application.public_caches = caches
+    return application
 
 
-def _public_front(context: AppContext, fallback: ASGIApp) -> ASGIApp:
-    # Wired to the smart-link app in the next step; until then everything falls through.
-    del context
-    _ = bus
-    return fallback
+class PublicCaches:
+    """The hot path's per-process caches, dropped entry by entry when links change."""
+
+    def __init__(self, snapshots: CachingSnapshotSource, pages: PageCache) -> None:
+        self.snapshots = snapshots
+        self.pages = pages
+
+    def links_changed(self, link_ids: Sequence[UUID]) -> None:
+        self.snapshots.invalidate(link_ids)
+        for link_id in link_ids:
+            self.pages.invalidate(link_id)
+
+
+def _public_front(context: AppContext, fallback: ASGIApp) -> tuple[PublicLinkApp, PublicCaches]:
+    settings = context.settings
+    caches = PublicCaches(
+        CachingSnapshotSource(
+            DatabaseSnapshotSource(context.database, public_base_url=settings.public_url),
+            max_entries=settings.page_cache_size,
+        ),
+        PageCache(settings.page_cache_size),
+    )
+    bus.subscribe(caches)
+    resolver: GeoResolver = (
+        BundledGeoResolver() if settings.geoip == "bundled" else NullGeoResolver()
+    )
+    front = PublicLinkApp(
+        source=caches.snapshots,
+        cache=caches.pages,
+        country_detector=CountryDetector(
+            resolver,
+            trusted_header=settings.trusted_country_header,
+            trusted_proxies=settings.trusted_proxies,
+        ),
+        territories=TerritoryTimeZones.load(settings.territory_timezones_file),
+        clock=context.clock,
+        fallback=fallback,
+        config=PublicLinkConfig.from_settings(settings),
+    )
+    return front, caches
 
 
 def create_default_app() -> Application:

@@ -8,7 +8,9 @@ bus below); other processes see the row on their next poll — and on PostgreSQL
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import weakref
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 from uuid import UUID
 
 from sqlalchemy import text
@@ -19,25 +21,27 @@ from launchlink.links.repository import LinkRepository
 
 NOTIFY_CHANNEL = "launchlink_link_change"
 
-LinkChangeListener = Callable[[Sequence[UUID]], None]
+
+class LinkChangeListener(Protocol):
+    def links_changed(self, link_ids: Sequence[UUID]) -> None: ...
 
 
 class LinkChangeBus:
-    """In-process fan-out of committed link changes (one per process)."""
+    """In-process fan-out of committed link changes (one per process).
+
+    Listeners are held weakly: an application that is gone (tests build many) stops
+    listening without having to unsubscribe.
+    """
 
     def __init__(self) -> None:
-        self._listeners: list[LinkChangeListener] = []
+        self._listeners: weakref.WeakSet[LinkChangeListener] = weakref.WeakSet()
 
     def subscribe(self, listener: LinkChangeListener) -> None:
-        self._listeners.append(listener)
-
-    def unsubscribe(self, listener: LinkChangeListener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
+        self._listeners.add(listener)
 
     def publish(self, link_ids: Sequence[UUID]) -> None:
         for listener in list(self._listeners):
-            listener(link_ids)
+            listener.links_changed(link_ids)
 
 
 bus = LinkChangeBus()
