@@ -190,16 +190,20 @@ class ServiceHttp:
         data: Mapping[str, str] | None = None,
         secrets: Sequence[str | None] = (),
         transient_body: Callable[[httpx.Response], bool] | None = None,
+        before_attempt: Callable[[int], None] | None = None,
     ) -> httpx.Response:
         """Send one request, retrying transient failures when ``retry_safe``.
 
         Returns the final response whatever its status (the service maps statuses to typed
         errors); raises ``Transient`` when the network failed on every attempt and
-        ``ForeignHostRefused`` before sending anything to a foreign host.
+        ``ForeignHostRefused`` before sending anything to a foreign host. ``before_attempt``
+        runs before every attempt (YouTube spends quota there; raising stops the loop).
         """
         target = self.check_host(url)
         attempts = 1 + (self.max_retries if retry_safe else 0)
         for attempt in range(1, attempts + 1):
+            if before_attempt is not None:
+                before_attempt(attempt)
             started = time.perf_counter()
             try:
                 response = await self._client.request(
