@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from launchlink.cli import app
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return {"LAUNCHLINK_DATABASE_URL": database_url, "LAUNCHLINK_VAR_DIR": str(tmp_path / "var")}
+
+
+def invoke(env: dict[str, str], *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args), env=env)
+    return result.exit_code, result.output
+
+
+def test_migrate_reports_an_up_to_date_database(env: dict[str, str]) -> None:
+    code, output = invoke(env, "migrate")
+    assert code == 0, output
+    assert "up to date" in output
+
+
+def test_an_api_key_is_printed_once_for_an_existing_workspace(env: dict[str, str]) -> None:
+    code, workspace_id = invoke(env, "create-workspace", "--name", "Acme Records")
+    assert code == 0, workspace_id
+    code, output = invoke(env, "create-api-key", "--workspace", "Acme Records", "--role", "viewer")
+    assert code == 0, output
+    assert output.strip().splitlines()[-1].startswith("ll_")
+
+
+def test_an_unknown_workspace_is_a_clear_error_naming_the_option(env: dict[str, str]) -> None:
+    code, output = invoke(env, "create-api-key", "--workspace", "Nobody Records")
+    assert code == 2
+    assert "workspace" in output
+    assert "Nobody Records" in output
+    assert "Traceback" not in output
+
+
+def test_a_bad_role_is_refused_by_the_command_line(env: dict[str, str]) -> None:
+    code, output = invoke(env, "create-api-key", "--workspace", "x", "--role", "god")
+    assert code == 2
+    assert "--role" in output
+
+
+def test_a_user_with_a_short_password_is_refused(env: dict[str, str]) -> None:
+    code, output = invoke(env, "create-user", "--email", "a@example.com", "--password", "short")
+    assert code == 2
+    assert "password" in output
+
+
+def test_a_user_with_a_bad_email_is_refused(env: dict[str, str]) -> None:
+    code, output = invoke(
+        env, "create-user", "--email", "not-an-email", "--password", "long enough pw"
+    )
+    assert code == 2
+    assert "email" in output
+
+
+def test_a_user_joins_a_workspace(env: dict[str, str]) -> None:
+    invoke(env, "create-workspace", "--name", "Acme Records")
+    code, output = invoke(
+        env,
+        "create-user",
+        "--email",
+        "Ops@Example.com",
+        "--workspace",
+        "Acme Records",
+        "--password",
+        "long enough pw",
+    )
+    assert code == 0, output
+    code, output = invoke(
+        env, "create-user", "--email", "ops@example.com", "--password", "long enough pw"
+    )
+    assert code == 2
+    assert "already exists" in output
+
+
+def test_serve_refuses_an_unknown_server(env: dict[str, str]) -> None:
+    code, output = invoke(env, "serve", "--server", "gunicorn", "--no-migrate")
+    assert code == 2
+    assert "granian or uvicorn" in output
+
+
+def test_serve_refuses_an_out_of_range_port(env: dict[str, str]) -> None:
+    code, output = invoke(env, "serve", "--port", "70000")
+    assert code == 2
+    assert "--port" in output
