@@ -14,7 +14,7 @@ from starlette.types import ASGIApp
 
 from launchlink.simulator import control
 from launchlink.simulator.http import FaultGate, FaultResponder
-from launchlink.simulator.services import apple, deezer, spotify, tidal
+from launchlink.simulator.services import apple, deezer, odesli, soundcloud, spotify, tidal, youtube
 from launchlink.simulator.state import SimulatorState
 from launchlink.simulator.urls import (
     APPLE,
@@ -22,11 +22,16 @@ from launchlink.simulator.urls import (
     CONTROL,
     DEEZER_API,
     DEEZER_CONNECT,
+    GOOGLE_OAUTH,
+    ODESLI,
+    SOUNDCLOUD_API,
+    SOUNDCLOUD_SECURE,
     SPOTIFY_ACCOUNTS,
     SPOTIFY_API,
     TIDAL_API,
     TIDAL_AUTH,
     TIDAL_LOGIN,
+    YOUTUBE_API,
 )
 
 
@@ -67,6 +72,21 @@ def create_simulator_app(
         Mount(TIDAL_AUTH, routes=list(tidal.auth_routes())),
         Mount(
             TIDAL_API, app=_gated(list(tidal.api_routes()), "tidal", state, tidal.fault_response)
+        ),
+        Mount(SOUNDCLOUD_SECURE, routes=list(soundcloud.secure_routes())),
+        Mount(
+            SOUNDCLOUD_API,
+            app=_gated(
+                list(soundcloud.api_routes()), "soundcloud", state, soundcloud.fault_response
+            ),
+        ),
+        Mount(GOOGLE_OAUTH, routes=list(youtube.oauth_routes())),
+        Mount(
+            YOUTUBE_API,
+            app=_gated(list(youtube.api_routes()), "youtube", state, youtube.fault_response),
+        ),
+        Mount(
+            ODESLI, app=_gated(list(odesli.api_routes()), "odesli", state, odesli.fault_response)
         ),
         Mount(CONTROL, routes=list(control.routes())),
     ]
