@@ -160,3 +160,22 @@ async def test_pkce_login_gives_tokens_that_refresh(sim: Sim) -> None:
         },
     )
     assert refreshed.status_code == 200
+
+
+async def test_a_track_by_id_can_include_its_album_with_cover_art(sim: Sim) -> None:
+    make_app(sim)
+    track_id = sim.album.tracks[0].ids["tidal"]
+    response = await sim.client.get(
+        f"{API}/tracks/{track_id}",
+        params={"countryCode": "US", "include": "albums"},
+        headers=headers(sim),
+    )
+    assert response.json()["data"]["attributes"]["isrc"] == TRACK_ISRC
+    (album,) = response.json()["included"]
+    assert album["relationships"]["coverArt"]["data"][0]["type"] == "artworks"
+    with_art = await sim.client.get(
+        f"{API}/albums/{album['id']}",
+        params={"countryCode": "US", "include": "coverArt"},
+        headers=headers(sim),
+    )
+    assert with_art.json()["included"][0]["attributes"]["files"][0]["href"].startswith("https://")

@@ -193,6 +193,10 @@ def album_resource(state: SimulatorState, album: Album) -> dict[str, Any]:
                 ],
                 "links": {"self": f"/albums/{album_id}/relationships/artists"},
             },
+            "coverArt": {
+                "data": [{"id": f"art-{album_id}", "type": "artworks"}],
+                "links": {"self": f"/albums/{album_id}/relationships/coverArt"},
+            },
             "items": {
                 "data": [
                     {
@@ -216,7 +220,29 @@ def _included(caller: Caller, albums: list[Album]) -> list[dict[str, Any]]:
         included += [artist_resource(caller.state.catalog.artists[k]) for k in keys]
     if "items" in wanted:
         included += [track_resource(caller.state, t, a) for a in albums for t in a.tracks]
+    if "coverArt" in wanted:
+        included += [artwork_resource(a) for a in albums]
     return included
+
+
+def artwork_resource(album: Album) -> dict[str, Any]:
+    album_id = album.ids[SERVICE]
+    digest = hashlib.sha256(album.key.encode()).hexdigest()
+    path = "/".join([digest[0:4], digest[4:8], digest[8:12], digest[12:16]])
+    return {
+        "id": f"art-{album_id}",
+        "type": "artworks",
+        "attributes": {
+            "mediaType": "IMAGE",
+            "files": [
+                {
+                    "href": f"https://resources.tidal.com/images/{path}/{size}x{size}.jpg",
+                    "meta": {"width": size, "height": size},
+                }
+                for size in (1280, 640, 320)
+            ],
+        },
+    }
 
 
 def _need_country(caller: Caller) -> str | Response:
@@ -297,6 +323,30 @@ async def tracks(caller: Caller) -> Response:
     return api_json(
         {"data": [track_resource(state, t, a) for t, a in pairs], "links": {"self": "/tracks"}}
     )
+
+
+async def track(caller: Caller) -> Response:
+    country = _need_country(caller)
+    if isinstance(country, Response):
+        return country
+    state = caller.state
+    found = state.catalog.track_by_id(SERVICE, caller.request.path_params["id"])
+    if found is None or not found[1].is_available(country, state.now()):
+        return errors(404, "Track not found", code="NOT_FOUND")
+    track_, album_ = found
+    body: dict[str, Any] = {
+        "data": track_resource(state, track_, album_),
+        "links": {"self": f"/tracks/{track_.ids[SERVICE]}"},
+    }
+    wanted = set(caller.request.query_params.get("include", "").split(","))
+    included: list[dict[str, Any]] = []
+    if "albums" in wanted:
+        included.append(album_resource(state, album_))
+    if "artists" in wanted:
+        included += [artist_resource(state.catalog.artists[k]) for k in track_.artist_keys]
+    if included:
+        body["included"] = included
+    return api_json(body)
 
 
 async def search_results(caller: Caller) -> Response:
@@ -583,6 +633,7 @@ def api_routes() -> list[Route]:
         Route("/albums", api(albums), methods=["GET"]),
         Route("/albums/{id}", api(album), methods=["GET"]),
         Route("/tracks", api(tracks), methods=["GET"]),
+        Route("/tracks/{id}", api(track), methods=["GET"]),
         Route("/searchResults/{query}", api(search_results), methods=["GET"]),
         Route("/searchResults/{query}/relationships/albums", api(search_results), methods=["GET"]),
         Route("/users/me", api(users_me, user_required=True), methods=["GET"]),
