@@ -91,8 +91,14 @@ class YouTubeSettings(_ServiceSettings):
     oauth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
     token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL
     api_url: str = "https://www.googleapis.com/youtube/v3"
+    api_key: SecretStr | None = Field(
+        default=None, description="API key for catalogue reads (lookup_url, search); optional."
+    )
     daily_quota_units: int = Field(
         default=10_000, gt=0, description="The project's daily quota; calls stop before it."
+    )
+    daily_search_calls: int = Field(
+        default=100, gt=0, description="search.list has its own daily bucket of calls."
     )
 
 

@@ -81,6 +81,8 @@ def settings_for(
             oauth_url=urls.google_oauth + "/auth",
             token_url=urls.google_oauth + "/token",
             api_url=urls.youtube_api,
+            # The simulator accepts an app's client id as its API key.
+            api_key=SecretStr(DEMO_CLIENT_ID),
         ),
         odesli=OdesliSettings(api_key=SecretStr(DEMO_ODESLI_KEY), url=urls.odesli),
     )
