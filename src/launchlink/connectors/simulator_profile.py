@@ -108,5 +108,6 @@ def register_demo_apps(
         if service == "spotify":
             changes["mode"] = spotify_mode
         state.upsert_app(service, DEMO_CLIENT_ID, **changes)
+    state.odesli_keys[DEMO_ODESLI_KEY] = 60  # the documented keyed rate, per minute
     if apple_public_key_pem is not None:
         state.register_apple_key(DEMO_APPLE_KEY_ID, DEMO_APPLE_TEAM_ID, apple_public_key_pem)
