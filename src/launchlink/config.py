@@ -14,10 +14,14 @@ import secrets
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from launchlink.connectors.settings import ConnectorsSettings
+from launchlink.fulfilment.settings import FulfilmentSettings
+from launchlink.mail.settings import MailSettings
 
 DEFAULT_VAR_DIR = Path("var")
 
@@ -60,6 +64,11 @@ class Settings(BaseSettings):
         description="A proxy/CDN header carrying the visitor's country (e.g. CF-IPCountry). "
         "Only set it when a proxy you control always overwrites it.",
     )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated addresses/networks of your reverse proxies; when set, the "
+        "country header and X-Forwarded-For are believed only on requests from them.",
+    )
     geoip: Literal["bundled", "off"] = Field(
         default="bundled", description="Country from the bundled geo-IP database, or none."
     )
@@ -78,6 +87,34 @@ class Settings(BaseSettings):
         description="Mount the platform simulator at /_sim and point every connector at it "
         "(the demo uses this; never in production).",
     )
+    connectors: ConnectorsSettings = Field(
+        default_factory=ConnectorsSettings,
+        description="Credentials and base URLs per streaming service "
+        "(LAUNCHLINK_CONNECTORS__SPOTIFY__CLIENT_ID...). With simulator_embedded and no "
+        "credentials at all, every service points at the embedded simulator.",
+    )
+    mail: MailSettings = Field(
+        default_factory=MailSettings,
+        description="SMTP for fans' emails (LAUNCHLINK_MAIL__HOST...). Empty host: not sent.",
+    )
+
+    embedded_worker: bool = Field(
+        default=True,
+        description="Run the fulfilment worker inside `launchlink serve` (embedded mode). "
+        "Turn off when `launchlink worker` processes do the work (scale-out).",
+    )
+    fulfilment: FulfilmentSettings = Field(
+        default_factory=FulfilmentSettings,
+        description="Release-day fulfilment: rate ceilings, leases, batches, retries "
+        "(LAUNCHLINK_FULFILMENT__LEASE_SECONDS...).",
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("public_url")
     @classmethod
@@ -89,6 +126,26 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.var_dir / 'launchlink.sqlite3').as_posix()}"
+
+    @cached_property
+    def simulator_url(self) -> str:
+        """Where the embedded simulator is served (``/_sim`` under the public URL)."""
+        return self.public_url + "/_sim"
+
+    @property
+    def connectors_use_simulator(self) -> bool:
+        """True when the embedded simulator stands in for every service."""
+        return self.simulator_embedded and not _any_credentials(self.connectors)
+
+    def resolved_connectors(
+        self, *, apple_private_key_pem: str | None = None
+    ) -> ConnectorsSettings:
+        """The configured connectors, or the simulator's demo apps (see ``simulator_embedded``)."""
+        if not self.connectors_use_simulator:
+            return self.connectors
+        return ConnectorsSettings.for_simulator(
+            self.simulator_url, apple_private_key_pem=apple_private_key_pem
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -127,6 +184,19 @@ class Settings(BaseSettings):
         except FileExistsError:
             return key_file.read_text().strip()
         return value
+
+
+def _any_credentials(connectors: ConnectorsSettings) -> bool:
+    return any(
+        (
+            connectors.spotify.client_id,
+            connectors.apple_music.team_id,
+            connectors.deezer.app_id,
+            connectors.tidal.client_id,
+            connectors.soundcloud.client_id,
+            connectors.youtube.client_id,
+        )
+    )
 
 
 def load_settings() -> Settings:

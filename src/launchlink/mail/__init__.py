@@ -1,0 +1,19 @@
+"""Sending email: one port (:class:`MailSender`), one SMTP adapter, settings.
+
+Callers build an :class:`OutgoingEmail` and hand it to the sender *after commit*
+(``launchlink.db.after_commit``), so a rolled-back request never emails anybody.
+"""
+
+from launchlink.mail.port import MailSender, MailSendError, OutgoingEmail
+from launchlink.mail.settings import MailSettings
+from launchlink.mail.smtp import LoggingMailSender, SmtpMailSender, mail_sender_from
+
+__all__ = [
+    "LoggingMailSender",
+    "MailSendError",
+    "MailSender",
+    "MailSettings",
+    "OutgoingEmail",
+    "SmtpMailSender",
+    "mail_sender_from",
+]

@@ -1,0 +1,344 @@
+"""All SQL of the pre-save domain."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from launchlink.models import (
+    Artist,
+    Campaign,
+    ConsentRecord,
+    ConsentText,
+    Fan,
+    Link,
+    MagicLink,
+    OAuthAttempt,
+    Presave,
+    PresaveEvent,
+    Release,
+    Reminder,
+    ServiceGrant,
+    WorkspaceServiceMode,
+)
+from launchlink.models.presave import (
+    FINAL_PRESAVE_STATES,
+    ConsentKind,
+    ReminderState,
+    ServiceMode,
+)
+
+
+class PresaveRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, *rows: object) -> None:
+        self.session.add_all(rows)
+        await self.session.flush()
+
+    # -- links and campaigns ------------------------------------------------------------
+
+    async def link(self, workspace_id: UUID, link_id: UUID) -> Link | None:
+        result = await self.session.execute(
+            select(Link).where(Link.id == link_id, Link.workspace_id == workspace_id)
+        )
+        return result.scalars().first()
+
+    async def link_with_release(self, link_id: UUID) -> tuple[Link, Release] | None:
+        result = await self.session.execute(
+            select(Link, Release)
+            .join(Release, Release.id == Link.release_id)
+            .where(Link.id == link_id)
+        )
+        row = result.first()
+        return (row[0], row[1]) if row is not None else None
+
+    async def campaign(self, link_id: UUID) -> Campaign | None:
+        return await self.session.get(Campaign, link_id)
+
+    async def delete_campaign(self, campaign: Campaign) -> None:
+        await self.session.delete(campaign)
+        await self.session.flush()
+
+    async def workspace_modes(self, workspace_id: UUID) -> dict[str, ServiceMode]:
+        result = await self.session.execute(
+            select(WorkspaceServiceMode).where(WorkspaceServiceMode.workspace_id == workspace_id)
+        )
+        return {row.service: row.mode for row in result.scalars()}
+
+    async def replace_workspace_modes(
+        self, workspace_id: UUID, modes: dict[str, ServiceMode]
+    ) -> None:
+        await self.session.execute(
+            delete(WorkspaceServiceMode).where(WorkspaceServiceMode.workspace_id == workspace_id)
+        )
+        self.session.add_all(
+            WorkspaceServiceMode(workspace_id=workspace_id, service=service, mode=mode)
+            for service, mode in modes.items()
+        )
+        await self.session.flush()
+
+    async def artists(self, workspace_id: UUID, artist_ids: Sequence[UUID]) -> list[Artist]:
+        if not artist_ids:
+            return []
+        result = await self.session.execute(
+            select(Artist).where(Artist.workspace_id == workspace_id, Artist.id.in_(artist_ids))
+        )
+        return list(result.scalars())
+
+    # -- consent texts ------------------------------------------------------------------
+
+    async def consent_text(self, text_id: UUID) -> ConsentText | None:
+        return await self.session.get(ConsentText, text_id)
+
+    async def consent_texts(self, workspace_id: UUID, kind: ConsentKind) -> list[ConsentText]:
+        result = await self.session.execute(
+            select(ConsentText)
+            .where(ConsentText.workspace_id == workspace_id, ConsentText.kind == kind)
+            .order_by(ConsentText.version)
+        )
+        return list(result.scalars())
+
+    # -- fans and grants ----------------------------------------------------------------
+
+    async def fan(self, workspace_id: UUID, fan_id: UUID) -> Fan | None:
+        result = await self.session.execute(
+            select(Fan).where(Fan.id == fan_id, Fan.workspace_id == workspace_id)
+        )
+        return result.scalars().first()
+
+    async def fan_by_email(self, workspace_id: UUID, email: str) -> Fan | None:
+        result = await self.session.execute(
+            select(Fan).where(Fan.workspace_id == workspace_id, Fan.email == email)
+        )
+        return result.scalars().first()
+
+    async def grant(self, workspace_id: UUID, service: str, account_id: str) -> ServiceGrant | None:
+        result = await self.session.execute(
+            select(ServiceGrant).where(
+                ServiceGrant.workspace_id == workspace_id,
+                ServiceGrant.service == service,
+                ServiceGrant.account_id == account_id,
+            )
+        )
+        return result.scalars().first()
+
+    async def grant_by_id(self, grant_id: UUID) -> ServiceGrant | None:
+        return await self.session.get(ServiceGrant, grant_id)
+
+    async def grants_of_fan(self, fan_id: UUID) -> list[ServiceGrant]:
+        result = await self.session.execute(
+            select(ServiceGrant).where(ServiceGrant.fan_id == fan_id).order_by(ServiceGrant.id)
+        )
+        return list(result.scalars())
+
+    async def count_active_grants(self, workspace_id: UUID, service: str) -> int:
+        result = await self.session.execute(
+            select(func.count())
+            .select_from(ServiceGrant)
+            .where(
+                ServiceGrant.workspace_id == workspace_id,
+                ServiceGrant.service == service,
+                ServiceGrant.revoked_at.is_(None),
+            )
+        )
+        return int(result.scalar_one())
+
+    # -- pre-saves ----------------------------------------------------------------------
+
+    async def presave(self, presave_id: UUID) -> Presave | None:
+        return await self.session.get(Presave, presave_id)
+
+    async def presave_for_grant(
+        self, link_id: UUID, service: str, grant_id: UUID
+    ) -> Presave | None:
+        result = await self.session.execute(
+            select(Presave).where(
+                Presave.link_id == link_id,
+                Presave.service == service,
+                Presave.grant_id == grant_id,
+            )
+        )
+        return result.scalars().first()
+
+    async def reminder_presave(self, link_id: UUID, service: str, fan_id: UUID) -> Presave | None:
+        result = await self.session.execute(
+            select(Presave).where(
+                Presave.link_id == link_id,
+                Presave.service == service,
+                Presave.fan_id == fan_id,
+                Presave.mode == ServiceMode.reminder,
+            )
+        )
+        return result.scalars().first()
+
+    async def presaves_of_fan(self, fan_id: UUID, *, link_id: UUID | None = None) -> list[Presave]:
+        query = select(Presave).where(Presave.fan_id == fan_id)
+        if link_id is not None:
+            query = query.where(Presave.link_id == link_id)
+        result = await self.session.execute(query.order_by(Presave.id))
+        return list(result.scalars())
+
+    async def open_presaves_of_grants(self, grant_ids: Sequence[UUID]) -> list[Presave]:
+        if not grant_ids:
+            return []
+        result = await self.session.execute(
+            select(Presave).where(
+                Presave.grant_id.in_(grant_ids), Presave.state.not_in(FINAL_PRESAVE_STATES)
+            )
+        )
+        return list(result.scalars())
+
+    async def open_presaves_of_grant_count(self, grant_id: UUID, *, except_id: UUID) -> int:
+        result = await self.session.execute(
+            select(func.count())
+            .select_from(Presave)
+            .where(
+                Presave.grant_id == grant_id,
+                Presave.id != except_id,
+                Presave.state.not_in(FINAL_PRESAVE_STATES),
+            )
+        )
+        return int(result.scalar_one())
+
+    async def list_presaves(
+        self,
+        link_id: UUID,
+        *,
+        service: str | None,
+        state: str | None,
+        country: str | None,
+        after: UUID | None,
+        limit: int,
+    ) -> list[Presave]:
+        query = select(Presave).where(Presave.link_id == link_id)
+        if service is not None:
+            query = query.where(Presave.service == service)
+        if state is not None:
+            query = query.where(Presave.state == state)
+        if country is not None:
+            query = query.where(Presave.country == country)
+        if after is not None:
+            query = query.where(Presave.id > after)
+        result = await self.session.execute(query.order_by(Presave.id).limit(limit + 1))
+        return list(result.scalars())
+
+    async def count_presaves_by(self, link_id: UUID, column: str) -> dict[str, int]:
+        field = getattr(Presave, column)
+        result = await self.session.execute(
+            select(field, func.count()).where(Presave.link_id == link_id).group_by(field)
+        )
+        return {str(key) if key is not None else "unknown": int(n) for key, n in result.all()}
+
+    async def events_of(self, presave_ids: Sequence[UUID]) -> list[PresaveEvent]:
+        if not presave_ids:
+            return []
+        result = await self.session.execute(
+            select(PresaveEvent)
+            .where(PresaveEvent.presave_id.in_(presave_ids))
+            .order_by(PresaveEvent.id)
+        )
+        return list(result.scalars())
+
+    # -- consents, reminders ------------------------------------------------------------
+
+    async def consents_of_fan(self, fan_id: UUID) -> list[ConsentRecord]:
+        result = await self.session.execute(
+            select(ConsentRecord).where(ConsentRecord.fan_id == fan_id).order_by(ConsentRecord.id)
+        )
+        return list(result.scalars())
+
+    async def reminders_of_fan(self, fan_id: UUID) -> list[Reminder]:
+        result = await self.session.execute(
+            select(Reminder).where(Reminder.fan_id == fan_id).order_by(Reminder.id)
+        )
+        return list(result.scalars())
+
+    async def pending_reminders(
+        self, *, fan_id: UUID, link_id: UUID | None = None
+    ) -> list[Reminder]:
+        query = select(Reminder).where(
+            Reminder.fan_id == fan_id, Reminder.state == ReminderState.pending
+        )
+        if link_id is not None:
+            query = query.where(Reminder.link_id == link_id)
+        result = await self.session.execute(query)
+        return list(result.scalars())
+
+    async def due_email_reminders(self, now: datetime, *, limit: int) -> list[Reminder]:
+        result = await self.session.execute(
+            select(Reminder)
+            .where(
+                Reminder.state == ReminderState.pending,
+                Reminder.channel == "email",
+                Reminder.send_at <= now,
+            )
+            .order_by(Reminder.send_at)
+            .limit(limit)
+        )
+        return list(result.scalars())
+
+    async def contacts(self, link_id: UUID, *, after: UUID | None, limit: int) -> list[Fan]:
+        """Fans of this link who consented to email or SMS, a page at a time."""
+        on_link = select(Presave.fan_id).where(Presave.link_id == link_id)
+        query = select(Fan).where(
+            Fan.id.in_(on_link),
+            Fan.deleted_at.is_(None),
+            (Fan.email_consent_at.is_not(None)) | (Fan.sms_consent_at.is_not(None)),
+        )
+        if after is not None:
+            query = query.where(Fan.id > after)
+        result = await self.session.execute(query.order_by(Fan.id).limit(limit))
+        return list(result.scalars())
+
+    async def stream_contacts(self, link_id: UUID, *, batch: int = 500) -> AsyncIterator[Fan]:
+        after: UUID | None = None
+        while True:
+            fans = await self.contacts(link_id, after=after, limit=batch)
+            for fan in fans:
+                yield fan
+            if len(fans) < batch:
+                return
+            after = fans[-1].id
+
+    # -- OAuth attempts and magic links -------------------------------------------------
+
+    async def attempt_by_state(self, state_hash: str) -> OAuthAttempt | None:
+        result = await self.session.execute(
+            select(OAuthAttempt).where(OAuthAttempt.state_hash == state_hash)
+        )
+        return result.scalars().first()
+
+    async def claim_attempt(self, attempt_id: UUID, now: datetime) -> bool:
+        """Mark an attempt completed unless it already was; True if this call claimed it."""
+        result = await self.session.execute(
+            update(OAuthAttempt)
+            .where(OAuthAttempt.id == attempt_id, OAuthAttempt.completed_at.is_(None))
+            .values(completed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        assert isinstance(result, CursorResult)
+        return result.rowcount == 1
+
+    async def attempt_counts(self, link_id: UUID) -> dict[str, int]:
+        result = await self.session.execute(
+            select(OAuthAttempt.outcome, func.count())
+            .where(OAuthAttempt.link_id == link_id)
+            .group_by(OAuthAttempt.outcome)
+        )
+        return {key or "started": int(n) for key, n in result.all()}
+
+    async def magic_link(self, token_hash_value: str) -> MagicLink | None:
+        result = await self.session.execute(
+            select(MagicLink).where(MagicLink.token_hash == token_hash_value)
+        )
+        return result.scalars().first()
+
+    async def delete_fan(self, fan: Fan) -> None:
+        await self.session.delete(fan)
+        await self.session.flush()

@@ -1,0 +1,102 @@
+"""Browser binding, CSRF tokens, OAuth state and signed links.
+
+* Every fan's browser gets a random id in an HttpOnly cookie (``ll_b``). CSRF tokens and
+  OAuth states are bound to it: a form posted, or an OAuth callback landing, in another
+  browser is refused.
+* Signed values (confirmation, revoke, magic-link continuation) are
+  ``base64url(json).base64url(hmac)``, with a purpose mixed into the key so a token made for
+  one purpose is worthless for another.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+BROWSER_COOKIE = "ll_b"
+TIME_ZONE_COOKIE = "ll_tz"
+RESUME_COOKIE = "ll_resume"
+CSRF_FIELD = "csrf"
+
+
+def new_browser_id() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def new_secret_token() -> str:
+    """A one-time value handed to the fan (OAuth state, magic link); only its hash is kept."""
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(value: str) -> str:
+    """Lookup hash of a high-entropy token (a fast hash is enough for 256 random bits)."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class BadSignature(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Signer:
+    """HMAC-SHA256 signatures, CSRF tokens and browser hashes from the instance secret."""
+
+    secret_key: str
+
+    def _key(self, purpose: str) -> bytes:
+        return hashlib.sha256(f"launchlink:{purpose}:{self.secret_key}".encode()).digest()
+
+    def _mac(self, purpose: str, data: bytes) -> bytes:
+        return hmac.new(self._key(purpose), data, hashlib.sha256).digest()
+
+    def browser_hash(self, browser_id: str) -> str:
+        return self._mac("browser", browser_id.encode()).hex()
+
+    def csrf_token(self, browser_id: str) -> str:
+        return _b64(self._mac("csrf", browser_id.encode()))
+
+    def csrf_ok(self, browser_id: str | None, token: str | None) -> bool:
+        if not browser_id or not token:
+            return False
+        return hmac.compare_digest(self.csrf_token(browser_id), token)
+
+    def sign(self, purpose: str, payload: dict[str, Any], *, expires_at: datetime | None) -> str:
+        body = dict(payload)
+        if expires_at is not None:
+            body["exp"] = int(expires_at.timestamp())
+        data = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+        return f"{_b64(data)}.{_b64(self._mac(purpose, data))}"
+
+    def unsign(self, purpose: str, token: str, *, now: datetime) -> dict[str, Any]:
+        """The payload of a valid, unexpired token; :class:`BadSignature` otherwise."""
+        data_part, _, mac_part = token.partition(".")
+        try:
+            data, mac = _unb64(data_part), _unb64(mac_part)
+        except (ValueError, TypeError):
+            raise BadSignature("malformed token") from None
+        if not hmac.compare_digest(mac, self._mac(purpose, data)):
+            raise BadSignature("bad signature")
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            raise BadSignature("malformed payload") from None
+        if not isinstance(payload, dict):
+            raise BadSignature("malformed payload")
+        expires = payload.pop("exp", None)
+        if expires is not None and (not isinstance(expires, int) or now.timestamp() > expires):
+            raise BadSignature("expired")
+        return payload

@@ -1,0 +1,876 @@
+"""Pre-save actions: connecting a service, reminders, magic links, revoke; and the
+functions the fulfilment engine calls. Services never commit (see launchlink.db).
+
+Fulfilment engine API (all take the caller's session; the caller commits):
+
+* :func:`grant_tokens` — the decrypted :class:`TokenSet` of a grant;
+* :func:`store_refreshed_tokens` — persist a refreshed (possibly rotated) set; commit it
+  BEFORE using the new tokens (rotated refresh tokens are single-use);
+* :func:`transition` — move a pre-save to a new state, recording a ``PresaveEvent``;
+* :func:`forget_tokens_after_fulfilment` — delete the tokens of a finished pre-save's grant
+  unless the fan opted into future releases or another open pre-save still needs them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from launchlink.connectors.base import Capability, Connector, PlatformAccount, TokenSet
+from launchlink.connectors.errors import ConnectorError
+from launchlink.kit.clock import Clock
+from launchlink.kit.crypto import TokenCipher, keyed_hash
+from launchlink.links.phase import Phase, ReleaseZones
+from launchlink.models import (
+    Campaign,
+    Fan,
+    Link,
+    MagicLink,
+    OAuthAttempt,
+    Presave,
+    PresaveEvent,
+    Release,
+    Reminder,
+    ServiceGrant,
+)
+from launchlink.models.presave import (
+    ConsentKind,
+    FollowTiming,
+    PresaveState,
+    ReminderChannel,
+    ReminderState,
+    ServiceMode,
+)
+from launchlink.presave import consent
+from launchlink.presave.errors import (
+    InvalidContact,
+    LinkExpired,
+    LinkInvalid,
+    NotBeforeRelease,
+    OAuthStateRefused,
+    TokensGone,
+)
+from launchlink.presave.modes import APPLE_MUSIC, ConnectorSource
+from launchlink.presave.repository import PresaveRepository
+from launchlink.presave.security import Signer, new_secret_token, token_hash
+from launchlink.presave.timing import fan_phase, fan_release_instant, fan_zone_name, timing_of
+
+OAUTH_ATTEMPT_LIFETIME = timedelta(minutes=30)
+MAGIC_LINK_LIFETIME = timedelta(hours=24)
+CONFIRMATION_LIFETIME = timedelta(days=30)
+ANY_SERVICE = "any"
+"""``Presave.service`` of a reminder the fan asked for without choosing a service."""
+
+_EMAIL = re.compile(r"^[^@\s\"<>,;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251})\.[A-Za-z]{2,63}$")
+_E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+_PHONE_NOISE = re.compile(r"[\s().\-/]")
+
+
+@dataclass(frozen=True)
+class PresaveKit:
+    """What the pre-save flows need from the process (built once at start-up)."""
+
+    cipher: TokenCipher
+    signer: Signer
+    connectors: ConnectorSource
+    clock: Clock
+    secret_key: str
+    territories: ReleaseZones
+
+
+# -- input -----------------------------------------------------------------------------
+
+
+def normalise_email(raw: str | None) -> str | None:
+    """Lower-cased address, or None when empty; :class:`InvalidContact` when malformed."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    if len(text) > 254 or not _EMAIL.fullmatch(text) or ".." in text:
+        raise InvalidContact("enter a valid email address, like name@example.com", field="email")
+    return text.lower()
+
+
+def normalise_phone(raw: str | None) -> str | None:
+    """E.164 (``+14155550123``), or None when empty; :class:`InvalidContact` when not."""
+    text = _PHONE_NOISE.sub("", (raw or "").strip())
+    if not text:
+        return None
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    if not _E164.fullmatch(text):
+        raise InvalidContact(
+            "enter your mobile number in international form, like +44 7700 900123",
+            field="phone",
+        )
+    return text
+
+
+@dataclass(frozen=True)
+class FanChoices:
+    """What the fan chose on the page, carried through the OAuth round trip."""
+
+    language: str = "en"
+    email: str | None = None
+    email_consent: bool = False
+    phone: str | None = None
+    sms_consent: bool = False
+    future_consent: bool = False
+    country: str | None = None
+    chosen_zone: str | None = None
+    in_app: str | None = None
+    ip_hash: str | None = None
+    user_agent: str | None = None
+    resume_fan_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FanChoices:
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        return cls(**known)
+
+
+def contact_choices(
+    *,
+    email: str | None,
+    email_consent: bool,
+    phone: str | None,
+    sms_consent: bool,
+    require_one: bool,
+) -> tuple[str | None, str | None]:
+    """Validated (email, phone) the fan consented to share; unticked boxes drop the value.
+
+    A ticked box needs its value; ``require_one`` (reminders) needs at least one channel.
+    """
+    checked_email = normalise_email(email) if email_consent else None
+    checked_phone = normalise_phone(phone) if sms_consent else None
+    if email_consent and checked_email is None:
+        raise InvalidContact("enter the email address to use", field="email")
+    if sms_consent and checked_phone is None:
+        raise InvalidContact("enter the mobile number to use", field="phone")
+    if require_one and checked_email is None and checked_phone is None:
+        raise InvalidContact(
+            "enter an email address (or a mobile number) and tick its box", field="email"
+        )
+    return checked_email, checked_phone
+
+
+# -- what a campaign asks of a service ---------------------------------------------------
+
+
+async def artist_ids_on(
+    session: AsyncSession, campaign: Campaign, service: str
+) -> tuple[list[str], list[str]]:
+    """(artist ids, playlist ids) to follow on ``service`` for this campaign."""
+    artists = await PresaveRepository(session).artists(
+        campaign.workspace_id, [UUID(str(x)) for x in campaign.follow_artist_ids]
+    )
+    artist_ids = [str(a.service_ids[service]) for a in artists if a.service_ids.get(service)]
+    playlist_ids: list[str] = []
+    for extra in campaign.extra_follows:
+        if not isinstance(extra, dict) or extra.get("service") != service:
+            continue
+        target = str(extra.get("id", ""))
+        if not target:
+            continue
+        (artist_ids if extra.get("kind") == "artist" else playlist_ids).append(target)
+    action = campaign.playlist_action or {}
+    if action.get("mode") == "follow" and action.get("service") == service and action.get("id"):
+        playlist_ids.append(str(action["id"]))
+    return list(dict.fromkeys(artist_ids)), list(dict.fromkeys(playlist_ids))
+
+
+async def planned_actions(
+    session: AsyncSession, campaign: Campaign, service: str, mode: ServiceMode
+) -> dict[str, Any]:
+    """What the fan is promised on ``service`` (stored on the pre-save as ``actions``)."""
+    artists, playlists = await artist_ids_on(session, campaign, service)
+    action = campaign.playlist_action or {}
+    playlist = None
+    if action.get("service") == service and action.get("mode") in (
+        "add_to_fan_playlist",
+        "add_to_new_playlist",
+    ):
+        playlist = {key: action[key] for key in ("mode", "id", "name") if key in action}
+    planned: dict[str, Any] = {
+        "save_release": campaign.save_release,
+        "follow_artists": artists,
+        "follow_playlists": playlists,
+        "follow_timing": campaign.follow_timing.value,
+        "playlist": playlist,
+    }
+    if mode is ServiceMode.preadd and campaign.apple_preorder_album_id:
+        planned["preadd_album_id"] = campaign.apple_preorder_album_id
+    return planned
+
+
+def capabilities_for(actions: dict[str, Any]) -> list[Capability]:
+    needed: list[Capability] = []
+    if actions.get("save_release") or actions.get("preadd_album_id"):
+        needed.append(Capability.SAVE_RELEASE)
+    if actions.get("follow_artists"):
+        needed.append(Capability.FOLLOW_ARTIST)
+    if actions.get("follow_playlists"):
+        needed.append(Capability.PLAYLIST_FOLLOW)
+    if actions.get("playlist"):
+        needed.append(Capability.PLAYLIST_ADD)
+    return needed
+
+
+def scopes_for(connector: Connector, actions: dict[str, Any]) -> list[str]:
+    wanted = [c for c in capabilities_for(actions) if c in connector.capabilities]
+    return connector.scopes_for(wanted)
+
+
+# -- connecting a service ----------------------------------------------------------------
+
+
+def ensure_presave_phase(
+    kit: PresaveKit, release: Release, campaign: Campaign | None, choices: FanChoices
+) -> None:
+    phase = fan_phase(
+        timing_of(release, campaign),
+        country=choices.country,
+        now=kit.clock.now(),
+        territories=kit.territories,
+        chosen_zone=choices.chosen_zone,
+    )
+    if phase is not Phase.PRESAVE or campaign is None or not campaign.enabled:
+        raise NotBeforeRelease("pre-saves are not open for this release right now")
+
+
+@dataclass(frozen=True)
+class ConnectStart:
+    attempt: OAuthAttempt
+    state: str
+    code_verifier: str
+
+
+async def start_attempt(
+    session: AsyncSession,
+    kit: PresaveKit,
+    *,
+    link: Link,
+    service: str,
+    browser_id: str,
+    code_verifier: str,
+    choices: FanChoices,
+) -> ConnectStart:
+    """Record an OAuth round trip (its ``state`` bound to this browser) before redirecting."""
+    state = new_secret_token()
+    attempt = OAuthAttempt(
+        workspace_id=link.workspace_id,
+        link_id=link.id,
+        service=service,
+        state_hash=token_hash(state),
+        browser_hash=kit.signer.browser_hash(browser_id),
+        code_verifier=kit.cipher.encrypt(code_verifier),
+        context=choices.to_json(),
+        started_at=kit.clock.now(),
+    )
+    await PresaveRepository(session).add(attempt)
+    return ConnectStart(attempt=attempt, state=state, code_verifier=code_verifier)
+
+
+async def claim_attempt(
+    session: AsyncSession, kit: PresaveKit, *, service: str, state: str, browser_id: str | None
+) -> OAuthAttempt:
+    """The attempt this callback finishes, claimed once; :class:`OAuthStateRefused` if not.
+
+    Claiming marks it completed atomically, so a replayed (or concurrent) callback with
+    the same state is refused.
+    """
+    repository = PresaveRepository(session)
+    attempt = await repository.attempt_by_state(token_hash(state)) if state else None
+    if attempt is None or attempt.service != service:
+        raise OAuthStateRefused("unknown")
+    if browser_id is None or kit.signer.browser_hash(browser_id) != attempt.browser_hash:
+        raise OAuthStateRefused("foreign_browser")
+    if attempt.completed_at is not None:
+        raise OAuthStateRefused("replayed")
+    now = kit.clock.now()
+    if now - attempt.started_at > OAUTH_ATTEMPT_LIFETIME:
+        raise OAuthStateRefused("expired")
+    if not await repository.claim_attempt(attempt.id, now):
+        raise OAuthStateRefused("replayed")
+    await session.refresh(attempt)
+    return attempt
+
+
+async def finish_attempt(session: AsyncSession, attempt_id: UUID, outcome: str) -> None:
+    attempt = await session.get(OAuthAttempt, attempt_id)
+    if attempt is not None:
+        attempt.outcome = outcome
+        await session.flush()
+
+
+def code_verifier_of(kit: PresaveKit, attempt: OAuthAttempt) -> str:
+    return kit.cipher.decrypt(attempt.code_verifier)
+
+
+@dataclass
+class Connected:
+    fan: Fan
+    grant: ServiceGrant
+    presave: Presave
+    created: bool
+
+
+def account_key(kit: PresaveKit, service: str, account: PlatformAccount, tokens: TokenSet) -> str:
+    if account.id:
+        return account.id
+    # Apple exposes no account id: a keyed hash of the token is the best stable key we have
+    # (a new Music-User-Token for the same fan is a new key; documented in docs/presave.md).
+    return "token:" + keyed_hash(kit.secret_key, f"{service}:{tokens.access_token}")[:40]
+
+
+async def _fan_for(
+    session: AsyncSession,
+    workspace_id: UUID,
+    *,
+    grant: ServiceGrant | None,
+    email: str | None,
+    resume_fan_id: str | None,
+) -> Fan:
+    repository = PresaveRepository(session)
+    if grant is not None:
+        fan = await repository.fan(workspace_id, grant.fan_id)
+        if fan is not None:
+            return fan
+    if email is not None:
+        fan = await repository.fan_by_email(workspace_id, email)
+        if fan is not None:
+            return fan
+    if resume_fan_id is not None:
+        fan = await repository.fan(workspace_id, UUID(resume_fan_id))
+        if fan is not None:
+            return fan
+    fan = Fan(workspace_id=workspace_id)
+    await repository.add(fan)
+    return fan
+
+
+async def _apply_contact(
+    session: AsyncSession, kit: PresaveKit, fan: Fan, choices: FanChoices
+) -> None:
+    now = kit.clock.now()
+    repository = PresaveRepository(session)
+    if choices.email_consent and choices.email:
+        holder = await repository.fan_by_email(fan.workspace_id, choices.email)
+        if holder is None or holder.id == fan.id:
+            fan.email = choices.email
+            fan.email_consent_at = now
+    if choices.sms_consent and choices.phone:
+        fan.phone = choices.phone
+        fan.sms_consent_at = now
+    fan.language = choices.language
+    fan.country = choices.country or fan.country
+    fan.time_zone = choices.chosen_zone or fan.time_zone
+    await session.flush()
+
+
+async def _record_opt_ins(
+    session: AsyncSession,
+    kit: PresaveKit,
+    *,
+    campaign: Campaign | None,
+    fan: Fan,
+    choices: FanChoices,
+    translate: consent.Translate,
+    presave_id: UUID | None,
+    service: str | None,
+) -> None:
+    opted = [
+        (ConsentKind.email, choices.email_consent and choices.email is not None),
+        (ConsentKind.sms, choices.sms_consent and choices.phone is not None),
+        (ConsentKind.future_releases, choices.future_consent and service is not None),
+    ]
+    for kind, given in opted:
+        if not given:
+            continue
+        text = await consent.text_version_for(
+            session, campaign, fan.workspace_id, kind, choices.language, translate
+        )
+        await consent.record_consent(
+            session,
+            clock=kit.clock,
+            workspace_id=fan.workspace_id,
+            fan_id=fan.id,
+            kind=kind,
+            text=text,
+            ip_hash=choices.ip_hash,
+            user_agent=choices.user_agent,
+            service=service if kind is ConsentKind.future_releases else None,
+            presave_id=presave_id,
+        )
+
+
+async def record_connection(
+    session: AsyncSession,
+    kit: PresaveKit,
+    *,
+    attempt: OAuthAttempt,
+    mode: ServiceMode,
+    tokens: TokenSet,
+    account: PlatformAccount,
+    translate: consent.Translate,
+) -> Connected:
+    """Store the grant (encrypted), the pre-save and the consent ledger rows.
+
+    The same service account pre-saving the same link again gets its pre-save back.
+    """
+    repository = PresaveRepository(session)
+    found = await repository.link_with_release(attempt.link_id)
+    if found is None:
+        raise LinkInvalid("this link no longer exists")
+    link, release = found
+    campaign = await repository.campaign(link.id)
+    choices = FanChoices.from_json(attempt.context)
+    service = attempt.service
+    account_id = account_key(kit, service, account, tokens)
+    grant = await repository.grant(link.workspace_id, service, account_id)
+    fan = await _fan_for(
+        session,
+        link.workspace_id,
+        grant=grant,
+        email=choices.email if choices.email_consent else None,
+        resume_fan_id=choices.resume_fan_id,
+    )
+    await _apply_contact(session, kit, fan, choices)
+    if grant is None:
+        grant = ServiceGrant(
+            workspace_id=link.workspace_id, fan_id=fan.id, service=service, account_id=account_id
+        )
+        await repository.add(grant)
+    store_refreshed_tokens(grant, tokens, kit.cipher)
+    grant.scopes = list(tokens.scopes)
+    grant.revoked_at = None
+    grant.revoked_reason = None
+    if service == APPLE_MUSIC and account.country:
+        grant.storefront = account.country.lower()
+    if choices.future_consent:
+        grant.standing = True
+        artist_ids = [str(credit.artist_id) for credit in release.artist_links]
+        grant.standing_artist_ids = list(dict.fromkeys([*grant.standing_artist_ids, *artist_ids]))
+    await session.flush()
+
+    country = choices.country or account.country
+    timing = timing_of(release, campaign)
+    presave = await repository.presave_for_grant(link.id, service, grant.id)
+    created = False
+    if presave is None:
+        actions = await planned_actions(session, campaign, service, mode) if campaign else {}
+        presave = Presave(
+            workspace_id=link.workspace_id,
+            link_id=link.id,
+            release_id=release.id,
+            fan_id=fan.id,
+            service=service,
+            mode=mode,
+            grant_id=grant.id,
+            state=PresaveState.waiting,
+            country=country,
+            time_zone=fan_zone_name(timing, country, kit.territories, choices.chosen_zone),
+            due_at=fan_release_instant(timing, country, kit.territories, choices.chosen_zone),
+            actions=actions,
+            outcome={},
+        )
+        await repository.add(presave)
+        await _event(session, kit.clock, presave, PresaveState.waiting, "pre-saved")
+        created = True
+    elif presave.state is PresaveState.cancelled:
+        await transition(session, presave, PresaveState.waiting, clock=kit.clock, reason="again")
+        presave.finished_at = None
+        presave.final_reason = None
+    if created or choices.email_consent or choices.sms_consent or choices.future_consent:
+        connect_text = await consent.text_version_for(
+            session,
+            campaign,
+            link.workspace_id,
+            ConsentKind.connect_service,
+            choices.language,
+            translate,
+        )
+        await consent.record_consent(
+            session,
+            clock=kit.clock,
+            workspace_id=link.workspace_id,
+            fan_id=fan.id,
+            kind=ConsentKind.connect_service,
+            text=connect_text,
+            ip_hash=choices.ip_hash,
+            user_agent=choices.user_agent,
+            service=service,
+            scopes=tokens.scopes,
+            presave_id=presave.id,
+        )
+        await _record_opt_ins(
+            session,
+            kit,
+            campaign=campaign,
+            fan=fan,
+            choices=choices,
+            translate=translate,
+            presave_id=presave.id,
+            service=service,
+        )
+    attempt.outcome = "approved"
+    await session.flush()
+    return Connected(fan=fan, grant=grant, presave=presave, created=created)
+
+
+async def consent_time_actions(
+    connector: Connector, tokens: TokenSet, actions: dict[str, Any], mode: ServiceMode
+) -> list[dict[str, Any]]:
+    """Run what the campaign wants done right after consent (follows, Apple pre-add).
+
+    Network calls: run outside any transaction, then store with
+    :func:`record_consent_time_outcomes`. A failure is recorded, never raised: the
+    pre-save itself stands.
+    """
+    outcomes: list[dict[str, Any]] = []
+
+    async def attempt(name: str, targets: Sequence[str], call: Any) -> None:
+        try:
+            await call
+        except ConnectorError as error:
+            outcomes.append(
+                {
+                    "action": name,
+                    "targets": list(targets),
+                    "status": "failed",
+                    "reason": type(error).__name__,
+                }
+            )
+            return
+        outcomes.append({"action": name, "targets": list(targets), "status": "done"})
+
+    if actions.get("follow_timing") == FollowTiming.consent.value:
+        artists = list(actions.get("follow_artists") or [])
+        if artists and Capability.FOLLOW_ARTIST in connector.capabilities:
+            await attempt(
+                "follow_artists", artists, connector.follow_artists(tokens, artist_ids=artists)
+            )
+        for playlist_id in actions.get("follow_playlists") or []:
+            if Capability.PLAYLIST_FOLLOW in connector.capabilities:
+                await attempt(
+                    "follow_playlist",
+                    [playlist_id],
+                    connector.follow_playlist(tokens, playlist_id=playlist_id),
+                )
+    album_id = actions.get("preadd_album_id")
+    if mode is ServiceMode.preadd and album_id:
+        await attempt("preadd", [album_id], connector.preadd(tokens, album_id=album_id))
+    return outcomes
+
+
+async def record_consent_time_outcomes(
+    session: AsyncSession, presave_id: UUID, outcomes: list[dict[str, Any]]
+) -> None:
+    if not outcomes:
+        return
+    presave = await PresaveRepository(session).presave(presave_id)
+    if presave is None:
+        return
+    presave.outcome = {**presave.outcome, "consent_time": outcomes}
+    await session.flush()
+
+
+# -- reminders and magic links -----------------------------------------------------------
+
+
+@dataclass
+class ReminderSignup:
+    fan: Fan
+    presave: Presave
+    reminders: list[Reminder] = field(default_factory=list)
+    created: bool = False
+
+
+async def sign_up_for_reminder(
+    session: AsyncSession,
+    kit: PresaveKit,
+    *,
+    link: Link,
+    release: Release,
+    campaign: Campaign | None,
+    service: str | None,
+    choices: FanChoices,
+    translate: consent.Translate,
+) -> ReminderSignup:
+    """A release-day email and/or SMS routed to ``service`` (recorded; sent at release)."""
+    ensure_presave_phase(kit, release, campaign, choices)
+    if not (choices.email_consent and choices.email) and not (
+        choices.sms_consent and choices.phone
+    ):
+        raise InvalidContact("enter an email address or a mobile number", field="email")
+    repository = PresaveRepository(session)
+    fan = await _fan_for(
+        session,
+        link.workspace_id,
+        grant=None,
+        email=choices.email if choices.email_consent else None,
+        resume_fan_id=choices.resume_fan_id,
+    )
+    await _apply_contact(session, kit, fan, choices)
+    key = service or ANY_SERVICE
+    timing = timing_of(release, campaign)
+    country = choices.country
+    presave = await repository.reminder_presave(link.id, key, fan.id)
+    created = presave is None
+    if presave is None:
+        presave = Presave(
+            workspace_id=link.workspace_id,
+            link_id=link.id,
+            release_id=release.id,
+            fan_id=fan.id,
+            service=key,
+            mode=ServiceMode.reminder,
+            grant_id=None,
+            state=PresaveState.waiting,
+            country=country,
+            time_zone=fan_zone_name(timing, country, kit.territories, choices.chosen_zone),
+            due_at=fan_release_instant(timing, country, kit.territories, choices.chosen_zone),
+            actions={"remind": True},
+            outcome={},
+        )
+        await repository.add(presave)
+        await _event(session, kit.clock, presave, PresaveState.waiting, "reminder requested")
+    elif presave.state is PresaveState.cancelled:
+        await transition(session, presave, PresaveState.waiting, clock=kit.clock, reason="again")
+    pending = {
+        (r.channel, r.service)
+        for r in await repository.pending_reminders(fan_id=fan.id)
+        if r.link_id == link.id
+    }
+    reminders: list[Reminder] = []
+    for channel, wanted in (
+        (ReminderChannel.email, choices.email_consent and fan.email is not None),
+        (ReminderChannel.sms, choices.sms_consent and fan.phone is not None),
+    ):
+        if not wanted or (channel, service) in pending:
+            continue
+        reminder = Reminder(
+            workspace_id=link.workspace_id,
+            fan_id=fan.id,
+            link_id=link.id,
+            presave_id=presave.id,
+            channel=channel,
+            service=service,
+            send_at=presave.due_at,
+            state=ReminderState.pending,
+        )
+        await repository.add(reminder)
+        reminders.append(reminder)
+    await _record_opt_ins(
+        session,
+        kit,
+        campaign=campaign,
+        fan=fan,
+        choices=choices,
+        translate=translate,
+        presave_id=presave.id,
+        service=None,
+    )
+    return ReminderSignup(fan=fan, presave=presave, reminders=reminders, created=created)
+
+
+async def create_magic_link(
+    session: AsyncSession,
+    kit: PresaveKit,
+    *,
+    link: Link,
+    email: str,
+    service: str | None,
+    choices: FanChoices,
+) -> str:
+    """A link to finish the pre-save later, in a real browser. Returns the raw token."""
+    repository = PresaveRepository(session)
+    fan = await repository.fan_by_email(link.workspace_id, email)
+    if fan is None:
+        # The fan asked for this email; no marketing consent is implied or recorded.
+        fan = Fan(workspace_id=link.workspace_id, email=email, language=choices.language)
+        await repository.add(fan)
+    token = new_secret_token()
+    now = kit.clock.now()
+    await repository.add(
+        MagicLink(
+            workspace_id=link.workspace_id,
+            link_id=link.id,
+            fan_id=fan.id,
+            token_hash=token_hash(token),
+            service=service,
+            context={"language": choices.language, "in_app": choices.in_app},
+            created_at=now,
+            expires_at=now + MAGIC_LINK_LIFETIME,
+        )
+    )
+    return token
+
+
+async def open_magic_link(session: AsyncSession, kit: PresaveKit, token: str) -> MagicLink:
+    """The magic link for ``token``; usable until it expires (mail scanners open links too,
+    so a first opening must not burn it)."""
+    magic = await PresaveRepository(session).magic_link(token_hash(token)) if token else None
+    if magic is None:
+        raise LinkInvalid("this link is not valid")
+    now = kit.clock.now()
+    if now >= magic.expires_at:
+        raise LinkExpired("this link has expired; ask for a new one on the pre-save page")
+    if magic.used_at is None:
+        magic.used_at = now
+        await session.flush()
+    return magic
+
+
+# -- confirmation and revoke ---------------------------------------------------------------
+
+
+def confirmation_token(kit: PresaveKit, fan_id: UUID, link_id: UUID) -> str:
+    return kit.signer.sign(
+        "confirmation",
+        {"f": str(fan_id), "l": str(link_id)},
+        expires_at=kit.clock.now() + CONFIRMATION_LIFETIME,
+    )
+
+
+def revoke_token(kit: PresaveKit, fan_id: UUID, link_id: UUID) -> str:
+    """Signed and without expiry: every confirmation and email carries one."""
+    return kit.signer.sign("revoke", {"f": str(fan_id), "l": str(link_id)}, expires_at=None)
+
+
+def read_fan_token(kit: PresaveKit, purpose: str, token: str) -> tuple[UUID, UUID]:
+    from launchlink.presave.security import BadSignature
+
+    try:
+        payload = kit.signer.unsign(purpose, token, now=kit.clock.now())
+        return UUID(str(payload["f"])), UUID(str(payload["l"]))
+    except BadSignature as error:
+        if str(error) == "expired":
+            raise LinkExpired("this link has expired") from None
+        raise LinkInvalid("this link is not valid") from None
+    except (KeyError, ValueError):
+        raise LinkInvalid("this link is not valid") from None
+
+
+@dataclass(frozen=True)
+class Revoked:
+    presaves_cancelled: int
+    grants_revoked: int
+    reminders_cancelled: int
+
+
+async def revoke(session: AsyncSession, kit: PresaveKit, *, fan_id: UUID, link_id: UUID) -> Revoked:
+    """The fan's one-click revoke: delete the tokens, cancel every pending action."""
+    repository = PresaveRepository(session)
+    presaves = await repository.presaves_of_fan(fan_id, link_id=link_id)
+    grant_ids = sorted({p.grant_id for p in presaves if p.grant_id is not None})
+    cancelled = 0
+    to_cancel = {p.id: p for p in presaves if not p.state.is_final}
+    for other in await repository.open_presaves_of_grants(grant_ids):
+        to_cancel.setdefault(other.id, other)
+    for presave in to_cancel.values():
+        await transition(
+            session, presave, PresaveState.cancelled, clock=kit.clock, reason="revoked by the fan"
+        )
+        cancelled += 1
+    revoked = 0
+    for grant_id in grant_ids:
+        grant = await repository.grant_by_id(grant_id)
+        if grant is not None and (
+            grant.access_token or grant.refresh_token or not grant.revoked_at
+        ):
+            delete_tokens(grant, now=kit.clock.now(), reason="revoked by the fan")
+            grant.standing = False
+            revoked += 1
+    reminders = await repository.pending_reminders(fan_id=fan_id, link_id=link_id)
+    for reminder in reminders:
+        reminder.state = ReminderState.cancelled
+    await session.flush()
+    return Revoked(cancelled, revoked, len(reminders))
+
+
+# -- fulfilment engine API ---------------------------------------------------------------
+
+
+def grant_tokens(grant: ServiceGrant, cipher: TokenCipher) -> TokenSet:
+    """The grant's decrypted tokens; :class:`TokensGone` once they were deleted."""
+    if grant.access_token is None:
+        raise TokensGone("this grant's tokens were deleted")
+    return TokenSet(
+        access_token=cipher.decrypt(grant.access_token),
+        refresh_token=cipher.decrypt(grant.refresh_token) if grant.refresh_token else None,
+        expires_at=grant.access_expires_at,
+        scopes=tuple(str(s) for s in grant.scopes),
+    )
+
+
+def store_refreshed_tokens(grant: ServiceGrant, tokens: TokenSet, cipher: TokenCipher) -> None:
+    """Encrypt ``tokens`` onto the grant (caller flushes and commits before using them)."""
+    grant.access_token = cipher.encrypt(tokens.access_token)
+    grant.refresh_token = cipher.encrypt(tokens.refresh_token) if tokens.refresh_token else None
+    grant.access_expires_at = tokens.expires_at
+    if tokens.scopes:
+        grant.scopes = list(tokens.scopes)
+
+
+def delete_tokens(grant: ServiceGrant, *, now: datetime, reason: str) -> None:
+    grant.access_token = None
+    grant.refresh_token = None
+    grant.access_expires_at = None
+    grant.revoked_at = now
+    grant.revoked_reason = reason
+
+
+async def _event(
+    session: AsyncSession, clock: Clock, presave: Presave, state: PresaveState, reason: str | None
+) -> None:
+    await PresaveRepository(session).add(
+        PresaveEvent(presave_id=presave.id, state=state, reason=reason, at=clock.now())
+    )
+
+
+async def transition(
+    session: AsyncSession,
+    presave: Presave,
+    state: PresaveState,
+    *,
+    clock: Clock,
+    reason: str | None = None,
+) -> None:
+    """Move ``presave`` to ``state`` and record the transition (final states stamp
+    ``finished_at`` and ``final_reason``)."""
+    presave.state = state
+    if state.is_final:
+        presave.finished_at = clock.now()
+        presave.final_reason = reason
+    await _event(session, clock, presave, state, reason)
+
+
+async def forget_tokens_after_fulfilment(
+    session: AsyncSession, presave: Presave, *, clock: Clock
+) -> bool:
+    """Delete the grant's tokens once ``presave`` is final, unless the fan opted into
+    future releases (standing grant) or another open pre-save still needs them.
+
+    Returns True when the tokens were deleted.
+    """
+    if presave.grant_id is None or not presave.state.is_final:
+        return False
+    repository = PresaveRepository(session)
+    grant = await repository.grant_by_id(presave.grant_id)
+    if grant is None or grant.standing or grant.access_token is None:
+        return False
+    if await repository.open_presaves_of_grant_count(grant.id, except_id=presave.id):
+        return False
+    delete_tokens(grant, now=clock.now(), reason="deleted after fulfilment")
+    await session.flush()
+    return True
