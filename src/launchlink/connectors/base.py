@@ -22,7 +22,7 @@ absent from ``capabilities``; failures raise the typed errors of
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal, Protocol, TypeVar, runtime_checkable
@@ -199,7 +199,10 @@ class Connector(Protocol):
         a not-yet-delivered release is a normal ``None``, not an error.
 
     Actions (the fan's grant)
-        Batched where the API allows; "already saved/followed" is success. Every action takes
+        Batched where the API allows; "already saved/followed" is success. A service that can
+        only save tracks (YouTube: ``save_tracks`` without ``save_release``) takes
+        ``save_release`` with ``track_ids`` and reports the album id in ``skipped``. Ids are
+        each service's own (SoundCloud: URNs). Every action takes
         an optional ``idempotency_key`` (sent as ``Idempotency-Key`` to services that honour
         it, TIDAL); retries of writes happen only where the write is idempotent.
         ``AccessTokenExpired`` means: refresh once and retry (:func:`run_with_refresh`).
@@ -322,10 +325,3 @@ async def run_with_refresh(
         raise AuthRevoked(
             "access token refused right after a refresh", service=connector.service
         ) from error
-
-
-def with_expiry(tokens: TokenSet, *, expires_in: float | None, clock: Clock) -> TokenSet:
-    """Copy of ``tokens`` whose ``expires_at`` is ``expires_in`` seconds from now."""
-    if expires_in is None or expires_in <= 0:
-        return replace(tokens, expires_at=None)
-    return replace(tokens, expires_at=clock.now() + timedelta(seconds=expires_in))
