@@ -176,6 +176,20 @@ async def test_youtube_search_has_its_own_hundred_call_bucket(sim: Sim) -> None:
     assert calls[0].json()["items"][0]["id"]["playlistId"] == sim.album.ids["youtube"]
 
 
+async def test_youtube_lists_videos_and_album_playlists_by_id_with_an_api_key(sim: Sim) -> None:
+    yt_headers(sim)
+    video = sim.album.tracks[0].ids["youtube"]
+    videos = await sim.client.get(
+        f"{YT}/videos", params={"part": "snippet", "id": video, "key": "yt-app"}
+    )
+    playlists = await sim.client.get(
+        f"{YT}/playlists",
+        params={"part": "snippet", "id": sim.album.ids["youtube"], "key": "yt-app"},
+    )
+    assert videos.json()["items"][0]["snippet"]["title"] == "First Light"
+    assert playlists.json()["items"][0]["snippet"]["title"] == "Album - Test Record"
+
+
 async def test_google_consent_gives_a_refresh_token_only_offline(sim: Sim) -> None:
     yt_headers(sim)
     sim.state.set_consent_mode("youtube", "auto_approve")

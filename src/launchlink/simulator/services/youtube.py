@@ -307,6 +307,52 @@ async def insert_playlist_item(caller: Caller) -> Response:
     )
 
 
+async def list_videos(caller: Caller) -> Response:
+    state = caller.state
+    items = []
+    for video_id in caller.request.query_params.get("id", "").split(","):
+        found = state.catalog.track_by_id(SERVICE, video_id)
+        if found is None or not _released(caller, found[1]):
+            continue
+        track, album = found
+        artist = state.catalog.artists[track.artist_keys[0]]
+        snippet = {"title": track.title, "description": f"Provided to YouTube. {album.title}"}
+        items.append(
+            {"kind": "youtube#video", "id": video_id, "snippet": snippet | _channel(state, artist)}
+        )
+    return json_response({"kind": "youtube#videoListResponse", "items": items})
+
+
+async def list_playlists(caller: Caller) -> Response:
+    state = caller.state
+    items = []
+    for playlist_id in caller.request.query_params.get("id", "").split(","):
+        album = state.catalog.album_by_id(SERVICE, playlist_id)
+        if album is not None and _released(caller, album):
+            artist = state.catalog.artists[album.artist_keys[0]]
+            snippet = {"title": f"Album - {album.title}", "description": artist.name}
+            items.append(
+                {
+                    "kind": "youtube#playlist",
+                    "id": playlist_id,
+                    "snippet": snippet | _channel(state, artist),
+                }
+            )
+            continue
+        own = state.playlists.get((SERVICE, playlist_id))
+        if own is not None:
+            items.append(
+                {"kind": "youtube#playlist", "id": playlist_id, "snippet": {"title": own.name}}
+            )
+    return json_response({"kind": "youtube#playlistListResponse", "items": items})
+
+
+async def playlists(request: Request) -> Response:
+    if request.method == "POST":
+        return await _insert_playlist(request)
+    return await _list_playlists(request)
+
+
 async def channels(caller: Caller) -> Response:
     user = caller.user
     assert user is not None
@@ -350,6 +396,10 @@ async def token(request: Request) -> Response:
     return json_response(result.to_json())
 
 
+_insert_playlist = api(insert_playlist, cost=WRITE_COST)
+_list_playlists = api(list_playlists, user_required=False)
+
+
 def oauth_routes() -> list[Route]:
     return [
         Route("/auth", authorize, methods=["GET", "POST"]),
@@ -362,7 +412,8 @@ def api_routes() -> list[Route]:
         Route("/search", api(search, bucket="search", user_required=False), methods=["GET"]),
         Route("/subscriptions", api(subscribe, cost=WRITE_COST), methods=["POST"]),
         Route("/videos/rate", api(rate_video, cost=WRITE_COST), methods=["POST"]),
-        Route("/playlists", api(insert_playlist, cost=WRITE_COST), methods=["POST"]),
+        Route("/videos", api(list_videos, user_required=False), methods=["GET"]),
+        Route("/playlists", playlists, methods=["GET", "POST"]),
         Route("/playlistItems", api(insert_playlist_item, cost=WRITE_COST), methods=["POST"]),
         Route("/channels", api(channels), methods=["GET"]),
     ]
