@@ -2,6 +2,12 @@
 
 from launchlink.models.accounts import ApiKey, Membership, User, Workspace
 from launchlink.models.catalog import Artist, Release, ReleaseArtist, Track
+from launchlink.models.fulfilment import (
+    FulfilmentAction,
+    FulfilmentJob,
+    ReleaseResolution,
+    ServiceLimiterState,
+)
 from launchlink.models.links import CustomDomain, Destination, Link, LinkChange
 from launchlink.models.presave import (
     Campaign,
@@ -26,6 +32,8 @@ __all__ = [
     "CustomDomain",
     "Destination",
     "Fan",
+    "FulfilmentAction",
+    "FulfilmentJob",
     "Link",
     "LinkChange",
     "MagicLink",
@@ -34,9 +42,11 @@ __all__ = [
     "Presave",
     "PresaveEvent",
     "Release",
+    "ReleaseResolution",
     "ReleaseArtist",
     "Reminder",
     "ServiceGrant",
+    "ServiceLimiterState",
     "Track",
     "User",
     "Workspace",

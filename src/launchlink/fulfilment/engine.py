@@ -1,0 +1,571 @@
+"""Fulfil one claimed job from start to final state; queue due work.
+
+:class:`FulfilmentEngine` is what workers run. ``schedule`` turns due pre-saves into jobs
+(and fans of territories that went live early); ``claim`` leases a batch for one service;
+``process`` takes one job through resolve → execute → final state, or reschedules it:
+
+* every action's completion is committed right after it succeeds (the last one together
+  with the final state) and completed actions are skipped when a job is re-claimed;
+* ``RateLimited`` pauses the service app for ``Retry-After`` (missing: a default; huge:
+  an alert) and puts the job back for then, without counting an attempt;
+* ``Transient`` failures back off exponentially with jitter, up to ``max_attempts``;
+* ``AuthRevoked`` ends in ``needs_reauth`` (grant marked dead, tokens deleted, an email
+  reminder queued when the fan gave an address);
+* ``NotAllowed``/``NotSupported``/other 4xx fail that action with the service's reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from launchlink.connectors.base import Connector, TokenSet
+from launchlink.connectors.errors import (
+    AuthRevoked,
+    ConnectorError,
+    NotAllowed,
+    NotFound,
+    NotSupported,
+    PlatformError,
+    RateLimited,
+    Transient,
+    Unavailable,
+)
+from launchlink.db import Database
+from launchlink.fulfilment import events
+from launchlink.fulfilment.events import EventDispatcher, FulfilmentEvent
+from launchlink.fulfilment.executor import (
+    GrantTokens,
+    PlanError,
+    PlannedAction,
+    idempotency_key,
+    plan_actions,
+)
+from launchlink.fulfilment.limiter import RateLimiter, acquire
+from launchlink.fulfilment.repository import (
+    ActionRecord,
+    ClaimedJob,
+    FulfilmentRepository,
+    LeaseLost,
+    ReleaseInfo,
+)
+from launchlink.fulfilment.resolver import (
+    NeverReleased,
+    NotLiveYet,
+    Resolver,
+    ServicePausedError,
+)
+from launchlink.fulfilment.retry import next_release_poll, pause_for, transient_delay
+from launchlink.fulfilment.settings import FulfilmentSettings
+from launchlink.kit.clock import Clock
+from launchlink.kit.crypto import TokenCipher
+from launchlink.models.presave import PresaveState
+
+logger = logging.getLogger(__name__)
+
+ConnectorSource = Callable[[str], Connector]
+
+FINAL_EVENT = {
+    PresaveState.done: events.PRESAVE_DONE,
+    PresaveState.partial: events.PRESAVE_PARTIAL,
+    PresaveState.needs_reauth: events.PRESAVE_NEEDS_REAUTH,
+    PresaveState.failed: events.PRESAVE_FAILED,
+    PresaveState.cancelled: events.PRESAVE_CANCELLED,
+}
+FAN_REVOKED = "fan_revoked"
+UNAVAILABLE_RETRY = timedelta(minutes=15)
+
+
+@dataclass
+class _Outcome:
+    records: dict[str, ActionRecord] = field(default_factory=dict)
+
+    def as_json(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "action": record.kind,
+                "status": record.status,
+                "targets": record.targets,
+                "confirmed": record.confirmed,
+                "reason": record.reason,
+            }
+            for record in self.records.values()
+        ]
+
+
+class FulfilmentEngine:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        connectors: ConnectorSource,
+        limiter: RateLimiter,
+        cipher: TokenCipher,
+        settings: FulfilmentSettings,
+        clock: Clock,
+        dispatcher: EventDispatcher | None = None,
+    ) -> None:
+        self.database = database
+        self.connectors = connectors
+        self.limiter = limiter
+        self.settings = settings
+        self.clock = clock
+        self.dispatcher = dispatcher or events.dispatcher
+        self.resolver = Resolver(database, limiter, settings, clock)
+        self.tokens = GrantTokens(database, cipher, clock)
+        self._releases: dict[UUID, tuple[ReleaseInfo, float]] = {}
+
+    def rate(self, service: str) -> float:
+        return self.settings.rate_limits.get(service, 1.0)
+
+    # -- scheduling ---------------------------------------------------------------------
+
+    async def schedule(self, *, batch: int = 2000) -> int:
+        """Queue every due pre-save (and territories live early); returns how many."""
+        total = 0
+        while True:
+            async with self.database.transaction(write_lock=True) as session:
+                count = await FulfilmentRepository(session).promote_due(self.clock.now(), batch)
+            total += count
+            if count < batch:
+                break
+        if self.settings.early_probe_hours > 0:
+            total += await self._probe_early()
+        return total
+
+    async def _probe_early(self) -> int:
+        now = self.clock.now()
+        horizon = now + timedelta(hours=self.settings.early_probe_hours)
+        async with self.database.transaction() as session:
+            groups = await FulfilmentRepository(session).early_probe_groups(now, horizon)
+        promoted = 0
+        for release_id, service, territory in groups:
+            try:
+                connector = self.connectors(service)
+            except KeyError:
+                continue
+            release = await self._release(release_id)
+            if release is None or not connector.available:
+                continue
+            try:
+                found = await self.resolver.resolve(connector, release, territory)
+            except (ConnectorError, ServicePausedError) as error:
+                logger.info("early-release probe of %s failed: %s", service, error)
+                continue
+            if isinstance(found, NotLiveYet | NeverReleased):
+                continue
+            async with self.database.transaction(write_lock=True) as session:
+                promoted += await FulfilmentRepository(session).promote_early(
+                    release_id=release_id,
+                    service=service,
+                    territory=territory,
+                    now=self.clock.now(),
+                    before=horizon,
+                )
+        return promoted
+
+    async def claim(self, service: str, owner: str, limit: int) -> list[ClaimedJob]:
+        now = self.clock.now()
+        lease_until = now + timedelta(seconds=self.settings.lease_seconds)
+        async with self.database.transaction(write_lock=True) as session:
+            return await FulfilmentRepository(session).claim(
+                service=service, owner=owner, now=now, lease_until=lease_until, limit=limit
+            )
+
+    async def extend_leases(self, job_ids: list[UUID], owner: str) -> None:
+        until = self.clock.now() + timedelta(seconds=self.settings.lease_seconds)
+        async with self.database.transaction(write_lock=True) as session:
+            await FulfilmentRepository(session).extend_leases(job_ids, owner, until)
+
+    async def give_back(self, job: ClaimedJob, owner: str) -> None:
+        async with self.database.transaction(write_lock=True) as session:
+            await FulfilmentRepository(session).release_lease(job.job_id, owner, self.clock.now())
+
+    # -- one job ------------------------------------------------------------------------
+
+    async def process(self, job: ClaimedJob, owner: str) -> None:
+        try:
+            await self._process(job, owner)
+        except LeaseLost:
+            logger.warning("lease of job %s lost; another worker has it", job.job_id)
+        except Exception as error:
+            logger.exception("unexpected failure fulfilling pre-save %s", job.presave_id)
+            await self._retry_or_fail(job, owner, f"internal error: {type(error).__name__}", {})
+
+    async def _process(self, job: ClaimedJob, owner: str) -> None:
+        grant = job.grant
+        if job.state == PresaveState.cancelled or (
+            grant is not None and grant.revoked_reason == FAN_REVOKED
+        ):
+            await self._finish(job, owner, PresaveState.cancelled, "the fan revoked", _Outcome())
+            return
+        if job.state.is_final:
+            await self._close_only(job, owner)
+            return
+        if grant is None or grant.revoked_at is not None or grant.access_token is None:
+            await self._needs_reauth(job, owner, "no live authorisation is stored", _Outcome())
+            return
+        try:
+            connector = self.connectors(job.service)
+        except KeyError:
+            await self._finish(
+                job, owner, PresaveState.failed, f"no connector for {job.service}", _Outcome()
+            )
+            return
+        if not connector.available:
+            await self._reschedule(
+                job,
+                owner,
+                self.clock.now() + UNAVAILABLE_RETRY,
+                "transient",
+                connector.unavailable_reason or "connector not configured",
+                count=True,
+            )
+            return
+        release = await self._release(job.release_id)
+        if release is None:
+            await self._finish(
+                job, owner, PresaveState.failed, "the release was deleted", _Outcome()
+            )
+            return
+        done = _Outcome()
+        if job.claims > 1:
+            async with self.database.transaction() as session:
+                done.records = await FulfilmentRepository(session).completed_actions(job.presave_id)
+        try:
+            await self._resolve_and_execute(job, owner, connector, release, done)
+        except ServicePausedError as paused:
+            await self._reschedule(
+                job,
+                owner,
+                self._after_pause(paused.until_epoch),
+                "service_paused",
+                None,
+                count=False,
+            )
+        except RateLimited as limited:
+            await self._rate_limited(job, owner, connector.service, limited)
+        except AuthRevoked as revoked:
+            await self._needs_reauth(job, owner, _reason(revoked), done, revoke=True)
+        except (Transient, Unavailable) as error:
+            await self._retry_or_fail(job, owner, _reason(error), done.records)
+
+    async def _resolve_and_execute(
+        self,
+        job: ClaimedJob,
+        owner: str,
+        connector: Connector,
+        release: ReleaseInfo,
+        outcome: _Outcome,
+    ) -> None:
+        territory = (job.country or "").upper()
+        found = await self.resolver.resolve(connector, release, territory)
+        if isinstance(found, NotLiveYet):
+            await self._reschedule(
+                job, owner, found.next_check_at, "release_not_live", None, count=False
+            )
+            return
+        if isinstance(found, NeverReleased):
+            await self._finish(job, owner, PresaveState.failed, found.reason, outcome)
+            return
+        try:
+            plan = plan_actions(job, connector, release, found)
+        except PlanError as error:
+            await self._finish(job, owner, PresaveState.failed, str(error), outcome)
+            return
+        tokens = self.tokens.tokens_of(job)
+        assert tokens is not None
+        tokens = await self.tokens.fresh(job, connector, tokens)
+        executing_at = self.clock.now()
+        pending = [
+            a
+            for a in plan
+            if outcome.records.get(a.kind, None) is None or outcome.records[a.kind].status != "done"
+        ]
+        stop_reason: str | None = None
+        for index, action in enumerate(pending):
+            is_last = index == len(pending) - 1
+            if stop_reason is not None:
+                outcome.records[action.kind] = self._record(action, "failed", stop_reason)
+                continue
+            try:
+                tokens = await self._perform(job, connector, tokens, action, outcome)
+            except NotAllowed as refused:
+                reason = _reason(refused)
+                outcome.records[action.kind] = self._record(action, "failed", reason)
+                if refused.reason in ("user_not_registered", "app_disabled", "invalid_client"):
+                    stop_reason = reason  # every further call would be refused the same way
+                continue
+            except NotFound as missing:
+                # The release exists but this account cannot see it yet (its country).
+                if await self._wait_for_fan_territory(job, owner, _reason(missing)):
+                    return
+                outcome.records[action.kind] = self._record(
+                    action, "failed", f"not available to this account: {_reason(missing)}"
+                )
+                continue
+            except NotSupported as unsupported:
+                outcome.records[action.kind] = self._record(action, "failed", _reason(unsupported))
+                continue
+            except PlatformError as rejected:
+                if rejected.status is not None and rejected.status >= 500:
+                    raise Transient(rejected.message, service=rejected.service) from rejected
+                outcome.records[action.kind] = self._record(action, "failed", _reason(rejected))
+                continue
+            if not is_last:
+                async with self.database.transaction() as session:
+                    repository = FulfilmentRepository(session)
+                    record = outcome.records[action.kind]
+                    await repository.record_action(
+                        job,
+                        owner,
+                        kind=record.kind,
+                        idempotency_key=idempotency_key(job.presave_id, record.kind),
+                        status=record.status,
+                        targets=record.targets,
+                        confirmed=record.confirmed,
+                        reason=record.reason,
+                        at=record.at,
+                    )
+                    if index == 0:
+                        await repository.mark_executing(job, owner, executing_at)
+        await self._settle(job, owner, outcome, executing_at)
+
+    async def _perform(
+        self,
+        job: ClaimedJob,
+        connector: Connector,
+        tokens: TokenSet,
+        action: PlannedAction,
+        outcome: _Outcome,
+    ) -> TokenSet:
+        paused = await acquire(
+            self.limiter, connector.service, self.rate(connector.service), action.cost
+        )
+        if paused is not None:
+            raise ServicePausedError(paused)
+        key = idempotency_key(job.presave_id, action.kind)
+
+        async def call(current: TokenSet) -> Any:
+            return await action.run(connector, current, key)
+
+        result, tokens = await self.tokens.run(job, connector, tokens, call)
+        reason = None
+        if result.already_done:
+            reason = "already in the library"
+        if not result.confirmed:
+            reason = "accepted; the service does not confirm"
+        outcome.records[action.kind] = ActionRecord(
+            action.kind,
+            "done",
+            list(result.targets or action.targets),
+            result.confirmed,
+            reason,
+            self.clock.now(),
+        )
+        return tokens
+
+    def _record(self, action: PlannedAction, status: str, reason: str | None) -> ActionRecord:
+        return ActionRecord(
+            action.kind, status, list(action.targets), True, reason, self.clock.now()
+        )
+
+    async def _settle(
+        self, job: ClaimedJob, owner: str, outcome: _Outcome, executing_at: datetime
+    ) -> None:
+        statuses = [record.status for record in outcome.records.values()]
+        failures = [r for r in outcome.records.values() if r.status == "failed"]
+        if failures and len(failures) == len(statuses):
+            state, reason = (
+                PresaveState.failed,
+                "; ".join(f"{r.kind}: {r.reason}" for r in failures),
+            )
+        elif failures:
+            state = PresaveState.partial
+            reason = "; ".join(f"{r.kind} failed: {r.reason}" for r in failures)
+        else:
+            state, reason = PresaveState.done, "saved"
+        await self._finish(job, owner, state, reason, outcome, executing_at=executing_at)
+
+    # -- endings and reschedules ------------------------------------------------------------
+
+    async def _finish(
+        self,
+        job: ClaimedJob,
+        owner: str,
+        state: PresaveState,
+        reason: str,
+        outcome: _Outcome,
+        *,
+        executing_at: datetime | None = None,
+        revoke: str | None = None,
+    ) -> None:
+        now = self.clock.now()
+        async with self.database.transaction(write_lock=True) as session:
+            repository = FulfilmentRepository(session)
+            await repository.finish(
+                job,
+                owner,
+                state=state,
+                reason=reason,
+                outcome=outcome.as_json(),
+                now=now,
+                executing_at=executing_at,
+            )
+            for record in outcome.records.values():
+                await repository.record_action(
+                    job,
+                    owner,
+                    kind=record.kind,
+                    idempotency_key=idempotency_key(job.presave_id, record.kind),
+                    status=record.status,
+                    targets=record.targets,
+                    confirmed=record.confirmed,
+                    reason=record.reason,
+                    at=record.at,
+                    fence=False,
+                )
+            if job.grant is not None:
+                if revoke is not None:
+                    await repository.revoke_grant(job.grant.id, revoke, now)
+                elif state != PresaveState.needs_reauth:
+                    await repository.forget_tokens_when_unused(job.grant.id, now)
+            if state == PresaveState.needs_reauth:
+                await repository.add_reminder(job, now)
+            self.dispatcher.emit_after_commit(
+                session,
+                FulfilmentEvent(
+                    name=FINAL_EVENT[state],
+                    at=now,
+                    service=job.service,
+                    presave_id=job.presave_id,
+                    workspace_id=job.workspace_id,
+                    release_id=job.release_id,
+                    link_id=job.link_id,
+                    fan_id=job.fan_id,
+                    reason=reason,
+                    outcome=outcome.as_json(),
+                ),
+            )
+
+    async def _close_only(self, job: ClaimedJob, owner: str) -> None:
+        async with self.database.transaction(write_lock=True) as session:
+            await FulfilmentRepository(session).close(job, owner, self.clock.now())
+
+    async def _needs_reauth(
+        self, job: ClaimedJob, owner: str, reason: str, outcome: _Outcome, *, revoke: bool = False
+    ) -> None:
+        await self._finish(
+            job,
+            owner,
+            PresaveState.needs_reauth,
+            reason,
+            outcome,
+            revoke=f"refused by the service: {reason}"[:200] if revoke else None,
+        )
+
+    async def _reschedule(
+        self,
+        job: ClaimedJob,
+        owner: str,
+        at: datetime,
+        waiting_for: str,
+        error: str | None,
+        *,
+        count: bool,
+    ) -> None:
+        async with self.database.transaction(write_lock=True) as session:
+            await FulfilmentRepository(session).reschedule(
+                job, owner, at=at, waiting_for=waiting_for, error=error, count_attempt=count
+            )
+
+    async def _retry_or_fail(
+        self, job: ClaimedJob, owner: str, reason: str, records: dict[str, ActionRecord]
+    ) -> None:
+        attempt = job.attempts + 1
+        if attempt >= self.settings.max_attempts:
+            outcome = _Outcome(dict(records))
+            await self._finish(
+                job,
+                owner,
+                PresaveState.partial
+                if any(r.status == "done" for r in records.values())
+                else PresaveState.failed,
+                f"gave up after {attempt} temporary failures: {reason}",
+                outcome,
+            )
+            return
+        await self._reschedule(
+            job,
+            owner,
+            self.clock.now() + transient_delay(attempt, self.settings),
+            "transient",
+            reason,
+            count=True,
+        )
+
+    async def _rate_limited(
+        self, job: ClaimedJob, owner: str, service: str, limited: RateLimited
+    ) -> None:
+        seconds, alarming = pause_for(limited.retry_after, self.settings)
+        reason = f"HTTP 429 from {service}; Retry-After {limited.retry_after!r}"
+        await self.limiter.pause(service, seconds, reason)
+        if alarming:
+            logger.error(
+                "ALERT: %s asked us to wait %.0f s (Retry-After); %s is paused, other "
+                "services continue. Resume early with `launchlink fulfil --resume %s`.",
+                service,
+                seconds,
+                service,
+                service,
+            )
+            await self.dispatcher.dispatch(
+                FulfilmentEvent(
+                    name=events.SERVICE_PAUSED, at=self.clock.now(), service=service, reason=reason
+                )
+            )
+        await self._reschedule(
+            job,
+            owner,
+            self.clock.now() + timedelta(seconds=seconds),
+            "service_paused" if alarming else "rate_limited",
+            reason,
+            count=False,
+        )
+
+    async def _wait_for_fan_territory(self, job: ClaimedJob, owner: str, reason: str) -> bool:
+        now = self.clock.now()
+        next_check = next_release_poll(job.due_at, job.claims, now, self.settings)
+        if next_check is None:
+            return False
+        await self._reschedule(job, owner, next_check, "release_not_live", reason, count=False)
+        return True
+
+    def _after_pause(self, until_epoch: float) -> datetime:
+        # Pauses are real epoch seconds (shared across machines); jobs use the app clock.
+        return self.clock.now() + timedelta(seconds=max(0.0, until_epoch - time.time()))
+
+    async def _release(self, release_id: UUID) -> ReleaseInfo | None:
+        cached = self._releases.get(release_id)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        async with self.database.transaction() as session:
+            info = await FulfilmentRepository(session).release_info(release_id)
+        if info is not None:
+            self._releases[release_id] = (info, time.monotonic() + 60)
+        return info
+
+
+def _reason(error: ConnectorError) -> str:
+    reason = str(error)
+    if isinstance(error, NotAllowed) and error.reason == "user_not_registered":
+        reason = (
+            "the Spotify app is in development mode and this fan is not on its allow-list "
+            f"({reason})"
+        )
+    return reason[:400]

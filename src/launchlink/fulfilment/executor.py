@@ -1,0 +1,226 @@
+"""What to do for one pre-save on one service, and doing one action with the fan's grant.
+
+``plan_actions`` turns the promise stored on the pre-save (``Presave.actions``) plus the
+resolved release into calls. The accepted shape (documented in docs/fulfilment.md)::
+
+    {"save_release": true,          # default true: the release (album; tracks too when
+     "save_tracks": true,           #   the service saves tracks, default true)
+     "follow": ["<artist uuid or service artist id>" | {"kind": "artist"|"playlist",
+                "id": "..."}],
+     "playlist": {"mode": "follow" | "add_to_fan_playlist", "playlist_id": "..."}}
+
+Token handling (:class:`GrantTokens`): tokens are decrypted only in memory; a refresh runs
+under a per-grant lock and inside a transaction that stores the new tokens — committed
+BEFORE they are used, because rotated refresh tokens are single-use. A refresh that finds
+the stored refresh token changed since it was read uses the stored (newer) tokens instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from launchlink.connectors.base import ActionResult, Capability, Connector, TokenSet
+from launchlink.connectors.errors import AccessTokenExpired, AuthRevoked, NotSupported
+from launchlink.db import Database
+from launchlink.fulfilment.repository import ClaimedJob, FulfilmentRepository, ReleaseInfo
+from launchlink.fulfilment.resolver import Resolved
+from launchlink.kit.clock import Clock
+from launchlink.kit.crypto import TokenCipher
+
+SPOTIFY_URIS_PER_CALL = 40
+
+Run = Callable[[Connector, TokenSet, str], Awaitable[ActionResult]]
+
+
+@dataclass(frozen=True)
+class PlannedAction:
+    kind: str
+    targets: tuple[str, ...]
+    run: Run
+    cost: float = 1.0
+
+
+class PlanError(Exception):
+    """The promise cannot be kept on this service whatever we try (reason for the fan)."""
+
+
+def idempotency_key(presave_id: UUID, kind: str) -> str:
+    return f"ll-{presave_id.hex}-{kind}"
+
+
+def _follow_targets(
+    entries: list[Any], service: str, release: ReleaseInfo
+) -> tuple[list[str], list[str]]:
+    artists: list[str] = []
+    playlists: list[str] = []
+    by_uuid = {str(key): ids for key, ids in release.artist_service_ids.items()}
+    for entry in entries:
+        if isinstance(entry, dict):
+            kind = str(entry.get("kind", "artist"))
+            if entry.get("service") not in (None, service):
+                continue
+            value = str(entry.get("id") or entry.get("service_id") or "")
+            target = playlists if kind == "playlist" else artists
+        else:
+            value, target = str(entry), artists
+        if value in by_uuid:
+            value = str(by_uuid[value].get(service) or "")
+        if value and value not in target:
+            target.append(value)
+    return artists, playlists
+
+
+def plan_actions(
+    job: ClaimedJob, connector: Connector, release: ReleaseInfo, resolved: Resolved
+) -> list[PlannedAction]:
+    actions = job.actions
+    plan: list[PlannedAction] = []
+    capabilities = connector.capabilities
+    if actions.get("save_release", True):
+        if Capability.SAVE_RELEASE not in capabilities:
+            raise PlanError(f"{connector.service} cannot save releases")
+        tracks: tuple[str, ...] = ()
+        if actions.get("save_tracks", True) and Capability.SAVE_TRACKS in capabilities:
+            tracks = resolved.track_ids
+        album = resolved.album_id
+        cost = (
+            math.ceil((1 + len(tracks)) / SPOTIFY_URIS_PER_CALL)
+            if connector.service == "spotify"
+            else 1.0
+        )
+
+        async def save(c: Connector, t: TokenSet, key: str) -> ActionResult:
+            return await c.save_release(t, album_id=album, track_ids=tracks, idempotency_key=key)
+
+        plan.append(PlannedAction("save_release", (album, *tracks), save, cost))
+    artists, playlists = _follow_targets(
+        list(actions.get("follow") or []), connector.service, release
+    )
+    if artists and Capability.FOLLOW_ARTIST in capabilities:
+
+        async def follow(c: Connector, t: TokenSet, key: str) -> ActionResult:
+            return await c.follow_artists(t, artist_ids=artists, idempotency_key=key)
+
+        plan.append(PlannedAction("follow_artists", tuple(artists), follow))
+    playlist = actions.get("playlist") or {}
+    playlist_id = str(playlist.get("playlist_id") or playlist.get("id") or "")
+    if playlist.get("mode") == "follow" and playlist_id:
+        playlists.append(playlist_id)
+    for followed in dict.fromkeys(playlists):
+        if Capability.PLAYLIST_FOLLOW not in capabilities:
+            break
+
+        async def follow_playlist(
+            c: Connector, t: TokenSet, key: str, playlist_id: str = followed
+        ) -> ActionResult:
+            return await c.follow_playlist(t, playlist_id=playlist_id, idempotency_key=key)
+
+        plan.append(PlannedAction("follow_playlist", (followed,), follow_playlist))
+        break  # one playlist follow per pre-save (the campaign's); extra ones are ignored
+    if playlist.get("mode") in ("add_to_fan_playlist", "add") and playlist_id:
+        tracks_to_add = resolved.track_ids
+        if Capability.PLAYLIST_ADD in capabilities and tracks_to_add:
+
+            async def add(c: Connector, t: TokenSet, key: str) -> ActionResult:
+                return await c.add_to_playlist(
+                    t, playlist_id=playlist_id, track_ids=tracks_to_add, idempotency_key=key
+                )
+
+            plan.append(PlannedAction("add_to_playlist", tracks_to_add, add))
+    if not plan:
+        raise PlanError(f"nothing this pre-save promised can be done on {connector.service}")
+    return plan
+
+
+class GrantTokens:
+    """Decrypts, refreshes and stores a fan's tokens; one lock per grant in this process."""
+
+    def __init__(self, database: Database, cipher: TokenCipher, clock: Clock) -> None:
+        self._database = database
+        self._cipher = cipher
+        self._clock = clock
+        self._locks: dict[UUID, asyncio.Lock] = {}
+
+    def tokens_of(self, job: ClaimedJob) -> TokenSet | None:
+        grant = job.grant
+        if grant is None or grant.access_token is None:
+            return None
+        return TokenSet(
+            access_token=self._cipher.decrypt(grant.access_token),
+            refresh_token=self._cipher.decrypt(grant.refresh_token)
+            if grant.refresh_token
+            else None,
+            expires_at=grant.access_expires_at,
+            scopes=grant.scopes,
+        )
+
+    async def fresh(self, job: ClaimedJob, connector: Connector, tokens: TokenSet) -> TokenSet:
+        """Tokens usable now: refreshed (and stored) first when they expire soon."""
+        if tokens.refresh_token is None or not tokens.expires_within(self._clock):
+            return tokens
+        try:
+            return await self.refresh(job, connector, tokens)
+        except NotSupported:
+            return tokens  # the service has no refresh: use the token while it works
+
+    async def refresh(self, job: ClaimedJob, connector: Connector, tokens: TokenSet) -> TokenSet:
+        assert job.grant is not None
+        grant_id = job.grant.id
+        lock = self._locks.setdefault(grant_id, asyncio.Lock())
+        async with lock, self._database.transaction() as session:
+            grant = await FulfilmentRepository(session).grant_for_update(grant_id)
+            if grant is None or grant.revoked_at is not None or grant.access_token is None:
+                raise AuthRevoked(
+                    "the grant was revoked or its tokens deleted", service=connector.service
+                )
+            stored_refresh = (
+                self._cipher.decrypt(grant.refresh_token) if grant.refresh_token else None
+            )
+            if stored_refresh != tokens.refresh_token:
+                # Someone refreshed since we read the grant: theirs is the live pair.
+                current = TokenSet(
+                    access_token=self._cipher.decrypt(grant.access_token),
+                    refresh_token=stored_refresh,
+                    expires_at=grant.access_expires_at,
+                    scopes=tokens.scopes,
+                )
+                if not current.expires_within(self._clock):
+                    return current
+                tokens = current
+            fresh = await connector.refresh(tokens)
+            grant.access_token = self._cipher.encrypt(fresh.access_token)
+            if fresh.refresh_token:
+                grant.refresh_token = self._cipher.encrypt(fresh.refresh_token)
+            grant.access_expires_at = fresh.expires_at
+            grant.updated_at = self._clock.now()
+        # The transaction above has committed: the rotated refresh token is safe on disk.
+        return fresh
+
+    async def run(
+        self,
+        job: ClaimedJob,
+        connector: Connector,
+        tokens: TokenSet,
+        call: Callable[[TokenSet], Awaitable[ActionResult]],
+    ) -> tuple[ActionResult, TokenSet]:
+        """Run ``call``; on an expired access token refresh once (stored first), retry once."""
+        try:
+            return await call(tokens), tokens
+        except AccessTokenExpired:
+            if tokens.refresh_token is None:
+                raise AuthRevoked(
+                    "the access token was refused and the service issues no refresh token",
+                    service=connector.service,
+                ) from None
+        fresh = await self.refresh(job, connector, tokens)
+        try:
+            return await call(fresh), fresh
+        except AccessTokenExpired as error:
+            raise AuthRevoked(
+                "the access token was refused right after a refresh", service=connector.service
+            ) from error

@@ -1,0 +1,173 @@
+"""Find a release on a service by UPC (then ISRC), per territory, with a shared cache.
+
+The answer lives in ``release_resolution`` rows so every worker shares it, plus a short
+in-process cache so the hot path does not read the row for every fan. A release that is
+not live yet is polled with backoff (:func:`launchlink.fulfilment.retry.next_release_poll`);
+only one worker looks it up per poll (``take_resolution_check``), the others keep their
+fans waiting until the next poll.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from launchlink.connectors.base import Connector
+from launchlink.db import Database
+from launchlink.fulfilment.limiter import RateLimiter, acquire
+from launchlink.fulfilment.repository import FulfilmentRepository, ReleaseInfo
+from launchlink.fulfilment.retry import next_release_poll
+from launchlink.fulfilment.settings import FulfilmentSettings
+from launchlink.kit.clock import Clock
+
+MAX_TRACK_LOOKUPS = 50
+CHECK_HOLD = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    album_id: str
+    track_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NotLiveYet:
+    next_check_at: datetime
+
+
+@dataclass(frozen=True)
+class NeverReleased:
+    reason: str
+
+
+Resolution = Resolved | NotLiveYet | NeverReleased
+
+
+class ServicePausedError(Exception):
+    def __init__(self, until_epoch: float) -> None:
+        super().__init__(f"service paused until {until_epoch}")
+        self.until_epoch = until_epoch
+
+
+class Resolver:
+    def __init__(
+        self,
+        database: Database,
+        limiter: RateLimiter,
+        settings: FulfilmentSettings,
+        clock: Clock,
+    ) -> None:
+        self._database = database
+        self._limiter = limiter
+        self._settings = settings
+        self._clock = clock
+        self._found: dict[tuple[UUID, str, str], tuple[Resolved, float]] = {}
+
+    def forget(self) -> None:
+        self._found.clear()
+
+    async def resolve(
+        self, connector: Connector, release: ReleaseInfo, territory: str
+    ) -> Resolution:
+        key = (release.id, connector.service, territory)
+        cached = self._found.get(key)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        now = self._clock.now()
+        ttl = timedelta(seconds=self._settings.resolution_ttl_seconds)
+        async with self._database.transaction(write_lock=True) as session:
+            repository = FulfilmentRepository(session)
+            row = await repository.resolution(*key)
+            if row is not None and row.found and row.checked_at and row.checked_at + ttl > now:
+                return self._remember(key, row.album_id or "", row.track_ids)
+            if row is not None and not row.found and row.next_check_at > now:
+                return NotLiveYet(_spread(row.next_check_at))
+            mine = await repository.take_resolution_check(*key, now, now + CHECK_HOLD)
+            if not mine and row is not None and row.found:
+                return self._remember(key, row.album_id or "", row.track_ids)
+        if not mine:
+            return NotLiveYet(_spread(now + timedelta(seconds=5)))
+        return await self._look_up(connector, release, territory)
+
+    async def _look_up(
+        self, connector: Connector, release: ReleaseInfo, territory: str
+    ) -> Resolution:
+        country = territory or None
+        rate = self._settings.rate_limits.get(connector.service, 1.0)
+        album_id: str | None = None
+        track_ids: list[str] = []
+        if release.upc:
+            await self._slot(connector.service, rate, cost=2)
+            match = await connector.find_release_by_upc(release.upc, country=country)
+            if match is not None:
+                album_id = match.id
+                track_ids = [track.id for track in match.tracks if track.id]
+        if album_id is None and release.isrcs:
+            await self._slot(connector.service, rate)
+            track = await connector.find_track_by_isrc(release.isrcs[0], country=country)
+            if track is not None and track.album_id:
+                album_id = track.album_id
+        if album_id is not None and not track_ids and release.isrcs:
+            for isrc in release.isrcs[:MAX_TRACK_LOOKUPS]:
+                await self._slot(connector.service, rate)
+                track = await connector.find_track_by_isrc(isrc, country=country)
+                if track is not None:
+                    track_ids.append(track.id)
+        now = self._clock.now()
+        async with self._database.transaction(write_lock=True) as session:
+            repository = FulfilmentRepository(session)
+            existing = await repository.resolution(release.id, connector.service, territory)
+            first = existing.first_checked_at if existing is not None else now
+            polls = existing.polls if existing is not None else 0
+            if album_id is not None:
+                await repository.store_resolution(
+                    release.id,
+                    connector.service,
+                    territory,
+                    found=True,
+                    album_id=album_id,
+                    track_ids=track_ids,
+                    now=now,
+                    next_check_at=now,
+                )
+                return self._remember(
+                    (release.id, connector.service, territory), album_id, track_ids
+                )
+            next_check = next_release_poll(first, polls + 1, now, self._settings)
+            await repository.store_resolution(
+                release.id,
+                connector.service,
+                territory,
+                found=False,
+                album_id=None,
+                track_ids=(),
+                now=now,
+                next_check_at=next_check or now + timedelta(days=3650),
+            )
+        if next_check is None:
+            where = f" in {territory}" if territory else ""
+            return NeverReleased(
+                f"the release never appeared on {connector.service}{where} "
+                f"(UPC {release.upc or 'none'}), polled {polls + 1} times"
+            )
+        return NotLiveYet(next_check)
+
+    async def _slot(self, service: str, rate: float, cost: float = 1.0) -> None:
+        paused = await acquire(self._limiter, service, rate, cost)
+        if paused is not None:
+            raise ServicePausedError(paused)
+
+    def _remember(
+        self, key: tuple[UUID, str, str], album_id: str, track_ids: list[str] | tuple[str, ...]
+    ) -> Resolved:
+        resolved = Resolved(album_id, tuple(str(t) for t in track_ids))
+        self._found[key] = (resolved, time.monotonic() + self._settings.resolution_ttl_seconds)
+        return resolved
+
+
+def _spread(at: datetime) -> datetime:
+    # Fans waiting for the same poll come back over a few seconds, not in one burst.
+    return at + timedelta(seconds=random.uniform(0, 5))  # noqa: S311 - jitter

@@ -1,0 +1,321 @@
+"""Fulfilment's public functions: build the engine, progress, standing authorisations.
+
+Services take a session and never commit (the caller's unit of work does), except
+:func:`build_engine`, which only wires objects together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from launchlink.config import Settings
+from launchlink.connectors.base import SERVICES
+from launchlink.connectors.registry import ConnectorRegistry
+from launchlink.connectors.settings import ConnectorsSettings
+from launchlink.db import Database
+from launchlink.fulfilment.engine import FAN_REVOKED, FulfilmentEngine
+from launchlink.fulfilment.events import EventDispatcher
+from launchlink.fulfilment.limiter import DatabaseLimiter, MemoryLimiter, RateLimiter, RedisLimiter
+from launchlink.fulfilment.repository import ENGINE_MODES, FulfilmentRepository
+from launchlink.kit.clock import Clock
+from launchlink.kit.crypto import TokenCipher
+from launchlink.kit.territories import TerritoryTimeZones
+from launchlink.models.catalog import Release, ReleaseMode
+from launchlink.models.links import Link
+from launchlink.models.presave import Presave, PresaveEvent, PresaveState, ServiceGrant, ServiceMode
+
+# Scopes without which a standing grant cannot save a release on each service. Apple's
+# Music-User-Token carries no scopes and Deezer's offline grant covers the library.
+LIBRARY_SCOPES: dict[str, frozenset[str]] = {
+    "spotify": frozenset({"user-library-modify"}),
+    "tidal": frozenset({"collection.write"}),
+    "deezer": frozenset({"manage_library"}),
+    "soundcloud": frozenset(),
+    "youtube": frozenset(),
+    "apple_music": frozenset(),
+}
+FOLLOW_SCOPES: dict[str, frozenset[str]] = {"spotify": frozenset({"user-follow-modify"})}
+
+
+def make_limiter(settings: Settings, database: Database) -> RateLimiter:
+    choice = settings.fulfilment.limiter
+    if choice == "auto":
+        if settings.redis_url:
+            choice = "redis"
+        elif database.dialect == "sqlite":
+            choice = "memory"
+        else:
+            choice = "database"
+    if choice == "redis":
+        if not settings.redis_url:
+            raise ValueError("fulfilment.limiter=redis needs LAUNCHLINK_REDIS_URL")
+        return RedisLimiter(settings.redis_url)
+    if choice == "database":
+        return DatabaseLimiter(database)
+    return MemoryLimiter()
+
+
+def engine_connectors(connectors: ConnectorsSettings) -> ConnectorsSettings:
+    """The same connectors without their own transient retries: the engine retries through
+    its limiter and backoff, so every request counts against the ceiling."""
+    copy = connectors.model_copy(deep=True)
+    for service in (*SERVICES,):
+        getattr(copy, service).max_retries = 0
+    return copy
+
+
+def build_engine(
+    settings: Settings,
+    database: Database,
+    clock: Clock,
+    *,
+    registry: ConnectorRegistry | None = None,
+    limiter: RateLimiter | None = None,
+    dispatcher: EventDispatcher | None = None,
+) -> tuple[FulfilmentEngine, ConnectorRegistry]:
+    if registry is None:
+        resolved = getattr(settings, "resolved_connectors", None)
+        connectors = resolved() if callable(resolved) else settings.connectors
+        registry = ConnectorRegistry(engine_connectors(connectors), clock=clock)
+    engine = FulfilmentEngine(
+        database=database,
+        connectors=registry.get,
+        limiter=limiter or make_limiter(settings, database),
+        cipher=TokenCipher(settings.resolved_encryption_keys()),
+        settings=settings.fulfilment,
+        clock=clock,
+        dispatcher=dispatcher,
+    )
+    return engine, registry
+
+
+# -- progress -------------------------------------------------------------------------------
+
+PENDING_STATES = (PresaveState.due, PresaveState.resolving, PresaveState.executing)
+
+
+@dataclass
+class ServiceProgress:
+    service: str
+    total: int = 0
+    scheduled: int = 0
+    """Before the fan's release instant."""
+    pending: int = 0
+    waiting_for_release: int = 0
+    done: int = 0
+    partial: int = 0
+    needs_reauth: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    per_minute: float = 0.0
+    paused_until: datetime | None = None
+    pause_reason: str | None = None
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.partial + self.needs_reauth + self.failed + self.cancelled
+
+
+@dataclass
+class Progress:
+    release_id: UUID
+    services: list[ServiceProgress] = field(default_factory=list)
+
+    def total(self, name: str) -> int:
+        return sum(int(getattr(service, name)) for service in self.services)
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Time to finish what is due at the current pace (``None`` when nothing moves)."""
+        longest = 0.0
+        for service in self.services:
+            remaining = service.pending
+            if remaining == 0:
+                continue
+            if service.per_minute <= 0:
+                return None
+            longest = max(longest, remaining / service.per_minute * 60)
+        return longest
+
+
+async def progress(
+    session: AsyncSession,
+    release_id: UUID,
+    *,
+    clock: Clock,
+    limiter: RateLimiter | None = None,
+    window: timedelta = timedelta(seconds=60),
+) -> Progress:
+    repository = FulfilmentRepository(session)
+    counts = await repository.state_counts(release_id)
+    waiting = await repository.waiting_for_counts(release_id)
+    recent = await repository.finished_since(release_id, clock.now() - window)
+    services: dict[str, ServiceProgress] = {}
+    for (service, state), count in counts.items():
+        entry = services.setdefault(service, ServiceProgress(service))
+        entry.total += count
+        if state == PresaveState.waiting:
+            entry.scheduled += count
+        elif state in PENDING_STATES:
+            entry.pending += count
+        else:
+            setattr(entry, state, getattr(entry, state) + count)
+    for (service, why), count in waiting.items():
+        if why == "release_not_live" and service in services:
+            services[service].waiting_for_release += count
+            services[service].pending -= count
+    for service, count in recent.items():
+        if service in services:
+            services[service].per_minute = count * 60 / window.total_seconds()
+    if limiter is not None:
+        for entry in services.values():
+            pause = await limiter.pause_of(entry.service)
+            if pause is not None:
+                entry.paused_until = datetime.fromtimestamp(pause.until, clock.now().tzinfo)
+                entry.pause_reason = pause.reason
+    return Progress(release_id, sorted(services.values(), key=lambda s: -s.total))
+
+
+# -- standing authorisations -----------------------------------------------------------------
+
+
+async def queue_standing_presaves(
+    session: AsyncSession,
+    release_id: UUID,
+    *,
+    clock: Clock,
+    territories: TerritoryTimeZones | None = None,
+) -> int:
+    """Queue the next pre-save of every fan with a standing authorisation for this release.
+
+    Applies to grants of the release's workspace with ``standing`` set, not revoked, with
+    tokens, whose ``standing_artist_ids`` include one of the release's artists (empty: all
+    the workspace's artists). Only what the grant's scopes allow is promised. Safe to call
+    again: a grant that already has a pre-save on the release's link is skipped.
+    """
+    release = await session.get(Release, release_id)
+    if release is None:
+        return 0
+    link = await session.scalar(
+        select(Link).where(Link.release_id == release_id).order_by(Link.created_at).limit(1)
+    )
+    if link is None:
+        return 0
+    repository = FulfilmentRepository(session)
+    artists = {str(a) for a in await repository.release_artists(release_id)}
+    existing = await repository.grants_with_presave(link.id)
+    grants = await repository.standing_grants(release.workspace_id)
+    fans = await repository.fans(g.fan_id for g in grants)
+    table = territories or TerritoryTimeZones.load()
+    now = clock.now()
+    queued = 0
+    for grant in grants:
+        if (grant.service, grant.id) in existing:
+            continue
+        wanted = {str(a) for a in grant.standing_artist_ids or []}
+        if wanted and not wanted & artists:
+            continue
+        actions = _standing_actions(grant, artists if not wanted else wanted & artists)
+        if actions is None:
+            continue
+        fan = fans.get(grant.fan_id)
+        country = fan.country if fan is not None else None
+        due_at = _due_at(release, country, table)
+        if due_at is None:
+            continue
+        presave = Presave(
+            workspace_id=release.workspace_id,
+            link_id=link.id,
+            release_id=release.id,
+            fan_id=grant.fan_id,
+            service=grant.service,
+            mode=ServiceMode.direct_save,
+            grant_id=grant.id,
+            state=PresaveState.waiting,
+            country=country,
+            time_zone=str(table.zone_for(country, default_zone=release.time_zone)),
+            due_at=due_at,
+            actions=actions,
+            standing=True,
+        )
+        session.add(presave)
+        await session.flush()
+        session.add(
+            PresaveEvent(
+                presave_id=presave.id,
+                state=PresaveState.waiting,
+                reason="queued from a standing authorisation",
+                at=now,
+            )
+        )
+        queued += 1
+    return queued
+
+
+def _standing_actions(grant: ServiceGrant, artist_ids: set[str]) -> dict[str, Any] | None:
+    scopes = {str(s) for s in grant.scopes or []}
+    if not LIBRARY_SCOPES.get(grant.service, frozenset()) <= scopes:
+        return None
+    actions: dict[str, Any] = {"save_release": True}
+    if FOLLOW_SCOPES.get(grant.service, frozenset({"-"})) <= scopes and artist_ids:
+        actions["follow"] = sorted(artist_ids)
+    return actions
+
+
+def _due_at(release: Release, country: str | None, table: TerritoryTimeZones) -> datetime | None:
+    if release.release_mode == ReleaseMode.global_ or release.release_date is None:
+        return release.release_instant
+    return table.local_midnight_release_instant(
+        release.release_date, country, default_zone=release.time_zone
+    )
+
+
+async def upcoming_releases_with_standing_fans(session: AsyncSession, now: datetime) -> list[UUID]:
+    """Releases still ahead (by date or instant) that have a link: standing sweeps' input."""
+    rows = (
+        await session.execute(
+            select(Release.id)
+            .join(Link, Link.release_id == Release.id)
+            .where(
+                (Release.release_instant > now)
+                | (Release.release_date >= (now - timedelta(days=1)).date())
+            )
+            .distinct()
+        )
+    ).all()
+    return [row[0] for row in rows]
+
+
+async def cancel_presave(session: AsyncSession, presave_id: UUID, *, clock: Clock) -> bool:
+    """The fan revoked: a pre-save not yet final ends ``cancelled`` (its job with it)."""
+    presave = await session.get(Presave, presave_id, with_for_update=True)
+    if presave is None or presave.state.is_final or presave.mode not in ENGINE_MODES:
+        return False
+    now = clock.now()
+    presave.state = PresaveState.cancelled
+    presave.final_reason = "the fan revoked"
+    presave.finished_at = now
+    session.add(
+        PresaveEvent(
+            presave_id=presave.id, state=PresaveState.cancelled, reason="the fan revoked", at=now
+        )
+    )
+    return True
+
+
+__all__ = [
+    "FAN_REVOKED",
+    "Progress",
+    "ServiceProgress",
+    "build_engine",
+    "cancel_presave",
+    "make_limiter",
+    "progress",
+    "queue_standing_presaves",
+]
