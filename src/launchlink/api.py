@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from launchlink.autofill.endpoints import router as autofill_router
 from launchlink.catalog.endpoints import router as catalog_router
 from launchlink.context import AppContext
 from launchlink.errors import LaunchlinkError, PayloadTooLarge
@@ -109,5 +110,6 @@ def create_api(context: AppContext) -> FastAPI:
     api.add_exception_handler(Exception, _on_unexpected)
     api.include_router(catalog_router, prefix=API_PREFIX)
     api.include_router(links_router, prefix=API_PREFIX)
+    api.include_router(autofill_router, prefix=API_PREFIX)
     api.add_middleware(BodySizeLimit)
     return api

@@ -3,8 +3,17 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
+from launchlink.autofill import service as autofill
+from launchlink.autofill.endpoints import (
+    RELEASE_CREATE_OPENAPI,
+    ReleaseCreateBody,
+    destination_read,
+    missing_read,
+)
+from launchlink.autofill.schemas import AutofilledReleaseRead, AutofillReleaseCreate
+from launchlink.autofill.sources import LookupSources, get_lookup_sources
 from launchlink.catalog import service
 from launchlink.catalog.schemas import (
     ArtistCreate,
@@ -12,19 +21,22 @@ from launchlink.catalog.schemas import (
     ArtistRead,
     ArtistUpdate,
     ReleaseArtistRead,
-    ReleaseCreate,
     ReleasePage,
     ReleaseRead,
     ReleaseUpdate,
     TrackRead,
 )
-from launchlink.dependencies import CurrentPrincipal, Session, WritingPrincipal
+from launchlink.context import AppContext
+from launchlink.dependencies import CurrentPrincipal, Session, WritingPrincipal, get_context
 from launchlink.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from launchlink.links.endpoints import link_read
 from launchlink.models import Release
 
 router = APIRouter(tags=["catalogue"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Context = Annotated[AppContext, Depends(get_context)]
+AutofillSources = Annotated[LookupSources, Depends(get_lookup_sources)]
 
 
 def release_read(release: Release) -> ReleaseRead:
@@ -97,11 +109,30 @@ async def delete_artist(artist_id: UUID, session: Session, principal: WritingPri
     await service.delete_artist(session, principal.workspace_id, artist_id)
 
 
-@router.post("/releases", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/releases",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReleaseRead | AutofilledReleaseRead,
+    openapi_extra=RELEASE_CREATE_OPENAPI,
+)
 async def create_release(
-    data: ReleaseCreate, session: Session, principal: WritingPrincipal
-) -> ReleaseRead:
-    """Create a release with its tracks."""
+    data: ReleaseCreateBody,
+    session: Session,
+    principal: WritingPrincipal,
+    context: Context,
+    sources: AutofillSources,
+) -> ReleaseRead | AutofilledReleaseRead:
+    """Create a release with its tracks; with ?autofill=true, from a service URL, UPC or ISRC."""
+    if isinstance(data, AutofillReleaseCreate):
+        created = await autofill.create_release_from_services(
+            session, principal.workspace_id, data, sources
+        )
+        return AutofilledReleaseRead(
+            release=release_read(created.release),
+            link=link_read(created.link, context),
+            destinations=[destination_read(d) for d in created.resolution.destinations],
+            missing=[missing_read(m) for m in created.resolution.missing],
+        )
     return release_read(await service.create_release(session, principal.workspace_id, data))
 
 

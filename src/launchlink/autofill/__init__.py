@@ -1,0 +1,1 @@
+"""Link auto-fill ("our own song.link") and pre-launch metadata checks."""
