@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+PUBLIC_URL ?= http://$(HOST):$(PORT)
 
 .DEFAULT_GOAL := help
 .PHONY: help install run serve test lint typecheck check bench simulate migrate demo clean
@@ -20,10 +21,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install launchlink with test and dev tools
 
-run: $(STAMP) ## Migrate, seed the demo and serve on http://$(HOST):$(PORT) (Ctrl-C stops)
+run: $(STAMP) ## Migrate, seed the demo and serve on http://$(HOST):$(PORT) with the simulator (Ctrl-C stops)
 	$(BIN)/launchlink migrate
-	$(BIN)/launchlink demo
-	$(BIN)/launchlink serve --host $(HOST) --port $(PORT) --dev
+	LAUNCHLINK_PUBLIC_URL=$(PUBLIC_URL) $(BIN)/launchlink demo
+	LAUNCHLINK_PUBLIC_URL=$(PUBLIC_URL) LAUNCHLINK_SIMULATOR_EMBEDDED=true \
+		$(BIN)/launchlink serve --host $(HOST) --port $(PORT)
 
 migrate: $(STAMP) ## Apply database migrations (LAUNCHLINK_DATABASE_URL, default var/launchlink.sqlite3)
 	$(BIN)/launchlink migrate

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from starlette.responses import PlainTextResponse
@@ -33,6 +33,10 @@ from launchlink.links.page_cache import PageCache
 from launchlink.links.public import PublicLinkApp, PublicLinkConfig
 from launchlink.links.snapshots import CachingSnapshotSource, DatabaseSnapshotSource
 
+if TYPE_CHECKING:
+    from launchlink.presave.front import PresaveFront
+    from launchlink.simulator.state import SimulatorState
+
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -50,6 +54,7 @@ class Application:
         self.context = context
         self.front = front
         self.public_caches: PublicCaches | None = None
+        self.simulator_state: SimulatorState | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -62,6 +67,12 @@ class Application:
         warm_up_classifier()
         if self.context.link_changes is not None:
             await self.context.link_changes.start()
+        if self.simulator_state is not None:
+            from launchlink.demo import align_simulator_with_demo
+
+            await align_simulator_with_demo(
+                self.simulator_state, self.context.database, self.context.settings
+            )
 
     async def shutdown(self) -> None:
         if self.context.link_changes is not None:
@@ -101,13 +112,21 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         Route("/healthz", _healthz, methods=["GET", "HEAD"]),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
     ]
+    simulator_state = None
     if settings.simulator_embedded:
+        from launchlink.demo import embedded_simulator_state
         from launchlink.simulator.app import create_simulator_app
 
-        routes.append(Mount(SIMULATOR_PREFIX, app=create_simulator_app()))
+        simulator_state = embedded_simulator_state(settings, context.clock)
+        routes.append(Mount(SIMULATOR_PREFIX, app=create_simulator_app(simulator_state)))
+    from launchlink.presave.wiring import presave_for_app
+
+    presave_front, presave_web = presave_for_app(context, simulator_state=simulator_state)
+    routes.extend(presave_web.routes())
     fallback = Router(routes=routes, default=api)
-    front, caches = _public_front(context, fallback)
+    front, caches = _public_front(context, fallback, presave=presave_front)
     application = Application(context, front)
+    application.simulator_state = simulator_state
     # The bus holds the caches weakly; the application keeps them alive.
     application.public_caches = caches
     return application
@@ -126,7 +145,9 @@ class PublicCaches:
             self.pages.invalidate(link_id)
 
 
-def _public_front(context: AppContext, fallback: ASGIApp) -> tuple[PublicLinkApp, PublicCaches]:
+def _public_front(
+    context: AppContext, fallback: ASGIApp, *, presave: PresaveFront | None = None
+) -> tuple[PublicLinkApp, PublicCaches]:
     settings = context.settings
     caches = PublicCaches(
         CachingSnapshotSource(
@@ -151,6 +172,7 @@ def _public_front(context: AppContext, fallback: ASGIApp) -> tuple[PublicLinkApp
         clock=context.clock,
         fallback=fallback,
         config=PublicLinkConfig.from_settings(settings),
+        presave=presave,
     )
     return front, caches
 

@@ -108,7 +108,7 @@ def demo() -> None:
         f"[green]demo ready[/]: {result.public_url}/demo and {result.public_url}/demo-soon"
     )
     if result.api_key:
-        console.print(f"demo API key (shown once): [bold]{result.api_key}[/]")
+        console.print(f"demo API key: [bold]{result.api_key}[/]  (kept in var/demo_api_key)")
 
 
 @app.command("create-workspace")
