@@ -16,6 +16,7 @@ from launchlink.catalog.endpoints import router as catalog_router
 from launchlink.context import AppContext
 from launchlink.errors import LaunchlinkError, PayloadTooLarge
 from launchlink.links.endpoints import router as links_router
+from launchlink.presave.endpoints import router as presave_router
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ def create_api(context: AppContext) -> FastAPI:
     api.add_exception_handler(Exception, _on_unexpected)
     api.include_router(catalog_router, prefix=API_PREFIX)
     api.include_router(links_router, prefix=API_PREFIX)
+    api.include_router(presave_router, prefix=API_PREFIX)
     api.include_router(autofill_router, prefix=API_PREFIX)
     api.add_middleware(BodySizeLimit)
     return api

@@ -10,7 +10,10 @@ from launchlink.db import Database
 from launchlink.kit.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
+    from launchlink.kit.crypto import TokenCipher
     from launchlink.links.invalidation import LinkChangeFeed
+    from launchlink.mail.port import MailSender
+    from launchlink.presave.modes import ConnectorSource
 
 
 @dataclass
@@ -19,3 +22,8 @@ class AppContext:
     database: Database
     clock: Clock = field(default_factory=SystemClock)
     link_changes: LinkChangeFeed | None = None
+    connectors: ConnectorSource | None = None
+    """Streaming-service connectors by service key (see launchlink.connectors)."""
+    cipher: TokenCipher | None = None
+    """Encrypts fans' tokens at rest (keys from Settings.resolved_encryption_keys())."""
+    mail: MailSender | None = None

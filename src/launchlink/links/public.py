@@ -138,6 +138,15 @@ class ClickEvent:
 ClickHook = Callable[[ClickEvent], None]
 
 
+class PresavePage(Protocol):
+    """``launchlink.presave.front.PresaveFront``: serves the pre-save/announce page of a link
+    with a campaign to a human visitor before their release; False hands back to us."""
+
+    async def serve(
+        self, visitor: Any, snapshot: LinkSnapshot, country: str | None, send: Send
+    ) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class PublicLinkConfig:
     """Settings the hot path needs; build it from ``Settings`` at start-up.
@@ -216,6 +225,7 @@ class PublicLinkApp:
         renderer: PageRenderer | None = None,
         on_click: ClickHook | None = None,
         classify_agent: Callable[[str], VisitorAgent] = classify,
+        presave: PresavePage | None = None,
     ) -> None:
         self._source = source
         self._cache = cache
@@ -232,6 +242,7 @@ class PublicLinkApp:
         )
         self._catalogues = self._renderer.catalogues
         self.on_click = on_click
+        self._presave = presave
         self._classify = lru_cache(maxsize=_UA_CACHE_SIZE)(classify_agent)
         self._orders: dict[tuple[UUID, int, str | None, str], tuple[str, ...]] = {}
 
@@ -294,6 +305,14 @@ class PublicLinkApp:
             phase = phase_for(
                 snapshot.timing, country=country, now=now, territories=self._territories
             )
+        if (
+            self._presave is not None
+            and phase.is_before_release
+            and snapshot.campaign is not None
+            and not is_bot
+            and await self._presave.serve(request, snapshot, country, send)
+        ):
+            return  # link-preview bots fall through: they get the card, not the form
         always = preferences.always_service
         if (
             always is not None

@@ -55,6 +55,25 @@ class ReleaseTiming:
 
 
 @dataclass(frozen=True, slots=True)
+class CampaignView:
+    """What the pre-save page needs of the link's campaign (see launchlink.presave)."""
+
+    enabled: bool
+    presave_opens_at: datetime | None
+    service_modes: Mapping[str, str]
+    link_only_urls: Mapping[str, str]
+    save_release: bool
+    follows: bool
+    """Artists or playlists to follow (the page says so, the OAuth asks for it)."""
+    playlist: bool
+    email_opt_in: bool
+    sms_opt_in: bool
+    future_releases_opt_in: bool
+    apple_preorder_album_id: str | None
+    consent_text_ids: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class LinkSnapshot:
     link_id: UUID
     workspace_id: UUID
@@ -72,6 +91,8 @@ class LinkSnapshot:
     timing: ReleaseTiming
     destinations: tuple[DestinationView, ...]
     """Visible destinations only, in the operator's configured order."""
+    campaign: CampaignView | None = None
+    """The pre-save campaign, if the link has one."""
 
     def destination(self, service: str) -> DestinationView | None:
         for destination in self.destinations:

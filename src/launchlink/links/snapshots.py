@@ -10,17 +10,39 @@ from launchlink.db import Database
 from launchlink.links.repository import LinkRepository
 from launchlink.links.service import public_url_of
 from launchlink.links.snapshot import (
+    CampaignView,
     DestinationView,
     LinkSnapshot,
     ReleaseTiming,
     SnapshotSource,
     TrackView,
 )
-from launchlink.models import Link, Release
+from launchlink.models import Campaign, Link, Release
 from launchlink.models.links import DEFAULT_HOST
 
 
-def build_snapshot(link: Link, release: Release, *, public_base_url: str) -> LinkSnapshot:
+def campaign_view(campaign: Campaign | None) -> CampaignView | None:
+    if campaign is None:
+        return None
+    return CampaignView(
+        enabled=campaign.enabled,
+        presave_opens_at=campaign.presave_opens_at,
+        service_modes=dict(campaign.service_modes),
+        link_only_urls=dict(campaign.link_only_urls),
+        save_release=campaign.save_release,
+        follows=bool(campaign.follow_artist_ids or campaign.extra_follows),
+        playlist=campaign.playlist_action is not None,
+        email_opt_in=campaign.email_opt_in,
+        sms_opt_in=campaign.sms_opt_in,
+        future_releases_opt_in=campaign.future_releases_opt_in,
+        apple_preorder_album_id=campaign.apple_preorder_album_id,
+        consent_text_ids={str(k): str(v) for k, v in campaign.consent_text_ids.items()},
+    )
+
+
+def build_snapshot(
+    link: Link, release: Release, *, public_base_url: str, campaign: Campaign | None = None
+) -> LinkSnapshot:
     destinations = tuple(
         DestinationView(
             service=destination.service,
@@ -51,8 +73,12 @@ def build_snapshot(link: Link, release: Release, *, public_base_url: str) -> Lin
             instant=release.release_instant,
             local_date=release.release_date,
             default_time_zone=release.time_zone,
+            presave_opens_at=campaign.presave_opens_at
+            if campaign is not None and campaign.enabled
+            else None,
         ),
         destinations=destinations,
+        campaign=campaign_view(campaign),
     )
 
 
@@ -72,7 +98,11 @@ class DatabaseSnapshotSource:
                 found = await repository.load_for_page(host or DEFAULT_HOST, slug)
             if found is None:
                 return None
-            return build_snapshot(*found, public_base_url=self.public_base_url)
+            link, release = found
+            campaign = await session.get(Campaign, link.id)
+            return build_snapshot(
+                link, release, public_base_url=self.public_base_url, campaign=campaign
+            )
 
 
 class CachingSnapshotSource:

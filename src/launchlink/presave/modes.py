@@ -145,3 +145,17 @@ def resolve_options(
         if option is not None:
             options.append(option)
     return options
+
+
+class RegistrySource:
+    """Adapts ``ConnectorRegistry`` (``KeyError`` for unknown services) to ConnectorSource."""
+
+    def __init__(self, registry: object) -> None:
+        self._registry = registry
+
+    def get(self, service: str) -> Connector | None:
+        try:
+            found: Connector = self._registry.get(service)  # type: ignore[attr-defined]
+        except KeyError:
+            return None
+        return found

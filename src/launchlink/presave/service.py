@@ -281,7 +281,12 @@ async def start_attempt(
 
 
 async def claim_attempt(
-    session: AsyncSession, kit: PresaveKit, *, service: str, state: str, browser_id: str | None
+    session: AsyncSession,
+    kit: PresaveKit,
+    *,
+    state: str,
+    browser_id: str | None,
+    service: str | None = None,
 ) -> OAuthAttempt:
     """The attempt this callback finishes, claimed once; :class:`OAuthStateRefused` if not.
 
@@ -290,7 +295,7 @@ async def claim_attempt(
     """
     repository = PresaveRepository(session)
     attempt = await repository.attempt_by_state(token_hash(state)) if state else None
-    if attempt is None or attempt.service != service:
+    if attempt is None or (service is not None and attempt.service != service):
         raise OAuthStateRefused("unknown")
     if browser_id is None or kit.signer.browser_hash(browser_id) != attempt.browser_hash:
         raise OAuthStateRefused("foreign_browser")

@@ -1,0 +1,170 @@
+"""GDPR requests (a fan's data as JSON, deleting a fan) and the contacts CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from launchlink.db import Database
+from launchlink.errors import NotFound
+from launchlink.models import Fan
+from launchlink.presave.repository import PresaveRepository
+from launchlink.presave.schemas import FanDeleted, FanLookup
+from launchlink.presave.service import normalise_email
+
+CSV_COLUMNS = ("email", "phone", "country", "language", "email_consent_at", "sms_consent_at")
+
+
+async def find_fans(session: AsyncSession, workspace_id: UUID, lookup: FanLookup) -> list[Fan]:
+    repository = PresaveRepository(session)
+    fans: dict[UUID, Fan] = {}
+    if lookup.email:
+        email = normalise_email(lookup.email)
+        fan = await repository.fan_by_email(workspace_id, email) if email else None
+        if fan is not None:
+            fans[fan.id] = fan
+    if lookup.service and lookup.account_id:
+        grant = await repository.grant(workspace_id, lookup.service, lookup.account_id)
+        if grant is not None:
+            fan = await repository.fan(workspace_id, grant.fan_id)
+            if fan is not None:
+                fans[fan.id] = fan
+    if not fans:
+        raise NotFound("no fan with that email or service account in this workspace")
+    return list(fans.values())
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+async def export_fan_data(
+    session: AsyncSession, workspace_id: UUID, lookup: FanLookup
+) -> dict[str, Any]:
+    """Everything stored about the fan(s), tokens excluded (they are secrets, not data)."""
+    repository = PresaveRepository(session)
+    exported = []
+    for fan in await find_fans(session, workspace_id, lookup):
+        presaves = await repository.presaves_of_fan(fan.id)
+        events = await repository.events_of([p.id for p in presaves])
+        exported.append(
+            {
+                "id": str(fan.id),
+                "email": fan.email,
+                "phone": fan.phone,
+                "country": fan.country,
+                "time_zone": fan.time_zone,
+                "language": fan.language,
+                "email_consent_at": _iso(fan.email_consent_at),
+                "sms_consent_at": _iso(fan.sms_consent_at),
+                "created_at": _iso(fan.created_at),
+                "service_accounts": [
+                    {
+                        "service": g.service,
+                        "account_id": g.account_id,
+                        "scopes": g.scopes,
+                        "storefront": g.storefront,
+                        "future_releases": g.standing,
+                        "tokens_stored": g.access_token is not None,
+                        "revoked_at": _iso(g.revoked_at),
+                        "created_at": _iso(g.created_at),
+                    }
+                    for g in await repository.grants_of_fan(fan.id)
+                ],
+                "presaves": [
+                    {
+                        "id": str(p.id),
+                        "link_id": str(p.link_id),
+                        "service": p.service,
+                        "mode": p.mode.value,
+                        "state": p.state.value,
+                        "due_at": _iso(p.due_at),
+                        "time_zone": p.time_zone,
+                        "country": p.country,
+                        "actions": p.actions,
+                        "outcome": p.outcome,
+                        "events": [
+                            {"state": e.state.value, "reason": e.reason, "at": _iso(e.at)}
+                            for e in events
+                            if e.presave_id == p.id
+                        ],
+                    }
+                    for p in presaves
+                ],
+                "consents": [
+                    {
+                        "kind": c.kind.value,
+                        "service": c.service,
+                        "granted": c.granted,
+                        "scopes": c.scopes,
+                        "consent_text_id": str(c.consent_text_id) if c.consent_text_id else None,
+                        "ip_hash": c.ip_hash,
+                        "user_agent": c.user_agent,
+                        "at": _iso(c.at),
+                    }
+                    for c in await repository.consents_of_fan(fan.id)
+                ],
+                "reminders": [
+                    {
+                        "channel": r.channel.value,
+                        "service": r.service,
+                        "send_at": _iso(r.send_at),
+                        "state": r.state.value,
+                    }
+                    for r in await repository.reminders_of_fan(fan.id)
+                ],
+            }
+        )
+    return {"fans": exported}
+
+
+async def delete_fan_data(
+    session: AsyncSession, workspace_id: UUID, lookup: FanLookup
+) -> FanDeleted:
+    """Erase the fan(s): tokens, pre-saves, consents, reminders and contact details."""
+    repository = PresaveRepository(session)
+    fans = await find_fans(session, workspace_id, lookup)
+    presaves = grants = 0
+    for fan in fans:
+        presaves += len(await repository.presaves_of_fan(fan.id))
+        grants += len(await repository.grants_of_fan(fan.id))
+        await repository.delete_fan(fan)
+    return FanDeleted(fans_deleted=len(fans), presaves_deleted=presaves, grants_deleted=grants)
+
+
+async def contacts_csv(database: Database, link_id: UUID) -> AsyncIterator[bytes]:
+    """CSV of the link's fans who consented to be contacted, streamed in batches.
+
+    A value is written only under its own consent: the email only with email consent,
+    the phone only with SMS consent; fans with neither never appear.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    yield buffer.getvalue().encode()
+    async with database.sessionmaker() as session:
+        async for fan in PresaveRepository(session).stream_contacts(link_id):
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerow(
+                (
+                    _safe_cell(fan.email) if fan.email_consent_at else "",
+                    (fan.phone or "") if fan.sms_consent_at else "",  # E.164: digits only
+                    fan.country or "",
+                    fan.language or "",
+                    _iso(fan.email_consent_at) or "",
+                    _iso(fan.sms_consent_at) or "",
+                )
+            )
+            yield buffer.getvalue().encode()
+
+
+def _safe_cell(value: str | None) -> str:
+    # A cell starting with = + - @ runs as a formula in spreadsheet apps (CSV injection).
+    text = value or ""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

@@ -1,0 +1,357 @@
+"""The pre-save page on the hot path: built from the link snapshot, rendered once per
+variant and cached; only the CSRF token (per browser) is swapped in per request.
+
+The public smart-link app hands over before-release requests of links with a campaign
+(:meth:`PresaveFront.serve`). Database reads are limited to the workspace's service modes
+and its Spotify grant count (cached for :data:`MODES_TTL_SECONDS`) and the operator's
+consent texts (immutable, cached by id).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from http.cookies import SimpleCookie
+from typing import Any, Protocol
+from uuid import UUID
+
+from markupsafe import Markup
+
+from launchlink.connectors.base import Capability
+from launchlink.db import Database
+from launchlink.links.phase import Phase
+from launchlink.links.snapshot import LinkSnapshot
+from launchlink.models.presave import ConsentKind, ServiceMode
+from launchlink.presave.consent import DEFAULT_TEXTS
+from launchlink.presave.inapp import in_app_browser
+from launchlink.presave.modes import SPOTIFY, ServiceOption, resolve_options
+from launchlink.presave.page import CSRF_PLACEHOLDER, OptionView, PresavePages
+from launchlink.presave.repository import PresaveRepository
+from launchlink.presave.security import (
+    BROWSER_COOKIE,
+    RESUME_COOKIE,
+    TIME_ZONE_COOKIE,
+    BadSignature,
+    new_browser_id,
+)
+from launchlink.presave.service import PresaveKit
+from launchlink.presave.timing import fan_phase, fan_release_instant, fan_zone_name, valid_zone
+
+MODES_TTL_SECONDS = 30.0
+PAGE_CACHE_SIZE = 2048
+COOKIE_MAX_AGE = 400 * 24 * 3600
+
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+_CSP = (
+    "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+class Visitor(Protocol):
+    """The request facts the page needs (``links.public._Request`` fits)."""
+
+    @property
+    def user_agent(self) -> str: ...
+
+    @property
+    def accept_language(self) -> str | None: ...
+
+    @property
+    def cookie(self) -> str | None: ...
+
+    @property
+    def client_ip(self) -> str | None: ...
+
+    @property
+    def is_head(self) -> bool: ...
+
+
+def parse_cookies(header: str | None) -> dict[str, str]:
+    if not header:
+        return {}
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(header)
+    except Exception:  # a malformed Cookie header must not break the page
+        return {}
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+@dataclass(frozen=True)
+class CookieJar:
+    secure: bool
+
+    def set(self, name: str, value: str, *, max_age: int = COOKIE_MAX_AGE) -> str:
+        parts = [f"{name}={value}", "Path=/", f"Max-Age={max_age}", "HttpOnly", "SameSite=Lax"]
+        if self.secure:
+            parts.append("Secure")
+        return "; ".join(parts)
+
+    def clear(self, name: str) -> str:
+        return self.set(name, "", max_age=0)
+
+
+class _ModesCache:
+    def __init__(self) -> None:
+        self._entries: dict[UUID, tuple[float, dict[str, ServiceMode], int]] = {}
+
+    async def get(
+        self, database: Database, workspace_id: UUID
+    ) -> tuple[dict[str, ServiceMode], int]:
+        found = self._entries.get(workspace_id)
+        now = time.monotonic()
+        if found is not None and found[0] > now:
+            return found[1], found[2]
+        async with database.sessionmaker() as session:
+            repository = PresaveRepository(session)
+            modes = await repository.workspace_modes(workspace_id)
+            spotify = await repository.count_active_grants(workspace_id, SPOTIFY)
+        self._entries[workspace_id] = (now + MODES_TTL_SECONDS, modes, spotify)
+        return modes, spotify
+
+    def forget(self, workspace_id: UUID) -> None:
+        self._entries.pop(workspace_id, None)
+
+
+@dataclass(frozen=True)
+class FanView:
+    """One visitor's before-release view of a link."""
+
+    language: str
+    phase: Phase
+    country: str | None
+    zone: str
+    instant: datetime
+    chosen_zone: str | None
+    in_app: str | None
+    browser_id: str | None
+    resumed_fan_id: str | None
+
+
+class PresaveFront:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        kit: PresaveKit,
+        pages: PresavePages,
+        secure_cookies: bool,
+    ) -> None:
+        self.database = database
+        self.kit = kit
+        self.pages = pages
+        self.cookies = CookieJar(secure=secure_cookies)
+        self._modes = _ModesCache()
+        self._texts: dict[str, str] = {}
+        self._cache: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+
+    # -- shared by the hot path and the form handlers -----------------------------------
+
+    def view(self, snapshot: LinkSnapshot, visitor: Visitor, country: str | None) -> FanView:
+        cookies = parse_cookies(visitor.cookie)
+        chosen = valid_zone(cookies.get(TIME_ZONE_COOKIE))
+        territories = self.kit.territories
+        now = self.kit.clock.now()
+        resumed: str | None = None
+        resume = cookies.get(RESUME_COOKIE)
+        if resume:
+            try:
+                payload = self.kit.signer.unsign("resume", resume, now=now)
+                if payload.get("l") == str(snapshot.link_id):
+                    resumed = str(payload.get("f"))
+            except BadSignature:
+                resumed = None
+        return FanView(
+            language=self.pages.translations.negotiate(visitor.accept_language),
+            phase=fan_phase(
+                snapshot.timing,
+                country=country,
+                now=now,
+                territories=territories,
+                chosen_zone=chosen,
+            ),
+            country=country,
+            zone=fan_zone_name(snapshot.timing, country, territories, chosen),
+            instant=fan_release_instant(snapshot.timing, country, territories, chosen),
+            chosen_zone=chosen,
+            in_app=in_app_browser(visitor.user_agent),
+            browser_id=cookies.get(BROWSER_COOKIE),
+            resumed_fan_id=resumed,
+        )
+
+    async def options(self, snapshot: LinkSnapshot) -> list[ServiceOption]:
+        campaign = snapshot.campaign
+        if campaign is None:
+            return []
+        modes, spotify_grants = await self._modes.get(self.database, snapshot.workspace_id)
+        destination_urls = {d.service: d.url for d in snapshot.destinations}
+        return resolve_options(
+            [*destination_urls, *campaign.service_modes, *campaign.link_only_urls],
+            campaign_modes=campaign.service_modes,
+            workspace_modes=modes,
+            link_urls={**destination_urls, **campaign.link_only_urls},
+            connectors=self.kit.connectors,
+            has_preorder=bool(campaign.apple_preorder_album_id),
+            active_spotify_grants=spotify_grants,
+        )
+
+    def grants_changed(self, workspace_id: UUID) -> None:
+        """A grant was added or revoked: the Spotify user count may have moved."""
+        self._modes.forget(workspace_id)
+
+    async def consent_texts(self, snapshot: LinkSnapshot, language: str) -> dict[str, str]:
+        campaign = snapshot.campaign
+        configured = campaign.consent_text_ids if campaign is not None else {}
+        texts: dict[str, str] = {}
+        for kind in ConsentKind:
+            text_id = configured.get(kind.value)
+            text = self._texts.get(text_id) if text_id else None
+            if text_id and text is None:
+                async with self.database.sessionmaker() as session:
+                    row = await PresaveRepository(session).consent_text(UUID(text_id))
+                if row is not None:
+                    text = self._texts[text_id] = row.text
+            texts[kind.value] = text or self.pages.gettext(language, DEFAULT_TEXTS[kind])
+        return texts
+
+    def scope_lines(
+        self, snapshot: LinkSnapshot, option: ServiceOption, language: str
+    ) -> tuple[str, ...]:
+        connector = self.kit.connectors.get(option.service)
+        campaign = snapshot.campaign
+        if connector is None or campaign is None or not option.connects:
+            return ()
+        wanted: list[Capability] = []
+        if campaign.save_release:
+            wanted.append(Capability.SAVE_RELEASE)
+        if campaign.follows:
+            wanted.extend((Capability.FOLLOW_ARTIST, Capability.PLAYLIST_FOLLOW))
+        if campaign.playlist:
+            wanted.append(Capability.PLAYLIST_ADD)
+        wanted = [c for c in wanted if c in connector.capabilities]
+        scopes = connector.scopes_for(wanted) or list(getattr(connector, "scope_descriptions", {}))
+        return tuple(self.pages.gettext(language, connector.describe_scope(s)) for s in scopes)
+
+    async def page_body(
+        self,
+        snapshot: LinkSnapshot,
+        view: FanView,
+        *,
+        errors: Sequence[str] = (),
+        values: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        """The page with the CSRF placeholder; cached unless it carries errors or values."""
+        options = await self.options(snapshot) if view.phase is Phase.PRESAVE else []
+        signature = tuple((o.service, o.mode, o.fallback) for o in options)
+        now = self.kit.clock.now()
+        moment = self.pages.moment_context(view.instant, view.zone, view.language, now)
+        key = (
+            snapshot.link_id,
+            snapshot.version,
+            view.language,
+            view.phase,
+            view.zone,
+            view.instant,
+            moment["countdown"],
+            view.in_app,
+            view.resumed_fan_id is not None,
+            signature,
+        )
+        cacheable = not errors and not values
+        if cacheable and key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        campaign = snapshot.campaign
+        context = self.pages.release_context(snapshot, view.language)
+        context.update(moment)
+        opens_text = ""
+        if campaign is not None and campaign.presave_opens_at is not None:
+            opens_text = self.pages.moment_context(
+                campaign.presave_opens_at, view.zone, view.language, now
+            )["release_moment_text"]
+        views: list[OptionView] = [
+            self.pages.option_view(o, self.scope_lines(snapshot, o, view.language)) for o in options
+        ]
+        context.update(
+            phase=view.phase.value,
+            opens_text=opens_text,
+            options=views,
+            connect_options=any(o.connects for o in options),
+            consent_texts=await self.consent_texts(snapshot, view.language),
+            email_opt_in=campaign.email_opt_in if campaign else True,
+            sms_opt_in=campaign.sms_opt_in if campaign else False,
+            future_opt_in=campaign.future_releases_opt_in if campaign else False,
+            in_app=view.in_app,
+            resumed=view.resumed_fan_id is not None,
+            errors=list(errors),
+            values=dict(values or {}),
+            card=Markup(""),
+        )
+        for name, empty in (
+            ("email", ""),
+            ("phone", ""),
+            ("email_consent", False),
+            ("sms_consent", False),
+            ("future_consent", False),
+        ):
+            context["values"].setdefault(name, empty)
+        body = self.pages.render("presave/page.html", view.language, context)
+        if cacheable:
+            self._cache[key] = body
+            if len(self._cache) > PAGE_CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return body
+
+    def personalise(self, body: bytes, view: FanView) -> tuple[bytes, list[str]]:
+        """Swap in this browser's CSRF token, issuing a browser cookie when it has none."""
+        set_cookies: list[str] = []
+        browser_id = view.browser_id
+        if not browser_id:
+            browser_id = new_browser_id()
+            set_cookies.append(self.cookies.set(BROWSER_COOKIE, browser_id))
+        token = self.kit.signer.csrf_token(browser_id)
+        return body.replace(CSRF_PLACEHOLDER.encode(), token.encode()), set_cookies
+
+    def headers(
+        self, body: bytes, language: str, set_cookies: Sequence[str]
+    ) -> list[tuple[bytes, bytes]]:
+        headers = [
+            (b"content-type", b"text/html; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"private, no-store"),
+            (b"content-security-policy", _CSP.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"strict-origin-when-cross-origin"),
+            (b"content-language", language.encode("ascii")),
+        ]
+        headers.extend((b"set-cookie", cookie.encode("latin-1")) for cookie in set_cookies)
+        return headers
+
+    # -- the hot path hook ---------------------------------------------------------------
+
+    async def serve(
+        self, visitor: Visitor, snapshot: LinkSnapshot, country: str | None, send: Send
+    ) -> bool:
+        """Serve the pre-save or announce page; False when the link is live for this fan
+        (their chosen time zone is past the release) so the smart link should answer."""
+        campaign = snapshot.campaign
+        if campaign is None or not campaign.enabled:
+            return False
+        view = self.view(snapshot, visitor, country)
+        if view.phase is Phase.LIVE:
+            return False
+        body, cookies = self.personalise(await self.page_body(snapshot, view), view)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": self.headers(body, view.language, cookies),
+            }
+        )
+        await send({"type": "http.response.body", "body": b"" if visitor.is_head else body})
+        return True

@@ -1,0 +1,138 @@
+"""Rendering the fan-facing pre-save pages (Jinja2, no JavaScript except Apple's MusicKit).
+
+Pages are rendered once per variant and cached by :mod:`launchlink.presave.front`; the
+only per-browser value, the CSRF token, is a placeholder swapped in at send time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.lists import format_list
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from launchlink.i18n import format_release_moment, format_zone
+from launchlink.links.page import TEMPLATES_DIR, ServiceLooks
+from launchlink.links.phase import Countdown
+from launchlink.links.snapshot import LinkSnapshot
+from launchlink.models.presave import ServiceMode
+from launchlink.presave.i18n import PresaveTranslations
+from launchlink.presave.modes import ServiceOption
+
+CSRF_PLACEHOLDER = "__LL_CSRF_TOKEN__"
+
+
+@dataclass(frozen=True, slots=True)
+class OptionView:
+    service: str
+    name: str
+    icon: Markup
+    background: str
+    foreground: str
+    mode: str
+    fallback: str | None
+    url: str | None
+    scopes: tuple[str, ...]
+
+
+class PresavePages:
+    """One Jinja environment per language, with the pre-save and main catalogues."""
+
+    def __init__(
+        self,
+        translations: PresaveTranslations,
+        *,
+        site_name: str = "launchlink",
+        looks: ServiceLooks | None = None,
+        templates_dir: Path = TEMPLATES_DIR,
+    ) -> None:
+        self.translations = translations
+        self.site_name = site_name
+        self.looks = looks or ServiceLooks()
+        self._templates_dir = templates_dir
+        self._environments: dict[str, Environment] = {}
+
+    def gettext(self, language: str, message: str) -> str:
+        return self.translations.get(language).gettext(message)
+
+    def option_view(self, option: ServiceOption, scopes: tuple[str, ...]) -> OptionView:
+        look = self.looks.look(option.service)
+        return OptionView(
+            service=option.service,
+            name=look.name,
+            icon=look.icon,
+            background=look.background,
+            foreground=look.foreground,
+            mode=option.mode.value,
+            fallback=option.fallback,
+            url=option.url,
+            scopes=scopes,
+        )
+
+    def service_name(self, service: str) -> str:
+        return self.looks.look(service).name
+
+    def release_context(self, snapshot: LinkSnapshot, language: str) -> dict[str, Any]:
+        _ = self.translations.get(language).gettext
+        artists_text = format_list(list(snapshot.artists), locale=Locale.parse(language))
+        return {
+            "language": language,
+            "title": snapshot.release_title,
+            "artists_text": artists_text,
+            "artwork_url": snapshot.artwork_url,
+            "artwork_alt": _("Cover art of %(title)s by %(artists)s")
+            % {"title": snapshot.release_title, "artists": artists_text},
+            "slug": snapshot.slug,
+            "canonical_url": snapshot.canonical_url,
+            "site_name": self.site_name,
+        }
+
+    def moment_context(
+        self, instant: datetime, zone_name: str, language: str, now: datetime
+    ) -> dict[str, Any]:
+        local = instant.astimezone(ZoneInfo(zone_name))
+        text = format_release_moment(local, zone_name, language)
+        return {
+            "release_moment": Markup('<time datetime="{}">{}</time>').format(
+                instant.isoformat(), text
+            ),
+            "release_moment_text": text,
+            "countdown": Countdown.between(now, instant),
+            "zone_label": format_zone(zone_name, language),
+        }
+
+    def render(self, template: str, language: str, context: dict[str, Any]) -> bytes:
+        context.setdefault("language", language)
+        context.setdefault("site_name", self.site_name)
+        context.setdefault("csrf", CSRF_PLACEHOLDER)
+        context.setdefault("modes", ServiceMode)
+        html = self._environment(language).get_template(template).render(context)
+        return html.encode("utf-8")
+
+    def render_text(self, template: str, language: str, context: dict[str, Any]) -> str:
+        return self._environment(language).get_template(template).render(context)
+
+    def _environment(self, language: str) -> Environment:
+        environment = self._environments.get(language)
+        if environment is None:
+            environment = Environment(
+                loader=FileSystemLoader(self._templates_dir),
+                autoescape=True,
+                extensions=["jinja2.ext.i18n"],
+                undefined=StrictUndefined,
+                trim_blocks=True,
+                lstrip_blocks=True,
+                auto_reload=False,
+            )
+            environment.policies["ext.i18n.trimmed"] = True
+            cast(Any, environment).install_gettext_translations(
+                self.translations.get(language), newstyle=True
+            )
+            self._environments[language] = environment
+        return environment

@@ -1,0 +1,897 @@
+"""Fan-facing pre-save routes (Starlette): forms, the OAuth callback, confirmation,
+calendar, time zone, magic links and revoke.
+
+Every POST form carries a CSRF token bound to the browser cookie and is refused without
+it. Nothing is half-saved: input is validated before the unit of work starts, and each
+unit of work commits whole or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from launchlink.connectors.apple_music.connector import AppleMusicConnector
+from launchlink.connectors.base import TokenSet
+from launchlink.connectors.errors import ConnectorError
+from launchlink.connectors.oauth import new_pkce_pair
+from launchlink.db import Database, after_commit
+from launchlink.errors import LaunchlinkError
+from launchlink.links.phase import Phase
+from launchlink.links.snapshot import LinkSnapshot, SnapshotSource
+from launchlink.mail import MailSender, OutgoingEmail
+from launchlink.models import Link, Presave
+from launchlink.models.presave import ServiceMode
+from launchlink.presave import service as presave_service
+from launchlink.presave.consent import hash_ip
+from launchlink.presave.errors import (
+    ConnectFailed,
+    InvalidContact,
+    LinkExpired,
+    LinkInvalid,
+    NotBeforeRelease,
+    OAuthStateRefused,
+    ServiceNotOffered,
+)
+from launchlink.presave.front import FanView, PresaveFront, parse_cookies
+from launchlink.presave.ics import release_event
+from launchlink.presave.modes import APPLE_MUSIC, ServiceOption
+from launchlink.presave.repository import PresaveRepository
+from launchlink.presave.security import BROWSER_COOKIE, RESUME_COOKIE, TIME_ZONE_COOKIE
+from launchlink.presave.service import FanChoices
+from launchlink.presave.timing import fan_release_instant, valid_zone
+
+logger = logging.getLogger(__name__)
+
+MAX_FORM_BYTES = 16_384
+RESUME_LIFETIME = timedelta(hours=2)
+CALLBACK_PATH = "/presave/oauth/callback"
+
+
+class CountryLookup:
+    """``launchlink.kit.geo.CountryDetector``'s shape (headers, client IP → country)."""
+
+    def __init__(self, detector: Any) -> None:
+        self.detector = detector
+
+    def country(self, request: Request) -> str | None:
+        if self.detector is None:
+            return None
+        client = request.client.host if request.client else None
+        found: str | None = self.detector.country(request.scope.get("headers") or [], client)
+        return found
+
+
+@dataclass(frozen=True)
+class RequestVisitor:
+    """A Starlette request seen as :class:`launchlink.presave.front.Visitor`."""
+
+    user_agent: str
+    accept_language: str | None
+    cookie: str | None
+    client_ip: str | None
+    is_head: bool = False
+
+    @classmethod
+    def of(cls, request: Request) -> RequestVisitor:
+        return cls(
+            user_agent=request.headers.get("user-agent", ""),
+            accept_language=request.headers.get("accept-language"),
+            cookie=request.headers.get("cookie"),
+            client_ip=request.client.host if request.client else None,
+            is_head=request.method == "HEAD",
+        )
+
+
+class _Refused(Exception):
+    """A fan-facing failure rendered as a page with ``status``."""
+
+    def __init__(self, status: int, heading: str, *paragraphs: str) -> None:
+        super().__init__(heading)
+        self.status = status
+        self.heading = heading
+        self.paragraphs = paragraphs
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class PresaveWeb:
+    def __init__(
+        self,
+        *,
+        front: PresaveFront,
+        source: SnapshotSource,
+        database: Database,
+        mail: MailSender,
+        countries: Any,
+        public_url: str,
+        apple_authorize_url: str | None = None,
+        platform_host: str = "",
+    ) -> None:
+        self.front = front
+        self.kit = front.kit
+        self.pages = front.pages
+        self.source = source
+        self.database = database
+        self.mail = mail
+        self.countries = CountryLookup(countries)
+        self.public_url = public_url.rstrip("/")
+        self.callback_url = self.public_url + CALLBACK_PATH
+        self.apple_authorize_url = apple_authorize_url
+        self.platform_host = platform_host
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(CALLBACK_PATH, self._guard(self.callback), methods=["GET"]),
+            Route("/presave/oauth/apple", self._guard(self.apple_token), methods=["POST"]),
+            Route("/presave/magic/{token}", self._guard(self.magic), methods=["GET"]),
+            Route("/presave/{slug}/connect", self._guard(self.connect), methods=["POST"]),
+            Route("/presave/{slug}/remind", self._guard(self.remind), methods=["POST"]),
+            Route("/presave/{slug}/later", self._guard(self.later), methods=["POST"]),
+            Route("/presave/{slug}/apple", self._guard(self.apple_page), methods=["GET"]),
+            Route("/presave/{slug}/done", self._guard(self.done), methods=["GET"]),
+            Route("/presave/{slug}/calendar.ics", self._guard(self.calendar), methods=["GET"]),
+            Route("/presave/{slug}/timezone", self._guard(self.timezone), methods=["GET", "POST"]),
+            Route("/revoke/{token}", self._guard(self.revoke), methods=["GET", "POST"]),
+        ]
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _language(self, request: Request) -> str:
+        return self.pages.translations.negotiate(request.headers.get("accept-language"))
+
+    def _message(
+        self,
+        request: Request,
+        status: int,
+        heading: str,
+        *paragraphs: str,
+        back: str | None = None,
+    ) -> HTMLResponse:
+        language = self._language(request)
+        _ = self.pages.translations.get(language).gettext
+        body = self.pages.render(
+            "presave/message.html",
+            language,
+            {
+                "heading": heading,
+                "paragraphs": paragraphs,
+                "back_href": back,
+                "back_text": _("Back to the release"),
+            },
+        )
+        return HTMLResponse(body, status_code=status, headers=self._security_headers())
+
+    @staticmethod
+    def _security_headers(csp: str | None = None) -> dict[str, str]:
+        return {
+            "cache-control": "private, no-store",
+            "x-content-type-options": "nosniff",
+            "referrer-policy": "no-referrer",
+            "content-security-policy": csp
+            or (
+                "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; "
+                "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+            ),
+        }
+
+    def _guard(self, handler: Handler) -> Handler:
+        async def guarded(request: Request) -> Response:
+            _ = self.pages.translations.get(self._language(request)).gettext
+            try:
+                return await handler(request)
+            except _Refused as refused:
+                return self._message(request, refused.status, refused.heading, *refused.paragraphs)
+            except OAuthStateRefused as error:
+                reasons = {
+                    "unknown": _("This sign-in link is not one we started, or it was altered."),
+                    "foreign_browser": _(
+                        "This sign-in was started in another browser. Start again here."
+                    ),
+                    "replayed": _("This sign-in was already used. Start again if you need to."),
+                    "expired": _("This sign-in took too long and expired. Please start again."),
+                }
+                return self._message(
+                    request, 400, _("We could not finish signing you in"), reasons[error.problem]
+                )
+            except LinkExpired:
+                return self._message(
+                    request,
+                    410,
+                    _("This link has expired"),
+                    _("Ask for a new one on the release's pre-save page."),
+                )
+            except LinkInvalid:
+                return self._message(request, 404, _("This link is not valid"))
+            except NotBeforeRelease:
+                return self._message(
+                    request,
+                    409,
+                    _("Pre-saves are closed"),
+                    _("This release is not taking pre-saves right now."),
+                )
+            except LaunchlinkError:
+                logger.exception("pre-save request refused")
+                return self._message(request, 400, _("Something went wrong"))
+
+        return guarded
+
+    async def _form(self, request: Request) -> dict[str, str]:
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_FORM_BYTES:
+            raise _Refused(413, "Too much data")
+        body = await request.body()
+        if len(body) > MAX_FORM_BYTES:
+            raise _Refused(413, "Too much data")
+        return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+    def _browser_id(self, request: Request) -> str | None:
+        return parse_cookies(request.headers.get("cookie")).get(BROWSER_COOKIE)
+
+    def _check_csrf(self, request: Request, form: dict[str, str]) -> str:
+        browser_id = self._browser_id(request)
+        if browser_id is None or not self.kit.signer.csrf_ok(browser_id, form.get("csrf")):
+            _ = self.pages.translations.get(self._language(request)).gettext
+            raise _Refused(
+                403,
+                _("Please try again"),
+                _(
+                    "This form expired or was sent from another page. "
+                    "Go back, reload and try again."
+                ),
+            )
+        return browser_id
+
+    async def _snapshot(self, request: Request, slug: str) -> LinkSnapshot:
+        host = (request.headers.get("host") or "").split(":")[0].lower()
+        custom = None if not host or host == self.platform_host else host
+        snapshot = await self.source.load(custom, slug)
+        if snapshot is None and custom is not None:
+            snapshot = await self.source.load(None, slug)
+        if snapshot is None:
+            raise LinkInvalid("no such link")
+        return snapshot
+
+    async def _snapshot_of_link(self, link: Link) -> LinkSnapshot:
+        snapshot = await self.source.load(link.host or None, link.slug)
+        if snapshot is None:
+            raise LinkInvalid("no such link")
+        return snapshot
+
+    def _choices(
+        self,
+        request: Request,
+        view: FanView,
+        *,
+        email: str | None,
+        email_consent: bool,
+        phone: str | None,
+        sms_consent: bool,
+        future_consent: bool,
+    ) -> FanChoices:
+        client = request.client.host if request.client else None
+        return FanChoices(
+            language=view.language,
+            email=email,
+            email_consent=email_consent,
+            phone=phone,
+            sms_consent=sms_consent,
+            future_consent=future_consent,
+            country=view.country,
+            chosen_zone=view.chosen_zone,
+            in_app=view.in_app,
+            ip_hash=hash_ip(self.kit.secret_key, client),
+            user_agent=request.headers.get("user-agent"),
+            resume_fan_id=view.resumed_fan_id,
+        )
+
+    async def _page_with_errors(
+        self,
+        request: Request,
+        snapshot: LinkSnapshot,
+        view: FanView,
+        form: dict[str, str],
+        message: str,
+    ) -> Response:
+        values = {
+            "email": form.get("email", ""),
+            "phone": form.get("phone", ""),
+            "email_consent": form.get("email_consent") == "1",
+            "sms_consent": form.get("sms_consent") == "1",
+            "future_consent": form.get("future_consent") == "1",
+        }
+        body = await self.front.page_body(snapshot, view, errors=[message], values=values)
+        body, cookies = self.front.personalise(body, view)
+        headers = self.front.headers(body, view.language, cookies)
+        response = Response(body, status_code=400)
+        response.raw_headers = headers
+        return response
+
+    def _translated_error(self, language: str, error: InvalidContact) -> str:
+        _ = self.pages.translations.get(language).gettext
+        if error.field == "phone":
+            return _("Enter your mobile number in international form, like +44 7700 900123.")
+        return _("Enter a valid email address, like name@example.com, and tick its box.")
+
+    # -- starting a pre-save ---------------------------------------------------------------
+
+    async def connect(self, request: Request) -> Response:
+        slug = request.path_params["slug"]
+        form = await self._form(request)
+        browser_id = self._check_csrf(request, form)
+        snapshot = await self._snapshot(request, slug)
+        view = self.front.view(
+            snapshot, RequestVisitor.of(request), self.countries.country(request)
+        )
+        if view.phase is not Phase.PRESAVE or snapshot.campaign is None:
+            return RedirectResponse(f"/{snapshot.slug}", status_code=303)
+        option = await self._option(snapshot, form.get("service", ""))
+        if not option.connects:
+            raise ServiceNotOffered("this service takes reminders only")
+        try:
+            email, phone = presave_service.contact_choices(
+                email=form.get("email"),
+                email_consent=form.get("email_consent") == "1",
+                phone=form.get("phone"),
+                sms_consent=form.get("sms_consent") == "1",
+                require_one=False,
+            )
+        except InvalidContact as error:
+            return await self._page_with_errors(
+                request, snapshot, view, form, self._translated_error(view.language, error)
+            )
+        choices = self._choices(
+            request,
+            view,
+            email=email,
+            email_consent=email is not None,
+            phone=phone,
+            sms_consent=phone is not None,
+            future_consent=form.get("future_consent") == "1"
+            and snapshot.campaign.future_releases_opt_in,
+        )
+        connector = self.kit.connectors.get(option.service)
+        if connector is None:
+            raise ServiceNotOffered("no connector")
+        pkce = new_pkce_pair()
+        async with self.database.transaction() as session:
+            repository = PresaveRepository(session)
+            found = await repository.link_with_release(snapshot.link_id)
+            campaign = await repository.campaign(snapshot.link_id)
+            if found is None or campaign is None:
+                raise LinkInvalid("no such link")
+            link, _release = found
+            actions = await presave_service.planned_actions(
+                session, campaign, option.service, option.mode
+            )
+            started = await presave_service.start_attempt(
+                session,
+                self.kit,
+                link=link,
+                service=option.service,
+                browser_id=browser_id,
+                code_verifier=pkce.verifier,
+                choices=choices,
+            )
+        if option.service == APPLE_MUSIC:
+            if self.apple_authorize_url is not None:
+                query = urlencode({"redirect_uri": self.callback_url, "state": started.state})
+                return RedirectResponse(f"{self.apple_authorize_url}?{query}", status_code=303)
+            return RedirectResponse(
+                f"/presave/{snapshot.slug}/apple?state={quote(started.state)}", status_code=303
+            )
+        url = connector.authorization_url(
+            state=started.state,
+            code_challenge=pkce.challenge,
+            redirect_uri=self.callback_url,
+            scopes=presave_service.scopes_for(connector, actions),
+        )
+        return RedirectResponse(url, status_code=303)
+
+    async def _option(self, snapshot: LinkSnapshot, service: str) -> ServiceOption:
+        for option in await self.front.options(snapshot):
+            if option.service == service:
+                return option
+        raise ServiceNotOffered("this service is not offered on this page")
+
+    # -- the way back: OAuth callback and Apple's token --------------------------------------
+
+    async def callback(self, request: Request) -> Response:
+        params = request.query_params
+        return await self._finish(
+            request,
+            state=params.get("state", ""),
+            code=params.get("code"),
+            music_user_token=params.get("music_user_token"),
+            error=params.get("error") or params.get("error_reason"),
+        )
+
+    async def apple_token(self, request: Request) -> Response:
+        form = await self._form(request)
+        self._check_csrf(request, form)
+        return await self._finish(
+            request,
+            state=form.get("state", ""),
+            code=None,
+            music_user_token=form.get("music_user_token") or None,
+            error=None if form.get("music_user_token") else "access_denied",
+        )
+
+    async def _finish(
+        self,
+        request: Request,
+        *,
+        state: str,
+        code: str | None,
+        music_user_token: str | None,
+        error: str | None,
+    ) -> Response:
+        language = self._language(request)
+        _ = self.pages.translations.get(language).gettext
+        async with self.database.transaction() as session:
+            attempt = await presave_service.claim_attempt(
+                session, self.kit, state=state, browser_id=self._browser_id(request)
+            )
+            link = await session.get(Link, attempt.link_id)
+            if link is None:
+                raise LinkInvalid("no such link")
+            verifier = presave_service.code_verifier_of(self.kit, attempt)
+            if error is not None or (code is None and music_user_token is None):
+                attempt.outcome = "denied"
+        back = f"/{link.slug}"
+        if attempt.outcome == "denied":
+            return self._message(
+                request,
+                200,
+                _("Nothing was saved"),
+                _("You did not allow access, so we saved nothing and keep no data."),
+                _("You can still ask for a reminder instead."),
+                back=back,
+            )
+        snapshot = await self._snapshot_of_link(link)
+        connector = self.kit.connectors.get(attempt.service)
+        option = next(
+            (o for o in await self.front.options(snapshot) if o.service == attempt.service), None
+        )
+        mode = option.mode if option is not None and option.connects else ServiceMode.direct_save
+        try:
+            if connector is None:
+                raise ConnectFailed("connector gone")
+            if music_user_token is not None and attempt.service == APPLE_MUSIC:
+                tokens = TokenSet(access_token=music_user_token, scopes=("library",))
+            elif code is not None:
+                tokens = await connector.exchange_code(
+                    code=code, code_verifier=verifier, redirect_uri=self.callback_url
+                )
+            else:
+                raise ConnectFailed("no code")
+            account = await connector.current_user(tokens)
+        except (ConnectorError, ConnectFailed) as failure:
+            logger.warning(
+                "pre-save sign-in failed on %s: %s", attempt.service, type(failure).__name__
+            )
+            async with self.database.transaction() as session:
+                await presave_service.finish_attempt(session, attempt.id, "failed")
+            return self._message(
+                request,
+                502,
+                _("We could not finish signing you in"),
+                _(
+                    "The music service did not accept the sign-in. "
+                    "Nothing was saved; please try again."
+                ),
+                back=back,
+            )
+        async with self.database.transaction() as session:
+            reloaded = await PresaveRepository(session).attempt_by_state(attempt.state_hash)
+            if reloaded is None:
+                raise LinkInvalid("the sign-in attempt is gone")
+            attempt = reloaded
+            connected = await presave_service.record_connection(
+                session,
+                self.kit,
+                attempt=attempt,
+                mode=mode,
+                tokens=tokens,
+                account=account,
+                translate=lambda message: self.pages.gettext(language, message),
+            )
+            choices = FanChoices.from_json(attempt.context)
+            if connected.created and connected.fan.email and choices.email_consent:
+                self._email_confirmation_after_commit(
+                    session, snapshot, connected.fan.id, connected.fan.email, language
+                )
+            presave_id, actions = connected.presave.id, dict(connected.presave.actions)
+            fan_id, created = connected.fan.id, connected.created
+        self.front.grants_changed(snapshot.workspace_id)
+        if created and connector is not None:
+            outcomes = await presave_service.consent_time_actions(connector, tokens, actions, mode)
+            async with self.database.transaction() as session:
+                await presave_service.record_consent_time_outcomes(session, presave_id, outcomes)
+        token = presave_service.confirmation_token(self.kit, fan_id, snapshot.link_id)
+        return RedirectResponse(f"/presave/{snapshot.slug}/done?t={token}", status_code=303)
+
+    def _email_confirmation_after_commit(
+        self, session: Any, snapshot: LinkSnapshot, fan_id: Any, email: str, language: str
+    ) -> None:
+        kit = self.kit
+
+        async def send() -> None:
+            async with self.database.sessionmaker() as read:
+                presaves = await PresaveRepository(read).presaves_of_fan(
+                    fan_id, link_id=snapshot.link_id
+                )
+            items = [self._describe(p, language) for p in presaves]
+            moment = self._moment_text(snapshot, presaves, language)
+            revoke_token = presave_service.revoke_token(kit, fan_id, snapshot.link_id)
+            revoke = f"{self.public_url}/revoke/{revoke_token}"
+            context = self.pages.release_context(snapshot, language)
+            context.update(items=items, moment=moment, revoke_link=revoke)
+            _ = self.pages.translations.get(language).gettext
+            await self.mail.send(
+                OutgoingEmail(
+                    to=email,
+                    subject=_("Your pre-save of %(title)s") % {"title": snapshot.release_title},
+                    text=self.pages.render_text(
+                        "presave/email_confirmation.txt", language, context
+                    ),
+                    headers={"List-Unsubscribe": f"<{revoke}>"},
+                    tag="presave_confirmation",
+                )
+            )
+
+        after_commit(session, send)
+
+    # -- reminders and magic links ---------------------------------------------------------
+
+    async def remind(self, request: Request) -> Response:
+        slug = request.path_params["slug"]
+        form = await self._form(request)
+        self._check_csrf(request, form)
+        snapshot = await self._snapshot(request, slug)
+        view = self.front.view(
+            snapshot, RequestVisitor.of(request), self.countries.country(request)
+        )
+        if view.phase is not Phase.PRESAVE or snapshot.campaign is None:
+            return RedirectResponse(f"/{snapshot.slug}", status_code=303)
+        service = form.get("service") or None
+        if service is not None:
+            await self._option(snapshot, service)
+        try:
+            email, phone = presave_service.contact_choices(
+                email=form.get("email"),
+                email_consent=form.get("email_consent") == "1",
+                phone=form.get("phone"),
+                sms_consent=form.get("sms_consent") == "1",
+                require_one=True,
+            )
+        except InvalidContact as error:
+            return await self._page_with_errors(
+                request, snapshot, view, form, self._translated_error(view.language, error)
+            )
+        choices = self._choices(
+            request,
+            view,
+            email=email,
+            email_consent=email is not None,
+            phone=phone,
+            sms_consent=phone is not None,
+            future_consent=False,
+        )
+        async with self.database.transaction() as session:
+            repository = PresaveRepository(session)
+            found = await repository.link_with_release(snapshot.link_id)
+            if found is None:
+                raise LinkInvalid("no such link")
+            link, release = found
+            signup = await presave_service.sign_up_for_reminder(
+                session,
+                self.kit,
+                link=link,
+                release=release,
+                campaign=await repository.campaign(link.id),
+                service=service,
+                choices=choices,
+                translate=lambda message: self.pages.gettext(view.language, message),
+            )
+            if signup.created and email is not None:
+                self._email_confirmation_after_commit(
+                    session, snapshot, signup.fan.id, email, view.language
+                )
+            fan_id = signup.fan.id
+        token = presave_service.confirmation_token(self.kit, fan_id, snapshot.link_id)
+        return RedirectResponse(f"/presave/{snapshot.slug}/done?t={token}", status_code=303)
+
+    async def later(self, request: Request) -> Response:
+        slug = request.path_params["slug"]
+        form = await self._form(request)
+        self._check_csrf(request, form)
+        snapshot = await self._snapshot(request, slug)
+        view = self.front.view(
+            snapshot, RequestVisitor.of(request), self.countries.country(request)
+        )
+        _ = self.pages.translations.get(view.language).gettext
+        try:
+            email = presave_service.normalise_email(form.get("email"))
+        except InvalidContact:
+            email = None
+        if email is None:
+            return await self._page_with_errors(
+                request,
+                snapshot,
+                view,
+                form,
+                _("Enter a valid email address, like name@example.com."),
+            )
+        choices = self._choices(
+            request,
+            view,
+            email=email,
+            email_consent=False,
+            phone=None,
+            sms_consent=False,
+            future_consent=False,
+        )
+        async with self.database.transaction() as session:
+            link = await session.get(Link, snapshot.link_id)
+            if link is None:
+                raise LinkInvalid("no such link")
+            token = await presave_service.create_magic_link(
+                session, self.kit, link=link, email=email, service=None, choices=choices
+            )
+            url = f"{self.public_url}/presave/magic/{token}"
+            context = self.pages.release_context(snapshot, view.language)
+            context["link"] = url
+            message = OutgoingEmail(
+                to=email,
+                subject=_("Finish your pre-save of %(title)s") % {"title": snapshot.release_title},
+                text=self.pages.render_text("presave/email_magic_link.txt", view.language, context),
+                tag="magic_link",
+            )
+
+            async def send() -> None:
+                await self.mail.send(message)
+
+            after_commit(session, send)
+        return self._message(
+            request,
+            200,
+            _("Check your inbox"),
+            _("We sent you a link. Open it in your usual browser to finish your pre-save."),
+            back=f"/{snapshot.slug}",
+        )
+
+    async def magic(self, request: Request) -> Response:
+        async with self.database.transaction() as session:
+            magic = await presave_service.open_magic_link(
+                session, self.kit, request.path_params["token"]
+            )
+            link = await session.get(Link, magic.link_id)
+            if link is None:
+                raise LinkInvalid("no such link")
+            fan_id, link_id, slug = magic.fan_id, link.id, link.slug
+        resume = self.kit.signer.sign(
+            "resume",
+            {"f": str(fan_id), "l": str(link_id)},
+            expires_at=self.kit.clock.now() + RESUME_LIFETIME,
+        )
+        response = RedirectResponse(f"/{slug}", status_code=303)
+        response.headers.append(
+            "set-cookie",
+            self.front.cookies.set(
+                RESUME_COOKIE, resume, max_age=int(RESUME_LIFETIME.total_seconds())
+            ),
+        )
+        return response
+
+    # -- Apple MusicKit page ---------------------------------------------------------------
+
+    async def apple_page(self, request: Request) -> Response:
+        slug = request.path_params["slug"]
+        snapshot = await self._snapshot(request, slug)
+        state = request.query_params.get("state", "")
+        connector = self.kit.connectors.get(APPLE_MUSIC)
+        if not isinstance(connector, AppleMusicConnector) or not connector.available:
+            raise ServiceNotOffered("Apple Music is not configured")
+        view = self.front.view(
+            snapshot, RequestVisitor.of(request), self.countries.country(request)
+        )
+        nonce = secrets.token_urlsafe(16)
+        body = self.pages.render(
+            "presave/musickit.html",
+            view.language,
+            {
+                "title": snapshot.release_title,
+                "developer_token": connector.developer_token(),
+                "nonce": nonce,
+                "state": state,
+                "denied_href": CALLBACK_PATH
+                + "?"
+                + urlencode({"state": state, "error": "access_denied"}),
+            },
+        )
+        body, cookies = self.front.personalise(body, view)
+        csp = (
+            f"default-src 'none'; script-src 'nonce-{nonce}' https://js-cdn.music.apple.com; "
+            "connect-src https://api.music.apple.com https://*.apple.com; "
+            "frame-src https://*.apple.com; img-src * data:; style-src 'unsafe-inline'; "
+            "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+        )
+        response = HTMLResponse(body, headers=self._security_headers(csp))
+        for cookie in cookies:
+            response.headers.append("set-cookie", cookie)
+        return response
+
+    # -- after the pre-save ----------------------------------------------------------------
+
+    def _describe(self, presave: Presave, language: str) -> str:
+        _ = self.pages.translations.get(language).gettext
+        name = (
+            self.pages.service_name(presave.service)
+            if presave.service != presave_service.ANY_SERVICE
+            else _("your music service")
+        )
+        if presave.state.value == "cancelled":
+            return _("%(service)s: cancelled.") % {"service": name}
+        if presave.mode is ServiceMode.reminder:
+            return _("%(service)s: we will remind you when it is out.") % {"service": name}
+        lines = []
+        if presave.mode is ServiceMode.preadd:
+            lines.append(
+                _("%(service)s: pre-added; it appears in your library at release.")
+                % {"service": name}
+            )
+        else:
+            lines.append(
+                _("%(service)s: the release will be saved to your library when it is out.")
+                % {"service": name}
+            )
+        followed = [o for o in presave.outcome.get("consent_time", []) if o.get("status") == "done"]
+        if any(o.get("action") == "follow_artists" for o in followed):
+            lines.append(_("You now follow the artist."))
+        elif presave.actions.get("follow_artists"):
+            lines.append(_("You will follow the artist at release."))
+        return " ".join(lines)
+
+    def _moment_text(self, snapshot: LinkSnapshot, presaves: list[Presave], language: str) -> str:
+        presave = presaves[0] if presaves else None
+        instant = presave.due_at if presave else snapshot.timing.instant
+        zone = presave.time_zone if presave else snapshot.timing.default_time_zone
+        if instant is None:
+            return ""
+        now = self.kit.clock.now()
+        return str(self.pages.moment_context(instant, zone, language, now)["release_moment_text"])
+
+    async def done(self, request: Request) -> Response:
+        slug = request.path_params["slug"]
+        fan_id, link_id = presave_service.read_fan_token(
+            self.kit, "confirmation", request.query_params.get("t", "")
+        )
+        snapshot = await self._snapshot(request, slug)
+        if snapshot.link_id != link_id:
+            raise LinkInvalid("not this link")
+        language = self._language(request)
+        async with self.database.sessionmaker() as session:
+            presaves = await PresaveRepository(session).presaves_of_fan(fan_id, link_id=link_id)
+        if not presaves:
+            raise LinkInvalid("nothing here")
+        first = presaves[0]
+        context = self.pages.release_context(snapshot, language)
+        context.update(
+            self.pages.moment_context(first.due_at, first.time_zone, language, self.kit.clock.now())
+        )
+        share_url = quote(snapshot.canonical_url, safe="")
+        text = quote(f"{snapshot.release_title} – {context['artists_text']}", safe="")
+        context.update(
+            items=[self._describe(p, language) for p in presaves],
+            ics_href=f"/presave/{slug}/calendar.ics?zone={quote(first.time_zone, safe='')}",
+            revoke_href=f"/revoke/{presave_service.revoke_token(self.kit, fan_id, link_id)}",
+            shares=[
+                {"name": "X", "href": f"https://x.com/intent/post?url={share_url}&text={text}"},
+                {
+                    "name": "Facebook",
+                    "href": f"https://www.facebook.com/sharer/sharer.php?u={share_url}",
+                },
+                {"name": "WhatsApp", "href": f"https://wa.me/?text={text}%20{share_url}"},
+                {"name": "Telegram", "href": f"https://t.me/share/url?url={share_url}&text={text}"},
+                {"name": "Email", "href": f"mailto:?subject={text}&body={share_url}"},
+            ],
+        )
+        body = self.pages.render("presave/confirm.html", language, context)
+        return HTMLResponse(body, headers=self._security_headers())
+
+    async def calendar(self, request: Request) -> Response:
+        snapshot = await self._snapshot(request, request.path_params["slug"])
+        zone = valid_zone(request.query_params.get("zone"))
+        country = None if zone else self.countries.country(request)
+        instant = fan_release_instant(snapshot.timing, country, self.kit.territories, zone)
+        body = release_event(
+            title=snapshot.release_title,
+            artists=", ".join(snapshot.artists),
+            url=snapshot.canonical_url,
+            instant=instant,
+            now=self.kit.clock.now(),
+            key=str(snapshot.link_id),
+        )
+        return Response(
+            body,
+            media_type="text/calendar; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="{snapshot.slug}.ics"'},
+        )
+
+    async def timezone(self, request: Request) -> Response:
+        slug = request.path_params["slug"]
+        snapshot = await self._snapshot(request, slug)
+        if request.method == "POST":
+            form = await self._form(request)
+            self._check_csrf(request, form)
+            zone = valid_zone(form.get("zone"))
+            response = RedirectResponse(f"/{snapshot.slug}", status_code=303)
+            if zone is not None:
+                response.headers.append(
+                    "set-cookie", self.front.cookies.set(TIME_ZONE_COOKIE, zone)
+                )
+            return response
+        view = self.front.view(
+            snapshot, RequestVisitor.of(request), self.countries.country(request)
+        )
+        zones = sorted({entry.time_zone for entry in self._territory_entries()} | {view.zone})
+        body = self.pages.render(
+            "presave/timezone.html",
+            view.language,
+            {"slug": snapshot.slug, "zones": zones, "current": view.zone},
+        )
+        body, cookies = self.front.personalise(body, view)
+        page = HTMLResponse(body, headers=self._security_headers())
+        for cookie in cookies:
+            page.headers.append("set-cookie", cookie)
+        return page
+
+    def _territory_entries(self) -> list[Any]:
+        entries = getattr(self.kit.territories, "entries", None)
+        return list(entries.values()) if entries is not None else []
+
+    async def revoke(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        fan_id, link_id = presave_service.read_fan_token(self.kit, "revoke", token)
+        language = self._language(request)
+        if request.method == "POST":
+            form = await self._form(request)
+            self._check_csrf(request, form)
+            async with self.database.transaction() as session:
+                await presave_service.revoke(session, self.kit, fan_id=fan_id, link_id=link_id)
+                link = await session.get(Link, link_id)
+            if link is not None:
+                self.front.grants_changed(link.workspace_id)
+            body = self.pages.render("presave/revoke.html", language, {"done": True})
+            return HTMLResponse(body, headers=self._security_headers())
+        cookies = parse_cookies(request.headers.get("cookie"))
+        body = self.pages.render(
+            "presave/revoke.html", language, {"done": False, "action": f"/revoke/{token}"}
+        )
+        view = FanView(
+            language=language,
+            phase=Phase.PRESAVE,
+            country=None,
+            zone="UTC",
+            instant=self.kit.clock.now(),
+            chosen_zone=None,
+            in_app=None,
+            browser_id=cookies.get(BROWSER_COOKIE),
+            resumed_fan_id=None,
+        )
+        body, set_cookies = self.front.personalise(body, view)
+        response = HTMLResponse(body, headers=self._security_headers())
+        for cookie in set_cookies:
+            response.headers.append("set-cookie", cookie)
+        return response
