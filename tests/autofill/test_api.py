@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
+from launchlink.api import create_api
+from launchlink.context import AppContext
 from launchlink.simulator.demo import DEMO_ALBUM
 from tests.api.conftest import Api, artist_body, release_body
 from tests.autofill.world import World, spotify_album_url
@@ -209,3 +212,19 @@ async def test_the_openapi_document_shows_both_release_bodies(api: Api) -> None:
     assert {"url", "upc", "isrc", "slug"} <= set(variants[1]["properties"])
     assert any(p["name"] == "autofill" for p in operation["parameters"])
     assert "/api/v1/resolve" in document["paths"]
+
+
+async def test_without_configured_connectors_resolving_is_unavailable_not_not_found(
+    context: AppContext, owner: WorkspaceKey
+) -> None:
+    app = create_api(context)  # the real dependency: connectors from settings, none configured
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://links.example.test") as c:
+        plain = Api(c)
+        by_upc = await plain.post(owner, "/resolve", {"upc": DEMO_ALBUM.upc})
+        by_url = await plain.post(owner, "/resolve", {"url": SPOTIFY_URL})
+
+    assert by_upc.status_code == 503
+    assert by_upc.json()["error"]["field"] == "upc"
+    assert by_url.status_code == 503
+    assert "Spotify is not configured" in by_url.json()["error"]["message"]

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from launchlink.autofill.outcomes import ServiceLookupFailed
 from launchlink.autofill.resolver import LINK_ONLY_PLATFORMS, Resolution, ResolveQuery, resolve
 from launchlink.autofill.sources import sources_from_registry
 from launchlink.connectors.registry import ConnectorRegistry
@@ -175,3 +176,25 @@ async def test_a_pre_order_is_found_on_apple_music_only_before_its_release(world
 
     assert set(by_service(resolution)) & IDENTIFIER_SERVICES == {"apple_music"}
     assert missing(resolution)["spotify"] == "not_found"
+
+
+async def test_an_apple_music_url_is_a_seed_as_good_as_a_spotify_one(world: World) -> None:
+    resolution = await resolve(
+        world.sources, ResolveQuery(url=DEMO_ALBUM.service_urls["apple"], country="US")
+    )
+
+    matched = by_service(resolution)
+    assert matched["apple_music"] == "url"
+    assert {matched[s] for s in ("spotify", "deezer", "tidal")} == {"upc"}
+    assert resolution.release.upc == DEMO_ALBUM.upc
+
+
+async def test_a_upc_nobody_could_be_asked_about_is_a_lookup_failure_not_a_not_found(
+    world: World,
+) -> None:
+    for service in ("spotify", "apple", "deezer", "tidal"):
+        world.state.set_faults(service, error_rate=1.0, error_status=503)
+
+    with pytest.raises(ServiceLookupFailed) as raised:
+        await resolve(world.sources, ResolveQuery(upc=DEMO_ALBUM.upc))
+    assert raised.value.field == "upc"

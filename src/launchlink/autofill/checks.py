@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
-from launchlink.autofill.resolver import PLATFORM_FOR_CONNECTOR, MissingService, guarded
+from launchlink.autofill.outcomes import PLATFORM_FOR_CONNECTOR, MissingService, guarded
 from launchlink.autofill.schemas import IsrcStatus, UpcStatus
 from launchlink.autofill.sources import LookupSources
 from launchlink.connectors.base import Capability, ReleaseMatch

@@ -20,299 +20,50 @@ A service that fails (rate limited, down, too slow, not configured) is listed in
 from __future__ import annotations
 
 import asyncio
-import logging
-import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 from typing import TypeVar
 from urllib.parse import urlsplit
 
 from launchlink.autofill import matching
-from launchlink.autofill.schemas import MatchedBy, MissingReason
+from launchlink.autofill.outcomes import (
+    CONNECTOR_FOR_PLATFORM,
+    CONNECTOR_PLATFORMS,
+    LINK_ONLY_PLATFORMS,
+    PLATFORM_FOR_CONNECTOR,
+    SEED_PREFERENCE,
+    FoundDestination,
+    MissingService,
+    Outcome,
+    Resolution,
+    ResolvedRelease,
+    ResolveQuery,
+    ServiceLookupFailed,
+    can,
+    destination,
+    fill_gaps,
+    guarded,
+    release_from_match,
+    release_from_track,
+)
 from launchlink.autofill.sources import LookupSources
-from launchlink.catalog.identifiers import IdentifierError, normalize_isrc, normalize_upc
-from launchlink.connectors.base import Capability, Connector, ReleaseMatch, TrackInfo, TrackMatch
-from launchlink.connectors.errors import (
-    ConnectorError,
-    NotAllowed,
-    NotSupported,
-    RateLimited,
-    Unavailable,
-)
-from launchlink.errors import LaunchlinkError, NotFound, ValidationFailed
+from launchlink.connectors.base import Capability, Connector, ReleaseMatch, TrackMatch
+from launchlink.errors import NotFound, ServiceUnavailable, ValidationFailed
 from launchlink.models.catalog import ReleaseType
-from launchlink.platforms import (
-    PLATFORMS,
-    DestinationUrlError,
-    parse_service_url,
-    platform_for_host,
-    validate_destination_url,
-)
+from launchlink.platforms import PLATFORMS, parse_service_url, platform_for_host
 
-logger = logging.getLogger(__name__)
+__all__ = [
+    "LINK_ONLY_PLATFORMS",
+    "FoundDestination",
+    "MissingService",
+    "Resolution",
+    "ResolveQuery",
+    "Resolver",
+    "resolve",
+]
 
 T = TypeVar("T")
-
-# Platform key of a URL → the connector that can look it up.
-CONNECTOR_FOR_PLATFORM: dict[str, str] = {
-    "spotify": "spotify",
-    "apple_music": "apple_music",
-    "deezer": "deezer",
-    "tidal": "tidal",
-    "soundcloud": "soundcloud",
-    "youtube_music": "youtube",
-    "youtube": "youtube",
-}
-# Connector → the platform its releases are listed under when its URL does not say.
-PLATFORM_FOR_CONNECTOR: dict[str, str] = {
-    "spotify": "spotify",
-    "apple_music": "apple_music",
-    "deezer": "deezer",
-    "tidal": "tidal",
-    "soundcloud": "soundcloud",
-    "youtube": "youtube_music",
-}
-_CONNECTOR_PLATFORMS = frozenset(PLATFORM_FOR_CONNECTOR.values())
-# Services no connector can search; only a link directory (Odesli) finds them.
-LINK_ONLY_PLATFORMS: tuple[str, ...] = (
-    "amazon_music",
-    "pandora",
-    "audiomack",
-    "boomplay",
-    "anghami",
-    "napster",
-)
-# Connectors tried first for the seed metadata: fullest track data (ISRCs) first.
-SEED_PREFERENCE: tuple[str, ...] = ("spotify", "deezer", "apple_music", "tidal")
-
-_STORE_SUFFIX = re.compile(r"\s+-\s+(Single|EP)$", re.IGNORECASE)
-
-
-class ServiceLookupFailed(LaunchlinkError):
-    """The service the pasted URL belongs to could not be asked (down, rate limited...)."""
-
-    status_code = 502
-    code = "service_lookup_failed"
-
-
-@dataclass(frozen=True)
-class ResolveQuery:
-    url: str | None = None
-    upc: str | None = None
-    isrc: str | None = None
-    country: str | None = None
-
-
-@dataclass(frozen=True)
-class ResolvedTrack:
-    position: int
-    title: str
-    isrc: str | None
-    duration_ms: int | None
-
-
-@dataclass(frozen=True)
-class ResolvedRelease:
-    title: str
-    type: ReleaseType
-    artists: tuple[str, ...]
-    upc: str | None
-    tracks: tuple[ResolvedTrack, ...]
-    artwork_url: str | None
-    release_date: str | None
-    source: str
-
-    @property
-    def first_isrc(self) -> str | None:
-        return self.tracks[0].isrc if self.tracks else None
-
-    def target(self) -> matching.Target:
-        durations = [track.duration_ms for track in self.tracks]
-        total = sum(d for d in durations if d) if durations and all(durations) else None
-        return matching.Target(
-            title=self.title,
-            artists=self.artists,
-            track_count=len(self.tracks) or None,
-            duration_ms=total,
-            release_date=self.release_date,
-        )
-
-
-@dataclass(frozen=True)
-class FoundDestination:
-    service: str
-    url: str
-    matched_by: MatchedBy
-    confidence: float | None = None
-    service_id: str | None = None
-
-
-@dataclass(frozen=True)
-class MissingService:
-    service: str
-    reason: MissingReason
-    detail: str
-
-
-@dataclass(frozen=True)
-class Resolution:
-    release: ResolvedRelease
-    destinations: tuple[FoundDestination, ...]
-    missing: tuple[MissingService, ...]
-
-
-Outcome = FoundDestination | MissingService
-
-
-# -- guarded calls ----------------------------------------------------------------------------
-
-
-def _missing_for_error(platform: str, error: BaseException) -> MissingService:
-    if isinstance(error, TimeoutError):
-        return MissingService(platform, "timeout", "the service did not answer in time")
-    if isinstance(error, RateLimited):
-        return MissingService(platform, "rate_limited", "the service asked us to slow down")
-    if isinstance(error, Unavailable):
-        return MissingService(platform, "connector_unavailable", error.message)
-    if isinstance(error, NotSupported):
-        return MissingService(platform, "no_lookup_capability", error.message)
-    if isinstance(error, NotAllowed):
-        return MissingService(platform, "not_allowed", f"the service refused ({error.reason})")
-    assert isinstance(error, ConnectorError)
-    return MissingService(platform, "service_error", str(error))
-
-
-async def guarded(
-    platform: str, timeout: float, call: Callable[[], Awaitable[T]]
-) -> T | MissingService:
-    """Run one service's lookups under its time budget; failures become a reason."""
-    try:
-        async with asyncio.timeout(timeout):
-            return await call()
-    except (ConnectorError, TimeoutError) as error:
-        logger.info("auto-fill lookup on %s failed: %s", platform, type(error).__name__)
-        return _missing_for_error(platform, error)
-
-
-# -- building blocks --------------------------------------------------------------------------
-
-
-def _platform_of(connector_service: str, url: str | None) -> str:
-    parsed = parse_service_url(url) if url else None
-    if parsed is not None:
-        return parsed.platform
-    return PLATFORM_FOR_CONNECTOR.get(connector_service, connector_service)
-
-
-def _destination(
-    connector_service: str,
-    url: str | None,
-    matched_by: MatchedBy,
-    *,
-    service_id: str | None,
-    confidence: float | None = None,
-) -> Outcome:
-    platform = _platform_of(connector_service, url)
-    if not url or platform not in PLATFORMS:
-        return MissingService(platform, "service_error", "the service gave no usable link")
-    try:
-        checked = validate_destination_url(platform, url)
-    except DestinationUrlError as error:
-        return MissingService(platform, "service_error", f"unusable link: {error.message}")
-    return FoundDestination(platform, checked, matched_by, confidence, service_id)
-
-
-def _release_type(match: ReleaseMatch) -> ReleaseType:
-    suffix = _STORE_SUFFIX.search(match.title)
-    if match.kind == "track" or match.is_single or (suffix and suffix.group(1).lower() == "single"):
-        return ReleaseType.single
-    if suffix and suffix.group(1).lower() == "ep":
-        return ReleaseType.ep
-    return ReleaseType.album
-
-
-def _valid_isrc(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return normalize_isrc(value)
-    except IdentifierError:
-        return None
-
-
-def _valid_upc(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return normalize_upc(value)
-    except IdentifierError:
-        return None
-
-
-def _tracks(tracks: Sequence[TrackInfo]) -> tuple[ResolvedTrack, ...]:
-    return tuple(
-        ResolvedTrack(
-            position=index,
-            title=track.title,
-            isrc=_valid_isrc(track.isrc),
-            duration_ms=track.duration_ms,
-        )
-        for index, track in enumerate(tracks, start=1)
-    )
-
-
-def release_from_match(match: ReleaseMatch) -> ResolvedRelease:
-    return ResolvedRelease(
-        title=_STORE_SUFFIX.sub("", match.title).strip() or match.title,
-        type=_release_type(match),
-        artists=match.artists,
-        upc=_valid_upc(match.upc),
-        tracks=_tracks(match.tracks),
-        artwork_url=match.artwork_url,
-        release_date=match.release_date,
-        source=match.service,
-    )
-
-
-def release_from_track(track: TrackMatch) -> ResolvedRelease:
-    return ResolvedRelease(
-        title=track.title,
-        type=ReleaseType.single,
-        artists=track.artists,
-        upc=None,
-        tracks=(ResolvedTrack(1, track.title, _valid_isrc(track.isrc), track.duration_ms),),
-        artwork_url=track.artwork_url,
-        release_date=track.release_date,
-        source=track.service,
-    )
-
-
-def _fill_gaps(release: ResolvedRelease, others: Sequence[ReleaseMatch]) -> ResolvedRelease:
-    """Borrow what the seed lacks (artwork, ISRCs, date, UPC) from other services' hits."""
-    for other in others:
-        if release.artwork_url is None and other.artwork_url:
-            release = replace(release, artwork_url=other.artwork_url)
-        if release.release_date is None and other.release_date:
-            release = replace(release, release_date=other.release_date)
-        if release.upc is None and _valid_upc(other.upc):
-            release = replace(release, upc=_valid_upc(other.upc))
-        if len(other.tracks) == len(release.tracks) and any(
-            track.isrc is None for track in release.tracks
-        ):
-            theirs = _tracks(other.tracks)
-            release = replace(
-                release,
-                tracks=tuple(
-                    replace(ours, isrc=ours.isrc or their.isrc)
-                    for ours, their in zip(release.tracks, theirs, strict=True)
-                ),
-            )
-    return release
-
-
-def _can(connector: Connector, capability: Capability) -> bool:
-    return capability in connector.capabilities
 
 
 # -- the resolver -----------------------------------------------------------------------------
@@ -347,14 +98,14 @@ class Resolver:
         platform = PLATFORMS[parsed.platform]
         service = CONNECTOR_FOR_PLATFORM.get(parsed.platform)
         connector = self.sources.connectors.get(service) if service else None
-        if connector is None or not _can(connector, Capability.LOOKUP_URL):
+        if connector is None or not can(connector, Capability.LOOKUP_URL):
             raise ValidationFailed(
                 f"launchlink cannot look releases up on {platform.display_name}; paste a "
                 "Spotify, Apple Music, Deezer or TIDAL link, or the UPC",
                 field="url",
             )
         if not connector.available:
-            raise ServiceLookupFailed(
+            raise ServiceUnavailable(
                 f"{platform.display_name} is not configured on this instance "
                 f"({connector.unavailable_reason}); paste another service's link or the UPC",
                 field="url",
@@ -369,7 +120,7 @@ class Resolver:
         if found is None:
             raise NotFound(f"no release at this {platform.display_name} link", field="url")
         release = release_from_match(found)
-        seed = _destination(connector.service, found.url or parsed.url, "url", service_id=found.id)
+        seed = destination(connector.service, found.url or parsed.url, "url", service_id=found.id)
         return release, {connector.service: seed}, found.url or parsed.url, [found]
 
     async def seed_from_upc(
@@ -378,7 +129,7 @@ class Resolver:
         able = {
             service: connector
             for service, connector in self.sources.connectors.items()
-            if _can(connector, Capability.LOOKUP_UPC) and connector.available
+            if can(connector, Capability.LOOKUP_UPC) and connector.available
         }
         results = await asyncio.gather(
             *(
@@ -403,8 +154,9 @@ class Resolver:
             else:
                 assert isinstance(result, ReleaseMatch)
                 matches[service] = result
-                outcomes[service] = _destination(service, result.url, "upc", service_id=result.id)
+                outcomes[service] = destination(service, result.url, "upc", service_id=result.id)
         if not matches:
+            _raise_when_nobody_answered("UPC", "upc", outcomes)
             raise NotFound(
                 "no service knows this UPC yet; check the digits, or wait until the "
                 "distributor has delivered the release",
@@ -417,7 +169,7 @@ class Resolver:
                 SEED_PREFERENCE.index(m.service) if m.service in SEED_PREFERENCE else 99,
             ),
         )
-        release = _fill_gaps(replace(release_from_match(ordered[0]), upc=upc), ordered[1:])
+        release = fill_gaps(replace(release_from_match(ordered[0]), upc=upc), ordered[1:])
         seed_url = ordered[0].url or ""
         return release, outcomes, seed_url, ordered
 
@@ -427,7 +179,7 @@ class Resolver:
         able = {
             service: connector
             for service, connector in self.sources.connectors.items()
-            if _can(connector, Capability.LOOKUP_ISRC) and connector.available
+            if can(connector, Capability.LOOKUP_ISRC) and connector.available
         }
         results = await asyncio.gather(
             *(
@@ -452,8 +204,9 @@ class Resolver:
             else:
                 assert isinstance(result, TrackMatch)
                 tracks.append(result)
-                outcomes[service] = _destination(service, result.url, "isrc", service_id=result.id)
+                outcomes[service] = destination(service, result.url, "isrc", service_id=result.id)
         if not tracks:
+            _raise_when_nobody_answered("ISRC", "isrc", outcomes)
             raise NotFound("no service knows this ISRC yet; check it for typos", field="isrc")
         tracks.sort(
             key=lambda t: SEED_PREFERENCE.index(t.service) if t.service in SEED_PREFERENCE else 99
@@ -474,20 +227,20 @@ class Resolver:
                 connector.unavailable_reason or "not configured",
             )
         tried = False
-        if release.upc and _can(connector, Capability.LOOKUP_UPC):
+        if release.upc and can(connector, Capability.LOOKUP_UPC):
             tried = True
             match = await connector.find_release_by_upc(release.upc, country=self.country)
             if match is not None:
                 self.upc_hits.append(match)
-                return _destination(connector.service, match.url, "upc", service_id=match.id)
+                return destination(connector.service, match.url, "upc", service_id=match.id)
         single_isrc = release.first_isrc if release.type is ReleaseType.single else None
-        if single_isrc and _can(connector, Capability.LOOKUP_ISRC):
+        if single_isrc and can(connector, Capability.LOOKUP_ISRC):
             tried = True
             track = await connector.find_track_by_isrc(single_isrc, country=self.country)
             if track is not None:
-                return _destination(connector.service, track.url, "isrc", service_id=track.id)
-        searchable = _can(connector, Capability.SEARCH) and release.artists
-        if searchable and (not release.upc or not _can(connector, Capability.LOOKUP_UPC)):
+                return destination(connector.service, track.url, "isrc", service_id=track.id)
+        searchable = can(connector, Capability.SEARCH) and release.artists
+        if searchable and (not release.upc or not can(connector, Capability.LOOKUP_UPC)):
             tried = True
             hits = await connector.search(
                 title=release.title, artists=list(release.artists), country=self.country
@@ -505,7 +258,7 @@ class Resolver:
             best = matching.best_match(release.target(), hits)
             if best is not None:
                 hit, scored = best
-                return _destination(
+                return destination(
                     connector.service,
                     hit.url,
                     "title_artist",
@@ -545,9 +298,9 @@ class Resolver:
             return [replace(found, service=platform) for platform in LINK_ONLY_PLATFORMS]
         outcomes: list[Outcome] = []
         for platform, url in found.items():
-            outcome = _destination(platform, url, "odesli", service_id=None)
+            outcome = destination(platform, url, "odesli", service_id=None)
             # A connector's own answer (even "not found") is not second-guessed.
-            if outcome.service not in _CONNECTOR_PLATFORMS:
+            if outcome.service not in CONNECTOR_PLATFORMS:
                 outcomes.append(outcome)
         listed = {outcome.service for outcome in outcomes}
         outcomes += [
@@ -579,8 +332,25 @@ class Resolver:
             )
         )
         all_outcomes: list[Outcome] = [*outcomes.values(), *per_connector, *await directory]
-        release = _fill_gaps(release, [*hits[1:], *self.upc_hits])
+        release = fill_gaps(release, [*hits[1:], *self.upc_hits])
         return _assemble(release, all_outcomes)
+
+
+def _raise_when_nobody_answered(what: str, field: str, outcomes: dict[str, Outcome]) -> None:
+    """A "not found" is only honest when at least one service could be asked."""
+    if not outcomes:
+        raise ServiceUnavailable(
+            f"no service on this instance can look up an {what}; configure the credentials "
+            "of Spotify, Apple Music, Deezer or TIDAL",
+            field=field,
+        )
+    if all(isinstance(o, MissingService) and o.reason != "not_found" for o in outcomes.values()):
+        details = "; ".join(
+            f"{o.service}: {o.reason}" for o in outcomes.values() if isinstance(o, MissingService)
+        )
+        raise ServiceLookupFailed(
+            f"no service could be asked right now ({details}); try again later", field=field
+        )
 
 
 async def _nothing() -> list[Outcome]:

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from fastapi import Request
 
-from launchlink.connectors.base import Connector
+from launchlink.connectors.base import SERVICES, Connector
 from launchlink.connectors.odesli import OdesliClient
 from launchlink.connectors.registry import ConnectorRegistry
 from launchlink.context import AppContext
@@ -101,17 +101,23 @@ def sources_from_registry(
 def get_lookup_sources(request: Request) -> LookupSources:
     """FastAPI dependency: the process's lookup sources, built on first use.
 
-    Uses ``context.connectors`` once the application context carries a registry; until
-    then builds one from ``settings.resolved_connectors()`` and keeps it on the API app.
+    Uses ``context.connectors`` when the application wired one; otherwise builds a
+    :class:`ConnectorRegistry` from ``settings.resolved_connectors()``. Kept on the API app.
     """
     state = request.app.state
     cached = getattr(state, "autofill_sources", None)
     if isinstance(cached, LookupSources):
         return cached
     context: AppContext = state.context
-    registry = getattr(context, "connectors", None)
-    if not isinstance(registry, ConnectorRegistry):
+    source = context.connectors
+    if isinstance(source, ConnectorRegistry):
+        sources = sources_from_registry(source)
+    elif source is not None:
+        # A bare ConnectorSource (service → connector) has no Odesli client.
+        found = {service: source.get(service) for service in SERVICES}
+        sources = LookupSources({s: c for s, c in found.items() if c is not None})
+    else:
         registry = ConnectorRegistry(context.settings.resolved_connectors(), clock=context.clock)
-    sources = sources_from_registry(registry)
+        sources = sources_from_registry(registry)
     state.autofill_sources = sources
     return sources
