@@ -1,0 +1,254 @@
+"""Pre-save fixtures: the real app with the embedded simulator, a frozen clock, a link with
+a campaign, and a fan's browser (an httpx client keeping cookies)."""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+
+from launchlink.app import Application, create_app
+from launchlink.config import Settings
+from launchlink.kit.clock import FrozenClock
+from launchlink.mail import MailSettings
+from launchlink.simulator.state import SimulatorState
+from tests.api.conftest import Api
+from tests.builders import WorkspaceKey, create_workspace_with_key
+
+PUBLIC_URL = "https://links.example.test"
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+RELEASE_INSTANT = "2026-03-06T00:00:00Z"
+SPOTIFY_ARTIST_ID = "31AnIyOYezCzKVI6wL1HZl"  # Nova Reyes in the demo simulator
+APPLE_PREORDER_ALBUM_ID = "7079343864"  # the Tidewater EP pre-order
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(NOW)
+
+
+@dataclass
+class Inbox:
+    messages: list[EmailMessage] = field(default_factory=list)
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+    @staticmethod
+    def text_of(message: EmailMessage) -> str:
+        body = message.get_body(preferencelist=("plain",))
+        assert body is not None
+        return str(body.get_content())
+
+
+class _Handler:
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.inbox.messages.append(
+            message_from_bytes(envelope.original_content, _class=EmailMessage, policy=default)
+        )
+        return "250 Message accepted for delivery"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    """A real local SMTP server (aiosmtpd) collecting what the app sends."""
+    inbox = Inbox()
+    port = _free_port()
+    controller = Controller(_Handler(inbox), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def inbox(smtp: tuple[Inbox, int]) -> Inbox:
+    return smtp[0]
+
+
+@pytest.fixture
+def presave_settings(database_url: str, tmp_path: Path, smtp: tuple[Inbox, int]) -> Settings:
+    return Settings(
+        mail=MailSettings(host="127.0.0.1", port=smtp[1], security="none"),
+        database_url=database_url,
+        var_dir=tmp_path / "var",
+        public_url=PUBLIC_URL,
+        environment="test",
+        simulator_embedded=True,
+        geoip="off",
+        trusted_country_header="CF-IPCountry",
+    )
+
+
+@pytest.fixture
+async def papp(presave_settings: Settings, clock: FrozenClock) -> AsyncIterator[Application]:
+    application = create_app(presave_settings, clock=clock)
+    yield application
+    await application.context.database.dispose()
+
+
+@pytest.fixture
+def sim(papp: Application) -> SimulatorState:
+    state = papp.simulator_state
+    assert state is not None
+    return state
+
+
+DESKTOP_UA = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+INSTAGRAM_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Mobile/15E148 Instagram 300.0.0.0 (iPhone14,2; iOS 17_0; en_US)"
+)
+
+
+def browser_for(app: Application, **headers: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(
+        transport=transport,
+        base_url=PUBLIC_URL,
+        headers={"User-Agent": DESKTOP_UA, **headers},
+        follow_redirects=False,
+    )
+
+
+@pytest.fixture
+async def fan(papp: Application) -> AsyncIterator[httpx.AsyncClient]:
+    async with browser_for(papp, **{"CF-IPCountry": "GB"}) as client:
+        yield client
+
+
+@pytest.fixture
+async def admin(papp: Application) -> AsyncIterator[Api]:
+    async with browser_for(papp) as client:
+        yield Api(client)
+
+
+@pytest.fixture
+async def label(papp: Application) -> WorkspaceKey:
+    return await create_workspace_with_key(papp.context.database, name="Label One")
+
+
+async def make_presave_link(
+    api: Api,
+    who: WorkspaceKey,
+    *,
+    slug: str = "soon",
+    release: dict[str, Any] | None = None,
+    campaign: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    artist = (
+        await api.post(
+            who, "/artists", {"name": "Nova Reyes", "service_ids": {"spotify": SPOTIFY_ARTIST_ID}}
+        )
+    ).json()
+    body: dict[str, Any] = {
+        "title": "Midnight Cartography",
+        "type": "album",
+        "artist_ids": [artist["id"]],
+        "upc": "036000291452",
+        "release_mode": "global",
+        "release_instant": RELEASE_INSTANT,
+        "tracks": [{"title": "North Star", "isrc": "USRC17607839", "duration_ms": 201000}],
+    }
+    body.update(release or {})
+    created = await api.post(who, "/releases", body)
+    assert created.status_code == 201, created.text
+    link = await api.post(
+        who,
+        "/links",
+        {
+            "release_id": created.json()["id"],
+            "slug": slug,
+            "destinations": [
+                {
+                    "service": "spotify",
+                    "url": "https://open.spotify.com/album/4aawyAB9vmqN3uQ7FjRGTy",
+                },
+                {"service": "apple_music", "url": "https://music.apple.com/us/album/x/1620500261"},
+                {"service": "deezer", "url": "https://www.deezer.com/album/302127"},
+            ],
+        },
+    )
+    assert link.status_code == 201, link.text
+    settings = {"follow_artist_ids": [artist["id"]]}
+    settings.update(campaign or {})
+    put = await api.put(who, f"/links/{link.json()['id']}/campaign", settings)
+    assert put.status_code == 200, put.text
+    return {"link": link.json(), "campaign": put.json(), "artist": artist}
+
+
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found is not None, "no CSRF token on the page"
+    return found.group(1)
+
+
+async def open_page(browser: httpx.AsyncClient, slug: str = "soon") -> str:
+    response = await browser.get(f"/{slug}")
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+async def approve_on_simulator(
+    browser: httpx.AsyncClient, authorize_url: str, *, username: str, decision: str = "approve"
+) -> httpx.Response:
+    """What a fan does on the simulator's consent page (it is served by the same app)."""
+    page = await browser.get(authorize_url)
+    assert page.status_code == 200, page.text
+    consent_id = re.search(r'name="consent_id" value="([^"]+)"', page.text)
+    assert consent_id is not None
+    action = httpx.URL(authorize_url).path
+    return await browser.post(
+        action,
+        data={
+            "consent_id": consent_id.group(1),
+            "username": username,
+            "country": "GB",
+            "decision": decision,
+        },
+    )
+
+
+async def presave_via_spotify(
+    browser: httpx.AsyncClient,
+    *,
+    username: str = "fan-one",
+    slug: str = "soon",
+    form: dict[str, str] | None = None,
+) -> httpx.Response:
+    """The whole round trip; returns the callback's response (303 to the confirmation)."""
+    html = await open_page(browser, slug)
+    data = {"csrf": csrf_of(html), "service": "spotify", **(form or {})}
+    started = await browser.post(f"/presave/{slug}/connect", data=data)
+    assert started.status_code == 303, started.text
+    answered = await approve_on_simulator(browser, started.headers["location"], username=username)
+    assert answered.status_code == 302, answered.text
+    callback = httpx.URL(answered.headers["location"])
+    return await browser.get(callback.raw_path.decode())
