@@ -198,3 +198,17 @@ async def test_a_upc_nobody_could_be_asked_about_is_a_lookup_failure_not_a_not_f
     with pytest.raises(ServiceLookupFailed) as raised:
         await resolve(world.sources, ResolveQuery(upc=DEMO_ALBUM.upc))
     assert raised.value.field == "upc"
+
+
+async def test_a_youtube_music_url_without_identifiers_is_filled_by_confident_search(
+    world: World,
+) -> None:
+    resolution = await resolve(world.sources, ResolveQuery(url=DEMO_ALBUM.service_urls["youtube"]))
+
+    matched = by_service(resolution)
+    assert matched["youtube_music"] == "url"
+    assert {matched[s] for s in ("spotify", "apple_music", "deezer")} == {"title_artist"}
+    assert resolution.release.title == "Midnight Cartography"  # "Album - " dropped
+    # The metadata the seed lacked comes from the releases search found.
+    assert resolution.release.upc == DEMO_ALBUM.upc
+    assert len(resolution.release.tracks) == len(DEMO_ALBUM.tracks)

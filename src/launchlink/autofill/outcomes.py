@@ -72,6 +72,7 @@ LINK_ONLY_PLATFORMS: tuple[str, ...] = (
 SEED_PREFERENCE: tuple[str, ...] = ("spotify", "deezer", "apple_music", "tidal")
 
 STORE_SUFFIX = re.compile(r"\s+-\s+(Single|EP)$", re.IGNORECASE)
+STORE_PREFIX = re.compile(r"^(Album|EP|Single)\s+-\s+", re.IGNORECASE)
 
 
 class ServiceLookupFailed(LaunchlinkError):
@@ -209,7 +210,7 @@ def destination(
 
 
 def release_type(match: ReleaseMatch) -> ReleaseType:
-    suffix = STORE_SUFFIX.search(match.title)
+    suffix = STORE_SUFFIX.search(match.title) or STORE_PREFIX.search(match.title)
     if match.kind == "track" or match.is_single or (suffix and suffix.group(1).lower() == "single"):
         return ReleaseType.single
     if suffix and suffix.group(1).lower() == "ep":
@@ -249,7 +250,7 @@ def tracks(tracks: Sequence[TrackInfo]) -> tuple[ResolvedTrack, ...]:
 
 def release_from_match(match: ReleaseMatch) -> ResolvedRelease:
     return ResolvedRelease(
-        title=STORE_SUFFIX.sub("", match.title).strip() or match.title,
+        title=STORE_PREFIX.sub("", STORE_SUFFIX.sub("", match.title)).strip() or match.title,
         type=release_type(match),
         artists=match.artists,
         upc=valid_upc(match.upc),
@@ -274,7 +275,11 @@ def release_from_track(track: TrackMatch) -> ResolvedRelease:
 
 
 def fill_gaps(release: ResolvedRelease, others: Sequence[ReleaseMatch]) -> ResolvedRelease:
-    """Borrow what the seed lacks (artwork, ISRCs, date, UPC) from other services' hits."""
+    """Borrow what the seed lacks (artwork, date, UPC, tracks, ISRCs) from other hits.
+
+    ``others`` are releases found by identifier or accepted by the confidence rules, so
+    they are the same release; the seed's own values always win.
+    """
     for other in others:
         if release.artwork_url is None and other.artwork_url:
             release = replace(release, artwork_url=other.artwork_url)
@@ -282,6 +287,8 @@ def fill_gaps(release: ResolvedRelease, others: Sequence[ReleaseMatch]) -> Resol
             release = replace(release, release_date=other.release_date)
         if release.upc is None and valid_upc(other.upc):
             release = replace(release, upc=valid_upc(other.upc))
+        if not release.tracks and other.tracks:
+            release = replace(release, tracks=tracks(other.tracks))
         if len(other.tracks) == len(release.tracks) and any(
             track.isrc is None for track in release.tracks
         ):

@@ -75,8 +75,9 @@ class Resolver:
     def __init__(self, sources: LookupSources, *, country: str | None) -> None:
         self.sources = sources
         self.country = country
-        # Releases found by UPC during the fan-out: they fill gaps in the seed (ISRCs...).
-        self.upc_hits: list[ReleaseMatch] = []
+        # Releases found during the fan-out (by UPC, or accepted by search): they fill gaps
+        # in the seed's metadata (ISRCs, tracks, UPC...).
+        self.found: list[ReleaseMatch] = []
 
     async def _lookup(self, service: str, call: Callable[[], Awaitable[T]]) -> T | MissingService:
         platform = PLATFORM_FOR_CONNECTOR.get(service, service)
@@ -231,7 +232,7 @@ class Resolver:
             tried = True
             match = await connector.find_release_by_upc(release.upc, country=self.country)
             if match is not None:
-                self.upc_hits.append(match)
+                self.found.append(match)
                 return destination(connector.service, match.url, "upc", service_id=match.id)
         single_isrc = release.first_isrc if release.type is ReleaseType.single else None
         if single_isrc and can(connector, Capability.LOOKUP_ISRC):
@@ -258,6 +259,7 @@ class Resolver:
             best = matching.best_match(release.target(), hits)
             if best is not None:
                 hit, scored = best
+                self.found.append(hit)
                 return destination(
                     connector.service,
                     hit.url,
@@ -332,7 +334,7 @@ class Resolver:
             )
         )
         all_outcomes: list[Outcome] = [*outcomes.values(), *per_connector, *await directory]
-        release = fill_gaps(release, [*hits[1:], *self.upc_hits])
+        release = fill_gaps(release, [*hits[1:], *self.found])
         return _assemble(release, all_outcomes)
 
 
