@@ -69,6 +69,7 @@ DEFAULT_RESERVED_PREFIXES: frozenset[str] = frozenset(
         "_sim",
         "presave",
         "oauth",
+        "revoke",
         "dashboard",
         "healthz",
         "readyz",
