@@ -91,7 +91,8 @@ async def test_the_page_offers_each_mode_and_explains_fallbacks(
     assert 'id="presave-spotify"' in html
     assert "Save the release (album and tracks) to your Spotify library." in html
     assert 'id="remind-deezer"' in html
-    assert 'id="link-bandcamp"' in html and "novareyes.bandcamp.com" in html
+    assert 'id="link-bandcamp"' in html
+    assert "novareyes.bandcamp.com" in html
     # Amazon Music cannot save for fans: it falls back to a reminder, and says so.
     assert 'id="remind-amazon_music"' in html
     assert "Saving straight to Amazon Music is not available here" in html
@@ -115,7 +116,8 @@ async def test_apple_music_preadd_runs_through_the_musickit_stand_in(
         admin, label, campaign={"apple_preorder_album_id": APPLE_PREORDER_ALBUM_ID}
     )
     html = await open_page(fan)
-    assert 'id="presave-apple_music"' in html and "Pre-add on Apple Music" in html
+    assert 'id="presave-apple_music"' in html
+    assert "Pre-add on Apple Music" in html
     started = await fan.post(
         "/presave/soon/connect", data={"csrf": csrf_of(html), "service": "apple_music"}
     )

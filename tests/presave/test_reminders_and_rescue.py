@@ -47,7 +47,8 @@ async def test_a_reminder_is_recorded_and_confirmed_by_email(
         presave = (await session.execute(select(Presave))).scalar_one()
         reminders = list((await session.execute(select(Reminder))).scalars())
         consents = {c.kind for c in (await session.execute(select(ConsentRecord))).scalars()}
-    assert presave.mode is ServiceMode.reminder and presave.service == "deezer"
+    assert presave.mode is ServiceMode.reminder
+    assert presave.service == "deezer"
     assert {(r.channel, r.service) for r in reminders} == {
         (ReminderChannel.email, "deezer"),
         (ReminderChannel.sms, "deezer"),
@@ -87,7 +88,8 @@ async def test_an_in_app_browser_gets_the_rescue_path_and_a_magic_link(
     await make_presave_link(admin, label)
     async with browser_for(papp, **{"User-Agent": INSTAGRAM_UA}) as instagram:
         html = await open_page(instagram)
-        assert 'id="in-app"' in html and "Instagram" in html
+        assert 'id="in-app"' in html
+        assert "Instagram" in html
         sent = await instagram.post(
             "/presave/soon/later", data={"csrf": csrf_of(html), "email": "Later@Example.com"}
         )
@@ -97,7 +99,8 @@ async def test_an_in_app_browser_gets_the_rescue_path_and_a_magic_link(
     assert link is not None
     async with browser_for(papp) as real_browser:
         opened = await real_browser.get(link.group(1))
-        assert opened.status_code == 303 and opened.headers["location"] == "/soon"
+        assert opened.status_code == 303
+        assert opened.headers["location"] == "/soon"
         page = await open_page(real_browser)
         assert "Welcome back" in page
         assert 'id="in-app"' not in page

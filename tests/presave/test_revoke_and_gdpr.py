@@ -35,14 +35,16 @@ async def test_revoke_deletes_the_tokens_and_cancels_everything_pending(
     refused = await fan.post(revoke, data={})
     assert refused.status_code == 403
     revoked = await fan.post(revoke, data={"csrf": csrf_of(confirm_page.text)})
-    assert revoked.status_code == 200 and 'id="revoked"' in revoked.text
+    assert revoked.status_code == 200
+    assert 'id="revoked"' in revoked.text
     async with papp.context.database.sessionmaker() as session:
         presave = (await session.execute(select(Presave))).scalar_one()
         grant = (await session.execute(select(ServiceGrant))).scalar_one()
         events = [e.state for e in (await session.execute(select(PresaveEvent))).scalars()]
     assert presave.state is PresaveState.cancelled
     assert events == [PresaveState.waiting, PresaveState.cancelled]
-    assert grant.access_token is None and grant.refresh_token is None
+    assert grant.access_token is None
+    assert grant.refresh_token is None
     assert grant.revoked_at is not None
 
 
@@ -130,17 +132,20 @@ async def test_campaign_api_lists_counts_and_isolates_workspaces(
     for username in ("a", "b", "c"):
         await presave_via_spotify(fan, username=username)
     first = await admin.get(label, f"/links/{link_id}/presaves?limit=2&service=spotify")
-    assert first.status_code == 200 and len(first.json()["items"]) == 2
+    assert first.status_code == 200
+    assert len(first.json()["items"]) == 2
     rest = await admin.get(
         label, f"/links/{link_id}/presaves?limit=2&cursor={first.json()['next_cursor']}"
     )
-    assert len(rest.json()["items"]) == 1 and rest.json()["next_cursor"] is None
+    assert len(rest.json()["items"]) == 1
+    assert rest.json()["next_cursor"] is None
     assert (await admin.get(label, f"/links/{link_id}/presaves?country=US")).json()["items"] == []
     counts = (await admin.get(label, f"/links/{link_id}/presaves/counts")).json()
     assert counts["total"] == 3
     assert counts["by_service"] == {"spotify": 3}
     assert counts["by_state"] == {"waiting": 3}
-    assert counts["oauth_started"] == 3 and counts["oauth_completed"] == 3
+    assert counts["oauth_started"] == 3
+    assert counts["oauth_completed"] == 3
     stranger = await create_workspace_with_key(papp.context.database, name="Other")
     for path in (f"/links/{link_id}/campaign", f"/links/{link_id}/presaves"):
         assert (await admin.get(stranger, path)).status_code == 404
@@ -169,4 +174,5 @@ async def test_consent_texts_are_versioned(
         {"consent_texts": {"email": "Email me about Nova Reyes and her label."}},
     )
     [text] = changed.json()["consent_texts"]
-    assert text["version"] == 2 and text["text"].endswith("her label.")
+    assert text["version"] == 2
+    assert text["text"].endswith("her label.")
