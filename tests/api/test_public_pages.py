@@ -117,3 +117,24 @@ async def test_postgres_notify_wakes_another_process_without_waiting_for_the_pol
                 raise AssertionError("the change did not reach the other process within 5 s")
     finally:
         await other.shutdown()
+
+
+async def test_a_custom_domain_serves_its_root_link_and_its_slugs(
+    api: Api, owner: WorkspaceKey
+) -> None:
+    domain = (await api.post(owner, "/domains", {"hostname": "music.owner.test"})).json()
+    link = await make_link(api, owner, slug="night")
+    moved = await api.patch(owner, f"/links/{link['id']}", {"custom_domain": "music.owner.test"})
+    assert moved.json()["url"] == "https://music.owner.test/night"
+    custom = {"host": "music.owner.test", "user-agent": IPHONE}
+
+    assert (await api.client.get("/", headers=custom)).status_code == 404
+    await api.patch(owner, f"/domains/{domain['id']}", {"root_link_id": link["id"]})
+    root = await api.client.get("/", headers=custom)
+    assert root.status_code == 200
+    assert 'href="/night/spotify"' in root.text
+    assert (await api.client.get("/night", headers=custom)).status_code == 200
+    redirect = await api.client.get("/night/spotify", headers=custom)
+    assert redirect.status_code == 302
+    # The link left the instance's own host: the old URL is gone there.
+    assert (await api.client.get("/night", headers={"user-agent": IPHONE})).status_code == 404
