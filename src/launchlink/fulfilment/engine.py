@@ -77,13 +77,14 @@ FINAL_EVENT = {
     PresaveState.failed: events.PRESAVE_FAILED,
     PresaveState.cancelled: events.PRESAVE_CANCELLED,
 }
-FAN_REVOKED = "fan_revoked"
 UNAVAILABLE_RETRY = timedelta(minutes=15)
 
 
 @dataclass
 class _Outcome:
     records: dict[str, ActionRecord] = field(default_factory=dict)
+    stored: set[str] = field(default_factory=set)
+    """Kinds whose record is already in the database (skipped at the final write)."""
 
     def as_json(self) -> list[dict[str, Any]]:
         return [
@@ -199,12 +200,7 @@ class FulfilmentEngine:
 
     async def _process(self, job: ClaimedJob, owner: str) -> None:
         grant = job.grant
-        if job.state == PresaveState.cancelled or (
-            grant is not None and grant.revoked_reason == FAN_REVOKED
-        ):
-            await self._finish(job, owner, PresaveState.cancelled, "the fan revoked", _Outcome())
-            return
-        if job.state.is_final:
+        if job.state.is_final:  # cancelled by the fan's revoke (presave.service.revoke)
             await self._close_only(job, owner)
             return
         if grant is None or grant.revoked_at is not None or grant.access_token is None:
@@ -334,6 +330,7 @@ class FulfilmentEngine:
                     )
                     if index == 0:
                         await repository.mark_executing(job, owner, executing_at)
+                outcome.stored.add(record.kind)
         await self._settle(job, owner, outcome, executing_at)
 
     async def _perform(
@@ -418,6 +415,8 @@ class FulfilmentEngine:
                 executing_at=executing_at,
             )
             for record in outcome.records.values():
+                if record.kind in outcome.stored and record.status == "done":
+                    continue
                 await repository.record_action(
                     job,
                     owner,
@@ -429,12 +428,13 @@ class FulfilmentEngine:
                     reason=record.reason,
                     at=record.at,
                     fence=False,
+                    known_new=record.kind not in outcome.stored,
                 )
             if job.grant is not None:
                 if revoke is not None:
                     await repository.revoke_grant(job.grant.id, revoke, now)
                 elif state != PresaveState.needs_reauth:
-                    await repository.forget_tokens_when_unused(job.grant.id, now)
+                    await repository.forget_tokens_when_unused(job.presave_id, self.clock)
             if state == PresaveState.needs_reauth:
                 await repository.add_reminder(job, now)
             self.dispatcher.emit_after_commit(
@@ -489,7 +489,7 @@ class FulfilmentEngine:
     ) -> None:
         attempt = job.attempts + 1
         if attempt >= self.settings.max_attempts:
-            outcome = _Outcome(dict(records))
+            outcome = _Outcome(dict(records), set(records))
             await self._finish(
                 job,
                 owner,

@@ -16,8 +16,11 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from launchlink.kit.clock import Clock
 from launchlink.kit.ids import uuid7
 from launchlink.models.catalog import Release, ReleaseArtist
 from launchlink.models.fulfilment import FulfilmentAction, FulfilmentJob, ReleaseResolution
@@ -31,6 +34,7 @@ from launchlink.models.presave import (
     ServiceGrant,
     ServiceMode,
 )
+from launchlink.presave.service import forget_tokens_after_fulfilment
 
 ENGINE_MODES = (ServiceMode.direct_save, ServiceMode.preadd)
 """Reminder and link-only pre-saves are the messaging engine's; these are ours."""
@@ -379,12 +383,17 @@ class FulfilmentRepository:
         reason: str | None,
         at: datetime,
         fence: bool = True,
+        known_new: bool = False,
     ) -> None:
         if fence:
             await self._fence(job.job_id, owner, waiting_for=None)
-        existing = await self.session.scalar(
-            select(FulfilmentAction).where(
-                FulfilmentAction.presave_id == job.presave_id, FulfilmentAction.kind == kind
+        existing = (
+            None
+            if job.claims <= 1 and not fence
+            else await self.session.scalar(
+                select(FulfilmentAction).where(
+                    FulfilmentAction.presave_id == job.presave_id, FulfilmentAction.kind == kind
+                )
             )
         )
         if existing is not None:
@@ -493,23 +502,29 @@ class FulfilmentRepository:
     ) -> bool:
         """True if this caller should look the release up now (others wait for its answer)."""
         table = ReleaseResolution
-        existing = await self.session.get(
-            table, (release_id, service, territory), with_for_update=True
-        )
-        if existing is None:
-            self.session.add(
-                table(
-                    release_id=release_id,
-                    service=service,
-                    territory=territory,
-                    found=False,
-                    polls=0,
-                    first_checked_at=now,
-                    next_check_at=hold_until,
-                )
+        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
+        upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        created = await self.session.execute(
+            upsert(table)
+            .values(
+                release_id=release_id,
+                service=service,
+                territory=territory,
+                found=False,
+                polls=0,
+                track_ids=[],
+                first_checked_at=now,
+                next_check_at=hold_until,
             )
-            await self.session.flush()
-            return True
+            .on_conflict_do_nothing()
+            .returning(table.release_id)
+        )
+        if created.first() is not None:
+            return True  # first ever check: ours
+        existing = await self.session.get(
+            table, (release_id, service, territory), with_for_update=True, populate_existing=True
+        )
+        assert existing is not None
         if existing.next_check_at > now:
             return False
         existing.next_check_at = hold_until
@@ -561,27 +576,12 @@ class FulfilmentRepository:
             .execution_options(synchronize_session=False)
         )
 
-    async def forget_tokens_when_unused(self, grant_id: UUID, now: datetime) -> bool:
-        """Delete the grant's tokens unless it is standing or another pre-save still needs it."""
-        grant = await self.session.get(ServiceGrant, grant_id)
-        if grant is None or grant.standing or grant.access_token is None:
+    async def forget_tokens_when_unused(self, presave_id: UUID, clock: Clock) -> bool:
+        """Delete the grant's tokens unless it is standing or another pre-save needs it."""
+        presave = await self.session.get(Presave, presave_id)
+        if presave is None:
             return False
-        open_states = [PresaveState.waiting, PresaveState.due, PresaveState.resolving]
-        still_needed = await self.session.scalar(
-            select(func.count())
-            .select_from(Presave)
-            .where(
-                Presave.grant_id == grant_id,
-                Presave.state.in_([*open_states, PresaveState.executing]),
-            )
-        )
-        if still_needed:
-            return False
-        grant.access_token = None
-        grant.refresh_token = None
-        grant.access_expires_at = None
-        grant.updated_at = now
-        return True
+        return await forget_tokens_after_fulfilment(self.session, presave, clock=clock)
 
     async def add_reminder(self, job: ClaimedJob, now: datetime) -> bool:
         """The reminder path for a fan whose grant died: an email, if they gave one."""

@@ -19,7 +19,7 @@ from launchlink.connectors.base import SERVICES
 from launchlink.connectors.registry import ConnectorRegistry
 from launchlink.connectors.settings import ConnectorsSettings
 from launchlink.db import Database
-from launchlink.fulfilment.engine import FAN_REVOKED, FulfilmentEngine
+from launchlink.fulfilment.engine import FulfilmentEngine
 from launchlink.fulfilment.events import EventDispatcher
 from launchlink.fulfilment.limiter import DatabaseLimiter, MemoryLimiter, RateLimiter, RedisLimiter
 from launchlink.fulfilment.repository import ENGINE_MODES, FulfilmentRepository
@@ -310,7 +310,6 @@ async def cancel_presave(session: AsyncSession, presave_id: UUID, *, clock: Cloc
 
 
 __all__ = [
-    "FAN_REVOKED",
     "Progress",
     "ServiceProgress",
     "build_engine",
