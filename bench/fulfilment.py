@@ -1,0 +1,211 @@
+"""Fulfilment benchmark: N pre-saves (Spotify 60 %, Apple 25 %, Deezer 15 %) against the
+simulator in its own process, with a per-app rate limit R and 30 ms service latency.
+
+Prints wall time against the ideal (count / R per service), utilisation = ideal / actual
+(target >= 0.9) and peak worker memory (target < 300 MB). Not a test: run it by hand.
+
+    .venv/bin/python bench/fulfilment.py --presaves 100000 --rate 150 --workers 4 \
+        --database postgresql
+    .venv/bin/python bench/fulfilment.py --presaves 20000 --rate 60 --database sqlite
+
+PostgreSQL runs use Redis for the shared limiter (127.0.0.1:6379, db 12) and a scratch
+database that is dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cryptography.fernet import Fernet  # noqa: E402
+from tests.fulfilment.release_day import seed, wait_for_port, write_apple_keys  # noqa: E402
+
+from launchlink.migrate import upgrade_to_head  # noqa: E402
+
+SHARES = {"spotify": 0.60, "apple_music": 0.25, "deezer": 0.15}
+PORT = 18_790
+
+
+def peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--presaves", type=int, default=100_000)
+    parser.add_argument("--rate", type=float, default=150.0, help="per-app limit R (req/s)")
+    parser.add_argument("--ceiling", type=float, default=0.95, help="our share of R")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="postgresql")
+    parser.add_argument("--latency-ms", type=float, default=30.0)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="ll-bench-"))
+    fans = {s: int(args.presaves * share) for s, share in SHARES.items()}
+    fans["spotify"] += args.presaves - sum(fans.values())
+    private_key, public_key = write_apple_keys(tmp)
+    window = 10.0
+    spec = {
+        "fans": fans,
+        "tokens_file": str(tmp / "tokens.json"),
+        "apple_public_key_file": str(public_key),
+        "rate_limits": {s: {"limit": int(args.rate * window), "window": window} for s in fans},
+        "latency_ms": args.latency_ms,
+    }
+    (tmp / "spec.json").write_text(json.dumps(spec))
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    if args.database == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp / 'bench.sqlite3'}"
+        workers = 1
+    else:
+        import psycopg
+
+        name = f"ll_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+            c.execute(f'CREATE DATABASE "{name}"')
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        workers = args.workers
+    upgrade_to_head(url)
+    simulator = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.fulfilment.release_day",
+            "simulator",
+            "--port",
+            str(PORT),
+            "--spec",
+            str(tmp / "spec.json"),
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        wait_for_port(PORT, timeout=600)
+        key = Fernet.generate_key().decode()
+        total = asyncio.run(seed(url, spec["tokens_file"], key))
+        worker_env = env | {
+            "LAUNCHLINK_DATABASE_URL": url,
+            "LAUNCHLINK_ENCRYPTION_KEYS": key,
+            "LAUNCHLINK_VAR_DIR": str(tmp / "var"),
+            "LAUNCHLINK_FULFILMENT__CONCURRENCY": "64",
+            "LAUNCHLINK_FULFILMENT__CLAIM_BATCH": "100",
+            "LAUNCHLINK_FULFILMENT__SCHEDULER_SECONDS": "1",
+            "LAUNCHLINK_FULFILMENT__IDLE_POLL_SECONDS": "0.2",
+            "LAUNCHLINK_FULFILMENT__RATE_LIMITS": json.dumps(
+                dict.fromkeys(fans, args.rate * args.ceiling)
+            ),
+            "RELEASE_DAY_SIMULATOR": f"http://127.0.0.1:{PORT}",
+            "RELEASE_DAY_APPLE_KEY": str(private_key),
+        }
+        if args.database == "postgresql":
+            import redis
+
+            redis.Redis.from_url("redis://127.0.0.1:6379/12").flushdb()
+            worker_env["LAUNCHLINK_REDIS_URL"] = "redis://127.0.0.1:6379/12"
+        started_at = datetime.now().astimezone()
+        started = time.monotonic()
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.fulfilment.release_day", "worker"],
+                env=worker_env,
+                cwd=ROOT,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(workers)
+        ]
+        peak = 0.0
+        finished = asyncio.run(_wait_done(url, total, procs, lambda mb: None))
+        elapsed = time.monotonic() - started
+        for proc in procs:
+            peak = max(peak, peak_rss_mb(proc.pid))
+        per_service = asyncio.run(_finish_times(url, started_at))
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
+        simulator.terminate()
+        simulator.wait(timeout=30)
+    ideal = max(count / args.rate for count in fans.values())
+    print(
+        f"\nfulfilment benchmark: {total} pre-saves {fans}, R = {args.rate:.0f} req/s per app, "
+        f"ceiling {args.ceiling:.0%}, {args.latency_ms:.0f} ms latency, {args.database}, "
+        f"{workers} worker process(es)"
+    )
+    print(
+        f"  finished {finished}/{total} in {elapsed:.1f} s; ideal {ideal:.1f} s; "
+        f"utilisation {ideal / elapsed:.2f}"
+    )
+    for service, (count, seconds) in per_service.items():
+        service_ideal = count / args.rate
+        print(
+            f"  {service:12s} {count:6d} done in {seconds:6.1f} s, ideal {service_ideal:6.1f} s, "
+            f"utilisation {service_ideal / seconds:.2f}"
+        )
+    print(f"  peak worker memory (VmHWM) {peak:.0f} MB")
+
+
+async def _wait_done(url: str, total: int, procs: list[subprocess.Popen[bytes]], _: object) -> int:
+    from sqlalchemy import func, select
+
+    from launchlink.db import Database
+    from launchlink.models.presave import FINAL_PRESAVE_STATES, Presave
+
+    database = Database(url)
+    try:
+        while True:
+            await asyncio.sleep(2)
+            async with database.transaction() as session:
+                done = await session.scalar(
+                    select(func.count()).where(Presave.state.in_(FINAL_PRESAVE_STATES))
+                )
+            peak = max(peak_rss_mb(p.pid) for p in procs)
+            print(f"  {done}/{total} final, worker peak {peak:.0f} MB", flush=True)
+            if done is not None and done >= total:
+                return int(done)
+    finally:
+        await database.dispose()
+
+
+async def _finish_times(url: str, started_at: datetime) -> dict[str, tuple[int, float]]:
+    from sqlalchemy import func, select
+
+    from launchlink.db import Database
+    from launchlink.models.presave import Presave
+
+    database = Database(url)
+    try:
+        async with database.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(Presave.service, func.count(), func.max(Presave.finished_at)).group_by(
+                        Presave.service
+                    )
+                )
+            ).all()
+    finally:
+        await database.dispose()
+    return {row[0]: (int(row[1]), (row[2] - started_at).total_seconds()) for row in rows}
+
+
+if __name__ == "__main__":
+    main()
