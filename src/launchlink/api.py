@@ -15,6 +15,7 @@ from launchlink.autofill.endpoints import router as autofill_router
 from launchlink.catalog.endpoints import router as catalog_router
 from launchlink.context import AppContext
 from launchlink.errors import LaunchlinkError, PayloadTooLarge
+from launchlink.fulfilment.endpoints import router as fulfilment_router
 from launchlink.links.endpoints import router as links_router
 from launchlink.presave.endpoints import router as presave_router
 
@@ -113,5 +114,6 @@ def create_api(context: AppContext) -> FastAPI:
     api.include_router(links_router, prefix=API_PREFIX)
     api.include_router(presave_router, prefix=API_PREFIX)
     api.include_router(autofill_router, prefix=API_PREFIX)
+    api.include_router(fulfilment_router, prefix=API_PREFIX)
     api.add_middleware(BodySizeLimit)
     return api

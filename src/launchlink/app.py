@@ -34,6 +34,7 @@ from launchlink.links.public import PublicLinkApp, PublicLinkConfig
 from launchlink.links.snapshots import CachingSnapshotSource, DatabaseSnapshotSource
 
 if TYPE_CHECKING:
+    from launchlink.fulfilment.tasks import EmbeddedWorker
     from launchlink.presave.front import PresaveFront
     from launchlink.simulator.state import SimulatorState
 
@@ -55,6 +56,7 @@ class Application:
         self.front = front
         self.public_caches: PublicCaches | None = None
         self.simulator_state: SimulatorState | None = None
+        self.fulfilment_worker: EmbeddedWorker | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -74,7 +76,22 @@ class Application:
                 self.simulator_state, self.context.database, self.context.settings
             )
 
+        await self._start_fulfilment()
+
+    async def _start_fulfilment(self) -> None:
+        # Embedded mode: the worker lives in this process (one worker is enough there:
+        # the rate limits, not the engine, bound the pace). Tests build apps without it.
+        settings = self.context.settings
+        if not settings.embedded_worker or settings.environment == "test":
+            return
+        from launchlink.fulfilment.tasks import EmbeddedWorker
+
+        self.fulfilment_worker = EmbeddedWorker(settings, self.context.database, self.context.clock)
+        await self.fulfilment_worker.start()
+
     async def shutdown(self) -> None:
+        if self.fulfilment_worker is not None:
+            await self.fulfilment_worker.stop()
         if self.context.link_changes is not None:
             await self.context.link_changes.stop()
         await self.context.database.dispose()

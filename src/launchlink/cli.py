@@ -208,6 +208,49 @@ def simulate(
     run_simulator(host, port)
 
 
+@app.command()
+def worker() -> None:
+    """Run a fulfilment worker until SIGTERM/Ctrl-C (scale-out: run several, any machine)."""
+    from launchlink.fulfilment.tasks import run_worker
+
+    processed = _run(run_worker)
+    console.print(f"worker stopped after {processed} job(s)")
+
+
+@app.command()
+def fulfil(
+    release: Annotated[str, typer.Option(help="Release id.")],
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Only watch; other workers do the work.")
+    ] = False,
+    until_settled: Annotated[
+        bool, typer.Option(help="Exit when nothing due is pending (else Ctrl-C).")
+    ] = True,
+    resume: Annotated[
+        list[str] | None, typer.Option(help="Lift a service's pause (e.g. after an alert).")
+    ] = None,
+) -> None:
+    """Run or watch one release's fulfilment with live progress per service."""
+    from launchlink.fulfilment.console import fulfil_release
+
+    try:
+        release_id = UUID(release)
+    except ValueError:
+        raise typer.BadParameter("not a release id", param_hint="--release") from None
+
+    async def make(settings: Settings) -> object:
+        return await fulfil_release(
+            settings,
+            release_id,
+            watch_only=watch,
+            until_settled=until_settled,
+            resume=resume or [],
+            console=console,
+        )
+
+    _run(make)
+
+
 def _database(settings: Settings) -> Database:
     return Database(settings.resolved_database_url)
 
