@@ -194,3 +194,26 @@ async def test_the_token_in_the_query_never_reaches_errors_or_logs(
     assert any("access_token=" in text for text in texts), "the query was logged, redacted"
     assert all(tokens.access_token not in text for text in texts)
     assert all("launchlink-demo-secret" not in text for text in texts)
+
+
+async def test_the_fans_own_playlists_are_listed_but_not_favourites_of_others(
+    world: SimWorld, deezer: DeezerConnector
+) -> None:
+    other = fan(world, "someone-else")
+    theirs = await deezer.create_playlist(other, name="Not mine")
+    tokens = fan(world, "lister")
+    mine = await deezer.create_playlist(tokens, name="Gym")
+    assert mine.created_id is not None
+    assert theirs.created_id is not None
+    await deezer.add_to_playlist(
+        tokens,
+        playlist_id=mine.created_id,
+        track_ids=[world.album("glass").tracks[0].ids["deezer"]],
+    )
+    await deezer.follow_playlist(tokens, playlist_id=theirs.created_id)
+
+    listed = await deezer.list_playlists(tokens)
+
+    assert [(p.id, p.name, p.owned, p.track_count) for p in listed] == [
+        (mine.created_id, "Gym", True, 1)
+    ]

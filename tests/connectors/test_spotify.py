@@ -507,3 +507,65 @@ async def test_no_token_appears_in_errors_or_logs(
     assert caplog.records
     for secret in secrets:
         assert all(secret not in text for text in texts)
+
+
+async def test_the_fans_own_and_collaborative_playlists_are_listed_not_followed_ones(
+    world: SimWorld, spotify: SpotifyConnector
+) -> None:
+    from launchlink.simulator.models import Playlist
+
+    owner_tokens = fan(world, "stranger", [*ALL_WRITE_SCOPES, "playlist-read-private"])
+    theirs = await spotify.create_playlist(owner_tokens, name="Someone else's", public=True)
+    tokens = fan(world, "lister", [*ALL_WRITE_SCOPES, "playlist-read-private"])
+    mine = await spotify.create_playlist(tokens, name="Road trip", public=False)
+    album = world.album("glass")
+    assert mine.created_id is not None
+    assert theirs.created_id is not None
+    await spotify.add_to_playlist(
+        tokens, playlist_id=mine.created_id, track_ids=[album.tracks[0].ids["spotify"]]
+    )
+    shared_id = "5sharedPlaylist0000000"
+    world.state.playlists[("spotify", shared_id)] = Playlist(
+        service="spotify",
+        playlist_id=shared_id,
+        owner_id="stranger",
+        name="Band",
+        collaborative=True,
+    )
+    await spotify.follow_playlist(tokens, playlist_id=shared_id)
+    await spotify.follow_playlist(tokens, playlist_id=theirs.created_id)
+
+    listed = await spotify.list_playlists(tokens)
+
+    assert [(p.id, p.name, p.owned, p.track_count) for p in listed] == [
+        (mine.created_id, "Road trip", True, 1),
+        (shared_id, "Band", False, 0),
+    ]
+
+
+async def test_listing_playlists_needs_the_read_scope(
+    world: SimWorld, spotify: SpotifyConnector
+) -> None:
+    with pytest.raises(NotAllowed):
+        await spotify.list_playlists(fan(world, "no-read"))
+
+
+async def test_listing_playlists_pages_through_the_fans_list(
+    world: SimWorld, spotify: SpotifyConnector
+) -> None:
+    tokens = fan(world, "collector", [*ALL_WRITE_SCOPES, "playlist-read-private"])
+    for number in range(53):
+        await spotify.create_playlist(tokens, name=f"Mix {number}")
+    listed = await spotify.list_playlists(tokens, limit=52)
+    assert [p.name for p in listed] == [f"Mix {n}" for n in range(52)]
+
+
+def test_the_playlist_read_scope_is_asked_only_when_the_fan_picks_a_playlist(
+    spotify: SpotifyConnector,
+) -> None:
+    assert spotify.scopes_for([Capability.PLAYLIST_ADD]) == ["playlist-modify-private"]
+    assert spotify.scopes_for([Capability.PLAYLIST_ADD, Capability.PLAYLIST_READ]) == [
+        "playlist-modify-public",
+        "playlist-modify-private",
+        "playlist-read-private",
+    ]

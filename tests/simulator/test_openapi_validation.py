@@ -135,6 +135,7 @@ async def test_the_simulators_spotify_answers_fit_the_contract(validating_sim: S
                 "user-library-read",
                 "user-follow-modify",
                 "playlist-modify-public",
+                "playlist-read-private",
             ],
         )
         headers = {"Authorization": f"Bearer {access.token}"}
@@ -181,4 +182,31 @@ async def test_the_simulators_spotify_answers_fit_the_contract(validating_sim: S
         )
         items = await sim.client.get(f"{API}/playlists/{playlist}/items", headers=headers)
         assert items.status_code == 200, items.text
+        listed = await sim.client.get(
+            f"{API}/me/playlists", params={"limit": "50", "offset": "0"}, headers=headers
+        )
+        assert listed.status_code == 200, listed.text
+        assert [p["id"] for p in listed.json()["items"]] == [playlist]
+        assert listed.json()["items"][0]["items"]["total"] == 1
     assert sim.state.contract_violations == []
+
+
+def test_a_playlist_listing_with_a_limit_above_fifty_violates_the_contract() -> None:
+    with pytest.raises(ContractViolation, match="maximum"):
+        CONTRACT.validate_request("GET", "/v1/me/playlists", query={"limit": "51"})
+
+
+def test_a_listed_playlist_must_carry_the_simplified_shape() -> None:
+    page = {
+        "href": "h",
+        "limit": 20,
+        "next": None,
+        "offset": 0,
+        "previous": None,
+        "total": 1,
+        "items": [{"id": "p", "name": "n", "items": {"href": "h", "total": "many"}}],
+    }
+    with pytest.raises(ContractViolation):
+        CONTRACT.validate_response(
+            "GET", "/v1/me/playlists", 200, body=json.dumps(page), content_type="application/json"
+        )

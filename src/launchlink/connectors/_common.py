@@ -9,6 +9,7 @@ from launchlink.connectors.base import (
     ActionResult,
     Capability,
     PlatformAccount,
+    PlaylistInfo,
     ReleaseMatch,
     TokenSet,
     TrackMatch,
@@ -184,6 +185,10 @@ class ConnectorBase:
     ) -> ActionResult:
         self._require(Capability.PREADD)
         raise NotSupported("no native pre-add", service=self.service)
+
+    async def list_playlists(self, tokens: TokenSet, *, limit: int = 50) -> list[PlaylistInfo]:
+        self._require(Capability.PLAYLIST_READ)
+        raise NotSupported("cannot list playlists", service=self.service)
 
     async def aclose(self) -> None:
         return None

@@ -12,7 +12,8 @@ Shape of a connector (see :class:`Connector`):
 * lookups with the operator's app credentials: ``find_release_by_upc``,
   ``find_track_by_isrc``, ``lookup_url`` (parses, never fetches, the URL), ``search``;
 * actions with the fan's grant: ``save_release``, ``follow_artists``, ``add_to_playlist``,
-  ``create_playlist``, ``follow_playlist``, ``preadd``.
+  ``create_playlist``, ``follow_playlist``, ``preadd``; ``list_playlists`` reads the
+  playlists the fan can add to.
 
 Anything a service cannot do raises :class:`~launchlink.connectors.errors.NotSupported` and is
 absent from ``capabilities``; failures raise the typed errors of
@@ -44,6 +45,8 @@ class Capability(StrEnum):
     FOLLOW_ARTIST = "follow_artist"
     PLAYLIST_ADD = "playlist_add"
     PLAYLIST_FOLLOW = "playlist_follow"
+    PLAYLIST_READ = "playlist_read"
+    """List the fan's own playlists (so they can pick one to add the release to)."""
     PREADD = "preadd"
 
 
@@ -147,6 +150,19 @@ class TrackMatch:
     release_date: str | None = None
     artwork_url: str | None = None
     country: str | None = None
+
+
+@dataclass(frozen=True)
+class PlaylistInfo:
+    """A playlist the fan can add items to: one they own (``owned``) or collaborate on.
+
+    ``track_count`` is ``None`` when the service's list does not say.
+    """
+
+    id: str
+    name: str
+    owned: bool = True
+    track_count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -289,6 +305,11 @@ class Connector(Protocol):
     async def preadd(
         self, tokens: TokenSet, *, album_id: str, idempotency_key: str | None = None
     ) -> ActionResult: ...
+
+    async def list_playlists(self, tokens: TokenSet, *, limit: int = 50) -> list[PlaylistInfo]:
+        """Up to ``limit`` playlists the fan can add items to (capability ``playlist_read``):
+        owned or collaborative ones; followed playlists of others are left out."""
+        ...
 
     async def aclose(self) -> None: ...
 

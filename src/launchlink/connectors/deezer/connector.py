@@ -23,6 +23,7 @@ from launchlink.connectors.base import (
     ActionResult,
     Capability,
     PlatformAccount,
+    PlaylistInfo,
     ReleaseMatch,
     TokenSet,
     TrackInfo,
@@ -44,6 +45,8 @@ PERMS = MappingProxyType(
         "manage_library": "Add the release and the artist to your Deezer favourites.",
     }
 )
+PLAYLIST_PAGE = 50
+PLAYLIST_MAX_PAGES = 6
 _ACTION_PERMS: dict[Capability, tuple[str, ...]] = {
     Capability.SAVE_RELEASE: ("manage_library",),
     Capability.SAVE_TRACKS: ("manage_library",),
@@ -124,6 +127,7 @@ class DeezerConnector(ConnectorBase):
             Capability.FOLLOW_ARTIST,
             Capability.PLAYLIST_ADD,
             Capability.PLAYLIST_FOLLOW,
+            Capability.PLAYLIST_READ,
         }
     )
     scope_descriptions = PERMS
@@ -386,6 +390,44 @@ class DeezerConnector(ConnectorBase):
             targets=tuple(tracks),
             requests=requests,
         )
+
+    async def list_playlists(self, tokens: TokenSet, *, limit: int = 50) -> list[PlaylistInfo]:
+        """``GET /user/me/playlists`` (``basic_access``): own and collaborative playlists;
+        favourite playlists of others are left out (Deezer refuses tracks added to them)."""
+        self._require(Capability.PLAYLIST_READ)
+        me = await self.current_user(tokens)
+        found: list[PlaylistInfo] = []
+        index = 0
+        for _page in range(PLAYLIST_MAX_PAGES):
+            if len(found) >= limit:
+                break
+            page = as_dict(
+                await self.client.call(
+                    "GET",
+                    "/user/me/playlists",
+                    token=tokens.access_token,
+                    params={"index": str(index), "limit": str(PLAYLIST_PAGE)},
+                    retry_safe=True,
+                )
+            )
+            items = [as_dict(item) for item in as_list(page.get("data"))]
+            for item in items:
+                playlist_id = as_str(item.get("id"))
+                owned = me.id is not None and as_str(dig(item, "creator", "id")) == me.id
+                if not playlist_id or not (owned or item.get("collaborative") is True):
+                    continue
+                found.append(
+                    PlaylistInfo(
+                        id=playlist_id,
+                        name=as_str(item.get("title")) or "",
+                        owned=owned,
+                        track_count=as_int(item.get("nb_tracks")),
+                    )
+                )
+            index += len(items)
+            if not items or not page.get("next"):
+                break
+        return found[:limit]
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -21,6 +21,7 @@ from launchlink.connectors.base import (
     ActionResult,
     Capability,
     PlatformAccount,
+    PlaylistInfo,
     ReleaseMatch,
     TokenSet,
     TrackInfo,
@@ -47,6 +48,7 @@ SCOPES: dict[str, str] = {
     "user-follow-modify": "Follow the artist on Spotify.",
     "playlist-modify-public": "Follow a playlist, or add tracks to your public playlists.",
     "playlist-modify-private": "Create a private playlist and add the release to it.",
+    "playlist-read-private": "See your playlists, so you can pick the one to add the release to.",
     "user-read-private": "Read your country so the release is saved when it is out there.",
 }
 
@@ -56,7 +58,12 @@ _ACTION_SCOPES: dict[Capability, tuple[str, ...]] = {
     Capability.FOLLOW_ARTIST: ("user-follow-modify",),
     Capability.PLAYLIST_ADD: ("playlist-modify-private",),
     Capability.PLAYLIST_FOLLOW: ("playlist-modify-public",),
+    Capability.PLAYLIST_READ: ("playlist-read-private",),
 }
+PLAYLIST_PAGE = 50
+"""``GET /me/playlists`` takes ``limit`` 1-50 (OpenAPI ``QueryLimit``)."""
+PLAYLIST_MAX_PAGES = 6
+"""Bounds the listing for fans who follow hundreds of others' playlists (a page each)."""
 
 
 def parse_spotify_url(url: str) -> tuple[str, str] | None:
@@ -141,6 +148,7 @@ class SpotifyConnector(ConnectorBase):
             Capability.FOLLOW_ARTIST,
             Capability.PLAYLIST_ADD,
             Capability.PLAYLIST_FOLLOW,
+            Capability.PLAYLIST_READ,
         }
     )
     scope_descriptions = SCOPES
@@ -179,7 +187,11 @@ class SpotifyConnector(ConnectorBase):
     # -- OAuth ------------------------------------------------------------------------------
 
     def scopes_for(self, actions: Iterable[Capability]) -> list[str]:
-        wanted = {scope for action in actions for scope in _ACTION_SCOPES.get(action, ())}
+        chosen = set(actions)
+        wanted = {scope for action in chosen for scope in _ACTION_SCOPES.get(action, ())}
+        if {Capability.PLAYLIST_READ, Capability.PLAYLIST_ADD} <= chosen:
+            # The fan may pick one of their public playlists: adding to it needs -public.
+            wanted.add("playlist-modify-public")
         return [scope for scope in SCOPES if scope in wanted]
 
     def authorization_url(
@@ -490,6 +502,50 @@ class SpotifyConnector(ConnectorBase):
             created_id=playlist_id,
             requests=1,
         )
+
+    async def list_playlists(self, tokens: TokenSet, *, limit: int = 50) -> list[PlaylistInfo]:
+        """``GET /me/playlists`` (``playlist-read-private``), paged; keeps the playlists the
+        fan owns or collaborates on, since only those accept new items."""
+        self._require(Capability.PLAYLIST_READ)
+        me = as_dict(
+            await self.client.call("GET", "/me", token=tokens.access_token, retry_safe=True)
+        )
+        user_id = as_str(me.get("id"))
+        found: list[PlaylistInfo] = []
+        offset = 0
+        for _page in range(PLAYLIST_MAX_PAGES):
+            if len(found) >= limit:
+                break
+            page = as_dict(
+                await self.client.call(
+                    "GET",
+                    "/me/playlists",
+                    token=tokens.access_token,
+                    params={"limit": str(PLAYLIST_PAGE), "offset": str(offset)},
+                    retry_safe=True,
+                )
+            )
+            items = [as_dict(item) for item in as_list(page.get("items"))]
+            for item in items:
+                playlist_id = as_str(item.get("id"))
+                owned = user_id is not None and as_str(dig(item, "owner", "id")) == user_id
+                if not playlist_id or not (owned or item.get("collaborative") is True):
+                    continue
+                count = as_int(dig(item, "items", "total"))
+                if count is None:
+                    count = as_int(dig(item, "tracks", "total"))
+                found.append(
+                    PlaylistInfo(
+                        id=playlist_id,
+                        name=as_str(item.get("name")) or "",
+                        owned=owned,
+                        track_count=count,
+                    )
+                )
+            offset += len(items)
+            if not items or page.get("next") is None:
+                break
+        return found[:limit]
 
     async def library_contains(self, tokens: TokenSet, uris: Sequence[str]) -> list[bool]:
         """``GET /me/library/contains`` (needs ``user-library-read``): verification aid."""

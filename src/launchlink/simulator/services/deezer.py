@@ -302,7 +302,53 @@ def _favorite(kind: str, param: str, action: str) -> Endpoint:
 async def user_playlists(caller: Caller) -> Response:
     if caller.method == "POST" and caller.param("title") is not None:
         return await create_playlist(caller)
+    if caller.method == "GET":
+        return await list_playlists(caller)
     return await _favorite("playlist", "playlist_id", "follow_playlist")(caller)
+
+
+def _creator(state: SimulatorState, user_id: str) -> dict[str, Any]:
+    owner = state.users.get((SERVICE, user_id))
+    return {
+        "id": owner.numeric_id if owner else 0,
+        "name": (owner.display_name if owner else None) or user_id,
+        "type": "user",
+    }
+
+
+async def list_playlists(caller: Caller) -> Response:
+    """``GET /user/me/playlists``: the user's own playlists and their favourite ones, with
+    Deezer's paging (``index``/``limit``, ``total``, ``next``)."""
+    state, user = caller.state, caller.user
+    assert user is not None
+    favourites = state.library(SERVICE, user.user_id).get("follow_playlist", {})
+    shown = [
+        playlist
+        for (service, _), playlist in state.playlists.items()
+        if service == SERVICE
+        and (playlist.owner_id == user.user_id or f"playlist:{playlist.playlist_id}" in favourites)
+    ]
+    try:
+        index = max(0, int(caller.param("index") or 0))
+        limit = max(1, min(int(caller.param("limit") or 25), 100))
+    except ValueError:
+        return deezer_error("ParameterException", "Wrong parameter", 500)
+    data = [
+        {
+            "id": int(playlist.playlist_id),
+            "title": playlist.name,
+            "public": playlist.public,
+            "collaborative": playlist.collaborative,
+            "nb_tracks": len(playlist.items),
+            "creator": _creator(state, playlist.owner_id),
+            "type": "playlist",
+        }
+        for playlist in shown[index : index + limit]
+    ]
+    body: dict[str, Any] = {"data": data, "total": len(shown)}
+    if index + limit < len(shown):
+        body["next"] = f"/user/me/playlists?index={index + limit}&limit={limit}"
+    return json_response(body)
 
 
 async def create_playlist(caller: Caller) -> Response:

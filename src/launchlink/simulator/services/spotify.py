@@ -578,11 +578,24 @@ async def legacy_playlist_followers(caller: Caller) -> Response:
 
 
 def _playlist_json(caller: Caller, playlist: Playlist) -> dict[str, Any]:
+    body = _playlist_simple(caller, playlist)
+    del body["tracks"]  # a full PlaylistObject's deprecated ``tracks`` would be a whole page
+    body["description"] = playlist.description or None  # nullable here, not when simplified
+    body["items"] = _items_page(caller, playlist, limit=100, offset=0)
+    return body
+
+
+def _playlist_simple(caller: Caller, playlist: Playlist) -> dict[str, Any]:
+    """A ``SimplifiedPlaylistObject``: ``items`` is only a ``PlaylistTracksRefObject``."""
     base = caller.base
     owner = caller.state.users.get((SERVICE, playlist.owner_id))
+    items_ref = {
+        "href": f"{base}/playlists/{playlist.playlist_id}/items",
+        "total": len(playlist.items),
+    }
     return {
         "collaborative": playlist.collaborative,
-        "description": playlist.description or None,
+        "description": playlist.description,
         "external_urls": {"spotify": f"https://open.spotify.com/playlist/{playlist.playlist_id}"},
         "href": f"{base}/playlists/{playlist.playlist_id}",
         "id": playlist.playlist_id,
@@ -598,10 +611,36 @@ def _playlist_json(caller: Caller, playlist: Playlist) -> dict[str, Any]:
         },
         "public": playlist.public,
         "snapshot_id": f"snap{playlist.snapshot}",
-        "items": _items_page(caller, playlist, limit=100, offset=0),
+        "items": items_ref,
+        "tracks": items_ref,
         "type": "playlist",
         "uri": f"spotify:playlist:{playlist.playlist_id}",
     }
+
+
+async def my_playlists(caller: Caller) -> Response:
+    """``GET /me/playlists``: the playlists the user owns or follows (``playlist-read-private``
+    per the OpenAPI document), owned first in creation order, then followed ones."""
+    if "playlist-read-private" not in caller.token.scopes:
+        return error(403, "Insufficient client scope")
+    limit = _int_param(caller, "limit", 20, 1, 50)
+    offset = _int_param(caller, "offset", 0, 0, 100_000)
+    if limit is None or offset is None:
+        return error(400, "Invalid limit or offset")
+    assert caller.user is not None
+    user_id = caller.user.user_id
+    state = caller.state
+    followed = state.library(SERVICE, user_id).get("follow_playlist", {})
+    mine = [
+        playlist
+        for (service, _), playlist in state.playlists.items()
+        if service == SERVICE
+        and (playlist.owner_id == user_id or f"spotify:playlist:{playlist.playlist_id}" in followed)
+    ]
+    mine.sort(key=lambda playlist: playlist.owner_id != user_id)
+    items = [_playlist_simple(caller, playlist) for playlist in mine[offset : offset + limit]]
+    href = f"{caller.base}/me/playlists"
+    return json_response(obj.paging(items, href=href, limit=limit, offset=offset, total=len(mine)))
 
 
 async def create_playlist(caller: Caller) -> Response:
@@ -832,6 +871,7 @@ def api_routes() -> list[Route]:
             methods=["PUT", "DELETE"],
         ),
         Route("/me/playlists", api(create_playlist, user_required=True), methods=["POST"]),
+        Route("/me/playlists", api(my_playlists, user_required=True), methods=["GET"]),
         Route("/playlists/{playlist_id}", api(get_playlist), methods=["GET"]),
         Route(
             "/playlists/{playlist_id}/items",
