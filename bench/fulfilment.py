@@ -71,6 +71,7 @@ def main() -> None:
     }
     (tmp / "spec.json").write_text(json.dumps(spec))
     env = os.environ | {"PYTHONPATH": str(ROOT)}
+    name = ""
     if args.database == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp / 'bench.sqlite3'}"
         workers = 1
@@ -145,6 +146,13 @@ def main() -> None:
             proc.wait(timeout=30)
         simulator.terminate()
         simulator.wait(timeout=30)
+        if args.database == "postgresql":
+            import psycopg
+
+            with psycopg.connect(
+                "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True
+            ) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     ideal = max(count / args.rate for count in fans.values())
     print(
         f"\nfulfilment benchmark: {total} pre-saves {fans}, R = {args.rate:.0f} req/s per app, "
