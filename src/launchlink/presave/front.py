@@ -20,7 +20,6 @@ from uuid import UUID
 
 from markupsafe import Markup
 
-from launchlink.connectors.base import Capability
 from launchlink.db import Database
 from launchlink.links.phase import Phase
 from launchlink.links.snapshot import LinkSnapshot
@@ -37,7 +36,7 @@ from launchlink.presave.security import (
     BadSignature,
     new_browser_id,
 )
-from launchlink.presave.service import PresaveKit
+from launchlink.presave.service import PresaveKit, planned_actions, scopes_for
 from launchlink.presave.timing import fan_phase, fan_release_instant, fan_zone_name, valid_zone
 
 MODES_TTL_SECONDS = 30.0
@@ -148,6 +147,7 @@ class PresaveFront:
         self.cookies = CookieJar(secure=secure_cookies)
         self._modes = _ModesCache()
         self._texts: dict[str, str] = {}
+        self._scopes: dict[tuple[UUID, int, str, ServiceMode], tuple[str, ...]] = {}
         self._cache: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
 
     # -- shared by the hot path and the form handlers -----------------------------------
@@ -219,23 +219,53 @@ class PresaveFront:
             texts[kind.value] = text or self.pages.gettext(language, DEFAULT_TEXTS[kind])
         return texts
 
-    def scope_lines(
-        self, snapshot: LinkSnapshot, option: ServiceOption, language: str
-    ) -> tuple[str, ...]:
-        connector = self.kit.connectors.get(option.service)
-        campaign = snapshot.campaign
-        if connector is None or campaign is None or not option.connects:
-            return ()
-        wanted: list[Capability] = []
-        if campaign.save_release:
-            wanted.append(Capability.SAVE_RELEASE)
-        if campaign.follows:
-            wanted.extend((Capability.FOLLOW_ARTIST, Capability.PLAYLIST_FOLLOW))
-        if campaign.playlist:
-            wanted.append(Capability.PLAYLIST_ADD)
-        wanted = [c for c in wanted if c in connector.capabilities]
-        scopes = connector.scopes_for(wanted) or list(getattr(connector, "scope_descriptions", {}))
-        return tuple(self.pages.gettext(language, connector.describe_scope(s)) for s in scopes)
+    async def scope_lines(
+        self, snapshot: LinkSnapshot, options: Sequence[ServiceOption], language: str
+    ) -> dict[str, tuple[str, ...]]:
+        """Per connecting service, the scopes the sign-in will ask for, in plain words.
+
+        Computed from the same planned actions as the OAuth request (so the page lists
+        exactly what is asked), once per link version and service.
+        """
+        lines: dict[str, tuple[str, ...]] = {}
+        missing = [
+            o
+            for o in options
+            if o.connects
+            and (snapshot.link_id, snapshot.version, o.service, o.mode) not in self._scopes
+        ]
+        if missing:
+            async with self.database.sessionmaker() as session:
+                campaign = await PresaveRepository(session).campaign(snapshot.link_id)
+                for option in missing:
+                    connector = self.kit.connectors.get(option.service)
+                    scopes: tuple[str, ...] = ()
+                    if connector is not None and campaign is not None:
+                        actions = await planned_actions(
+                            session,
+                            campaign,
+                            option.service,
+                            option.mode,
+                            connector=connector,
+                            release_title=snapshot.release_title,
+                        )
+                        scopes = tuple(scopes_for(connector, actions))
+                    if len(self._scopes) > PAGE_CACHE_SIZE:
+                        self._scopes.clear()
+                    self._scopes[
+                        (snapshot.link_id, snapshot.version, option.service, option.mode)
+                    ] = scopes
+        for option in options:
+            connector = self.kit.connectors.get(option.service)
+            scopes = self._scopes.get(
+                (snapshot.link_id, snapshot.version, option.service, option.mode), ()
+            )
+            if connector is None or not option.connects:
+                continue
+            lines[option.service] = tuple(
+                self.pages.gettext(language, connector.describe_scope(scope)) for scope in scopes
+            )
+        return lines
 
     async def page_body(
         self,
@@ -274,8 +304,9 @@ class PresaveFront:
             opens_text = self.pages.moment_context(
                 campaign.presave_opens_at, view.zone, view.language, now
             )["release_moment_text"]
+        scopes = await self.scope_lines(snapshot, options, view.language)
         views: list[OptionView] = [
-            self.pages.option_view(o, self.scope_lines(snapshot, o, view.language)) for o in options
+            self.pages.option_view(o, scopes.get(o.service, ())) for o in options
         ]
         context.update(
             phase=view.phase.value,

@@ -64,6 +64,7 @@ from launchlink.presave.timing import fan_phase, fan_release_instant, fan_zone_n
 OAUTH_ATTEMPT_LIFETIME = timedelta(minutes=30)
 MAGIC_LINK_LIFETIME = timedelta(hours=24)
 CONFIRMATION_LIFETIME = timedelta(days=30)
+PLAYLIST_CHOICE_LIFETIME = timedelta(days=1)
 ANY_SERVICE = "any"
 """``Presave.service`` of a reminder the fan asked for without choosing a service."""
 
@@ -188,10 +189,26 @@ async def artist_ids_on(
     return list(dict.fromkeys(artist_ids)), list(dict.fromkeys(playlist_ids))
 
 
+FAN_CHOICE_PENDING = "pending"
+FAN_CHOICE_MADE = "chosen"
+MAX_PLAYLIST_NAME = 100
+
+
 async def planned_actions(
-    session: AsyncSession, campaign: Campaign, service: str, mode: ServiceMode
+    session: AsyncSession,
+    campaign: Campaign,
+    service: str,
+    mode: ServiceMode,
+    *,
+    connector: Connector | None = None,
+    release_title: str = "",
 ) -> dict[str, Any]:
-    """What the fan is promised on ``service`` (stored on the pre-save as ``actions``)."""
+    """What the fan is promised on ``service`` (stored on the pre-save as ``actions``).
+
+    "Add to the fan's chosen playlist" is stored as its fallback, a new playlist named
+    after the campaign, marked ``fan_choice: pending`` while the fan has not chosen (only
+    where the connector can list the fan's playlists; elsewhere the fallback is final).
+    """
     artists, playlists = await artist_ids_on(session, campaign, service)
     action = campaign.playlist_action or {}
     playlist = None
@@ -200,6 +217,15 @@ async def planned_actions(
         "add_to_new_playlist",
     ):
         playlist = {key: action[key] for key in ("mode", "id", "name") if key in action}
+        if action["mode"] == "add_to_fan_playlist":
+            playlist = {
+                "mode": "add_to_new_playlist",
+                "name": str(action.get("name") or release_title or "launchlink")[
+                    :MAX_PLAYLIST_NAME
+                ],
+            }
+            if connector is not None and Capability.PLAYLIST_READ in connector.capabilities:
+                playlist["fan_choice"] = FAN_CHOICE_PENDING
     planned: dict[str, Any] = {
         "save_release": campaign.save_release,
         "follow_artists": artists,
@@ -212,6 +238,11 @@ async def planned_actions(
     return planned
 
 
+def playlist_choice_pending(actions: dict[str, Any]) -> bool:
+    playlist = actions.get("playlist") or {}
+    return bool(playlist.get("fan_choice") == FAN_CHOICE_PENDING)
+
+
 def capabilities_for(actions: dict[str, Any]) -> list[Capability]:
     needed: list[Capability] = []
     if actions.get("save_release") or actions.get("preadd_album_id"):
@@ -222,6 +253,8 @@ def capabilities_for(actions: dict[str, Any]) -> list[Capability]:
         needed.append(Capability.PLAYLIST_FOLLOW)
     if actions.get("playlist"):
         needed.append(Capability.PLAYLIST_ADD)
+    if playlist_choice_pending(actions):
+        needed.append(Capability.PLAYLIST_READ)
     return needed
 
 
@@ -427,6 +460,7 @@ async def record_connection(
     tokens: TokenSet,
     account: PlatformAccount,
     translate: consent.Translate,
+    connector: Connector | None = None,
 ) -> Connected:
     """Store the grant (encrypted), the pre-save and the consent ledger rows.
 
@@ -472,7 +506,13 @@ async def record_connection(
     presave = await repository.presave_for_grant(link.id, service, grant.id)
     created = False
     if presave is None:
-        actions = await planned_actions(session, campaign, service, mode) if campaign else {}
+        actions = (
+            await planned_actions(
+                session, campaign, service, mode, connector=connector, release_title=release.title
+            )
+            if campaign
+            else {}
+        )
         presave = Presave(
             workspace_id=link.workspace_id,
             link_id=link.id,
@@ -587,6 +627,83 @@ async def record_consent_time_outcomes(
         return
     presave.outcome = {**presave.outcome, "consent_time": outcomes}
     await session.flush()
+
+
+def playlist_token(kit: PresaveKit, presave: Presave) -> str:
+    """Signed link to the playlist chooser of one pre-save (a day: it follows the sign-in)."""
+    return kit.signer.sign(
+        "playlist",
+        {"p": str(presave.id), "f": str(presave.fan_id), "l": str(presave.link_id)},
+        expires_at=kit.clock.now() + PLAYLIST_CHOICE_LIFETIME,
+    )
+
+
+def read_playlist_token(kit: PresaveKit, token: str) -> tuple[UUID, UUID, UUID]:
+    """(pre-save id, fan id, link id) of a chooser link; LinkInvalid / LinkExpired if not."""
+    from launchlink.presave.security import BadSignature
+
+    try:
+        payload = kit.signer.unsign("playlist", token, now=kit.clock.now())
+        return UUID(str(payload["p"])), UUID(str(payload["f"])), UUID(str(payload["l"]))
+    except BadSignature as error:
+        if str(error) == "expired":
+            raise LinkExpired("this link has expired") from None
+        raise LinkInvalid("this link is not valid") from None
+    except (KeyError, ValueError):
+        raise LinkInvalid("this link is not valid") from None
+
+
+_PLAYLIST_ID = re.compile(r"^[A-Za-z0-9:_-]{1,200}$")
+
+
+async def presave_awaiting_playlist(
+    session: AsyncSession, *, presave_id: UUID, fan_id: UUID, link_id: UUID
+) -> Presave | None:
+    """The pre-save whose playlist the fan may still choose, or None (chosen, finished,
+    revoked, or not this fan's)."""
+    presave = await PresaveRepository(session).presave(presave_id)
+    if presave is None or presave.fan_id != fan_id or presave.link_id != link_id:
+        raise LinkInvalid("this link is not valid")
+    if presave.state is not PresaveState.waiting or not playlist_choice_pending(presave.actions):
+        return None
+    return presave
+
+
+async def choose_playlist(
+    session: AsyncSession,
+    *,
+    presave_id: UUID,
+    fan_id: UUID,
+    link_id: UUID,
+    playlist_id: str | None,
+    new_name: str | None,
+) -> bool:
+    """Store the fan's choice: one of their playlists (``playlist_id``) or a new playlist
+    (``new_name``, blank keeps the campaign's name). False when there is nothing to choose
+    any more. The id is not checked with the service here: a playlist the fan cannot add to
+    fails at release for this fan only, with its reason."""
+    presave = await presave_awaiting_playlist(
+        session, presave_id=presave_id, fan_id=fan_id, link_id=link_id
+    )
+    if presave is None:
+        return False
+    current = dict(presave.actions.get("playlist") or {})
+    if playlist_id is not None:
+        if not _PLAYLIST_ID.fullmatch(playlist_id):
+            raise InvalidContact("choose one of your playlists", field="playlist")
+        chosen = {
+            "mode": "add_to_fan_playlist",
+            "id": playlist_id,
+            "playlist_id": playlist_id,
+            "fan_choice": FAN_CHOICE_MADE,
+        }
+    else:
+        name = " ".join((new_name or "").split())[:MAX_PLAYLIST_NAME] or current.get("name")
+        chosen = {"mode": "add_to_new_playlist", "name": name, "fan_choice": FAN_CHOICE_MADE}
+    # A new dict: the JSON column notices reassignment, not in-place edits.
+    presave.actions = {**presave.actions, "playlist": chosen}
+    await session.flush()
+    return True
 
 
 # -- reminders and magic links -----------------------------------------------------------

@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from launchlink.connectors.apple_music.connector import AppleMusicConnector
-from launchlink.connectors.base import TokenSet
+from launchlink.connectors.base import Capability, PlaylistInfo, TokenSet, run_with_refresh
 from launchlink.connectors.errors import ConnectorError
 from launchlink.connectors.oauth import new_pkce_pair
 from launchlink.db import Database, after_commit
@@ -29,7 +29,7 @@ from launchlink.errors import LaunchlinkError
 from launchlink.links.phase import Phase
 from launchlink.links.snapshot import LinkSnapshot, SnapshotSource
 from launchlink.mail import MailSender, OutgoingEmail
-from launchlink.models import Link, Presave
+from launchlink.models import Link, Presave, ServiceGrant
 from launchlink.models.presave import ServiceMode
 from launchlink.presave import service as presave_service
 from launchlink.presave.consent import hash_ip
@@ -41,6 +41,7 @@ from launchlink.presave.errors import (
     NotBeforeRelease,
     OAuthStateRefused,
     ServiceNotOffered,
+    TokensGone,
 )
 from launchlink.presave.front import FanView, PresaveFront, parse_cookies
 from launchlink.presave.ics import release_event
@@ -55,6 +56,7 @@ logger = logging.getLogger(__name__)
 MAX_FORM_BYTES = 16_384
 RESUME_LIFETIME = timedelta(hours=2)
 CALLBACK_PATH = "/presave/oauth/callback"
+PLAYLIST_CHOICES = 50
 
 
 class CountryLookup:
@@ -140,6 +142,7 @@ class PresaveWeb:
             Route("/presave/{slug}/later", self._guard(self.later), methods=["POST"]),
             Route("/presave/{slug}/apple", self._guard(self.apple_page), methods=["GET"]),
             Route("/presave/{slug}/done", self._guard(self.done), methods=["GET"]),
+            Route("/presave/{slug}/playlist", self._guard(self.playlist), methods=["GET", "POST"]),
             Route("/presave/{slug}/calendar.ics", self._guard(self.calendar), methods=["GET"]),
             Route("/presave/{slug}/timezone", self._guard(self.timezone), methods=["GET", "POST"]),
             Route("/revoke/{token}", self._guard(self.revoke), methods=["GET", "POST"]),
@@ -372,7 +375,12 @@ class PresaveWeb:
                 raise LinkInvalid("no such link")
             link, _release = found
             actions = await presave_service.planned_actions(
-                session, campaign, option.service, option.mode
+                session,
+                campaign,
+                option.service,
+                option.mode,
+                connector=connector,
+                release_title=snapshot.release_title,
             )
             started = await presave_service.start_attempt(
                 session,
@@ -505,6 +513,7 @@ class PresaveWeb:
                 tokens=tokens,
                 account=account,
                 translate=lambda message: self.pages.gettext(language, message),
+                connector=connector,
             )
             choices = FanChoices.from_json(attempt.context)
             if connected.created and connected.fan.email and choices.email_consent:
@@ -513,11 +522,16 @@ class PresaveWeb:
                 )
             presave_id, actions = connected.presave.id, dict(connected.presave.actions)
             fan_id, created = connected.fan.id, connected.created
+            chooser = presave_service.playlist_token(self.kit, connected.presave)
         self.front.grants_changed(snapshot.workspace_id)
         if created and connector is not None:
             outcomes = await presave_service.consent_time_actions(connector, tokens, actions, mode)
             async with self.database.transaction() as session:
                 await presave_service.record_consent_time_outcomes(session, presave_id, outcomes)
+        if presave_service.playlist_choice_pending(actions):
+            return RedirectResponse(
+                f"/presave/{snapshot.slug}/playlist?t={chooser}", status_code=303
+            )
         token = presave_service.confirmation_token(self.kit, fan_id, snapshot.link_id)
         return RedirectResponse(f"/presave/{snapshot.slug}/done?t={token}", status_code=303)
 
@@ -756,6 +770,14 @@ class PresaveWeb:
                 _("%(service)s: the release will be saved to your library when it is out.")
                 % {"service": name}
             )
+        playlist = presave.actions.get("playlist") or {}
+        if playlist.get("mode") == "add_to_fan_playlist":
+            lines.append(_("It will be added to the playlist you chose."))
+        elif playlist.get("mode") == "add_to_new_playlist":
+            lines.append(
+                _("It will be added to a new playlist, “%(name)s”.")
+                % {"name": playlist.get("name", "")}
+            )
         followed = [o for o in presave.outcome.get("consent_time", []) if o.get("status") == "done"]
         if any(o.get("action") == "follow_artists" for o in followed):
             lines.append(_("You now follow the artist."))
@@ -809,6 +831,107 @@ class PresaveWeb:
         )
         body = self.pages.render("presave/confirm.html", language, context)
         return HTMLResponse(body, headers=self._security_headers())
+
+    # -- the fan's playlist ------------------------------------------------------------------
+
+    async def playlist(self, request: Request) -> Response:
+        slug = request.path_params["slug"]
+        form = await self._form(request) if request.method == "POST" else {}
+        if request.method == "POST":
+            self._check_csrf(request, form)
+        token = form.get("t") or request.query_params.get("t", "")
+        presave_id, fan_id, link_id = presave_service.read_playlist_token(self.kit, token)
+        snapshot = await self._snapshot(request, slug)
+        if snapshot.link_id != link_id:
+            raise LinkInvalid("not this link")
+        done = presave_service.confirmation_token(self.kit, fan_id, link_id)
+        done_href = f"/presave/{snapshot.slug}/done?t={done}"
+        if request.method == "POST":
+            choice = form.get("playlist", "new")
+            try:
+                async with self.database.transaction() as session:
+                    await presave_service.choose_playlist(
+                        session,
+                        presave_id=presave_id,
+                        fan_id=fan_id,
+                        link_id=link_id,
+                        playlist_id=None if choice == "new" else choice,
+                        new_name=form.get("new_name"),
+                    )
+            except InvalidContact:
+                _ = self.pages.translations.get(self._language(request)).gettext
+                raise _Refused(400, _("Choose one of your playlists.")) from None
+            return RedirectResponse(done_href, status_code=303)
+        async with self.database.sessionmaker() as session:
+            presave = await presave_service.presave_awaiting_playlist(
+                session, presave_id=presave_id, fan_id=fan_id, link_id=link_id
+            )
+            grant = (
+                await PresaveRepository(session).grant_by_id(presave.grant_id)
+                if presave is not None and presave.grant_id is not None
+                else None
+            )
+        if presave is None or grant is None:
+            return RedirectResponse(done_href, status_code=303)
+        playlists, listed = await self._fans_playlists(presave.service, grant)
+        language = self._language(request)
+        context = self.pages.release_context(snapshot, language)
+        context.update(
+            action=f"/presave/{snapshot.slug}/playlist",
+            token=token,
+            playlists=playlists,
+            listed=listed,
+            new_name=str((presave.actions.get("playlist") or {}).get("name") or ""),
+            service_name=self.pages.service_name(presave.service),
+            skip_href=done_href,
+        )
+        body = self.pages.render("presave/playlist.html", language, context)
+        view = FanView(
+            language=language,
+            phase=Phase.PRESAVE,
+            country=None,
+            zone="UTC",
+            instant=self.kit.clock.now(),
+            chosen_zone=None,
+            in_app=None,
+            browser_id=self._browser_id(request),
+            resumed_fan_id=None,
+        )
+        body, cookies = self.front.personalise(body, view)
+        response = HTMLResponse(body, headers=self._security_headers())
+        for cookie in cookies:
+            response.headers.append("set-cookie", cookie)
+        return response
+
+    async def _fans_playlists(
+        self, service: str, grant: ServiceGrant
+    ) -> tuple[list[PlaylistInfo], bool]:
+        """The fan's playlists from the service (False when they could not be read: the
+        page then offers the new playlist only)."""
+        connector = self.kit.connectors.get(service)
+        if connector is None or Capability.PLAYLIST_READ not in connector.capabilities:
+            return [], False
+        grant_id = grant.id
+        cipher = self.kit.cipher
+
+        async def persist(fresh: TokenSet) -> None:
+            async with self.database.transaction() as session:
+                stored = await PresaveRepository(session).grant_by_id(grant_id)
+                if stored is not None:
+                    presave_service.store_refreshed_tokens(stored, fresh, cipher)
+
+        try:
+            tokens = presave_service.grant_tokens(grant, cipher)
+            found = await run_with_refresh(
+                connector,
+                tokens,
+                lambda current: connector.list_playlists(current, limit=PLAYLIST_CHOICES),
+                persist=persist,
+            )
+        except (ConnectorError, TokensGone) as failure:
+            logger.warning("could not list playlists on %s: %s", service, type(failure).__name__)
+            return [], False
+        return found, True
 
     async def calendar(self, request: Request) -> Response:
         snapshot = await self._snapshot(request, request.path_params["slug"])
