@@ -38,7 +38,7 @@ def serve_simulator(port: int, spec: dict[str, Any]) -> None:
     from launchlink.kit.clock import SystemClock
     from launchlink.simulator.app import create_simulator_app
     from launchlink.simulator.state import SimulatorState
-    from tests.fulfilment.harness import SCOPES, apple_key_pair, sim_catalog
+    from tests.fulfilment.harness import SCOPES, sim_catalog
 
     available = datetime.now(UTC) - timedelta(days=1)
     state = SimulatorState(clock=SystemClock(), seed=sim_catalog(available_from=available))

@@ -67,7 +67,7 @@ async def test_killing_workers_loses_and_doubles_nothing(
     }
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     env = os.environ | {"PYTHONPATH": str(ROOT), "CI": os.environ.get("CI", "")}
-    simulator = subprocess.Popen(  # noqa: S603 - our own module
+    simulator = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -110,7 +110,7 @@ async def test_killing_workers_loses_and_doubles_nothing(
         redis.Redis.from_url("redis://127.0.0.1:6379/14").flushdb()
 
         def start_worker() -> subprocess.Popen[bytes]:
-            return subprocess.Popen(  # noqa: S603 - our own module
+            return subprocess.Popen(
                 [sys.executable, "-m", "tests.fulfilment.release_day", "worker"],
                 env=worker_env,
                 cwd=ROOT,
@@ -135,7 +135,7 @@ async def test_killing_workers_loses_and_doubles_nothing(
         started = time.monotonic()
         kills = 0
         burst_sent = False
-        rng = random.Random(20_000)  # noqa: S311 - chaos, not crypto
+        rng = random.Random(20_000)
         while time.monotonic() - started < DEADLINE_SECONDS:
             await asyncio.sleep(rng.uniform(2, 4))
             victim = rng.randrange(WORKERS)

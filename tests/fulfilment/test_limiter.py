@@ -31,7 +31,8 @@ async def test_the_database_limiter_is_shared_by_two_holders(db: Database) -> No
     assert 0.3 < reserved[1].wait <= 0.5  # the second holder queues behind the first
     await first.pause("deezer", 60, "HTTP 429")
     blocked = await second.reserve("deezer", 50)
-    assert blocked.paused_until is not None and blocked.paused_until > time.time() + 50
+    assert blocked.paused_until is not None
+    assert blocked.paused_until > time.time() + 50
     assert (await second.reserve("spotify", 50)).paused_until is None
     await second.resume("deezer")
     assert (await first.reserve("deezer", 50)).paused_until is None
@@ -61,7 +62,8 @@ async def test_the_redis_limiter_paces_and_pauses_across_holders(
     assert reservation.paused_until is not None
     assert reservation.paused_until > time.time() + 86_000
     pause = await second.pause_of("spotify")
-    assert pause is not None and pause.reason == "Retry-After 86400"
+    assert pause is not None
+    assert pause.reason == "Retry-After 86400"
     assert (await second.reserve("deezer", 20)).paused_until is None
     await second.resume("spotify")
     assert await first.pause_of("spotify") is None

@@ -35,7 +35,8 @@ async def test_progress_and_report_account_for_every_fan(db: Database) -> None:
     states = {row["presave_id"]: (row["state"], row["reason"]) for row in rows}
     assert states[str(waiting)][0] == "resolving"
     assert states[str(later)][0] == "waiting"
-    assert states[str(gone)][0] == "needs_reauth" and states[str(gone)][1]
+    assert states[str(gone)][0] == "needs_reauth"
+    assert states[str(gone)][1]
     parsed = list(csv.DictReader(io.StringIO(text)))
     assert {row["presave_id"] for row in parsed} == {str(waiting), str(gone), str(later)}
     assert next(r for r in parsed if r["presave_id"] == str(gone))["fan_email"] == "g@example.test"

@@ -51,7 +51,8 @@ async def test_a_new_release_is_queued_for_standing_fans_within_their_scopes(
 
     assert (queued, again) == (1, 0)
     [presave] = created
-    assert presave.standing and presave.state == PresaveState.waiting
+    assert presave.standing
+    assert presave.state == PresaveState.waiting
     assert presave.actions == {"save_release": True}
     assert presave.due_at.isoformat().startswith("2026-09-04T04:00")  # midnight New York
     assert (await world.presave(one_off)).state == PresaveState.waiting
@@ -59,6 +60,7 @@ async def test_a_new_release_is_queued_for_standing_fans_within_their_scopes(
     await drain(world.engine())
     async with db.transaction() as session:
         done = await session.get(Presave, presave.id)
-    assert done is not None and done.state == PresaveState.done
+    assert done is not None
+    assert done.state == PresaveState.done
     assert (await world.presave(standing)).state == PresaveState.done
     assert (await world.grant_of(standing)).access_token is not None  # kept: standing
