@@ -95,3 +95,32 @@ async def test_the_teaser_countdown_moves_on_as_time_passes() -> None:
         hours = await fan.get("/night-drive")
     assert "3 days to go" in three_days.text
     assert "4 hours to go" in hours.text
+
+
+async def test_a_chosen_time_zone_beats_the_country_in_local_mode() -> None:
+    # 15:30 UTC on the 3rd: 00:30 on release day in Tokyo, 10:30 the day before in New York.
+    harness = make_harness(
+        make_snapshot(timing=release_day(RELEASE_DAY)),
+        now=datetime(2026, 12, 3, 15, 30, tzinfo=UTC),
+    )
+    async with client(harness, country="US") as visitor:
+        chosen_tokyo = await visitor.get("/night-drive", headers={"cookie": "ll_tz=Asia/Tokyo"})
+        by_country = await visitor.get("/night-drive")
+        forged = await visitor.get("/night-drive", headers={"cookie": "ll_tz=Mars/Olympus"})
+    assert 'href="/night-drive/spotify"' in chosen_tokyo.text
+    assert "Coming soon" not in chosen_tokyo.text
+    assert "Coming soon" in by_country.text
+    assert forged.text == by_country.text
+
+
+async def test_the_countdown_runs_to_midnight_in_the_chosen_zone() -> None:
+    harness = make_harness(
+        make_snapshot(timing=release_day(RELEASE_DAY)),
+        now=datetime(2026, 12, 2, 15, 30, tzinfo=UTC),
+    )
+    async with client(harness, country="US") as visitor:
+        by_country = await visitor.get("/night-drive")
+        chosen_tokyo = await visitor.get("/night-drive", headers={"cookie": "ll_tz=Asia/Tokyo"})
+    assert "Time zone: Tokyo" in chosen_tokyo.text
+    assert '<time datetime="2026-12-04T00:00:00+09:00">' in chosen_tokyo.text
+    assert "Time zone: New York" in by_country.text  # the cached page did not leak across zones

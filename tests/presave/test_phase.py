@@ -88,3 +88,42 @@ async def test_the_calendar_event_is_at_the_fans_release_instant(
     assert response.headers["content-type"].startswith("text/calendar")
     assert "DTSTART:20260306T080000Z" in response.text
     assert "BEGIN:VEVENT" in response.text
+
+
+async def test_a_fans_chosen_zone_past_midnight_sees_the_smart_link_before_their_country(
+    papp: Application, admin: Api, label: WorkspaceKey, clock: FrozenClock
+) -> None:
+    await make_presave_link(admin, label, release=LOCAL_RELEASE)
+    # 2026-03-05 16:00 UTC: 01:00 on the 6th in Tokyo, 11:00 on the 5th in New York.
+    clock.set(datetime(2026, 3, 5, 16, 0, tzinfo=UTC))
+    in_tokyo = await _page(papp, **{"CF-IPCountry": "US", "Cookie": "ll_tz=Asia/Tokyo"})
+    by_country = await _page(papp, **{"CF-IPCountry": "US"})
+    assert _is_smart_link(in_tokyo)
+    assert not _is_presave_page(in_tokyo)
+    assert _is_presave_page(by_country)
+
+
+async def test_the_teaser_counts_down_to_midnight_in_the_chosen_zone(
+    papp: Application, admin: Api, label: WorkspaceKey, clock: FrozenClock
+) -> None:
+    await make_presave_link(
+        admin, label, release=LOCAL_RELEASE, campaign={"presave_opens_at": "2026-03-05T00:00:00Z"}
+    )
+    # 2026-03-04 12:00 UTC: the pre-save opens later, the public front serves the announce
+    # teaser with a countdown; 12 h to Tokyo's midnight of the 6th minus a day is 1 day 3 h.
+    clock.set(datetime(2026, 3, 4, 12, 0, tzinfo=UTC))
+    tokyo = await _page(papp, **{"CF-IPCountry": "US", "Cookie": "ll_tz=Asia/Tokyo"})
+    new_york = await _page(papp, **{"CF-IPCountry": "US"})
+    assert "Tokyo" in tokyo
+    assert "Tokyo" not in new_york
+    assert tokyo != new_york
+
+
+async def test_a_chosen_zone_does_not_move_a_global_release(
+    papp: Application, admin: Api, label: WorkspaceKey, clock: FrozenClock
+) -> None:
+    await make_presave_link(admin, label)
+    clock.set(datetime(2026, 3, 5, 16, 0, tzinfo=UTC))
+    assert _is_presave_page(
+        await _page(papp, **{"CF-IPCountry": "US", "Cookie": "ll_tz=Asia/Tokyo"})
+    )

@@ -20,8 +20,9 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Literal, Protocol
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from launchlink.links.snapshot import ReleaseTiming
 
@@ -55,30 +56,72 @@ class UndatedReleaseError(ValueError):
     """The timing carries no instant (global mode) or no date (local mode)."""
 
 
+TIME_ZONE_COOKIE = "ll_tz"
+"""The zone a fan chose (set by the pre-save flow); it overrides the country's zone."""
+
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+@lru_cache(maxsize=512)
+def chosen_zone(name: str | None) -> ZoneInfo | None:
+    """The IANA zone ``name`` (an untrusted cookie value), or None when it is not one."""
+    if not name or len(name) > 64 or name not in _known_zones():
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def chosen_zone_from_cookies(cookie_header: str | None) -> ZoneInfo | None:
+    """The fan's chosen zone from a ``Cookie`` header (one pass, no full cookie parse)."""
+    if not cookie_header or TIME_ZONE_COOKIE not in cookie_header:
+        return None
+    for part in cookie_header.split(";"):
+        name, sep, value = part.partition("=")
+        if sep and name.strip() == TIME_ZONE_COOKIE:
+            return chosen_zone(value.strip().strip('"'))
+    return None
+
+
 def release_instant_for(
-    timing: ReleaseTiming, country: str | None, territories: ReleaseZones
+    timing: ReleaseTiming,
+    country: str | None,
+    territories: ReleaseZones,
+    zone: ZoneInfo | None = None,
 ) -> datetime:
-    """The instant (UTC) at which the release goes live for a visitor from ``country``."""
+    """The instant (UTC) at which the release goes live for a visitor from ``country``
+    (in local mode, at midnight in ``zone`` when the fan chose one)."""
     if timing.mode == "global":
         if timing.instant is None:
             raise UndatedReleaseError("global release without an instant")
         return timing.instant.astimezone(UTC)
     if timing.local_date is None:
         raise UndatedReleaseError("local-midnight release without a date")
+    if zone is not None:
+        return datetime.combine(timing.local_date, time(0, 0), tzinfo=zone).astimezone(UTC)
     return territories.local_midnight_release_instant(
         timing.local_date, country, default_zone=timing.default_time_zone
     ).astimezone(UTC)
 
 
 def phase_for(
-    timing: ReleaseTiming, *, country: str | None, now: datetime, territories: ReleaseZones
+    timing: ReleaseTiming,
+    *,
+    country: str | None,
+    now: datetime,
+    territories: ReleaseZones,
+    zone: ZoneInfo | None = None,
 ) -> Phase:
-    """The phase a visitor from ``country`` sees at ``now``.
+    """The phase a visitor from ``country`` (or with a chosen ``zone``) sees at ``now``.
 
     A release without a date has nothing to count down to: it is served as a smart link.
     """
     try:
-        release_instant = release_instant_for(timing, country, territories)
+        release_instant = release_instant_for(timing, country, territories, zone)
     except UndatedReleaseError:
         return Phase.LIVE
     if now >= release_instant:
@@ -111,8 +154,15 @@ def before_release_everywhere(timing: ReleaseTiming, now: datetime) -> bool:
     return now < naive_midnight - _EARLIEST_OFFSET
 
 
-def visitor_zone_name(timing: ReleaseTiming, country: str | None, territories: ReleaseZones) -> str:
+def visitor_zone_name(
+    timing: ReleaseTiming,
+    country: str | None,
+    territories: ReleaseZones,
+    zone: ZoneInfo | None = None,
+) -> str:
     """The time zone in which to show the release moment to this visitor."""
+    if zone is not None:
+        return zone.key
     return territories.zone_for(country, default_zone=timing.default_time_zone).key
 
 

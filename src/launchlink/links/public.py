@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlsplit
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from launchlink.i18n import Catalogues
 from launchlink.kit.clock import Clock
@@ -37,6 +38,7 @@ from launchlink.links.phase import (
     Countdown,
     Phase,
     ReleaseZones,
+    chosen_zone_from_cookies,
     live_everywhere,
     phase_for,
     release_instant_for,
@@ -299,12 +301,16 @@ class PublicLinkApp:
         now = self._clock.now()
         country_known = False
         country: str | None = None
+        zone: ZoneInfo | None = None
         if live_everywhere(snapshot.timing, now):
             phase = Phase.LIVE
         else:
             country, country_known = self._country(request), True
+            if snapshot.timing.mode == "local":
+                # The fan's chosen zone beats the country's (global mode: one instant).
+                zone = chosen_zone_from_cookies(request.cookie)
             phase = phase_for(
-                snapshot.timing, country=country, now=now, territories=self._territories
+                snapshot.timing, country=country, now=now, territories=self._territories, zone=zone
             )
         if (
             self._presave is not None
@@ -327,7 +333,7 @@ class PublicLinkApp:
                     country = self._country_if_needed(request, destination)
                 await self._send_to(request, snapshot, destination, country, send, automatic=True)
                 return
-        variant = self._variant(request, snapshot, agent, preferences, phase, country, now)
+        variant = self._variant(request, snapshot, agent, preferences, phase, country, now, zone)
         key = PageKey(snapshot.link_id, snapshot.version, variant)
         body = self._cache.get(key)
         if body is None:
@@ -347,18 +353,19 @@ class PublicLinkApp:
         phase: Phase,
         country: str | None,
         now: datetime,
+        zone: ZoneInfo | None = None,
     ) -> PageVariant:
         language = self._catalogues.negotiate(request.accept_language)
         is_bot = agent.is_bot or agent.is_preview_bot
         if phase.is_before_release:
-            instant = release_instant_for(snapshot.timing, country, self._territories)
+            instant = release_instant_for(snapshot.timing, country, self._territories, zone)
             return PageVariant(
                 language=language,
                 services=(),
                 phase=phase,
                 always_service=None if is_bot else preferences.always_service,
                 release_instant_utc=instant.isoformat(),
-                zone_name=visitor_zone_name(snapshot.timing, country, self._territories),
+                zone_name=visitor_zone_name(snapshot.timing, country, self._territories, zone),
                 countdown=Countdown.between(now, instant),
             )
         if is_bot:

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from launchlink.links.phase import TIME_ZONE_COOKIE as PHASE_TIME_ZONE_COOKIE
+
 BROWSER_COOKIE = "ll_b"
-TIME_ZONE_COOKIE = "ll_tz"
+TIME_ZONE_COOKIE = PHASE_TIME_ZONE_COOKIE
 RESUME_COOKIE = "ll_resume"
 CSRF_FIELD = "csrf"
 
