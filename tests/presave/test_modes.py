@@ -136,3 +136,76 @@ async def test_apple_music_preadd_runs_through_the_musickit_stand_in(
     ]
     assert grant.storefront == "gb"
     assert sim.ledger.query(service="apple", user="apple-fan"), "no pre-add reached Apple"
+
+
+async def _grants(app: Application, *accounts: tuple[str, str, bool]) -> None:
+    """(workspace name, Spotify account, revoked) → a fan with a Spotify grant there."""
+    from datetime import UTC, datetime
+
+    from launchlink.accounts.service import create_workspace
+    from launchlink.models import Fan
+
+    async with app.context.database.transaction() as session:
+        workspaces: dict[str, object] = {}
+        for name, account, revoked in accounts:
+            if name not in workspaces:
+                workspaces[name] = await create_workspace(session, name=name)
+            workspace = workspaces[name]
+            fan_row = Fan(workspace_id=workspace.id)  # type: ignore[attr-defined]
+            session.add(fan_row)
+            await session.flush()
+            session.add(
+                ServiceGrant(
+                    workspace_id=workspace.id,  # type: ignore[attr-defined]
+                    fan_id=fan_row.id,
+                    service="spotify",
+                    account_id=account,
+                    revoked_at=datetime(2026, 2, 1, tzinfo=UTC) if revoked else None,
+                )
+            )
+
+
+async def test_the_spotify_user_limit_counts_every_workspace_of_the_instance(
+    papp: Application, admin: Api, label: WorkspaceKey
+) -> None:
+    from uuid import UUID
+
+    from launchlink.models import Campaign, Link
+    from launchlink.presave.campaigns import service_options
+    from launchlink.presave.repository import PresaveRepository
+
+    created = await make_presave_link(admin, label)
+    # Four users in two other workspaces (one pre-saved in both), one revoked: 4 so far.
+    await _grants(
+        papp,
+        ("Label Two", "u1", False),
+        ("Label Two", "u2", False),
+        ("Label Three", "u2", False),
+        ("Label Three", "u3", False),
+        ("Label Three", "u4", False),
+        ("Label Three", "u5", True),
+    )
+    connectors = ConnectorMap(
+        spotify=_spotify(
+            client_id="id", client_secret=SecretStr("secret"), quota_mode="development"
+        )
+    )
+
+    async def spotify_option() -> tuple[ServiceMode, str | None]:
+        async with papp.context.database.sessionmaker() as session:
+            link_id = UUID(created["link"]["id"])
+            link = await session.get(Link, link_id)
+            campaign = await session.get(Campaign, link_id)
+            assert link is not None
+            assert campaign is not None
+            options = await service_options(
+                session, connectors, link=link, campaign=campaign, destination_urls={"spotify": "x"}
+            )
+        spotify = next(o for o in options if o.service == "spotify")
+        return spotify.mode, spotify.fallback
+
+    async with papp.context.database.sessionmaker() as session:
+        assert await PresaveRepository(session).count_active_accounts("spotify") == 4
+    assert await spotify_option() == (ServiceMode.direct_save, None)
+    await _grants(papp, ("Label Four", "u6", False))
+    assert await spotify_option() == (ServiceMode.reminder, "user_limit")

@@ -126,7 +126,7 @@ async def service_options(
         link_urls=urls,
         connectors=connectors,
         has_preorder=bool(campaign.apple_preorder_album_id),
-        active_spotify_grants=await repository.count_active_grants(link.workspace_id, SPOTIFY),
+        active_spotify_grants=await repository.count_active_accounts(SPOTIFY),
     )
 
 

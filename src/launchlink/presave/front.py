@@ -96,25 +96,34 @@ class CookieJar:
 
 
 class _ModesCache:
+    """Workspace modes, and the instance-wide count of Spotify users (the development-mode
+    limit is per Spotify app, and the instance has one app for every workspace)."""
+
     def __init__(self) -> None:
-        self._entries: dict[UUID, tuple[float, dict[str, ServiceMode], int]] = {}
+        self._entries: dict[UUID, tuple[float, dict[str, ServiceMode]]] = {}
+        self._spotify_users: tuple[float, int] | None = None
 
     async def get(
         self, database: Database, workspace_id: UUID
     ) -> tuple[dict[str, ServiceMode], int]:
-        found = self._entries.get(workspace_id)
         now = time.monotonic()
-        if found is not None and found[0] > now:
-            return found[1], found[2]
+        found = self._entries.get(workspace_id)
+        users = self._spotify_users
+        if found is not None and found[0] > now and users is not None and users[0] > now:
+            return found[1], users[1]
         async with database.sessionmaker() as session:
             repository = PresaveRepository(session)
-            modes = await repository.workspace_modes(workspace_id)
-            spotify = await repository.count_active_grants(workspace_id, SPOTIFY)
-        self._entries[workspace_id] = (now + MODES_TTL_SECONDS, modes, spotify)
-        return modes, spotify
+            if found is None or found[0] <= now:
+                found = (now + MODES_TTL_SECONDS, await repository.workspace_modes(workspace_id))
+                self._entries[workspace_id] = found
+            if users is None or users[0] <= now:
+                users = (now + MODES_TTL_SECONDS, await repository.count_active_accounts(SPOTIFY))
+                self._spotify_users = users
+        return found[1], users[1]
 
     def forget(self, workspace_id: UUID) -> None:
         self._entries.pop(workspace_id, None)
+        self._spotify_users = None
 
 
 @dataclass(frozen=True)
@@ -201,7 +210,8 @@ class PresaveFront:
         )
 
     def grants_changed(self, workspace_id: UUID) -> None:
-        """A grant was added or revoked: the Spotify user count may have moved."""
+        """A grant was added or revoked: the (instance-wide) Spotify user count may have
+        moved. Other processes see it within :data:`MODES_TTL_SECONDS`."""
         self._modes.forget(workspace_id)
 
     async def consent_texts(self, snapshot: LinkSnapshot, language: str) -> dict[str, str]:

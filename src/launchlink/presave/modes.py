@@ -4,8 +4,9 @@ The operator picks a :class:`ServiceMode` per service for the workspace; a campa
 override it. What the fan gets can still differ, honestly explained on the page:
 
 * a service whose connector is missing or has no credentials falls back to ``reminder``;
-* Spotify in development mode serves 5 users at most: once the workspace holds 5 active
-  Spotify grants, Spotify falls back to ``reminder``;
+* Spotify in development mode serves 5 users at most per Spotify app (client id). The
+  instance uses one app for every workspace, so once 5 distinct Spotify accounts hold
+  active grants anywhere on the instance, Spotify falls back to ``reminder`` everywhere;
 * ``preadd`` exists only for Apple Music with a pre-order album id; without one it is a
   ``direct_save`` (the Music-User-Token is kept and the album saved at release).
 """

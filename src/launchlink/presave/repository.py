@@ -137,12 +137,14 @@ class PresaveRepository:
         )
         return list(result.scalars())
 
-    async def count_active_grants(self, workspace_id: UUID, service: str) -> int:
+    async def count_active_accounts(self, service: str) -> int:
+        """Distinct accounts holding a live grant on ``service``, across every workspace.
+
+        Spotify's development-mode user limit is per app (client id), and one instance uses
+        one app for all its workspaces; a fan pre-saving for two workspaces is one user.
+        """
         result = await self.session.execute(
-            select(func.count())
-            .select_from(ServiceGrant)
-            .where(
-                ServiceGrant.workspace_id == workspace_id,
+            select(func.count(func.distinct(ServiceGrant.account_id))).where(
                 ServiceGrant.service == service,
                 ServiceGrant.revoked_at.is_(None),
             )
