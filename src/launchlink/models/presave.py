@@ -359,3 +359,16 @@ class MagicLink(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class FormRateHit(IdMixin, Base):
+    """One accepted fan form post, counted against a rate limit (see
+    ``launchlink.presave.ratelimit``). ``bucket`` names the limit and a keyed hash of the
+    email address or client IP: neither is stored in clear. Rows older than the longest
+    window are purged as new ones arrive."""
+
+    __tablename__ = "presave_rate_hit"
+    __table_args__ = (Index("ix_presave_rate_hit_bucket_at", "bucket", "at"),)
+
+    bucket: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

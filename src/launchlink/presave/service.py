@@ -211,7 +211,7 @@ async def planned_actions(
     """
     artists, playlists = await artist_ids_on(session, campaign, service)
     action = campaign.playlist_action or {}
-    playlist = None
+    playlist: dict[str, Any] | None = None
     if action.get("service") == service and action.get("mode") in (
         "add_to_fan_playlist",
         "add_to_new_playlist",
@@ -691,7 +691,7 @@ async def choose_playlist(
     if playlist_id is not None:
         if not _PLAYLIST_ID.fullmatch(playlist_id):
             raise InvalidContact("choose one of your playlists", field="playlist")
-        chosen = {
+        chosen: dict[str, Any] = {
             "mode": "add_to_fan_playlist",
             "id": playlist_id,
             "playlist_id": playlist_id,

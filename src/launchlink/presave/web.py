@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -46,6 +46,16 @@ from launchlink.presave.errors import (
 from launchlink.presave.front import FanView, PresaveFront, parse_cookies
 from launchlink.presave.ics import release_event
 from launchlink.presave.modes import APPLE_MUSIC, ServiceOption
+from launchlink.presave.ratelimit import (
+    FORM_POSTS,
+    MAGIC_LINK_EMAILS,
+    REMINDER_SIGNUPS,
+    FormRateLimiter,
+    Hit,
+    RateLimit,
+    RateLimited,
+    client_address,
+)
 from launchlink.presave.repository import PresaveRepository
 from launchlink.presave.security import BROWSER_COOKIE, RESUME_COOKIE, TIME_ZONE_COOKIE
 from launchlink.presave.service import FanChoices
@@ -119,6 +129,8 @@ class PresaveWeb:
         public_url: str,
         apple_authorize_url: str | None = None,
         platform_host: str = "",
+        trusted_proxies: Sequence[str] = (),
+        limiter: FormRateLimiter | None = None,
     ) -> None:
         self.front = front
         self.kit = front.kit
@@ -131,6 +143,8 @@ class PresaveWeb:
         self.callback_url = self.public_url + CALLBACK_PATH
         self.apple_authorize_url = apple_authorize_url
         self.platform_host = platform_host
+        self.trusted_proxies = tuple(trusted_proxies)
+        self.limiter = limiter or FormRateLimiter(database, self.kit.clock, self.kit.secret_key)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -216,6 +230,17 @@ class PresaveWeb:
                 )
             except LinkInvalid:
                 return self._message(request, 404, _("This link is not valid"))
+            except RateLimited as limited:
+                minutes = max(1, -(-limited.retry_after // 60))
+                page = self._message(
+                    request,
+                    429,
+                    _("Too many requests"),
+                    _("This form was sent too often. Nothing was saved and no email was sent."),
+                    _("Please try again in about %(minutes)d min.") % {"minutes": minutes},
+                )
+                page.headers["retry-after"] = str(limited.retry_after)
+                return page
             except NotBeforeRelease:
                 return self._message(
                     request,
@@ -237,6 +262,19 @@ class PresaveWeb:
         if len(body) > MAX_FORM_BYTES:
             raise _Refused(413, "Too much data")
         return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+    def _client_ip(self, request: Request) -> str | None:
+        peer = request.client.host if request.client else None
+        return client_address(peer, request.headers.get("x-forwarded-for"), self.trusted_proxies)
+
+    async def _limit(self, request: Request, *email_limits: tuple[RateLimit, str]) -> None:
+        """Count this post against the client IP's limit and each (limit, address) given;
+        :class:`RateLimited` (nothing recorded) when one is full."""
+        hits = [Hit(limit, address) for limit, address in email_limits]
+        client = self._client_ip(request)
+        if client is not None:
+            hits.append(Hit(FORM_POSTS, client))
+        await self.limiter.check(hits)
 
     def _browser_id(self, request: Request) -> str | None:
         return parse_cookies(request.headers.get("cookie")).get(BROWSER_COOKIE)
@@ -282,7 +320,7 @@ class PresaveWeb:
         sms_consent: bool,
         future_consent: bool,
     ) -> FanChoices:
-        client = request.client.host if request.client else None
+        client = self._client_ip(request)
         return FanChoices(
             language=view.language,
             email=email,
@@ -366,6 +404,7 @@ class PresaveWeb:
         connector = self.kit.connectors.get(option.service)
         if connector is None:
             raise ServiceNotOffered("no connector")
+        await self._limit(request)
         pkce = new_pkce_pair()
         async with self.database.transaction() as session:
             repository = PresaveRepository(session)
@@ -602,6 +641,7 @@ class PresaveWeb:
             sms_consent=phone is not None,
             future_consent=False,
         )
+        await self._limit(request, *([(REMINDER_SIGNUPS, email)] if email else []))
         async with self.database.transaction() as session:
             repository = PresaveRepository(session)
             found = await repository.link_with_release(snapshot.link_id)
@@ -656,6 +696,7 @@ class PresaveWeb:
             sms_consent=False,
             future_consent=False,
         )
+        await self._limit(request, (MAGIC_LINK_EMAILS, email))
         async with self.database.transaction() as session:
             link = await session.get(Link, snapshot.link_id)
             if link is None:

@@ -107,6 +107,7 @@ def build_presave(
         public_url=settings.public_url,
         apple_authorize_url=apple_authorize,
         platform_host=(urlsplit(settings.public_url).hostname or "").lower(),
+        trusted_proxies=settings.trusted_proxies,
     )
     return front, web
 
