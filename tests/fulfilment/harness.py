@@ -166,8 +166,10 @@ class World:
         standing: bool = False,
         ttl_seconds: int | None = 3600,
         access_expires_at: datetime | None = None,
+        scopes: list[str] | None = None,
     ) -> UUID:
         """A fan with a live grant on ``service`` (minted in the simulator) and a pre-save."""
+        granted = scopes if scopes is not None else SCOPES.get(service, [])
         sim = SIM_SERVICE[service]
         if service == "apple_music":
             access = self.state.issue_music_user_token(user, country=country or "US")
@@ -181,7 +183,7 @@ class World:
                 sim,
                 DEMO_CLIENT_ID,
                 user,
-                SCOPES[service],
+                granted,
                 ttl_seconds=None if deezer else ttl_seconds,
                 with_refresh_token=not deezer,
             )
@@ -199,7 +201,7 @@ class World:
                 access_token=self.cipher.encrypt(access),
                 refresh_token=self.cipher.encrypt(refresh) if refresh else None,
                 access_expires_at=access_expires_at or expires,
-                scopes=SCOPES.get(service, []),
+                scopes=granted,
                 standing=standing,
             )
             session.add(grant)
