@@ -19,6 +19,7 @@ from launchlink.connectors.base import SERVICES, Connector
 from launchlink.connectors.odesli import OdesliClient
 from launchlink.connectors.registry import ConnectorRegistry
 from launchlink.context import AppContext
+from launchlink.presave.modes import RegistrySource
 
 DEFAULT_TIMEOUT_SECONDS = 8.0
 
@@ -110,8 +111,8 @@ def get_lookup_sources(request: Request) -> LookupSources:
         return cached
     context: AppContext = state.context
     source = context.connectors
-    if isinstance(source, ConnectorRegistry):
-        sources = sources_from_registry(source)
+    if isinstance(source, RegistrySource):
+        sources = sources_from_registry(source.registry)
     elif source is not None:
         # A bare ConnectorSource (service → connector) has no Odesli client.
         found = {service: source.get(service) for service in SERVICES}

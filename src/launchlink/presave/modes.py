@@ -19,6 +19,7 @@ from typing import Literal, Protocol
 
 from launchlink.connectors.base import SERVICES as CONNECTOR_SERVICES
 from launchlink.connectors.base import Capability, Connector
+from launchlink.connectors.registry import ConnectorRegistry
 from launchlink.models.presave import ServiceMode
 
 SPOTIFY_DEVELOPMENT_USER_LIMIT = 5
@@ -151,12 +152,11 @@ def resolve_options(
 class RegistrySource:
     """Adapts ``ConnectorRegistry`` (``KeyError`` for unknown services) to ConnectorSource."""
 
-    def __init__(self, registry: object) -> None:
-        self._registry = registry
+    def __init__(self, registry: ConnectorRegistry) -> None:
+        self.registry = registry
 
     def get(self, service: str) -> Connector | None:
         try:
-            found: Connector = self._registry.get(service)  # type: ignore[attr-defined]
+            return self.registry.get(service)
         except KeyError:
             return None
-        return found
