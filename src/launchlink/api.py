@@ -17,6 +17,7 @@ from launchlink.context import AppContext
 from launchlink.errors import LaunchlinkError, PayloadTooLarge
 from launchlink.fulfilment.endpoints import router as fulfilment_router
 from launchlink.links.endpoints import router as links_router
+from launchlink.platforms.endpoints import router as services_router
 from launchlink.presave.endpoints import router as presave_router
 
 logger = logging.getLogger(__name__)
@@ -115,5 +116,6 @@ def create_api(context: AppContext) -> FastAPI:
     api.include_router(presave_router, prefix=API_PREFIX)
     api.include_router(autofill_router, prefix=API_PREFIX)
     api.include_router(fulfilment_router, prefix=API_PREFIX)
+    api.include_router(services_router, prefix=API_PREFIX)
     api.add_middleware(BodySizeLimit)
     return api
