@@ -35,7 +35,23 @@ from tests.fulfilment.release_day import seed, wait_for_port, write_apple_keys  
 from launchlink.migrate import upgrade_to_head  # noqa: E402
 
 SHARES = {"spotify": 0.60, "apple_music": 0.25, "deezer": 0.15}
-PORT = 18_790
+ITEMS_PER_PRESAVE = 3  # the album and its 2 tracks
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def requests_per_presave(service: str) -> float:
+    """What the rate limit is spent on: Spotify and Apple save album + tracks in one request,
+    Deezer needs one request per item (so its ideal time is 3x its count / R)."""
+    from launchlink.fulfilment.executor import requests_for
+
+    return requests_for(service, ITEMS_PER_PRESAVE)
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -57,7 +73,9 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="postgresql")
     parser.add_argument("--latency-ms", type=float, default=30.0)
     args = parser.parse_args()
+    port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="ll-bench-"))
+    print(f"scratch directory (worker logs): {tmp}", flush=True)
     fans = {s: int(args.presaves * share) for s, share in SHARES.items()}
     fans["spotify"] += args.presaves - sum(fans.values())
     private_key, public_key = write_apple_keys(tmp)
@@ -91,7 +109,7 @@ def main() -> None:
             "tests.fulfilment.release_day",
             "simulator",
             "--port",
-            str(PORT),
+            str(port),
             "--spec",
             str(tmp / "spec.json"),
         ],
@@ -100,7 +118,9 @@ def main() -> None:
     )
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        wait_for_port(PORT, timeout=600)
+        wait_for_port(port, timeout=600)
+        while not Path(spec["tokens_file"]).exists():
+            time.sleep(0.2)
         key = Fernet.generate_key().decode()
         total = asyncio.run(seed(url, spec["tokens_file"], key))
         worker_env = env | {
@@ -114,7 +134,7 @@ def main() -> None:
             "LAUNCHLINK_FULFILMENT__RATE_LIMITS": json.dumps(
                 dict.fromkeys(fans, args.rate * args.ceiling)
             ),
-            "RELEASE_DAY_SIMULATOR": f"http://127.0.0.1:{PORT}",
+            "RELEASE_DAY_SIMULATOR": f"http://127.0.0.1:{port}",
             "RELEASE_DAY_APPLE_KEY": str(private_key),
         }
         if args.database == "postgresql":
@@ -129,9 +149,9 @@ def main() -> None:
                 [sys.executable, "-m", "tests.fulfilment.release_day", "worker"],
                 env=worker_env,
                 cwd=ROOT,
-                stderr=subprocess.DEVNULL,
+                stderr=(tmp / f"worker-{n}.log").open("wb"),
             )
-            for _ in range(workers)
+            for n in range(workers)
         ]
         peak = 0.0
         finished = asyncio.run(_wait_done(url, total, procs, lambda mb: None))
@@ -153,20 +173,22 @@ def main() -> None:
                 "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True
             ) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    ideal = max(count / args.rate for count in fans.values())
+    ideal = max(count * requests_per_presave(s) / args.rate for s, count in fans.items())
     print(
-        f"\nfulfilment benchmark: {total} pre-saves {fans}, R = {args.rate:.0f} req/s per app, "
-        f"ceiling {args.ceiling:.0%}, {args.latency_ms:.0f} ms latency, {args.database}, "
-        f"{workers} worker process(es)"
+        f"\nfulfilment benchmark: {total} pre-saves {fans}, R = {args.rate:.0f} req/s per app "
+        f"(simulator: {int(args.rate * window)} requests / {window:.0f} s per app on every "
+        f"service, Deezer's quota included), engine ceiling {args.ceiling:.0%} of R, "
+        f"{args.latency_ms:.0f} ms latency, {args.database}, {workers} worker process(es)"
     )
     print(
         f"  finished {finished}/{total} in {elapsed:.1f} s; ideal {ideal:.1f} s; "
         f"utilisation {ideal / elapsed:.2f}"
     )
     for service, (count, seconds) in per_service.items():
-        service_ideal = count / args.rate
+        service_ideal = count * requests_per_presave(service) / args.rate
         print(
-            f"  {service:12s} {count:6d} done in {seconds:6.1f} s, ideal {service_ideal:6.1f} s, "
+            f"  {service:12s} {count:6d} done in {seconds:6.1f} s, ideal {service_ideal:6.1f} s "
+            f"({requests_per_presave(service):.0f} request(s) each), "
             f"utilisation {service_ideal / seconds:.2f}"
         )
     print(f"  peak worker memory (VmHWM) {peak:.0f} MB")

@@ -24,6 +24,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from launchlink.connectors.base import Connector, TokenSet
 from launchlink.connectors.errors import (
     AuthRevoked,
@@ -43,6 +45,7 @@ from launchlink.fulfilment.executor import (
     GrantTokens,
     PlanError,
     PlannedAction,
+    already_saved,
     idempotency_key,
     plan_actions,
 )
@@ -50,6 +53,7 @@ from launchlink.fulfilment.limiter import RateLimiter, acquire
 from launchlink.fulfilment.repository import (
     ActionRecord,
     ClaimedJob,
+    FinalState,
     FulfilmentRepository,
     LeaseLost,
     ReleaseInfo,
@@ -62,6 +66,7 @@ from launchlink.fulfilment.resolver import (
 )
 from launchlink.fulfilment.retry import next_release_poll, pause_for, transient_delay
 from launchlink.fulfilment.settings import FulfilmentSettings
+from launchlink.fulfilment.writes import IN_FLIGHT, FlushAborted, GroupWriter, Write
 from launchlink.kit.clock import Clock
 from launchlink.kit.crypto import TokenCipher
 from launchlink.models.presave import PresaveState
@@ -119,6 +124,7 @@ class FulfilmentEngine:
         self.dispatcher = dispatcher or events.dispatcher
         self.resolver = Resolver(database, limiter, settings, clock)
         self.tokens = GrantTokens(database, cipher, clock)
+        self.writes = GroupWriter(database, clock)
         self._releases: dict[UUID, tuple[ReleaseInfo, float]] = {}
 
     def rate(self, service: str) -> float:
@@ -194,6 +200,8 @@ class FulfilmentEngine:
             await self._process(job, owner)
         except LeaseLost:
             logger.warning("lease of job %s lost; another worker has it", job.job_id)
+        except FlushAborted:
+            await self.give_back(job, owner)
         except Exception as error:
             logger.exception("unexpected failure fulfilling pre-save %s", job.presave_id)
             await self._retry_or_fail(job, owner, f"internal error: {type(error).__name__}", {})
@@ -229,10 +237,7 @@ class FulfilmentEngine:
                 job, owner, PresaveState.failed, "the release was deleted", _Outcome()
             )
             return
-        done = _Outcome()
-        if job.claims > 1:
-            async with self.database.transaction() as session:
-                done.records = await FulfilmentRepository(session).completed_actions(job.presave_id)
+        done = _Outcome(records=dict(job.records))
         try:
             await self._resolve_and_execute(job, owner, connector, release, done)
         except ServicePausedError as paused:
@@ -277,18 +282,39 @@ class FulfilmentEngine:
         tokens = self.tokens.tokens_of(job)
         assert tokens is not None
         tokens = await self.tokens.fresh(job, connector, tokens)
-        executing_at = self.clock.now()
         pending = [
             a
             for a in plan
             if outcome.records.get(a.kind, None) is None or outcome.records[a.kind].status != "done"
         ]
+        executing = job.state != PresaveState.executing
         stop_reason: str | None = None
         for index, action in enumerate(pending):
             is_last = index == len(pending) - 1
             if stop_reason is not None:
                 outcome.records[action.kind] = self._record(action, "failed", stop_reason)
                 continue
+            previous = outcome.records.get(action.kind)
+            interrupted = previous is not None and previous.status == IN_FLIGHT
+            # A worker died during this call: ask the service before writing again.
+            if interrupted and await self._already_there(job, connector, tokens, action):
+                outcome.records[action.kind] = ActionRecord(
+                    action.kind,
+                    "done",
+                    list(action.targets),
+                    True,
+                    "already in the library (checked after an interrupted call)",
+                    self.clock.now(),
+                )
+                if not is_last:
+                    await self._write(job, owner, [outcome.records[action.kind]], outcome)
+                continue
+            # Durable before the call: if we die during it, whoever re-claims knows the
+            # outcome is unknown (and checks first where the service allows it).
+            await self._write(
+                job, owner, [self._record(action, IN_FLIGHT, None)], outcome, executing=executing
+            )
+            executing = False
             try:
                 tokens = await self._perform(job, connector, tokens, action, outcome)
             except NotAllowed as refused:
@@ -314,24 +340,42 @@ class FulfilmentEngine:
                 outcome.records[action.kind] = self._record(action, "failed", _reason(rejected))
                 continue
             if not is_last:
-                async with self.database.transaction() as session:
-                    repository = FulfilmentRepository(session)
-                    record = outcome.records[action.kind]
-                    await repository.record_action(
-                        job,
-                        owner,
-                        kind=record.kind,
-                        idempotency_key=idempotency_key(job.presave_id, record.kind),
-                        status=record.status,
-                        targets=record.targets,
-                        confirmed=record.confirmed,
-                        reason=record.reason,
-                        at=record.at,
-                    )
-                    if index == 0:
-                        await repository.mark_executing(job, owner, executing_at)
-                outcome.stored.add(record.kind)
-        await self._settle(job, owner, outcome, executing_at)
+                await self._write(job, owner, [outcome.records[action.kind]], outcome)
+        await self._settle(job, owner, outcome)
+
+    async def _write(
+        self,
+        job: ClaimedJob,
+        owner: str,
+        records: list[ActionRecord],
+        outcome: _Outcome,
+        *,
+        executing: bool = False,
+    ) -> None:
+        await self.writes.submit(Write(job, owner, records=records, executing=executing))
+        outcome.stored.update(record.kind for record in records if record.status != IN_FLIGHT)
+
+    async def _already_there(
+        self, job: ClaimedJob, connector: Connector, tokens: TokenSet, action: PlannedAction
+    ) -> bool:
+        """Whether the service already holds what an interrupted call was writing."""
+        scopes = job.grant.scopes if job.grant is not None else ()
+        check = already_saved(connector, action, scopes)
+        if check is None:
+            return False
+        paused = await acquire(self.limiter, connector.service, self.rate(connector.service))
+        if paused is not None:
+            raise ServicePausedError(paused)
+        try:
+            found, _tokens = await self.tokens.run(job, connector, tokens, check)
+        except (NotAllowed, NotFound, NotSupported) as error:
+            logger.info("cannot check %s before repeating a write: %s", connector.service, error)
+            return False
+        except PlatformError as error:
+            if error.status is not None and error.status >= 500:
+                raise Transient(error.message, service=error.service) from error
+            return False
+        return bool(found)
 
     async def _perform(
         self,
@@ -372,9 +416,7 @@ class FulfilmentEngine:
             action.kind, status, list(action.targets), True, reason, self.clock.now()
         )
 
-    async def _settle(
-        self, job: ClaimedJob, owner: str, outcome: _Outcome, executing_at: datetime
-    ) -> None:
+    async def _settle(self, job: ClaimedJob, owner: str, outcome: _Outcome) -> None:
         statuses = [record.status for record in outcome.records.values()]
         failures = [r for r in outcome.records.values() if r.status == "failed"]
         if failures and len(failures) == len(statuses):
@@ -387,7 +429,7 @@ class FulfilmentEngine:
             reason = "; ".join(f"{r.kind} failed: {r.reason}" for r in failures)
         else:
             state, reason = PresaveState.done, "saved"
-        await self._finish(job, owner, state, reason, outcome, executing_at=executing_at)
+        await self._finish(job, owner, state, reason, outcome)
 
     # -- endings and reschedules ------------------------------------------------------------
 
@@ -399,49 +441,22 @@ class FulfilmentEngine:
         reason: str,
         outcome: _Outcome,
         *,
-        executing_at: datetime | None = None,
         revoke: str | None = None,
     ) -> None:
-        now = self.clock.now()
-        async with self.database.transaction(write_lock=True) as session:
-            repository = FulfilmentRepository(session)
-            await repository.finish(
-                job,
-                owner,
-                state=state,
-                reason=reason,
-                outcome=outcome.as_json(),
-                now=now,
-                executing_at=executing_at,
-            )
-            for record in outcome.records.values():
-                if record.kind in outcome.stored and record.status == "done":
-                    continue
-                await repository.record_action(
-                    job,
-                    owner,
-                    kind=record.kind,
-                    idempotency_key=idempotency_key(job.presave_id, record.kind),
-                    status=record.status,
-                    targets=record.targets,
-                    confirmed=record.confirmed,
-                    reason=record.reason,
-                    at=record.at,
-                    fence=False,
-                    known_new=record.kind not in outcome.stored,
-                )
-            if job.grant is not None:
-                if revoke is not None:
-                    await repository.revoke_grant(job.grant.id, revoke, now)
-                elif state != PresaveState.needs_reauth:
-                    await repository.forget_tokens_when_unused(job.presave_id, self.clock)
-            if state == PresaveState.needs_reauth:
-                await repository.add_reminder(job, now)
+        actions = outcome.as_json()
+        final = FinalState(job.presave_id, state, reason, actions)
+        unsaved = [
+            record
+            for record in outcome.records.values()
+            if not (record.kind in outcome.stored and record.status == "done")
+        ]
+
+        def emit(session: AsyncSession, write: Write) -> None:
             self.dispatcher.emit_after_commit(
                 session,
                 FulfilmentEvent(
                     name=FINAL_EVENT[state],
-                    at=now,
+                    at=self.clock.now(),
                     service=job.service,
                     presave_id=job.presave_id,
                     workspace_id=job.workspace_id,
@@ -449,9 +464,13 @@ class FulfilmentEngine:
                     link_id=job.link_id,
                     fan_id=job.fan_id,
                     reason=reason,
-                    outcome=outcome.as_json(),
+                    outcome=actions,
                 ),
             )
+
+        await self.writes.submit(
+            Write(job, owner, records=unsaved, final=final, revoke=revoke, hook=emit)
+        )
 
     async def _close_only(self, job: ClaimedJob, owner: str) -> None:
         async with self.database.transaction(write_lock=True) as session:
@@ -489,7 +508,16 @@ class FulfilmentEngine:
     ) -> None:
         attempt = job.attempts + 1
         if attempt >= self.settings.max_attempts:
-            outcome = _Outcome(dict(records), set(records))
+            unknown = "the service did not answer; the save may or may not have happened"
+            outcome = _Outcome(
+                {
+                    kind: record
+                    if record.status != IN_FLIGHT
+                    else ActionRecord(kind, "failed", record.targets, False, unknown, record.at)
+                    for kind, record in records.items()
+                },
+                {kind for kind, record in records.items() if record.status != IN_FLIGHT},
+            )
             await self._finish(
                 job,
                 owner,

@@ -5,9 +5,14 @@ resolved release into calls. The accepted shape (documented in docs/fulfilment.m
 
     {"save_release": true,          # default true: the release (album; tracks too when
      "save_tracks": true,           #   the service saves tracks, default true)
+     "follow_artists": ["<service artist id>"],     # as pre-save stores them, per service
+     "follow_playlists": ["<service playlist id>"],
+     "follow_timing": "consent" | "release",        # consent: already done at sign-in
      "follow": ["<artist uuid or service artist id>" | {"kind": "artist"|"playlist",
-                "id": "..."}],
-     "playlist": {"mode": "follow" | "add_to_fan_playlist", "playlist_id": "..."}}
+                "id": "..."}],                      # older/hand-made form, also accepted
+     "playlist": {"mode": "add_to_new_playlist", "name": "..."}
+               | {"mode": "add_to_fan_playlist", "id": "..."}
+               | {"mode": "follow", "id": "..."}}
 
 Token handling (:class:`GrantTokens`): tokens are decrypted only in memory; a refresh runs
 under a per-grant lock and inside a transaction that stores the new tokens — committed
@@ -21,7 +26,7 @@ import asyncio
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from launchlink.connectors.base import ActionResult, Capability, Connector, TokenSet
@@ -33,8 +38,27 @@ from launchlink.kit.clock import Clock
 from launchlink.kit.crypto import TokenCipher
 
 SPOTIFY_URIS_PER_CALL = 40
+ONE_REQUEST_PER_ITEM = frozenset({"deezer", "soundcloud", "youtube"})
+"""Services without a batch write: saving an album and 2 tracks is 3 requests."""
+LIBRARY_READ_SCOPE = {"spotify": "user-library-read"}
 
 Run = Callable[[Connector, TokenSet, str], Awaitable[ActionResult]]
+T = TypeVar("T")
+
+
+def requests_for(service: str, items: int) -> float:
+    """HTTP requests one write of ``items`` ids costs on ``service`` (limiter slots).
+
+    The limiter must count requests, not actions: counting Deezer's album + 2 tracks as
+    one slot sent three times the ceiling and ran into its quota (code 4, a 5 s pause).
+    """
+    if service == "spotify":
+        return float(math.ceil(items / SPOTIFY_URIS_PER_CALL))
+    if service in ONE_REQUEST_PER_ITEM:
+        return float(items)
+    if service == "tidal":
+        return 1.0 if items <= 1 else 2.0  # albums and tracks are two collections
+    return 1.0
 
 
 @dataclass(frozen=True)
@@ -88,25 +112,31 @@ def plan_actions(
         if actions.get("save_tracks", True) and Capability.SAVE_TRACKS in capabilities:
             tracks = resolved.track_ids
         album = resolved.album_id
-        cost = (
-            math.ceil((1 + len(tracks)) / SPOTIFY_URIS_PER_CALL)
-            if connector.service == "spotify"
-            else 1.0
-        )
+        cost = requests_for(connector.service, 1 + len(tracks))
 
         async def save(c: Connector, t: TokenSet, key: str) -> ActionResult:
             return await c.save_release(t, album_id=album, track_ids=tracks, idempotency_key=key)
 
         plan.append(PlannedAction("save_release", (album, *tracks), save, cost))
-    artists, playlists = _follow_targets(
-        list(actions.get("follow") or []), connector.service, release
-    )
+    follows: list[Any] = list(actions.get("follow") or [])
+    if actions.get("follow_timing") != "consent":
+        # Pre-save stores service ids per service; consent-time follows were done at sign-in.
+        follows += list(actions.get("follow_artists") or [])
+        follows += [{"kind": "playlist", "id": p} for p in actions.get("follow_playlists") or []]
+    artists, playlists = _follow_targets(follows, connector.service, release)
     if artists and Capability.FOLLOW_ARTIST in capabilities:
 
         async def follow(c: Connector, t: TokenSet, key: str) -> ActionResult:
             return await c.follow_artists(t, artist_ids=artists, idempotency_key=key)
 
-        plan.append(PlannedAction("follow_artists", tuple(artists), follow))
+        plan.append(
+            PlannedAction(
+                "follow_artists",
+                tuple(artists),
+                follow,
+                requests_for(connector.service, len(artists)),
+            )
+        )
     playlist = actions.get("playlist") or {}
     playlist_id = str(playlist.get("playlist_id") or playlist.get("id") or "")
     if playlist.get("mode") == "follow" and playlist_id:
@@ -122,19 +152,67 @@ def plan_actions(
 
         plan.append(PlannedAction("follow_playlist", (followed,), follow_playlist))
         break  # one playlist follow per pre-save (the campaign's); extra ones are ignored
-    if playlist.get("mode") in ("add_to_fan_playlist", "add") and playlist_id:
-        tracks_to_add = resolved.track_ids
-        if Capability.PLAYLIST_ADD in capabilities and tracks_to_add:
+    tracks_to_add = resolved.track_ids
+    can_add = Capability.PLAYLIST_ADD in capabilities and bool(tracks_to_add)
+    if playlist.get("mode") in ("add_to_fan_playlist", "add") and playlist_id and can_add:
 
-            async def add(c: Connector, t: TokenSet, key: str) -> ActionResult:
-                return await c.add_to_playlist(
-                    t, playlist_id=playlist_id, track_ids=tracks_to_add, idempotency_key=key
-                )
+        async def add(c: Connector, t: TokenSet, key: str) -> ActionResult:
+            return await c.add_to_playlist(
+                t, playlist_id=playlist_id, track_ids=tracks_to_add, idempotency_key=key
+            )
 
-            plan.append(PlannedAction("add_to_playlist", tracks_to_add, add))
+        plan.append(
+            PlannedAction(
+                "add_to_playlist",
+                tracks_to_add,
+                add,
+                requests_for(connector.service, len(tracks_to_add)),
+            )
+        )
+    elif playlist.get("mode") == "add_to_new_playlist" and can_add:
+        name = str(playlist.get("name") or "launchlink")
+
+        async def create_and_add(c: Connector, t: TokenSet, key: str) -> ActionResult:
+            # Creating a playlist is not idempotent on any service: a crash between the
+            # creation and our commit can leave the fan an empty duplicate playlist.
+            created = await c.create_playlist(t, name=name, idempotency_key=f"{key}-create")
+            if not created.created_id:
+                return created
+            return await c.add_to_playlist(
+                t, playlist_id=created.created_id, track_ids=tracks_to_add, idempotency_key=key
+            )
+
+        plan.append(
+            PlannedAction(
+                "add_to_new_playlist",
+                tracks_to_add,
+                create_and_add,
+                1 + requests_for(connector.service, len(tracks_to_add)),
+            )
+        )
     if not plan:
         raise PlanError(f"nothing this pre-save promised can be done on {connector.service}")
     return plan
+
+
+def already_saved(
+    connector: Connector, action: PlannedAction, scopes: tuple[str, ...]
+) -> Callable[[TokenSet], Awaitable[bool]] | None:
+    """A read that tells whether ``action``'s write already happened, where the service
+    offers one and the grant may use it (Spotify ``GET /me/library/contains`` with
+    ``user-library-read``); ``None`` elsewhere (the write is then repeated: set-like)."""
+    scope = LIBRARY_READ_SCOPE.get(connector.service)
+    contains = getattr(connector, "library_contains", None)
+    if action.kind != "save_release" or scope not in scopes or contains is None:
+        return None
+    album, *tracks = action.targets
+    uris = [f"spotify:album:{album}", *(f"spotify:track:{track}" for track in tracks)]
+
+    async def check(tokens: TokenSet) -> bool:
+        answers = await contains(tokens, uris)
+        return bool(answers) and all(answers)
+
+    return check
 
 
 class GrantTokens:
@@ -206,8 +284,8 @@ class GrantTokens:
         job: ClaimedJob,
         connector: Connector,
         tokens: TokenSet,
-        call: Callable[[TokenSet], Awaitable[ActionResult]],
-    ) -> tuple[ActionResult, TokenSet]:
+        call: Callable[[TokenSet], Awaitable[T]],
+    ) -> tuple[T, TokenSet]:
         """Run ``call``; on an expired access token refresh once (stored first), retry once."""
         try:
             return await call(tokens), tokens

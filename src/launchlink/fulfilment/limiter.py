@@ -142,9 +142,14 @@ return tostring(now)
 
 class RedisLimiter:
     def __init__(self, url: str, *, prefix: str = "launchlink:limiter") -> None:
-        from redis.asyncio import Redis
+        from redis.asyncio import BlockingConnectionPool, Redis
 
-        self._redis = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        # Blocking: a lane's many jobs wait for a connection instead of failing with
+        # "Too many connections" (the default pool raises past 100).
+        pool = BlockingConnectionPool.from_url(
+            url, max_connections=32, timeout=10, socket_timeout=5, socket_connect_timeout=5
+        )
+        self._redis = Redis(connection_pool=pool)
         self._prefix = prefix
         self._reserve = self._redis.register_script(_RESERVE_SCRIPT)
         self._pause = self._redis.register_script(_PAUSE_SCRIPT)
@@ -175,7 +180,7 @@ class RedisLimiter:
         return Pause(float(until), reason.decode() if isinstance(reason, bytes) else reason)
 
     async def aclose(self) -> None:
-        await self._redis.aclose()
+        await self._redis.aclose(close_connection_pool=True)
 
 
 class DatabaseLimiter:

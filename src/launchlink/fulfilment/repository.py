@@ -10,21 +10,21 @@ is fenced by ``lease_owner``: a worker whose lease expired and was re-claimed ge
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from launchlink.kit.clock import Clock
 from launchlink.kit.ids import uuid7
 from launchlink.models.catalog import Release, ReleaseArtist
 from launchlink.models.fulfilment import FulfilmentAction, FulfilmentJob, ReleaseResolution
 from launchlink.models.presave import (
+    FINAL_PRESAVE_STATES,
     Fan,
     Presave,
     PresaveEvent,
@@ -34,7 +34,6 @@ from launchlink.models.presave import (
     ServiceGrant,
     ServiceMode,
 )
-from launchlink.presave.service import forget_tokens_after_fulfilment
 
 ENGINE_MODES = (ServiceMode.direct_save, ServiceMode.preadd)
 """Reminder and link-only pre-saves are the messaging engine's; these are ours."""
@@ -59,6 +58,27 @@ class GrantSnapshot:
 
 
 @dataclass(frozen=True)
+class ActionRecord:
+    """One action's durable record: ``in_flight`` (written before the call: the outcome is
+    unknown if the worker dies), ``done`` or ``failed``."""
+
+    kind: str
+    status: str
+    targets: list[Any]
+    confirmed: bool
+    reason: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class FinalState:
+    presave_id: UUID
+    state: PresaveState
+    reason: str | None
+    outcome: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class ClaimedJob:
     job_id: UUID
     presave_id: UUID
@@ -75,6 +95,8 @@ class ClaimedJob:
     due_at: datetime
     actions: dict[str, Any]
     grant: GrantSnapshot | None
+    records: dict[str, ActionRecord] = field(default_factory=dict)
+    """Actions recorded by earlier claims (read by the claim itself; empty on a first claim)."""
 
 
 @dataclass(frozen=True)
@@ -84,31 +106,6 @@ class ReleaseInfo:
     upc: str | None
     isrcs: tuple[str, ...]
     artist_service_ids: dict[UUID, dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class ActionRecord:
-    kind: str
-    status: str
-    targets: list[Any]
-    confirmed: bool
-    reason: str | None
-    at: datetime
-
-
-def _snapshot(grant: ServiceGrant) -> GrantSnapshot:
-    return GrantSnapshot(
-        id=grant.id,
-        access_token=grant.access_token,
-        refresh_token=grant.refresh_token,
-        access_expires_at=grant.access_expires_at,
-        scopes=tuple(str(scope) for scope in grant.scopes or ()),
-        standing=grant.standing,
-        revoked_at=grant.revoked_at,
-        revoked_reason=grant.revoked_reason,
-        storefront=grant.storefront,
-        account_id=grant.account_id,
-    )
 
 
 class FulfilmentRepository:
@@ -223,79 +220,131 @@ class FulfilmentRepository:
     async def claim(
         self, *, service: str, owner: str, now: datetime, lease_until: datetime, limit: int
     ) -> list[ClaimedJob]:
+        """Lease up to ``limit`` due jobs of ``service`` and return all they need to run.
+
+        Core statements, one round trip each, whatever the batch size: lease the jobs
+        (``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n) RETURNING``), read
+        their pre-saves and grants in one join, move ``due`` pre-saves to ``resolving``, and
+        read the actions earlier claims recorded (re-claims only).
+        """
+        connection = await self.session.connection()
         job = FulfilmentJob
-        ids = list(
-            (
-                await self.session.scalars(
-                    select(job.id)
-                    .where(job.open.is_(True), job.service == service, job.next_attempt_at <= now)
-                    .order_by(job.next_attempt_at)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+        claimable = (
+            select(job.id)
+            .where(job.open.is_(True), job.service == service, job.next_attempt_at <= now)
+            .order_by(job.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
         )
-        if not ids:
-            return []
         claimed = (
-            await self.session.execute(
+            await connection.execute(
                 update(job)
-                .where(job.id.in_(ids))
+                .where(job.id.in_(claimable.scalar_subquery()))
                 .values(next_attempt_at=lease_until, lease_owner=owner, claims=job.claims + 1)
                 .returning(job.id, job.presave_id, job.attempts, job.claims)
-                .execution_options(synchronize_session=False)
             )
         ).all()
+        if not claimed:
+            return []
         by_presave = {row[1]: row for row in claimed}
-        presaves = (
-            await self.session.scalars(select(Presave).where(Presave.id.in_(list(by_presave))))
-        ).all()
-        grant_ids = [p.grant_id for p in presaves if p.grant_id is not None]
-        grants = {
-            grant.id: _snapshot(grant)
-            for grant in (
-                await self.session.scalars(
-                    select(ServiceGrant).where(ServiceGrant.id.in_(grant_ids))
+        p, g = Presave, ServiceGrant
+        rows = (
+            await connection.execute(
+                select(
+                    p.id,
+                    p.state,
+                    p.workspace_id,
+                    p.link_id,
+                    p.release_id,
+                    p.fan_id,
+                    p.service,
+                    p.mode,
+                    p.country,
+                    p.due_at,
+                    p.actions,
+                    g.id,
+                    g.access_token,
+                    g.refresh_token,
+                    g.access_expires_at,
+                    g.scopes,
+                    g.standing,
+                    g.revoked_at,
+                    g.revoked_reason,
+                    g.storefront,
+                    g.account_id,
                 )
-            ).all()
-        }
-        due = [p.id for p in presaves if p.state == PresaveState.due]
+                .select_from(p)
+                .outerjoin(g, g.id == p.grant_id)
+                .where(p.id.in_(list(by_presave)))
+            )
+        ).all()
+        due = [row[0] for row in rows if row[1] == PresaveState.due]
         if due:
-            await self.session.execute(
+            await connection.execute(
                 update(Presave)
                 .where(Presave.id.in_(due))
                 .values(state=PresaveState.resolving, updated_at=now)
-                .execution_options(synchronize_session=False)
             )
-            await self.session.execute(
+            await connection.execute(
                 insert(PresaveEvent),
                 [
-                    {"id": uuid7(), "presave_id": pid, "state": PresaveState.resolving, "at": now}
-                    for pid in due
+                    {
+                        "id": uuid7(),
+                        "presave_id": presave_id,
+                        "state": PresaveState.resolving,
+                        "reason": None,
+                        "at": now,
+                    }
+                    for presave_id in due
                 ],
             )
+        again = [row[1] for row in claimed if row[3] > 1]
+        records: dict[UUID, dict[str, ActionRecord]] = {}
+        if again:
+            a = FulfilmentAction
+            for record in await connection.execute(
+                select(
+                    a.presave_id, a.kind, a.status, a.targets, a.confirmed, a.reason, a.at
+                ).where(a.presave_id.in_(again))
+            ):
+                records.setdefault(record[0], {})[record[1]] = ActionRecord(
+                    record[1], record[2], list(record[3] or []), record[4], record[5], record[6]
+                )
         result = []
-        for presave in presaves:
-            row = by_presave[presave.id]
+        for row in rows:
+            lease = by_presave[row[0]]
+            grant = None
+            if row[11] is not None:
+                grant = GrantSnapshot(
+                    id=row[11],
+                    access_token=row[12],
+                    refresh_token=row[13],
+                    access_expires_at=row[14],
+                    scopes=tuple(str(scope) for scope in row[15] or ()),
+                    standing=row[16],
+                    revoked_at=row[17],
+                    revoked_reason=row[18],
+                    storefront=row[19],
+                    account_id=row[20],
+                )
             result.append(
                 ClaimedJob(
-                    job_id=row[0],
-                    presave_id=presave.id,
-                    attempts=row[2],
-                    claims=row[3],
-                    state=PresaveState.resolving
-                    if presave.state == PresaveState.due
-                    else presave.state,
-                    workspace_id=presave.workspace_id,
-                    link_id=presave.link_id,
-                    release_id=presave.release_id,
-                    fan_id=presave.fan_id,
-                    service=presave.service,
-                    mode=presave.mode,
-                    country=presave.country,
-                    due_at=presave.due_at,
-                    actions=dict(presave.actions or {}),
-                    grant=grants.get(presave.grant_id) if presave.grant_id else None,
+                    job_id=lease[0],
+                    presave_id=row[0],
+                    attempts=lease[2],
+                    claims=lease[3],
+                    state=PresaveState.resolving if row[1] == PresaveState.due else row[1],
+                    workspace_id=row[2],
+                    link_id=row[3],
+                    release_id=row[4],
+                    fan_id=row[5],
+                    service=row[6],
+                    mode=row[7],
+                    country=row[8],
+                    due_at=row[9],
+                    actions=dict(row[10] or {}),
+                    grant=grant,
+                    records=records.get(row[0], {}),
                 )
             )
         return result
@@ -357,19 +406,6 @@ class FulfilmentRepository:
 
     # -- actions ----------------------------------------------------------------------------
 
-    async def completed_actions(self, presave_id: UUID) -> dict[str, ActionRecord]:
-        rows = (
-            await self.session.scalars(
-                select(FulfilmentAction).where(FulfilmentAction.presave_id == presave_id)
-            )
-        ).all()
-        return {
-            row.kind: ActionRecord(
-                row.kind, row.status, list(row.targets), row.confirmed, row.reason, row.at
-            )
-            for row in rows
-        }
-
     async def record_action(
         self,
         job: ClaimedJob,
@@ -413,67 +449,156 @@ class FulfilmentRepository:
             )
         )
 
-    async def mark_executing(self, job: ClaimedJob, owner: str, now: datetime) -> None:
-        await self._fence(job.job_id, owner, waiting_for=None)
-        await self.session.execute(
-            update(Presave)
-            .where(Presave.id == job.presave_id, Presave.state == PresaveState.resolving)
-            .values(state=PresaveState.executing, updated_at=now)
-            .execution_options(synchronize_session=False)
+    # -- batched writes (one transaction for many jobs: see fulfilment/writes.py) ----------
+
+    async def fence_many(self, job_ids: Sequence[UUID], owner: str, **values: Any) -> set[UUID]:
+        """Apply ``values`` to the jobs ``owner`` still holds; returns those ids (the others
+        were re-claimed by another worker)."""
+        if not job_ids:
+            return set()
+        connection = await self.session.connection()
+        job = FulfilmentJob
+        rows = await connection.execute(
+            update(job)
+            .where(job.id.in_(list(job_ids)), job.lease_owner == owner, job.open.is_(True))
+            .values(**values)
+            .returning(job.id)
         )
-        self.session.add(
-            PresaveEvent(presave_id=job.presave_id, state=PresaveState.executing, at=now)
+        return {row[0] for row in rows}
+
+    async def mark_executing_many(self, presave_ids: Sequence[UUID], now: datetime) -> None:
+        if not presave_ids:
+            return
+        connection = await self.session.connection()
+        moved = (
+            await connection.execute(
+                update(Presave)
+                .where(Presave.id.in_(list(presave_ids)), Presave.state == PresaveState.resolving)
+                .values(state=PresaveState.executing, updated_at=now)
+                .returning(Presave.id)
+            )
+        ).all()
+        if moved:
+            await connection.execute(
+                insert(PresaveEvent),
+                [
+                    {
+                        "id": uuid7(),
+                        "presave_id": row[0],
+                        "state": PresaveState.executing,
+                        "reason": None,
+                        "at": now,
+                    }
+                    for row in moved
+                ],
+            )
+
+    async def upsert_actions(self, rows: Sequence[tuple[UUID, str, ActionRecord]]) -> None:
+        """Write action records (presave id, idempotency key, record); one statement."""
+        if not rows:
+            return
+        connection = await self.session.connection()
+        upsert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        statement = upsert(FulfilmentAction).values(
+            [
+                {
+                    "id": uuid7(),
+                    "presave_id": presave_id,
+                    "kind": record.kind,
+                    "idempotency_key": key,
+                    "status": record.status,
+                    "targets": list(record.targets),
+                    "confirmed": record.confirmed,
+                    "reason": record.reason[:500] if record.reason else None,
+                    "at": record.at,
+                }
+                for presave_id, key, record in rows
+            ]
+        )
+        excluded = statement.excluded
+        await connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[FulfilmentAction.presave_id, FulfilmentAction.kind],
+                set_={
+                    "status": excluded.status,
+                    "targets": excluded.targets,
+                    "confirmed": excluded.confirmed,
+                    "reason": excluded.reason,
+                    "at": excluded.at,
+                },
+            )
+        )
+
+    async def finish_many(self, finals: Sequence[FinalState], now: datetime) -> None:
+        """Final states of many pre-saves (their jobs are already closed by the fence)."""
+        if not finals:
+            return
+        connection = await self.session.connection()
+        await connection.execute(
+            update(Presave)
+            .where(Presave.id == bindparam("presave_id"))
+            .values(
+                state=bindparam("final_state"),
+                final_reason=bindparam("final_reason"),
+                outcome=bindparam("final_outcome"),
+                finished_at=now,
+                updated_at=now,
+            ),
+            [
+                {
+                    "presave_id": final.presave_id,
+                    "final_state": final.state,
+                    "final_reason": final.reason[:500] if final.reason else None,
+                    "final_outcome": {"actions": final.outcome},
+                }
+                for final in finals
+            ],
+        )
+        await connection.execute(
+            insert(PresaveEvent),
+            [
+                {
+                    "id": uuid7(),
+                    "presave_id": final.presave_id,
+                    "state": final.state,
+                    "reason": final.reason[:500] if final.reason else None,
+                    "at": now,
+                }
+                for final in finals
+            ],
+        )
+
+    async def forget_tokens_of_finished(self, grant_ids: Sequence[UUID], now: datetime) -> None:
+        """The rule of ``presave.service.forget_tokens_after_fulfilment``, set-based: delete
+        the tokens of these grants unless standing or still needed by an open pre-save."""
+        if not grant_ids:
+            return
+        connection = await self.session.connection()
+        grant = ServiceGrant
+        still_needed = exists().where(
+            and_(Presave.grant_id == grant.id, Presave.state.not_in(FINAL_PRESAVE_STATES))
+        )
+        await connection.execute(
+            update(grant)
+            .where(
+                grant.id.in_(list(grant_ids)),
+                grant.standing.is_(False),
+                grant.access_token.is_not(None),
+                ~still_needed,
+            )
+            .values(
+                access_token=None,
+                refresh_token=None,
+                access_expires_at=None,
+                revoked_at=now,
+                revoked_reason="deleted after fulfilment",
+                updated_at=now,
+            )
         )
 
     async def close(self, job: ClaimedJob, owner: str, now: datetime) -> None:
         """Close a job whose pre-save reached a final state elsewhere (e.g. cancelled)."""
         await self._fence(job.job_id, owner, open=False, closed_at=now, lease_owner=None)
-
-    async def finish(
-        self,
-        job: ClaimedJob,
-        owner: str | None,
-        *,
-        state: PresaveState,
-        reason: str | None,
-        outcome: list[dict[str, Any]],
-        now: datetime,
-        executing_at: datetime | None,
-    ) -> None:
-        """Close the job and put the pre-save in its final state, in one transaction."""
-        values: dict[str, Any] = {"open": False, "closed_at": now, "lease_owner": None}
-        if owner is not None:
-            await self._fence(job.job_id, owner, **values)
-        else:
-            await self.session.execute(
-                update(FulfilmentJob)
-                .where(FulfilmentJob.id == job.job_id)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-        await self.session.execute(
-            update(Presave)
-            .where(Presave.id == job.presave_id)
-            .values(
-                state=state,
-                final_reason=reason[:500] if reason else None,
-                outcome={"actions": outcome},
-                finished_at=now,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        events = []
-        if executing_at is not None and job.state != PresaveState.executing:
-            events.append(
-                {"id": uuid7(), "presave_id": job.presave_id, "state": PresaveState.executing}
-                | {"reason": None, "at": executing_at}
-            )
-        events.append(
-            {"id": uuid7(), "presave_id": job.presave_id, "state": state}
-            | {"reason": reason[:500] if reason else None, "at": now}
-        )
-        await self.session.execute(insert(PresaveEvent), events)
 
     # -- releases and resolutions ------------------------------------------------------------
 
@@ -530,6 +655,23 @@ class FulfilmentRepository:
         existing.next_check_at = hold_until
         return True
 
+    async def release_resolution_check(
+        self, release_id: UUID, service: str, territory: str, now: datetime
+    ) -> None:
+        """A lookup that failed hands its turn back: the next caller checks at once."""
+        table = ReleaseResolution
+        await self.session.execute(
+            update(table)
+            .where(
+                table.release_id == release_id,
+                table.service == service,
+                table.territory == territory,
+                table.found.is_(False),
+            )
+            .values(next_check_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
     async def store_resolution(
         self,
         release_id: UUID,
@@ -575,13 +717,6 @@ class FulfilmentRepository:
             )
             .execution_options(synchronize_session=False)
         )
-
-    async def forget_tokens_when_unused(self, presave_id: UUID, clock: Clock) -> bool:
-        """Delete the grant's tokens unless it is standing or another pre-save needs it."""
-        presave = await self.session.get(Presave, presave_id)
-        if presave is None:
-            return False
-        return await forget_tokens_after_fulfilment(self.session, presave, clock=clock)
 
     async def add_reminder(self, job: ClaimedJob, now: datetime) -> bool:
         """The reminder path for a fan whose grant died: an email, if they gave one."""

@@ -9,6 +9,8 @@ fans waiting until the next poll.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 import time
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from launchlink.fulfilment.settings import FulfilmentSettings
 from launchlink.kit.clock import Clock
 
 MAX_TRACK_LOOKUPS = 50
-CHECK_HOLD = timedelta(seconds=60)
+CHECK_HOLD = timedelta(seconds=15)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class Resolver:
         self._settings = settings
         self._clock = clock
         self._found: dict[tuple[UUID, str, str], tuple[Resolved, float]] = {}
+        self._locks: dict[tuple[UUID, str, str], asyncio.Lock] = {}
 
     def forget(self) -> None:
         self._found.clear()
@@ -76,6 +79,21 @@ class Resolver:
         cached = self._found.get(key)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
+        # One task per process asks; the lane's other jobs wait for its answer instead of
+        # each opening a transaction (a start-up storm exhausted PostgreSQL connections).
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            cached = self._found.get(key)
+            if cached is not None and cached[1] > time.monotonic():
+                return cached[0]
+            return await self._resolve(connector, release, territory, key)
+
+    async def _resolve(
+        self,
+        connector: Connector,
+        release: ReleaseInfo,
+        territory: str,
+        key: tuple[UUID, str, str],
+    ) -> Resolution:
         now = self._clock.now()
         ttl = timedelta(seconds=self._settings.resolution_ttl_seconds)
         async with self._database.transaction(write_lock=True) as session:
@@ -84,13 +102,26 @@ class Resolver:
             if row is not None and row.found and row.checked_at and row.checked_at + ttl > now:
                 return self._remember(key, row.album_id or "", row.track_ids)
             if row is not None and not row.found and row.next_check_at > now:
+                if not row.polls:
+                    # The first lookup is under way in another worker (its hold, not a
+                    # poll interval): its answer is seconds away.
+                    return NotLiveYet(now + timedelta(seconds=random.uniform(1, 2)))  # noqa: S311
                 return NotLiveYet(_spread(row.next_check_at))
             mine = await repository.take_resolution_check(*key, now, now + CHECK_HOLD)
             if not mine and row is not None and row.found:
                 return self._remember(key, row.album_id or "", row.track_ids)
         if not mine:
-            return NotLiveYet(_spread(now + timedelta(seconds=5)))
-        return await self._look_up(connector, release, territory)
+            # Another worker is looking it up right now: its answer is seconds away.
+            return NotLiveYet(now + timedelta(seconds=random.uniform(1, 2)))  # noqa: S311
+        try:
+            return await self._look_up(connector, release, territory)
+        except BaseException:
+            # Give the check back, or every worker would wait out CHECK_HOLD for an answer
+            # that is never coming.
+            with contextlib.suppress(Exception):
+                async with self._database.transaction(write_lock=True) as session:
+                    await FulfilmentRepository(session).release_resolution_check(*key, now)
+            raise
 
     async def _look_up(
         self, connector: Connector, release: ReleaseInfo, territory: str

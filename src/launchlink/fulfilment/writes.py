@@ -1,0 +1,168 @@
+"""Group commits: the engine's per-job writes, many jobs to one transaction.
+
+A job awaits each of its writes before going on (the crash-safety rules of
+docs/fulfilment.md hold per job): the "in flight" marker is durable before the service is
+called, an action's completion is durable before the next action, the final state closes
+the job. What changes is how many jobs share a commit: whoever submits while no flush is
+running becomes the flusher and commits everything pending, then whatever arrived
+meanwhile, until nothing is left; the others only wait for their batch. No timer, no
+background task: a lone job is committed at once, a busy worker commits hundreds of jobs
+per transaction.
+
+Every write is fenced by ``lease_owner`` in one set-based statement; a job whose lease was
+re-claimed gets :class:`LeaseLost` and nothing of it is written, while the rest of the
+batch commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from launchlink.db import Database
+from launchlink.fulfilment.executor import idempotency_key
+from launchlink.fulfilment.repository import (
+    ActionRecord,
+    ClaimedJob,
+    FinalState,
+    FulfilmentRepository,
+    LeaseLost,
+)
+from launchlink.kit.clock import Clock
+from launchlink.models.presave import PresaveState
+
+IN_FLIGHT = "in_flight"
+
+
+class FlushAborted(Exception):
+    """The flush carrying this write was cancelled (the worker is stopping)."""
+
+
+FinalHook = Callable[[AsyncSession, "Write"], None]
+
+
+@dataclass(eq=False)
+class Write:
+    job: ClaimedJob
+    owner: str
+    records: list[ActionRecord] = field(default_factory=list)
+    executing: bool = False
+    """Move the pre-save from ``resolving`` to ``executing`` (first call of this claim)."""
+    final: FinalState | None = None
+    revoke: str | None = None
+    """With a final ``needs_reauth``: the grant is dead (reason stored on it)."""
+    hook: FinalHook | None = None
+    """Runs in the transaction of a final write (events after commit)."""
+    future: asyncio.Future[None] | None = None
+
+
+class GroupWriter:
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self._database = database
+        self._clock = clock
+        self._pending: list[Write] = []
+        self._flushing = False
+        self.flushes = 0
+        self.writes = 0
+
+    async def submit(self, write: Write) -> None:
+        """Return once ``write`` is committed; raise :class:`LeaseLost` if it was fenced off."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        write.future = future
+        self._pending.append(write)
+        if not self._flushing:
+            self._flushing = True
+            try:
+                while self._pending:
+                    batch, self._pending = self._pending, []
+                    await self._flush(batch)
+            except BaseException:
+                if future.done() and not future.cancelled():
+                    future.exception()  # ours is lost with the cancelled flush: retrieved
+                raise
+            finally:
+                self._flushing = False
+                left, self._pending = self._pending, []
+                _abort(left)
+        await future
+
+    async def _flush(self, batch: list[Write]) -> None:
+        try:
+            lost = await self._commit(batch)
+        except Exception as error:
+            # Each job takes the failure down its own error path (retry with backoff).
+            for write in batch:
+                assert write.future is not None
+                if not write.future.done():
+                    write.future.set_exception(error)
+            return
+        except BaseException:
+            _abort(batch)
+            raise
+        self.flushes += 1
+        self.writes += len(batch)
+        for write in batch:
+            assert write.future is not None
+            if write.future.done():
+                continue
+            if write.job.job_id in lost:
+                write.future.set_exception(LeaseLost(str(write.job.job_id)))
+            else:
+                write.future.set_result(None)
+
+    async def _commit(self, batch: Sequence[Write]) -> set[UUID]:
+        now = self._clock.now()
+        async with self._database.transaction(write_lock=True) as session:
+            repository = FulfilmentRepository(session)
+            held: set[UUID] = set()
+            by_owner: dict[tuple[str, bool], list[UUID]] = defaultdict(list)
+            for write in batch:
+                by_owner[(write.owner, write.final is not None)].append(write.job.job_id)
+            for (owner, final), job_ids in by_owner.items():
+                if final:
+                    values: dict[str, object] = {
+                        "open": False,
+                        "closed_at": now,
+                        "lease_owner": None,
+                    }
+                else:
+                    values = {"waiting_for": None}
+                held |= await repository.fence_many(job_ids, owner, **values)
+            kept = [write for write in batch if write.job.job_id in held]
+            await repository.mark_executing_many(
+                [w.job.presave_id for w in kept if w.executing], now
+            )
+            await repository.upsert_actions(
+                [
+                    (w.job.presave_id, idempotency_key(w.job.presave_id, r.kind), r)
+                    for w in kept
+                    for r in w.records
+                ]
+            )
+            finals = [w for w in kept if w.final is not None]
+            await repository.finish_many([w.final for w in finals if w.final is not None], now)
+            forget: list[UUID] = []
+            for write in finals:
+                assert write.final is not None
+                grant = write.job.grant
+                if write.final.state == PresaveState.needs_reauth:
+                    if grant is not None and write.revoke is not None:
+                        await repository.revoke_grant(grant.id, write.revoke, now)
+                    await repository.add_reminder(write.job, now)
+                elif grant is not None:
+                    forget.append(grant.id)
+                if write.hook is not None:
+                    write.hook(session, write)
+            await repository.forget_tokens_of_finished(forget, now)
+        return {write.job.job_id for write in batch} - held
+
+
+def _abort(writes: list[Write]) -> None:
+    for write in writes:
+        if write.future is not None and not write.future.done():
+            write.future.set_exception(FlushAborted())
