@@ -36,6 +36,7 @@ from launchlink.links.snapshots import CachingSnapshotSource, DatabaseSnapshotSo
 if TYPE_CHECKING:
     from launchlink.fulfilment.tasks import EmbeddedWorker
     from launchlink.presave.front import PresaveFront
+    from launchlink.presave.reminders import ReminderLoop
     from launchlink.simulator.state import SimulatorState
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class Application:
         self.public_caches: PublicCaches | None = None
         self.simulator_state: SimulatorState | None = None
         self.fulfilment_worker: EmbeddedWorker | None = None
+        self.reminders: ReminderLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -88,8 +90,12 @@ class Application:
 
         self.fulfilment_worker = EmbeddedWorker(settings, self.context.database, self.context.clock)
         await self.fulfilment_worker.start()
+        if self.reminders is not None:
+            self.reminders.start()
 
     async def shutdown(self) -> None:
+        if self.reminders is not None:
+            await self.reminders.stop()
         if self.fulfilment_worker is not None:
             await self.fulfilment_worker.stop()
         if self.context.link_changes is not None:
@@ -136,7 +142,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
         simulator_state = embedded_simulator_state(settings, context.clock)
         routes.append(Mount(SIMULATOR_PREFIX, app=create_simulator_app(simulator_state)))
-    from launchlink.presave.wiring import presave_for_app
+    from launchlink.presave.reminders import ReminderLoop
+    from launchlink.presave.wiring import presave_for_app, reminder_sender_for
 
     presave_front, presave_web = presave_for_app(context, simulator_state=simulator_state)
     routes.extend(presave_web.routes())
@@ -144,6 +151,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     front, caches = _public_front(context, fallback, presave=presave_front)
     application = Application(context, front)
     application.simulator_state = simulator_state
+    application.reminders = ReminderLoop(reminder_sender_for(context, presave_web))
     # The bus holds the caches weakly; the application keeps them alive.
     application.public_caches = caches
     return application

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.lists import format_list
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from launchlink.i18n import format_release_moment, format_zone
@@ -123,7 +123,10 @@ class PresavePages:
         if environment is None:
             environment = Environment(
                 loader=FileSystemLoader(self._templates_dir),
-                autoescape=True,
+                # Plain-text emails must not carry HTML entities ("Rock &amp; Roll").
+                autoescape=select_autoescape(
+                    ["html", "xml"], disabled_extensions=("txt",), default=True
+                ),
                 extensions=["jinja2.ext.i18n"],
                 undefined=StrictUndefined,
                 trim_blocks=True,

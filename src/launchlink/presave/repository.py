@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -28,9 +29,22 @@ from launchlink.models import (
 from launchlink.models.presave import (
     FINAL_PRESAVE_STATES,
     ConsentKind,
+    ReminderChannel,
     ReminderState,
     ServiceMode,
 )
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    """An email reminder claimed for sending, with what the message needs."""
+
+    reminder_id: UUID
+    fan_id: UUID
+    link_id: UUID
+    email: str
+    language: str
+    service: str | None
 
 
 class PresaveRepository:
@@ -344,3 +358,60 @@ class PresaveRepository:
     async def delete_fan(self, fan: Fan) -> None:
         await self.session.delete(fan)
         await self.session.flush()
+
+    # -- release-day reminders ---------------------------------------------------------------
+
+    async def claim_due_email_reminders(self, now: datetime, *, limit: int) -> list[DueReminder]:
+        """Mark up to ``limit`` due email reminders sent and return what to send.
+
+        The caller commits before sending; ``SKIP LOCKED`` lets PostgreSQL workers share
+        the work (SQLite serialises writers with ``BEGIN IMMEDIATE`` instead).
+        """
+        rows = (
+            await self.session.execute(
+                select(Reminder.id, Reminder.fan_id, Reminder.link_id, Reminder.service,
+                       Fan.email, Fan.language)
+                .join(Fan, Fan.id == Reminder.fan_id)
+                .where(
+                    Reminder.state == ReminderState.pending,
+                    Reminder.channel == ReminderChannel.email,
+                    Reminder.send_at <= now,
+                    Fan.email.is_not(None),
+                    Fan.deleted_at.is_(None),
+                )
+                .order_by(Reminder.send_at)
+                .limit(limit)
+                .with_for_update(of=Reminder, skip_locked=True)
+            )
+        ).all()  # fmt: skip
+        if not rows:
+            return []
+        await self.session.execute(
+            update(Reminder)
+            .where(Reminder.id.in_([row[0] for row in rows]))
+            .values(state=ReminderState.sent, sent_at=now, last_error=None)
+        )
+        return [
+            DueReminder(
+                reminder_id=row[0],
+                fan_id=row[1],
+                link_id=row[2],
+                service=row[3],
+                email=str(row[4]),
+                language=row[5] or "en",
+            )
+            for row in rows
+        ]
+
+    async def release_reminder(self, reminder_id: UUID, *, error: str) -> None:
+        await self.session.execute(
+            update(Reminder)
+            .where(Reminder.id == reminder_id)
+            .values(state=ReminderState.pending, sent_at=None, last_error=error[:500])
+        )
+
+    async def link_location(self, link_id: UUID) -> tuple[str, str]:
+        row = (
+            await self.session.execute(select(Link.host, Link.slug).where(Link.id == link_id))
+        ).one()
+        return str(row[0]), str(row[1])

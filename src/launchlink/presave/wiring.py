@@ -18,6 +18,7 @@ from launchlink.presave.front import PresaveFront
 from launchlink.presave.i18n import PresaveTranslations
 from launchlink.presave.modes import ConnectorMap, RegistrySource
 from launchlink.presave.page import PresavePages
+from launchlink.presave.reminders import LinkLocator, ReminderSender
 from launchlink.presave.security import Signer
 from launchlink.presave.service import PresaveKit
 from launchlink.presave.web import CALLBACK_PATH, PresaveWeb
@@ -138,4 +139,17 @@ def presave_for_app(
         source=DatabaseSnapshotSource(context.database, public_base_url=settings.public_url),
         territories=TerritoryTimeZones.load(settings.territory_timezones_file),
         country_detector=detector,
+    )
+
+
+def reminder_sender_for(context: AppContext, web: PresaveWeb) -> ReminderSender:
+    """The release-day reminder sender, sharing the pre-save routes' kit, pages and mail."""
+    return ReminderSender(
+        database=context.database,
+        kit=web.kit,
+        pages=web.pages,
+        mail=web.mail,
+        source=web.source,
+        links=LinkLocator(context.database),
+        public_url=context.settings.public_url,
     )
