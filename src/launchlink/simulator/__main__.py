@@ -10,14 +10,25 @@ import uvicorn
 from launchlink.simulator.app import create_simulator_app
 
 
-def run_simulator(host: str, port: int) -> None:
-    """Serve a simulator seeded with the demo catalogue and demo apps until interrupted."""
-    from launchlink.simulator.demo import demo_state
+def run_simulator(host: str, port: int, *, callback_url: str | None = None) -> None:
+    """Serve a simulator seeded with the demo catalogue and demo apps until interrupted.
+
+    Besides the simulator's own demo apps, the apps that
+    ``ConnectorsSettings.for_simulator(root)`` uses are registered, so a launchlink instance
+    pointed at this simulator works as it does with the embedded one.
+    """
+    from launchlink.connectors.simulator_profile import register_demo_apps
+    from launchlink.simulator.demo import DEMO_REDIRECT_URIS, demo_apple_public_key_pem, demo_state
 
     upcoming = (datetime.now(UTC) + timedelta(days=7)).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
-    app = create_simulator_app(demo_state(upcoming_release_at=upcoming))
+    state = demo_state(upcoming_release_at=upcoming)
+    redirect_uris = [*DEMO_REDIRECT_URIS, *([callback_url] if callback_url else [])]
+    register_demo_apps(
+        state, redirect_uris=redirect_uris, apple_public_key_pem=demo_apple_public_key_pem()
+    )
+    app = create_simulator_app(state)
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
 
 
