@@ -40,18 +40,6 @@ def normalize_upc(value: str) -> str:
     return digits
 
 
-def upc_variants(upc: str) -> list[str]:
-    """The same barcode as services may store it: as given, UPC-A, EAN-13 and GTIN-14."""
-    core = upc.lstrip("0")
-    variants = [upc]
-    for width in (12, 13, 14):
-        if len(core) <= width:
-            padded = core.zfill(width)
-            if padded not in variants:
-                variants.append(padded)
-    return variants
-
-
 def normalize_isrc(value: str) -> str:
     """Validate an ISRC (CC-XXX-YY-NNNNN); hyphens and spaces are tolerated."""
     compact = re.sub(r"[\s-]", "", value).upper()

@@ -53,6 +53,15 @@ def same_upc(left: str | None, right: str | None) -> bool:
     return left.lstrip("0") == right.lstrip("0")
 
 
+def missing_credentials(service_name: str, credentials: Mapping[str, object]) -> str | None:
+    """Why a connector is unavailable ("Spotify client secret not configured"), or None."""
+    missing = [name for name, value in credentials.items() if not value]
+    if not missing:
+        return None
+    names = " and ".join(missing) if len(missing) < 3 else ", ".join(missing)
+    return f"{service_name} {names} not configured"
+
+
 class ConnectorBase:
     """Defaults every connector shares: unsupported methods raise ``NotSupported``.
 

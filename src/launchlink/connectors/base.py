@@ -1,8 +1,9 @@
 """The one interface every streaming-service connector implements, and its value types.
 
-A connector speaks one service's real API (see ``/work/shared/platform-apis.md``). It is
-stateless towards the fan: grants travel in and out as :class:`TokenSet` values, and the
-caller stores them (encrypted) — a connector never persists anything.
+A connector speaks one service's real API (see the project's platform API notes,
+``shared/platform-apis.md``). It is stateless towards the fan: grants travel in and out as
+:class:`TokenSet` values, and the caller stores them (encrypted) — a connector never
+persists anything.
 
 Shape of a connector (see :class:`Connector`):
 

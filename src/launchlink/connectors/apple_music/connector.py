@@ -21,7 +21,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from launchlink.connectors._common import ConnectorBase, chunks, same_upc, unique, upc_variants
+from launchlink.connectors._common import (
+    ConnectorBase,
+    chunks,
+    missing_credentials,
+    same_upc,
+    unique,
+    upc_variants,
+)
 from launchlink.connectors._json import as_dict, as_int, as_list, as_str, dig
 from launchlink.connectors.apple_music.client import (
     SERVICE,
@@ -116,16 +123,14 @@ class AppleMusicConnector(ConnectorBase):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         clock = clock or SystemClock()
-        missing = [
-            name
-            for name, value in (
-                ("team ID", settings.team_id),
-                ("key ID", settings.key_id),
-                ("private key", settings.private_key_pem or settings.private_key_path),
-            )
-            if not value
-        ]
-        reason = f"Apple Music {', '.join(missing)} not configured" if missing else None
+        reason = missing_credentials(
+            "Apple Music",
+            {
+                "team ID": settings.team_id,
+                "key ID": settings.key_id,
+                "private key": settings.private_key_pem or settings.private_key_path,
+            },
+        )
         minter = None
         if reason is None:
             try:

@@ -17,7 +17,14 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from launchlink.connectors._common import ConnectorBase, chunks, same_upc, unique, upc_variants
+from launchlink.connectors._common import (
+    ConnectorBase,
+    chunks,
+    missing_credentials,
+    same_upc,
+    unique,
+    upc_variants,
+)
 from launchlink.connectors._json import as_dict, as_int, as_list, as_str, dig
 from launchlink.connectors.base import (
     ActionResult,
@@ -139,16 +146,11 @@ class DeezerConnector(ConnectorBase):
         clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        missing = [
-            name
-            for name, value in (("app ID", settings.app_id), ("secret", settings.secret))
-            if not value
-        ]
-        reason = (
-            f"Deezer {' and '.join(missing)} not configured (Deezer no longer registers new apps)"
-            if missing
-            else None
+        reason = missing_credentials(
+            "Deezer", {"app ID": settings.app_id, "secret": settings.secret}
         )
+        if reason is not None:
+            reason += " (Deezer no longer registers new apps)"
         super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
         self.settings = settings
         self.client = DeezerClient(settings, transport=transport)

@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from launchlink.connectors._common import ConnectorBase, unique
+from launchlink.connectors._common import ConnectorBase, missing_credentials, unique
 from launchlink.connectors._json import as_dict, as_int, as_list, as_str
 from launchlink.connectors.base import (
     ActionResult,
@@ -194,15 +194,9 @@ class SoundCloudConnector(ConnectorBase):
         clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        missing = [
-            name
-            for name, value in (
-                ("client ID", settings.client_id),
-                ("client secret", settings.client_secret),
-            )
-            if not value
-        ]
-        reason = f"SoundCloud {' and '.join(missing)} not configured" if missing else None
+        reason = missing_credentials(
+            "SoundCloud", {"client ID": settings.client_id, "client secret": settings.client_secret}
+        )
         super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
         self.settings = settings
         self._secure = settings.secure_url.rstrip("/")

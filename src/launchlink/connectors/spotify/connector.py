@@ -15,7 +15,14 @@ from typing import Any
 
 import httpx
 
-from launchlink.connectors._common import ConnectorBase, chunks, same_upc, unique, upc_variants
+from launchlink.connectors._common import (
+    ConnectorBase,
+    chunks,
+    missing_credentials,
+    same_upc,
+    unique,
+    upc_variants,
+)
 from launchlink.connectors._json import as_dict, as_int, as_list, as_str, dig, str_tuple
 from launchlink.connectors.base import (
     ActionResult,
@@ -160,15 +167,9 @@ class SpotifyConnector(ConnectorBase):
         clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        missing = [
-            name
-            for name, value in (
-                ("client ID", settings.client_id),
-                ("client secret", settings.client_secret),
-            )
-            if not value
-        ]
-        reason = f"Spotify {' and '.join(missing)} not configured" if missing else None
+        reason = missing_credentials(
+            "Spotify", {"client ID": settings.client_id, "client secret": settings.client_secret}
+        )
         super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
         self.settings = settings
         self.client = SpotifyClient(settings, clock=self._clock, transport=transport)

@@ -16,7 +16,14 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from launchlink.connectors._common import ConnectorBase, chunks, same_upc, unique, upc_variants
+from launchlink.connectors._common import (
+    ConnectorBase,
+    chunks,
+    missing_credentials,
+    same_upc,
+    unique,
+    upc_variants,
+)
 from launchlink.connectors._json import as_dict, as_int, as_list, as_str, dig
 from launchlink.connectors.base import (
     ActionResult,
@@ -177,15 +184,9 @@ class TidalConnector(ConnectorBase):
         clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        missing = [
-            name
-            for name, value in (
-                ("client ID", settings.client_id),
-                ("client secret", settings.client_secret),
-            )
-            if not value
-        ]
-        reason = f"TIDAL {' and '.join(missing)} not configured" if missing else None
+        reason = missing_credentials(
+            "TIDAL", {"client ID": settings.client_id, "client secret": settings.client_secret}
+        )
         super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
         self.settings = settings
         self.client = TidalClient(settings, clock=self._clock, transport=transport)

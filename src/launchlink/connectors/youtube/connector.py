@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from launchlink.connectors._common import ConnectorBase, unique
+from launchlink.connectors._common import ConnectorBase, missing_credentials, unique
 from launchlink.connectors._json import as_dict, as_list, as_str, dig
 from launchlink.connectors.base import (
     ActionResult,
@@ -131,15 +131,9 @@ class YouTubeConnector(ConnectorBase):
         transport: httpx.AsyncBaseTransport | None = None,
         quota_ledger: QuotaLedger | None = None,
     ) -> None:
-        missing = [
-            name
-            for name, value in (
-                ("client ID", settings.client_id),
-                ("client secret", settings.client_secret),
-            )
-            if not value
-        ]
-        reason = f"YouTube {' and '.join(missing)} not configured" if missing else None
+        reason = missing_credentials(
+            "YouTube", {"client ID": settings.client_id, "client secret": settings.client_secret}
+        )
         super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
         self.settings = settings
         self._api = settings.api_url.rstrip("/")
