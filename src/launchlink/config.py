@@ -58,7 +58,10 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000",
         description="Where fans reach this instance; canonical URLs and OAuth callbacks use it.",
     )
-    environment: Literal["development", "production", "test"] = "development"
+    environment: Literal["development", "production", "test"] = Field(
+        default="development",
+        description="test: background workers do not start inside the app (tests drive them).",
+    )
     trusted_country_header: str | None = Field(
         default=None,
         description="A proxy/CDN header carrying the visitor's country (e.g. CF-IPCountry). "
