@@ -49,7 +49,7 @@ UPC = "19029512345" + upc_check_digit("19029512345")
 ISRCS = ("USLL12620001", "USLL12620002")
 SIM_SERVICE = {"spotify": "spotify", "apple_music": "apple", "deezer": "deezer", "tidal": "tidal"}
 SCOPES = {
-    "spotify": ["user-library-modify", "user-follow-modify"],
+    "spotify": ["user-library-modify", "user-library-read", "user-follow-modify"],
     "deezer": ["basic_access", "manage_library", "offline_access"],
     "tidal": ["collection.read", "collection.write"],
 }

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import UUID
 
 from sqlalchemy import func, select
 
 from launchlink.db import Database
+from launchlink.fulfilment.engine import FulfilmentEngine
+from launchlink.fulfilment.executor import idempotency_key, plan_actions
 from launchlink.fulfilment.limiter import MemoryLimiter
+from launchlink.fulfilment.repository import ActionRecord
+from launchlink.fulfilment.resolver import Resolved
+from launchlink.fulfilment.writes import IN_FLIGHT, Write
 from launchlink.models.fulfilment import FulfilmentAction, FulfilmentJob
 from launchlink.models.presave import PresaveEvent, PresaveState, Reminder
-from tests.fulfilment.harness import RELEASE_AT, drain, fast_settings, make_world
+from tests.fulfilment.harness import RELEASE_AT, World, drain, fast_settings, make_world
 
 
 async def test_due_presaves_on_three_services_end_saved_exactly_once(db: Database) -> None:
@@ -241,3 +247,53 @@ async def test_running_twice_and_a_reclaimed_lease_do_not_save_twice(db: Databas
     async with db.transaction() as session:
         kinds = (await session.scalars(select(FulfilmentAction.kind))).all()
     assert sorted(kinds) == ["follow_artists", "save_release"]
+
+
+async def _die_during_the_call(world: World, engine: FulfilmentEngine, service: str) -> UUID:
+    """A worker marks the save in flight, the service performs it, the worker dies."""
+    await engine.schedule()
+    [dying] = await engine.claim(service, "worker-that-dies", 10)
+    release = await engine._release(world.release_id)
+    assert release is not None
+    connector = world.registry.get(service)
+    resolved = await engine.resolver.resolve(connector, release, "US")
+    assert isinstance(resolved, Resolved)
+    [save] = plan_actions(dying, connector, release, resolved)
+    marker = ActionRecord(save.kind, IN_FLIGHT, list(save.targets), True, None, world.clock.now())
+    await engine.writes.submit(Write(dying, "worker-that-dies", records=[marker], executing=True))
+    tokens = engine.tokens.tokens_of(dying)
+    assert tokens is not None
+    tokens = await engine.tokens.fresh(dying, connector, tokens)
+    await save.run(connector, tokens, idempotency_key(dying.presave_id, save.kind))
+    world.advance(31)  # its lease runs out
+    return dying.presave_id
+
+
+async def test_an_interrupted_spotify_save_is_checked_not_repeated(db: Database) -> None:
+    world = await make_world(db)
+    presave_id = await world.add_fan("spotify", user="cut-1")
+    world.advance(3600)
+    engine = world.engine(settings=fast_settings(lease_seconds=30))
+    await _die_during_the_call(world, engine, "spotify")
+
+    await drain(engine)
+
+    presave = await world.presave(presave_id)
+    assert presave.state == PresaveState.done
+    assert world.ledger_adds(presave_id) == ["added"] * 3  # album + 2 tracks, never again
+    [action] = presave.outcome["actions"]
+    assert action["status"] == "done"
+    assert "checked after an interrupted call" in action["reason"]
+
+
+async def test_an_interrupted_save_without_a_check_is_repeated_once(db: Database) -> None:
+    world = await make_world(db)
+    presave_id = await world.add_fan("deezer", user="cut-2")
+    world.advance(3600)
+    engine = world.engine(settings=fast_settings(lease_seconds=30))
+    await _die_during_the_call(world, engine, "deezer")
+
+    await drain(engine)
+
+    assert (await world.presave(presave_id)).state == PresaveState.done
+    assert sorted(world.ledger_adds(presave_id)) == ["added"] * 3 + ["already"] * 3

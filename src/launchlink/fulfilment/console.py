@@ -13,9 +13,11 @@ from rich.table import Table
 
 from launchlink.config import Settings
 from launchlink.db import Database
+from launchlink.errors import NotFound
 from launchlink.fulfilment.service import Progress, build_engine, progress
 from launchlink.fulfilment.worker import Worker
 from launchlink.kit.clock import SystemClock
+from launchlink.models.catalog import Release
 
 
 def progress_table(report: Progress) -> Table:
@@ -66,6 +68,14 @@ async def fulfil_release(
 ) -> Progress:
     """Run a worker in this process (unless ``watch_only``) while showing progress."""
     database = Database(settings.resolved_database_url)
+    try:
+        async with database.transaction() as session:
+            exists = await session.get(Release, release_id) is not None
+        if not exists:
+            raise NotFound(f"no release {release_id} in this database", field="release")
+    except BaseException:
+        await database.dispose()
+        raise
     clock = SystemClock()
     engine, registry = build_engine(settings, database, clock)
     worker = None if watch_only else Worker(engine)

@@ -309,14 +309,11 @@ class FulfilmentEngine:
                 if not is_last:
                     await self._write(job, owner, [outcome.records[action.kind]], outcome)
                 continue
-            # Durable before the call: if we die during it, whoever re-claims knows the
-            # outcome is unknown (and checks first where the service allows it).
-            await self._write(
-                job, owner, [self._record(action, IN_FLIGHT, None)], outcome, executing=executing
-            )
-            executing = False
             try:
-                tokens = await self._perform(job, connector, tokens, action, outcome)
+                tokens = await self._perform(
+                    job, owner, connector, tokens, action, outcome, executing=executing
+                )
+                executing = False
             except NotAllowed as refused:
                 reason = _reason(refused)
                 outcome.records[action.kind] = self._record(action, "failed", reason)
@@ -380,16 +377,25 @@ class FulfilmentEngine:
     async def _perform(
         self,
         job: ClaimedJob,
+        owner: str,
         connector: Connector,
         tokens: TokenSet,
         action: PlannedAction,
         outcome: _Outcome,
+        *,
+        executing: bool,
     ) -> TokenSet:
         paused = await acquire(
             self.limiter, connector.service, self.rate(connector.service), action.cost
         )
         if paused is not None:
             raise ServicePausedError(paused)
+        # Durable before the call (and after the wait for a slot, so a job killed while
+        # queueing is not taken for an interrupted call): whoever re-claims knows the
+        # outcome is unknown, and checks first where the service allows it.
+        await self._write(
+            job, owner, [self._record(action, IN_FLIGHT, None)], outcome, executing=executing
+        )
         key = idempotency_key(job.presave_id, action.kind)
 
         async def call(current: TokenSet) -> Any:

@@ -832,6 +832,25 @@ class FulfilmentRepository:
         ).all()
         return {(row[0], row[1]) for row in rows if row[1] is not None}
 
+    async def add_standing_presaves(self, rows: Sequence[dict[str, Any]], now: datetime) -> None:
+        """Insert queued pre-saves (complete rows) and their ``waiting`` event; two statements."""
+        if not rows:
+            return
+        await self.session.execute(insert(Presave), list(rows))
+        await self.session.execute(
+            insert(PresaveEvent),
+            [
+                {
+                    "id": uuid7(),
+                    "presave_id": row["id"],
+                    "state": PresaveState.waiting,
+                    "reason": "queued from a standing authorisation",
+                    "at": now,
+                }
+                for row in rows
+            ],
+        )
+
     async def fans(self, fan_ids: Iterable[UUID]) -> dict[UUID, Fan]:
         ids = list(fan_ids)
         if not ids:

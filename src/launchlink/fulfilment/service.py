@@ -25,6 +25,7 @@ from launchlink.fulfilment.limiter import DatabaseLimiter, MemoryLimiter, RateLi
 from launchlink.fulfilment.repository import ENGINE_MODES, FulfilmentRepository
 from launchlink.kit.clock import Clock
 from launchlink.kit.crypto import TokenCipher
+from launchlink.kit.ids import uuid7
 from launchlink.kit.territories import TerritoryTimeZones
 from launchlink.models.catalog import Release, ReleaseMode
 from launchlink.models.links import Link
@@ -214,7 +215,7 @@ async def queue_standing_presaves(
     fans = await repository.fans(g.fan_id for g in grants)
     table = territories or TerritoryTimeZones.load()
     now = clock.now()
-    queued = 0
+    presaves: list[dict[str, Any]] = []
     for grant in grants:
         if (grant.service, grant.id) in existing:
             continue
@@ -229,33 +230,29 @@ async def queue_standing_presaves(
         due_at = _due_at(release, country, table)
         if due_at is None:
             continue
-        presave = Presave(
-            workspace_id=release.workspace_id,
-            link_id=link.id,
-            release_id=release.id,
-            fan_id=grant.fan_id,
-            service=grant.service,
-            mode=ServiceMode.direct_save,
-            grant_id=grant.id,
-            state=PresaveState.waiting,
-            country=country,
-            time_zone=str(table.zone_for(country, default_zone=release.time_zone)),
-            due_at=due_at,
-            actions=actions,
-            standing=True,
+        presaves.append(
+            {
+                "id": uuid7(),
+                "workspace_id": release.workspace_id,
+                "link_id": link.id,
+                "release_id": release.id,
+                "fan_id": grant.fan_id,
+                "service": grant.service,
+                "mode": ServiceMode.direct_save,
+                "grant_id": grant.id,
+                "state": PresaveState.waiting,
+                "country": country,
+                "time_zone": str(table.zone_for(country, default_zone=release.time_zone)),
+                "due_at": due_at,
+                "actions": actions,
+                "outcome": {},
+                "standing": True,
+                "created_at": now,
+                "updated_at": now,
+            }
         )
-        session.add(presave)
-        await session.flush()
-        session.add(
-            PresaveEvent(
-                presave_id=presave.id,
-                state=PresaveState.waiting,
-                reason="queued from a standing authorisation",
-                at=now,
-            )
-        )
-        queued += 1
-    return queued
+    await repository.add_standing_presaves(presaves, now)
+    return len(presaves)
 
 
 def _standing_actions(grant: ServiceGrant, artist_ids: set[str]) -> dict[str, Any] | None:

@@ -8,6 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.catalog.repository import ReleaseRepository
 from launchlink.errors import Conflict, NotFound, ValidationFailed
+from launchlink.fulfilment.service import queue_standing_presaves
+from launchlink.kit.clock import Clock, SystemClock
 from launchlink.kit.pagination import Page, decode_cursor, page_from
 from launchlink.links.changes import touch_links
 from launchlink.links.repository import CustomDomainRepository, LinkRepository
@@ -88,7 +90,11 @@ async def _ensure_slug_free(
         raise Conflict(f"the slug '{slug}' is already used on {where}", field="slug")
 
 
-async def create_link(session: AsyncSession, workspace_id: UUID, data: LinkCreate) -> Link:
+async def create_link(
+    session: AsyncSession, workspace_id: UUID, data: LinkCreate, *, clock: Clock | None = None
+) -> Link:
+    """Create a link; fans with a standing authorisation for the release's artists get
+    their pre-save queued in the same transaction (no new visit needed)."""
     release = await ReleaseRepository(session).get(workspace_id, data.release_id)
     if release is None:
         raise ValidationFailed(
@@ -125,6 +131,9 @@ async def create_link(session: AsyncSession, workspace_id: UUID, data: LinkCreat
         )
     await LinkRepository(session).add(link)
     await touch_links(session, [link.id])
+    # Same transaction, not after commit: a link that exists always has its standing fans
+    # queued (a crash after commit cannot lose them; no sweep exists to catch up).
+    await queue_standing_presaves(session, release.id, clock=clock or SystemClock())
     await session.refresh(link)
     return link
 
