@@ -48,9 +48,16 @@ typecheck: $(STAMP) ## mypy --strict on src/
 
 check: lint typecheck test ## Everything CI runs
 
+# A short fulfilment run (about a minute, embedded SQLite). The figures in docs/benchmarks.md
+# come from: FULFILMENT_BENCH='--presaves 100000 --rate 100 --database sqlite' and
+# FULFILMENT_BENCH='--presaves 100000 --rate 100 --database postgresql --workers 4'
+# (PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379).
+FULFILMENT_BENCH ?= --presaves 6000 --rate 100 --database sqlite
+
 bench: $(STAMP) ## Run the benchmarks in bench/ (needs wrk) and print their figures
 	$(BIN)/python bench/smartlink.py
 	$(BIN)/python bench/simulator.py
+	$(BIN)/python bench/fulfilment.py $(FULFILMENT_BENCH)
 
 clean: ## Remove the virtualenv and local data under var/
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
