@@ -49,6 +49,7 @@ from launchlink.fulfilment.executor import (
     idempotency_key,
     plan_actions,
 )
+from launchlink.fulfilment.gate import WriteGate
 from launchlink.fulfilment.limiter import RateLimiter, acquire
 from launchlink.fulfilment.repository import (
     ActionRecord,
@@ -122,9 +123,10 @@ class FulfilmentEngine:
         self.settings = settings
         self.clock = clock
         self.dispatcher = dispatcher or events.dispatcher
-        self.resolver = Resolver(database, limiter, settings, clock)
+        self.gate = WriteGate(database)
+        self.resolver = Resolver(database, limiter, settings, clock, gate=self.gate)
         self.tokens = GrantTokens(database, cipher, clock)
-        self.writes = GroupWriter(database, clock)
+        self.writes = GroupWriter(self.gate, clock)
         self._releases: dict[UUID, tuple[ReleaseInfo, float]] = {}
 
     def rate(self, service: str) -> float:
@@ -136,7 +138,7 @@ class FulfilmentEngine:
         """Queue every due pre-save (and territories live early); returns how many."""
         total = 0
         while True:
-            async with self.database.transaction(write_lock=True) as session:
+            async with self.gate.transaction() as session:
                 count = await FulfilmentRepository(session).promote_due(self.clock.now(), batch)
             total += count
             if count < batch:
@@ -166,7 +168,7 @@ class FulfilmentEngine:
                 continue
             if isinstance(found, NotLiveYet | NeverReleased):
                 continue
-            async with self.database.transaction(write_lock=True) as session:
+            async with self.gate.transaction() as session:
                 promoted += await FulfilmentRepository(session).promote_early(
                     release_id=release_id,
                     service=service,
@@ -179,18 +181,18 @@ class FulfilmentEngine:
     async def claim(self, service: str, owner: str, limit: int) -> list[ClaimedJob]:
         now = self.clock.now()
         lease_until = now + timedelta(seconds=self.settings.lease_seconds)
-        async with self.database.transaction(write_lock=True) as session:
+        async with self.gate.transaction() as session:
             return await FulfilmentRepository(session).claim(
                 service=service, owner=owner, now=now, lease_until=lease_until, limit=limit
             )
 
     async def extend_leases(self, job_ids: list[UUID], owner: str) -> None:
         until = self.clock.now() + timedelta(seconds=self.settings.lease_seconds)
-        async with self.database.transaction(write_lock=True) as session:
+        async with self.gate.transaction() as session:
             await FulfilmentRepository(session).extend_leases(job_ids, owner, until)
 
     async def give_back(self, job: ClaimedJob, owner: str) -> None:
-        async with self.database.transaction(write_lock=True) as session:
+        async with self.gate.transaction() as session:
             await FulfilmentRepository(session).release_lease(job.job_id, owner, self.clock.now())
 
     # -- one job ------------------------------------------------------------------------
@@ -479,7 +481,7 @@ class FulfilmentEngine:
         )
 
     async def _close_only(self, job: ClaimedJob, owner: str) -> None:
-        async with self.database.transaction(write_lock=True) as session:
+        async with self.gate.transaction() as session:
             await FulfilmentRepository(session).close(job, owner, self.clock.now())
 
     async def _needs_reauth(
@@ -504,7 +506,7 @@ class FulfilmentEngine:
         *,
         count: bool,
     ) -> None:
-        async with self.database.transaction(write_lock=True) as session:
+        async with self.gate.transaction() as session:
             await FulfilmentRepository(session).reschedule(
                 job, owner, at=at, waiting_for=waiting_for, error=error, count_attempt=count
             )

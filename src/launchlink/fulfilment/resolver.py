@@ -19,6 +19,7 @@ from uuid import UUID
 
 from launchlink.connectors.base import Connector
 from launchlink.db import Database
+from launchlink.fulfilment.gate import WriteGate
 from launchlink.fulfilment.limiter import RateLimiter, acquire
 from launchlink.fulfilment.repository import FulfilmentRepository, ReleaseInfo
 from launchlink.fulfilment.retry import next_release_poll
@@ -61,8 +62,11 @@ class Resolver:
         limiter: RateLimiter,
         settings: FulfilmentSettings,
         clock: Clock,
+        *,
+        gate: WriteGate | None = None,
     ) -> None:
         self._database = database
+        self._gate = gate or WriteGate(database)
         self._limiter = limiter
         self._settings = settings
         self._clock = clock
@@ -96,7 +100,7 @@ class Resolver:
     ) -> Resolution:
         now = self._clock.now()
         ttl = timedelta(seconds=self._settings.resolution_ttl_seconds)
-        async with self._database.transaction(write_lock=True) as session:
+        async with self._gate.transaction() as session:
             repository = FulfilmentRepository(session)
             row = await repository.resolution(*key)
             if row is not None and row.found and row.checked_at and row.checked_at + ttl > now:
@@ -119,7 +123,7 @@ class Resolver:
             # Give the check back, or every worker would wait out CHECK_HOLD for an answer
             # that is never coming.
             with contextlib.suppress(Exception):
-                async with self._database.transaction(write_lock=True) as session:
+                async with self._gate.transaction() as session:
                     await FulfilmentRepository(session).release_resolution_check(*key, now)
             raise
 
@@ -148,7 +152,7 @@ class Resolver:
                 if track is not None:
                     track_ids.append(track.id)
         now = self._clock.now()
-        async with self._database.transaction(write_lock=True) as session:
+        async with self._gate.transaction() as session:
             repository = FulfilmentRepository(session)
             existing = await repository.resolution(release.id, connector.service, territory)
             first = existing.first_checked_at if existing is not None else now

@@ -24,8 +24,8 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from launchlink.db import Database
 from launchlink.fulfilment.executor import idempotency_key
+from launchlink.fulfilment.gate import WriteGate
 from launchlink.fulfilment.repository import (
     ActionRecord,
     ClaimedJob,
@@ -62,8 +62,8 @@ class Write:
 
 
 class GroupWriter:
-    def __init__(self, database: Database, clock: Clock) -> None:
-        self._database = database
+    def __init__(self, gate: WriteGate, clock: Clock) -> None:
+        self._gate = gate
         self._clock = clock
         self._pending: list[Write] = []
         self._flushing = False
@@ -95,11 +95,15 @@ class GroupWriter:
         try:
             lost = await self._commit(batch)
         except Exception as error:
-            # Each job takes the failure down its own error path (retry with backoff).
-            for write in batch:
-                assert write.future is not None
-                if not write.future.done():
-                    write.future.set_exception(error)
+            if len(batch) > 1:
+                # One bad write must not fail its neighbours: commit them one by one.
+                for write in batch:
+                    await self._flush([write])
+                return
+            # The job takes the failure down its own error path (retry with backoff).
+            assert batch[0].future is not None
+            if not batch[0].future.done():
+                batch[0].future.set_exception(error)
             return
         except BaseException:
             _abort(batch)
@@ -117,7 +121,7 @@ class GroupWriter:
 
     async def _commit(self, batch: Sequence[Write]) -> set[UUID]:
         now = self._clock.now()
-        async with self._database.transaction(write_lock=True) as session:
+        async with self._gate.transaction() as session:
             repository = FulfilmentRepository(session)
             held: set[UUID] = set()
             by_owner: dict[tuple[str, bool], list[UUID]] = defaultdict(list)
