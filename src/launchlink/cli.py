@@ -212,8 +212,21 @@ def simulate(
 def worker() -> None:
     """Run a fulfilment worker until SIGTERM/Ctrl-C (scale-out: run several, any machine)."""
     from launchlink.fulfilment.tasks import run_worker
+    from launchlink.kit.clock import SystemClock
+    from launchlink.presave.wiring import standalone_reminder_loop
 
-    processed = _run(run_worker)
+    async def make(settings: Settings) -> int:
+        # Release-day email reminders are sent by workers too, not only by `serve`.
+        database = Database(settings.resolved_database_url)
+        reminders = standalone_reminder_loop(settings, database, SystemClock())
+        reminders.start()
+        try:
+            return await run_worker(settings)
+        finally:
+            await reminders.stop()
+            await database.dispose()
+
+    processed = _run(make)
     console.print(f"worker stopped after {processed} job(s)")
 
 

@@ -90,3 +90,33 @@ def test_serve_refuses_an_out_of_range_port(env: dict[str, str]) -> None:
     code, output = invoke(env, "serve", "--port", "70000")
     assert code == 2
     assert "--port" in output
+
+
+def test_a_worker_starts_and_stops_cleanly_on_ctrl_c(env: dict[str, str]) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    invoke(env, "migrate")
+    launchlink = os.path.join(os.path.dirname(sys.executable), "launchlink")
+    worker = subprocess.Popen(
+        [launchlink, "worker"],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        time.sleep(4)  # engine, reminder loop and limiter up and polling
+        assert worker.poll() is None, worker.stdout.read() if worker.stdout else ""
+        worker.send_signal(signal.SIGINT)
+        output, _ = worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.communicate()
+    assert worker.returncode == 0, output
+    assert "worker stopped after 0 job(s)" in output
+    assert "Traceback" not in output

@@ -18,7 +18,7 @@ from launchlink.presave.front import PresaveFront
 from launchlink.presave.i18n import PresaveTranslations
 from launchlink.presave.modes import ConnectorMap, RegistrySource
 from launchlink.presave.page import PresavePages
-from launchlink.presave.reminders import LinkLocator, ReminderSender
+from launchlink.presave.reminders import LinkLocator, ReminderLoop, ReminderSender
 from launchlink.presave.security import Signer
 from launchlink.presave.service import PresaveKit
 from launchlink.presave.web import CALLBACK_PATH, PresaveWeb
@@ -153,3 +153,10 @@ def reminder_sender_for(context: AppContext, web: PresaveWeb) -> ReminderSender:
         links=LinkLocator(context.database),
         public_url=context.settings.public_url,
     )
+
+
+def standalone_reminder_loop(settings: Settings, database: Any, clock: Any) -> ReminderLoop:
+    """The reminder loop for a ``launchlink worker`` process (no web app around it)."""
+    context = AppContext(settings=settings, database=database, clock=clock)
+    _front, web = presave_for_app(context, simulator_state=None)
+    return ReminderLoop(reminder_sender_for(context, web))
