@@ -4,9 +4,13 @@ simulator in its own process, with a per-app rate limit R and 30 ms service late
 Prints wall time against the ideal (count / R per service), utilisation = ideal / actual
 (target >= 0.9) and peak worker memory (target < 300 MB). Not a test: run it by hand.
 
-    .venv/bin/python bench/fulfilment.py --presaves 100000 --rate 150 --workers 4 \
+    .venv/bin/python bench/fulfilment.py --presaves 100000 --rate 100 --database sqlite
+    .venv/bin/python bench/fulfilment.py --presaves 100000 --rate 100 --workers 4 \
         --database postgresql
-    .venv/bin/python bench/fulfilment.py --presaves 20000 --rate 60 --database sqlite
+
+The simulator's per-app limit (Deezer's quota included) is R; the engine's ceiling is
+``--ceiling`` x R. Ideal time counts HTTP requests: Deezer saves album and tracks one
+request each (3 per pre-save), Spotify and Apple in one.
 
 PostgreSQL runs use Redis for the shared limiter (127.0.0.1:6379, db 12) and a scratch
 database that is dropped afterwards.
