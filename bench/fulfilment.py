@@ -76,6 +76,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="postgresql")
     parser.add_argument("--latency-ms", type=float, default=30.0)
+    parser.add_argument(
+        "--expired-tokens",
+        action="store_true",
+        help="store Spotify access tokens as expired: every Spotify fan is refreshed first",
+    )
     args = parser.parse_args()
     port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="ll-bench-"))
@@ -126,7 +131,7 @@ def main() -> None:
         while not Path(spec["tokens_file"]).exists():
             time.sleep(0.2)
         key = Fernet.generate_key().decode()
-        total = asyncio.run(seed(url, spec["tokens_file"], key))
+        total = asyncio.run(seed(url, spec["tokens_file"], key, expired=args.expired_tokens))
         worker_env = env | {
             "LAUNCHLINK_DATABASE_URL": url,
             "LAUNCHLINK_ENCRYPTION_KEYS": key,

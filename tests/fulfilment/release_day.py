@@ -80,8 +80,13 @@ def serve_simulator(port: int, spec: dict[str, Any]) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
 
 
-async def seed(database_url: str, tokens_file: str, encryption_key: str) -> int:
-    """One workspace, one release with a link, and a due pre-save per minted grant."""
+async def seed(
+    database_url: str, tokens_file: str, encryption_key: str, *, expired: bool = False
+) -> int:
+    """One workspace, one release with a link, and a due pre-save per minted grant.
+
+    ``expired``: Spotify access tokens are stored as expired, so every Spotify fan needs a
+    refresh first (as on a real release day: Spotify's tokens live one hour)."""
     from sqlalchemy import insert
 
     from launchlink.accounts import service as accounts
@@ -148,7 +153,9 @@ async def seed(database_url: str, tokens_file: str, encryption_key: str) -> int:
                         "account_id": user,
                         "access_token": cipher.encrypt(str(access)),
                         "refresh_token": cipher.encrypt(refresh) if refresh else None,
-                        "access_expires_at": now + timedelta(hours=6)
+                        "access_expires_at": (
+                            now + (timedelta(minutes=-1) if expired else timedelta(hours=6))
+                        )
                         if service == "spotify"
                         else None,
                         "scopes": SCOPES.get(service, []),

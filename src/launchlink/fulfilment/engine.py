@@ -125,7 +125,7 @@ class FulfilmentEngine:
         self.dispatcher = dispatcher or events.dispatcher
         self.gate = WriteGate(database)
         self.resolver = Resolver(database, limiter, settings, clock, gate=self.gate)
-        self.tokens = GrantTokens(database, cipher, clock)
+        self.tokens = GrantTokens(database, cipher, clock, gate=self.gate)
         self.writes = GroupWriter(self.gate, clock)
         self._releases: dict[UUID, tuple[ReleaseInfo, float]] = {}
 

@@ -32,10 +32,12 @@ from uuid import UUID
 from launchlink.connectors.base import ActionResult, Capability, Connector, TokenSet
 from launchlink.connectors.errors import AccessTokenExpired, AuthRevoked, NotSupported
 from launchlink.db import Database
+from launchlink.fulfilment.gate import WriteGate
 from launchlink.fulfilment.repository import ClaimedJob, FulfilmentRepository, ReleaseInfo
 from launchlink.fulfilment.resolver import Resolved
 from launchlink.kit.clock import Clock
 from launchlink.kit.crypto import TokenCipher
+from launchlink.models.presave import ServiceGrant
 
 SPOTIFY_URIS_PER_CALL = 40
 ONE_REQUEST_PER_ITEM = frozenset({"deezer", "soundcloud", "youtube"})
@@ -218,8 +220,16 @@ def already_saved(
 class GrantTokens:
     """Decrypts, refreshes and stores a fan's tokens; one lock per grant in this process."""
 
-    def __init__(self, database: Database, cipher: TokenCipher, clock: Clock) -> None:
+    def __init__(
+        self,
+        database: Database,
+        cipher: TokenCipher,
+        clock: Clock,
+        *,
+        gate: WriteGate | None = None,
+    ) -> None:
         self._database = database
+        self._gate = gate or WriteGate(database)
         self._cipher = cipher
         self._clock = clock
         self._locks: dict[UUID, asyncio.Lock] = {}
@@ -249,35 +259,62 @@ class GrantTokens:
     async def refresh(self, job: ClaimedJob, connector: Connector, tokens: TokenSet) -> TokenSet:
         assert job.grant is not None
         grant_id = job.grant.id
-        lock = self._locks.setdefault(grant_id, asyncio.Lock())
-        async with lock, self._database.transaction() as session:
+        async with self._locks.setdefault(grant_id, asyncio.Lock()):
+            if self._gate.serialises:
+                return await self._refresh_then_store(grant_id, connector, tokens)
+            # PostgreSQL: the grant's row lock keeps other processes out during the call.
+            async with self._database.transaction() as session:
+                grant = await FulfilmentRepository(session).grant_for_update(grant_id)
+                live = self._live_pair(grant, tokens, connector.service)
+                if live is not tokens and not live.expires_within(self._clock):
+                    return live
+                fresh = await connector.refresh(live)
+                self._store(grant, fresh)
+            # The transaction above has committed: the rotated refresh token is on disk.
+            return fresh
+
+    async def _refresh_then_store(
+        self, grant_id: UUID, connector: Connector, tokens: TokenSet
+    ) -> TokenSet:
+        """SQLite: no transaction is held across the HTTP call. A read transaction that
+        writes after another connection committed fails (SQLITE_BUSY_SNAPSHOT), which
+        would lose a rotated refresh token the service already issued; and a write lock
+        held across the call would stall every writer. The per-grant lock serialises this
+        process's refreshes (run one worker per SQLite file)."""
+        async with self._database.transaction() as session:
             grant = await FulfilmentRepository(session).grant_for_update(grant_id)
-            if grant is None or grant.revoked_at is not None or grant.access_token is None:
-                raise AuthRevoked(
-                    "the grant was revoked or its tokens deleted", service=connector.service
-                )
-            stored_refresh = (
-                self._cipher.decrypt(grant.refresh_token) if grant.refresh_token else None
-            )
-            if stored_refresh != tokens.refresh_token:
-                # Someone refreshed since we read the grant: theirs is the live pair.
-                current = TokenSet(
-                    access_token=self._cipher.decrypt(grant.access_token),
-                    refresh_token=stored_refresh,
-                    expires_at=grant.access_expires_at,
-                    scopes=tokens.scopes,
-                )
-                if not current.expires_within(self._clock):
-                    return current
-                tokens = current
-            fresh = await connector.refresh(tokens)
-            grant.access_token = self._cipher.encrypt(fresh.access_token)
-            if fresh.refresh_token:
-                grant.refresh_token = self._cipher.encrypt(fresh.refresh_token)
-            grant.access_expires_at = fresh.expires_at
-            grant.updated_at = self._clock.now()
-        # The transaction above has committed: the rotated refresh token is safe on disk.
+            live = self._live_pair(grant, tokens, connector.service)
+        if live is not tokens and not live.expires_within(self._clock):
+            return live
+        fresh = await connector.refresh(live)
+        async with self._gate.transaction() as session:
+            grant = await FulfilmentRepository(session).grant_for_update(grant_id)
+            self._live_pair(grant, tokens, connector.service)  # revoked meanwhile: keep it so
+            self._store(grant, fresh)
+        # Committed before use: the rotated refresh token is on disk.
         return fresh
+
+    def _live_pair(self, grant: ServiceGrant | None, tokens: TokenSet, service: str) -> TokenSet:
+        """``tokens``, or the stored pair if someone refreshed since they were read."""
+        if grant is None or grant.revoked_at is not None or grant.access_token is None:
+            raise AuthRevoked("the grant was revoked or its tokens deleted", service=service)
+        stored_refresh = self._cipher.decrypt(grant.refresh_token) if grant.refresh_token else None
+        if stored_refresh == tokens.refresh_token:
+            return tokens
+        return TokenSet(
+            access_token=self._cipher.decrypt(grant.access_token),
+            refresh_token=stored_refresh,
+            expires_at=grant.access_expires_at,
+            scopes=tokens.scopes,
+        )
+
+    def _store(self, grant: ServiceGrant | None, fresh: TokenSet) -> None:
+        assert grant is not None
+        grant.access_token = self._cipher.encrypt(fresh.access_token)
+        if fresh.refresh_token:
+            grant.refresh_token = self._cipher.encrypt(fresh.refresh_token)
+        grant.access_expires_at = fresh.expires_at
+        grant.updated_at = self._clock.now()
 
     async def run(
         self,

@@ -23,6 +23,11 @@ class WriteGate:
         self.database = database
         self._lock = asyncio.Lock() if database.dialect == "sqlite" else None
 
+    @property
+    def serialises(self) -> bool:
+        """True on SQLite, where this process's writers take turns."""
+        return self._lock is not None
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite), queued behind this process's
