@@ -120,7 +120,7 @@ class Application:
 
 
 def build_context(settings: Settings, *, clock: Clock | None = None) -> AppContext:
-    database = Database(settings.resolved_database_url)
+    database = Database.from_settings(settings)
     clock = clock or SystemClock()
     context = AppContext(settings=settings, database=database, clock=clock)
     context.link_changes = LinkChangeFeed(database, clock, poll_seconds=settings.cache_poll_seconds)

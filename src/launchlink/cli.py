@@ -217,7 +217,7 @@ def worker() -> None:
 
     async def make(settings: Settings) -> int:
         # Release-day email reminders are sent by workers too, not only by `serve`.
-        database = Database(settings.resolved_database_url)
+        database = Database.from_settings(settings)
         reminders = standalone_reminder_loop(settings, database, SystemClock())
         reminders.start()
         try:
@@ -265,7 +265,7 @@ def fulfil(
 
 
 def _database(settings: Settings) -> Database:
-    return Database(settings.resolved_database_url)
+    return Database.from_settings(settings)
 
 
 async def _workspace_id(session: AsyncSession, reference: str) -> UUID:

@@ -41,6 +41,16 @@ class Settings(BaseSettings):
         default="",
         description="SQLAlchemy URL. Empty: sqlite+aiosqlite:///<var_dir>/launchlink.sqlite3.",
     )
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=200,
+        description="PostgreSQL connections kept open per process (each web and worker process "
+        "has its own pool: keep processes x (size + overflow) under max_connections).",
+    )
+    database_pool_overflow: int = Field(
+        default=10, ge=0, le=200, description="Extra PostgreSQL connections a process may open."
+    )
     redis_url: str | None = Field(
         default=None, description="Redis for shared state at scale (rate limits, caches)."
     )

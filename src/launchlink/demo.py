@@ -194,7 +194,7 @@ async def seed(session: AsyncSession, settings: Settings, clock: Clock) -> tuple
 async def seed_demo(settings: Settings, clock: Clock | None = None) -> DemoResult:
     clock = clock or SystemClock()
     await upgrade_to_head_async(settings.resolved_database_url)
-    database = Database(settings.resolved_database_url)
+    database = Database.from_settings(settings)
     key_file = settings.var_dir / API_KEY_FILE
     try:
         async with database.transaction(write_lock=True) as session:

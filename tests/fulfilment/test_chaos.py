@@ -92,6 +92,9 @@ async def test_killing_workers_loses_and_doubles_nothing(
             "LAUNCHLINK_DATABASE_URL": database_url,
             "LAUNCHLINK_REDIS_URL": "redis://127.0.0.1:6379/14",
             "LAUNCHLINK_ENCRYPTION_KEYS": key,
+            # 4 workers x (4 + 4) connections stay far below PostgreSQL's 100.
+            "LAUNCHLINK_DATABASE_POOL_SIZE": "4",
+            "LAUNCHLINK_DATABASE_POOL_OVERFLOW": "4",
             "LAUNCHLINK_VAR_DIR": str(tmp_path / "var"),
             "LAUNCHLINK_FULFILMENT__LEASE_SECONDS": "6",
             "LAUNCHLINK_FULFILMENT__CONCURRENCY": str(CONCURRENCY),
@@ -194,6 +197,7 @@ async def test_killing_workers_loses_and_doubles_nothing(
         for worker in workers:
             if worker.poll() is None:
                 worker.kill()
+            worker.wait()
         simulator.terminate()
         simulator.wait(timeout=10)
 

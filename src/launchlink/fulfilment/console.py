@@ -67,7 +67,7 @@ async def fulfil_release(
     console: Console,
 ) -> Progress:
     """Run a worker in this process (unless ``watch_only``) while showing progress."""
-    database = Database(settings.resolved_database_url)
+    database = Database.from_settings(settings)
     try:
         async with database.transaction() as session:
             exists = await session.get(Release, release_id) is not None

@@ -33,7 +33,7 @@ async def run_worker(
     handle_signals: bool = True,
 ) -> int:
     """Run one worker until a stop signal; returns how many jobs it processed."""
-    database = Database(settings.resolved_database_url)
+    database = Database.from_settings(settings)
     engine, connectors = build_engine(settings, database, clock or SystemClock(), registry=registry)
     worker = Worker(engine, services=services)
     loop = asyncio.get_running_loop()

@@ -50,7 +50,8 @@ async def create_link(
     data: LinkCreate, session: Session, principal: WritingPrincipal, context: Context
 ) -> LinkRead:
     """Create a link for a release, optionally with its destinations."""
-    return link_read(await service.create_link(session, principal.workspace_id, data), context)
+    link = await service.create_link(session, principal.workspace_id, data, clock=context.clock)
+    return link_read(link, context)
 
 
 @router.get("/links")
