@@ -135,7 +135,9 @@ def _deny(dialect: AuthorizeDialect, pending: PendingConsent) -> Response:
     return RedirectResponse(add_query(pending.redirect_uri, params), status_code=302)
 
 
-def _page(dialect: AuthorizeDialect, pending: PendingConsent, action: str) -> HTMLResponse:
+def _page(
+    dialect: AuthorizeDialect, pending: PendingConsent, action: str, *, suggested_user: str
+) -> HTMLResponse:
     scopes = "".join(f"<li><code>{html.escape(s)}</code></li>" for s in pending.scopes)
     scopes = scopes or "<li>(public data only)</li>"
     what = "Apple Music library access" if dialect.issues_music_user_token else "access"
@@ -151,7 +153,7 @@ asks for {what}:</p>
 <form method="post" action="{html.escape(action)}">
 <input type="hidden" name="consent_id" value="{html.escape(pending.consent_id)}">
 <label>Username <input name="username" id="username"
- value="{html.escape(pending.login_hint or "")}" required></label>
+ value="{html.escape(pending.login_hint or suggested_user)}" required></label>
 <label>Country <input name="country" id="country" value="US" maxlength="2"></label>
 <button type="submit" name="decision" value="approve" id="approve">Approve</button>
 <button type="submit" name="decision" value="deny" id="deny" formnovalidate>Deny</button>
@@ -176,7 +178,9 @@ async def authorize_get(request: Request, dialect: AuthorizeDialect) -> Response
         existing = state.user(dialect.service, username)
         return _approve(state, dialect, pending, username, existing.country if existing else "US")
     state.pending_consents[pending.consent_id] = pending
-    return _page(dialect, pending, request.url.path)
+    # A fresh user name is filled in so a demo visitor can just press Approve.
+    suggested = state.new_user_id(dialect.service)
+    return _page(dialect, pending, request.url.path, suggested_user=suggested)
 
 
 async def authorize_post(request: Request, dialect: AuthorizeDialect) -> Response:
