@@ -19,10 +19,15 @@ def get_context(request: Request) -> AppContext:
     return context
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def _session(
-    context: Annotated[AppContext, Depends(get_context)],
+    request: Request, context: Annotated[AppContext, Depends(get_context)]
 ) -> AsyncIterator[AsyncSession]:
-    async with context.database.transaction() as session:
+    # Writes take SQLite's write lock up front (see Database.transaction); reads do not.
+    writes = request.method not in SAFE_METHODS
+    async with context.database.transaction(write_lock=writes) as session:
         yield session
 
 
@@ -41,7 +46,9 @@ async def _principal(
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("send your API key as 'Authorization: Bearer <key>'")
-    return await authenticate_api_key(session, token.strip(), clock)
+    context: AppContext = request.app.state.context
+    database = context.database if request.method in SAFE_METHODS else None
+    return await authenticate_api_key(session, token.strip(), clock, database=database)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]

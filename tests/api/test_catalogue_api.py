@@ -176,3 +176,17 @@ async def test_an_oversize_body_is_refused_before_parsing(api: Api, owner: Works
     )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
+
+
+async def test_concurrent_writes_and_reads_never_answer_500(api: Api, owner: WorkspaceKey) -> None:
+    import asyncio
+
+    async def write(n: int) -> int:
+        response = await api.post(owner, "/artists", artist_body(f"Concurrent {n}"))
+        return response.status_code
+
+    async def read() -> int:
+        return (await api.get(owner, "/artists?limit=5")).status_code
+
+    statuses = await asyncio.gather(*(write(n) if n % 2 else read() for n in range(40)))
+    assert sorted(set(statuses)) == [200, 201]

@@ -9,6 +9,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.accounts.repository import ApiKeyRepository, UserRepository, WorkspaceRepository
+from launchlink.db import Database, after_commit
 from launchlink.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from launchlink.kit.clock import Clock
 from launchlink.kit.crypto import hash_api_key, hash_password, new_api_key
@@ -67,13 +68,26 @@ async def issue_api_key(
     return IssuedApiKey(api_key=api_key, plaintext=plaintext)
 
 
-async def authenticate_api_key(session: AsyncSession, plaintext: str, clock: Clock) -> Principal:
+async def authenticate_api_key(
+    session: AsyncSession, plaintext: str, clock: Clock, *, database: Database | None = None
+) -> Principal:
     api_key = await ApiKeyRepository(session).get_active_by_hash(hash_api_key(plaintext))
     if api_key is None:
         raise Unauthenticated("this API key is not valid (revoked, mistyped or never issued)")
     now = clock.now()
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
-        await ApiKeyRepository(session).touch(api_key.id, now)
+        if database is None:
+            await ApiKeyRepository(session).touch(api_key.id, now)
+        else:
+            # Its own short write after the request's unit of work, so a read-only request
+            # never has to upgrade to a writer half-way (SQLite would refuse that under load).
+            key_id = api_key.id
+
+            async def touch() -> None:
+                async with database.transaction(write_lock=True) as write:
+                    await ApiKeyRepository(write).touch(key_id, now)
+
+            after_commit(session, touch)
     return Principal(workspace_id=api_key.workspace_id, role=api_key.role, api_key_id=api_key.id)
 
 

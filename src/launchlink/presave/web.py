@@ -406,7 +406,7 @@ class PresaveWeb:
             raise ServiceNotOffered("no connector")
         await self._limit(request)
         pkce = new_pkce_pair()
-        async with self.database.transaction() as session:
+        async with self.database.transaction(write_lock=True) as session:
             repository = PresaveRepository(session)
             found = await repository.link_with_release(snapshot.link_id)
             campaign = await repository.campaign(snapshot.link_id)
@@ -485,7 +485,7 @@ class PresaveWeb:
     ) -> Response:
         language = self._language(request)
         _ = self.pages.translations.get(language).gettext
-        async with self.database.transaction() as session:
+        async with self.database.transaction(write_lock=True) as session:
             attempt = await presave_service.claim_attempt(
                 session, self.kit, state=state, browser_id=self._browser_id(request)
             )
@@ -527,7 +527,7 @@ class PresaveWeb:
             logger.warning(
                 "pre-save sign-in failed on %s: %s", attempt.service, type(failure).__name__
             )
-            async with self.database.transaction() as session:
+            async with self.database.transaction(write_lock=True) as session:
                 await presave_service.finish_attempt(session, attempt.id, "failed")
             return self._message(
                 request,
@@ -539,7 +539,7 @@ class PresaveWeb:
                 ),
                 back=back,
             )
-        async with self.database.transaction() as session:
+        async with self.database.transaction(write_lock=True) as session:
             reloaded = await PresaveRepository(session).attempt_by_state(attempt.state_hash)
             if reloaded is None:
                 raise LinkInvalid("the sign-in attempt is gone")
@@ -565,7 +565,7 @@ class PresaveWeb:
         self.front.grants_changed(snapshot.workspace_id)
         if created and connector is not None:
             outcomes = await presave_service.consent_time_actions(connector, tokens, actions, mode)
-            async with self.database.transaction() as session:
+            async with self.database.transaction(write_lock=True) as session:
                 await presave_service.record_consent_time_outcomes(session, presave_id, outcomes)
         if presave_service.playlist_choice_pending(actions):
             return RedirectResponse(
@@ -642,7 +642,7 @@ class PresaveWeb:
             future_consent=False,
         )
         await self._limit(request, *([(REMINDER_SIGNUPS, email)] if email else []))
-        async with self.database.transaction() as session:
+        async with self.database.transaction(write_lock=True) as session:
             repository = PresaveRepository(session)
             found = await repository.link_with_release(snapshot.link_id)
             if found is None:
@@ -697,7 +697,7 @@ class PresaveWeb:
             future_consent=False,
         )
         await self._limit(request, (MAGIC_LINK_EMAILS, email))
-        async with self.database.transaction() as session:
+        async with self.database.transaction(write_lock=True) as session:
             link = await session.get(Link, snapshot.link_id)
             if link is None:
                 raise LinkInvalid("no such link")
@@ -727,7 +727,7 @@ class PresaveWeb:
         )
 
     async def magic(self, request: Request) -> Response:
-        async with self.database.transaction() as session:
+        async with self.database.transaction(write_lock=True) as session:
             magic = await presave_service.open_magic_link(
                 session, self.kit, request.path_params["token"]
             )
@@ -890,7 +890,7 @@ class PresaveWeb:
         if request.method == "POST":
             choice = form.get("playlist", "new")
             try:
-                async with self.database.transaction() as session:
+                async with self.database.transaction(write_lock=True) as session:
                     await presave_service.choose_playlist(
                         session,
                         presave_id=presave_id,
@@ -956,7 +956,7 @@ class PresaveWeb:
         cipher = self.kit.cipher
 
         async def persist(fresh: TokenSet) -> None:
-            async with self.database.transaction() as session:
+            async with self.database.transaction(write_lock=True) as session:
                 stored = await PresaveRepository(session).grant_by_id(grant_id)
                 if stored is not None:
                     presave_service.store_refreshed_tokens(stored, fresh, cipher)
@@ -1032,7 +1032,7 @@ class PresaveWeb:
         if request.method == "POST":
             form = await self._form(request)
             self._check_csrf(request, form)
-            async with self.database.transaction() as session:
+            async with self.database.transaction(write_lock=True) as session:
                 await presave_service.revoke(session, self.kit, fan_id=fan_id, link_id=link_id)
                 link = await session.get(Link, link_id)
             if link is not None:
