@@ -8,7 +8,7 @@ PORT ?= 8000
 PUBLIC_URL ?= http://$(HOST):$(PORT)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve test lint typecheck check bench simulate migrate demo clean
+.PHONY: help install run test lint typecheck check bench simulate migrate demo clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'

@@ -61,6 +61,7 @@ def test_fulfil_shows_each_services_counts_until_nothing_is_pending(
     # service, total, done, pending, waiting for release, not yet due, ...
     assert cells[:6] == ["spotify", "2", "1", "0", "0", "1"]
     assert "ETA 0 s" in output
+    assert "━" in row  # the progress bar
 
 
 def test_fulfil_of_an_unknown_release_is_a_clear_error(env: dict[str, str]) -> None:

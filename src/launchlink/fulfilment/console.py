@@ -9,6 +9,7 @@ from uuid import UUID
 
 from rich.console import Console
 from rich.live import Live
+from rich.progress_bar import ProgressBar
 from rich.table import Table
 
 from launchlink.config import Settings
@@ -37,7 +38,9 @@ def progress_table(report: Progress) -> Table:
         "paused until",
     ):
         table.add_column(column, justify="left" if column == "service" else "right")
+    table.add_column("progress", min_width=22)
     for s in report.services:
+        finished = s.done + s.partial + s.needs_reauth + s.failed + s.cancelled
         table.add_row(
             s.service,
             str(s.total),
@@ -51,6 +54,7 @@ def progress_table(report: Progress) -> Table:
             str(s.cancelled),
             f"{s.per_minute:.0f}",
             s.paused_until.strftime("%H:%M:%S") if s.paused_until else "",
+            ProgressBar(total=max(s.total, 1), completed=finished, width=20),
         )
     eta = report.eta_seconds
     table.caption = "ETA " + (f"{eta:.0f} s" if eta is not None else "unknown (nothing moving)")
