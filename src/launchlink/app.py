@@ -24,14 +24,13 @@ from launchlink.config import Settings, load_settings
 from launchlink.context import AppContext
 from launchlink.db import Database
 from launchlink.kit.clock import Clock, SystemClock
-from launchlink.kit.geo import BundledGeoResolver, CountryDetector, GeoResolver, NullGeoResolver
-from launchlink.kit.territories import TerritoryTimeZones
 from launchlink.kit.useragent import warm_up as warm_up_classifier
 from launchlink.links.changes import bus
 from launchlink.links.invalidation import LinkChangeFeed
 from launchlink.links.page_cache import PageCache
 from launchlink.links.public import PublicLinkApp, PublicLinkConfig
 from launchlink.links.snapshots import CachingSnapshotSource, DatabaseSnapshotSource
+from launchlink.links.visitors import VisitorLocation
 
 if TYPE_CHECKING:
     from launchlink.fulfilment.tasks import EmbeddedWorker
@@ -145,10 +144,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     from launchlink.presave.reminders import ReminderLoop
     from launchlink.presave.wiring import presave_for_app, reminder_sender_for
 
-    presave_front, presave_web = presave_for_app(context, simulator_state=simulator_state)
+    location = VisitorLocation.from_settings(settings)
+    presave_front, presave_web = presave_for_app(
+        context, simulator_state=simulator_state, location=location
+    )
     routes.extend(presave_web.routes())
     fallback = Router(routes=routes, default=api)
-    front, caches = _public_front(context, fallback, presave=presave_front)
+    front, caches = _public_front(context, fallback, location, presave=presave_front)
     application = Application(context, front)
     application.simulator_state = simulator_state
     application.reminders = ReminderLoop(reminder_sender_for(context, presave_web))
@@ -171,7 +173,11 @@ class PublicCaches:
 
 
 def _public_front(
-    context: AppContext, fallback: ASGIApp, *, presave: PresaveFront | None = None
+    context: AppContext,
+    fallback: ASGIApp,
+    location: VisitorLocation,
+    *,
+    presave: PresaveFront | None = None,
 ) -> tuple[PublicLinkApp, PublicCaches]:
     settings = context.settings
     caches = PublicCaches(
@@ -182,18 +188,11 @@ def _public_front(
         PageCache(settings.page_cache_size),
     )
     bus.subscribe(caches)
-    resolver: GeoResolver = (
-        BundledGeoResolver() if settings.geoip == "bundled" else NullGeoResolver()
-    )
     front = PublicLinkApp(
         source=caches.snapshots,
         cache=caches.pages,
-        country_detector=CountryDetector(
-            resolver,
-            trusted_header=settings.trusted_country_header,
-            trusted_proxies=settings.trusted_proxies,
-        ),
-        territories=TerritoryTimeZones.load(settings.territory_timezones_file),
+        country_detector=location.countries,
+        territories=location.territories,
         clock=context.clock,
         fallback=fallback,
         config=PublicLinkConfig.from_settings(settings),

@@ -13,6 +13,7 @@ from launchlink.i18n import Catalogues
 from launchlink.kit.crypto import TokenCipher
 from launchlink.links.phase import ReleaseZones
 from launchlink.links.snapshot import SnapshotSource
+from launchlink.links.visitors import VisitorLocation
 from launchlink.mail import LoggingMailSender, mail_sender_from
 from launchlink.presave.front import PresaveFront
 from launchlink.presave.i18n import PresaveTranslations
@@ -114,11 +115,16 @@ def build_presave(
 
 
 def presave_for_app(
-    context: AppContext, *, simulator_state: Any | None
+    context: AppContext,
+    *,
+    simulator_state: Any | None,
+    location: VisitorLocation | None = None,
 ) -> tuple[PresaveFront, PresaveWeb]:
-    """Everything the app needs for pre-save: context services, the page, the routes."""
-    from launchlink.kit.geo import BundledGeoResolver, CountryDetector, GeoResolver, NullGeoResolver
-    from launchlink.kit.territories import TerritoryTimeZones
+    """Everything the app needs for pre-save: context services, the page, the routes.
+
+    ``location`` is the process's shared visitor location (the smart-link front's); built
+    from settings when absent (a worker process without the front).
+    """
     from launchlink.links.snapshots import DatabaseSnapshotSource
 
     settings = context.settings
@@ -126,19 +132,12 @@ def presave_for_app(
     if simulator_state is not None and settings.connectors_use_simulator:
         transport = simulator_transport(settings, simulator_state)
     fill_context(context, transport)
-    resolver: GeoResolver = (
-        BundledGeoResolver() if settings.geoip == "bundled" else NullGeoResolver()
-    )
-    detector = CountryDetector(
-        resolver,
-        trusted_header=settings.trusted_country_header,
-        trusted_proxies=getattr(settings, "trusted_proxies", ()),
-    )
+    location = location or VisitorLocation.from_settings(settings)
     return build_presave(
         context,
         source=DatabaseSnapshotSource(context.database, public_base_url=settings.public_url),
-        territories=TerritoryTimeZones.load(settings.territory_timezones_file),
-        country_detector=detector,
+        territories=location.territories,
+        country_detector=location.countries,
     )
 
 
