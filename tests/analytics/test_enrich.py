@@ -243,9 +243,7 @@ def test_referrer_to_source(
 
 
 def test_only_the_referrers_host_is_kept(enricher: Enricher) -> None:
-    event = enriched(
-        enricher, draft(referrer="https://www.Google.com/search?q=fan%40example.com")
-    )
+    event = enriched(enricher, draft(referrer="https://www.Google.com/search?q=fan%40example.com"))
     assert event.referrer_host == "google.com"
     assert "fan" not in json.dumps(event.to_json(), default=str).replace(
         event.raw.referrer or "", ""
@@ -271,9 +269,7 @@ def test_utm_parameters_and_the_channel_code(enricher: Enricher) -> None:
 
 
 @pytest.mark.parametrize("query", ["c=%00%01", "c=" + "x" * 65, "c=<script>", "c=ig story"])
-def test_a_malformed_channel_code_is_left_out_not_an_error(
-    enricher: Enricher, query: str
-) -> None:
+def test_a_malformed_channel_code_is_left_out_not_an_error(enricher: Enricher, query: str) -> None:
     assert enriched(enricher, draft(query=query)).channel is None
 
 

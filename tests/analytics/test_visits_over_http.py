@@ -55,9 +55,7 @@ async def test_ai_agents_monitors_junk_and_probes_get_the_card_and_are_not_count
 
 async def test_a_recorded_click_enriches_into_a_counted_instagram_visit() -> None:
     harness = make_harness(make_snapshot())
-    async with client(
-        harness, user_agent=FANS["instagram-android"], country="gb"
-    ) as browser:
+    async with client(harness, user_agent=FANS["instagram-android"], country="gb") as browser:
         response = await browser.get("/night-drive/spotify")
     assert response.status_code == 302
     (click,) = harness.clicks

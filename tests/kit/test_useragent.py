@@ -521,7 +521,9 @@ def test_where_our_crawlerdetect_copy_differs_it_is_for_a_documented_pattern() -
 
 def test_browser_family_comes_from_ua_parser() -> None:
     assert classify(HUMANS[0][0]).browser_family == "Mobile Safari"
-    windows_chrome = next(ua for ua, _, _ in HUMANS if ua.endswith("Chrome/126.0.0.0 Safari/537.36"))
+    windows_chrome = next(
+        ua for ua, _, _ in HUMANS if ua.endswith("Chrome/126.0.0.0 Safari/537.36")
+    )
     assert classify(windows_chrome).browser_family == "Chrome"
 
 
@@ -713,7 +715,11 @@ def test_the_tokens_split_on_camel_case_and_punctuation() -> None:
         (HUMANS[0][0], True),
         ("Opera/9.80 (J2ME/MIDP; Opera Mini/4.2.14912/870; U; id) Presto/2.4.15", True),
         ("Dalvik/2.1.0 (Linux; U; Android 13; Pixel 7 Build/TQ3A.230901.001)", True),
-        ("Mozilla/5.0 (PlayStation; PlayStation 5/2.26) AppleWebKit/605.1.15 (KHTML, like Gecko)", True),
+        (
+            "Mozilla/5.0 (PlayStation; PlayStation 5/2.26) AppleWebKit/605.1.15 (KHTML, like "
+            "Gecko)",
+            True,
+        ),
         ("okhttp/4.12.0", False),
         ("Chrome", False),
         ("Mozilla/5.0 (compatible; Morningscore/1.0)", False),
@@ -757,8 +763,9 @@ def test_at_most_one_in_a_thousand_of_matomos_real_browsers_is_a_bot(matomo: obj
 
 
 def test_matomos_held_out_bots_are_found_with_the_lists_and_without(matomo: object) -> None:
-    from launchlink.kit.useragent import classify_without_lists
     from tests._corpora import MatomoCorpus
+
+    from launchlink.kit.useragent import classify_without_lists
 
     assert isinstance(matomo, MatomoCorpus)
     held_out = [ua for ua, _ in matomo.bots_held_out()]
@@ -770,8 +777,9 @@ def test_matomos_held_out_bots_are_found_with_the_lists_and_without(matomo: obje
 
 def test_the_crawler_list_is_found_without_the_list_itself() -> None:
     # Leave-out: the list's own patterns are off; only the rules and crawlerdetect remain.
-    from launchlink.kit.useragent import classify_without_lists
     from tests._corpora import crawler_list_instances
+
+    from launchlink.kit.useragent import classify_without_lists
 
     instances = [ua for _, ua in crawler_list_instances()]
     found = sum(1 for ua in instances if classify_without_lists(ua).is_bot)

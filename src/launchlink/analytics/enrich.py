@@ -52,7 +52,7 @@ from launchlink.kit.useragent import rules_fingerprint as useragent_rules_finger
 # 2: bot classes, anchored word rules, browser grammar, prefetch labels, sources, UTM.
 CLASSIFIER_VERSION = 2
 # The rules' fingerprint CLASSIFIER_VERSION was last bumped for (kept in step by a test).
-RULES_FINGERPRINT = "bfa51cbdd6a74fa7"
+RULES_FINGERPRINT = "3527f8cb24f0917d"
 
 EventBotClass = Literal["human", "preview", "ai_agent", "monitor", "bot", "prefetch"]
 EVENT_BOT_CLASSES: tuple[EventBotClass, ...] = (

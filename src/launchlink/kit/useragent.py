@@ -391,11 +391,8 @@ _HUMAN_PRODUCTS = re.compile(
 # The phone model in an Android platform comment ("Linux; Android 13; Spider 8 Build/…")
 # and the vendor comment of a smart TV ("HbbTV/1.5.1 (+DRM;BOTECH;…;Demo 1.0;…)"): phone
 # and TV makers choose any name, so no word in there says anything about a robot.
-_DEVICE_MODEL = re.compile(
-    r"(\bAndr[o0]id[ /_]?[\d.]*(?:;\s*[a-z]{2}[-_][a-zA-Z]{2})?;)[^;)]*(?:;[^;)]*)*?"
-    r"(?=(?:;\s*wv)?\))"
-    r"|(\bHbbTV/[\d.]+\s*)\([^)]*\)"
-)
+_PHONE_MODEL = re.compile(r"(Andr[o0]id[ /_]?[\d.]*(?:;\s*[a-z]{2}[-_][a-zA-Z]{2})?;)([^)]*)\)")
+_TV_VENDOR = re.compile(r"(\bHbbTV/[\d.]+\s*)\([^)]*\)")
 
 # --- the browser grammar -----------------------------------------------------------------
 
@@ -822,8 +819,11 @@ def _device(user_agent: str) -> Device:
 def _masked(user_agent: str) -> str:
     """The user agent with phone models, TV vendor notes and real browser products blanked."""
     masked = user_agent
-    if "ndr" in masked or "HbbTV" in masked:  # the regexes cost ~5 µs; most UAs skip them
-        masked = _DEVICE_MODEL.sub(lambda m: (m.group(1) or m.group(2) or "") + " _", masked)
+    if "ndr" in masked and (phone := _PHONE_MODEL.search(masked)) is not None:
+        web_view = "; wv" if phone.group(2).replace(" ", "").endswith(";wv") else ""
+        masked = f"{masked[: phone.start()]}{phone.group(1)} _{web_view}){masked[phone.end() :]}"
+    if "HbbTV" in masked:
+        masked = _TV_VENDOR.sub(lambda m: f"{m.group(1)} _", masked)
     if "Sogou" in masked or "Ya" in masked or "yandex" in masked:
         masked = _HUMAN_PRODUCTS.sub(" ", masked)
     return masked
@@ -950,14 +950,16 @@ def classify_uncached(user_agent: str, matchers: _Matchers) -> VisitorAgent:
         return _bot(device, "bot", "list:crawlerdetect", family, refine_from=user_agent)
     if has_url:
         return _bot(device, "bot", "url-or-email", family, refine_from=user_agent)
-    human_app = matchers.human_apps.first_label(user_agent)
     word = _bot_word(user_agent, masked, matchers)
+    shaped = browser_shaped(user_agent)
+    # Only asked when a rule below would call it a robot: few strings get that far.
+    human_app = None if word is None and shaped else matchers.human_apps.first_label(user_agent)
     if word is not None and human_app is None:
         return _bot(device, "bot", f"word:{word}", family, refine_from=user_agent)
     product = _compatible_product(user_agent)
     if product is not None:
         return _bot(device, "bot", f"compatible:{product[:40]}", family, refine_from=user_agent)
-    if human_app is None and not browser_shaped(user_agent):
+    if human_app is None and not shaped:
         return _bot(device, "bot", "grammar", family, refine_from=user_agent)
     return VisitorAgent(device, None, False, False, family, "human", human_app)
 
@@ -998,7 +1000,8 @@ def rules_fingerprint() -> str:
         sorted(_SKIPPED_LIST_PATTERNS),
         sorted(_SKIPPED_CRAWLERDETECT_PATTERNS),
         _HUMAN_PRODUCTS.pattern,
-        _DEVICE_MODEL.pattern,
+        _PHONE_MODEL.pattern,
+        _TV_VENDOR.pattern,
         _PLATFORM.pattern,
         _ENGINE.pattern,
         _STRONG_PLATFORM.pattern,
