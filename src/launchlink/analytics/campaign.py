@@ -13,11 +13,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from launchlink.analytics.referrers import Source
 
 CHANNEL_PARAMETER = "c"
+CAMPAIGN_PARAMETERS = (
+    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", CHANNEL_PARAMETER,
+)  # fmt: skip
 _CACHE_SIZE = 4096
 _MAX_QUERY = 2048
 _MAX_VALUE = 100
@@ -116,3 +119,14 @@ def _parse(query: str) -> Campaign:
         utm_content=_clean(values.get("utm_content")),
         channel=channel if channel is not None and _CHANNEL.fullmatch(channel) else None,
     )
+
+
+def campaign_query(query: str | None) -> str | None:
+    """The query reduced to its campaign parameters (what a stored event keeps)."""
+    tags = parse_campaign(query)
+    kept = [
+        (name, value)
+        for name in CAMPAIGN_PARAMETERS
+        if (value := getattr(tags, "channel" if name == CHANNEL_PARAMETER else name))
+    ]
+    return urlencode(kept) or None

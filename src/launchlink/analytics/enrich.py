@@ -22,7 +22,9 @@ The default steps:
 
 Privacy: the client IP is read by ``country`` and ``visitor`` only and is not part of
 what :meth:`Enriched.stored_raw` returns; the stored raw event keeps the country and the
-hash instead, so replaying it needs no IP.
+hash instead, so replaying it needs no IP. It keeps only the referrer's host (paths carry
+searches and e-mail addresses) and only the campaign parameters of the query (not click
+ids such as ``fbclid``/``gclid``).
 
 Every answer depends on :data:`CLASSIFIER_VERSION`; bump it whenever a rule changes
 (``tests/analytics/test_enrich.py`` pins it to the rules' fingerprint), then replay stored
@@ -40,7 +42,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from launchlink.analytics.campaign import parse_campaign
+from launchlink.analytics.campaign import campaign_query, parse_campaign
 from launchlink.analytics.devices import DeviceClass, describe_platform
 from launchlink.analytics.referrers import IN_APP_SOURCES, Source, referrer_host, source_for_host
 from launchlink.analytics.visitors import SaltStore, visitor_hash
@@ -263,6 +265,8 @@ class Enricher:
             draft,
             client_ip=None,
             country_header=None,
+            referrer=_referrer_origin(draft.referrer),
+            query=campaign_query(draft.query),
             country=out.country,
             visitor_hash=out.visitor_hash,
         )
@@ -294,6 +298,17 @@ class Enricher:
 
     def enrich_many(self, drafts: Iterable[EventDraft]) -> list[Enriched | Dropped]:
         return [self.enrich(draft) for draft in drafts]
+
+
+def _referrer_origin(referrer: str | None) -> str | None:
+    # Paths and queries of referrers carry searches and e-mail addresses; the host is all
+    # a source needs, now and on replay.
+    host = referrer_host(referrer)
+    if host is None:
+        return "invalid:" if referrer else None
+    if host.startswith("android-app:"):
+        return f"android-app://{host.removeprefix('android-app:')}"
+    return f"https://{host}/"
 
 
 def _without_ip(draft: EventDraft) -> EventDraft:
