@@ -93,17 +93,7 @@ class EventDraft:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready fields (ids and time as strings); ``client_ip`` is never included."""
-        out: dict[str, Any] = {}
-        for spec in fields(self):
-            if spec.name == "client_ip":
-                continue
-            value = getattr(self, spec.name)
-            if isinstance(value, datetime):
-                value = value.isoformat()
-            elif isinstance(value, UUID):
-                value = str(value)
-            out[spec.name] = value
-        return out
+        return _json_fields(self, skip="client_ip")
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> EventDraft:
@@ -134,6 +124,20 @@ class EventDraft:
         if unknown and "client_ip" in unknown:
             raise InvalidRawEvent("client_ip", "stored events never carry an IP address")
         return cls(**values)
+
+
+def _json_fields(event: EventDraft | Enriched, *, skip: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for spec in fields(event):
+        if spec.name == skip:
+            continue
+        value = getattr(event, spec.name)
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, UUID):
+            value = str(value)
+        out[spec.name] = value
+    return out
 
 
 class InvalidRawEvent(ValueError):
@@ -182,18 +186,8 @@ class Enriched:
         return self.raw
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for spec in fields(self):
-            if spec.name == "raw":
-                continue
-            value = getattr(self, spec.name)
-            if isinstance(value, datetime):
-                value = value.isoformat()
-            elif isinstance(value, UUID):
-                value = str(value)
-            elif spec.name == "labels":
-                value = [list(label) for label in value]
-            out[spec.name] = value
+        out = _json_fields(self, skip="raw")
+        out["labels"] = [list(label) for label in self.labels]
         out["raw"] = self.raw.to_json()
         return out
 
