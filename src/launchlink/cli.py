@@ -14,6 +14,7 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.accounts.repository import WorkspaceRepository
+from launchlink.analytics.cli import app as analytics_app
 from launchlink.config import Settings, load_settings
 from launchlink.db import Database
 from launchlink.errors import LaunchlinkError, NotFound
@@ -24,6 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(analytics_app, name="analytics")
 console = Console()
 errors = Console(stderr=True)
 

