@@ -252,3 +252,42 @@ async def presave_via_spotify(
     assert answered.status_code == 302, answered.text
     callback = httpx.URL(answered.headers["location"])
     return await browser.get(callback.raw_path.decode())
+
+
+_OPT_IN_LINK = re.compile(r"https://links\.example\.test(/presave/confirm/\S+)")
+
+
+def opt_in_path(inbox: Inbox, address: str) -> str:
+    """The confirmation link of the newest opt-in email sent to ``address``."""
+    sent = [m for m in inbox.to(address) if m["Subject"].startswith("Confirm")]
+    assert sent, f"no opt-in email to {address}"
+    found = _OPT_IN_LINK.search(Inbox.text_of(sent[-1]))
+    assert found is not None, "no confirmation link in the opt-in email"
+    return found.group(1)
+
+
+async def confirm_address(browser: httpx.AsyncClient, inbox: Inbox, address: str) -> httpx.Response:
+    """What the owner of ``address`` does with the opt-in email, in ``browser``: open the
+    link (a page with a button) and press Confirm."""
+    path = opt_in_path(inbox, address)
+    page = await browser.get(path)
+    assert page.status_code == 200, page.text
+    assert 'id="confirm"' in page.text
+    return await browser.post(path, data={"csrf": csrf_of(page.text)})
+
+
+async def ask_for_reminder(
+    browser: httpx.AsyncClient,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    service: str = "",
+    slug: str = "soon",
+) -> httpx.Response:
+    """Open the page and post "remind me" with the given contact details, boxes ticked."""
+    data = {"csrf": csrf_of(await open_page(browser, slug)), "service": service}
+    if email is not None:
+        data.update(email=email, email_consent="1")
+    if phone is not None:
+        data.update(phone=phone, sms_consent="1")
+    return await browser.post(f"/presave/{slug}/remind", data=data)

@@ -18,7 +18,7 @@ from launchlink.app import Application, create_app
 from launchlink.config import Settings
 from launchlink.kit.clock import SystemClock
 from launchlink.models import ConsentRecord, Presave, ServiceGrant
-from launchlink.models.presave import ConsentKind, PresaveState
+from launchlink.models.presave import ConsentKind, PendingContact, PresaveState
 from launchlink.presave.service import grant_tokens
 from tests.api.conftest import Api
 from tests.builders import create_workspace_with_key
@@ -120,6 +120,7 @@ async def test_a_fan_presaves_on_spotify_in_a_real_browser(
             assert "/presave/demo-soon/done" in page.url
             items = await page.inner_text("#what-happens")
             assert "Spotify" in items
+            assert await page.is_visible("#email-pending")  # the address waits for its owner
         finally:
             await browser.close()
 
@@ -127,8 +128,11 @@ async def test_a_fan_presaves_on_spotify_in_a_real_browser(
         presave = (await session.execute(select(Presave))).scalar_one()
         grant = (await session.execute(select(ServiceGrant))).scalar_one()
         consents = list((await session.execute(select(ConsentRecord))).scalars())
+        pending = (await session.execute(select(PendingContact))).scalar_one()
     assert presave.state is PresaveState.waiting
-    assert {c.kind for c in consents} >= {ConsentKind.connect_service, ConsentKind.email}
+    assert {c.kind for c in consents} == {ConsentKind.connect_service}
+    assert pending.email == "browser-fan@example.com"
+    assert pending.browser_hash == presave.browser_hash
     assert app.context.cipher is not None
     tokens = grant_tokens(grant, app.context.cipher)
     assert tokens.refresh_token is not None

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 from sqlalchemy import func, select
 
 from launchlink.app import Application
+from launchlink.kit.clock import FrozenClock
 from launchlink.models import ConsentRecord, Fan, OAuthAttempt, Presave, PresaveEvent, ServiceGrant
-from launchlink.models.presave import ConsentKind, PresaveState, ServiceMode
+from launchlink.models.presave import ConsentKind, PendingContact, PresaveState, ServiceMode
 from launchlink.presave.service import grant_tokens
 from launchlink.simulator.state import SimulatorState
 from tests.api.conftest import Api
 from tests.builders import WorkspaceKey
 from tests.presave.conftest import (
     SPOTIFY_ARTIST_ID,
+    Inbox,
     approve_on_simulator,
     browser_for,
+    confirm_address,
     csrf_of,
     make_presave_link,
     open_page,
+    opt_in_path,
     presave_via_spotify,
 )
 
@@ -28,8 +34,13 @@ async def _count(app: Application, model: type) -> int:
         return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
 
 
-async def test_a_fan_presaves_on_spotify_and_gets_a_confirmation(
-    papp: Application, admin: Api, label: WorkspaceKey, fan: httpx.AsyncClient
+async def test_a_fan_presaves_on_spotify_and_confirms_the_address_they_typed(
+    papp: Application,
+    admin: Api,
+    label: WorkspaceKey,
+    fan: httpx.AsyncClient,
+    inbox: Inbox,
+    clock: FrozenClock,
 ) -> None:
     await make_presave_link(admin, label)
     finished = await presave_via_spotify(
@@ -41,22 +52,49 @@ async def test_a_fan_presaves_on_spotify_and_gets_a_confirmation(
     assert "You&#39;re all set" in confirmation.text or "You're all set" in confirmation.text
     assert "/revoke/" in confirmation.text
     assert "calendar.ics" in confirmation.text
+    assert 'id="email-pending"' in confirmation.text
     async with papp.context.database.sessionmaker() as session:
         presave = (await session.execute(select(Presave))).scalar_one()
         grant = (await session.execute(select(ServiceGrant))).scalar_one()
         fan_row = (await session.execute(select(Fan))).scalar_one()
         consents = list((await session.execute(select(ConsentRecord))).scalars())
         attempt = (await session.execute(select(OAuthAttempt))).scalar_one()
+        pending = (await session.execute(select(PendingContact))).scalar_one()
     assert presave.state is PresaveState.waiting
     assert presave.mode is ServiceMode.direct_save
     assert presave.service == "spotify"
     assert presave.due_at.isoformat() == "2026-03-06T00:00:00+00:00"
     assert presave.actions["follow_artists"] == [SPOTIFY_ARTIST_ID]
-    assert fan_row.email == "fan@example.com"
-    assert fan_row.email_consent_at is not None
+    # The typed address is not the fan's until its owner confirms it.
+    assert fan_row.email is None
+    assert fan_row.email_consent_at is None
+    assert (pending.email, pending.fan_id, pending.confirmed_at) == (
+        "fan@example.com",
+        fan_row.id,
+        None,
+    )
+    [opt_in] = inbox.to("fan@example.com")
+    assert opt_in["Subject"] == "Confirm your email address for Midnight Cartography"
+    assert "List-Unsubscribe" not in opt_in
     assert attempt.outcome == "approved"
-    kinds = {c.kind for c in consents}
-    assert kinds == {ConsentKind.connect_service, ConsentKind.email}
+    assert {c.kind for c in consents} == {ConsentKind.connect_service}
+
+    clock.advance(timedelta(minutes=7))
+    confirmed = await confirm_address(fan, inbox, "fan@example.com")
+    assert confirmed.status_code == 200
+    assert "Your email address is confirmed" in confirmed.text
+    async with papp.context.database.sessionmaker() as session:
+        fan_row = (await session.execute(select(Fan))).scalar_one()
+        consents = list((await session.execute(select(ConsentRecord))).scalars())
+    assert fan_row.email == "fan@example.com"
+    assert fan_row.email_consent_at == clock.now()
+    [email_consent] = [c for c in consents if c.kind is ConsentKind.email]
+    assert email_consent.at == clock.now()
+    assert email_consent.fan_id == fan_row.id
+    assert email_consent.presave_id == presave.id
+    again = await fan.get(opt_in_path(inbox, "fan@example.com"))
+    assert again.status_code == 200
+    assert "Already confirmed" in again.text
     connect = next(c for c in consents if c.kind is ConsentKind.connect_service)
     assert "user-library-modify" in connect.scopes
     assert connect.consent_text_id is not None

@@ -14,7 +14,13 @@ from launchlink.simulator.models import Playlist
 from launchlink.simulator.state import SimulatorState
 from tests.api.conftest import Api
 from tests.builders import WorkspaceKey
-from tests.presave.conftest import csrf_of, make_presave_link, open_page, presave_via_spotify
+from tests.presave.conftest import (
+    browser_for,
+    csrf_of,
+    make_presave_link,
+    open_page,
+    presave_via_spotify,
+)
 
 FANS_PLAYLIST = "4roadTripPlaylist00000a"
 STRANGERS_PLAYLIST = "4someoneElsesList00000b"
@@ -133,6 +139,31 @@ async def test_a_choice_without_the_csrf_token_is_refused(
     refused = await fan.post("/presave/soon/playlist", data={"t": token, "playlist": FANS_PLAYLIST})
     assert refused.status_code == 403
     assert (await _presave(papp)).actions["playlist"]["fan_choice"] == "pending"
+
+
+async def test_the_chooser_lists_the_fans_playlists_in_their_browser_only(
+    papp: Application,
+    admin: Api,
+    label: WorkspaceKey,
+    fan: httpx.AsyncClient,
+    sim: SimulatorState,
+) -> None:
+    await make_presave_link(admin, label, campaign=CHOOSE_OWN)
+    _own_playlists(sim, "private-lists")
+    finished = await presave_via_spotify(fan, username="private-lists")
+    chooser = finished.headers["location"]
+    token = parse_qs(urlsplit(chooser).query)["t"][0]
+    async with browser_for(papp) as other:
+        forwarded = await other.get(chooser)
+        assert forwarded.status_code == 403
+        assert "Road trip" not in forwarded.text
+        csrf = csrf_of(await open_page(other))
+        chosen = await other.post(
+            "/presave/soon/playlist", data={"csrf": csrf, "t": token, "playlist": FANS_PLAYLIST}
+        )
+        assert chosen.status_code == 403
+    assert (await _presave(papp)).actions["playlist"]["fan_choice"] == "pending"
+    assert "Road trip" in (await fan.get(chooser)).text
 
 
 async def test_reading_playlists_is_asked_and_explained_only_for_the_fans_choice(

@@ -13,22 +13,22 @@ from launchlink.models import Presave, Reminder
 from launchlink.models.presave import ReminderChannel, ReminderState
 from tests.api.conftest import Api
 from tests.builders import WorkspaceKey
-from tests.presave.conftest import Inbox, _free_port, csrf_of, make_presave_link, open_page
+from tests.presave.conftest import (
+    Inbox,
+    _free_port,
+    ask_for_reminder,
+    confirm_address,
+    make_presave_link,
+)
 
 
-async def sign_up_for_a_reminder(fan: httpx.AsyncClient, admin: Api, label: WorkspaceKey) -> None:
+async def sign_up_for_a_reminder(
+    fan: httpx.AsyncClient, admin: Api, label: WorkspaceKey, inbox: Inbox
+) -> None:
     await make_presave_link(admin, label, campaign={"service_modes": {"deezer": "reminder"}})
-    html = await open_page(fan)
-    answer = await fan.post(
-        "/presave/soon/remind",
-        data={
-            "csrf": csrf_of(html),
-            "service": "deezer",
-            "email": "listener@example.com",
-            "email_consent": "1",
-        },
-    )
-    assert answer.status_code == 303
+    answer = await ask_for_reminder(fan, service="deezer", email="listener@example.com")
+    assert answer.status_code == 200
+    assert (await confirm_address(fan, inbox, "listener@example.com")).status_code == 303
 
 
 async def test_a_due_reminder_is_emailed_once_with_a_link_to_the_fans_service(
@@ -39,8 +39,8 @@ async def test_a_due_reminder_is_emailed_once_with_a_link_to_the_fans_service(
     inbox: Inbox,
     clock: FrozenClock,
 ) -> None:
-    await sign_up_for_a_reminder(fan, admin, label)
-    inbox.messages.clear()  # the sign-up confirmation
+    await sign_up_for_a_reminder(fan, admin, label, inbox)
+    inbox.messages.clear()  # the opt-in and the sign-up confirmation
     assert papp.reminders is not None
     sender = papp.reminders.sender
 
@@ -56,6 +56,8 @@ async def test_a_due_reminder_is_emailed_once_with_a_link_to_the_fans_service(
     assert "is out now" in email["Subject"]
     assert "https://links.example.test/soon/deezer" in text
     assert "/revoke/" in text
+    assert email["List-Unsubscribe"].startswith("<https://links.example.test/presave/unsubscribe/")
+    assert email["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     async with papp.context.database.sessionmaker() as session:
         reminders = list((await session.execute(select(Reminder))).scalars())
     email_reminder = next(r for r in reminders if r.channel is ReminderChannel.email)
@@ -71,7 +73,7 @@ async def test_a_mail_server_outage_keeps_the_reminder_for_the_next_round(
     inbox: Inbox,
     clock: FrozenClock,
 ) -> None:
-    await sign_up_for_a_reminder(fan, admin, label)
+    await sign_up_for_a_reminder(fan, admin, label, inbox)
     assert papp.reminders is not None
     sender = papp.reminders.sender
     async with papp.context.database.sessionmaker() as session:

@@ -10,56 +10,111 @@ from sqlalchemy import func, select
 
 from launchlink.app import Application
 from launchlink.kit.clock import FrozenClock
-from launchlink.models import ConsentRecord, MagicLink, Presave, Reminder
+from launchlink.models import ConsentRecord, Fan, MagicLink, Presave, Reminder
 from launchlink.models.presave import ConsentKind, ReminderChannel, ServiceMode
 from tests.api.conftest import Api
 from tests.builders import WorkspaceKey
 from tests.presave.conftest import (
     INSTAGRAM_UA,
     Inbox,
+    ask_for_reminder,
     browser_for,
+    confirm_address,
     csrf_of,
     make_presave_link,
     open_page,
+    opt_in_path,
 )
 
 
-async def test_a_reminder_is_recorded_and_confirmed_by_email(
-    papp: Application, admin: Api, label: WorkspaceKey, fan: httpx.AsyncClient, inbox: Inbox
+async def _count(app: Application, model: type) -> int:
+    async with app.context.database.sessionmaker() as session:
+        return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+async def test_a_reminder_waits_until_its_address_is_confirmed_then_is_scheduled(
+    papp: Application,
+    admin: Api,
+    label: WorkspaceKey,
+    fan: httpx.AsyncClient,
+    inbox: Inbox,
+    clock: FrozenClock,
 ) -> None:
     await make_presave_link(
         admin, label, campaign={"service_modes": {"deezer": "reminder"}, "sms_opt_in": True}
     )
-    html = await open_page(fan)
-    answer = await fan.post(
-        "/presave/soon/remind",
-        data={
-            "csrf": csrf_of(html),
-            "service": "deezer",
-            "email": "listener@example.com",
-            "email_consent": "1",
-            "phone": "+44 7700 900123",
-            "sms_consent": "1",
-        },
+    answer = await ask_for_reminder(
+        fan, service="deezer", email="Listener@Example.com", phone="+44 7700 900123"
     )
-    assert answer.status_code == 303
+    assert answer.status_code == 200
+    assert "Check your inbox" in answer.text
+    for model in (Fan, Presave, Reminder, ConsentRecord):
+        assert await _count(papp, model) == 0, model
+    [opt_in] = inbox.to("listener@example.com")
+    assert opt_in["Subject"] == "Confirm your reminder for Midnight Cartography"
+    assert "List-Unsubscribe" not in opt_in
+    link = opt_in_path(inbox, "listener@example.com")
+    async with browser_for(papp) as scanner:  # a mail scanner opens every link
+        prefetched = await scanner.get(link)
+    assert prefetched.status_code == 200
+    assert "Confirm your reminder" in prefetched.text
+    assert "ending in 123" in prefetched.text
+    assert await _count(papp, Reminder) == 0, "a GET must never confirm"
+
+    clock.advance(timedelta(hours=3))
+    confirmed = await confirm_address(fan, inbox, "listener@example.com")
+    assert confirmed.status_code == 303
+    done = await fan.get(confirmed.headers["location"])
+    assert done.status_code == 200
+    assert "Deezer: we will remind you when it is out." in done.text
     async with papp.context.database.sessionmaker() as session:
         presave = (await session.execute(select(Presave))).scalar_one()
+        fan_row = (await session.execute(select(Fan))).scalar_one()
         reminders = list((await session.execute(select(Reminder))).scalars())
-        consents = {c.kind for c in (await session.execute(select(ConsentRecord))).scalars()}
+        consents = list((await session.execute(select(ConsentRecord))).scalars())
     assert presave.mode is ServiceMode.reminder
     assert presave.service == "deezer"
+    assert (fan_row.email, fan_row.phone) == ("listener@example.com", "+447700900123")
+    assert fan_row.email_consent_at == clock.now()
     assert {(r.channel, r.service) for r in reminders} == {
         (ReminderChannel.email, "deezer"),
         (ReminderChannel.sms, "deezer"),
     }
     assert all(r.send_at == presave.due_at for r in reminders)
-    assert consents == {ConsentKind.email, ConsentKind.sms}
-    [email] = inbox.to("listener@example.com")
-    text = Inbox.text_of(email)
+    assert {c.kind for c in consents} == {ConsentKind.email, ConsentKind.sms}
+    assert all(c.at == clock.now() for c in consents), "consent is given by the click"
+    assert all(c.consent_text_id is not None for c in consents)
+    welcome = next(m for m in inbox.to("listener@example.com") if m is not opt_in)
+    text = Inbox.text_of(welcome)
     assert "Midnight Cartography" in text
     assert re.search(r"https://links\.example\.test/revoke/\S+", text)
-    assert email["List-Unsubscribe"].startswith("<https://links.example.test/revoke/")
+    assert welcome["List-Unsubscribe"].startswith(
+        "<https://links.example.test/presave/unsubscribe/"
+    )
+    assert welcome["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+async def test_an_expired_or_altered_confirmation_link_confirms_nothing(
+    papp: Application,
+    admin: Api,
+    label: WorkspaceKey,
+    fan: httpx.AsyncClient,
+    inbox: Inbox,
+    clock: FrozenClock,
+) -> None:
+    await make_presave_link(admin, label)
+    await ask_for_reminder(fan, email="late@example.com")
+    link = opt_in_path(inbox, "late@example.com")
+    altered = await fan.get(link[:-4] + "abcd")
+    assert altered.status_code == 404
+    page = await fan.get(link)
+    clock.advance(timedelta(days=7, seconds=1))
+    late = await fan.post(link, data={"csrf": csrf_of(page.text)})
+    assert late.status_code == 410
+    forged = await fan.post(link, data={})
+    assert forged.status_code in (403, 410)
+    assert await _count(papp, Reminder) == 0
+    assert await _count(papp, Fan) == 0
 
 
 async def test_a_reminder_without_a_ticked_box_is_refused(

@@ -10,11 +10,19 @@ import httpx
 from sqlalchemy import func, select
 
 from launchlink.app import Application
-from launchlink.models import Fan, Presave, PresaveEvent, Reminder, ServiceGrant
-from launchlink.models.presave import PresaveState, ReminderState
+from launchlink.models import Fan, MagicLink, Presave, PresaveEvent, Reminder, ServiceGrant
+from launchlink.models.presave import PendingContact, PresaveState, ReminderState
 from tests.api.conftest import Api
 from tests.builders import WorkspaceKey, create_workspace_with_key
-from tests.presave.conftest import csrf_of, make_presave_link, open_page, presave_via_spotify
+from tests.presave.conftest import (
+    Inbox,
+    ask_for_reminder,
+    browser_for,
+    confirm_address,
+    csrf_of,
+    make_presave_link,
+    presave_via_spotify,
+)
 
 
 async def _revoke_link(fan: httpx.AsyncClient, confirmation: str) -> str:
@@ -49,14 +57,11 @@ async def test_revoke_deletes_the_tokens_and_cancels_everything_pending(
 
 
 async def test_revoke_cancels_pending_reminders(
-    papp: Application, admin: Api, label: WorkspaceKey, fan: httpx.AsyncClient
+    papp: Application, admin: Api, label: WorkspaceKey, fan: httpx.AsyncClient, inbox: Inbox
 ) -> None:
     await make_presave_link(admin, label)
-    html = await open_page(fan)
-    done = await fan.post(
-        "/presave/soon/remind",
-        data={"csrf": csrf_of(html), "service": "", "email": "x@example.com", "email_consent": "1"},
-    )
+    await ask_for_reminder(fan, email="x@example.com")
+    done = await confirm_address(fan, inbox, "x@example.com")
     revoke = await _revoke_link(fan, done.headers["location"])
     page = await fan.get(revoke)
     await fan.post(revoke, data={"csrf": csrf_of(page.text)})
@@ -79,12 +84,13 @@ async def test_a_tampered_revoke_link_changes_nothing(
 
 
 async def test_a_fan_can_be_exported_and_deleted_by_email_or_account(
-    papp: Application, admin: Api, label: WorkspaceKey, fan: httpx.AsyncClient
+    papp: Application, admin: Api, label: WorkspaceKey, fan: httpx.AsyncClient, inbox: Inbox
 ) -> None:
     await make_presave_link(admin, label)
     await presave_via_spotify(
         fan, username="gdpr-fan", form={"email": "gdpr@example.com", "email_consent": "1"}
     )
+    await confirm_address(fan, inbox, "gdpr@example.com")
     by_email = await admin.post(label, "/fans/export", {"email": "GDPR@example.com"})
     assert by_email.status_code == 200
     [exported] = by_email.json()["fans"]
@@ -102,19 +108,49 @@ async def test_a_fan_can_be_exported_and_deleted_by_email_or_account(
     )
     assert deleted.json() == {"fans_deleted": 1, "presaves_deleted": 1, "grants_deleted": 1}
     async with papp.context.database.sessionmaker() as session:
-        for model in (Fan, Presave, ServiceGrant):
+        for model in (Fan, Presave, ServiceGrant, PendingContact):
             count = (await session.execute(select(func.count()).select_from(model))).scalar_one()
             assert count == 0, model
 
 
-async def test_the_contacts_csv_lists_only_fans_who_consented(
-    papp: Application, admin: Api, label: WorkspaceKey, fan: httpx.AsyncClient
+async def test_an_address_nobody_confirmed_is_exported_and_erased_by_email(
+    papp: Application, admin: Api, label: WorkspaceKey, fan: httpx.AsyncClient, inbox: Inbox
+) -> None:
+    await make_presave_link(admin, label)
+    await ask_for_reminder(fan, email="typed@example.com")
+    csrf = csrf_of((await fan.get("/soon")).text)
+    await fan.post("/presave/soon/later", data={"csrf": csrf, "email": "typed@example.com"})
+    exported = await admin.post(label, "/fans/export", {"email": "typed@example.com"})
+    assert exported.status_code == 200
+    assert exported.json()["fans"] == []
+    [unconfirmed] = exported.json()["unconfirmed_addresses"]
+    assert (unconfirmed["email"], unconfirmed["purpose"]) == ("typed@example.com", "reminder")
+    deleted = await admin.post(label, "/fans/delete", {"email": "typed@example.com"})
+    assert deleted.status_code == 200
+    assert deleted.json()["fans_deleted"] == 0
+    async with papp.context.database.sessionmaker() as session:
+        for model in (PendingContact, MagicLink):
+            count = (await session.execute(select(func.count()).select_from(model))).scalar_one()
+            assert count == 0, model
+    gone = await admin.post(label, "/fans/export", {"email": "typed@example.com"})
+    assert gone.status_code == 404
+
+
+async def test_the_contacts_csv_lists_only_fans_who_consented_and_confirmed(
+    papp: Application, admin: Api, label: WorkspaceKey, inbox: Inbox
 ) -> None:
     created = await make_presave_link(admin, label)
-    await presave_via_spotify(
-        fan, username="yes", form={"email": "yes@example.com", "email_consent": "1"}
-    )
-    await presave_via_spotify(fan, username="no", form={"email": "no@example.com"})
+    async with browser_for(papp) as yes, browser_for(papp) as no, browser_for(papp) as later:
+        await presave_via_spotify(
+            yes, username="yes", form={"email": "yes@example.com", "email_consent": "1"}
+        )
+        await confirm_address(yes, inbox, "yes@example.com")
+        await presave_via_spotify(no, username="no", form={"email": "no@example.com"})
+        await presave_via_spotify(
+            later,
+            username="unconfirmed",
+            form={"email": "unconfirmed@example.com", "email_consent": "1"},
+        )
     response = await admin.client.get(
         f"/api/v1/links/{created['link']['id']}/contacts.csv", headers=label.headers
     )
@@ -122,6 +158,7 @@ async def test_the_contacts_csv_lists_only_fans_who_consented(
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert [row["email"] for row in rows] == ["yes@example.com"]
     assert "no@example.com" not in response.text
+    assert "unconfirmed@example.com" not in response.text
 
 
 async def test_campaign_api_lists_counts_and_isolates_workspaces(

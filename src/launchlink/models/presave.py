@@ -94,6 +94,15 @@ class ReminderChannel(enum.StrEnum):
     sms = "sms"
 
 
+class ContactPurpose(enum.StrEnum):
+    """Why a fan typed an email address that is waiting for its confirmation."""
+
+    reminder = "reminder"
+    """A release-day reminder: the sign-up takes effect when the address is confirmed."""
+    contact = "contact"
+    """Email consent given with a service pre-save."""
+
+
 class ReminderState(enum.StrEnum):
     pending = "pending"
     sent = "sent"
@@ -168,7 +177,8 @@ class Campaign(TimestampsMixin, Base):
 class Fan(IdMixin, TimestampsMixin, Base):
     """A person who pre-saved or opted in, within one workspace.
 
-    ``email`` is stored lower-cased; one fan per email and workspace.
+    ``email`` is the *proven* address (an emailed link was used), lower-cased; one fan per
+    email and workspace. A typed address waits in :class:`PendingContact` until then.
     """
 
     __tablename__ = "fan"
@@ -220,6 +230,10 @@ class Presave(IdMixin, TimestampsMixin, Base):
     ``mode`` says what happens at release: ``direct_save`` and ``preadd`` rows carry a
     ``grant_id`` and are the fulfilment engine's work; ``reminder`` rows have no grant and
     are served by their :class:`Reminder` rows (messaging).
+
+    ``browser_hash`` is the browser that made it (the last one, when the same account
+    pre-saved again): confirmation pages show a browser only what it made, and a browser's
+    fan in a workspace is the fan of the newest pre-save it made (docs/presave.md).
     """
 
     __tablename__ = "presave"
@@ -228,6 +242,7 @@ class Presave(IdMixin, TimestampsMixin, Base):
         UniqueConstraint("link_id", "service", "grant_id"),
         Index("ix_presave_state_due_at", "state", "due_at"),
         Index("ix_presave_release_state", "release_id", "state"),
+        Index("ix_presave_workspace_browser", "workspace_id", "browser_hash"),
     )
 
     workspace_id: Mapped[UUID] = mapped_column(
@@ -256,6 +271,8 @@ class Presave(IdMixin, TimestampsMixin, Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     standing: Mapped[bool] = mapped_column(Boolean, default=False)
     """Queued from a standing authorisation rather than a visit."""
+    browser_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Keyed hash of the browser cookie of the browser that made this pre-save."""
 
 
 class PresaveEvent(IdMixin, Base):
@@ -351,7 +368,13 @@ class MagicLink(IdMixin, Base):
         Uuid, ForeignKey("workspace.id", ondelete="CASCADE"), index=True
     )
     link_id: Mapped[UUID] = mapped_column(Uuid, ForeignKey("link.id", ondelete="CASCADE"))
-    fan_id: Mapped[UUID] = mapped_column(Uuid, ForeignKey("fan.id", ondelete="CASCADE"))
+    fan_id: Mapped[UUID | None] = mapped_column(
+        Uuid, ForeignKey("fan.id", ondelete="CASCADE"), default=None
+    )
+    """The fan the address was proven for: set when the link is used to pre-save (links made
+    before migration 0005 were created with it)."""
+    email: Mapped[str | None] = mapped_column(String(320), default=None)
+    """The address the link was sent to; opening the link proves it."""
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     service: Mapped[str | None] = mapped_column(String(32), default=None)
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -372,3 +395,41 @@ class FormRateHit(IdMixin, Base):
 
     bucket: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class PendingContact(IdMixin, Base):
+    """An email address someone typed, not yet proven (double opt-in).
+
+    Only the confirmation email goes to it; nothing else takes effect (no fan found or
+    joined by the address, no reminder, no consent) until the signed link in that email is
+    confirmed. ``fan_id`` is the proven fan of the session that typed it (its OAuth grant
+    or its browser), never a fan looked up by the address; ``confirmed_fan_id`` is the fan
+    the address was proven for when the link was confirmed.
+    """
+
+    __tablename__ = "pending_contact"
+    __table_args__ = (Index("ix_pending_contact_workspace_email", "workspace_id", "email"),)
+
+    workspace_id: Mapped[UUID] = mapped_column(Uuid, ForeignKey("workspace.id", ondelete="CASCADE"))
+    link_id: Mapped[UUID] = mapped_column(
+        Uuid, ForeignKey("link.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(320))
+    purpose: Mapped[ContactPurpose] = mapped_column(_enum(ContactPurpose))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    """The browser that typed the address: confirming there may join that browser's fan."""
+    fan_id: Mapped[UUID | None] = mapped_column(
+        Uuid, ForeignKey("fan.id", ondelete="CASCADE"), default=None, index=True
+    )
+    presave_id: Mapped[UUID | None] = mapped_column(
+        Uuid, ForeignKey("presave.id", ondelete="SET NULL"), default=None
+    )
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """What the fan chose when typing it (service, language, zone, consent text ids...)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    confirmed_fan_id: Mapped[UUID | None] = mapped_column(
+        Uuid, ForeignKey("fan.id", ondelete="CASCADE"), default=None, index=True
+    )

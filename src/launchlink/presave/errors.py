@@ -60,3 +60,16 @@ class TokensGone(LaunchlinkError):
 
     status_code = 409
     code = "tokens_gone"
+
+
+class AlreadyConfirmed(Conflict):
+    """A confirmation link that was already used (its address is proven)."""
+
+    code = "already_confirmed"
+
+
+class ForeignBrowser(LaunchlinkError):
+    """A page or link bound to the browser that made a pre-save, opened in another one."""
+
+    status_code = 403
+    code = "foreign_browser"

@@ -1,4 +1,11 @@
-"""GDPR requests (a fan's data as JSON, deleting a fan) and the contacts CSV."""
+"""GDPR requests (a fan's data as JSON, deleting a fan) and the contacts CSV.
+
+A fan is found by a proven identity only: the address they confirmed (``fan.email`` holds
+nothing else) or a service account they signed in with. Rows are never merged across
+fans, so an export shows one fan's own data. Addresses typed but never confirmed are data
+about that address, not about any fan: they are listed (and erased) by email, without
+saying who typed them.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +30,9 @@ CSV_COLUMNS = ("email", "phone", "country", "language", "email_consent_at", "sms
 async def find_fans(session: AsyncSession, workspace_id: UUID, lookup: FanLookup) -> list[Fan]:
     repository = PresaveRepository(session)
     fans: dict[UUID, Fan] = {}
-    if lookup.email:
-        email = normalise_email(lookup.email)
-        fan = await repository.fan_by_email(workspace_id, email) if email else None
+    email = _lookup_email(lookup)
+    if email:
+        fan = await repository.fan_by_email(workspace_id, email)
         if fan is not None:
             fans[fan.id] = fan
     if lookup.service and lookup.account_id:
@@ -34,9 +41,15 @@ async def find_fans(session: AsyncSession, workspace_id: UUID, lookup: FanLookup
             fan = await repository.fan(workspace_id, grant.fan_id)
             if fan is not None:
                 fans[fan.id] = fan
-    if not fans:
-        raise NotFound("no fan with that email or service account in this workspace")
     return list(fans.values())
+
+
+def _lookup_email(lookup: FanLookup) -> str | None:
+    return normalise_email(lookup.email) if lookup.email else None
+
+
+def _not_found() -> NotFound:
+    return NotFound("no fan with that email or service account in this workspace")
 
 
 def _iso(value: Any) -> Any:
@@ -48,8 +61,17 @@ async def export_fan_data(
 ) -> dict[str, Any]:
     """Everything stored about the fan(s), tokens excluded (they are secrets, not data)."""
     repository = PresaveRepository(session)
+    email = _lookup_email(lookup)
+    unconfirmed = [
+        contact
+        for contact in (await repository.pending_contacts_for(workspace_id, email) if email else [])
+        if contact.confirmed_at is None
+    ]
+    fans = await find_fans(session, workspace_id, lookup)
+    if not fans and not unconfirmed:
+        raise _not_found()
     exported = []
-    for fan in await find_fans(session, workspace_id, lookup):
+    for fan in fans:
         presaves = await repository.presaves_of_fan(fan.id)
         events = await repository.events_of([p.id for p in presaves])
         exported.append(
@@ -120,15 +142,38 @@ async def export_fan_data(
                 ],
             }
         )
-    return {"fans": exported}
+    return {
+        "fans": exported,
+        "unconfirmed_addresses": [
+            {
+                "email": contact.email,
+                "link_id": str(contact.link_id),
+                "purpose": contact.purpose.value,
+                "created_at": _iso(contact.created_at),
+                "expires_at": _iso(contact.expires_at),
+            }
+            for contact in unconfirmed
+        ],
+    }
 
 
 async def delete_fan_data(
     session: AsyncSession, workspace_id: UUID, lookup: FanLookup
 ) -> FanDeleted:
-    """Erase the fan(s): tokens, pre-saves, consents, reminders and contact details."""
+    """Erase the fan(s): tokens, pre-saves, consents, reminders and contact details, and
+    every address typed but not confirmed (or magic link not used) that matches theirs or
+    the one looked up."""
     repository = PresaveRepository(session)
     fans = await find_fans(session, workspace_id, lookup)
+    addresses = {fan.email for fan in fans if fan.email} | {
+        email for email in (_lookup_email(lookup),) if email
+    }
+    erased = 0
+    for address in sorted(addresses):
+        erased += await repository.delete_pending_contacts(workspace_id, address)
+        erased += await repository.delete_unused_magic_links(workspace_id, address)
+    if not fans and not erased:
+        raise _not_found()
     presaves = grants = 0
     for fan in fans:
         presaves += len(await repository.presaves_of_fan(fan.id))

@@ -1,5 +1,7 @@
 """The pre-save page on the hot path: built from the link snapshot, rendered once per
-variant and cached; only the CSRF token (per browser) is swapped in per request.
+variant and cached as the parts around its CSRF form fields; each request puts its
+browser's token into those fields only (:class:`SlottedPage`), so nothing the operator
+wrote (texts, artwork URLs) is ever rewritten per visitor.
 
 The public smart-link app hands over before-release requests of links with a campaign
 (:meth:`PresaveFront.serve`). Database reads are limited to the workspace's service modes
@@ -9,6 +11,7 @@ consent texts (immutable, cached by id).
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
@@ -27,7 +30,7 @@ from launchlink.models.presave import ConsentKind, ServiceMode
 from launchlink.presave.consent import DEFAULT_TEXTS
 from launchlink.presave.inapp import in_app_browser
 from launchlink.presave.modes import SPOTIFY, ServiceOption, resolve_options
-from launchlink.presave.page import CSRF_PLACEHOLDER, OptionView, PresavePages
+from launchlink.presave.page import OptionView, PresavePages
 from launchlink.presave.repository import PresaveRepository
 from launchlink.presave.security import (
     BROWSER_COOKIE,
@@ -126,6 +129,26 @@ class _ModesCache:
         self._spotify_users = None
 
 
+@dataclass(frozen=True, slots=True)
+class SlottedPage:
+    """A rendered page cut exactly at its CSRF form fields.
+
+    The page is rendered with a random marker as the token (drawn after the operator's data
+    was stored, so no text or URL can contain it) and split there; :meth:`fill` joins the
+    parts with a browser's token. Any other text, an operator's included, stays as written.
+    """
+
+    parts: tuple[bytes, ...]
+
+    @classmethod
+    def render(cls, render: Callable[[str], bytes]) -> SlottedPage:
+        marker = f"ll-csrf-slot-{secrets.token_hex(16)}"
+        return cls(tuple(render(marker).split(marker.encode())))
+
+    def fill(self, token: str) -> bytes:
+        return token.encode().join(self.parts)
+
+
 @dataclass(frozen=True)
 class FanView:
     """One visitor's before-release view of a link."""
@@ -138,7 +161,9 @@ class FanView:
     chosen_zone: str | None
     in_app: str | None
     browser_id: str | None
-    resumed_fan_id: str | None
+    """From the signed browser cookie; None when absent or not one we issued."""
+    resumed_magic_id: str | None
+    """The magic link this browser came back with (signed resume cookie, this link)."""
 
 
 class PresaveFront:
@@ -157,7 +182,7 @@ class PresaveFront:
         self._modes = _ModesCache()
         self._texts: dict[str, str] = {}
         self._scopes: dict[tuple[UUID, int, str, ServiceMode], tuple[str, ...]] = {}
-        self._cache: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._cache: OrderedDict[tuple[Any, ...], SlottedPage] = OrderedDict()
 
     # -- shared by the hot path and the form handlers -----------------------------------
 
@@ -171,8 +196,8 @@ class PresaveFront:
         if resume:
             try:
                 payload = self.kit.signer.unsign("resume", resume, now=now)
-                if payload.get("l") == str(snapshot.link_id):
-                    resumed = str(payload.get("f"))
+                if payload.get("l") == str(snapshot.link_id) and payload.get("m"):
+                    resumed = str(payload["m"])
             except BadSignature:
                 resumed = None
         return FanView(
@@ -189,8 +214,8 @@ class PresaveFront:
             instant=fan_release_instant(snapshot.timing, country, territories, chosen),
             chosen_zone=chosen,
             in_app=in_app_browser(visitor.user_agent),
-            browser_id=cookies.get(BROWSER_COOKIE),
-            resumed_fan_id=resumed,
+            browser_id=self.kit.signer.browser_id_of(cookies.get(BROWSER_COOKIE)),
+            resumed_magic_id=resumed,
         )
 
     async def options(self, snapshot: LinkSnapshot) -> list[ServiceOption]:
@@ -284,8 +309,8 @@ class PresaveFront:
         *,
         errors: Sequence[str] = (),
         values: Mapping[str, Any] | None = None,
-    ) -> bytes:
-        """The page with the CSRF placeholder; cached unless it carries errors or values."""
+    ) -> SlottedPage:
+        """The page, cut at its CSRF fields; cached unless it carries errors or values."""
         options = await self.options(snapshot) if view.phase is Phase.PRESAVE else []
         signature = tuple((o.service, o.mode, o.fallback) for o in options)
         now = self.kit.clock.now()
@@ -299,7 +324,7 @@ class PresaveFront:
             view.instant,
             moment["countdown"],
             view.in_app,
-            view.resumed_fan_id is not None,
+            view.resumed_magic_id is not None,
             signature,
         )
         cacheable = not errors and not values
@@ -314,6 +339,7 @@ class PresaveFront:
             opens_text = self.pages.moment_context(
                 campaign.presave_opens_at, view.zone, view.language, now
             )["release_moment_text"]
+        description = self._description(context, moment, view, opens_text)
         scopes = await self.scope_lines(snapshot, options, view.language)
         views: list[OptionView] = [
             self.pages.option_view(o, scopes.get(o.service, ())) for o in options
@@ -328,7 +354,8 @@ class PresaveFront:
             sms_opt_in=campaign.sms_opt_in if campaign else False,
             future_opt_in=campaign.future_releases_opt_in if campaign else False,
             in_app=view.in_app,
-            resumed=view.resumed_fan_id is not None,
+            resumed=view.resumed_magic_id is not None,
+            description=description,
             errors=list(errors),
             values=dict(values or {}),
             card=Markup(""),
@@ -341,22 +368,50 @@ class PresaveFront:
             ("future_consent", False),
         ):
             context["values"].setdefault(name, empty)
-        body = self.pages.render("presave/page.html", view.language, context)
+        page = SlottedPage.render(
+            lambda csrf: self.pages.render(
+                "presave/page.html", view.language, {**context, "csrf": csrf}
+            )
+        )
         if cacheable:
-            self._cache[key] = body
+            self._cache[key] = page
             if len(self._cache) > PAGE_CACHE_SIZE:
                 self._cache.popitem(last=False)
-        return body
+        return page
 
-    def personalise(self, body: bytes, view: FanView) -> tuple[bytes, list[str]]:
-        """Swap in this browser's CSRF token, issuing a browser cookie when it has none."""
+    def _description(
+        self, release: Mapping[str, Any], moment: Mapping[str, Any], view: FanView, opens: str
+    ) -> str:
+        """The meta description: what the page offers in this phase, and when."""
+        _ = self.pages.translations.get(view.language).gettext
+        facts = {
+            "title": release["title"],
+            "artists": release["artists_text"],
+            "moment": moment["release_moment_text"],
+        }
+        if view.phase is Phase.PRESAVE:
+            return _("Pre-save %(title)s by %(artists)s now. Out %(moment)s.") % facts
+        text = _("%(title)s by %(artists)s is out %(moment)s.") % facts
+        if opens:
+            text += " " + _("Pre-saves open %(moment)s.") % {"moment": opens}
+        return text
+
+    def csrf(self, view: FanView) -> tuple[str, list[str]]:
+        """This browser's CSRF token, and the cookie to set when it has no (valid) browser
+        cookie yet: the token is bound to the id in it."""
         set_cookies: list[str] = []
         browser_id = view.browser_id
         if not browser_id:
             browser_id = new_browser_id()
-            set_cookies.append(self.cookies.set(BROWSER_COOKIE, browser_id))
-        token = self.kit.signer.csrf_token(browser_id)
-        return body.replace(CSRF_PLACEHOLDER.encode(), token.encode()), set_cookies
+            set_cookies.append(
+                self.cookies.set(BROWSER_COOKIE, self.kit.signer.browser_cookie(browser_id))
+            )
+        return self.kit.signer.csrf_token(browser_id), set_cookies
+
+    def personalise(self, page: SlottedPage, view: FanView) -> tuple[bytes, list[str]]:
+        """The cached page with this browser's CSRF token in its form fields."""
+        token, set_cookies = self.csrf(view)
+        return page.fill(token), set_cookies
 
     def headers(
         self, body: bytes, language: str, set_cookies: Sequence[str]

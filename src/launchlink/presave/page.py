@@ -1,7 +1,8 @@
 """Rendering the fan-facing pre-save pages (Jinja2, no JavaScript except Apple's MusicKit).
 
-Pages are rendered once per variant and cached by :mod:`launchlink.presave.front`; the
-only per-browser value, the CSRF token, is a placeholder swapped in at send time.
+Pages are rendered once per variant and cached by :mod:`launchlink.presave.front`, cut
+at their CSRF form fields so each browser's token goes there and nowhere else; pages that
+are not cached are rendered with the visitor's token (``csrf`` in the context).
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from launchlink.links.snapshot import LinkSnapshot
 from launchlink.models.presave import ServiceMode
 from launchlink.presave.i18n import PresaveTranslations
 from launchlink.presave.modes import ServiceOption
-
-CSRF_PLACEHOLDER = "__LL_CSRF_TOKEN__"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +109,6 @@ class PresavePages:
     def render(self, template: str, language: str, context: dict[str, Any]) -> bytes:
         context.setdefault("language", language)
         context.setdefault("site_name", self.site_name)
-        context.setdefault("csrf", CSRF_PLACEHOLDER)
         context.setdefault("modes", ServiceMode)
         html = self._environment(language).get_template(template).render(context)
         return html.encode("utf-8")

@@ -35,10 +35,15 @@ class RateLimit:
 
 MAGIC_LINK_EMAILS = RateLimit("magic_email", 3, timedelta(hours=1))
 """Magic-link emails to one address."""
-REMINDER_SIGNUPS = RateLimit("reminder_email", 3, timedelta(hours=1))
-"""Reminder sign-ups (each sends a confirmation email) for one address."""
-FORM_POSTS = RateLimit("form_ip", 20, timedelta(minutes=10))
-"""Pre-save starts, reminder sign-ups and magic-link requests from one client IP."""
+CONFIRMATION_EMAILS = RateLimit("confirm_email", 3, timedelta(hours=1))
+"""Posts that send one address a confirmation email (reminder sign-ups, an address typed
+with a service pre-save), from any number of browsers."""
+BROWSER_POSTS = RateLimit("form_browser", 10, timedelta(minutes=10))
+"""Pre-save starts, reminder sign-ups and magic-link requests from one browser (its signed
+cookie: every form post carries one, the CSRF token is bound to it)."""
+ADDRESS_POSTS = RateLimit("form_ip", 300, timedelta(minutes=10))
+"""The same posts from one client IP: far above one browser's limit, because a venue, a
+campus or a mobile carrier puts hundreds of fans behind one address."""
 PURGE_AFTER = timedelta(days=1)
 """Longer than every window: older rows count for nothing and are deleted."""
 

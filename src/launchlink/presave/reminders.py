@@ -97,7 +97,9 @@ class ReminderSender:
                 to=due.email,
                 subject=_("%(title)s is out now") % {"title": snapshot.release_title},
                 text=self.pages.render_text("presave/email_reminder.txt", due.language, context),
-                headers={"List-Unsubscribe": f"<{revoke}>"},
+                headers=presave_service.unsubscribe_headers(
+                    self.kit, self.public_url, due.fan_id, due.link_id
+                ),
                 tag="release_reminder",
             )
         )

@@ -29,6 +29,7 @@ from launchlink.models import (
 from launchlink.models.presave import (
     FINAL_PRESAVE_STATES,
     ConsentKind,
+    PendingContact,
     ReminderChannel,
     ReminderState,
     ServiceMode,
@@ -127,8 +128,24 @@ class PresaveRepository:
         return result.scalars().first()
 
     async def fan_by_email(self, workspace_id: UUID, email: str) -> Fan | None:
+        """The fan who proved ``email`` (only proven addresses are in ``fan.email``)."""
         result = await self.session.execute(
             select(Fan).where(Fan.workspace_id == workspace_id, Fan.email == email)
+        )
+        return result.scalars().first()
+
+    async def fan_of_browser(self, workspace_id: UUID, browser_hash: str) -> Fan | None:
+        """The fan of the newest pre-save this browser made in the workspace."""
+        result = await self.session.execute(
+            select(Fan)
+            .join(Presave, Presave.fan_id == Fan.id)
+            .where(
+                Presave.workspace_id == workspace_id,
+                Presave.browser_hash == browser_hash,
+                Fan.workspace_id == workspace_id,
+            )
+            .order_by(Presave.id.desc())
+            .limit(1)
         )
         return result.scalars().first()
 
@@ -193,10 +210,15 @@ class PresaveRepository:
         )
         return result.scalars().first()
 
-    async def presaves_of_fan(self, fan_id: UUID, *, link_id: UUID | None = None) -> list[Presave]:
+    async def presaves_of_fan(
+        self, fan_id: UUID, *, link_id: UUID | None = None, browser_hash: str | None = None
+    ) -> list[Presave]:
+        """The fan's pre-saves (on one link; made by one browser)."""
         query = select(Presave).where(Presave.fan_id == fan_id)
         if link_id is not None:
             query = query.where(Presave.link_id == link_id)
+        if browser_hash is not None:
+            query = query.where(Presave.browser_hash == browser_hash)
         result = await self.session.execute(query.order_by(Presave.id))
         return list(result.scalars())
 
@@ -276,13 +298,19 @@ class PresaveRepository:
         return list(result.scalars())
 
     async def pending_reminders(
-        self, *, fan_id: UUID, link_id: UUID | None = None
+        self,
+        *,
+        fan_id: UUID,
+        link_id: UUID | None = None,
+        presave_ids: Sequence[UUID] | None = None,
     ) -> list[Reminder]:
         query = select(Reminder).where(
             Reminder.fan_id == fan_id, Reminder.state == ReminderState.pending
         )
         if link_id is not None:
             query = query.where(Reminder.link_id == link_id)
+        if presave_ids is not None:
+            query = query.where(Reminder.presave_id.in_(presave_ids))
         result = await self.session.execute(query)
         return list(result.scalars())
 
@@ -300,10 +328,14 @@ class PresaveRepository:
         return list(result.scalars())
 
     async def contacts(self, link_id: UUID, *, after: UUID | None, limit: int) -> list[Fan]:
-        """Fans of this link who consented to email or SMS, a page at a time."""
-        on_link = select(Presave.fan_id).where(Presave.link_id == link_id)
+        """Fans of this link (a pre-save on it, or an address confirmed from it) who
+        consented to email or SMS, a page at a time."""
+        presaved = select(Presave.fan_id).where(Presave.link_id == link_id)
+        confirmed = select(PendingContact.confirmed_fan_id).where(
+            PendingContact.link_id == link_id, PendingContact.confirmed_fan_id.is_not(None)
+        )
         query = select(Fan).where(
-            Fan.id.in_(on_link),
+            Fan.id.in_(presaved) | Fan.id.in_(confirmed),
             Fan.deleted_at.is_(None),
             (Fan.email_consent_at.is_not(None)) | (Fan.sms_consent_at.is_not(None)),
         )
@@ -354,6 +386,70 @@ class PresaveRepository:
             select(MagicLink).where(MagicLink.token_hash == token_hash_value)
         )
         return result.scalars().first()
+
+    async def magic_link_by_id(self, workspace_id: UUID, magic_id: UUID) -> MagicLink | None:
+        result = await self.session.execute(
+            select(MagicLink).where(
+                MagicLink.id == magic_id, MagicLink.workspace_id == workspace_id
+            )
+        )
+        return result.scalars().first()
+
+    # -- pending contacts (typed addresses waiting for their confirmation) -----------------
+
+    async def pending_contact(self, token_hash_value: str) -> PendingContact | None:
+        result = await self.session.execute(
+            select(PendingContact).where(PendingContact.token_hash == token_hash_value)
+        )
+        return result.scalars().first()
+
+    async def claim_pending_contact(self, contact_id: UUID, now: datetime) -> bool:
+        """Mark it confirmed unless it already was; True if this call confirmed it."""
+        result = await self.session.execute(
+            update(PendingContact)
+            .where(PendingContact.id == contact_id, PendingContact.confirmed_at.is_(None))
+            .values(confirmed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        assert isinstance(result, CursorResult)
+        return result.rowcount == 1
+
+    async def pending_contacts_for(self, workspace_id: UUID, email: str) -> list[PendingContact]:
+        result = await self.session.execute(
+            select(PendingContact)
+            .where(PendingContact.workspace_id == workspace_id, PendingContact.email == email)
+            .order_by(PendingContact.id)
+        )
+        return list(result.scalars())
+
+    async def delete_pending_contacts(self, workspace_id: UUID, email: str) -> int:
+        result = await self.session.execute(
+            delete(PendingContact).where(
+                PendingContact.workspace_id == workspace_id, PendingContact.email == email
+            )
+        )
+        assert isinstance(result, CursorResult)
+        return int(result.rowcount)
+
+    async def delete_unused_magic_links(self, workspace_id: UUID, email: str) -> int:
+        """Magic links sent to ``email`` and never used (a used one belongs to its fan)."""
+        result = await self.session.execute(
+            delete(MagicLink).where(
+                MagicLink.workspace_id == workspace_id,
+                MagicLink.email == email,
+                MagicLink.fan_id.is_(None),
+            )
+        )
+        assert isinstance(result, CursorResult)
+        return int(result.rowcount)
+
+    async def purge_unconfirmed_contacts(self, before: datetime) -> None:
+        """Forget addresses nobody confirmed (their link expired before ``before``)."""
+        await self.session.execute(
+            delete(PendingContact).where(
+                PendingContact.confirmed_at.is_(None), PendingContact.expires_at < before
+            )
+        )
 
     async def delete_fan(self, fan: Fan) -> None:
         await self.session.delete(fan)

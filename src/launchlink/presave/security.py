@@ -1,8 +1,9 @@
 """Browser binding, CSRF tokens, OAuth state and signed links.
 
-* Every fan's browser gets a random id in an HttpOnly cookie (``ll_b``). CSRF tokens and
-  OAuth states are bound to it: a form posted, or an OAuth callback landing, in another
-  browser is refused.
+* Every fan's browser gets a random id in a signed HttpOnly cookie (``ll_b``: the id and
+  its HMAC, so only ids this instance issued count). CSRF tokens, OAuth states,
+  confirmation pages and the pre-saves a browser made are bound to it: a form posted, an
+  OAuth callback landing or a confirmation opened in another browser is refused.
 * Signed values (confirmation, revoke, magic-link continuation) are
   ``base64url(json).base64url(hmac)``, with a purpose mixed into the key so a token made for
   one purpose is worthless for another.
@@ -25,6 +26,9 @@ BROWSER_COOKIE = "ll_b"
 TIME_ZONE_COOKIE = PHASE_TIME_ZONE_COOKIE
 RESUME_COOKIE = "ll_resume"
 CSRF_FIELD = "csrf"
+ONE_CLICK_FIELD = "List-Unsubscribe"
+ONE_CLICK_VALUE = "One-Click"
+"""RFC 8058: a mail client's one-click unsubscribe POSTs ``List-Unsubscribe=One-Click``."""
 
 
 def new_browser_id() -> str:
@@ -64,6 +68,20 @@ class Signer:
 
     def _mac(self, purpose: str, data: bytes) -> bytes:
         return hmac.new(self._key(purpose), data, hashlib.sha256).digest()
+
+    def browser_cookie(self, browser_id: str) -> str:
+        """The cookie value carrying ``browser_id``: the id and its signature."""
+        return f"{browser_id}.{_b64(self._mac('browser-cookie', browser_id.encode()))}"
+
+    def browser_id_of(self, cookie_value: str | None) -> str | None:
+        """The browser id in a cookie value this instance issued; None for anything else
+        (absent, unsigned, altered)."""
+        browser_id, dot, mac = (cookie_value or "").partition(".")
+        if not browser_id or not dot or len(browser_id) > 64:
+            return None
+        if not hmac.compare_digest(self.browser_cookie(browser_id), f"{browser_id}.{mac}"):
+            return None
+        return browser_id
 
     def browser_hash(self, browser_id: str) -> str:
         return self._mac("browser", browser_id.encode()).hex()

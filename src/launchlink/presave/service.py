@@ -13,6 +13,7 @@ Fulfilment engine API (all take the caller's session; the caller commits):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -29,6 +30,8 @@ from launchlink.kit.crypto import TokenCipher, keyed_hash
 from launchlink.links.phase import Phase, ReleaseZones
 from launchlink.models import (
     Campaign,
+    ConsentRecord,
+    ConsentText,
     Fan,
     Link,
     MagicLink,
@@ -41,7 +44,9 @@ from launchlink.models import (
 )
 from launchlink.models.presave import (
     ConsentKind,
+    ContactPurpose,
     FollowTiming,
+    PendingContact,
     PresaveState,
     ReminderChannel,
     ReminderState,
@@ -49,6 +54,7 @@ from launchlink.models.presave import (
 )
 from launchlink.presave import consent
 from launchlink.presave.errors import (
+    AlreadyConfirmed,
     InvalidContact,
     LinkExpired,
     LinkInvalid,
@@ -58,13 +64,14 @@ from launchlink.presave.errors import (
 )
 from launchlink.presave.modes import APPLE_MUSIC, ConnectorSource
 from launchlink.presave.repository import PresaveRepository
-from launchlink.presave.security import Signer, new_secret_token, token_hash
+from launchlink.presave.security import BadSignature, Signer, new_secret_token, token_hash
 from launchlink.presave.timing import fan_phase, fan_release_instant, fan_zone_name, timing_of
 
 OAUTH_ATTEMPT_LIFETIME = timedelta(minutes=30)
 MAGIC_LINK_LIFETIME = timedelta(hours=24)
 CONFIRMATION_LIFETIME = timedelta(days=30)
 PLAYLIST_CHOICE_LIFETIME = timedelta(days=1)
+CONTACT_CONFIRMATION_LIFETIME = timedelta(days=7)
 ANY_SERVICE = "any"
 """``Presave.service`` of a reminder the fan asked for without choosing a service."""
 
@@ -128,7 +135,11 @@ class FanChoices:
     in_app: str | None = None
     ip_hash: str | None = None
     user_agent: str | None = None
-    resume_fan_id: str | None = None
+    resume_magic_id: str | None = None
+    """The magic link this browser came back with (its signed resume cookie)."""
+    consent_text_ids: dict[str, str] = field(default_factory=dict)
+    """ConsentKind value → the ConsentText version shown when the fan ticked the box (kept
+    while an address waits for its confirmation, so the ledger records what was shown)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -360,6 +371,8 @@ class Connected:
     grant: ServiceGrant
     presave: Presave
     created: bool
+    pending: PendingStart | None = None
+    """The address typed with this pre-save, when it still has to be confirmed."""
 
 
 def account_key(kit: PresaveKit, service: str, account: PlatformAccount, tokens: TokenSet) -> str:
@@ -370,49 +383,156 @@ def account_key(kit: PresaveKit, service: str, account: PlatformAccount, tokens:
     return "token:" + keyed_hash(kit.secret_key, f"{service}:{tokens.access_token}")[:40]
 
 
-async def _fan_for(
+async def _proven_fan(
     session: AsyncSession,
     workspace_id: UUID,
     *,
     grant: ServiceGrant | None,
-    email: str | None,
-    resume_fan_id: str | None,
-) -> Fan:
+    resume_magic_id: str | None,
+    browser_hash: str | None,
+) -> Fan | None:
+    """The fan this session proved it is, or None: the owner of the service account it
+    just signed in with, the address of the emailed link it came back with, or the fan of
+    the pre-saves this browser made. Never a fan found by a typed address."""
     repository = PresaveRepository(session)
     if grant is not None:
         fan = await repository.fan(workspace_id, grant.fan_id)
         if fan is not None:
             return fan
-    if email is not None:
-        fan = await repository.fan_by_email(workspace_id, email)
-        if fan is not None:
-            return fan
-    if resume_fan_id is not None:
-        fan = await repository.fan(workspace_id, UUID(resume_fan_id))
-        if fan is not None:
-            return fan
-    fan = Fan(workspace_id=workspace_id)
-    await repository.add(fan)
+    if resume_magic_id is not None:
+        try:
+            magic = await repository.magic_link_by_id(workspace_id, UUID(resume_magic_id))
+        except ValueError:
+            magic = None
+        if magic is not None:
+            found = await _fan_of_magic_link(session, magic)
+            if found is not None:
+                return found
+    if browser_hash is not None:
+        return await repository.fan_of_browser(workspace_id, browser_hash)
+    return None
+
+
+async def _fan_of_magic_link(session: AsyncSession, magic: MagicLink) -> Fan | None:
+    """The fan an opened magic link proved: the holder of its address, or a new fan with it
+    (links made before migration 0005 name their fan)."""
+    repository = PresaveRepository(session)
+    if magic.fan_id is not None:
+        return await repository.fan(magic.workspace_id, magic.fan_id)
+    if magic.email is None:
+        return None
+    fan = await repository.fan_by_email(magic.workspace_id, magic.email)
+    if fan is None:
+        # Proven by the link; no marketing consent is implied or recorded.
+        fan = Fan(
+            workspace_id=magic.workspace_id,
+            email=magic.email,
+            language=str(magic.context.get("language") or "en"),
+        )
+        await repository.add(fan)
+    magic.fan_id = fan.id
+    await session.flush()
     return fan
 
 
-async def _apply_contact(
-    session: AsyncSession, kit: PresaveKit, fan: Fan, choices: FanChoices
-) -> None:
-    now = kit.clock.now()
-    repository = PresaveRepository(session)
-    if choices.email_consent and choices.email:
-        holder = await repository.fan_by_email(fan.workspace_id, choices.email)
-        if holder is None or holder.id == fan.id:
-            fan.email = choices.email
-            fan.email_consent_at = now
+async def _new_fan(session: AsyncSession, workspace_id: UUID) -> Fan:
+    fan = Fan(workspace_id=workspace_id)
+    await PresaveRepository(session).add(fan)
+    return fan
+
+
+def _email_proven(fan: Fan, choices: FanChoices) -> bool:
+    """The fan gave an address with its box ticked, and it is the address they proved."""
+    return bool(choices.email_consent and choices.email and fan.email == choices.email)
+
+
+def _apply_choices(fan: Fan, choices: FanChoices, *, now: datetime) -> None:
+    # The email address is never set from what was typed: only a confirmed link sets it.
     if choices.sms_consent and choices.phone:
         fan.phone = choices.phone
         fan.sms_consent_at = now
+    if _email_proven(fan, choices):
+        fan.email_consent_at = now
     fan.language = choices.language
     fan.country = choices.country or fan.country
     fan.time_zone = choices.chosen_zone or fan.time_zone
-    await session.flush()
+
+
+async def _consent_text(
+    session: AsyncSession,
+    campaign: Campaign | None,
+    workspace_id: UUID,
+    kind: ConsentKind,
+    choices: FanChoices,
+    translate: consent.Translate,
+) -> ConsentText:
+    shown = choices.consent_text_ids.get(kind.value)
+    if shown:
+        try:
+            row = await PresaveRepository(session).consent_text(UUID(shown))
+        except ValueError:
+            row = None
+        if row is not None:
+            return row
+    return await consent.text_version_for(
+        session, campaign, workspace_id, kind, choices.language, translate
+    )
+
+
+@dataclass(frozen=True)
+class PendingStart:
+    """A typed address waiting for its confirmation; ``token`` goes into the email only."""
+
+    contact: PendingContact
+    token: str
+
+
+async def _start_pending_contact(
+    session: AsyncSession,
+    kit: PresaveKit,
+    *,
+    link: Link,
+    campaign: Campaign | None,
+    purpose: ContactPurpose,
+    email: str,
+    browser_hash: str,
+    fan_id: UUID | None,
+    presave_id: UUID | None,
+    choices: FanChoices,
+    service: str | None,
+    translate: consent.Translate,
+) -> PendingStart:
+    """Keep ``email`` aside until its owner confirms it. Nothing here reads who else may
+    hold the address, so the typing browser sees the same thing for every address."""
+    repository = PresaveRepository(session)
+    kinds = [ConsentKind.email]
+    if purpose is ContactPurpose.reminder and choices.sms_consent and choices.phone:
+        kinds.append(ConsentKind.sms)
+    shown = {
+        kind.value: str(
+            (await _consent_text(session, campaign, link.workspace_id, kind, choices, translate)).id
+        )
+        for kind in kinds
+    }
+    kept = dataclasses.replace(choices, consent_text_ids={**choices.consent_text_ids, **shown})
+    token = new_secret_token()
+    now = kit.clock.now()
+    await repository.purge_unconfirmed_contacts(now - timedelta(days=1))
+    contact = PendingContact(
+        workspace_id=link.workspace_id,
+        link_id=link.id,
+        email=email,
+        purpose=purpose,
+        token_hash=token_hash(token),
+        browser_hash=browser_hash,
+        fan_id=fan_id,
+        presave_id=presave_id,
+        context={**kept.to_json(), "service": service},
+        created_at=now,
+        expires_at=now + CONTACT_CONFIRMATION_LIFETIME,
+    )
+    await repository.add(contact)
+    return PendingStart(contact=contact, token=token)
 
 
 async def _record_opt_ins(
@@ -427,16 +547,14 @@ async def _record_opt_ins(
     service: str | None,
 ) -> None:
     opted = [
-        (ConsentKind.email, choices.email_consent and choices.email is not None),
+        (ConsentKind.email, _email_proven(fan, choices)),
         (ConsentKind.sms, choices.sms_consent and choices.phone is not None),
         (ConsentKind.future_releases, choices.future_consent and service is not None),
     ]
     for kind, given in opted:
         if not given:
             continue
-        text = await consent.text_version_for(
-            session, campaign, fan.workspace_id, kind, choices.language, translate
-        )
+        text = await _consent_text(session, campaign, fan.workspace_id, kind, choices, translate)
         await consent.record_consent(
             session,
             clock=kit.clock,
@@ -476,14 +594,14 @@ async def record_connection(
     service = attempt.service
     account_id = account_key(kit, service, account, tokens)
     grant = await repository.grant(link.workspace_id, service, account_id)
-    fan = await _fan_for(
+    fan = await _proven_fan(
         session,
         link.workspace_id,
         grant=grant,
-        email=choices.email if choices.email_consent else None,
-        resume_fan_id=choices.resume_fan_id,
-    )
-    await _apply_contact(session, kit, fan, choices)
+        resume_magic_id=choices.resume_magic_id,
+        browser_hash=attempt.browser_hash,
+    ) or await _new_fan(session, link.workspace_id)
+    _apply_choices(fan, choices, now=kit.clock.now())
     if grant is None:
         grant = ServiceGrant(
             workspace_id=link.workspace_id, fan_id=fan.id, service=service, account_id=account_id
@@ -527,14 +645,35 @@ async def record_connection(
             due_at=fan_release_instant(timing, country, kit.territories, choices.chosen_zone),
             actions=actions,
             outcome={},
+            browser_hash=attempt.browser_hash,
         )
         await repository.add(presave)
         await _event(session, kit.clock, presave, PresaveState.waiting, "pre-saved")
         created = True
-    elif presave.state is PresaveState.cancelled:
-        await transition(session, presave, PresaveState.waiting, clock=kit.clock, reason="again")
-        presave.finished_at = None
-        presave.final_reason = None
+    else:
+        presave.browser_hash = attempt.browser_hash
+        if presave.state is PresaveState.cancelled:
+            await transition(
+                session, presave, PresaveState.waiting, clock=kit.clock, reason="again"
+            )
+            presave.finished_at = None
+            presave.final_reason = None
+    pending = None
+    if choices.email_consent and choices.email and not _email_proven(fan, choices):
+        pending = await _start_pending_contact(
+            session,
+            kit,
+            link=link,
+            campaign=campaign,
+            purpose=ContactPurpose.contact,
+            email=choices.email,
+            browser_hash=attempt.browser_hash,
+            fan_id=fan.id,
+            presave_id=presave.id,
+            choices=choices,
+            service=service,
+            translate=translate,
+        )
     if created or choices.email_consent or choices.sms_consent or choices.future_consent:
         connect_text = await consent.text_version_for(
             session,
@@ -569,7 +708,7 @@ async def record_connection(
         )
     attempt.outcome = "approved"
     await session.flush()
-    return Connected(fan=fan, grant=grant, presave=presave, created=created)
+    return Connected(fan=fan, grant=grant, presave=presave, created=created, pending=pending)
 
 
 async def consent_time_actions(
@@ -629,26 +768,39 @@ async def record_consent_time_outcomes(
     await session.flush()
 
 
-def playlist_token(kit: PresaveKit, presave: Presave) -> str:
-    """Signed link to the playlist chooser of one pre-save (a day: it follows the sign-in)."""
+def playlist_token(kit: PresaveKit, presave: Presave, browser_hash: str) -> str:
+    """Signed link to the playlist chooser of one pre-save, for the browser that made it
+    (a day: it follows the sign-in). It lists the fan's playlists: no other browser may."""
     return kit.signer.sign(
         "playlist",
-        {"p": str(presave.id), "f": str(presave.fan_id), "l": str(presave.link_id)},
+        {
+            "p": str(presave.id),
+            "f": str(presave.fan_id),
+            "l": str(presave.link_id),
+            "b": browser_hash,
+        },
         expires_at=kit.clock.now() + PLAYLIST_CHOICE_LIFETIME,
     )
 
 
-def read_playlist_token(kit: PresaveKit, token: str) -> tuple[UUID, UUID, UUID]:
-    """(pre-save id, fan id, link id) of a chooser link; LinkInvalid / LinkExpired if not."""
-    from launchlink.presave.security import BadSignature
+@dataclass(frozen=True)
+class PlaylistToken:
+    presave_id: UUID
+    fan_id: UUID
+    link_id: UUID
+    browser_hash: str
 
+
+def read_playlist_token(kit: PresaveKit, token: str) -> PlaylistToken:
+    """What a chooser link names; LinkInvalid / LinkExpired if it is not a valid one."""
+    payload = _unsign(kit, "playlist", token)
     try:
-        payload = kit.signer.unsign("playlist", token, now=kit.clock.now())
-        return UUID(str(payload["p"])), UUID(str(payload["f"])), UUID(str(payload["l"]))
-    except BadSignature as error:
-        if str(error) == "expired":
-            raise LinkExpired("this link has expired") from None
-        raise LinkInvalid("this link is not valid") from None
+        return PlaylistToken(
+            presave_id=UUID(str(payload["p"])),
+            fan_id=UUID(str(payload["f"])),
+            link_id=UUID(str(payload["l"])),
+            browser_hash=str(payload["b"]),
+        )
     except (KeyError, ValueError):
         raise LinkInvalid("this link is not valid") from None
 
@@ -726,23 +878,73 @@ async def sign_up_for_reminder(
     campaign: Campaign | None,
     service: str | None,
     choices: FanChoices,
+    browser_hash: str,
     translate: consent.Translate,
-) -> ReminderSignup:
-    """A release-day email and/or SMS routed to ``service`` (recorded; sent at release)."""
+) -> ReminderSignup | PendingStart:
+    """A release-day email and/or SMS routed to ``service`` (recorded; sent at release).
+
+    With an address the fan has not proven in this session, nothing is scheduled yet: the
+    address waits (:class:`PendingStart`) for the confirmation link emailed to it, and the
+    sign-up takes effect when that link is confirmed (:func:`confirm_contact`).
+    """
     ensure_presave_phase(kit, release, campaign, choices)
     if not (choices.email_consent and choices.email) and not (
         choices.sms_consent and choices.phone
     ):
         raise InvalidContact("enter an email address or a mobile number", field="email")
-    repository = PresaveRepository(session)
-    fan = await _fan_for(
+    fan = await _proven_fan(
         session,
         link.workspace_id,
         grant=None,
-        email=choices.email if choices.email_consent else None,
-        resume_fan_id=choices.resume_fan_id,
+        resume_magic_id=choices.resume_magic_id,
+        browser_hash=browser_hash,
     )
-    await _apply_contact(session, kit, fan, choices)
+    if choices.email_consent and choices.email and (fan is None or not _email_proven(fan, choices)):
+        return await _start_pending_contact(
+            session,
+            kit,
+            link=link,
+            campaign=campaign,
+            purpose=ContactPurpose.reminder,
+            email=choices.email,
+            browser_hash=browser_hash,
+            fan_id=fan.id if fan is not None else None,
+            presave_id=None,
+            choices=choices,
+            service=service,
+            translate=translate,
+        )
+    if fan is None:
+        fan = await _new_fan(session, link.workspace_id)
+    _apply_choices(fan, choices, now=kit.clock.now())
+    return await _schedule_reminder(
+        session,
+        kit,
+        link=link,
+        release=release,
+        campaign=campaign,
+        fan=fan,
+        service=service,
+        choices=choices,
+        browser_hash=browser_hash,
+        translate=translate,
+    )
+
+
+async def _schedule_reminder(
+    session: AsyncSession,
+    kit: PresaveKit,
+    *,
+    link: Link,
+    release: Release,
+    campaign: Campaign | None,
+    fan: Fan,
+    service: str | None,
+    choices: FanChoices,
+    browser_hash: str,
+    translate: consent.Translate,
+) -> ReminderSignup:
+    repository = PresaveRepository(session)
     key = service or ANY_SERVICE
     timing = timing_of(release, campaign)
     country = choices.country
@@ -763,11 +965,16 @@ async def sign_up_for_reminder(
             due_at=fan_release_instant(timing, country, kit.territories, choices.chosen_zone),
             actions={"remind": True},
             outcome={},
+            browser_hash=browser_hash,
         )
         await repository.add(presave)
         await _event(session, kit.clock, presave, PresaveState.waiting, "reminder requested")
-    elif presave.state is PresaveState.cancelled:
-        await transition(session, presave, PresaveState.waiting, clock=kit.clock, reason="again")
+    else:
+        presave.browser_hash = browser_hash
+        if presave.state is PresaveState.cancelled:
+            await transition(
+                session, presave, PresaveState.waiting, clock=kit.clock, reason="again"
+            )
     pending = {
         (r.channel, r.service)
         for r in await repository.pending_reminders(fan_id=fan.id)
@@ -775,7 +982,7 @@ async def sign_up_for_reminder(
     }
     reminders: list[Reminder] = []
     for channel, wanted in (
-        (ReminderChannel.email, choices.email_consent and fan.email is not None),
+        (ReminderChannel.email, _email_proven(fan, choices)),
         (ReminderChannel.sms, choices.sms_consent and fan.phone is not None),
     ):
         if not wanted or (channel, service) in pending:
@@ -805,6 +1012,120 @@ async def sign_up_for_reminder(
     return ReminderSignup(fan=fan, presave=presave, reminders=reminders, created=created)
 
 
+@dataclass(frozen=True)
+class ContactConfirmed:
+    """What confirming a typed address did."""
+
+    purpose: ContactPurpose
+    fan_id: UUID
+    link_id: UUID
+    email: str
+    language: str
+    reminder: ReminderSignup | None
+    """The reminder sign-up it put into effect (``reminder`` purpose)."""
+
+
+async def pending_contact_for(session: AsyncSession, kit: PresaveKit, token: str) -> PendingContact:
+    """The unconfirmed address behind a confirmation link; LinkInvalid, LinkExpired or
+    AlreadyConfirmed when it cannot be confirmed (any more)."""
+    contact = await PresaveRepository(session).pending_contact(token_hash(token)) if token else None
+    if contact is None:
+        raise LinkInvalid("this link is not valid")
+    if contact.confirmed_at is not None:
+        raise AlreadyConfirmed("this address is already confirmed")
+    if kit.clock.now() >= contact.expires_at:
+        raise LinkExpired("this link has expired; ask again on the pre-save page")
+    return contact
+
+
+async def confirm_contact(
+    session: AsyncSession,
+    kit: PresaveKit,
+    *,
+    token: str,
+    browser_hash: str,
+    ip_hash: str | None,
+    user_agent: str | None,
+    translate: consent.Translate,
+) -> ContactConfirmed:
+    """The owner of a typed address confirmed it with the link we emailed (double opt-in).
+
+    The link proves the address, not the session that typed it. So the address joins the
+    fan who already proved it; failing that, the typing session's fan when the link is
+    confirmed in that same browser (both proofs at once); failing that, a new fan. Consent
+    is recorded now, with the wording shown when the box was ticked; a reminder sign-up
+    takes effect now.
+    """
+    repository = PresaveRepository(session)
+    contact = await pending_contact_for(session, kit, token)
+    now = kit.clock.now()
+    if not await repository.claim_pending_contact(contact.id, now):
+        raise AlreadyConfirmed("this address is already confirmed")
+    found = await repository.link_with_release(contact.link_id)
+    if found is None:
+        raise LinkInvalid("this link no longer exists")
+    link, release = found
+    campaign = await repository.campaign(link.id)
+    choices = dataclasses.replace(
+        FanChoices.from_json(contact.context), ip_hash=ip_hash, user_agent=user_agent
+    )
+    fan = await repository.fan_by_email(contact.workspace_id, contact.email)
+    joined_typist = False
+    if fan is None and contact.fan_id is not None and contact.browser_hash == browser_hash:
+        typist = await repository.fan(contact.workspace_id, contact.fan_id)
+        if typist is not None and typist.email is None:
+            fan, joined_typist = typist, True
+    if fan is None:
+        fan = await _new_fan(session, contact.workspace_id)
+        _apply_choices(fan, choices, now=now)
+    elif joined_typist:
+        _apply_choices(fan, choices, now=now)
+    elif choices.sms_consent and choices.phone:
+        fan.phone, fan.sms_consent_at = choices.phone, now
+    fan.email = contact.email
+    fan.email_consent_at = now
+    contact.confirmed_fan_id = fan.id
+    await session.flush()
+    reminder = None
+    if contact.purpose is ContactPurpose.reminder:
+        raw_service = contact.context.get("service")
+        reminder = await _schedule_reminder(
+            session,
+            kit,
+            link=link,
+            release=release,
+            campaign=campaign,
+            fan=fan,
+            service=str(raw_service) if raw_service else None,
+            choices=choices,
+            browser_hash=browser_hash,
+            translate=translate,
+        )
+    else:
+        text = await _consent_text(
+            session, campaign, link.workspace_id, ConsentKind.email, choices, translate
+        )
+        await consent.record_consent(
+            session,
+            clock=kit.clock,
+            workspace_id=link.workspace_id,
+            fan_id=fan.id,
+            kind=ConsentKind.email,
+            text=text,
+            ip_hash=ip_hash,
+            user_agent=user_agent,
+            presave_id=contact.presave_id if joined_typist else None,
+        )
+    return ContactConfirmed(
+        purpose=contact.purpose,
+        fan_id=fan.id,
+        link_id=link.id,
+        email=contact.email,
+        language=choices.language,
+        reminder=reminder,
+    )
+
+
 async def create_magic_link(
     session: AsyncSession,
     kit: PresaveKit,
@@ -814,20 +1135,19 @@ async def create_magic_link(
     service: str | None,
     choices: FanChoices,
 ) -> str:
-    """A link to finish the pre-save later, in a real browser. Returns the raw token."""
-    repository = PresaveRepository(session)
-    fan = await repository.fan_by_email(link.workspace_id, email)
-    if fan is None:
-        # The fan asked for this email; no marketing consent is implied or recorded.
-        fan = Fan(workspace_id=link.workspace_id, email=email, language=choices.language)
-        await repository.add(fan)
+    """A link to finish the pre-save later, in a real browser. Returns the raw token.
+
+    The address is only kept on the link: opening it proves it, and the fan is found or
+    made when the link is used to pre-save (nothing is looked up by the typed address).
+    """
     token = new_secret_token()
     now = kit.clock.now()
-    await repository.add(
+    await PresaveRepository(session).add(
         MagicLink(
             workspace_id=link.workspace_id,
             link_id=link.id,
-            fan_id=fan.id,
+            fan_id=None,
+            email=email,
             token_hash=token_hash(token),
             service=service,
             context={"language": choices.language, "in_app": choices.in_app},
@@ -856,29 +1176,73 @@ async def open_magic_link(session: AsyncSession, kit: PresaveKit, token: str) ->
 # -- confirmation and revoke ---------------------------------------------------------------
 
 
-def confirmation_token(kit: PresaveKit, fan_id: UUID, link_id: UUID) -> str:
+@dataclass(frozen=True)
+class FanToken:
+    """What a signed fan link names. ``browser_hash`` set: only what that browser made (a
+    link shown on a page); None: everything of the fan on the link (a link we emailed, the
+    address being the proof)."""
+
+    fan_id: UUID
+    link_id: UUID
+    browser_hash: str | None
+
+
+def confirmation_token(kit: PresaveKit, fan_id: UUID, link_id: UUID, browser_hash: str) -> str:
+    """The confirmation page of what this browser made on the link (30 days)."""
     return kit.signer.sign(
         "confirmation",
-        {"f": str(fan_id), "l": str(link_id)},
+        {"f": str(fan_id), "l": str(link_id), "b": browser_hash},
         expires_at=kit.clock.now() + CONFIRMATION_LIFETIME,
     )
 
 
-def revoke_token(kit: PresaveKit, fan_id: UUID, link_id: UUID) -> str:
-    """Signed and without expiry: every confirmation and email carries one."""
-    return kit.signer.sign("revoke", {"f": str(fan_id), "l": str(link_id)}, expires_at=None)
+def revoke_token(
+    kit: PresaveKit, fan_id: UUID, link_id: UUID, *, browser_hash: str | None = None
+) -> str:
+    """Signed and without expiry. With ``browser_hash`` (the confirmation page's link) it
+    covers what that browser made; without (the link in an email) the fan's pre-saves on
+    the link, the address it was sent to being the proof."""
+    payload = {"f": str(fan_id), "l": str(link_id)}
+    if browser_hash is not None:
+        payload["b"] = browser_hash
+    return kit.signer.sign("revoke", payload, expires_at=None)
 
 
-def read_fan_token(kit: PresaveKit, purpose: str, token: str) -> tuple[UUID, UUID]:
-    from launchlink.presave.security import BadSignature
+def unsubscribe_token(kit: PresaveKit, fan_id: UUID, link_id: UUID) -> str:
+    """The ``List-Unsubscribe`` link of an email we sent: good for nothing but revoking."""
+    return kit.signer.sign("unsubscribe", {"f": str(fan_id), "l": str(link_id)}, expires_at=None)
 
+
+def unsubscribe_headers(
+    kit: PresaveKit, public_url: str, fan_id: UUID, link_id: UUID
+) -> dict[str, str]:
+    """``List-Unsubscribe`` (a single-purpose signed URL) and RFC 8058's one-click
+    ``List-Unsubscribe-Post`` for an email we send a fan about a link."""
+    url = f"{public_url.rstrip('/')}/presave/unsubscribe/{unsubscribe_token(kit, fan_id, link_id)}"
+    return {
+        "List-Unsubscribe": f"<{url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def _unsign(kit: PresaveKit, purpose: str, token: str) -> dict[str, Any]:
     try:
-        payload = kit.signer.unsign(purpose, token, now=kit.clock.now())
-        return UUID(str(payload["f"])), UUID(str(payload["l"]))
+        return kit.signer.unsign(purpose, token, now=kit.clock.now())
     except BadSignature as error:
         if str(error) == "expired":
             raise LinkExpired("this link has expired") from None
         raise LinkInvalid("this link is not valid") from None
+
+
+def read_fan_token(kit: PresaveKit, purpose: str, token: str) -> FanToken:
+    payload = _unsign(kit, purpose, token)
+    try:
+        browser = payload.get("b")
+        return FanToken(
+            fan_id=UUID(str(payload["f"])),
+            link_id=UUID(str(payload["l"])),
+            browser_hash=str(browser) if browser is not None else None,
+        )
     except (KeyError, ValueError):
         raise LinkInvalid("this link is not valid") from None
 
@@ -890,10 +1254,22 @@ class Revoked:
     reminders_cancelled: int
 
 
-async def revoke(session: AsyncSession, kit: PresaveKit, *, fan_id: UUID, link_id: UUID) -> Revoked:
-    """The fan's one-click revoke: delete the tokens, cancel every pending action."""
+async def revoke(
+    session: AsyncSession,
+    kit: PresaveKit,
+    *,
+    fan_id: UUID,
+    link_id: UUID,
+    browser_hash: str | None = None,
+) -> Revoked:
+    """The fan's one-click revoke: delete the tokens, cancel every pending action.
+
+    ``browser_hash`` limits it to what that browser made (the confirmation page's link);
+    without it (a link we emailed) it covers the fan's pre-saves on the link and withdraws
+    their email consent, so the address also leaves the operator's contact list.
+    """
     repository = PresaveRepository(session)
-    presaves = await repository.presaves_of_fan(fan_id, link_id=link_id)
+    presaves = await repository.presaves_of_fan(fan_id, link_id=link_id, browser_hash=browser_hash)
     grant_ids = sorted({p.grant_id for p in presaves if p.grant_id is not None})
     cancelled = 0
     to_cancel = {p.id: p for p in presaves if not p.state.is_final}
@@ -913,11 +1289,37 @@ async def revoke(session: AsyncSession, kit: PresaveKit, *, fan_id: UUID, link_i
             delete_tokens(grant, now=kit.clock.now(), reason="revoked by the fan")
             grant.standing = False
             revoked += 1
-    reminders = await repository.pending_reminders(fan_id=fan_id, link_id=link_id)
+    reminders = await repository.pending_reminders(
+        fan_id=fan_id,
+        link_id=link_id,
+        presave_ids=[p.id for p in presaves] if browser_hash is not None else None,
+    )
     for reminder in reminders:
         reminder.state = ReminderState.cancelled
+    if browser_hash is None:
+        await _withdraw_email_consent(session, kit, fan_id=fan_id, link_id=link_id)
     await session.flush()
     return Revoked(cancelled, revoked, len(reminders))
+
+
+async def _withdraw_email_consent(
+    session: AsyncSession, kit: PresaveKit, *, fan_id: UUID, link_id: UUID
+) -> None:
+    repository = PresaveRepository(session)
+    link = await session.get(Link, link_id)
+    fan = await repository.fan(link.workspace_id, fan_id) if link is not None else None
+    if fan is None or fan.email_consent_at is None:
+        return
+    fan.email_consent_at = None
+    await repository.add(
+        ConsentRecord(
+            workspace_id=fan.workspace_id,
+            fan_id=fan.id,
+            kind=ConsentKind.email,
+            granted=False,
+            at=kit.clock.now(),
+        )
+    )
 
 
 # -- fulfilment engine API ---------------------------------------------------------------

@@ -1,13 +1,20 @@
 """Fan-facing pre-save routes (Starlette): forms, the OAuth callback, confirmation,
-calendar, time zone, magic links and revoke.
+calendar, time zone, magic links, address confirmation (double opt-in) and revoke.
 
-Every POST form carries a CSRF token bound to the browser cookie and is refused without
-it. Nothing is half-saved: input is validated before the unit of work starts, and each
+Every POST form carries a CSRF token bound to the signed browser cookie and is refused
+without it; the one exception is RFC 8058's one-click unsubscribe, whose signed URL is the
+proof. Nothing is half-saved: input is validated before the unit of work starts, and each
 unit of work commits whole or not at all.
+
+Who a fan is comes only from what they proved (docs/presave.md, "Identity"): a typed
+address never finds, joins or shows an existing fan; pages reached by a link we showed on
+screen are bound to the browser that made the pre-saves on them.
 """
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
@@ -15,6 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
+from uuid import UUID
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -30,11 +38,13 @@ from launchlink.links.phase import Phase
 from launchlink.links.snapshot import LinkSnapshot, SnapshotSource
 from launchlink.mail import MailSender, OutgoingEmail
 from launchlink.models import Link, Presave, ServiceGrant
-from launchlink.models.presave import ServiceMode
+from launchlink.models.presave import ContactPurpose, ServiceMode
 from launchlink.presave import service as presave_service
 from launchlink.presave.consent import hash_ip
 from launchlink.presave.errors import (
+    AlreadyConfirmed,
     ConnectFailed,
+    ForeignBrowser,
     InvalidContact,
     LinkExpired,
     LinkInvalid,
@@ -47,9 +57,10 @@ from launchlink.presave.front import FanView, PresaveFront, parse_cookies
 from launchlink.presave.ics import release_event
 from launchlink.presave.modes import APPLE_MUSIC, ServiceOption
 from launchlink.presave.ratelimit import (
-    FORM_POSTS,
+    ADDRESS_POSTS,
+    BROWSER_POSTS,
+    CONFIRMATION_EMAILS,
     MAGIC_LINK_EMAILS,
-    REMINDER_SIGNUPS,
     FormRateLimiter,
     Hit,
     RateLimit,
@@ -57,8 +68,14 @@ from launchlink.presave.ratelimit import (
     client_address,
 )
 from launchlink.presave.repository import PresaveRepository
-from launchlink.presave.security import BROWSER_COOKIE, RESUME_COOKIE, TIME_ZONE_COOKIE
-from launchlink.presave.service import FanChoices
+from launchlink.presave.security import (
+    BROWSER_COOKIE,
+    ONE_CLICK_FIELD,
+    ONE_CLICK_VALUE,
+    RESUME_COOKIE,
+    TIME_ZONE_COOKIE,
+)
+from launchlink.presave.service import FanChoices, PendingStart
 from launchlink.presave.timing import fan_release_instant, valid_zone
 
 logger = logging.getLogger(__name__)
@@ -159,7 +176,15 @@ class PresaveWeb:
             Route("/presave/{slug}/playlist", self._guard(self.playlist), methods=["GET", "POST"]),
             Route("/presave/{slug}/calendar.ics", self._guard(self.calendar), methods=["GET"]),
             Route("/presave/{slug}/timezone", self._guard(self.timezone), methods=["GET", "POST"]),
+            # After the /presave/{slug}/... routes: a link slugged "confirm" keeps its pages
+            # (a random token is never "done" or "connect").
+            Route("/presave/confirm/{token}", self._guard(self.confirm), methods=["GET", "POST"]),
             Route("/revoke/{token}", self._guard(self.revoke), methods=["GET", "POST"]),
+            Route(
+                "/presave/unsubscribe/{token}",
+                self._guard(self.unsubscribe),
+                methods=["GET", "POST"],
+            ),
         ]
 
     # -- plumbing ------------------------------------------------------------------------
@@ -230,6 +255,23 @@ class PresaveWeb:
                 )
             except LinkInvalid:
                 return self._message(request, 404, _("This link is not valid"))
+            except ForeignBrowser:
+                return self._message(
+                    request,
+                    403,
+                    _("Open this page in the browser you pre-saved with"),
+                    _(
+                        "This page belongs to the browser where the pre-save was made, "
+                        "so it shows nothing here. The link in our email works anywhere."
+                    ),
+                )
+            except AlreadyConfirmed:
+                return self._message(
+                    request,
+                    200,
+                    _("Already confirmed"),
+                    _("This address is already confirmed. Nothing else to do."),
+                )
             except RateLimited as limited:
                 minutes = max(1, -(-limited.retry_after // 60))
                 page = self._message(
@@ -254,30 +296,77 @@ class PresaveWeb:
 
         return guarded
 
-    async def _form(self, request: Request) -> dict[str, str]:
+    async def _body(self, request: Request) -> bytes:
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > MAX_FORM_BYTES:
             raise _Refused(413, "Too much data")
         body = await request.body()
         if len(body) > MAX_FORM_BYTES:
             raise _Refused(413, "Too much data")
+        return body
+
+    async def _form(self, request: Request) -> dict[str, str]:
+        body = await self._body(request)
         return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
     def _client_ip(self, request: Request) -> str | None:
         peer = request.client.host if request.client else None
         return client_address(peer, request.headers.get("x-forwarded-for"), self.trusted_proxies)
 
-    async def _limit(self, request: Request, *email_limits: tuple[RateLimit, str]) -> None:
-        """Count this post against the client IP's limit and each (limit, address) given;
-        :class:`RateLimited` (nothing recorded) when one is full."""
+    async def _limit(
+        self, request: Request, browser_id: str, *email_limits: tuple[RateLimit, str]
+    ) -> None:
+        """Count this post against its browser's limit, its client IP's (far higher: many
+        fans share one address) and each (limit, email address) given; :class:`RateLimited`
+        (nothing recorded) when one is full."""
         hits = [Hit(limit, address) for limit, address in email_limits]
+        hits.append(Hit(BROWSER_POSTS, browser_id))
         client = self._client_ip(request)
         if client is not None:
-            hits.append(Hit(FORM_POSTS, client))
+            hits.append(Hit(ADDRESS_POSTS, client))
         await self.limiter.check(hits)
 
     def _browser_id(self, request: Request) -> str | None:
-        return parse_cookies(request.headers.get("cookie")).get(BROWSER_COOKIE)
+        """The id in the browser's signed cookie (None if absent or not ours)."""
+        cookie = parse_cookies(request.headers.get("cookie")).get(BROWSER_COOKIE)
+        return self.kit.signer.browser_id_of(cookie)
+
+    def _browser_hash(self, request: Request) -> str | None:
+        browser_id = self._browser_id(request)
+        return self.kit.signer.browser_hash(browser_id) if browser_id else None
+
+    def _bare_view(self, request: Request) -> FanView:
+        """A view for pages outside a link's phase (revoke, confirmations, playlists)."""
+        return FanView(
+            language=self._language(request),
+            phase=Phase.PRESAVE,
+            country=None,
+            zone="UTC",
+            instant=self.kit.clock.now(),
+            chosen_zone=None,
+            in_app=None,
+            browser_id=self._browser_id(request),
+            resumed_magic_id=None,
+        )
+
+    def _form_page(
+        self,
+        request: Request,
+        template: str,
+        language: str,
+        context: dict[str, Any],
+        *,
+        view: FanView | None = None,
+        csp: str | None = None,
+    ) -> HTMLResponse:
+        """A page with a form, rendered for this browser (its CSRF token, and the browser
+        cookie when it has none yet)."""
+        token, cookies = self.front.csrf(view or self._bare_view(request))
+        body = self.pages.render(template, language, {**context, "csrf": token})
+        response = HTMLResponse(body, headers=self._security_headers(csp))
+        for cookie in cookies:
+            response.headers.append("set-cookie", cookie)
+        return response
 
     def _check_csrf(self, request: Request, form: dict[str, str]) -> str:
         browser_id = self._browser_id(request)
@@ -333,7 +422,7 @@ class PresaveWeb:
             in_app=view.in_app,
             ip_hash=hash_ip(self.kit.secret_key, client),
             user_agent=request.headers.get("user-agent"),
-            resume_fan_id=view.resumed_fan_id,
+            resume_magic_id=view.resumed_magic_id,
         )
 
     async def _page_with_errors(
@@ -351,8 +440,8 @@ class PresaveWeb:
             "sms_consent": form.get("sms_consent") == "1",
             "future_consent": form.get("future_consent") == "1",
         }
-        body = await self.front.page_body(snapshot, view, errors=[message], values=values)
-        body, cookies = self.front.personalise(body, view)
+        page = await self.front.page_body(snapshot, view, errors=[message], values=values)
+        body, cookies = self.front.personalise(page, view)
         headers = self.front.headers(body, view.language, cookies)
         response = Response(body, status_code=400)
         response.raw_headers = headers
@@ -404,7 +493,7 @@ class PresaveWeb:
         connector = self.kit.connectors.get(option.service)
         if connector is None:
             raise ServiceNotOffered("no connector")
-        await self._limit(request)
+        await self._limit(request, browser_id, *([(CONFIRMATION_EMAILS, email)] if email else []))
         pkce = new_pkce_pair()
         async with self.database.transaction(write_lock=True) as session:
             repository = PresaveRepository(session)
@@ -555,24 +644,68 @@ class PresaveWeb:
                 connector=connector,
             )
             choices = FanChoices.from_json(attempt.context)
-            if connected.created and connected.fan.email and choices.email_consent:
+            if connected.pending is not None:
+                self._opt_in_email_after_commit(session, snapshot, connected.pending, language)
+            elif connected.created and connected.fan.email and choices.email == connected.fan.email:
                 self._email_confirmation_after_commit(
                     session, snapshot, connected.fan.id, connected.fan.email, language
                 )
             presave_id, actions = connected.presave.id, dict(connected.presave.actions)
             fan_id, created = connected.fan.id, connected.created
-            chooser = presave_service.playlist_token(self.kit, connected.presave)
+            browser_hash = attempt.browser_hash
+            chooser = presave_service.playlist_token(self.kit, connected.presave, browser_hash)
+            confirm_email = connected.pending is not None
         self.front.grants_changed(snapshot.workspace_id)
         if created and connector is not None:
             outcomes = await presave_service.consent_time_actions(connector, tokens, actions, mode)
             async with self.database.transaction(write_lock=True) as session:
                 await presave_service.record_consent_time_outcomes(session, presave_id, outcomes)
         if presave_service.playlist_choice_pending(actions):
+            pending = "&email=pending" if confirm_email else ""
             return RedirectResponse(
-                f"/presave/{snapshot.slug}/playlist?t={chooser}", status_code=303
+                f"/presave/{snapshot.slug}/playlist?t={chooser}{pending}", status_code=303
             )
-        token = presave_service.confirmation_token(self.kit, fan_id, snapshot.link_id)
-        return RedirectResponse(f"/presave/{snapshot.slug}/done?t={token}", status_code=303)
+        return self._to_confirmation(snapshot, fan_id, browser_hash, email_pending=confirm_email)
+
+    def _to_confirmation(
+        self, snapshot: LinkSnapshot, fan_id: UUID, browser_hash: str, *, email_pending: bool
+    ) -> RedirectResponse:
+        token = presave_service.confirmation_token(self.kit, fan_id, snapshot.link_id, browser_hash)
+        pending = "&email=pending" if email_pending else ""
+        return RedirectResponse(
+            f"/presave/{snapshot.slug}/done?t={token}{pending}", status_code=303
+        )
+
+    def _unsubscribe_headers(self, fan_id: UUID, link_id: UUID) -> dict[str, str]:
+        return presave_service.unsubscribe_headers(self.kit, self.public_url, fan_id, link_id)
+
+    def _opt_in_email_after_commit(
+        self, session: Any, snapshot: LinkSnapshot, pending: PendingStart, language: str
+    ) -> None:
+        """The double opt-in email: the only message a typed address gets before its owner
+        confirms it. Nothing in it names or reveals another fan."""
+        _ = self.pages.translations.get(language).gettext
+        context = self.pages.release_context(snapshot, language)
+        context.update(
+            link=f"{self.public_url}/presave/confirm/{pending.token}",
+            reminder=pending.contact.purpose is ContactPurpose.reminder,
+        )
+        subject = (
+            _("Confirm your reminder for %(title)s")
+            if pending.contact.purpose is ContactPurpose.reminder
+            else _("Confirm your email address for %(title)s")
+        ) % {"title": snapshot.release_title}
+        message = OutgoingEmail(
+            to=pending.contact.email,
+            subject=subject,
+            text=self.pages.render_text("presave/email_opt_in.txt", language, context),
+            tag="contact_confirmation",
+        )
+
+        async def send() -> None:
+            await self.mail.send(message)
+
+        after_commit(session, send)
 
     def _email_confirmation_after_commit(
         self, session: Any, snapshot: LinkSnapshot, fan_id: Any, email: str, language: str
@@ -598,7 +731,7 @@ class PresaveWeb:
                     text=self.pages.render_text(
                         "presave/email_confirmation.txt", language, context
                     ),
-                    headers={"List-Unsubscribe": f"<{revoke}>"},
+                    headers=self._unsubscribe_headers(fan_id, snapshot.link_id),
                     tag="presave_confirmation",
                 )
             )
@@ -610,7 +743,7 @@ class PresaveWeb:
     async def remind(self, request: Request) -> Response:
         slug = request.path_params["slug"]
         form = await self._form(request)
-        self._check_csrf(request, form)
+        browser_id = self._check_csrf(request, form)
         snapshot = await self._snapshot(request, slug)
         view = self.front.view(
             snapshot, RequestVisitor.of(request), self.countries.country(request)
@@ -641,7 +774,8 @@ class PresaveWeb:
             sms_consent=phone is not None,
             future_consent=False,
         )
-        await self._limit(request, *([(REMINDER_SIGNUPS, email)] if email else []))
+        await self._limit(request, browser_id, *([(CONFIRMATION_EMAILS, email)] if email else []))
+        browser_hash = self.kit.signer.browser_hash(browser_id)
         async with self.database.transaction(write_lock=True) as session:
             repository = PresaveRepository(session)
             found = await repository.link_with_release(snapshot.link_id)
@@ -656,20 +790,37 @@ class PresaveWeb:
                 campaign=await repository.campaign(link.id),
                 service=service,
                 choices=choices,
+                browser_hash=browser_hash,
                 translate=lambda message: self.pages.gettext(view.language, message),
             )
-            if signup.created and email is not None:
-                self._email_confirmation_after_commit(
-                    session, snapshot, signup.fan.id, email, view.language
-                )
-            fan_id = signup.fan.id
-        token = presave_service.confirmation_token(self.kit, fan_id, snapshot.link_id)
-        return RedirectResponse(f"/presave/{snapshot.slug}/done?t={token}", status_code=303)
+            fan_id = None
+            if isinstance(signup, PendingStart):
+                self._opt_in_email_after_commit(session, snapshot, signup, view.language)
+            else:
+                fan_id = signup.fan.id
+                if signup.created and email is not None and signup.fan.email == email:
+                    self._email_confirmation_after_commit(
+                        session, snapshot, fan_id, email, view.language
+                    )
+        if fan_id is None:
+            # The same page, whoever holds the address: it must not tell the two apart.
+            _ = self.pages.translations.get(view.language).gettext
+            return self._message(
+                request,
+                200,
+                _("Check your inbox"),
+                _(
+                    "We sent a link to the address you gave. Open it to confirm your "
+                    "reminder: nothing is saved until then."
+                ),
+                back=f"/{snapshot.slug}",
+            )
+        return self._to_confirmation(snapshot, fan_id, browser_hash, email_pending=False)
 
     async def later(self, request: Request) -> Response:
         slug = request.path_params["slug"]
         form = await self._form(request)
-        self._check_csrf(request, form)
+        browser_id = self._check_csrf(request, form)
         snapshot = await self._snapshot(request, slug)
         view = self.front.view(
             snapshot, RequestVisitor.of(request), self.countries.country(request)
@@ -696,7 +847,7 @@ class PresaveWeb:
             sms_consent=False,
             future_consent=False,
         )
-        await self._limit(request, (MAGIC_LINK_EMAILS, email))
+        await self._limit(request, browser_id, (MAGIC_LINK_EMAILS, email))
         async with self.database.transaction(write_lock=True) as session:
             link = await session.get(Link, snapshot.link_id)
             if link is None:
@@ -734,10 +885,11 @@ class PresaveWeb:
             link = await session.get(Link, magic.link_id)
             if link is None:
                 raise LinkInvalid("no such link")
-            fan_id, link_id, slug = magic.fan_id, link.id, link.slug
+            magic_id, link_id, slug = magic.id, link.id, link.slug
+        # The fan is found (or made) from the link's proven address when it is used.
         resume = self.kit.signer.sign(
             "resume",
-            {"f": str(fan_id), "l": str(link_id)},
+            {"m": str(magic_id), "l": str(link_id)},
             expires_at=self.kit.clock.now() + RESUME_LIFETIME,
         )
         response = RedirectResponse(f"/{slug}", status_code=303)
@@ -762,7 +914,14 @@ class PresaveWeb:
             snapshot, RequestVisitor.of(request), self.countries.country(request)
         )
         nonce = secrets.token_urlsafe(16)
-        body = self.pages.render(
+        csp = (
+            f"default-src 'none'; script-src 'nonce-{nonce}' https://js-cdn.music.apple.com; "
+            "connect-src https://api.music.apple.com https://*.apple.com; "
+            "frame-src https://*.apple.com; img-src * data:; style-src 'unsafe-inline'; "
+            "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+        )
+        return self._form_page(
+            request,
             "presave/musickit.html",
             view.language,
             {
@@ -774,18 +933,9 @@ class PresaveWeb:
                 + "?"
                 + urlencode({"state": state, "error": "access_denied"}),
             },
+            view=view,
+            csp=csp,
         )
-        body, cookies = self.front.personalise(body, view)
-        csp = (
-            f"default-src 'none'; script-src 'nonce-{nonce}' https://js-cdn.music.apple.com; "
-            "connect-src https://api.music.apple.com https://*.apple.com; "
-            "frame-src https://*.apple.com; img-src * data:; style-src 'unsafe-inline'; "
-            "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-        )
-        response = HTMLResponse(body, headers=self._security_headers(csp))
-        for cookie in cookies:
-            response.headers.append("set-cookie", cookie)
-        return response
 
     # -- after the pre-save ----------------------------------------------------------------
 
@@ -835,17 +985,31 @@ class PresaveWeb:
         now = self.kit.clock.now()
         return str(self.pages.moment_context(instant, zone, language, now)["release_moment_text"])
 
+    def _own_browser(self, request: Request, browser_hash: str | None) -> str:
+        """``browser_hash`` when it is this request's browser; :class:`ForeignBrowser` when
+        the page or link was made for another one (forwarded, stolen) or names none."""
+        mine = self._browser_hash(request)
+        if browser_hash is None or mine is None or not secrets.compare_digest(mine, browser_hash):
+            raise ForeignBrowser("this page belongs to another browser")
+        return browser_hash
+
     async def done(self, request: Request) -> Response:
+        """What this browser pre-saved on the link: only that, and only to this browser."""
         slug = request.path_params["slug"]
-        fan_id, link_id = presave_service.read_fan_token(
+        token = presave_service.read_fan_token(
             self.kit, "confirmation", request.query_params.get("t", "")
         )
+        fan_id, link_id = token.fan_id, token.link_id
+        browser_hash = self._own_browser(request, token.browser_hash)
         snapshot = await self._snapshot(request, slug)
         if snapshot.link_id != link_id:
             raise LinkInvalid("not this link")
         language = self._language(request)
+        _ = self.pages.translations.get(language).gettext
         async with self.database.sessionmaker() as session:
-            presaves = await PresaveRepository(session).presaves_of_fan(fan_id, link_id=link_id)
+            presaves = await PresaveRepository(session).presaves_of_fan(
+                fan_id, link_id=link_id, browser_hash=browser_hash
+            )
         if not presaves:
             raise LinkInvalid("nothing here")
         first = presaves[0]
@@ -858,7 +1022,9 @@ class PresaveWeb:
         context.update(
             items=[self._describe(p, language) for p in presaves],
             ics_href=f"/presave/{slug}/calendar.ics?zone={quote(first.time_zone, safe='')}",
-            revoke_href=f"/revoke/{presave_service.revoke_token(self.kit, fan_id, link_id)}",
+            revoke_href="/revoke/"
+            + presave_service.revoke_token(self.kit, fan_id, link_id, browser_hash=browser_hash),
+            email_pending=request.query_params.get("email") == "pending",
             shares=[
                 {"name": "X", "href": f"https://x.com/intent/post?url={share_url}&text={text}"},
                 {
@@ -881,12 +1047,16 @@ class PresaveWeb:
         if request.method == "POST":
             self._check_csrf(request, form)
         token = form.get("t") or request.query_params.get("t", "")
-        presave_id, fan_id, link_id = presave_service.read_playlist_token(self.kit, token)
+        chooser = presave_service.read_playlist_token(self.kit, token)
+        presave_id, fan_id, link_id = chooser.presave_id, chooser.fan_id, chooser.link_id
+        # It lists the fan's own playlists: only in the browser that pre-saved.
+        browser_hash = self._own_browser(request, chooser.browser_hash)
         snapshot = await self._snapshot(request, slug)
         if snapshot.link_id != link_id:
             raise LinkInvalid("not this link")
-        done = presave_service.confirmation_token(self.kit, fan_id, link_id)
-        done_href = f"/presave/{snapshot.slug}/done?t={done}"
+        done = presave_service.confirmation_token(self.kit, fan_id, link_id, browser_hash)
+        pending = "&email=pending" if request.query_params.get("email") == "pending" else ""
+        done_href = f"/presave/{snapshot.slug}/done?t={done}{pending}"
         if request.method == "POST":
             choice = form.get("playlist", "new")
             try:
@@ -918,7 +1088,7 @@ class PresaveWeb:
         language = self._language(request)
         context = self.pages.release_context(snapshot, language)
         context.update(
-            action=f"/presave/{snapshot.slug}/playlist",
+            action=f"/presave/{snapshot.slug}/playlist{'?email=pending' if pending else ''}",
             token=token,
             playlists=playlists,
             listed=listed,
@@ -926,23 +1096,7 @@ class PresaveWeb:
             service_name=self.pages.service_name(presave.service),
             skip_href=done_href,
         )
-        body = self.pages.render("presave/playlist.html", language, context)
-        view = FanView(
-            language=language,
-            phase=Phase.PRESAVE,
-            country=None,
-            zone="UTC",
-            instant=self.kit.clock.now(),
-            chosen_zone=None,
-            in_app=None,
-            browser_id=self._browser_id(request),
-            resumed_fan_id=None,
-        )
-        body, cookies = self.front.personalise(body, view)
-        response = HTMLResponse(body, headers=self._security_headers())
-        for cookie in cookies:
-            response.headers.append("set-cookie", cookie)
-        return response
+        return self._form_page(request, "presave/playlist.html", language, context)
 
     async def _fans_playlists(
         self, service: str, grant: ServiceGrant
@@ -1010,52 +1164,151 @@ class PresaveWeb:
             snapshot, RequestVisitor.of(request), self.countries.country(request)
         )
         zones = sorted({entry.time_zone for entry in self._territory_entries()} | {view.zone})
-        body = self.pages.render(
+        return self._form_page(
+            request,
             "presave/timezone.html",
             view.language,
             {"slug": snapshot.slug, "zones": zones, "current": view.zone},
+            view=view,
         )
-        body, cookies = self.front.personalise(body, view)
-        page = HTMLResponse(body, headers=self._security_headers())
-        for cookie in cookies:
-            page.headers.append("set-cookie", cookie)
-        return page
 
     def _territory_entries(self) -> list[Any]:
         entries = getattr(self.kit.territories, "entries", None)
         return list(entries.values()) if entries is not None else []
 
     async def revoke(self, request: Request) -> Response:
+        """The human revoke page: GET shows the button (mail scanners open links), the
+        POST (CSRF) revokes. A link shown on a confirmation page covers what its browser
+        made and works in that browser only; a link we emailed covers the fan's pre-saves
+        on the link (the address is the proof)."""
         token = request.path_params["token"]
-        fan_id, link_id = presave_service.read_fan_token(self.kit, "revoke", token)
+        named = presave_service.read_fan_token(self.kit, "revoke", token)
+        if named.browser_hash is not None:
+            self._own_browser(request, named.browser_hash)
         language = self._language(request)
         if request.method == "POST":
             form = await self._form(request)
             self._check_csrf(request, form)
-            async with self.database.transaction(write_lock=True) as session:
-                await presave_service.revoke(session, self.kit, fan_id=fan_id, link_id=link_id)
-                link = await session.get(Link, link_id)
-            if link is not None:
-                self.front.grants_changed(link.workspace_id)
-            body = self.pages.render("presave/revoke.html", language, {"done": True})
-            return HTMLResponse(body, headers=self._security_headers())
-        cookies = parse_cookies(request.headers.get("cookie"))
-        body = self.pages.render(
-            "presave/revoke.html", language, {"done": False, "action": f"/revoke/{token}"}
+            return await self._revoked(request, named)
+        return self._form_page(
+            request, "presave/revoke.html", language, {"done": False, "action": f"/revoke/{token}"}
         )
-        view = FanView(
-            language=language,
-            phase=Phase.PRESAVE,
-            country=None,
-            zone="UTC",
-            instant=self.kit.clock.now(),
-            chosen_zone=None,
-            in_app=None,
-            browser_id=cookies.get(BROWSER_COOKIE),
-            resumed_fan_id=None,
+
+    async def unsubscribe(self, request: Request) -> Response:
+        """The ``List-Unsubscribe`` URL of our emails (RFC 8058). The mail client's
+        one-click POST (``List-Unsubscribe=One-Click``, no cookie) revokes: the signed,
+        single-purpose URL is the proof. A GET only shows the human page and its CSRF form,
+        because mail scanners prefetch links."""
+        token = request.path_params["token"]
+        named = presave_service.read_fan_token(self.kit, "unsubscribe", token)
+        if request.method == "POST":
+            form = await self._form(request)
+            one_click = _is_one_click(
+                request.headers.get("content-type", ""), form, await self._body(request)
+            )
+            if not one_click:
+                self._check_csrf(request, form)
+            return await self._revoked(request, named)
+        return self._form_page(
+            request,
+            "presave/revoke.html",
+            self._language(request),
+            {"done": False, "action": f"/presave/unsubscribe/{token}"},
         )
-        body, set_cookies = self.front.personalise(body, view)
-        response = HTMLResponse(body, headers=self._security_headers())
-        for cookie in set_cookies:
-            response.headers.append("set-cookie", cookie)
-        return response
+
+    async def _revoked(self, request: Request, named: presave_service.FanToken) -> Response:
+        async with self.database.transaction(write_lock=True) as session:
+            await presave_service.revoke(
+                session,
+                self.kit,
+                fan_id=named.fan_id,
+                link_id=named.link_id,
+                browser_hash=named.browser_hash,
+            )
+            link = await session.get(Link, named.link_id)
+        if link is not None:
+            self.front.grants_changed(link.workspace_id)
+        body = self.pages.render("presave/revoke.html", self._language(request), {"done": True})
+        return HTMLResponse(body, headers=self._security_headers())
+
+    # -- confirming a typed address (double opt-in) -----------------------------------------
+
+    async def confirm(self, request: Request) -> Response:
+        """The link in the opt-in email. GET shows what would be confirmed and a button
+        (scanners open links; a GET must not confirm); the POST (CSRF) confirms it, in the
+        browser that clicked."""
+        token = request.path_params["token"]
+        language = self._language(request)
+        _ = self.pages.translations.get(language).gettext
+        if request.method == "GET":
+            async with self.database.sessionmaker() as session:
+                contact = await presave_service.pending_contact_for(session, self.kit, token)
+                link = await session.get(Link, contact.link_id)
+                if link is None:
+                    raise LinkInvalid("no such link")
+                purpose, phone = contact.purpose, contact.context.get("phone")
+                sms = bool(contact.context.get("sms_consent") and phone)
+            snapshot = await self._snapshot_of_link(link)
+            context = self.pages.release_context(snapshot, language)
+            context.update(
+                action=f"/presave/confirm/{token}",
+                reminder=purpose is ContactPurpose.reminder,
+                phone_ending=str(phone)[-3:] if sms else "",
+            )
+            return self._form_page(request, "presave/confirm_contact.html", language, context)
+        form = await self._form(request)
+        browser_id = self._check_csrf(request, form)
+        browser_hash = self.kit.signer.browser_hash(browser_id)
+        async with self.database.sessionmaker() as session:
+            contact = await presave_service.pending_contact_for(session, self.kit, token)
+            link = await session.get(Link, contact.link_id)
+        if link is None:
+            raise LinkInvalid("no such link")
+        snapshot = await self._snapshot_of_link(link)
+        async with self.database.transaction(write_lock=True) as session:
+            confirmed = await presave_service.confirm_contact(
+                session,
+                self.kit,
+                token=token,
+                browser_hash=browser_hash,
+                ip_hash=hash_ip(self.kit.secret_key, self._client_ip(request)),
+                user_agent=request.headers.get("user-agent"),
+                translate=lambda message: self.pages.gettext(language, message),
+            )
+            if confirmed.reminder is not None and confirmed.reminder.created:
+                self._email_confirmation_after_commit(
+                    session, snapshot, confirmed.fan_id, confirmed.email, confirmed.language
+                )
+        if confirmed.reminder is not None:
+            return self._to_confirmation(
+                snapshot, confirmed.fan_id, browser_hash, email_pending=False
+            )
+        return self._message(
+            request,
+            200,
+            _("Your email address is confirmed"),
+            _("Thank you. We will email you when %(title)s is out.")
+            % {"title": snapshot.release_title},
+            back=f"/{snapshot.slug}",
+        )
+
+
+def _is_one_click(content_type: str, form: dict[str, str], raw: bytes) -> bool:
+    """An RFC 8058 one-click body: ``List-Unsubscribe=One-Click``, sent form-urlencoded or
+    as multipart/form-data (both are allowed)."""
+    if form.get(ONE_CLICK_FIELD) == ONE_CLICK_VALUE:
+        return True
+    if not content_type.lower().startswith("multipart/form-data"):
+        return False
+    parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n" + raw
+    )
+    if not parsed.is_multipart():
+        return False
+    for part in parsed.iter_parts():
+        if part.get_param("name", header="content-disposition") != ONE_CLICK_FIELD:
+            continue
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes) and payload.strip() == ONE_CLICK_VALUE.encode():
+            return True
+    return False
