@@ -24,7 +24,8 @@ from launchlink.outbox.settings import OutboxSettings
 from tests.outbox.probe import Probe, record
 
 SUBSCRIBER = "probe.recorder"
-BATCH = 40
+BATCH = 30
+"""Deliveries claimed at once: what one SIGKILL can cut short."""
 
 
 async def main(database_url: str, effects: str, sleep_ms: float) -> None:
@@ -33,7 +34,7 @@ async def main(database_url: str, effects: str, sleep_ms: float) -> None:
     async def recorder(session: AsyncSession, event: Probe) -> None:
         os.write(fd, f"{event.id}\n".encode())  # one write per line: a kill never halves it
         await asyncio.sleep(sleep_ms / 1000)
-        await record(session, SUBSCRIBER, event)
+        await record(session, SUBSCRIBER, event, handled_by=os.getpid())
 
     subscriptions = Subscriptions()
     subscriptions.subscribe(Probe, recorder, name=SUBSCRIBER)
@@ -42,7 +43,7 @@ async def main(database_url: str, effects: str, sleep_ms: float) -> None:
         database,
         SystemClock(),
         subscriptions,
-        settings=OutboxSettings(lease_seconds=2, poll_seconds=0.1, batch=BATCH, per_aggregate=10),
+        settings=OutboxSettings(lease_seconds=2, poll_seconds=0.1, batch=BATCH, per_aggregate=5),
     )
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, dispatcher.request_stop)

@@ -39,6 +39,7 @@ probe_table = Table(
     Column("event_id", Uuid, nullable=False),
     Column("stream", String(100), nullable=False),
     Column("n", Integer, nullable=False),
+    Column("handled_by", Integer, nullable=False),
 )
 
 
@@ -49,12 +50,18 @@ async def reset_probe_table(database: Database) -> None:
         await connection.run_sync(probe_metadata.create_all)
 
 
-async def record(session: AsyncSession, subscriber: str, event: Probe) -> None:
+async def record(
+    session: AsyncSession, subscriber: str, event: Probe, *, handled_by: int = 0
+) -> None:
     """What a session handler writes: one row per handling, no unique key (so a second
-    handling would show as a second row)."""
+    handling would show as a second row); ``handled_by`` names the process."""
     await session.execute(
         probe_table.insert().values(
-            subscriber=subscriber, event_id=event.id, stream=event.stream, n=event.n
+            subscriber=subscriber,
+            event_id=event.id,
+            stream=event.stream,
+            n=event.n,
+            handled_by=handled_by,
         )
     )
 
@@ -81,6 +88,7 @@ class Recorded:
     event_id: UUID
     stream: str
     n: int
+    handled_by: int
 
 
 async def recorded(database: Database) -> list[Recorded]:

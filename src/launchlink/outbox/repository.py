@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, exists, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -187,8 +187,9 @@ class OutboxRepository:
         limit: int,
         per_aggregate: int,
     ) -> list[ClaimedDelivery]:
-        """Lease up to ``limit`` heads (the oldest open delivery of a subscriber × aggregate
-        that is due), each with up to ``per_aggregate - 1`` due deliveries that follow it.
+        """Lease up to ``limit`` deliveries: heads (the oldest open delivery of a subscriber ×
+        aggregate stream, when it is due), then the due deliveries that follow them, up to
+        ``per_aggregate`` per stream.
 
         Followers need no lock of their own: while their head is open nobody else can
         claim them. A follower that is not due (another dispatcher's lease that has not
@@ -197,31 +198,45 @@ class OutboxRepository:
         connection, _postgresql = await self._connection()
         d = OutboxDelivery
         earlier = aliased(OutboxDelivery, name="earlier")
-        blocked = exists().where(
-            earlier.finished_at.is_(None),
-            earlier.subscriber == d.subscriber,
-            earlier.aggregate_key == d.aggregate_key,
-            earlier.event_seq < d.event_seq,
+        # "The first open delivery of its stream", as a correlated subquery: one index probe
+        # per candidate on both databases, whatever the planner's statistics say (an
+        # anti-join was planned as a scan of the whole stream per candidate).
+        first_open = (
+            select(func.min(earlier.event_seq))
+            .where(
+                earlier.finished_at.is_(None),
+                earlier.subscriber == d.subscriber,
+                earlier.aggregate_key == d.aggregate_key,
+            )
+            .scalar_subquery()
         )
-        heads = list(
-            (
-                await connection.scalars(
-                    select(d.id)
-                    .where(
-                        d.finished_at.is_(None),
-                        d.subscriber.in_(list(subscribers)),
-                        d.next_attempt_at <= now,
-                        ~blocked,
-                    )
-                    .order_by(d.event_seq)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True, of=d)
+        heads = (
+            await connection.execute(
+                select(d.id, d.subscriber, d.aggregate_key)
+                .where(
+                    d.finished_at.is_(None),
+                    d.subscriber.in_(list(subscribers)),
+                    d.next_attempt_at <= now,
+                    d.event_seq == first_open,
                 )
-            ).all()
-        )
+                .order_by(d.event_seq)
+                .limit(limit)
+                .with_for_update(skip_locked=True, of=d)
+            )
+        ).all()
         if not heads:
             return []
-        ids = heads if per_aggregate <= 1 else await self._runs(heads, now, per_aggregate)
+        ids = [head.id for head in heads]
+        # Room left in the batch goes to the deliveries that follow the heads in their
+        # streams; a stream never needs more than that room plus its head.
+        run = min(per_aggregate, limit - len(heads) + 1)
+        if run > 1:
+            ids = await self._runs(
+                {(head.subscriber, head.aggregate_key): head.id for head in heads},
+                now,
+                run,
+                limit,
+            )
         leased = (
             await connection.execute(
                 update(d)
@@ -245,41 +260,54 @@ class OutboxRepository:
             key=lambda claimed: claimed.event.seq,
         )
 
-    async def _runs(self, heads: Sequence[int], now: datetime, per_aggregate: int) -> list[int]:
+    async def _runs(
+        self,
+        heads: Mapping[tuple[str, str], int],
+        now: datetime,
+        per_aggregate: int,
+        limit: int,
+    ) -> list[int]:
         connection, _postgresql = await self._connection()
         d = OutboxDelivery
-        head = aliased(OutboxDelivery, name="head")
         ranked = (
             select(
                 d.id,
+                d.subscriber,
+                d.aggregate_key,
                 d.next_attempt_at,
-                head.id.label("head_id"),
                 func.row_number()
                 .over(partition_by=(d.subscriber, d.aggregate_key), order_by=d.event_seq)
                 .label("n"),
             )
-            .join(
-                head, and_(head.subscriber == d.subscriber, head.aggregate_key == d.aggregate_key)
-            )
-            .where(head.id.in_(list(heads)), d.finished_at.is_(None))
+            .where(tuple_(d.subscriber, d.aggregate_key).in_(list(heads)), d.finished_at.is_(None))
             .subquery()
         )
         rows = await connection.execute(
-            select(ranked.c.id, ranked.c.next_attempt_at, ranked.c.head_id)
+            select(
+                ranked.c.id, ranked.c.subscriber, ranked.c.aggregate_key, ranked.c.next_attempt_at
+            )
             .where(ranked.c.n <= per_aggregate)
-            .order_by(ranked.c.head_id, ranked.c.n)
+            .order_by(ranked.c.subscriber, ranked.c.aggregate_key, ranked.c.n)
         )
-        ids: list[int] = []
-        current, taking = None, False
+        runs: dict[tuple[str, str], list[int]] = {}
+        taking = False
         for row in rows:
-            if row.head_id != current:
+            stream = (row.subscriber, row.aggregate_key)
+            if stream not in runs:
                 # A retried parked delivery may have slipped in before the head meanwhile:
                 # then this stream is left for the next claim.
-                current, taking = row.head_id, row.id == row.head_id
+                taking = row.id == heads[stream]
+                runs[stream] = []
             elif taking and row.next_attempt_at > now:
                 taking = False
             if taking:
-                ids.append(row.id)
+                runs[stream].append(row.id)
+        # Every head first, then the second of each stream, and so on, up to ``limit``.
+        ids: list[int] = []
+        for level in range(per_aggregate):
+            for run in runs.values():
+                if level < len(run) and len(ids) < limit:
+                    ids.append(run[level])
         return ids
 
     async def _events(self, seqs: set[int]) -> dict[int, StoredEvent]:

@@ -23,8 +23,8 @@ class OutboxSettings(BaseModel):
         default=50,
         ge=1,
         le=5000,
-        description="Consecutive events of one aggregate claimed together (they are handled "
-        "in order, one after another).",
+        description="Consecutive events of one aggregate a claim may take together (handled "
+        "in order, one after another); the batch still bounds the total.",
     )
     fan_out_batch: int = Field(
         default=1000, ge=1, le=10000, description="New events turned into deliveries at once."
