@@ -27,7 +27,6 @@ Subscribers have a stable ``name``; delivery state is kept per (event, subscribe
 from __future__ import annotations
 
 import dataclasses
-import logging
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -41,14 +40,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from launchlink.db import after_commit
 from launchlink.kit.clock import ensure_aware
 from launchlink.kit.ids import uuid7
-from launchlink.outbox.repository import OutboxRepository
+from launchlink.outbox.repository import ANY_TYPE, OutboxRepository
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-logger = logging.getLogger(__name__)
 
-ANY = "*"
+ANY = ANY_TYPE
 """Subscribe to every event type (webhooks, audit)."""
 
 _ENVELOPE = {"id", "occurred_at", "workspace_id"}
@@ -206,13 +204,17 @@ class Wakeable(Protocol):
     def bind(self) -> Engine: ...
 
 
-_local_dispatchers: weakref.WeakSet[Any] = weakref.WeakSet()
+_local_dispatchers: weakref.WeakSet[Wakeable] = weakref.WeakSet()
 
 
 def listen_locally(dispatcher: Wakeable) -> None:
     """Wake ``dispatcher`` after every commit that emitted on its engine in this process
     (the in-process fast path; polling and NOTIFY stay the safety net)."""
     _local_dispatchers.add(dispatcher)
+
+
+def stop_listening_locally(dispatcher: Wakeable) -> None:
+    _local_dispatchers.discard(dispatcher)
 
 
 def _wake_after_commit(session: AsyncSession) -> None:
@@ -244,9 +246,6 @@ class Subscriber:
     name: str
     effect: bool
     handlers: dict[str, Callable[..., Awaitable[None]]] = field(default_factory=dict)
-
-    def wants(self, event_type: str) -> bool:
-        return event_type in self.handlers or ANY in self.handlers
 
     def handler_for(self, event_type: str) -> Callable[..., Awaitable[None]]:
         return self.handlers.get(event_type) or self.handlers[ANY]
@@ -301,12 +300,6 @@ class Subscriptions:
     def subscribers(self) -> list[Subscriber]:
         return list(self._subscribers.values())
 
-    def get(self, name: str) -> Subscriber:
-        return self._subscribers[name]
-
-    def interested(self, event_type: str) -> list[str]:
-        return [s.name for s in self._subscribers.values() if s.wants(event_type)]
-
 
 subscriptions = Subscriptions()
 """The process's subscribers (the bootstrap registers them at start-up)."""
@@ -318,10 +311,9 @@ subscribe_effect = subscriptions.subscribe_effect
 
 
 @dataclass(frozen=True, kw_only=True)
-class PresaveCreated(Event):
-    """A fan agreed to a pre-save (the grant, if any, is stored)."""
+class PresaveEventBase(Event):
+    """Something happened to one pre-save (the aggregate)."""
 
-    type = "presave.created"
     aggregate_type = "presave"
     aggregate_field = "presave_id"
     presave_id: UUID
@@ -329,21 +321,21 @@ class PresaveCreated(Event):
     release_id: UUID
     fan_id: UUID
     service: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PresaveCreated(PresaveEventBase):
+    """A fan agreed to a pre-save (the grant, if any, is stored)."""
+
+    type = "presave.created"
     mode: str
     due_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
-class PresaveOutcome(Event):
+class PresaveOutcome(PresaveEventBase):
     """The final state of one pre-save, as fulfilment reports it."""
 
-    aggregate_type = "presave"
-    aggregate_field = "presave_id"
-    presave_id: UUID
-    link_id: UUID
-    release_id: UUID
-    fan_id: UUID
-    service: str
     reason: str | None = None
     outcome: list[dict[str, Any]] = field(default_factory=list)
 
@@ -374,16 +366,10 @@ class PresaveCancelled(PresaveOutcome):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PresaveRevoked(Event):
+class PresaveRevoked(PresaveEventBase):
     """The fan withdrew the pre-save (or the service access behind it)."""
 
     type = "presave.revoked"
-    aggregate_type = "presave"
-    aggregate_field = "presave_id"
-    presave_id: UUID
-    link_id: UUID
-    fan_id: UUID
-    service: str
     reason: str | None = None
 
 
@@ -506,6 +492,7 @@ __all__ = [
     "PresaveCancelled",
     "PresaveCreated",
     "PresaveDone",
+    "PresaveEventBase",
     "PresaveFailed",
     "PresaveNeedsReauth",
     "PresaveOutcome",
@@ -520,6 +507,7 @@ __all__ = [
     "emit_many",
     "listen_locally",
     "registry",
+    "stop_listening_locally",
     "subscribe",
     "subscribe_effect",
     "subscriptions",

@@ -12,8 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.db import Database
 from launchlink.events import (
+    Event,
     EventRegistry,
+    LinkChanged,
     PresaveDone,
+    PresaveFailed,
     Subscriptions,
     UnknownEventType,
     emit,
@@ -62,6 +65,20 @@ def presave_done(clock: FrozenClock, **overrides: object) -> PresaveDone:
         "outcome": [{"kind": "save_release", "status": "done"}],
     }
     return PresaveDone(**(values | overrides))  # type: ignore[arg-type]
+
+
+def presave_failed(clock: FrozenClock, **overrides: object) -> PresaveFailed:
+    done = presave_done(clock, **overrides)
+    return PresaveFailed(
+        occurred_at=done.occurred_at,
+        workspace_id=done.workspace_id,
+        presave_id=done.presave_id,
+        link_id=done.link_id,
+        release_id=done.release_id,
+        fan_id=done.fan_id,
+        service=done.service,
+        reason="token revoked",
+    )
 
 
 async def deliveries(db: Database, **filters: object) -> list[DeliveryView]:
@@ -442,3 +459,149 @@ async def test_retrying_parked_deliveries_needs_a_subscriber_or_ids(db: Database
         with pytest.raises(ValidationFailed) as too_many:
             await service.parked(session, limit=5000)
     assert too_many.value.field == "limit"
+
+
+async def test_a_subscriber_whose_dispatcher_is_down_gets_every_event_when_it_is_back(
+    probe_db: Database, clock: FrozenClock
+) -> None:
+    analytics, webhooks = Subscriptions(), Subscriptions()
+    analytics.subscribe(Probe, recorder("analytics"), name="analytics")
+    webhooks.subscribe(Probe, recorder("webhook"), name="webhook")
+    analytics_worker = OutboxDispatcher(probe_db, clock, analytics, owner="analytics-worker")
+    webhook_worker = OutboxDispatcher(probe_db, clock, webhooks, owner="webhook-worker")
+    await webhook_worker.drain()  # it ran once (registering its subscription), then went down
+
+    await emit_probes(probe_db, clock, streams=2, per_stream=3)
+    await analytics_worker.drain()  # fans out for every subscription, handles only its own
+    assert {(r.subscriber, r.stream, r.n) for r in await recorded(probe_db)} == {
+        ("analytics", f"s00{s}", n) for s in range(2) for n in range(3)
+    }
+    waiting = await deliveries(probe_db, subscriber="webhook")
+    assert [d.state for d in waiting] == ["pending"] * 6
+
+    assert await webhook_worker.drain() == 6
+    rows = await recorded(probe_db)
+    assert len([r for r in rows if r.subscriber == "webhook"]) == 6
+    assert out_of_order(rows) == {}
+
+
+async def test_a_dispatcher_never_claims_an_event_type_its_code_does_not_handle(
+    db: Database, clock: FrozenClock
+) -> None:
+    got: list[str] = []
+
+    async def new_code(event: Event) -> None:
+        got.append(event.type)
+
+    async def old_code(event: PresaveDone) -> None:
+        got.append("old:" + event.type)
+
+    # A rolling deploy: the new version of "webhook" also wants presave.failed.
+    newer, older = Subscriptions(), Subscriptions()
+    newer.subscribe_effect(PresaveDone, new_code, name="webhook")
+    newer.subscribe_effect(PresaveFailed, new_code, name="webhook")
+    older.subscribe_effect(PresaveDone, old_code, name="webhook")
+    new_worker = OutboxDispatcher(db, clock, newer, owner="new")
+    old_worker = OutboxDispatcher(db, clock, older, owner="old")
+    await new_worker.drain()
+    presave = uuid7()
+    async with db.transaction() as session:
+        await emit(session, presave_failed(clock, presave_id=presave))
+        await emit(session, presave_done(clock, presave_id=presave))
+
+    # The old code cannot take presave.failed, and the done that follows it must wait.
+    assert await old_worker.drain() == 0
+    assert got == []
+    assert await new_worker.drain() == 2
+    assert got == ["presave.failed", "presave.done"]
+
+
+async def test_a_retired_subscriber_gets_no_more_deliveries(
+    db: Database, clock: FrozenClock
+) -> None:
+    async def gone(event: PresaveDone) -> None:
+        raise RuntimeError("this subscriber was removed from the code")
+
+    async def ignore(event: LinkChanged) -> None:
+        return None
+
+    subscribers = Subscriptions()
+    subscribers.subscribe_effect(PresaveDone, gone, name="legacy.crm")
+    await OutboxDispatcher(db, clock, subscribers, settings=OutboxSettings(max_attempts=1)).drain()
+    async with db.transaction() as session:
+        await emit(session, presave_done(clock))
+    others = Subscriptions()
+    others.subscribe_effect(LinkChanged, ignore, name="links")
+    await OutboxDispatcher(db, clock, others).drain()  # nobody runs legacy.crm any more
+    async with db.sessionmaker() as session:
+        assert (await service.status(session)).deliveries == {("legacy.crm", "pending"): 1}
+
+    async with db.transaction() as session:
+        assert await service.retire_subscriber(session, "legacy.crm") == (1, 1)
+    async with db.transaction() as session:
+        await emit(session, presave_done(clock))
+    analytics = Subscriptions()
+    analytics.subscribe_effect(PresaveDone, gone, name="analytics")
+    await OutboxDispatcher(db, clock, analytics, settings=OutboxSettings(max_attempts=1)).drain()
+    async with db.sessionmaker() as session:
+        assert (await service.status(session)).deliveries == {("analytics", "parked"): 1}
+
+
+async def test_emitters_about_one_aggregate_commit_in_the_order_they_emitted(
+    probe_db: Database, clock: FrozenClock
+) -> None:
+    """Without this a smaller ``seq`` could commit after a larger one was delivered."""
+    first_emitted, commit_first = asyncio.Event(), asyncio.Event()
+
+    def probe(stream: str, n: int) -> Probe:
+        return Probe(occurred_at=clock.now(), workspace_id=None, stream=stream, n=n)
+
+    async def slow_writer() -> None:
+        async with probe_db.transaction() as session:
+            await emit(session, probe("s000", 0))
+            first_emitted.set()
+            await commit_first.wait()
+
+    async def second_writer() -> None:
+        async with probe_db.transaction() as session:
+            await emit(session, probe("s000", 1))
+
+    slow = asyncio.create_task(slow_writer())
+    await first_emitted.wait()
+    second = asyncio.create_task(second_writer())
+    if probe_db.dialect == "postgresql":
+        # Another aggregate is not held up (SQLite has one writer at a time anyway).
+        async with probe_db.transaction() as session:
+            await emit(session, probe("s001", 0))
+    await asyncio.sleep(0.3)
+    assert not second.done(), "the second emitter must wait for the first to commit"
+    commit_first.set()
+    await asyncio.gather(slow, second)
+
+    subscribers = Subscriptions()
+    subscribers.subscribe(Probe, recorder("ordered"), name="ordered")
+    await OutboxDispatcher(probe_db, clock, subscribers).drain()
+    rows = await recorded(probe_db)
+    assert [r.n for r in rows if r.stream == "s000"] == [0, 1]
+    assert out_of_order(rows) == {}
+
+
+async def test_the_parked_list_of_one_workspace_shows_nothing_of_another(
+    db: Database, clock: FrozenClock
+) -> None:
+    async def refuses(event: PresaveDone) -> None:
+        raise RuntimeError("webhook endpoint gone")
+
+    subscribers = Subscriptions()
+    subscribers.subscribe_effect(PresaveDone, refuses, name="webhook")
+    ours, theirs = presave_done(clock), presave_done(clock)
+    async with db.transaction() as session:
+        await emit(session, ours)
+        await emit(session, theirs)
+    await OutboxDispatcher(db, clock, subscribers, settings=OutboxSettings(max_attempts=1)).drain()
+
+    async with db.sessionmaker() as session:
+        mine = await service.parked(session, workspace_id=ours.workspace_id)
+        nobody = await service.parked(session, workspace_id=uuid7())
+    assert [p.event_id for p in mine] == [ours.id]
+    assert nobody == []

@@ -65,7 +65,7 @@ def catalogue() -> list[Event]:
         PresaveNeedsReauth(**common, **OUTCOME),
         PresaveFailed(**common, **OUTCOME),
         PresaveCancelled(**common, **OUTCOME),
-        PresaveRevoked(**common, presave_id=uuid7(), link_id=uuid7(), fan_id=uuid7(), service="x"),
+        PresaveRevoked(**common, **PRESAVE, reason="revoked from the fan's page"),
         ReleaseLive(**common, release_id=uuid7(), service="spotify", territory="FR"),
         ReleaseMoved(
             **common,

@@ -9,7 +9,7 @@ from launchlink.models.fulfilment import (
     ServiceLimiterState,
 )
 from launchlink.models.links import CustomDomain, Destination, Link, LinkChange
-from launchlink.models.outbox import OutboxDelivery, OutboxEvent
+from launchlink.models.outbox import OutboxDelivery, OutboxEvent, OutboxSubscription
 from launchlink.models.presave import (
     Campaign,
     ConsentRecord,
@@ -42,6 +42,7 @@ __all__ = [
     "OAuthAttempt",
     "OutboxDelivery",
     "OutboxEvent",
+    "OutboxSubscription",
     "Presave",
     "PresaveEvent",
     "Release",

@@ -2,8 +2,10 @@
 
 An :class:`OutboxEvent` is written in the transaction of the change it reports (see
 :func:`launchlink.events.emit`), so it exists exactly when the change does. A dispatcher
-fans each event out into one :class:`OutboxDelivery` per interested subscriber and then
-works those rows like the fulfilment queue: ``next_attempt_at`` doubles as the lease,
+fans each event out into one :class:`OutboxDelivery` per :class:`OutboxSubscription` that
+wants its type — every subscription ever registered, not only the dispatcher's own, so a
+subscriber whose process is down still gets its deliveries — and then works those rows like
+the fulfilment queue: ``next_attempt_at`` doubles as the lease,
 ``lease_owner`` fences every write of the holder, and a killed dispatcher's leases simply
 run out. Open deliveries (``finished_at IS NULL``) have their own partial indexes so the
 queue stays small however many handled rows retention keeps.
@@ -71,6 +73,17 @@ class OutboxEvent(Base):
     """When a dispatcher made its deliveries; null while it waits for one."""
 
 
+class OutboxSubscription(Base):
+    """A subscriber's durable wish for one event type (``*``: all), registered by every
+    dispatcher that runs it; it stays until an operator retires the subscriber."""
+
+    __tablename__ = "outbox_subscription"
+
+    subscriber: Mapped[str] = mapped_column(String(100), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(100), primary_key=True)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class OutboxDelivery(Base):
     """One event for one subscriber: the unit that is leased, retried, parked or handled."""
 
@@ -79,14 +92,16 @@ class OutboxDelivery(Base):
         UniqueConstraint("event_seq", "subscriber"),
         Index(
             "ix_outbox_delivery_open_stream",
-            "subscriber",
             "aggregate_key",
+            "subscriber",
             "event_seq",
             postgresql_where=_OPEN,
             sqlite_where=_OPEN,
         ),
+        # A claim reads one subscriber's open deliveries in order: exactly this index.
         Index(
             "ix_outbox_delivery_open_queue",
+            "subscriber",
             "event_seq",
             postgresql_where=_OPEN,
             sqlite_where=_OPEN,
@@ -97,6 +112,8 @@ class OutboxDelivery(Base):
     id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
     event_seq: Mapped[int] = mapped_column(_SEQ, ForeignKey("outbox_event.seq", ondelete="CASCADE"))
     subscriber: Mapped[str] = mapped_column(String(100))
+    event_type: Mapped[str] = mapped_column(String(100))
+    """The event's type, so a dispatcher claims only what its code can handle."""
     aggregate_key: Mapped[str] = mapped_column(String(160))
     """``"<aggregate type>:<aggregate id>"``: deliveries of one key reach a subscriber in order."""
     state: Mapped[str] = mapped_column(String(16), default=DeliveryState.pending)

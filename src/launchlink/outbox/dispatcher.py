@@ -3,9 +3,10 @@ per aggregate, under leases (docs/architecture.md, "The road of one event").
 
 One tick (:meth:`OutboxDispatcher.run_once`):
 
-1. A write transaction fans new events out into deliveries (one per interested
-   subscriber) and claims a batch: the head of each subscriber × aggregate stream that is
-   due, with the due deliveries that follow it (``outbox/repository.py``).
+1. A write transaction fans new events out into deliveries (one per subscription that
+   wants the type, whichever dispatcher registered it) and claims a batch: the head of
+   each subscriber × aggregate stream that is due, with the due deliveries that follow it
+   (``outbox/repository.py``).
 2. Outside-effect handlers run, concurrently across streams and in order within one,
    while a heartbeat extends their leases.
 3. One write transaction re-checks the leases, runs the session handlers — each in a
@@ -98,7 +99,8 @@ class OutboxDispatcher:
         self.gate = gate or WriteGate(database)
         self.registry = registry or events.registry
         self._subscribers = {s.name: s for s in subscribers.subscribers()}
-        self._interest: dict[str, list[str]] = {}
+        self._handles = [(s.name, t) for s in self._subscribers.values() for t in s.handlers]
+        self._registered = False
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -112,14 +114,6 @@ class OutboxDispatcher:
         """The engine whose commits wake this dispatcher in-process."""
         return self.database.engine.sync_engine
 
-    def _interested(self, event_type: str) -> list[str]:
-        names = self._interest.get(event_type)
-        if names is None:
-            names = self._interest[event_type] = [
-                s.name for s in self._subscribers.values() if s.wants(event_type)
-            ]
-        return names
-
     # -- one tick ---------------------------------------------------------------------------
 
     async def run_once(self) -> int:
@@ -131,15 +125,20 @@ class OutboxDispatcher:
         now = self.clock.now()
         async with self.gate.transaction() as session:
             repository = OutboxRepository(session)
-            await repository.fan_out(self._interested, now=now, limit=settings.fan_out_batch)
+            if not self._registered:
+                # Before the first fan-out: from now on every event of these types gets a
+                # delivery for these subscribers, whichever dispatcher fans it out.
+                await repository.register(self._handles, now)
+            await repository.fan_out(now=now, limit=settings.fan_out_batch)
             claimed = await repository.claim(
-                subscribers=list(self._subscribers),
+                handles=self._handles,
                 owner=self.owner,
                 now=now,
                 lease_until=now + timedelta(seconds=settings.lease_seconds),
                 limit=settings.batch,
                 per_aggregate=settings.per_aggregate,
             )
+        self._registered = True
         if not claimed:
             return 0
         try:
@@ -374,6 +373,7 @@ class OutboxDispatcher:
                             self._wake.wait(), timeout=self.settings.poll_seconds
                         )
         finally:
+            events.stop_listening_locally(self)
             if listener is not None:
                 listener.cancel()
                 await asyncio.gather(listener, return_exceptions=True)

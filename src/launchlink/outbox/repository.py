@@ -10,21 +10,39 @@ sees event N+1 of an aggregate before N is handled or parked.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, delete, exists, func, insert, select, text, tuple_, update
+from sqlalchemy import (
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
-from launchlink.models.outbox import DeliveryState, OutboxDelivery, OutboxEvent
+from launchlink.db import UTCDateTime
+from launchlink.models.outbox import (
+    DeliveryState,
+    OutboxDelivery,
+    OutboxEvent,
+    OutboxSubscription,
+)
 
 NOTIFY_CHANNEL = "launchlink_outbox"
+ANY_TYPE = "*"
 _FAN_OUT_LOCK = "launchlink.outbox.fan_out"
 _AGGREGATE_LOCK = "launchlink.outbox.aggregate:"
 
@@ -82,6 +100,10 @@ def aggregate_key(aggregate_type: str, aggregate_id: str) -> str:
     return f"{aggregate_type}:{aggregate_id}"
 
 
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 class OutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -118,13 +140,36 @@ class OutboxRepository:
             )
         await connection.execute(insert(OutboxEvent), [dict(row) for row in rows])
 
-    # -- fan-out ----------------------------------------------------------------------------
+    # -- subscriptions and fan-out ---------------------------------------------------------
 
-    async def fan_out(
-        self, interested: Callable[[str], Sequence[str]], *, now: datetime, limit: int
-    ) -> int:
-        """Turn up to ``limit`` new events, oldest first, into one delivery per interested
-        subscriber; returns how many events were fanned out.
+    async def register(self, pairs: Sequence[tuple[str, str]], now: datetime) -> None:
+        """Record (subscriber, event type) subscriptions; existing ones are kept as they are."""
+        if not pairs:
+            return
+        connection, postgresql = await self._connection()
+        upsert = postgresql_insert if postgresql else sqlite_insert
+        await connection.execute(
+            upsert(OutboxSubscription).on_conflict_do_nothing(),
+            [
+                {"subscriber": subscriber, "event_type": event_type, "registered_at": now}
+                for subscriber, event_type in pairs
+            ],
+        )
+
+    async def retire(self, subscriber: str) -> tuple[int, int]:
+        """Forget a subscriber: its subscriptions and its open deliveries (returns both
+        counts); what it handled stays until retention."""
+        connection, _postgresql = await self._connection()
+        s, d = OutboxSubscription, OutboxDelivery
+        subscriptions = await connection.execute(delete(s).where(s.subscriber == subscriber))
+        deliveries = await connection.execute(
+            delete(d).where(d.subscriber == subscriber, d.state != DeliveryState.handled)
+        )
+        return _rowcount(subscriptions), _rowcount(deliveries)
+
+    async def fan_out(self, *, now: datetime, limit: int) -> int:
+        """Turn up to ``limit`` new events, oldest first, into one delivery per subscription
+        that wants them; returns how many events were fanned out.
 
         One fan-out at a time (PostgreSQL: a try-lock, a busy one is skipped; SQLite: the
         write lock), so the deliveries of one aggregate are created in ``seq`` order.
@@ -137,50 +182,59 @@ class OutboxRepository:
             )
             if not taken:
                 return 0
-        e = OutboxEvent
-        rows = (
-            await connection.execute(
-                select(e.seq, e.type, e.aggregate_type, e.aggregate_id)
-                .where(e.fanned_out_at.is_(None))
-                .order_by(e.seq)
-                .limit(limit)
-            )
-        ).all()
-        if not rows:
-            return 0
-        deliveries = [
-            {
-                "event_seq": row.seq,
-                "subscriber": name,
-                "aggregate_key": aggregate_key(row.aggregate_type, row.aggregate_id),
-                "state": DeliveryState.pending,
-                "attempts": 0,
-                "claims": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            for row in rows
-            for name in interested(row.type)
-        ]
-        if deliveries:
-            upsert = postgresql_insert if postgresql else sqlite_insert
-            await connection.execute(
-                upsert(OutboxDelivery).on_conflict_do_nothing(
-                    index_elements=[OutboxDelivery.event_seq, OutboxDelivery.subscriber]
-                ),
-                deliveries,
-            )
-        await connection.execute(
-            update(e).where(e.seq.in_([row.seq for row in rows])).values(fanned_out_at=now)
+        e, s, d = OutboxEvent, OutboxSubscription, OutboxDelivery
+        seqs = list(
+            (
+                await connection.scalars(
+                    select(e.seq).where(e.fanned_out_at.is_(None)).order_by(e.seq).limit(limit)
+                )
+            ).all()
         )
-        return len(rows)
+        if not seqs:
+            return 0
+        wanted = (
+            select(
+                e.seq,
+                s.subscriber,
+                e.type,
+                e.aggregate_type + literal(":") + e.aggregate_id,
+                literal(DeliveryState.pending.value),
+                literal(0),
+                literal(0),
+                literal(now, UTCDateTime),
+                literal(now, UTCDateTime),
+            )
+            .join(s, or_(s.event_type == e.type, s.event_type == ANY_TYPE))
+            .where(e.seq.in_(seqs))
+        )
+        upsert = postgresql_insert if postgresql else sqlite_insert
+        await connection.execute(
+            upsert(d)
+            .from_select(
+                [
+                    d.event_seq,
+                    d.subscriber,
+                    d.event_type,
+                    d.aggregate_key,
+                    d.state,
+                    d.attempts,
+                    d.claims,
+                    d.next_attempt_at,
+                    d.created_at,
+                ],
+                wanted,
+            )
+            .on_conflict_do_nothing(index_elements=[d.event_seq, d.subscriber])
+        )
+        await connection.execute(update(e).where(e.seq.in_(seqs)).values(fanned_out_at=now))
+        return len(seqs)
 
     # -- claims and leases ------------------------------------------------------------------
 
     async def claim(
         self,
         *,
-        subscribers: Sequence[str],
+        handles: Sequence[tuple[str, str]],
         owner: str,
         now: datetime,
         lease_until: datetime,
@@ -189,54 +243,36 @@ class OutboxRepository:
     ) -> list[ClaimedDelivery]:
         """Lease up to ``limit`` deliveries: heads (the oldest open delivery of a subscriber ×
         aggregate stream, when it is due), then the due deliveries that follow them, up to
-        ``per_aggregate`` per stream.
+        ``per_aggregate`` per stream. ``handles`` is what the caller's code can handle:
+        (subscriber, event type) pairs, ``*`` for every type. A stream whose first open
+        delivery is of a type the caller cannot handle waits for a dispatcher that can.
 
         Followers need no lock of their own: while their head is open nobody else can
         claim them. A follower that is not due (another dispatcher's lease that has not
         run out) ends its run, so a run is always a gap-free prefix of the stream.
         """
         connection, _postgresql = await self._connection()
-        d = OutboxDelivery
-        earlier = aliased(OutboxDelivery, name="earlier")
-        # "The first open delivery of its stream", as a correlated subquery: one index probe
-        # per candidate on both databases, whatever the planner's statistics say (an
-        # anti-join was planned as a scan of the whole stream per candidate).
-        first_open = (
-            select(func.min(earlier.event_seq))
-            .where(
-                earlier.finished_at.is_(None),
-                earlier.subscriber == d.subscriber,
-                earlier.aggregate_key == d.aggregate_key,
-            )
-            .scalar_subquery()
-        )
-        heads = (
-            await connection.execute(
-                select(d.id, d.subscriber, d.aggregate_key)
-                .where(
-                    d.finished_at.is_(None),
-                    d.subscriber.in_(list(subscribers)),
-                    d.next_attempt_at <= now,
-                    d.event_seq == first_open,
-                )
-                .order_by(d.event_seq)
-                .limit(limit)
-                .with_for_update(skip_locked=True, of=d)
-            )
-        ).all()
-        if not heads:
+        wanted: dict[str, set[str]] = {}
+        for subscriber, event_type in handles:
+            wanted.setdefault(subscriber, set()).add(event_type)
+        # Each subscriber is its own queue with its share of the batch, and its own
+        # statements: ``subscriber = :s … ORDER BY event_seq LIMIT n`` matches the index
+        # (subscriber, event_seq) exactly, so a planner without statistics cannot pick a
+        # plan that reads every open delivery and sorts them (one did, with ``IN``).
+        share = max(1, limit // max(1, len(wanted)))
+        ids: list[int] = []
+        for subscriber, types in wanted.items():
+            heads = await self._heads(subscriber, types, now, share)
+            # Room left in the share goes to the deliveries that follow the heads in their
+            # streams; a stream never needs more than that room plus its head.
+            run = min(per_aggregate, share - len(heads) + 1)
+            if heads and run > 1:
+                ids += await self._runs(subscriber, types, heads, now, run, share)
+            else:
+                ids += heads.values()
+        if not ids:
             return []
-        ids = [head.id for head in heads]
-        # Room left in the batch goes to the deliveries that follow the heads in their
-        # streams; a stream never needs more than that room plus its head.
-        run = min(per_aggregate, limit - len(heads) + 1)
-        if run > 1:
-            ids = await self._runs(
-                {(head.subscriber, head.aggregate_key): head.id for head in heads},
-                now,
-                run,
-                limit,
-            )
+        d = OutboxDelivery
         leased = (
             await connection.execute(
                 update(d)
@@ -260,9 +296,46 @@ class OutboxRepository:
             key=lambda claimed: claimed.event.seq,
         )
 
+    async def _heads(
+        self, subscriber: str, types: set[str], now: datetime, limit: int
+    ) -> dict[str, int]:
+        """aggregate key → id of the first open delivery of each of the subscriber's streams
+        that is due and of a type in ``types``, oldest first, locked (SKIP LOCKED)."""
+        connection, _postgresql = await self._connection()
+        d = OutboxDelivery
+        earlier = aliased(OutboxDelivery, name="earlier")
+        # "The first open delivery of its stream" as a correlated subquery: one index probe
+        # per candidate (an anti-join was planned as a scan of the stream per candidate).
+        first_open = (
+            select(func.min(earlier.event_seq))
+            .where(
+                earlier.finished_at.is_(None),
+                earlier.aggregate_key == d.aggregate_key,
+                earlier.subscriber == d.subscriber,
+            )
+            .scalar_subquery()
+        )
+        query = (
+            select(d.id, d.aggregate_key)
+            .where(
+                d.subscriber == subscriber,
+                d.finished_at.is_(None),
+                d.next_attempt_at <= now,
+                d.event_seq == first_open,
+            )
+            .order_by(d.event_seq)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=d)
+        )
+        if ANY_TYPE not in types:
+            query = query.where(d.event_type.in_(sorted(types)))
+        return {row.aggregate_key: row.id for row in await connection.execute(query)}
+
     async def _runs(
         self,
-        heads: Mapping[tuple[str, str], int],
+        subscriber: str,
+        types: set[str],
+        heads: Mapping[str, int],
         now: datetime,
         per_aggregate: int,
         limit: int,
@@ -272,36 +345,42 @@ class OutboxRepository:
         ranked = (
             select(
                 d.id,
-                d.subscriber,
                 d.aggregate_key,
+                d.event_type,
                 d.next_attempt_at,
                 func.row_number()
-                .over(partition_by=(d.subscriber, d.aggregate_key), order_by=d.event_seq)
+                .over(partition_by=d.aggregate_key, order_by=d.event_seq)
                 .label("n"),
             )
-            .where(tuple_(d.subscriber, d.aggregate_key).in_(list(heads)), d.finished_at.is_(None))
+            .where(
+                d.aggregate_key.in_(list(heads)),
+                d.subscriber == subscriber,
+                d.finished_at.is_(None),
+            )
             .subquery()
         )
         rows = await connection.execute(
             select(
-                ranked.c.id, ranked.c.subscriber, ranked.c.aggregate_key, ranked.c.next_attempt_at
+                ranked.c.id, ranked.c.aggregate_key, ranked.c.event_type, ranked.c.next_attempt_at
             )
             .where(ranked.c.n <= per_aggregate)
-            .order_by(ranked.c.subscriber, ranked.c.aggregate_key, ranked.c.n)
+            .order_by(ranked.c.aggregate_key, ranked.c.n)
         )
-        runs: dict[tuple[str, str], list[int]] = {}
+        every_type = ANY_TYPE in types
+        runs: dict[str, list[int]] = {}
         taking = False
         for row in rows:
-            stream = (row.subscriber, row.aggregate_key)
-            if stream not in runs:
+            if row.aggregate_key not in runs:
                 # A retried parked delivery may have slipped in before the head meanwhile:
                 # then this stream is left for the next claim.
-                taking = row.id == heads[stream]
-                runs[stream] = []
-            elif taking and row.next_attempt_at > now:
+                taking = row.id == heads[row.aggregate_key]
+                runs[row.aggregate_key] = []
+            elif taking and (
+                row.next_attempt_at > now or not (every_type or row.event_type in types)
+            ):
                 taking = False
             if taking:
-                runs[stream].append(row.id)
+                runs[row.aggregate_key].append(row.id)
         # Every head first, then the second of each stream, and so on, up to ``limit``.
         ids: list[int] = []
         for level in range(per_aggregate):
@@ -348,17 +427,8 @@ class OutboxRepository:
         )
         return set(rows.all())
 
-    async def extend_leases(self, ids: Sequence[int], owner: str, until: datetime) -> None:
-        connection, _postgresql = await self._connection()
-        d = OutboxDelivery
-        await connection.execute(
-            update(d)
-            .where(d.id.in_(list(ids)), d.lease_owner == owner, d.finished_at.is_(None))
-            .values(next_attempt_at=until)
-        )
-
-    async def release(self, ids: Sequence[int], owner: str, at: datetime) -> None:
-        """Hand leased deliveries back untouched (after a failure earlier in their run)."""
+    async def _fenced(self, ids: Sequence[int], owner: str, **values: Any) -> None:
+        """Update open deliveries this owner holds; a lease lost to another is untouched."""
         if not ids:
             return
         connection, _postgresql = await self._connection()
@@ -366,20 +436,21 @@ class OutboxRepository:
         await connection.execute(
             update(d)
             .where(d.id.in_(list(ids)), d.lease_owner == owner, d.finished_at.is_(None))
-            .values(next_attempt_at=at, lease_owner=None)
+            .values(**values)
         )
+
+    async def extend_leases(self, ids: Sequence[int], owner: str, until: datetime) -> None:
+        await self._fenced(ids, owner, next_attempt_at=until)
+
+    async def release(self, ids: Sequence[int], owner: str, at: datetime) -> None:
+        """Hand leased deliveries back untouched (after a failure earlier in their run)."""
+        await self._fenced(ids, owner, next_attempt_at=at, lease_owner=None)
 
     # -- outcomes ---------------------------------------------------------------------------
 
     async def mark_handled(self, ids: Sequence[int], owner: str, now: datetime) -> None:
-        if not ids:
-            return
-        connection, _postgresql = await self._connection()
-        d = OutboxDelivery
-        await connection.execute(
-            update(d)
-            .where(d.id.in_(list(ids)), d.lease_owner == owner, d.finished_at.is_(None))
-            .values(state=DeliveryState.handled, finished_at=now, lease_owner=None)
+        await self._fenced(
+            ids, owner, state=DeliveryState.handled, finished_at=now, lease_owner=None
         )
 
     async def record_failures(self, failures: Sequence[Failure], owner: str, now: datetime) -> None:
@@ -498,7 +569,7 @@ class OutboxRepository:
                 lease_owner=None,
             ).execution_options(synchronize_session=False)
         )
-        return int(getattr(result, "rowcount", 0) or 0)
+        return _rowcount(result)
 
     async def counts(self) -> dict[tuple[str, str], int]:
         """(subscriber, state) → deliveries."""
@@ -541,7 +612,4 @@ class OutboxRepository:
             .scalar_subquery()
         )
         events = await connection.execute(delete(e).where(e.seq.in_(old_events)))
-        return (
-            int(getattr(deliveries, "rowcount", 0) or 0),
-            int(getattr(events, "rowcount", 0) or 0),
-        )
+        return _rowcount(deliveries), _rowcount(events)

@@ -67,3 +67,17 @@ async def retry_parked(
     return await OutboxRepository(session).retry_parked(
         now=clock.now(), subscriber=subscriber, delivery_ids=delivery_ids
     )
+
+
+async def retire_subscriber(session: AsyncSession, subscriber: str) -> tuple[int, int]:
+    """Stop delivering to a subscriber that was removed from the code: its subscriptions
+    and its undelivered (pending or parked) deliveries are deleted; returns both counts.
+
+    Subscriptions outlive processes on purpose (a subscriber whose dispatcher is down still
+    gets every event), so a subscriber that is gone for good must be retired explicitly —
+    or its deliveries wait forever. A dispatcher still running it registers it again when
+    it restarts.
+    """
+    if not subscriber:
+        raise ValidationFailed("name the subscriber to retire", field="subscriber")
+    return await OutboxRepository(session).retire(subscriber)

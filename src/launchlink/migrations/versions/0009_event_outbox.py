@@ -1,8 +1,8 @@
-"""event outbox: emitted events and their deliveries to subscribers
+"""event outbox: emitted events, durable subscriptions and deliveries to subscribers
 
 Revision ID: 0009
 Revises: 0004
-Create Date: 2026-12-02 15:56:31.711509
+Create Date: 2026-12-02 16:18:46.935359
 """
 
 from collections.abc import Sequence
@@ -52,6 +52,13 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "outbox_subscription",
+        sa.Column("subscriber", sa.String(length=100), nullable=False),
+        sa.Column("event_type", sa.String(length=100), nullable=False),
+        sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("subscriber", "event_type", name=op.f("pk_outbox_subscription")),
+    )
+    op.create_table(
         "outbox_delivery",
         sa.Column(
             "id",
@@ -63,6 +70,7 @@ def upgrade() -> None:
             "event_seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
         sa.Column("subscriber", sa.String(length=100), nullable=False),
+        sa.Column("event_type", sa.String(length=100), nullable=False),
         sa.Column("aggregate_key", sa.String(length=160), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -86,14 +94,14 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox_delivery", schema=None) as batch_op:
         batch_op.create_index(
             "ix_outbox_delivery_open_queue",
-            ["event_seq"],
+            ["subscriber", "event_seq"],
             unique=False,
             postgresql_where=sa.text("finished_at IS NULL"),
             sqlite_where=sa.text("finished_at IS NULL"),
         )
         batch_op.create_index(
             "ix_outbox_delivery_open_stream",
-            ["subscriber", "aggregate_key", "event_seq"],
+            ["aggregate_key", "subscriber", "event_seq"],
             unique=False,
             postgresql_where=sa.text("finished_at IS NULL"),
             sqlite_where=sa.text("finished_at IS NULL"),
@@ -121,6 +129,7 @@ def downgrade() -> None:
         )
 
     op.drop_table("outbox_delivery")
+    op.drop_table("outbox_subscription")
     with op.batch_alter_table("outbox_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_event_workspace_id"))
         batch_op.drop_index(
