@@ -59,7 +59,11 @@ class UnknownEventType(LookupError):
 @dataclass(frozen=True, kw_only=True)
 class Event:
     """Base of every domain event; subclasses set ``type``, ``aggregate_type`` and
-    ``aggregate_field`` (the field holding the aggregate's id) and add payload fields."""
+    ``aggregate_field`` (the field holding the aggregate's id) and add payload fields.
+
+    Events of one aggregate reach each subscriber in order, one after another; an event
+    whose order does not matter names its own ``id`` as the aggregate.
+    """
 
     type: ClassVar[str]
     version: ClassVar[int] = 1
@@ -415,11 +419,15 @@ class LinkChanged(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class LinkClicked(Event):
-    """A counted (human) visit left the smart link for a service."""
+    """A counted (human) visit left the smart link for a service.
+
+    Clicks need no order, and a hot link has millions: each click is its own aggregate, so
+    they are delivered in parallel instead of queueing behind each other per link.
+    """
 
     type = "link.clicked"
-    aggregate_type = "link"
-    aggregate_field = "link_id"
+    aggregate_type = "click"
+    aggregate_field = "id"
     link_id: UUID
     service: str | None = None
     country: str | None = None
