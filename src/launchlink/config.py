@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from launchlink.connectors.settings import ConnectorsSettings
 from launchlink.fulfilment.settings import FulfilmentSettings
 from launchlink.mail.settings import MailSettings
+from launchlink.outbox.settings import OutboxSettings
 
 DEFAULT_VAR_DIR = Path("var")
 
@@ -120,6 +121,11 @@ class Settings(BaseSettings):
         default_factory=FulfilmentSettings,
         description="Release-day fulfilment: rate ceilings, leases, batches, retries "
         "(LAUNCHLINK_FULFILMENT__LEASE_SECONDS...).",
+    )
+    outbox: OutboxSettings = Field(
+        default_factory=OutboxSettings,
+        description="Delivery of domain events to subscribers: polling, leases, retries, "
+        "retention (LAUNCHLINK_OUTBOX__MAX_ATTEMPTS...).",
     )
 
     @field_validator("trusted_proxies", mode="before")

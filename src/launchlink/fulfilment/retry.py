@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import random
 from datetime import datetime, timedelta
 
 from launchlink.fulfilment.settings import FulfilmentSettings
+from launchlink.kit.backoff import backoff_delay
 
 
 def transient_delay(attempt: int, settings: FulfilmentSettings) -> timedelta:
-    """Exponential backoff with full jitter: uniform in [base·2^(n-1)/2, base·2^(n-1)],
-    capped. Half of the window is kept so a retry never comes back immediately."""
-    ceiling = min(settings.backoff_cap_seconds, settings.backoff_base_seconds * 2 ** (attempt - 1))
-    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311 - jitter
+    """Exponential backoff with jitter (:func:`launchlink.kit.backoff.backoff_delay`)."""
+    return backoff_delay(
+        attempt,
+        base_seconds=settings.backoff_base_seconds,
+        cap_seconds=settings.backoff_cap_seconds,
+    )
 
 
 def pause_for(retry_after: float | None, settings: FulfilmentSettings) -> tuple[float, bool]:

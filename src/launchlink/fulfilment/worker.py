@@ -16,10 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import Sequence
 from uuid import UUID
 
@@ -27,12 +24,11 @@ from launchlink.connectors.base import SERVICES
 from launchlink.fulfilment.engine import FulfilmentEngine
 from launchlink.fulfilment.repository import ClaimedJob
 from launchlink.fulfilment.settings import FulfilmentSettings
+from launchlink.kit.leases import worker_name
+
+__all__ = ["Worker", "worker_name"]
 
 logger = logging.getLogger(__name__)
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class Worker:

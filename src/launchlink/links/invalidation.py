@@ -15,12 +15,11 @@ from collections.abc import Sequence
 from datetime import timedelta
 from uuid import UUID
 
-import psycopg
 from sqlalchemy import delete
-from sqlalchemy.engine import make_url
 
 from launchlink.db import Database
 from launchlink.kit.clock import Clock
+from launchlink.kit.pglisten import listen_forever
 from launchlink.links.changes import NOTIFY_CHANNEL, bus
 from launchlink.links.repository import LinkRepository
 from launchlink.models import LinkChange
@@ -91,20 +90,4 @@ class LinkChangeFeed:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
 
     async def _listen_forever(self) -> None:
-        conninfo = (
-            make_url(self.database.url)
-            .set(drivername="postgresql")
-            .render_as_string(hide_password=False)
-        )
-        while True:
-            try:
-                connection = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
-                async with connection:
-                    await connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
-                    async for _notification in connection.notifies():
-                        self._wake.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.warning("LISTEN for link changes lost; polling continues, retrying in 5 s")
-                await asyncio.sleep(5)
+        await listen_forever(self.database.url, NOTIFY_CHANNEL, self._wake.set, what="link changes")

@@ -9,6 +9,7 @@ from launchlink.models.fulfilment import (
     ServiceLimiterState,
 )
 from launchlink.models.links import CustomDomain, Destination, Link, LinkChange
+from launchlink.models.outbox import OutboxDelivery, OutboxEvent, OutboxSubscription
 from launchlink.models.presave import (
     Campaign,
     ConsentRecord,
@@ -39,6 +40,9 @@ __all__ = [
     "MagicLink",
     "Membership",
     "OAuthAttempt",
+    "OutboxDelivery",
+    "OutboxEvent",
+    "OutboxSubscription",
     "Presave",
     "PresaveEvent",
     "Release",
