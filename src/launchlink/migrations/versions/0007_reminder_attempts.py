@@ -1,0 +1,28 @@
+"""reminder attempts and retry time
+
+Revision ID: 0007
+Revises: 0004
+Create Date: 2026-11-28 09:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0007"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("reminder", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("attempts", sa.Integer(), server_default="0", nullable=False))
+        batch_op.add_column(sa.Column("retry_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("reminder", schema=None) as batch_op:
+        batch_op.drop_column("retry_at")
+        batch_op.drop_column("attempts")
