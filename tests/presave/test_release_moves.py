@@ -17,16 +17,21 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from launchlink.accounts import service as accounts
 from launchlink.app import Application
+from launchlink.catalog import service as catalog
 from launchlink.cli import app as cli
+from launchlink.errors import ValidationFailed
 from launchlink.fulfilment.engine import FulfilmentEngine
 from launchlink.fulfilment.limiter import MemoryLimiter
 from launchlink.fulfilment.service import build_engine
 from launchlink.kit.clock import FrozenClock
 from launchlink.models import Presave, PresaveEvent, Reminder
+from launchlink.models.accounts import Role
 from launchlink.models.fulfilment import FulfilmentJob
 from launchlink.models.presave import PresaveState, ReminderChannel
 from launchlink.presave.modes import RegistrySource
@@ -63,7 +68,8 @@ class Fans:
     """Fan → the confirmation page address (signed ``?t=``) the flow sent them to."""
 
 
-async def _remind(browser: httpx.AsyncClient, email: str) -> str:
+async def sign_up_for_reminder(browser: httpx.AsyncClient, email: str) -> str:
+    """The fan asks for a Deezer email reminder on the page; returns the confirmation."""
     html = await open_page(browser)
     answer = await browser.post(
         "/presave/soon/remind",
@@ -116,11 +122,11 @@ async def three_zones(
         assert done.status_code == 303, done.text
         confirmations["tokyo"] = done.headers["location"]
     async with browser_for(papp, **{"CF-IPCountry": "US"}) as browser:
-        confirmations["reminder"] = await _remind(browser, "east@example.com")
+        confirmations["reminder"] = await sign_up_for_reminder(browser, "east@example.com")
     unknown = None
     if unknown_country:
         async with browser_for(papp) as browser:
-            await _remind(browser, "nowhere@example.com")
+            await sign_up_for_reminder(browser, "nowhere@example.com")
         unknown = await _presave_id(papp, country=None)
     return Fans(
         release_id=release_id,
@@ -495,3 +501,72 @@ async def test_the_replan_command_names_a_broken_territory_table(
     assert "line 2" in result.output
     assert "GB" in result.output
     assert "Traceback" not in result.output
+
+
+async def test_a_read_only_key_cannot_move_the_release(
+    papp: Application, admin: Api, label: WorkspaceKey
+) -> None:
+    fans = await three_zones(papp, admin, label)
+    async with papp.context.database.transaction() as session:
+        issued = await accounts.issue_api_key(
+            session, workspace_id=label.workspace_id, name="read only", role=Role.viewer
+        )
+    reader = WorkspaceKey(label.workspace_id, issued.plaintext)
+    before = await plans(papp)
+
+    response = await admin.patch(
+        reader, f"/releases/{fans.release_id}", {"release_date": LATER_DATE}
+    )
+
+    assert response.status_code == 403
+    assert await plans(papp) == before
+
+
+# -- the same move for scripts (the demo's --release-in) ------------------------------------
+
+
+async def test_move_release_replans_like_the_api(
+    papp: Application, admin: Api, label: WorkspaceKey, clock: FrozenClock
+) -> None:
+    fans = await three_zones(papp, admin, label)
+    territories = papp.context.territories
+    assert territories is not None
+    soon = clock.now() + timedelta(minutes=2)
+
+    async with papp.context.database.transaction(write_lock=True) as session:
+        change = await catalog.move_release(
+            session,
+            label.workspace_id,
+            UUID(fans.release_id),
+            release_mode="global",
+            release_instant=soon,
+            territories=territories,
+            clock=clock,
+        )
+
+    assert change.replan is not None
+    assert (change.replan.moved, change.replan.reminders) == (3, 1)
+    after = await plans(papp)
+    assert {after[fan][1] for fan in (fans.gb, fans.tokyo, fans.reminder)} == {soon}
+    assert (await reminder_times(papp))[fans.reminder] == soon
+
+
+async def test_move_release_names_the_bad_field(
+    papp: Application, admin: Api, label: WorkspaceKey, clock: FrozenClock
+) -> None:
+    fans = await three_zones(papp, admin, label)
+    territories = papp.context.territories
+    assert territories is not None
+
+    with pytest.raises(ValidationFailed) as refused:
+        async with papp.context.database.transaction(write_lock=True) as session:
+            await catalog.move_release(
+                session,
+                label.workspace_id,
+                UUID(fans.release_id),
+                time_zone="Nowhere/Else",
+                territories=territories,
+                clock=clock,
+            )
+
+    assert refused.value.field == "time_zone"

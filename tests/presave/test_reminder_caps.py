@@ -15,29 +15,13 @@ from launchlink.models.presave import ReminderChannel, ReminderState
 from launchlink.presave.reminders import MAX_ATTEMPTS, ReminderSender, retry_delay
 from tests.api.conftest import Api
 from tests.builders import WorkspaceKey
-from tests.presave.conftest import (
-    Inbox,
-    _free_port,
-    browser_for,
-    csrf_of,
-    make_presave_link,
-    open_page,
-)
+from tests.presave.conftest import Inbox, _free_port, browser_for, make_presave_link
+from tests.presave.test_release_moves import sign_up_for_reminder
 
 
 async def _sign_up(papp: Application, email: str, country: str) -> None:
     async with browser_for(papp, **{"CF-IPCountry": country}) as browser:
-        html = await open_page(browser)
-        answer = await browser.post(
-            "/presave/soon/remind",
-            data={
-                "csrf": csrf_of(html),
-                "service": "deezer",
-                "email": email,
-                "email_consent": "1",
-            },
-        )
-    assert answer.status_code == 303, answer.text
+        await sign_up_for_reminder(browser, email)
 
 
 async def _reminders(papp: Application) -> dict[str, Reminder]:

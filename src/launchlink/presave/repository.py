@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import CursorResult, bindparam, delete, exists, func, insert, select, update
@@ -576,24 +577,7 @@ class ReplanRepository:
         await connection.execute(
             delete(FulfilmentJob).where(FulfilmentJob.id.in_([m.job_id for m in moved]))
         )
-        await connection.execute(
-            update(Presave)
-            .where(
-                Presave.id == bindparam("moved_id"),
-                # Not IN (...): an executemany takes no expanding parameters.
-                (Presave.state == PresaveState.due) | (Presave.state == PresaveState.resolving),
-            )
-            .values(
-                state=PresaveState.waiting,
-                due_at=bindparam("new_due_at"),
-                time_zone=bindparam("new_time_zone"),
-                updated_at=now,
-            ),
-            [
-                {"moved_id": m.presave_id, "new_due_at": m.due_at, "new_time_zone": m.time_zone}
-                for m in moved
-            ],
-        )
+        await self._replan_due(moved, now, state=PresaveState.waiting)
         await connection.execute(
             insert(PresaveEvent),
             [
@@ -613,6 +597,20 @@ class ReplanRepository:
         instant, and a job waiting for the release to appear looks again now."""
         if not moved:
             return
+        await self._replan_due(moved, now)
+        await self.session.execute(
+            update(FulfilmentJob)
+            .where(
+                FulfilmentJob.id.in_([m.job_id for m in moved]),
+                FulfilmentJob.waiting_for == "release_not_live",
+                FulfilmentJob.next_attempt_at > now,
+            )
+            .values(next_attempt_at=now)
+        )
+
+    async def _replan_due(
+        self, moved: Sequence[ReplannedPresave], now: datetime, **values: Any
+    ) -> None:
         connection = await self.session.connection()
         await connection.execute(
             update(Presave)
@@ -625,20 +623,12 @@ class ReplanRepository:
                 due_at=bindparam("new_due_at"),
                 time_zone=bindparam("new_time_zone"),
                 updated_at=now,
+                **values,
             ),
             [
                 {"moved_id": m.presave_id, "new_due_at": m.due_at, "new_time_zone": m.time_zone}
                 for m in moved
             ],
-        )
-        await connection.execute(
-            update(FulfilmentJob)
-            .where(
-                FulfilmentJob.id.in_([m.job_id for m in moved]),
-                FulfilmentJob.waiting_for == "release_not_live",
-                FulfilmentJob.next_attempt_at > now,
-            )
-            .values(next_attempt_at=now)
         )
 
     async def move_reminders(self, release_id: UUID, *, now: datetime) -> int:
