@@ -228,6 +228,8 @@ class Presave(IdMixin, TimestampsMixin, Base):
         UniqueConstraint("link_id", "service", "grant_id"),
         Index("ix_presave_state_due_at", "state", "due_at"),
         Index("ix_presave_release_state", "release_id", "state"),
+        # A release move re-plans one (country, chosen zone) group at a time.
+        Index("ix_presave_release_country", "release_id", "country"),
     )
 
     workspace_id: Mapped[UUID] = mapped_column(
