@@ -32,7 +32,7 @@ from launchlink.fulfilment.service import build_engine
 from launchlink.kit.clock import FrozenClock
 from launchlink.models import Presave, PresaveEvent, Reminder
 from launchlink.models.accounts import Role
-from launchlink.models.fulfilment import FulfilmentJob
+from launchlink.models.fulfilment import FulfilmentJob, ReleaseResolution
 from launchlink.models.presave import PresaveState, ReminderChannel
 from launchlink.presave.modes import RegistrySource
 from launchlink.simulator.catalog import Album, Track
@@ -292,6 +292,53 @@ async def test_a_due_presave_not_started_waits_again_when_the_release_moves_late
     assert await drain(engine) == 0  # not before its new moment
 
     clock.set(at("2026-03-13T00:00"))
+    assert await drain(engine) == 2
+    assert (await plans(papp))[fans.gb][2] == "done"
+
+
+async def test_fans_polling_for_a_late_release_wait_for_the_new_date_with_a_fresh_poll_clock(
+    papp: Application, admin: Api, label: WorkspaceKey, clock: FrozenClock, sim: SimulatorState
+) -> None:
+    fans = await three_zones(papp, admin, label)
+    engine = engine_of(papp, clock)
+    clock.set(at("2026-03-06T00:00") + timedelta(seconds=5))
+    await drain(engine)  # not on the services yet: both look it up, then keep polling
+    assert {(await plans(papp))[p][2] for p in (fans.gb, fans.tokyo)} == {"resolving"}
+    async with papp.context.database.sessionmaker() as session:
+        polled = await session.scalar(select(func.count()).select_from(ReleaseResolution))
+    assert polled
+
+    await move(admin, label, fans, release_date=LATER_DATE)
+
+    after = await plans(papp)
+    assert after[fans.gb] == ("Europe/London", at("2026-03-13T00:00"), "waiting")
+    assert after[fans.tokyo] == ("Asia/Tokyo", at("2026-03-12T15:00"), "waiting")
+    assert await open_jobs(papp) == 0
+    async with papp.context.database.sessionmaker() as session:
+        # The old polls' schedule (and give-up deadline) belonged to the old date.
+        assert await session.scalar(select(func.count()).select_from(ReleaseResolution)) == 0
+    release_on_services(sim, available_from=at("2026-03-12T15:00"))
+    clock.set(at("2026-03-13T00:00"))
+    assert await drain(engine) == 2
+    assert {(await plans(papp))[p][2] for p in (fans.gb, fans.tokyo)} == {"done"}
+
+
+async def test_a_due_presave_whose_new_date_has_passed_too_stays_queued(
+    papp: Application, admin: Api, label: WorkspaceKey, clock: FrozenClock, sim: SimulatorState
+) -> None:
+    fans = await three_zones(papp, admin, label)
+    engine = engine_of(papp, clock)
+    clock.set(at("2026-03-06T00:00") + timedelta(seconds=5))
+    await engine.schedule()
+    assert await open_jobs(papp) == 2
+
+    await move(admin, label, fans, release_date="2026-03-05")
+
+    after = await plans(papp)
+    assert after[fans.gb] == ("Europe/London", at("2026-03-05T00:00"), "due")
+    assert after[fans.tokyo] == ("Asia/Tokyo", at("2026-03-04T15:00"), "due")
+    assert await open_jobs(papp) == 2  # still queued: its moment has passed either way
+    release_on_services(sim, available_from=at("2026-03-04T00:00"))
     assert await drain(engine) == 2
     assert (await plans(papp))[fans.gb][2] == "done"
 
