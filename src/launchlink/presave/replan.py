@@ -61,10 +61,6 @@ class Replan:
     reminders: int = 0
     """Pending reminders with a new send time."""
 
-    @property
-    def changed(self) -> int:
-        return self.moved + self.back_to_waiting + self.kept_due + self.reminders
-
 
 async def replan_release(
     session: AsyncSession, release: Release, *, territories: ReleaseZones, clock: Clock
