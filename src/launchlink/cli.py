@@ -17,8 +17,9 @@ from launchlink.accounts.repository import WorkspaceRepository
 from launchlink.analytics.cli import app as analytics_app
 from launchlink.config import Settings, load_settings
 from launchlink.db import Database
-from launchlink.errors import LaunchlinkError, NotFound
+from launchlink.errors import LaunchlinkError, NotFound, ValidationFailed
 from launchlink.models.accounts import Role, WorkspaceKind
+from launchlink.models.catalog import Release
 
 app = typer.Typer(
     help="launchlink: one link from pre-save to smart link.",
@@ -239,13 +240,25 @@ def fulfil(
         bool, typer.Option("--watch", help="Only watch; other workers do the work.")
     ] = False,
     until_settled: Annotated[
-        bool, typer.Option(help="Exit when nothing due is pending (else Ctrl-C).")
+        bool,
+        typer.Option(help="Exit when nothing is left to do now (else watch until Ctrl-C)."),
     ] = True,
     resume: Annotated[
-        list[str] | None, typer.Option(help="Lift a service's pause (e.g. after an alert).")
+        list[str] | None,
+        typer.Option(
+            help="Lift a service's pause (e.g. after a long Retry-After) and run its parked "
+            "jobs now; repeat for several services."
+        ),
     ] = None,
+    interval: Annotated[
+        float, typer.Option(min=0.1, max=3600, help="Seconds between progress updates.")
+    ] = 1.0,
 ) -> None:
-    """Run or watch one release's fulfilment with live progress per service."""
+    """Run or watch one release's fulfilment with live progress per service.
+
+    Exit codes: 0 when nothing due is left, 3 when only parked work is left (it says what
+    and until when), 2 for a bad option.
+    """
     from launchlink.fulfilment.console import fulfil_release
 
     try:
@@ -253,17 +266,80 @@ def fulfil(
     except ValueError:
         raise typer.BadParameter("not a release id", param_hint="--release") from None
 
-    async def make(settings: Settings) -> object:
-        return await fulfil_release(
+    async def make(settings: Settings) -> int:
+        result = await fulfil_release(
             settings,
             release_id,
             watch_only=watch,
             until_settled=until_settled,
             resume=resume or [],
             console=console,
+            interval=interval,
         )
+        return result.exit_code
 
-    _run(make)
+    code = _run(make)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def replan(
+    release: Annotated[
+        str | None,
+        typer.Option(help="Only this release id (default: every release with pre-saves to come)."),
+    ] = None,
+) -> None:
+    """Re-plan pre-saves and reminders with the current territory time-zone table.
+
+    Run it after changing LAUNCHLINK_TERRITORY_TIMEZONES_FILE and restarting: moving a
+    release re-plans by itself, but a changed table is not a change any transaction sees.
+    """
+    from launchlink.kit.clock import SystemClock
+    from launchlink.kit.territories import TerritoryTableError, TerritoryTimeZones
+    from launchlink.presave.replan import Replan, releases_to_replan, replan_release
+
+    try:
+        only = UUID(release) if release is not None else None
+    except ValueError:
+        raise typer.BadParameter("not a release id", param_hint="--release") from None
+
+    async def make(settings: Settings) -> list[tuple[UUID, Replan]]:
+        try:
+            table = TerritoryTimeZones.load(settings.territory_timezones_file)
+        except TerritoryTableError as error:
+            raise ValidationFailed(error.message, field="territory_timezones_file") from None
+        clock = SystemClock()
+        database = _database(settings)
+        done: list[tuple[UUID, Replan]] = []
+        try:
+            async with database.transaction() as session:
+                ids = [only] if only is not None else await releases_to_replan(session)
+            for release_id in ids:
+                # One release per transaction: a big catalogue never holds the lock long.
+                async with database.transaction(write_lock=True) as session:
+                    found = await session.get(Release, release_id, with_for_update=True)
+                    if found is None:
+                        raise NotFound(f"no release {release_id} in this database", field="release")
+                    done.append(
+                        (
+                            release_id,
+                            await replan_release(session, found, territories=table, clock=clock),
+                        )
+                    )
+        finally:
+            await database.dispose()
+        return done
+
+    results = _run(make)
+    for release_id, result in results:
+        console.print(
+            f"release {release_id}: {result.moved} waiting pre-save(s) moved, "
+            f"{result.back_to_waiting} sent back to wait, {result.reminders} reminder(s) moved",
+            markup=False,
+            highlight=False,
+        )
+    console.print(f"re-planned {len(results)} release(s)", markup=False, highlight=False)
 
 
 def _database(settings: Settings) -> Database:

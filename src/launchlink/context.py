@@ -11,6 +11,7 @@ from launchlink.kit.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
     from launchlink.kit.crypto import TokenCipher
+    from launchlink.kit.territories import TerritoryTimeZones
     from launchlink.links.invalidation import LinkChangeFeed
     from launchlink.mail.port import MailSender
     from launchlink.presave.modes import ConnectorSource
@@ -27,3 +28,5 @@ class AppContext:
     cipher: TokenCipher | None = None
     """Encrypts fans' tokens at rest (keys from Settings.resolved_encryption_keys())."""
     mail: MailSender | None = None
+    territories: TerritoryTimeZones | None = None
+    """The territory → zone table pre-saves are planned with (one per process)."""

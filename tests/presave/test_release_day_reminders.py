@@ -11,6 +11,7 @@ from launchlink.mail.settings import MailSettings
 from launchlink.mail.smtp import SmtpMailSender
 from launchlink.models import Presave, Reminder
 from launchlink.models.presave import ReminderChannel, ReminderState
+from launchlink.presave.reminders import retry_delay
 from tests.api.conftest import Api
 from tests.builders import WorkspaceKey
 from tests.presave.conftest import (
@@ -95,5 +96,7 @@ async def test_a_mail_server_outage_keeps_the_reminder_for_the_next_round(
 
     sender.mail = working
     inbox.messages.clear()
+    assert await sender.send_due() == 0  # backing off: not in the very next round
+    clock.advance(retry_delay(1))
     assert await sender.send_due() == 1
     assert len(inbox.to("listener@example.com")) == 1

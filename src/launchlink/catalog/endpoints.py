@@ -27,8 +27,16 @@ from launchlink.catalog.schemas import (
     TrackRead,
 )
 from launchlink.context import AppContext
-from launchlink.dependencies import CurrentPrincipal, Session, WritingPrincipal, get_context
+from launchlink.dependencies import (
+    CurrentPrincipal,
+    Session,
+    WritingPrincipal,
+    get_clock,
+    get_context,
+)
+from launchlink.kit.clock import Clock
 from launchlink.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from launchlink.kit.territories import TerritoryTimeZones
 from launchlink.links.endpoints import link_read
 from launchlink.models import Release
 
@@ -37,6 +45,18 @@ router = APIRouter(tags=["catalogue"])
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Context = Annotated[AppContext, Depends(get_context)]
 AutofillSources = Annotated[LookupSources, Depends(get_lookup_sources)]
+AppClock = Annotated[Clock, Depends(get_clock)]
+
+
+def get_territories(context: Context) -> TerritoryTimeZones:
+    """The process's territory table (the pre-save wiring shares it; loaded once here
+    for an API built without the pre-save routes)."""
+    if context.territories is None:
+        context.territories = TerritoryTimeZones.load(context.settings.territory_timezones_file)
+    return context.territories
+
+
+Territories = Annotated[TerritoryTimeZones, Depends(get_territories)]
 
 
 def release_read(release: Release) -> ReleaseRead:
@@ -160,11 +180,19 @@ async def get_release(
 
 @router.patch("/releases/{release_id}")
 async def update_release(
-    release_id: UUID, data: ReleaseUpdate, session: Session, principal: WritingPrincipal
+    release_id: UUID,
+    data: ReleaseUpdate,
+    session: Session,
+    principal: WritingPrincipal,
+    territories: Territories,
+    clock: AppClock,
 ) -> ReleaseRead:
-    """Change a release; a given track list replaces the old one."""
-    release = await service.update_release(session, principal.workspace_id, release_id, data)
-    return release_read(release)
+    """Change a release; a given track list replaces the old one; a new date re-plans its
+    pre-saves and reminders."""
+    change = await service.update_release(
+        session, principal.workspace_id, release_id, data, territories=territories, clock=clock
+    )
+    return release_read(change.release)
 
 
 @router.delete("/releases/{release_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -60,10 +60,15 @@ class ReleaseRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, workspace_id: UUID, release_id: UUID) -> Release | None:
-        result = await self.session.execute(
-            select(Release).where(Release.id == release_id, Release.workspace_id == workspace_id)
+    async def get(
+        self, workspace_id: UUID, release_id: UUID, *, for_update: bool = False
+    ) -> Release | None:
+        query = select(Release).where(
+            Release.id == release_id, Release.workspace_id == workspace_id
         )
+        if for_update:
+            query = query.with_for_update(of=Release).execution_options(populate_existing=True)
+        result = await self.session.execute(query)
         return result.scalars().first()
 
     async def get_by_title(self, workspace_id: UUID, title: str) -> Release | None:

@@ -1,9 +1,19 @@
-"""Catalogue actions: artists and releases of one workspace. Never commits."""
+"""Catalogue actions: artists and releases of one workspace. Never commits.
+
+Moving a release (its mode, instant, local date or default zone) re-plans, in the same
+transaction, every pre-save and reminder that depends on it
+(:func:`launchlink.presave.replan.replan_release`).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
+from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.catalog.repository import ArtistRepository, ReleaseRepository
@@ -15,10 +25,13 @@ from launchlink.catalog.schemas import (
     TrackWrite,
 )
 from launchlink.errors import Conflict, NotFound, ValidationFailed
+from launchlink.kit.clock import Clock
 from launchlink.kit.pagination import Page, decode_cursor, page_from
+from launchlink.links.phase import ReleaseZones
 from launchlink.links.service import count_links_of_release, touch_links_of_release
 from launchlink.models import Artist, Release, ReleaseArtist, Track
 from launchlink.models.catalog import ReleaseMode
+from launchlink.presave.replan import Replan, replan_release
 
 
 async def create_artist(session: AsyncSession, workspace_id: UUID, data: ArtistCreate) -> Artist:
@@ -123,10 +136,38 @@ async def list_releases(
     return page_from(rows, limit=limit)
 
 
+@dataclass(frozen=True)
+class ReleaseChange:
+    release: Release
+    replan: Replan | None
+    """What moved with the release; ``None`` when its timing did not change."""
+
+
+def _timing_key(release: Release) -> tuple[Any, ...]:
+    return (
+        release.release_mode,
+        release.release_instant,
+        release.release_date,
+        release.time_zone,
+    )
+
+
 async def update_release(
-    session: AsyncSession, workspace_id: UUID, release_id: UUID, data: ReleaseUpdate
-) -> Release:
-    release = await get_release(session, workspace_id, release_id)
+    session: AsyncSession,
+    workspace_id: UUID,
+    release_id: UUID,
+    data: ReleaseUpdate,
+    *,
+    territories: ReleaseZones,
+    clock: Clock,
+) -> ReleaseChange:
+    """Apply ``data``; a change of timing re-plans what depends on it (same transaction)."""
+    # Locked: two moves of one release apply and re-plan one after the other, each from
+    # the timing the other left.
+    release = await ReleaseRepository(session).get(workspace_id, release_id, for_update=True)
+    if release is None:
+        raise NotFound(f"no release {release_id} in this workspace")
+    before = _timing_key(release)
     fields = data.model_fields_set
     for name in ("title", "type", "upc", "artwork_url", "label_name", "time_zone"):
         if name in fields:
@@ -158,8 +199,52 @@ async def update_release(
         await session.flush()  # the old rows must go before new positions reuse their keys
         release.tracks = _tracks(data.tracks)
     await session.flush()
+    replan = None
+    if _timing_key(release) != before:
+        try:
+            replan = await replan_release(session, release, territories=territories, clock=clock)
+        except DBAPIError as error:
+            # PostgreSQL broke a lock cycle with a fan's concurrent revoke: nothing was
+            # changed, and the same request succeeds once the revoke has committed.
+            if getattr(error.orig, "sqlstate", None) != "40P01":
+                raise
+            raise Conflict(
+                "this release's pre-saves were being changed at the same moment; "
+                "nothing was saved, send the change again"
+            ) from None
     await touch_links_of_release(session, release.id)
-    return release
+    return ReleaseChange(release, replan)
+
+
+async def move_release(
+    session: AsyncSession,
+    workspace_id: UUID,
+    release_id: UUID,
+    *,
+    release_mode: str | None = None,
+    release_instant: datetime | None = None,
+    release_date: date | None = None,
+    time_zone: str | None = None,
+    territories: ReleaseZones,
+    clock: Clock,
+) -> ReleaseChange:
+    """Move a release (the demo's ``--release-in``, scripts): only the given parts of its
+    timing change, with the API's rules, and everything planned from it follows."""
+    given = {
+        "release_mode": release_mode,
+        "release_instant": release_instant,
+        "release_date": release_date,
+        "time_zone": time_zone,
+    }
+    try:
+        data = ReleaseUpdate.model_validate({k: v for k, v in given.items() if v is not None})
+    except PydanticValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or None
+        raise ValidationFailed(first["msg"], field=where) from None
+    return await update_release(
+        session, workspace_id, release_id, data, territories=territories, clock=clock
+    )
 
 
 async def delete_release(session: AsyncSession, workspace_id: UUID, release_id: UUID) -> None:

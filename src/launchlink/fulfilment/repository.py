@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, delete, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -866,3 +866,190 @@ class FulfilmentRepository:
             await self.session.execute(
                 delete(FulfilmentJob).where(FulfilmentJob.presave_id.in_(ids))
             )
+
+
+# == What is not done yet, and why (launchlink fulfil, GET /releases/{id}/fulfilment) ======
+# Appended as its own section: read by the operator views, written only by ``--resume``.
+
+PARKED_BY_PAUSE = ("service_paused", "rate_limited")
+"""``waiting_for`` of jobs put back until a service's pause (a 429's Retry-After) ends."""
+
+
+@dataclass(frozen=True)
+class ReasonGroup:
+    """Open jobs of one service that wait for the same reason (and last error)."""
+
+    service: str
+    reason: str
+    """in_progress | queued | release_not_live | rate_limited | service_paused | transient."""
+    last_error: str | None
+    count: int
+    first_at: datetime
+    """The earliest next attempt among them (while in progress: a lease's expiry)."""
+    last_at: datetime
+
+
+@dataclass(frozen=True)
+class TimingGroup:
+    service: str
+    kind: str
+    """in_progress (a worker holds it) | soon (claimable within the horizon) | parked."""
+    count: int
+    first_at: datetime
+    last_at: datetime
+
+
+@dataclass(frozen=True)
+class UpcomingGroup:
+    """Engine pre-saves of one service not queued yet (``waiting``)."""
+
+    service: str
+    count: int
+    soon: int
+    """Of those, due within the horizon (the scheduler queues them on its next round)."""
+    first_due_at: datetime
+
+
+@dataclass(frozen=True)
+class OpenJobRow:
+    id: UUID
+    presave_id: UUID
+    service: str
+    state: PresaveState
+    reason: str
+    last_error: str | None
+    attempts: int
+    next_attempt_at: datetime
+    due_at: datetime
+
+
+def _held(now: datetime) -> Any:
+    return and_(FulfilmentJob.lease_owner.is_not(None), FulfilmentJob.next_attempt_at > now)
+
+
+def _reason(now: datetime) -> Any:
+    return case(
+        (_held(now), "in_progress"),
+        else_=func.coalesce(FulfilmentJob.waiting_for, "queued"),
+    )
+
+
+class ProgressRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def reasons(self, release_id: UUID, now: datetime, *, limit: int) -> list[ReasonGroup]:
+        job = FulfilmentJob
+        reason = _reason(now).label("reason")
+        rows = (
+            await self.session.execute(
+                select(
+                    job.service,
+                    reason,
+                    job.last_error,
+                    func.count(),
+                    func.min(job.next_attempt_at),
+                    func.max(job.next_attempt_at),
+                )
+                .where(job.release_id == release_id, job.open.is_(True))
+                .group_by(job.service, reason, job.last_error)
+                .order_by(func.count().desc(), job.service)
+                .limit(limit)
+            )
+        ).all()
+        return [ReasonGroup(r[0], str(r[1]), r[2], int(r[3]), r[4], r[5]) for r in rows]
+
+    async def timing(self, release_id: UUID, now: datetime, soon: datetime) -> list[TimingGroup]:
+        job = FulfilmentJob
+        kind = case(
+            (_held(now), "in_progress"), (job.next_attempt_at <= soon, "soon"), else_="parked"
+        ).label("kind")
+        rows = (
+            await self.session.execute(
+                select(
+                    job.service,
+                    kind,
+                    func.count(),
+                    func.min(job.next_attempt_at),
+                    func.max(job.next_attempt_at),
+                )
+                .where(job.release_id == release_id, job.open.is_(True))
+                .group_by(job.service, kind)
+            )
+        ).all()
+        return [TimingGroup(r[0], str(r[1]), int(r[2]), r[3], r[4]) for r in rows]
+
+    async def upcoming(self, release_id: UUID, soon: datetime) -> list[UpcomingGroup]:
+        rows = (
+            await self.session.execute(
+                select(
+                    Presave.service,
+                    func.count(),
+                    func.sum(case((Presave.due_at <= soon, 1), else_=0)),
+                    func.min(Presave.due_at),
+                )
+                .where(
+                    Presave.release_id == release_id,
+                    Presave.state == PresaveState.waiting,
+                    Presave.mode.in_(ENGINE_MODES),
+                )
+                .group_by(Presave.service)
+            )
+        ).all()
+        return [UpcomingGroup(r[0], int(r[1]), int(r[2] or 0), r[3]) for r in rows]
+
+    async def open_jobs(
+        self,
+        release_id: UUID,
+        now: datetime,
+        *,
+        service: str | None,
+        reason: str | None,
+        after: UUID | None,
+        limit: int,
+    ) -> list[OpenJobRow]:
+        job = FulfilmentJob
+        why = _reason(now)
+        query = (
+            select(
+                job.id,
+                job.presave_id,
+                job.service,
+                Presave.state,
+                why,
+                job.last_error,
+                job.attempts,
+                job.next_attempt_at,
+                Presave.due_at,
+            )
+            .join(Presave, Presave.id == job.presave_id)
+            .where(job.release_id == release_id, job.open.is_(True))
+        )
+        if service is not None:
+            query = query.where(job.service == service)
+        if reason is not None:
+            query = query.where(why == reason)
+        if after is not None:
+            query = query.where(job.id > after)
+        rows = (await self.session.execute(query.order_by(job.id).limit(limit + 1))).all()
+        return [
+            OpenJobRow(r[0], r[1], r[2], r[3], str(r[4]), r[5], int(r[6]), r[7], r[8]) for r in rows
+        ]
+
+    async def resume_parked(self, service: str, now: datetime) -> int:
+        """Jobs put back until ``service``'s pause ends become claimable now (every
+        release: the pause was the service's, not one release's)."""
+        job = FulfilmentJob
+        result = await self.session.execute(
+            update(job)
+            .where(
+                job.service == service,
+                job.open.is_(True),
+                job.lease_owner.is_(None),
+                job.waiting_for.in_(PARKED_BY_PAUSE),
+                job.next_attempt_at > now,
+            )
+            .values(next_attempt_at=now, waiting_for=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

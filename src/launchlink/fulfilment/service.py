@@ -6,6 +6,7 @@ Services take a session and never commit (the caller's unit of work does), excep
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,13 +20,22 @@ from launchlink.connectors.base import SERVICES
 from launchlink.connectors.registry import ConnectorRegistry
 from launchlink.connectors.settings import ConnectorsSettings
 from launchlink.db import Database
+from launchlink.errors import ValidationFailed
 from launchlink.fulfilment.engine import FulfilmentEngine
 from launchlink.fulfilment.events import EventDispatcher
 from launchlink.fulfilment.limiter import DatabaseLimiter, MemoryLimiter, RateLimiter, RedisLimiter
-from launchlink.fulfilment.repository import ENGINE_MODES, FulfilmentRepository
+from launchlink.fulfilment.repository import (
+    ENGINE_MODES,
+    PARKED_BY_PAUSE,
+    FulfilmentRepository,
+    OpenJobRow,
+    ProgressRepository,
+    ReasonGroup,
+)
 from launchlink.kit.clock import Clock
 from launchlink.kit.crypto import TokenCipher
 from launchlink.kit.ids import uuid7
+from launchlink.kit.pagination import Page, decode_cursor, page_from
 from launchlink.kit.territories import TerritoryTimeZones
 from launchlink.models.catalog import Release, ReleaseMode
 from launchlink.models.links import Link
@@ -99,6 +109,26 @@ def build_engine(
 # -- progress -------------------------------------------------------------------------------
 
 PENDING_STATES = (PresaveState.due, PresaveState.resolving, PresaveState.executing)
+PARKED_AFTER = timedelta(seconds=60)
+"""A job not tried within this (and not held by a worker) is parked: waiting out a pause,
+a backoff or the next look for the release. A lease lasts about as long."""
+REASON_GROUPS = 100
+
+
+@dataclass(frozen=True)
+class WaitingReason:
+    """Pre-saves of one service not done yet for the same reason (and last error)."""
+
+    service: str
+    reason: str
+    """not_yet_due (waiting for the fan's instant), queued, in_progress, release_not_live,
+    rate_limited, service_paused (a long Retry-After) or transient (backing off)."""
+    count: int
+    last_error: str | None
+    next_at: datetime
+    """The earliest moment one of them is tried (or due)."""
+    until: datetime
+    """The latest."""
 
 
 @dataclass
@@ -117,16 +147,28 @@ class ServiceProgress:
     per_minute: float = 0.0
     paused_until: datetime | None = None
     pause_reason: str | None = None
+    active: int = 0
+    """Held by a worker, claimable now or within :data:`PARKED_AFTER`, or due that soon."""
+    parked: int = 0
+    """Open jobs nobody will try within :data:`PARKED_AFTER` (or whose service is paused)."""
+    parked_until: datetime | None = None
+    """When the last parked job comes back (or the pause ends)."""
 
     @property
     def finished(self) -> int:
         return self.done + self.partial + self.needs_reauth + self.failed + self.cancelled
+
+    @property
+    def issues(self) -> int:
+        return self.partial + self.needs_reauth + self.failed
 
 
 @dataclass
 class Progress:
     release_id: UUID
     services: list[ServiceProgress] = field(default_factory=list)
+    reasons: list[WaitingReason] = field(default_factory=list)
+    """Why what is not done is not done, largest groups first."""
 
     def total(self, name: str) -> int:
         return sum(int(getattr(service, name)) for service in self.services)
@@ -144,6 +186,10 @@ class Progress:
             longest = max(longest, remaining / service.per_minute * 60)
         return longest
 
+    @property
+    def only_parked_left(self) -> bool:
+        return self.total("active") == 0 and self.total("parked") > 0
+
 
 async def progress(
     session: AsyncSession,
@@ -153,10 +199,19 @@ async def progress(
     limiter: RateLimiter | None = None,
     window: timedelta = timedelta(seconds=60),
 ) -> Progress:
+    """Counts per service, pauses and the reasons of everything not done yet.
+
+    Pauses come from ``limiter`` when it is shared (database, Redis: set by any process)
+    and, whatever the limiter, from the jobs a 429 put back (``waiting_for``
+    ``service_paused``/``rate_limited``, stored by the process that got the 429).
+    """
     repository = FulfilmentRepository(session)
+    detail = ProgressRepository(session)
+    now = clock.now()
+    soon = now + PARKED_AFTER
     counts = await repository.state_counts(release_id)
     waiting = await repository.waiting_for_counts(release_id)
-    recent = await repository.finished_since(release_id, clock.now() - window)
+    recent = await repository.finished_since(release_id, now - window)
     services: dict[str, ServiceProgress] = {}
     for (service, state), count in counts.items():
         entry = services.setdefault(service, ServiceProgress(service))
@@ -174,13 +229,117 @@ async def progress(
     for service, count in recent.items():
         if service in services:
             services[service].per_minute = count * 60 / window.total_seconds()
-    if limiter is not None:
-        for entry in services.values():
-            pause = await limiter.pause_of(entry.service)
-            if pause is not None:
-                entry.paused_until = datetime.fromtimestamp(pause.until, clock.now().tzinfo)
-                entry.pause_reason = pause.reason
-    return Progress(release_id, sorted(services.values(), key=lambda s: -s.total))
+    groups = await detail.reasons(release_id, now, limit=REASON_GROUPS)
+    reasons = [
+        WaitingReason(g.service, g.reason, g.count, g.last_error, g.first_at, g.last_at)
+        for g in groups
+    ]
+    claimable: dict[str, int] = {}
+    """Per service: what a worker would take within the horizon, were it not paused."""
+    for upcoming in await detail.upcoming(release_id, soon):
+        entry = services.setdefault(upcoming.service, ServiceProgress(upcoming.service))
+        entry.active += upcoming.soon
+        claimable[upcoming.service] = claimable.get(upcoming.service, 0) + upcoming.soon
+        reasons.append(
+            WaitingReason(
+                upcoming.service,
+                "not_yet_due",
+                upcoming.count,
+                None,
+                upcoming.first_due_at,
+                upcoming.first_due_at,
+            )
+        )
+    for timing in await detail.timing(release_id, now, soon):
+        entry = services.setdefault(timing.service, ServiceProgress(timing.service))
+        if timing.kind == "parked":
+            entry.parked += timing.count
+            entry.parked_until = _later(entry.parked_until, timing.last_at)
+            continue
+        entry.active += timing.count
+        if timing.kind == "soon":
+            claimable[timing.service] = claimable.get(timing.service, 0) + timing.count
+    for entry in services.values():
+        pause = await limiter.pause_of(entry.service) if limiter is not None else None
+        if pause is not None:
+            entry.paused_until = datetime.fromtimestamp(pause.until, now.tzinfo)
+            entry.pause_reason = pause.reason
+        else:
+            _pause_from_jobs(entry, groups, now)
+        held_back = claimable.get(entry.service, 0)
+        if entry.paused_until is not None and entry.paused_until > soon and held_back:
+            # Its lane sleeps until then: what it could claim waits as well.
+            entry.active -= held_back
+            entry.parked += held_back
+            entry.parked_until = _later(entry.parked_until, entry.paused_until)
+    reasons.sort(key=lambda r: (-r.count, r.service, r.reason))
+    return Progress(release_id, sorted(services.values(), key=lambda s: -s.total), reasons)
+
+
+def _later(current: datetime | None, other: datetime) -> datetime:
+    return other if current is None or other > current else current
+
+
+def _pause_from_jobs(entry: ServiceProgress, groups: list[ReasonGroup], now: datetime) -> None:
+    """The pause a 429 left on the jobs it put back (the limiter may live in another
+    process's memory)."""
+    for group in groups:
+        if group.service != entry.service or group.reason not in PARKED_BY_PAUSE:
+            continue
+        if group.last_at > now and (
+            entry.paused_until is None or group.last_at > entry.paused_until
+        ):
+            entry.paused_until = group.last_at
+            entry.pause_reason = group.last_error
+
+
+def shared_limiter(settings: Settings, database: Database) -> RateLimiter | None:
+    """The limiter whose pauses every process sees (database, Redis), or ``None`` when the
+    configured one lives in each worker's memory. The caller closes it."""
+    limiter = make_limiter(settings, database)
+    return None if isinstance(limiter, MemoryLimiter) else limiter
+
+
+def check_services(names: Sequence[str], *, field_name: str) -> list[str]:
+    """``names`` when each is a service launchlink knows; else a clear error naming them."""
+    unknown = [name for name in names if name not in SERVICES]
+    if unknown:
+        raise ValidationFailed(
+            f"unknown service {unknown[0]!r}; the services are: {', '.join(SERVICES)}",
+            field=field_name,
+        )
+    return list(names)
+
+
+async def open_jobs(
+    session: AsyncSession,
+    release_id: UUID,
+    *,
+    clock: Clock,
+    service: str | None,
+    reason: str | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[OpenJobRow]:
+    """The release's jobs not done yet, with their reason, oldest first, a page at a time."""
+    if service is not None:
+        check_services([service], field_name="service")
+    rows = await ProgressRepository(session).open_jobs(
+        release_id,
+        clock.now(),
+        service=service,
+        reason=reason,
+        after=decode_cursor(cursor),
+        limit=limit,
+    )
+    return page_from(rows, limit=limit)
+
+
+async def resume_service(session: AsyncSession, service: str, *, clock: Clock) -> int:
+    """Jobs of ``service`` put back until its pause ended become claimable now; returns
+    how many. Lifting the pause itself is the limiter's (:meth:`RateLimiter.resume`)."""
+    check_services([service], field_name="resume")
+    return await ProgressRepository(session).resume_parked(service, clock.now())
 
 
 # -- standing authorisations -----------------------------------------------------------------
@@ -309,9 +468,14 @@ async def cancel_presave(session: AsyncSession, presave_id: UUID, *, clock: Cloc
 __all__ = [
     "Progress",
     "ServiceProgress",
+    "WaitingReason",
     "build_engine",
     "cancel_presave",
+    "check_services",
     "make_limiter",
+    "open_jobs",
     "progress",
     "queue_standing_presaves",
+    "resume_service",
+    "shared_limiter",
 ]

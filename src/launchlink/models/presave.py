@@ -243,6 +243,8 @@ class Presave(IdMixin, TimestampsMixin, Base):
         Index("ix_presave_state_due_at", "state", "due_at"),
         Index("ix_presave_release_state", "release_id", "state"),
         Index("ix_presave_workspace_browser", "workspace_id", "browser_hash"),
+        # A release move re-plans one (country, chosen zone) group at a time.
+        Index("ix_presave_release_country", "release_id", "country"),
     )
 
     workspace_id: Mapped[UUID] = mapped_column(
@@ -332,6 +334,10 @@ class Reminder(IdMixin, TimestampsMixin, Base):
     )
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     last_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Failed hand-overs to the mail server so far (capped: ``presave.reminders``)."""
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    """After a failed hand-over, not before this instant (``send_at`` stays the plan)."""
 
 
 class OAuthAttempt(IdMixin, Base):

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy import CursorResult, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from launchlink.kit.ids import uuid7
 from launchlink.models import (
     Artist,
     Campaign,
@@ -26,10 +28,12 @@ from launchlink.models import (
     ServiceGrant,
     WorkspaceServiceMode,
 )
+from launchlink.models.fulfilment import FulfilmentAction, FulfilmentJob, ReleaseResolution
 from launchlink.models.presave import (
     FINAL_PRESAVE_STATES,
     ConsentKind,
     PendingContact,
+    PresaveState,
     ReminderChannel,
     ReminderState,
     ServiceMode,
@@ -46,6 +50,8 @@ class DueReminder:
     email: str
     language: str
     service: str | None
+    attempts: int = 0
+    """Hand-overs that failed before this one."""
 
 
 class PresaveRepository:
@@ -461,17 +467,19 @@ class PresaveRepository:
         """Mark up to ``limit`` due email reminders sent and return what to send.
 
         The caller commits before sending; ``SKIP LOCKED`` lets PostgreSQL workers share
-        the work (SQLite serialises writers with ``BEGIN IMMEDIATE`` instead).
+        the work (SQLite serialises writers with ``BEGIN IMMEDIATE`` instead). A reminder
+        whose last hand-over failed waits for its ``retry_at``.
         """
         rows = (
             await self.session.execute(
                 select(Reminder.id, Reminder.fan_id, Reminder.link_id, Reminder.service,
-                       Fan.email, Fan.language)
+                       Fan.email, Fan.language, Reminder.attempts)
                 .join(Fan, Fan.id == Reminder.fan_id)
                 .where(
                     Reminder.state == ReminderState.pending,
                     Reminder.channel == ReminderChannel.email,
                     Reminder.send_at <= now,
+                    (Reminder.retry_at.is_(None)) | (Reminder.retry_at <= now),
                     Fan.email.is_not(None),
                     Fan.deleted_at.is_(None),
                 )
@@ -485,7 +493,7 @@ class PresaveRepository:
         await self.session.execute(
             update(Reminder)
             .where(Reminder.id.in_([row[0] for row in rows]))
-            .values(state=ReminderState.sent, sent_at=now, last_error=None)
+            .values(state=ReminderState.sent, sent_at=now, last_error=None, updated_at=now)
         )
         return [
             DueReminder(
@@ -495,19 +503,265 @@ class PresaveRepository:
                 service=row[3],
                 email=str(row[4]),
                 language=row[5] or "en",
+                attempts=int(row[6] or 0),
             )
             for row in rows
         ]
 
-    async def release_reminder(self, reminder_id: UUID, *, error: str) -> None:
+    async def retry_reminder(
+        self, reminder_id: UUID, *, error: str, attempts: int, retry_at: datetime, now: datetime
+    ) -> None:
+        """A failed hand-over: back to ``pending``, counted, not before ``retry_at``."""
         await self.session.execute(
             update(Reminder)
             .where(Reminder.id == reminder_id)
-            .values(state=ReminderState.pending, sent_at=None, last_error=error[:500])
+            .values(
+                state=ReminderState.pending,
+                sent_at=None,
+                last_error=error[:500],
+                attempts=attempts,
+                retry_at=retry_at,
+                updated_at=now,
+            )
         )
 
-    async def link_location(self, link_id: UUID) -> tuple[str, str]:
+    async def fail_reminder(
+        self, reminder_id: UUID, *, reason: str, attempts: int, now: datetime
+    ) -> None:
+        """A reminder that will never go out (its message cannot be built, or every
+        hand-over failed): ``failed`` with the reason, so it leaves the queue."""
+        await self.session.execute(
+            update(Reminder)
+            .where(Reminder.id == reminder_id)
+            .values(
+                state=ReminderState.failed,
+                sent_at=None,
+                last_error=reason[:500],
+                attempts=attempts,
+                retry_at=None,
+                updated_at=now,
+            )
+        )
+
+    async def link_location(self, link_id: UUID) -> tuple[str, str] | None:
         row = (
             await self.session.execute(select(Link.host, Link.slug).where(Link.id == link_id))
-        ).one()
-        return str(row[0]), str(row[1])
+        ).first()
+        return (str(row[0] or ""), str(row[1])) if row is not None else None
+
+
+# == Re-planning when a release moves (presave/replan.py) ====================================
+# Kept apart from the rest of the pre-save SQL: these statements also touch fulfilment's
+# queue, because a pre-save that is due but not started goes back to waiting.
+
+REPLANNED_STATES = (PresaveState.waiting, PresaveState.due, PresaveState.resolving)
+"""States a re-plan may move: nothing has been saved yet. ``executing`` and final are not."""
+
+ReplanGroup = tuple[UUID, str | None, str | None]
+"""(link, the pre-save's country, the fan's chosen zone): the inputs of a fan's instant."""
+
+
+@dataclass(frozen=True)
+class UnstartedJob:
+    """An open job no worker holds and that has recorded no action: still movable."""
+
+    job_id: UUID
+    presave_id: UUID
+    group: ReplanGroup
+    waiting_for: str | None
+
+
+@dataclass(frozen=True)
+class ReplannedPresave:
+    job_id: UUID
+    presave_id: UUID
+    due_at: datetime
+    time_zone: str
+
+
+class ReplanRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def campaigns(self, link_ids: Sequence[UUID]) -> dict[UUID, Campaign]:
+        if not link_ids:
+            return {}
+        result = await self.session.execute(
+            select(Campaign).where(Campaign.link_id.in_(list(link_ids)))
+        )
+        return {campaign.link_id: campaign for campaign in result.scalars()}
+
+    async def groups(self, release_id: UUID) -> list[ReplanGroup]:
+        result = await self.session.execute(
+            select(Presave.link_id, Presave.country, Fan.time_zone)
+            .join(Fan, Fan.id == Presave.fan_id)
+            .where(Presave.release_id == release_id, Presave.state.in_(REPLANNED_STATES))
+            .distinct()
+        )
+        return [(row[0], row[1], row[2]) for row in result.all()]
+
+    async def move_waiting(
+        self,
+        release_id: UUID,
+        group: ReplanGroup,
+        *,
+        due_at: datetime,
+        time_zone: str,
+        now: datetime,
+    ) -> int:
+        """New instant and zone for the group's waiting pre-saves; how many changed.
+
+        Set-based, one statement per group: a release with a million fans has a few
+        hundred groups (links x countries x chosen zones), not a million updates.
+        """
+        link_id, country, zone = group
+        same_zone = Fan.time_zone.is_(None) if zone is None else Fan.time_zone == zone
+        result = await self.session.execute(
+            update(Presave)
+            .where(
+                Presave.release_id == release_id,
+                Presave.link_id == link_id,
+                Presave.state == PresaveState.waiting,
+                Presave.country.is_(None) if country is None else Presave.country == country,
+                exists().where(Fan.id == Presave.fan_id, same_zone),
+                (Presave.due_at != due_at) | (Presave.time_zone != time_zone),
+            )
+            .values(due_at=due_at, time_zone=time_zone, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        assert isinstance(result, CursorResult)
+        return int(result.rowcount or 0)
+
+    async def unstarted_jobs(self, release_id: UUID, now: datetime) -> list[UnstartedJob]:
+        """Open jobs of the release that no worker holds and that recorded no action yet.
+
+        Locked with ``SKIP LOCKED``: a job a worker is claiming this very moment is the
+        worker's, and this re-plan never waits on a worker (which could wait on it).
+        """
+        job = FulfilmentJob
+        rows = (
+            await self.session.execute(
+                select(
+                    job.id,
+                    job.presave_id,
+                    Presave.link_id,
+                    Presave.country,
+                    Fan.time_zone,
+                    job.waiting_for,
+                )
+                .join(Presave, Presave.id == job.presave_id)
+                .join(Fan, Fan.id == Presave.fan_id)
+                .where(
+                    job.release_id == release_id,
+                    job.open.is_(True),
+                    job.lease_owner.is_(None) | (job.next_attempt_at <= now),
+                    Presave.state.in_((PresaveState.due, PresaveState.resolving)),
+                    ~exists().where(FulfilmentAction.presave_id == job.presave_id),
+                )
+                .with_for_update(of=job, skip_locked=True)
+            )
+        ).all()
+        return [UnstartedJob(row[0], row[1], (row[2], row[3], row[4]), row[5]) for row in rows]
+
+    async def back_to_waiting(
+        self, moved: Sequence[ReplannedPresave], *, now: datetime, reason: str
+    ) -> None:
+        """Due pre-saves whose new instant is ahead: their jobs go, they wait again."""
+        if not moved:
+            return
+        connection = await self.session.connection()
+        await connection.execute(
+            delete(FulfilmentJob).where(FulfilmentJob.id.in_([m.job_id for m in moved]))
+        )
+        await self._replan_due(moved, now, state=PresaveState.waiting)
+        await connection.execute(
+            insert(PresaveEvent),
+            [
+                {
+                    "id": uuid7(),
+                    "presave_id": m.presave_id,
+                    "state": PresaveState.waiting,
+                    "reason": reason[:500],
+                    "at": now,
+                }
+                for m in moved
+            ],
+        )
+
+    async def keep_due(self, moved: Sequence[ReplannedPresave], *, now: datetime) -> None:
+        """Due pre-saves whose new instant has passed too: they stay queued, with the new
+        instant, and a job waiting for the release to appear looks again now."""
+        if not moved:
+            return
+        await self._replan_due(moved, now)
+        await self.session.execute(
+            update(FulfilmentJob)
+            .where(
+                FulfilmentJob.id.in_([m.job_id for m in moved]),
+                FulfilmentJob.waiting_for == "release_not_live",
+                FulfilmentJob.next_attempt_at > now,
+            )
+            .values(next_attempt_at=now)
+        )
+
+    async def _replan_due(
+        self, moved: Sequence[ReplannedPresave], now: datetime, **values: Any
+    ) -> None:
+        connection = await self.session.connection()
+        await connection.execute(
+            update(Presave)
+            .where(
+                Presave.id == bindparam("moved_id"),
+                # Not IN (...): an executemany takes no expanding parameters.
+                (Presave.state == PresaveState.due) | (Presave.state == PresaveState.resolving),
+            )
+            .values(
+                due_at=bindparam("new_due_at"),
+                time_zone=bindparam("new_time_zone"),
+                updated_at=now,
+                **values,
+            ),
+            [
+                {"moved_id": m.presave_id, "new_due_at": m.due_at, "new_time_zone": m.time_zone}
+                for m in moved
+            ],
+        )
+
+    async def move_reminders(self, release_id: UUID, *, now: datetime) -> int:
+        """Pending reminders of the release's movable pre-saves follow their pre-save.
+
+        One ``UPDATE … FROM presave`` (a join): a correlated subquery per reminder took
+        minutes on PostgreSQL for a hundred thousand reminders.
+        """
+        result = await self.session.execute(
+            update(Reminder)
+            .where(
+                Reminder.presave_id == Presave.id,
+                Presave.release_id == release_id,
+                Presave.state.in_(REPLANNED_STATES),
+                Reminder.state == ReminderState.pending,
+                Reminder.send_at != Presave.due_at,
+            )
+            .values(send_at=Presave.due_at, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        assert isinstance(result, CursorResult)
+        return int(result.rowcount or 0)
+
+    async def forget_unfound_resolutions(self, release_id: UUID) -> int:
+        """Drop "not there yet" answers: their poll schedule (and the give-up deadline
+        counted from the first poll) belonged to the old date."""
+        result = await self.session.execute(
+            delete(ReleaseResolution).where(
+                ReleaseResolution.release_id == release_id,
+                ReleaseResolution.found.is_(False),
+            )
+        )
+        assert isinstance(result, CursorResult)
+        return int(result.rowcount or 0)
+
+    async def releases_with_movable_presaves(self) -> list[UUID]:
+        result = await self.session.execute(
+            select(Presave.release_id).where(Presave.state.in_(REPLANNED_STATES)).distinct()
+        )
+        return [row[0] for row in result.all()]

@@ -133,6 +133,8 @@ def presave_for_app(
         transport = simulator_transport(settings, simulator_state)
     fill_context(context, transport)
     location = location or VisitorLocation.from_settings(settings)
+    # Release moves re-plan with the very table the pre-saves were planned with.
+    context.territories = location.territories
     return build_presave(
         context,
         source=DatabaseSnapshotSource(context.database, public_base_url=settings.public_url),
