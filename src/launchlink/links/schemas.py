@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from launchlink.kit.text import SingleLine
 from launchlink.links.slugs import SlugError, validate_slug
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -37,7 +38,10 @@ def _country_urls(value: dict[str, str]) -> dict[str, str]:
 
 Slug = Annotated[str, Field(max_length=64), AfterValidator(_slug)]
 Hostname = Annotated[str, Field(max_length=253), AfterValidator(_hostname)]
-Url = Annotated[str, Field(min_length=1, max_length=2048)]
+# Destination URLs are checked by the service (platform hosts first, then the common rules
+# of kit/urls.py) so a pasted "open.spotify.com/..." without a scheme can be upgraded.
+Url = Annotated[SingleLine, Field(min_length=1, max_length=2048)]
+ServiceName = Annotated[SingleLine, Field(min_length=1, max_length=32)]
 CountryUrls = Annotated[dict[str, Url], Field(max_length=250), AfterValidator(_country_urls)]
 
 
@@ -46,7 +50,7 @@ class Strict(BaseModel):
 
 
 class DestinationCreate(Strict):
-    service: Annotated[str, Field(min_length=1, max_length=32)]
+    service: ServiceName
     url: Url
     country_urls: CountryUrls = Field(
         default_factory=dict, description="ISO country → URL used for visitors from there."
@@ -107,7 +111,7 @@ class LinkPage(BaseModel):
 
 
 class DestinationOrder(Strict):
-    services: list[Annotated[str, Field(max_length=32)]] = Field(min_length=1, max_length=60)
+    services: list[ServiceName] = Field(min_length=1, max_length=60)
 
 
 class CustomDomainCreate(Strict):

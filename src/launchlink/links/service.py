@@ -11,6 +11,7 @@ from launchlink.errors import Conflict, NotFound, ValidationFailed
 from launchlink.fulfilment.service import queue_standing_presaves
 from launchlink.kit.clock import Clock, SystemClock
 from launchlink.kit.pagination import Page, decode_cursor, page_from
+from launchlink.kit.urls import UrlRefused, check_url
 from launchlink.links.changes import touch_links
 from launchlink.links.repository import CustomDomainRepository, LinkRepository
 from launchlink.links.schemas import (
@@ -45,6 +46,17 @@ async def count_links_of_release(session: AsyncSession, release_id: UUID) -> int
     return len(await LinkRepository(session).ids_of_release(release_id))
 
 
+def _checked_destination_url(service: str, url: str, *, field: str) -> str:
+    # The service's own hosts first (its message says where to copy the link from), then
+    # the rules every stored URL follows.
+    try:
+        return check_url(validate_destination_url(service, url))
+    except DestinationUrlError as error:
+        raise ValidationFailed(error.message, field=field) from None
+    except UrlRefused as error:
+        raise ValidationFailed(f"the link {error}", field=field) from None
+
+
 def _checked_destination_urls(
     service: str, url: str, country_urls: dict[str, str]
 ) -> tuple[str, dict[str, str]]:
@@ -52,18 +64,15 @@ def _checked_destination_urls(
         get_platform(service)
     except UnknownPlatform:
         raise ValidationFailed(f"unknown service {service!r}", field="service") from None
-    try:
-        checked_url = validate_destination_url(service, url)
-    except DestinationUrlError as error:
-        raise ValidationFailed(error.message, field="url") from None
+    checked_url = _checked_destination_url(service, url, field="url")
     checked_countries: dict[str, str] = {}
     for country, country_url in country_urls.items():
         try:
-            checked_countries[country] = validate_destination_url(service, country_url)
-        except DestinationUrlError as error:
-            raise ValidationFailed(
-                f"{country}: {error.message}", field=f"country_urls.{country}"
-            ) from None
+            checked_countries[country] = _checked_destination_url(
+                service, country_url, field=f"country_urls.{country}"
+            )
+        except ValidationFailed as error:
+            raise ValidationFailed(f"{country}: {error.message}", field=error.field) from None
     return checked_url, checked_countries
 
 
