@@ -9,12 +9,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from launchlink.autofill.endpoints import router as autofill_router
 from launchlink.catalog.endpoints import router as catalog_router
 from launchlink.context import AppContext
-from launchlink.errors import LaunchlinkError, PayloadTooLarge
+from launchlink.errors import LaunchlinkError
 from launchlink.fulfilment.endpoints import router as fulfilment_router
 from launchlink.links.endpoints import router as links_router
 from launchlink.platforms.endpoints import router as services_router
@@ -23,7 +22,6 @@ from launchlink.presave.endpoints import router as presave_router
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
-MAX_BODY_BYTES = 1_000_000
 
 
 def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
@@ -53,47 +51,36 @@ async def _on_validation_error(_request: Request, error: Exception) -> JSONRespo
     return _error(422, "invalid_request", message, field)
 
 
+def _unparsable_body(cause: BaseException | None) -> str:
+    # FastAPI wraps every body-parsing failure but bad JSON syntax into one vague 400.
+    if isinstance(cause, RecursionError):
+        return "the JSON body is nested too deeply"
+    if isinstance(cause, UnicodeDecodeError):
+        return "the body is not valid UTF-8"
+    return "the request body could not be read as JSON"
+
+
 async def _on_http_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
-    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}
-    return _error(error.status_code, codes.get(error.status_code, "http_error"), str(error.detail))
+    codes = {
+        400: "bad_request",
+        401: "unauthenticated",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "payload_too_large",
+    }
+    message = str(error.detail)
+    if error.status_code == 400 and error.__cause__ is not None:
+        message = _unparsable_body(error.__cause__)
+    response = _error(error.status_code, codes.get(error.status_code, "http_error"), message)
+    if error.headers:
+        response.headers.update(error.headers)
+    return response
 
 
 async def _on_unexpected(_request: Request, error: Exception) -> JSONResponse:
     logger.exception("unhandled error in the API", exc_info=error)
     return _error(500, "internal_error", "something went wrong on our side; it has been logged")
-
-
-class BodySizeLimit:
-    """Refuse oversize bodies before they are read into memory."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                response = _error(
-                    413, PayloadTooLarge.code, f"request body over {self.max_bytes} bytes"
-                )
-                await response(scope, receive, send)
-                return
-        received = 0
-
-        async def limited_receive() -> Any:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise PayloadTooLarge(f"request body over {self.max_bytes} bytes")
-            return message
-
-        await self.app(scope, limited_receive, send)
 
 
 def create_api(context: AppContext) -> FastAPI:
@@ -105,6 +92,8 @@ def create_api(context: AppContext) -> FastAPI:
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
+        # Slash redirects are made in front of the API, relative, never from Host.
+        redirect_slashes=False,
     )
     api.state.context = context
     api.add_exception_handler(LaunchlinkError, _on_launchlink_error)
@@ -117,5 +106,4 @@ def create_api(context: AppContext) -> FastAPI:
     api.include_router(autofill_router, prefix=API_PREFIX)
     api.include_router(fulfilment_router, prefix=API_PREFIX)
     api.include_router(services_router, prefix=API_PREFIX)
-    api.add_middleware(BodySizeLimit)
     return api

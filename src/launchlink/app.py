@@ -16,13 +16,13 @@ from uuid import UUID
 
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route, Router
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from launchlink.api import create_api
 from launchlink.config import Settings, load_settings
 from launchlink.context import AppContext
 from launchlink.db import Database
+from launchlink.guards import BodySizeLimit, StaticFiles, TrailingSlashRedirect
 from launchlink.kit.clock import Clock, SystemClock
 from launchlink.kit.useragent import warm_up as warm_up_classifier
 from launchlink.links.changes import bus
@@ -149,9 +149,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         context, simulator_state=simulator_state, location=location
     )
     routes.extend(presave_web.routes())
-    fallback = Router(routes=routes, default=api)
+    fallback = TrailingSlashRedirect(Router(routes=routes, default=api, redirect_slashes=False))
     front, caches = _public_front(context, fallback, location, presave=presave_front)
-    application = Application(context, front)
+    application = Application(context, BodySizeLimit(front, max_bytes=settings.max_request_bytes))
     application.simulator_state = simulator_state
     application.reminders = ReminderLoop(reminder_sender_for(context, presave_web))
     # The bus holds the caches weakly; the application keeps them alive.

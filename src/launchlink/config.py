@@ -89,6 +89,12 @@ class Settings(BaseSettings):
         default=None,
         description="CSV (country,time_zone,note) overriding the bundled territory time zones.",
     )
+    max_request_bytes: int = Field(
+        default=1_000_000,
+        ge=1024,
+        description="Largest request body accepted (API and forms alike); counted while it "
+        "streams in, so a chunked upload cannot grow memory past it.",
+    )
     page_cache_size: int = Field(
         default=4096, ge=16, description="Rendered pages kept per process."
     )
