@@ -18,9 +18,18 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from launchlink.connectors.settings import ConnectorsSettings
 from launchlink.fulfilment.settings import FulfilmentSettings
+from launchlink.kit.files import (
+    PRIVATE_DIR,
+    PRIVATE_FILE,
+    create_once,
+    ensure_private_dir,
+    ensure_private_file,
+    tighten,
+)
 from launchlink.mail.settings import MailSettings
 
 DEFAULT_VAR_DIR = Path("var")
@@ -189,19 +198,45 @@ class Settings(BaseSettings):
             raise ValueError("LAUNCHLINK_ENCRYPTION_KEYS is set but holds no key")
         return keys
 
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, or None (PostgreSQL, or an in-memory database)."""
+        if not self.is_sqlite:
+            return None
+        path = make_url(self.resolved_database_url).database
+        return Path(path) if path and path != ":memory:" else None
+
+    def prepare_private_storage(self) -> None:
+        """Make ``var/`` (when present) and the SQLite files readable by their owner only.
+
+        The database file is created 0600 before SQLite opens it, because SQLite gives its
+        -wal and -shm files the database file's permissions.
+        """
+        tighten(self.var_dir, PRIVATE_DIR)
+        database = self.sqlite_path
+        if database is None:
+            return
+        if database.parent == self.var_dir:
+            ensure_private_dir(self.var_dir)
+        if database.parent.is_dir():
+            ensure_private_file(database)
+            for suffix in ("-wal", "-shm", "-journal"):
+                tighten(database.with_name(database.name + suffix), PRIVATE_FILE)
+
     def _generated_once(self, name: str, make: Callable[[], str]) -> str:
         key_file = self.var_dir / name
-        if key_file.exists():
-            return key_file.read_text().strip()
-        self.var_dir.mkdir(parents=True, exist_ok=True)
-        value = make()
-        # Exclusive create: two processes starting together must agree on one value.
-        try:
-            with key_file.open("x") as handle:
-                handle.write(value)
-            key_file.chmod(0o600)
-        except FileExistsError:
-            return key_file.read_text().strip()
+        # Written whole under a temporary name, then linked into place: a process starting
+        # at the same moment sees no file or the whole file, and every process ends up
+        # with the first value linked.
+        if not key_file.exists():
+            create_once(key_file, make())
+        tighten(key_file, PRIVATE_FILE)
+        value = key_file.read_text(encoding="utf-8").strip()
+        if not value:
+            raise ValueError(
+                f"{key_file} is empty (left by an interrupted first start?); delete it to "
+                "generate a new one, or restore it from a backup"
+            )
         return value
 
 
@@ -219,4 +254,7 @@ def _any_credentials(connectors: ConnectorsSettings) -> bool:
 
 
 def load_settings() -> Settings:
-    return Settings()
+    """The process's settings (from the environment), with its private storage prepared."""
+    settings = Settings()
+    settings.prepare_private_storage()
+    return settings
