@@ -104,6 +104,11 @@ class Settings(BaseSettings):
         description="Largest request body accepted (API and forms alike); counted while it "
         "streams in, so a chunked upload cannot grow memory past it.",
     )
+    dns_resolver: str | None = Field(
+        default=None,
+        description="DNS server (IP address) asked for custom domains' TXT records. Empty: "
+        "the nameservers of /etc/resolv.conf.",
+    )
     page_cache_size: int = Field(
         default=4096, ge=16, description="Rendered pages kept per process."
     )

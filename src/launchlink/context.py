@@ -11,6 +11,7 @@ from launchlink.kit.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
     from launchlink.kit.crypto import TokenCipher
+    from launchlink.links.domains import OwnershipProver
     from launchlink.links.invalidation import LinkChangeFeed
     from launchlink.mail.port import MailSender
     from launchlink.presave.modes import ConnectorSource
@@ -27,3 +28,5 @@ class AppContext:
     cipher: TokenCipher | None = None
     """Encrypts fans' tokens at rest (keys from Settings.resolved_encryption_keys())."""
     mail: MailSender | None = None
+    domain_prover: OwnershipProver | None = None
+    """Checks custom-domain ownership (DNS TXT, HTTP token); built from settings if None."""

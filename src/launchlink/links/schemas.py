@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -116,17 +116,37 @@ class DestinationOrder(Strict):
 
 class CustomDomainCreate(Strict):
     hostname: Hostname
-    root_link_id: UUID | None = None
 
 
 class CustomDomainUpdate(Strict):
     root_link_id: UUID | None
 
 
-class CustomDomainRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class DomainVerify(Strict):
+    method: Literal["dns", "http"] | None = Field(
+        default=None, description="Check only this proof; omitted: DNS, then HTTP."
+    )
 
+
+class DomainVerificationRead(BaseModel):
+    """What to publish to prove ownership: either the DNS record or the HTTP file."""
+
+    dns_name: str = Field(description="Create a TXT record with this name...")
+    dns_value: str = Field(description="...holding exactly this value.")
+    http_url: str = Field(description="Or serve this URL over plain HTTP (no redirect)...")
+    http_body: str = Field(description="...answering exactly this text.")
+
+
+class CustomDomainRead(BaseModel):
     id: UUID
     hostname: str
+    status: Literal["pending", "verified"] = Field(
+        description="pending: serves nothing until verified (POST /domains/{id}/verify)."
+    )
     root_link_id: UUID | None
+    verification: DomainVerificationRead | None = Field(
+        description="While pending: the record or file that proves ownership."
+    )
+    verified_at: datetime | None
+    verified_by: Literal["dns", "http"] | None
     created_at: datetime

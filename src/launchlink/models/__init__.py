@@ -8,7 +8,13 @@ from launchlink.models.fulfilment import (
     ReleaseResolution,
     ServiceLimiterState,
 )
-from launchlink.models.links import CustomDomain, Destination, Link, LinkChange
+from launchlink.models.links import (
+    CustomDomain,
+    CustomDomainClaim,
+    Destination,
+    Link,
+    LinkChange,
+)
 from launchlink.models.presave import (
     Campaign,
     ConsentRecord,
@@ -30,6 +36,7 @@ __all__ = [
     "ConsentRecord",
     "ConsentText",
     "CustomDomain",
+    "CustomDomainClaim",
     "Destination",
     "Fan",
     "FulfilmentAction",
