@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from starlette.responses import PlainTextResponse
@@ -31,6 +32,7 @@ from launchlink.links.page_cache import PageCache
 from launchlink.links.public import PublicLinkApp, PublicLinkConfig
 from launchlink.links.snapshots import CachingSnapshotSource, DatabaseSnapshotSource
 from launchlink.links.visitors import VisitorLocation
+from launchlink.mail.outbox import Outbox, OutboxPages
 
 if TYPE_CHECKING:
     from launchlink.fulfilment.tasks import EmbeddedWorker
@@ -134,6 +136,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         Route("/healthz", _healthz, methods=["GET", "HEAD"]),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
     ]
+    outbox = settings.dev_outbox_dir
+    if outbox is not None:
+        routes.extend(OutboxPages(Outbox(outbox)).routes())
+        _warn_if_public(settings)
     simulator_state = None
     if settings.simulator_embedded:
         from launchlink.demo import embedded_simulator_state
@@ -157,6 +163,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     # The bus holds the caches weakly; the application keeps them alive.
     application.public_caches = caches
     return application
+
+
+def _warn_if_public(settings: Settings) -> None:
+    host = urlsplit(settings.public_url).hostname or ""
+    if host not in ("localhost", "127.0.0.1", "::1"):
+        logger.warning(
+            "LAUNCHLINK_ENVIRONMENT is development on %s: emails without SMTP are kept in "
+            "the dev outbox; set LAUNCHLINK_ENVIRONMENT=production for a real deployment",
+            settings.public_url,
+        )
 
 
 class PublicCaches:

@@ -79,7 +79,9 @@ class Settings(BaseSettings):
     )
     environment: Literal["development", "production", "test"] = Field(
         default="development",
-        description="test: background workers do not start inside the app (tests drive them).",
+        description="development (default): emails without SMTP go to the dev outbox at "
+        "/_dev/mail; production: they are dropped (logged by subject); test: background "
+        "workers do not start inside the app (tests drive them).",
     )
     trusted_country_header: str | None = Field(
         default=None,
@@ -202,6 +204,11 @@ class Settings(BaseSettings):
         if not keys:
             raise ValueError("LAUNCHLINK_ENCRYPTION_KEYS is set but holds no key")
         return keys
+
+    @property
+    def dev_outbox_dir(self) -> Path | None:
+        """Where mail goes without SMTP in development (see launchlink.mail.outbox)."""
+        return self.var_dir / "outbox" if self.environment == "development" else None
 
     @property
     def sqlite_path(self) -> Path | None:

@@ -7,6 +7,7 @@ import logging
 import re
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 
 import aiosmtplib
 
@@ -80,5 +81,14 @@ class LoggingMailSender:
         logger.info("no mail server configured; not sending %r email", message.tag or "an")
 
 
-def mail_sender_from(settings: MailSettings) -> MailSender:
-    return SmtpMailSender(settings) if settings.host else LoggingMailSender()
+def mail_sender_from(
+    settings: MailSettings, *, outbox: Path | None = None, page_url: str | None = None
+) -> MailSender:
+    """SMTP when a host is set; else the development outbox when given, else a log line."""
+    if settings.host:
+        return SmtpMailSender(settings)
+    if outbox is not None:
+        from launchlink.mail.outbox import OutboxMailSender
+
+        return OutboxMailSender(outbox, page_url=page_url)
+    return LoggingMailSender()
