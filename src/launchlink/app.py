@@ -35,6 +35,7 @@ from launchlink.links.visitors import VisitorLocation
 from launchlink.mail.outbox import Outbox, OutboxPages
 
 if TYPE_CHECKING:
+    from launchlink.demo import DemoSimulatorAligner
     from launchlink.fulfilment.tasks import EmbeddedWorker
     from launchlink.presave.front import PresaveFront
     from launchlink.presave.reminders import ReminderLoop
@@ -58,6 +59,7 @@ class Application:
         self.front = front
         self.public_caches: PublicCaches | None = None
         self.simulator_state: SimulatorState | None = None
+        self.simulator_aligner: DemoSimulatorAligner | None = None
         self.fulfilment_worker: EmbeddedWorker | None = None
         self.reminders: ReminderLoop | None = None
 
@@ -141,12 +143,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         routes.extend(OutboxPages(Outbox(outbox)).routes())
         _warn_if_public(settings)
     simulator_state = None
+    aligner = None
     if settings.simulator_embedded:
-        from launchlink.demo import embedded_simulator_state
+        from launchlink.demo import DemoSimulatorAligner, embedded_simulator_state
         from launchlink.simulator.app import create_simulator_app
 
         simulator_state = embedded_simulator_state(settings, context.clock)
         routes.append(Mount(SIMULATOR_PREFIX, app=create_simulator_app(simulator_state)))
+        # A demo release moved elsewhere (CLI, API) moves the simulated services' too.
+        aligner = DemoSimulatorAligner(simulator_state, context.database, settings)
+        bus.subscribe(aligner)
     from launchlink.presave.reminders import ReminderLoop
     from launchlink.presave.wiring import presave_for_app, reminder_sender_for
 
@@ -159,6 +165,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     front, caches = _public_front(context, fallback, location, presave=presave_front)
     application = Application(context, BodySizeLimit(front, max_bytes=settings.max_request_bytes))
     application.simulator_state = simulator_state
+    application.simulator_aligner = aligner  # the bus holds it weakly
     application.reminders = ReminderLoop(reminder_sender_for(context, presave_web))
     # The bus holds the caches weakly; the application keeps them alive.
     application.public_caches = caches
