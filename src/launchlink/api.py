@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
+import typing
+from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from launchlink.autofill.endpoints import router as autofill_router
 from launchlink.catalog.endpoints import router as catalog_router
 from launchlink.context import AppContext
+from launchlink.dependencies import CurrentPrincipal
 from launchlink.errors import LaunchlinkError
 from launchlink.fulfilment.endpoints import router as fulfilment_router
 from launchlink.links.endpoints import router as links_router
@@ -22,6 +27,10 @@ from launchlink.presave.endpoints import router as presave_router
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+BEARER_SCHEME = "bearerAuth"
+DOCS_PAGE = Path(__file__).parent / "static" / "api-docs" / "index.html"
+# The dependency behind every API-key-protected operation.
+_API_KEY_DEPENDENCY = typing.get_args(CurrentPrincipal)[1].dependency
 
 
 def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
@@ -83,6 +92,73 @@ async def _on_unexpected(_request: Request, error: Exception) -> JSONResponse:
     return _error(500, "internal_error", "something went wrong on our side; it has been logged")
 
 
+def _uses_api_key(dependant: Dependant) -> bool:
+    return any(
+        dependency.call is _API_KEY_DEPENDENCY or _uses_api_key(dependency)
+        for dependency in dependant.dependencies
+    )
+
+
+ROUTERS: tuple[APIRouter, ...] = (
+    catalog_router,
+    links_router,
+    presave_router,
+    autofill_router,
+    fulfilment_router,
+    services_router,
+)
+
+
+def _declare_bearer_security(api: FastAPI) -> None:
+    """Add the API-key scheme to the OpenAPI document and mark the operations needing it
+    (found from their dependencies, so a new endpoint cannot be forgotten)."""
+    generate = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is not None:
+            return api.openapi_schema
+        schema = generate()
+        schema.setdefault("components", {})["securitySchemes"] = {
+            BEARER_SCHEME: {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "API key",
+                "description": "An API key of one workspace (`launchlink create-api-key`), "
+                "sent as `Authorization: Bearer <key>`.",
+            }
+        }
+        keyed = (
+            route
+            for router in ROUTERS
+            for route in router.routes
+            if isinstance(route, APIRoute) and _uses_api_key(route.dependant)
+        )
+        for route in keyed:
+            for method in route.methods or ():
+                operation = schema["paths"][API_PREFIX + route.path_format][method.lower()]
+                operation["security"] = [{BEARER_SCHEME: []}]
+                operation.setdefault("responses", {}).setdefault(
+                    "401", {"description": "No API key, or one this instance does not know."}
+                )
+        api.openapi_schema = schema
+        return schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
+
+
+async def _docs_page(_request: Request) -> HTMLResponse:
+    # Rendered in the browser from openapi.json by /static/api-docs/ (no CDN: works offline).
+    return HTMLResponse(
+        DOCS_PAGE.read_text(encoding="utf-8"),
+        headers={
+            "content-security-policy": "default-src 'none'; script-src 'self'; "
+            "style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; "
+            "form-action 'none'; frame-ancestors 'none'",
+            "cache-control": "no-cache",
+        },
+    )
+
+
 def create_api(context: AppContext) -> FastAPI:
     api = FastAPI(
         title="launchlink API",
@@ -90,7 +166,7 @@ def create_api(context: AppContext) -> FastAPI:
         description="Releases, links and campaigns of one workspace. Authenticate with "
         "`Authorization: Bearer <API key>`; every key belongs to exactly one workspace.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # FastAPI's page loads Swagger UI from a CDN; ours is served here
         redoc_url=None,
         # Slash redirects are made in front of the API, relative, never from Host.
         redirect_slashes=False,
@@ -100,10 +176,8 @@ def create_api(context: AppContext) -> FastAPI:
     api.add_exception_handler(RequestValidationError, _on_validation_error)
     api.add_exception_handler(StarletteHTTPException, _on_http_error)
     api.add_exception_handler(Exception, _on_unexpected)
-    api.include_router(catalog_router, prefix=API_PREFIX)
-    api.include_router(links_router, prefix=API_PREFIX)
-    api.include_router(presave_router, prefix=API_PREFIX)
-    api.include_router(autofill_router, prefix=API_PREFIX)
-    api.include_router(fulfilment_router, prefix=API_PREFIX)
-    api.include_router(services_router, prefix=API_PREFIX)
+    for router in ROUTERS:
+        api.include_router(router, prefix=API_PREFIX)
+    api.add_api_route(f"{API_PREFIX}/docs", _docs_page, methods=["GET"], include_in_schema=False)
+    _declare_bearer_security(api)
     return api

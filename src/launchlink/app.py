@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from starlette.responses import PlainTextResponse
+from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -49,6 +49,32 @@ SIMULATOR_PREFIX = "/_sim"
 
 async def _healthz(_request: Any) -> PlainTextResponse:
     return PlainTextResponse("ok")
+
+
+# Smart links are for everyone, previews included; the API, fans' pre-save flows (forms,
+# sign-in callbacks, revoke links) and the development pages are not for crawlers.
+ROBOTS_TXT = """\
+User-agent: *
+Allow: /
+Disallow: /api/
+Disallow: /presave/
+Disallow: /oauth/
+Disallow: /revoke/
+Disallow: /_sim/
+Disallow: /_dev/
+"""
+
+
+async def _robots(_request: Any) -> PlainTextResponse:
+    return PlainTextResponse(ROBOTS_TXT, headers={"cache-control": "public, max-age=86400"})
+
+
+async def _favicon(_request: Any) -> Response:
+    return FileResponse(
+        STATIC_DIR / "favicon.ico",
+        media_type="image/x-icon",
+        headers={"cache-control": "public, max-age=604800"},
+    )
 
 
 class Application:
@@ -136,6 +162,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     api = create_api(context)
     routes: list[Any] = [
         Route("/healthz", _healthz, methods=["GET", "HEAD"]),
+        Route("/robots.txt", _robots, methods=["GET", "HEAD"]),
+        Route("/favicon.ico", _favicon, methods=["GET", "HEAD"]),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
     ]
     outbox = settings.dev_outbox_dir
