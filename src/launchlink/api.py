@@ -87,6 +87,13 @@ async def _on_http_error(_request: Request, error: Exception) -> JSONResponse:
     return response
 
 
+async def _on_recursion(_request: Request, error: Exception) -> JSONResponse:
+    # Endpoints that parse their body themselves (POST /releases picks its model from the
+    # query) meet deeply nested JSON as a bare RecursionError from the JSON decoder.
+    logger.info("refused a request: %s", error)
+    return _error(400, "bad_request", _unparsable_body(RecursionError()))
+
+
 async def _on_unexpected(_request: Request, error: Exception) -> JSONResponse:
     logger.exception("unhandled error in the API", exc_info=error)
     return _error(500, "internal_error", "something went wrong on our side; it has been logged")
@@ -175,6 +182,7 @@ def create_api(context: AppContext) -> FastAPI:
     api.add_exception_handler(LaunchlinkError, _on_launchlink_error)
     api.add_exception_handler(RequestValidationError, _on_validation_error)
     api.add_exception_handler(StarletteHTTPException, _on_http_error)
+    api.add_exception_handler(RecursionError, _on_recursion)
     api.add_exception_handler(Exception, _on_unexpected)
     for router in ROUTERS:
         api.include_router(router, prefix=API_PREFIX)
