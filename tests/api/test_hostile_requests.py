@@ -137,7 +137,7 @@ def test_a_real_server_answers_413_mid_stream_without_growing_memory(
     assert after - before < 30 * 1024 * 1024, (before, after)
 
 
-@pytest.mark.parametrize("depth", [1_000, 5_000, 100_000])
+@pytest.mark.parametrize("depth", [5_000, 100_000])
 @pytest.mark.parametrize("path", ["/api/v1/artists", "/api/v1/releases", "/api/v1/resolve"])
 async def test_deeply_nested_json_is_a_clear_400(
     client: httpx.AsyncClient, owner: WorkspaceKey, depth: int, path: str
