@@ -22,9 +22,7 @@ from starlette.staticfiles import StaticFiles as _StarletteStaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from launchlink.errors import PayloadTooLarge
-
-# Visible ASCII that may stand in a Location header as it is; the rest is percent-encoded.
-_LOCATION_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"<>\\^`{|}')
+from launchlink.kit.urls import URL_SAFE
 
 
 class _BodyTooLarge(Exception):
@@ -107,10 +105,10 @@ class TrailingSlashRedirect:
             return
         # Leading slashes collapse to one: "//evil.example/" must never become a
         # protocol-relative "//evil.example".
-        target = quote("/" + path.strip("/"), safe=_LOCATION_SAFE)
+        target = quote("/" + path.strip("/"), safe=URL_SAFE)
         query = scope.get("query_string", b"")
         if query:
-            target += "?" + quote(query.decode("latin-1"), safe=_LOCATION_SAFE)
+            target += "?" + quote(query.decode("latin-1"), safe=URL_SAFE)
         response = Response(status_code=308, headers={"location": target})
         await response(scope, receive, send)
 

@@ -12,7 +12,8 @@ Rules, each with its reason:
 * a host name that IDNA accepts (stored as its ASCII ``xn--`` form, so a look-alike
   Unicode host is visible as such) or an IP literal; a valid port;
 * no whitespace, control or invisible formatting characters anywhere, no backslash
-  (browsers read it as ``/``); non-ASCII in path and query is percent-encoded;
+  (browsers read it as ``/``); non-ASCII and ``"<>`` and the like in path and query are
+  percent-encoded (``%`` itself is kept: the URL may already be encoded);
 * at most :data:`MAX_URL_LENGTH` characters.
 
 URLs are parsed, never fetched (see ``connectors/http.py`` for outbound calls).
@@ -31,9 +32,9 @@ from pydantic import AfterValidator, Field
 from launchlink.kit.text import TextRefused, single_line
 
 MAX_URL_LENGTH = 2048
+URL_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"<>\\^`{|}')
+"""Characters that may stand in a Location header or an .ics URI unencoded; quote the rest."""
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
-# Visible ASCII stays as typed (it may already be percent-encoded); the rest is encoded.
-_KEEP = "".join(chr(code) for code in range(0x21, 0x7F))
 
 
 class UrlRefused(ValueError):
@@ -98,9 +99,9 @@ def check_url(value: str) -> str:
         (
             scheme,
             netloc,
-            quote(parts.path, safe=_KEEP),
-            quote(parts.query, safe=_KEEP),
-            quote(parts.fragment, safe=_KEEP),
+            quote(parts.path, safe=URL_SAFE),
+            quote(parts.query, safe=URL_SAFE),
+            quote(parts.fragment, safe=URL_SAFE),
         )
     )
     if len(normalised) > MAX_URL_LENGTH:

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from launchlink.kit.text import one_line
+from launchlink.kit.urls import URL_SAFE
 
 ONE_HOUR = timedelta(hours=1)
-_URI_SAFE = "".join(chr(code) for code in range(0x21, 0x7F) if chr(code) not in '"<>\\^`{|}')
 
 
 def _escape(text: str) -> str:
@@ -23,7 +23,7 @@ def _escape(text: str) -> str:
 
 
 def _uri(url: str) -> str:
-    return quote(url, safe=_URI_SAFE)
+    return quote(url, safe=URL_SAFE)
 
 
 def _fold(line: str) -> str:
