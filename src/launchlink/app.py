@@ -12,17 +12,18 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
-from starlette.responses import PlainTextResponse
+from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, Router
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from launchlink.api import create_api
 from launchlink.config import Settings, load_settings
 from launchlink.context import AppContext
 from launchlink.db import Database
+from launchlink.guards import BodySizeLimit, StaticFiles, TrailingSlashRedirect
 from launchlink.kit.clock import Clock, SystemClock
 from launchlink.kit.useragent import warm_up as warm_up_classifier
 from launchlink.links.changes import bus
@@ -31,8 +32,10 @@ from launchlink.links.page_cache import PageCache
 from launchlink.links.public import PublicLinkApp, PublicLinkConfig
 from launchlink.links.snapshots import CachingSnapshotSource, DatabaseSnapshotSource
 from launchlink.links.visitors import VisitorLocation
+from launchlink.mail.outbox import Outbox, OutboxPages
 
 if TYPE_CHECKING:
+    from launchlink.demo import DemoSimulatorAligner
     from launchlink.fulfilment.tasks import EmbeddedWorker
     from launchlink.presave.front import PresaveFront
     from launchlink.presave.reminders import ReminderLoop
@@ -48,6 +51,32 @@ async def _healthz(_request: Any) -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
+# Smart links are for everyone, previews included; the API, fans' pre-save flows (forms,
+# sign-in callbacks, revoke links) and the development pages are not for crawlers.
+ROBOTS_TXT = """\
+User-agent: *
+Allow: /
+Disallow: /api/
+Disallow: /presave/
+Disallow: /oauth/
+Disallow: /revoke/
+Disallow: /_sim/
+Disallow: /_dev/
+"""
+
+
+async def _robots(_request: Any) -> PlainTextResponse:
+    return PlainTextResponse(ROBOTS_TXT, headers={"cache-control": "public, max-age=86400"})
+
+
+async def _favicon(_request: Any) -> Response:
+    return FileResponse(
+        STATIC_DIR / "favicon.ico",
+        media_type="image/x-icon",
+        headers={"cache-control": "public, max-age=604800"},
+    )
+
+
 class Application:
     """The process-wide ASGI app; owns start-up and shutdown of background pieces."""
 
@@ -56,6 +85,7 @@ class Application:
         self.front = front
         self.public_caches: PublicCaches | None = None
         self.simulator_state: SimulatorState | None = None
+        self.simulator_aligner: DemoSimulatorAligner | None = None
         self.fulfilment_worker: EmbeddedWorker | None = None
         self.reminders: ReminderLoop | None = None
 
@@ -132,15 +162,25 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     api = create_api(context)
     routes: list[Any] = [
         Route("/healthz", _healthz, methods=["GET", "HEAD"]),
+        Route("/robots.txt", _robots, methods=["GET", "HEAD"]),
+        Route("/favicon.ico", _favicon, methods=["GET", "HEAD"]),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
     ]
+    outbox = settings.dev_outbox_dir
+    if outbox is not None:
+        routes.extend(OutboxPages(Outbox(outbox)).routes())
+        _warn_if_public(settings)
     simulator_state = None
+    aligner = None
     if settings.simulator_embedded:
-        from launchlink.demo import embedded_simulator_state
+        from launchlink.demo import DemoSimulatorAligner, embedded_simulator_state
         from launchlink.simulator.app import create_simulator_app
 
         simulator_state = embedded_simulator_state(settings, context.clock)
         routes.append(Mount(SIMULATOR_PREFIX, app=create_simulator_app(simulator_state)))
+        # A demo release moved elsewhere (CLI, API) moves the simulated services' too.
+        aligner = DemoSimulatorAligner(simulator_state, context.database, settings)
+        bus.subscribe(aligner)
     from launchlink.presave.reminders import ReminderLoop
     from launchlink.presave.wiring import presave_for_app, reminder_sender_for
 
@@ -149,14 +189,25 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         context, simulator_state=simulator_state, location=location
     )
     routes.extend(presave_web.routes())
-    fallback = Router(routes=routes, default=api)
+    fallback = TrailingSlashRedirect(Router(routes=routes, default=api, redirect_slashes=False))
     front, caches = _public_front(context, fallback, location, presave=presave_front)
-    application = Application(context, front)
+    application = Application(context, BodySizeLimit(front, max_bytes=settings.max_request_bytes))
     application.simulator_state = simulator_state
+    application.simulator_aligner = aligner  # the bus holds it weakly
     application.reminders = ReminderLoop(reminder_sender_for(context, presave_web))
     # The bus holds the caches weakly; the application keeps them alive.
     application.public_caches = caches
     return application
+
+
+def _warn_if_public(settings: Settings) -> None:
+    host = urlsplit(settings.public_url).hostname or ""
+    if host not in ("localhost", "127.0.0.1", "::1"):
+        logger.warning(
+            "LAUNCHLINK_ENVIRONMENT is development on %s: emails without SMTP are kept in "
+            "the dev outbox; set LAUNCHLINK_ENVIRONMENT=production for a real deployment",
+            settings.public_url,
+        )
 
 
 class PublicCaches:

@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Coroutine
+from datetime import UTC
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
@@ -102,16 +103,41 @@ def serve(
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    release_in: Annotated[
+        str | None,
+        typer.Option(
+            "--release-in",
+            help="Move the demo single's release to now + this delay (30s, 2m, 1h) to "
+            "watch release day and its fulfilment.",
+        ),
+    ] = None,
+) -> None:
     """Seed the demo workspace, artists, releases and links (safe to run again)."""
-    from launchlink.demo import seed_demo
+    from launchlink.demo import parse_duration, seed_demo
 
-    result = _run(seed_demo)
+    try:
+        delay = parse_duration(release_in) if release_in is not None else None
+    except LaunchlinkError as error:
+        raise typer.BadParameter(error.message, param_hint="--release-in") from None
+
+    result = _run(lambda settings: seed_demo(settings, release_in=delay))
     console.print(
         f"[green]demo ready[/]: {result.public_url}/demo and {result.public_url}/demo-soon"
     )
     if result.api_key:
         console.print(f"demo API key: [bold]{result.api_key}[/]  (kept in var/demo_api_key)")
+    if result.moved_to is not None:
+        at = result.moved_to.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        console.print(
+            f"[bold]Lantern Light[/] ({result.public_url}/demo-soon) now releases at {at}, "
+            f"in {release_in}, everywhere at once."
+        )
+        console.print(
+            "Pre-save it before then; a running `launchlink serve` moves its simulated "
+            "services too and fulfils at release time. Watch it with: "
+            f"launchlink fulfil --release {result.single_release_id} --watch"
+        )
 
 
 @app.command("create-workspace")

@@ -18,9 +18,18 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from launchlink.connectors.settings import ConnectorsSettings
 from launchlink.fulfilment.settings import FulfilmentSettings
+from launchlink.kit.files import (
+    PRIVATE_DIR,
+    PRIVATE_FILE,
+    create_once,
+    ensure_private_dir,
+    ensure_private_file,
+    tighten,
+)
 from launchlink.mail.settings import MailSettings
 from launchlink.outbox.settings import OutboxSettings
 
@@ -71,7 +80,9 @@ class Settings(BaseSettings):
     )
     environment: Literal["development", "production", "test"] = Field(
         default="development",
-        description="test: background workers do not start inside the app (tests drive them).",
+        description="development (default): emails without SMTP go to the dev outbox at "
+        "/_dev/mail; production: they are dropped (logged by subject); test: background "
+        "workers do not start inside the app (tests drive them).",
     )
     trusted_country_header: str | None = Field(
         default=None,
@@ -89,6 +100,17 @@ class Settings(BaseSettings):
     territory_timezones_file: Path | None = Field(
         default=None,
         description="CSV (country,time_zone,note) overriding the bundled territory time zones.",
+    )
+    max_request_bytes: int = Field(
+        default=1_000_000,
+        ge=1024,
+        description="Largest request body accepted (API and forms alike); counted while it "
+        "streams in, so a chunked upload cannot grow memory past it.",
+    )
+    dns_resolver: str | None = Field(
+        default=None,
+        description="DNS server (IP address) asked for custom domains' TXT records. Empty: "
+        "the nameservers of /etc/resolv.conf.",
     )
     page_cache_size: int = Field(
         default=4096, ge=16, description="Rendered pages kept per process."
@@ -189,19 +211,50 @@ class Settings(BaseSettings):
             raise ValueError("LAUNCHLINK_ENCRYPTION_KEYS is set but holds no key")
         return keys
 
+    @property
+    def dev_outbox_dir(self) -> Path | None:
+        """Where mail goes without SMTP in development (see launchlink.mail.outbox)."""
+        return self.var_dir / "outbox" if self.environment == "development" else None
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, or None (PostgreSQL, or an in-memory database)."""
+        if not self.is_sqlite:
+            return None
+        path = make_url(self.resolved_database_url).database
+        return Path(path) if path and path != ":memory:" else None
+
+    def prepare_private_storage(self) -> None:
+        """Make ``var/`` (when present) and the SQLite files readable by their owner only.
+
+        The database file is created 0600 before SQLite opens it, because SQLite gives its
+        -wal and -shm files the database file's permissions.
+        """
+        tighten(self.var_dir, PRIVATE_DIR)
+        database = self.sqlite_path
+        if database is None:
+            return
+        if database.parent == self.var_dir:
+            ensure_private_dir(self.var_dir)
+        if database.parent.is_dir():
+            ensure_private_file(database)
+            for suffix in ("-wal", "-shm", "-journal"):
+                tighten(database.with_name(database.name + suffix), PRIVATE_FILE)
+
     def _generated_once(self, name: str, make: Callable[[], str]) -> str:
         key_file = self.var_dir / name
-        if key_file.exists():
-            return key_file.read_text().strip()
-        self.var_dir.mkdir(parents=True, exist_ok=True)
-        value = make()
-        # Exclusive create: two processes starting together must agree on one value.
-        try:
-            with key_file.open("x") as handle:
-                handle.write(value)
-            key_file.chmod(0o600)
-        except FileExistsError:
-            return key_file.read_text().strip()
+        # Written whole under a temporary name, then linked into place: a process starting
+        # at the same moment sees no file or the whole file, and every process ends up
+        # with the first value linked.
+        if not key_file.exists():
+            create_once(key_file, make())
+        tighten(key_file, PRIVATE_FILE)
+        value = key_file.read_text(encoding="utf-8").strip()
+        if not value:
+            raise ValueError(
+                f"{key_file} is empty (left by an interrupted first start?); delete it to "
+                "generate a new one, or restore it from a backup"
+            )
         return value
 
 
@@ -219,4 +272,7 @@ def _any_credentials(connectors: ConnectorsSettings) -> bool:
 
 
 def load_settings() -> Settings:
-    return Settings()
+    """The process's settings (from the environment), with its private storage prepared."""
+    settings = Settings()
+    settings.prepare_private_storage()
+    return settings

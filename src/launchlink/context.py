@@ -12,6 +12,7 @@ from launchlink.kit.clock import Clock, SystemClock
 if TYPE_CHECKING:
     from launchlink.kit.crypto import TokenCipher
     from launchlink.kit.territories import TerritoryTimeZones
+    from launchlink.links.domains import OwnershipProver
     from launchlink.links.invalidation import LinkChangeFeed
     from launchlink.mail.port import MailSender
     from launchlink.presave.modes import ConnectorSource
@@ -30,3 +31,5 @@ class AppContext:
     mail: MailSender | None = None
     territories: TerritoryTimeZones | None = None
     """The territory → zone table pre-saves are planned with (one per process)."""
+    domain_prover: OwnershipProver | None = None
+    """Checks custom-domain ownership (DNS TXT, HTTP token); built from settings if None."""

@@ -53,6 +53,13 @@ class NotFound(LaunchlinkError):
     code = "not_found"
 
 
+class OwnershipNotProven(LaunchlinkError):
+    """A custom domain's DNS record or HTTP token was not found (the message says which)."""
+
+    status_code = 422
+    code = "ownership_not_proven"
+
+
 class Conflict(LaunchlinkError):
     status_code = 409
     code = "conflict"

@@ -10,6 +10,7 @@ import pytest
 from launchlink.app import Application, create_app
 from launchlink.config import Settings
 from launchlink.db import Database
+from launchlink.links.domains import OwnershipProver, PlainHttpProbe
 from tests.builders import WorkspaceKey, create_workspace_with_key
 
 
@@ -140,3 +141,43 @@ async def make_link(
     )
     assert response.status_code == 201, response.text
     return dict(response.json())
+
+
+class FakeDns:
+    """An in-memory TXT zone: the DNS port's test double (real DNS cannot run here; the
+    real adapter is tested against a local DNS server in tests/links/test_domain_proofs.py)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, list[str]] = {}
+
+    async def txt_records(self, name: str) -> list[str]:
+        return list(self.records.get(name, []))
+
+    def publish(self, name: str, value: str) -> None:
+        self.records.setdefault(name, []).append(value)
+
+
+async def _resolves_nowhere(hostname: str) -> tuple[str, int]:
+    raise LookupError(f"{hostname} does not resolve")
+
+
+@pytest.fixture
+def dns(app: Application) -> FakeDns:
+    zone = FakeDns()
+    app.context.domain_prover = OwnershipProver(
+        txt=zone, http=PlainHttpProbe(resolve=_resolves_nowhere)
+    )
+    return zone
+
+
+async def verified_domain(
+    api: Api, dns: FakeDns, who: WorkspaceKey, hostname: str = "music.owner.test"
+) -> dict[str, Any]:
+    """Claim ``hostname`` for ``who``, publish its TXT record and verify it."""
+    claim = await api.post(who, "/domains", {"hostname": hostname})
+    assert claim.status_code == 201, claim.text
+    verification = claim.json()["verification"]
+    dns.publish(verification["dns_name"], verification["dns_value"])
+    verified = await api.post(who, f"/domains/{claim.json()['id']}/verify", {"method": "dns"})
+    assert verified.status_code == 200, verified.text
+    return dict(verified.json())

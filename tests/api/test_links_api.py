@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tests.api.conftest import Api, make_link, make_release
+from tests.api.conftest import Api, FakeDns, make_link, make_release, verified_domain
 from tests.builders import WorkspaceKey
 
 DEEZER = {"service": "deezer", "url": "https://www.deezer.com/album/302127"}
@@ -27,9 +27,11 @@ async def test_a_duplicate_slug_on_the_same_host_is_a_409(
     assert response.json()["error"]["field"] == "slug"
 
 
-async def test_the_same_slug_is_free_on_a_custom_domain(api: Api, owner: WorkspaceKey) -> None:
+async def test_the_same_slug_is_free_on_a_custom_domain(
+    api: Api, owner: WorkspaceKey, dns: FakeDns
+) -> None:
     await make_link(api, owner, slug="same")
-    await api.post(owner, "/domains", {"hostname": "music.owner.test"})
+    await verified_domain(api, dns, owner)
     release = await make_release(api, owner)
     response = await api.post(
         owner,
@@ -155,18 +157,18 @@ async def test_a_release_with_links_cannot_be_deleted(api: Api, owner: Workspace
     assert (await api.delete(owner, f"/releases/{link['release_id']}")).status_code == 204
 
 
-async def test_a_custom_domain_is_unique_across_workspaces(
-    api: Api, owner: WorkspaceKey, stranger: WorkspaceKey
+async def test_a_verified_custom_domain_is_unique_across_workspaces(
+    api: Api, owner: WorkspaceKey, stranger: WorkspaceKey, dns: FakeDns
 ) -> None:
-    assert (await api.post(owner, "/domains", {"hostname": "Music.Owner.test"})).status_code == 201
+    await verified_domain(api, dns, owner, "Music.Owner.test")
     response = await api.post(stranger, "/domains", {"hostname": "music.owner.test"})
     assert response.status_code == 409
 
 
 async def test_a_link_cannot_use_another_workspaces_domain(
-    api: Api, owner: WorkspaceKey, stranger: WorkspaceKey
+    api: Api, owner: WorkspaceKey, stranger: WorkspaceKey, dns: FakeDns
 ) -> None:
-    await api.post(owner, "/domains", {"hostname": "music.owner.test"})
+    await verified_domain(api, dns, owner)
     release = await make_release(api, stranger)
     response = await api.post(
         stranger,
@@ -177,8 +179,10 @@ async def test_a_link_cannot_use_another_workspaces_domain(
     assert response.json()["error"]["field"] == "custom_domain"
 
 
-async def test_a_domain_root_must_be_a_link_on_that_domain(api: Api, owner: WorkspaceKey) -> None:
-    domain = (await api.post(owner, "/domains", {"hostname": "music.owner.test"})).json()
+async def test_a_domain_root_must_be_a_link_on_that_domain(
+    api: Api, owner: WorkspaceKey, dns: FakeDns
+) -> None:
+    domain = await verified_domain(api, dns, owner)
     elsewhere = await make_link(api, owner, slug="elsewhere")
     refused = await api.patch(owner, f"/domains/{domain['id']}", {"root_link_id": elsewhere["id"]})
     assert refused.status_code == 422

@@ -10,7 +10,7 @@ from httpx import ASGITransport, AsyncClient
 
 from launchlink.app import create_app
 from launchlink.config import Settings
-from tests.api.conftest import Api, make_link
+from tests.api.conftest import Api, FakeDns, make_link, verified_domain
 from tests.builders import WorkspaceKey
 
 BASE = "https://links.example.test"
@@ -120,9 +120,9 @@ async def test_postgres_notify_wakes_another_process_without_waiting_for_the_pol
 
 
 async def test_a_custom_domain_serves_its_root_link_and_its_slugs(
-    api: Api, owner: WorkspaceKey
+    api: Api, owner: WorkspaceKey, dns: FakeDns
 ) -> None:
-    domain = (await api.post(owner, "/domains", {"hostname": "music.owner.test"})).json()
+    domain = await verified_domain(api, dns, owner)
     link = await make_link(api, owner, slug="night")
     moved = await api.patch(owner, f"/links/{link['id']}", {"custom_domain": "music.owner.test"})
     assert moved.json()["url"] == "https://music.owner.test/night"

@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from launchlink.catalog.identifiers import IdentifierError, normalize_isrc, normalize_upc
+from launchlink.kit.text import SingleLine
+from launchlink.kit.urls import OperatorUrl
 from launchlink.models.catalog import ReleaseType
 from launchlink.platforms import PLATFORMS
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Title = Annotated[str, Field(min_length=1, max_length=300)]
+Name = Annotated[SingleLine, Field(min_length=1, max_length=200)]
+Title = Annotated[SingleLine, Field(min_length=1, max_length=300)]
 
 
 def _strip_required(value: str) -> str:
@@ -44,13 +46,6 @@ def _time_zone(value: str) -> str:
     return value
 
 
-def _https_url(value: str) -> str:
-    value = value.strip()
-    if not value.startswith("https://") or len(value) <= len("https://"):
-        raise ValueError("must be an https:// URL")
-    return value
-
-
 def _service_ids(value: dict[str, str]) -> dict[str, str]:
     for service, external_id in value.items():
         if service not in PLATFORMS:
@@ -65,8 +60,7 @@ StrippedTitle = Annotated[Title, AfterValidator(_strip_required)]
 Upc = Annotated[str, Field(max_length=20), AfterValidator(_upc)]
 Isrc = Annotated[str, Field(max_length=20), AfterValidator(_isrc)]
 TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_time_zone)]
-HttpsUrl = Annotated[str, Field(max_length=2048), AfterValidator(_https_url)]
-ServiceIds = Annotated[dict[str, str], Field(max_length=40), AfterValidator(_service_ids)]
+ServiceIds = Annotated[dict[str, SingleLine], Field(max_length=40), AfterValidator(_service_ids)]
 
 
 class Strict(BaseModel):
@@ -130,7 +124,7 @@ class ReleaseCreate(_ReleaseTimingRules):
     type: ReleaseType
     artist_ids: list[UUID] = Field(min_length=1, max_length=20)
     upc: Upc | None = None
-    artwork_url: HttpsUrl | None = None
+    artwork_url: OperatorUrl | None = None
     label_name: Name | None = None
     release_mode: ReleaseModeName = Field(
         description="'global': everyone at release_instant; 'local': local midnight of "
@@ -152,7 +146,7 @@ class ReleaseUpdate(_ReleaseTimingRules):
     type: ReleaseType | None = None
     artist_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=20)
     upc: Upc | None = None
-    artwork_url: HttpsUrl | None = None
+    artwork_url: OperatorUrl | None = None
     label_name: Name | None = None
     time_zone: TimeZone | None = None
     tracks: list[TrackWrite] | None = Field(

@@ -10,6 +10,13 @@ from launchlink.context import AppContext
 from launchlink.dependencies import CurrentPrincipal, Session, WritingPrincipal, get_context
 from launchlink.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from launchlink.links import service
+from launchlink.links.domains import (
+    OwnershipProver,
+    default_prover,
+    dns_name,
+    expected_value,
+    http_url,
+)
 from launchlink.links.schemas import (
     CustomDomainCreate,
     CustomDomainRead,
@@ -18,17 +25,59 @@ from launchlink.links.schemas import (
     DestinationOrder,
     DestinationRead,
     DestinationUpdate,
+    DomainVerificationRead,
+    DomainVerify,
     LinkCreate,
     LinkPage,
     LinkRead,
     LinkUpdate,
 )
-from launchlink.models import Link
+from launchlink.models import CustomDomain, Link
+from launchlink.models.links import DomainProof
 
 router = APIRouter(tags=["links"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Context = Annotated[AppContext, Depends(get_context)]
+
+
+def domain_prover(context: Context) -> OwnershipProver:
+    if context.domain_prover is None:
+        context.domain_prover = default_prover(context.settings.dns_resolver)
+    return context.domain_prover
+
+
+Prover = Annotated[OwnershipProver, Depends(domain_prover)]
+
+
+def domain_read(entry: service.DomainEntry) -> CustomDomainRead:
+    if isinstance(entry, CustomDomain):
+        return CustomDomainRead(
+            id=entry.id,
+            hostname=entry.hostname,
+            status="verified",
+            root_link_id=entry.root_link_id,
+            verification=None,
+            verified_at=entry.verified_at,
+            verified_by=entry.verified_by.value if entry.verified_by is not None else None,
+            created_at=entry.created_at,
+        )
+    token = entry.verification_token
+    return CustomDomainRead(
+        id=entry.id,
+        hostname=entry.hostname,
+        status="pending",
+        root_link_id=None,
+        verification=DomainVerificationRead(
+            dns_name=dns_name(entry.hostname),
+            dns_value=expected_value(token),
+            http_url=http_url(entry.hostname, token),
+            http_body=expected_value(token),
+        ),
+        verified_at=None,
+        verified_by=None,
+        created_at=entry.created_at,
+    )
 
 
 def link_read(link: Link, context: AppContext) -> LinkRead:
@@ -163,44 +212,64 @@ async def delete_destination(
 async def create_custom_domain(
     data: CustomDomainCreate, session: Session, principal: WritingPrincipal, context: Context
 ) -> CustomDomainRead:
-    """Register a custom domain (point its DNS at this instance)."""
+    """Claim a custom domain; it serves links once ownership is verified."""
     own_host = urlsplit(context.settings.public_url).hostname or ""
-    domain = await service.create_custom_domain(
+    claim = await service.create_custom_domain(
         session, principal.workspace_id, data, own_host=own_host
     )
-    return CustomDomainRead.model_validate(domain)
+    return domain_read(claim)
+
+
+@router.post("/domains/{domain_id}/verify")
+async def verify_custom_domain(
+    domain_id: UUID,
+    session: Session,
+    principal: WritingPrincipal,
+    context: Context,
+    prover: Prover,
+    data: DomainVerify | None = None,
+) -> CustomDomainRead:
+    """Check the domain's DNS TXT record or HTTP token and start serving it."""
+    methods = (
+        [DomainProof(data.method)]
+        if data is not None and data.method is not None
+        else [DomainProof.dns, DomainProof.http]
+    )
+    domain = await service.verify_custom_domain(
+        session, principal.workspace_id, domain_id, prover, methods=methods, clock=context.clock
+    )
+    return domain_read(domain)
 
 
 @router.get("/domains")
 async def list_custom_domains(
     session: Session, principal: CurrentPrincipal
 ) -> list[CustomDomainRead]:
-    """List the workspace's custom domains."""
+    """List the workspace's custom domains, verified and pending."""
     domains = await service.list_custom_domains(session, principal.workspace_id)
-    return [CustomDomainRead.model_validate(domain) for domain in domains]
+    return [domain_read(domain) for domain in domains]
 
 
 @router.get("/domains/{domain_id}")
 async def get_custom_domain(
     domain_id: UUID, session: Session, principal: CurrentPrincipal
 ) -> CustomDomainRead:
-    """Get one custom domain."""
-    domain = await service.get_custom_domain(session, principal.workspace_id, domain_id)
-    return CustomDomainRead.model_validate(domain)
+    """Get one custom domain, with what proves its ownership while pending."""
+    return domain_read(await service.get_custom_domain(session, principal.workspace_id, domain_id))
 
 
 @router.patch("/domains/{domain_id}")
 async def update_custom_domain(
     domain_id: UUID, data: CustomDomainUpdate, session: Session, principal: WritingPrincipal
 ) -> CustomDomainRead:
-    """Choose the link served at the domain's root (or none)."""
+    """Choose the link served at a verified domain's root (or none)."""
     domain = await service.update_custom_domain(session, principal.workspace_id, domain_id, data)
-    return CustomDomainRead.model_validate(domain)
+    return domain_read(domain)
 
 
 @router.delete("/domains/{domain_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_custom_domain(
     domain_id: UUID, session: Session, principal: WritingPrincipal
 ) -> None:
-    """Remove a custom domain no link uses."""
+    """Remove a pending claim, or a domain no link uses."""
     await service.delete_custom_domain(session, principal.workspace_id, domain_id)

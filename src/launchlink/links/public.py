@@ -69,6 +69,7 @@ DEFAULT_RESERVED_PREFIXES: frozenset[str] = frozenset(
         "api",
         "static",
         "_sim",
+        "_dev",
         "presave",
         "oauth",
         "revoke",

@@ -4,10 +4,18 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from launchlink.models import CustomDomain, Link, LinkChange, Release, ReleaseArtist
+from launchlink.models import (
+    CustomDomain,
+    CustomDomainClaim,
+    Link,
+    LinkChange,
+    Release,
+    ReleaseArtist,
+)
 
 
 class LinkRepository:
@@ -111,10 +119,21 @@ class CustomDomainRepository:
         return result.scalars().first()
 
     async def get_by_hostname(self, hostname: str) -> CustomDomain | None:
+        """The workspace holding ``hostname`` (ownership proven), whichever it is."""
         result = await self.session.execute(
             select(CustomDomain).where(CustomDomain.hostname == hostname)
         )
         return result.scalars().first()
+
+    async def add_if_free(self, domain: CustomDomain) -> bool:
+        """Insert a held domain; False when another workspace got the hostname first."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(domain)
+                await self.session.flush()
+        except IntegrityError:
+            return False
+        return True
 
     async def list_all(self, workspace_id: UUID) -> list[CustomDomain]:
         result = await self.session.execute(
@@ -138,4 +157,48 @@ class CustomDomainRepository:
 
     async def delete(self, domain: CustomDomain) -> None:
         await self.session.delete(domain)
+        await self.session.flush()
+
+
+class CustomDomainClaimRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, workspace_id: UUID, claim_id: UUID) -> CustomDomainClaim | None:
+        result = await self.session.execute(
+            select(CustomDomainClaim).where(
+                CustomDomainClaim.id == claim_id, CustomDomainClaim.workspace_id == workspace_id
+            )
+        )
+        return result.scalars().first()
+
+    async def get_for(self, workspace_id: UUID, hostname: str) -> CustomDomainClaim | None:
+        result = await self.session.execute(
+            select(CustomDomainClaim).where(
+                CustomDomainClaim.workspace_id == workspace_id,
+                CustomDomainClaim.hostname == hostname,
+            )
+        )
+        return result.scalars().first()
+
+    async def list_all(self, workspace_id: UUID) -> list[CustomDomainClaim]:
+        result = await self.session.execute(
+            select(CustomDomainClaim)
+            .where(CustomDomainClaim.workspace_id == workspace_id)
+            .order_by(CustomDomainClaim.hostname)
+        )
+        return list(result.scalars())
+
+    async def add_if_free(self, claim: CustomDomainClaim) -> bool:
+        """Insert a claim; False when this workspace already claims the hostname."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(claim)
+                await self.session.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    async def delete(self, claim: CustomDomainClaim) -> None:
+        await self.session.delete(claim)
         await self.session.flush()

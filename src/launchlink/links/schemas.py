@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from launchlink.kit.text import SingleLine
 from launchlink.links.slugs import SlugError, validate_slug
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -37,7 +38,10 @@ def _country_urls(value: dict[str, str]) -> dict[str, str]:
 
 Slug = Annotated[str, Field(max_length=64), AfterValidator(_slug)]
 Hostname = Annotated[str, Field(max_length=253), AfterValidator(_hostname)]
-Url = Annotated[str, Field(min_length=1, max_length=2048)]
+# Destination URLs are checked by the service (platform hosts first, then the common rules
+# of kit/urls.py) so a pasted "open.spotify.com/..." without a scheme can be upgraded.
+Url = Annotated[SingleLine, Field(min_length=1, max_length=2048)]
+ServiceName = Annotated[SingleLine, Field(min_length=1, max_length=32)]
 CountryUrls = Annotated[dict[str, Url], Field(max_length=250), AfterValidator(_country_urls)]
 
 
@@ -46,7 +50,7 @@ class Strict(BaseModel):
 
 
 class DestinationCreate(Strict):
-    service: Annotated[str, Field(min_length=1, max_length=32)]
+    service: ServiceName
     url: Url
     country_urls: CountryUrls = Field(
         default_factory=dict, description="ISO country → URL used for visitors from there."
@@ -107,22 +111,42 @@ class LinkPage(BaseModel):
 
 
 class DestinationOrder(Strict):
-    services: list[Annotated[str, Field(max_length=32)]] = Field(min_length=1, max_length=60)
+    services: list[ServiceName] = Field(min_length=1, max_length=60)
 
 
 class CustomDomainCreate(Strict):
     hostname: Hostname
-    root_link_id: UUID | None = None
 
 
 class CustomDomainUpdate(Strict):
     root_link_id: UUID | None
 
 
-class CustomDomainRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class DomainVerify(Strict):
+    method: Literal["dns", "http"] | None = Field(
+        default=None, description="Check only this proof; omitted: DNS, then HTTP."
+    )
 
+
+class DomainVerificationRead(BaseModel):
+    """What to publish to prove ownership: either the DNS record or the HTTP file."""
+
+    dns_name: str = Field(description="Create a TXT record with this name...")
+    dns_value: str = Field(description="...holding exactly this value.")
+    http_url: str = Field(description="Or serve this URL over plain HTTP (no redirect)...")
+    http_body: str = Field(description="...answering exactly this text.")
+
+
+class CustomDomainRead(BaseModel):
     id: UUID
     hostname: str
+    status: Literal["pending", "verified"] = Field(
+        description="pending: serves nothing until verified (POST /domains/{id}/verify)."
+    )
     root_link_id: UUID | None
+    verification: DomainVerificationRead | None = Field(
+        description="While pending: the record or file that proves ownership."
+    )
+    verified_at: datetime | None
+    verified_by: Literal["dns", "http"] | None
     created_at: datetime

@@ -7,12 +7,18 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.catalog.repository import ReleaseRepository
-from launchlink.errors import Conflict, NotFound, ValidationFailed
+from launchlink.errors import Conflict, NotFound, OwnershipNotProven, ValidationFailed
 from launchlink.fulfilment.service import queue_standing_presaves
 from launchlink.kit.clock import Clock, SystemClock
 from launchlink.kit.pagination import Page, decode_cursor, page_from
+from launchlink.kit.urls import UrlRefused, check_url
 from launchlink.links.changes import touch_links
-from launchlink.links.repository import CustomDomainRepository, LinkRepository
+from launchlink.links.domains import OwnershipProver, new_token
+from launchlink.links.repository import (
+    CustomDomainClaimRepository,
+    CustomDomainRepository,
+    LinkRepository,
+)
 from launchlink.links.schemas import (
     CustomDomainCreate,
     CustomDomainUpdate,
@@ -21,8 +27,8 @@ from launchlink.links.schemas import (
     LinkCreate,
     LinkUpdate,
 )
-from launchlink.models import CustomDomain, Destination, Link
-from launchlink.models.links import DEFAULT_HOST
+from launchlink.models import CustomDomain, CustomDomainClaim, Destination, Link
+from launchlink.models.links import DEFAULT_HOST, DomainProof
 from launchlink.platforms import (
     DestinationUrlError,
     UnknownPlatform,
@@ -45,6 +51,17 @@ async def count_links_of_release(session: AsyncSession, release_id: UUID) -> int
     return len(await LinkRepository(session).ids_of_release(release_id))
 
 
+def _checked_destination_url(service: str, url: str, *, field: str) -> str:
+    # The service's own hosts first (its message says where to copy the link from), then
+    # the rules every stored URL follows.
+    try:
+        return check_url(validate_destination_url(service, url))
+    except DestinationUrlError as error:
+        raise ValidationFailed(error.message, field=field) from None
+    except UrlRefused as error:
+        raise ValidationFailed(f"the link {error}", field=field) from None
+
+
 def _checked_destination_urls(
     service: str, url: str, country_urls: dict[str, str]
 ) -> tuple[str, dict[str, str]]:
@@ -52,18 +69,15 @@ def _checked_destination_urls(
         get_platform(service)
     except UnknownPlatform:
         raise ValidationFailed(f"unknown service {service!r}", field="service") from None
-    try:
-        checked_url = validate_destination_url(service, url)
-    except DestinationUrlError as error:
-        raise ValidationFailed(error.message, field="url") from None
+    checked_url = _checked_destination_url(service, url, field="url")
     checked_countries: dict[str, str] = {}
     for country, country_url in country_urls.items():
         try:
-            checked_countries[country] = validate_destination_url(service, country_url)
-        except DestinationUrlError as error:
-            raise ValidationFailed(
-                f"{country}: {error.message}", field=f"country_urls.{country}"
-            ) from None
+            checked_countries[country] = _checked_destination_url(
+                service, country_url, field=f"country_urls.{country}"
+            )
+        except ValidationFailed as error:
+            raise ValidationFailed(f"{country}: {error.message}", field=error.field) from None
     return checked_url, checked_countries
 
 
@@ -73,12 +87,21 @@ async def _resolve_domain(
     if hostname is None:
         return None
     domain = await CustomDomainRepository(session).get_by_hostname(hostname)
-    if domain is None or domain.workspace_id != workspace_id:
+    if domain is not None and domain.workspace_id == workspace_id:
+        return domain
+    # Only this workspace's own claims are consulted: whether another workspace holds or
+    # claims the hostname is never revealed.
+    claim = await CustomDomainClaimRepository(session).get_for(workspace_id, hostname)
+    if claim is not None:
         raise ValidationFailed(
-            f"{hostname} is not a custom domain of this workspace; add it first",
+            f"{hostname} is not verified yet: publish its DNS record or HTTP token, then "
+            f"POST /domains/{claim.id}/verify",
             field="custom_domain",
         )
-    return domain
+    raise ValidationFailed(
+        f"{hostname} is not a custom domain of this workspace; add it first",
+        field="custom_domain",
+    )
 
 
 async def _ensure_slug_free(
@@ -276,20 +299,71 @@ async def reorder_destinations(
     return link
 
 
+DomainEntry = CustomDomain | CustomDomainClaim
+"""A workspace's domain as the API shows it: held (verified) or a pending claim."""
+
+
+def _already_registered(hostname: str) -> Conflict:
+    # One answer whoever holds or claims it, this workspace or another: registration must
+    # not tell one workspace anything about another.
+    return Conflict(f"{hostname} is already registered", field="hostname")
+
+
 async def create_custom_domain(
     session: AsyncSession, workspace_id: UUID, data: CustomDomainCreate, *, own_host: str
-) -> CustomDomain:
+) -> CustomDomainClaim:
+    """Claim a hostname: pending, with a token to publish, until ownership is proven.
+
+    Another workspace's *pending* claim does not stand in the way (claims prove nothing);
+    a hostname some workspace has proven is taken.
+    """
     if data.hostname == own_host:
         raise ValidationFailed(
             "this is launchlink's own host, not a custom domain", field="hostname"
         )
-    repository = CustomDomainRepository(session)
-    if await repository.get_by_hostname(data.hostname) is not None:
-        raise Conflict(f"{data.hostname} is already registered", field="hostname")
-    domain = CustomDomain(workspace_id=workspace_id, hostname=data.hostname)
-    await repository.add(domain)
-    if data.root_link_id is not None:
-        await _set_domain_root(session, workspace_id, domain, data.root_link_id)
+    if await CustomDomainRepository(session).get_by_hostname(data.hostname) is not None:
+        raise _already_registered(data.hostname)
+    claim = CustomDomainClaim(
+        workspace_id=workspace_id, hostname=data.hostname, verification_token=new_token()
+    )
+    if not await CustomDomainClaimRepository(session).add_if_free(claim):
+        raise _already_registered(data.hostname)
+    return claim
+
+
+async def verify_custom_domain(
+    session: AsyncSession,
+    workspace_id: UUID,
+    domain_id: UUID,
+    prover: OwnershipProver,
+    *,
+    methods: list[DomainProof],
+    clock: Clock,
+) -> CustomDomain:
+    """Check the claim's DNS record or HTTP token; the first workspace to prove wins."""
+    entry = await get_custom_domain(session, workspace_id, domain_id)
+    if isinstance(entry, CustomDomain):
+        return entry  # already proven
+    attempts = await prover.prove(entry.hostname, entry.verification_token, methods)
+    proof = next((attempt for attempt in attempts if attempt.proven), None)
+    if proof is None:
+        raise OwnershipNotProven(
+            f"ownership of {entry.hostname} is not proven yet: "
+            + "; ".join(attempt.detail for attempt in attempts)
+        )
+    domains = CustomDomainRepository(session)
+    domain = CustomDomain(
+        id=entry.id,
+        workspace_id=workspace_id,
+        hostname=entry.hostname,
+        verified_at=clock.now(),
+        verified_by=proof.method,
+    )
+    if await domains.get_by_hostname(entry.hostname) is not None or not (
+        await domains.add_if_free(domain)
+    ):
+        raise _already_registered(entry.hostname)
+    await CustomDomainClaimRepository(session).delete(entry)
     return domain
 
 
@@ -309,29 +383,47 @@ async def _set_domain_root(
     await touch_links(session, [x for x in (previous, link_id) if x is not None])
 
 
-async def list_custom_domains(session: AsyncSession, workspace_id: UUID) -> list[CustomDomain]:
-    return await CustomDomainRepository(session).list_all(workspace_id)
+async def list_custom_domains(session: AsyncSession, workspace_id: UUID) -> list[DomainEntry]:
+    held: list[DomainEntry] = list(await CustomDomainRepository(session).list_all(workspace_id))
+    claims = await CustomDomainClaimRepository(session).list_all(workspace_id)
+    return sorted([*held, *claims], key=lambda entry: entry.hostname)
 
 
 async def get_custom_domain(
     session: AsyncSession, workspace_id: UUID, domain_id: UUID
-) -> CustomDomain:
+) -> DomainEntry:
     domain = await CustomDomainRepository(session).get(workspace_id, domain_id)
-    if domain is None:
+    if domain is not None:
+        return domain
+    claim = await CustomDomainClaimRepository(session).get(workspace_id, domain_id)
+    if claim is None:
         raise NotFound(f"no custom domain {domain_id} in this workspace")
-    return domain
+    return claim
+
+
+async def _held_domain(session: AsyncSession, workspace_id: UUID, domain_id: UUID) -> CustomDomain:
+    entry = await get_custom_domain(session, workspace_id, domain_id)
+    if isinstance(entry, CustomDomainClaim):
+        raise Conflict(
+            f"{entry.hostname} is not verified yet; a pending domain serves nothing",
+            field="root_link_id",
+        )
+    return entry
 
 
 async def update_custom_domain(
     session: AsyncSession, workspace_id: UUID, domain_id: UUID, data: CustomDomainUpdate
 ) -> CustomDomain:
-    domain = await get_custom_domain(session, workspace_id, domain_id)
+    domain = await _held_domain(session, workspace_id, domain_id)
     await _set_domain_root(session, workspace_id, domain, data.root_link_id)
     return domain
 
 
 async def delete_custom_domain(session: AsyncSession, workspace_id: UUID, domain_id: UUID) -> None:
-    domain = await get_custom_domain(session, workspace_id, domain_id)
-    if await LinkRepository(session).ids_on_domain(domain.id):
+    entry = await get_custom_domain(session, workspace_id, domain_id)
+    if isinstance(entry, CustomDomainClaim):
+        await CustomDomainClaimRepository(session).delete(entry)
+        return
+    if await LinkRepository(session).ids_on_domain(entry.id):
         raise Conflict("links still use this domain; move or delete them first")
-    await CustomDomainRepository(session).delete(domain)
+    await CustomDomainRepository(session).delete(entry)

@@ -4,7 +4,7 @@ Callers build an :class:`OutgoingEmail` and hand it to the sender *after commit*
 (``launchlink.db.after_commit``), so a rolled-back request never emails anybody.
 """
 
-from launchlink.mail.port import MailSender, MailSendError, OutgoingEmail
+from launchlink.mail.port import MailSender, MailSendError, MessageRefused, OutgoingEmail
 from launchlink.mail.settings import MailSettings
 from launchlink.mail.smtp import LoggingMailSender, SmtpMailSender, mail_sender_from
 
@@ -13,6 +13,7 @@ __all__ = [
     "MailSendError",
     "MailSender",
     "MailSettings",
+    "MessageRefused",
     "OutgoingEmail",
     "SmtpMailSender",
     "mail_sender_from",

@@ -27,6 +27,11 @@ class MailSendError(Exception):
     """The message could not be handed to the mail server; safe to retry later."""
 
 
+class MessageRefused(ValueError):
+    """The message cannot be built as given (a header value that would break the header
+    block, an address with a line break...); retrying the same message will not help."""
+
+
 class MailSender(Protocol):
     """Hands messages to a mail transport.
 

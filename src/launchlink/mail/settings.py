@@ -9,7 +9,9 @@ from pydantic import BaseModel, Field, SecretStr
 
 class MailSettings(BaseModel):
     host: str | None = Field(
-        default=None, description="SMTP server. Empty: emails are logged (subject only), not sent."
+        default=None,
+        description="SMTP server. Empty: in development, emails go to the dev outbox "
+        "(/_dev/mail and the console); otherwise they are logged (subject only), not sent.",
     )
     port: int = Field(default=587, ge=1, le=65535)
     username: str | None = None

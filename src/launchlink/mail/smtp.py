@@ -4,25 +4,43 @@ without a mail server."""
 from __future__ import annotations
 
 import logging
+import re
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 
 import aiosmtplib
 
-from launchlink.mail.port import MailSender, MailSendError, OutgoingEmail
+from launchlink.kit.text import one_line
+from launchlink.mail.port import MailSender, MailSendError, MessageRefused, OutgoingEmail
 from launchlink.mail.settings import MailSettings
 
 logger = logging.getLogger(__name__)
 
+_HEADER_NAME = re.compile(r"[!-9;-~]{1,76}")  # RFC 5322 field name: visible ASCII, no colon
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_FIXED_HEADERS = frozenset({"from", "to", "subject", "message-id", "cc", "bcc", "reply-to"})
+
+
+def _header_value(name: str, value: str) -> str:
+    # Data must never add a header or a recipient: refuse, do not repair, every value that
+    # could end the header line (the subject alone is prose and is flattened instead).
+    if _CONTROL.search(value):
+        raise MessageRefused(f"the {name} header holds a control character")
+    return value
+
 
 def build_message(message: OutgoingEmail, *, from_address: str) -> EmailMessage:
+    """The MIME message; :class:`MessageRefused` when a header value could break it."""
     email = EmailMessage()
-    email["From"] = from_address
-    email["To"] = message.to
-    email["Subject"] = message.subject
+    email["From"] = _header_value("From", from_address)
+    email["To"] = _header_value("To", message.to)
+    email["Subject"] = one_line(message.subject)
     email["Message-ID"] = make_msgid(domain=from_address.rpartition("@")[2].strip("> ") or None)
     for name, value in message.headers.items():
-        email[name] = value
+        if not _HEADER_NAME.fullmatch(name) or name.lower() in _FIXED_HEADERS:
+            raise MessageRefused(f"{name[:40]!r} cannot be set as an extra header")
+        email[name] = _header_value(name, value)
     email.set_content(message.text)
     if message.html is not None:
         email.add_alternative(message.html, subtype="html")
@@ -63,5 +81,14 @@ class LoggingMailSender:
         logger.info("no mail server configured; not sending %r email", message.tag or "an")
 
 
-def mail_sender_from(settings: MailSettings) -> MailSender:
-    return SmtpMailSender(settings) if settings.host else LoggingMailSender()
+def mail_sender_from(
+    settings: MailSettings, *, outbox: Path | None = None, page_url: str | None = None
+) -> MailSender:
+    """SMTP when a host is set; else the development outbox when given, else a log line."""
+    if settings.host:
+        return SmtpMailSender(settings)
+    if outbox is not None:
+        from launchlink.mail.outbox import OutboxMailSender
+
+        return OutboxMailSender(outbox, page_url=page_url)
+    return LoggingMailSender()

@@ -8,7 +8,13 @@ from launchlink.models.fulfilment import (
     ReleaseResolution,
     ServiceLimiterState,
 )
-from launchlink.models.links import CustomDomain, Destination, Link, LinkChange
+from launchlink.models.links import (
+    CustomDomain,
+    CustomDomainClaim,
+    Destination,
+    Link,
+    LinkChange,
+)
 from launchlink.models.outbox import OutboxDelivery, OutboxEvent, OutboxSubscription
 from launchlink.models.presave import (
     Campaign,
@@ -31,6 +37,7 @@ __all__ = [
     "ConsentRecord",
     "ConsentText",
     "CustomDomain",
+    "CustomDomainClaim",
     "Destination",
     "Fan",
     "FulfilmentAction",

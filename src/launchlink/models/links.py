@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -8,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Enum,
     ForeignKey,
     Integer,
     String,
@@ -24,7 +26,20 @@ DEFAULT_HOST = ""
 """``Link.host`` of links served on the instance's own domain (not a custom domain)."""
 
 
+class DomainProof(enum.StrEnum):
+    dns = "dns"
+    """A TXT record ``_launchlink.<hostname>`` holding the claim's token."""
+    http = "http"
+    """``http://<hostname>/.well-known/launchlink/<token>`` answering the token."""
+
+
 class CustomDomain(IdMixin, TimestampsMixin, Base):
+    """A hostname a workspace has proven it controls: links can live on it.
+
+    ``hostname`` is unique: the first workspace to prove ownership holds the domain (the
+    unique key decides a race). Until then a workspace holds a :class:`CustomDomainClaim`.
+    """
+
     __tablename__ = "custom_domain"
 
     workspace_id: Mapped[UUID] = mapped_column(
@@ -35,6 +50,32 @@ class CustomDomain(IdMixin, TimestampsMixin, Base):
     """The link served at ``https://hostname/``. No foreign key: link and domain refer to
     each other, and a cycle of foreign keys cannot be created on SQLite; the links service
     clears it when that link is deleted or moved."""
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    """None for domains registered before ownership was checked (kept serving on upgrade)."""
+    verified_by: Mapped[DomainProof | None] = mapped_column(
+        Enum(
+            DomainProof, native_enum=False, length=8, values_callable=lambda e: [m.value for m in e]
+        ),
+        default=None,
+    )
+
+
+class CustomDomainClaim(IdMixin, TimestampsMixin, Base):
+    """A workspace's pending claim on a hostname: it serves nothing and blocks nobody.
+
+    Several workspaces may claim one hostname (a claim proves nothing, so it must not
+    stop the real owner); proving ownership turns the claim into a :class:`CustomDomain`
+    with the same id.
+    """
+
+    __tablename__ = "custom_domain_claim"
+    __table_args__ = (UniqueConstraint("workspace_id", "hostname"),)
+
+    workspace_id: Mapped[UUID] = mapped_column(
+        Uuid, ForeignKey("workspace.id", ondelete="CASCADE"), index=True
+    )
+    hostname: Mapped[str] = mapped_column(String(253))
+    verification_token: Mapped[str] = mapped_column(String(64))
 
 
 class Link(IdMixin, TimestampsMixin, Base):

@@ -1,15 +1,29 @@
-"""An iCalendar (RFC 5545) event for the fan's release moment."""
+"""An iCalendar (RFC 5545) event for the fan's release moment.
+
+Data can never break a line: TEXT values are flattened to one line (titles from streaming
+services are not checked at a schema) and escaped (§3.3.11); URI values keep visible
+ASCII only (§3.3.13); every line is folded at 75 octets (§3.1).
+"""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+from launchlink.kit.text import one_line
+from launchlink.kit.urls import URL_SAFE
 
 ONE_HOUR = timedelta(hours=1)
 
 
 def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+    text = one_line(text)
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+
+
+def _uri(url: str) -> str:
+    return quote(url, safe=URL_SAFE)
 
 
 def _fold(line: str) -> str:
@@ -47,7 +61,7 @@ def release_event(
         f"DTEND:{_stamp(instant + ONE_HOUR)}",
         f"SUMMARY:{_escape(f'{title} – {artists}')}",
         f"DESCRIPTION:{_escape(url)}",
-        f"URL:{_escape(url)}",
+        f"URL:{_uri(url)}",
         "END:VEVENT",
         "END:VCALENDAR",
     ]

@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from launchlink.kit.text import MultiLine, SingleLine
+from launchlink.kit.urls import OperatorUrl
 from launchlink.models.presave import ConsentKind, FollowTiming, PresaveState, ServiceMode
 
 ServiceKey = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")]
@@ -21,15 +23,15 @@ class Strict(BaseModel):
 class ExtraFollow(Strict):
     service: ServiceKey
     kind: Literal["artist", "playlist"]
-    id: Annotated[str, Field(min_length=1, max_length=200)]
+    id: Annotated[SingleLine, Field(min_length=1, max_length=200)]
 
 
 class PlaylistAction(Strict):
     mode: Literal["add_to_fan_playlist", "add_to_new_playlist", "follow"]
     service: ServiceKey
-    id: Annotated[str | None, Field(max_length=200)] = None
+    id: Annotated[SingleLine | None, Field(max_length=200)] = None
     """The playlist to follow (mode ``follow``)."""
-    name: Annotated[str | None, Field(max_length=100)] = None
+    name: Annotated[SingleLine | None, Field(max_length=100)] = None
     """The new playlist's name (mode ``add_to_new_playlist``)."""
 
     @model_validator(mode="after")
@@ -51,7 +53,7 @@ class CampaignSettings(Strict):
     service_modes: dict[ServiceKey, ServiceMode] = Field(
         default_factory=dict, description="Overrides of the workspace's modes, per service."
     )
-    link_only_urls: dict[ServiceKey, Annotated[str, Field(max_length=2048)]] = Field(
+    link_only_urls: dict[ServiceKey, OperatorUrl] = Field(
         default_factory=dict, description="Pre-order or store links of link-only services."
     )
     save_release: bool = True
@@ -61,11 +63,13 @@ class CampaignSettings(Strict):
     extra_follows: list[ExtraFollow] = Field(default_factory=list, max_length=MAX_EXTRA_FOLLOWS)
     follow_timing: FollowTiming = FollowTiming.consent
     playlist_action: PlaylistAction | None = None
-    apple_preorder_album_id: Annotated[str | None, Field(max_length=64)] = None
+    apple_preorder_album_id: Annotated[SingleLine | None, Field(max_length=64)] = None
     email_opt_in: bool = True
     sms_opt_in: bool = False
     future_releases_opt_in: bool = True
-    consent_texts: dict[ConsentKind, Annotated[str, Field(min_length=10, max_length=2000)]] = Field(
+    consent_texts: dict[
+        ConsentKind, Annotated[MultiLine, Field(min_length=10, max_length=2000)]
+    ] = Field(
         default_factory=dict,
         description="Your own consent wording per kind; a changed text becomes a new "
         "version (fans' consents keep pointing at the version they saw).",
@@ -154,9 +158,9 @@ class PresaveCounts(BaseModel):
 class FanLookup(Strict):
     """Find a fan by email, or by a service account (``service`` + ``account_id``)."""
 
-    email: Annotated[str | None, Field(max_length=320)] = None
+    email: Annotated[SingleLine | None, Field(max_length=320)] = None
     service: ServiceKey | None = None
-    account_id: Annotated[str | None, Field(max_length=200)] = None
+    account_id: Annotated[SingleLine | None, Field(max_length=200)] = None
 
     @model_validator(mode="after")
     def _one_key(self) -> FanLookup:
