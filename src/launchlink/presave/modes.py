@@ -128,9 +128,13 @@ class CampaignPromise:
     def of(cls, campaign: Any) -> CampaignPromise:
         """From a ``Campaign`` row or the page's ``CampaignView`` (the same fields)."""
         follows = getattr(campaign, "follow_artist_ids", None)
+        if follows is not None:  # a row: what its view's ``follows`` says (snapshots.py)
+            follows = follows or campaign.extra_follows
+        else:
+            follows = campaign.follows
         return cls(
             save_release=bool(campaign.save_release),
-            follows_artists=bool(follows) if follows is not None else bool(campaign.follows),
+            follows_artists=bool(follows),
             playlist_action=campaign.playlist_action or None,
             extra_follows=tuple(e for e in campaign.extra_follows or () if isinstance(e, dict)),
         )
