@@ -127,11 +127,9 @@ class CampaignPromise:
     @classmethod
     def of(cls, campaign: Any) -> CampaignPromise:
         """From a ``Campaign`` row or the page's ``CampaignView`` (the same fields)."""
-        follows = getattr(campaign, "follow_artist_ids", None)
-        if follows is not None:  # a row: what its view's ``follows`` says (snapshots.py)
-            follows = follows or campaign.extra_follows
-        else:
-            follows = campaign.follows
+        artists = getattr(campaign, "follow_artist_ids", None)
+        # A row counts follows as its page view does (links/snapshots.py: campaign_view).
+        follows = campaign.follows if artists is None else artists or campaign.extra_follows
         return cls(
             save_release=bool(campaign.save_release),
             follows_artists=bool(follows),
