@@ -227,6 +227,48 @@ def create_user(
 
 
 @app.command()
+def services(
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also list the link-only services.")
+    ] = False,
+) -> None:
+    """What pre-save pages can offer on each service with this configuration, and why not."""
+    from rich.table import Table
+
+    from launchlink.connectors.registry import ConnectorRegistry
+    from launchlink.presave.modes import SPOTIFY, RegistrySource, instance_offers
+    from launchlink.presave.repository import PresaveRepository
+
+    async def make(settings: Settings) -> Table:
+        database = _database(settings)
+        try:
+            async with database.sessionmaker() as session:
+                grants = await PresaveRepository(session).count_active_accounts(SPOTIFY)
+        finally:
+            await database.dispose()
+        # Nothing is fetched: the decision reads configuration and capabilities only.
+        registry = ConnectorRegistry(settings.resolved_connectors())
+        try:
+            found = instance_offers(RegistrySource(registry), active_spotify_grants=grants)
+        finally:
+            await registry.aclose()
+        table = Table("service", "mode", "offered", "why not / what a release needs")
+        for entry in found:
+            if entry.connector is None and not show_all:
+                continue
+            for offer in entry.modes:
+                table.add_row(
+                    entry.service,
+                    offer.mode.value,
+                    "[green]yes[/]" if offer.offered else "[red]no[/]",
+                    offer.reason or offer.requires or "",
+                )
+        return table
+
+    console.print(_run(make))
+
+
+@app.command()
 def simulate(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8765,

@@ -181,9 +181,18 @@ class Settings(BaseSettings):
     def resolved_connectors(
         self, *, apple_private_key_pem: str | None = None
     ) -> ConnectorsSettings:
-        """The configured connectors, or the simulator's demo apps (see ``simulator_embedded``)."""
+        """The configured connectors, or the simulator's demo apps (see ``simulator_embedded``).
+
+        With the simulator, Apple Music signs with the demo MusicKit key unless another is
+        given: every process (the web app and its worker) must have the same configuration,
+        or a service offered on the page cannot be fulfilled.
+        """
         if not self.connectors_use_simulator:
             return self.connectors
+        if apple_private_key_pem is None:
+            from launchlink.simulator.demo import demo_apple_private_key_pem
+
+            apple_private_key_pem = demo_apple_private_key_pem()
         return ConnectorsSettings.for_simulator(
             self.simulator_url, apple_private_key_pem=apple_private_key_pem
         )

@@ -120,3 +120,19 @@ def test_a_worker_starts_and_stops_cleanly_on_ctrl_c(env: dict[str, str]) -> Non
     assert worker.returncode == 0, output
     assert "worker stopped after 0 job(s)" in output
     assert "Traceback" not in output
+
+
+def test_services_lists_what_pages_can_offer_and_what_to_configure(env: dict[str, str]) -> None:
+    configured = env | {"LAUNCHLINK_CONNECTORS__SPOTIFY__CLIENT_ID": "my-app", "COLUMNS": "300"}
+    code, output = invoke(configured, "services")
+    assert code == 0, output
+    lines = output.splitlines()
+    spotify = next(line for line in lines if "spotify" in line and "direct_save" in line)
+    assert " no " in spotify
+    assert "LAUNCHLINK_CONNECTORS__SPOTIFY__CLIENT_SECRET" in spotify
+    reminder = next(line for line in lines if "spotify" in line and "reminder" in line)
+    assert " yes " in reminder
+    assert "bandcamp" not in output
+    code, output = invoke(configured, "services", "--all")
+    assert code == 0, output
+    assert "bandcamp" in output

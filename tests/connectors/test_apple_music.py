@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
 from launchlink.connectors.apple_music import AppleMusicConnector, parse_apple_url
@@ -268,12 +271,50 @@ async def test_rate_limits_and_outages_are_typed(
         await apple.find_release_by_upc(RELEASED_UPC)
 
 
-async def test_an_apple_connector_without_a_key_is_unavailable() -> None:
+async def test_an_apple_connector_without_a_key_is_unavailable_and_says_what_to_set() -> None:
     connector = AppleMusicConnector(AppleMusicSettings(team_id="T", key_id="K"))
     assert not connector.available
-    assert connector.unavailable_reason == "Apple Music private key not configured"
+    assert connector.unavailable_reason == (
+        "Apple Music private key not configured (set "
+        "LAUNCHLINK_CONNECTORS__APPLE_MUSIC__PRIVATE_KEY_PEM or "
+        "LAUNCHLINK_CONNECTORS__APPLE_MUSIC__PRIVATE_KEY_PATH)"
+    )
     with pytest.raises(Unavailable):
         connector.developer_token()
+    await connector.aclose()
+
+
+async def test_an_apple_key_that_cannot_sign_es256_makes_the_connector_unavailable() -> None:
+    rsa_pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    for pem in ("not a key at all", rsa_pem):
+        connector = AppleMusicConnector(
+            AppleMusicSettings(team_id="T", key_id="K", private_key_pem=SecretStr(pem))
+        )
+        assert not connector.available
+        assert "is not a MusicKit key" in (connector.unavailable_reason or "")
+        with pytest.raises(Unavailable):
+            connector.developer_token()
+        await connector.aclose()
+
+
+async def test_an_unreadable_apple_key_file_names_the_setting(tmp_path: Path) -> None:
+    missing = tmp_path / "AuthKey_K.p8"
+    connector = AppleMusicConnector(
+        AppleMusicSettings(team_id="T", key_id="K", private_key_path=missing)
+    )
+    assert not connector.available
+    assert str(missing) in (connector.unavailable_reason or "")
+    assert "LAUNCHLINK_CONNECTORS__APPLE_MUSIC__PRIVATE_KEY_PATH" in (
+        connector.unavailable_reason or ""
+    )
     await connector.aclose()
 
 

@@ -18,7 +18,8 @@ async def test_without_credentials_every_service_is_present_but_unavailable() ->
             assert not connector.available
             assert connector.unavailable_reason
         assert registry.get("deezer").unavailable_reason == (
-            "Deezer app ID and secret not configured (Deezer no longer registers new apps)"
+            "Deezer app ID and secret not configured (set LAUNCHLINK_CONNECTORS__DEEZER__APP_ID, "
+            "LAUNCHLINK_CONNECTORS__DEEZER__SECRET); Deezer no longer registers new apps"
         )
 
 

@@ -22,7 +22,13 @@ from launchlink.connectors.errors import (
 from launchlink.connectors.oauth import new_pkce_pair
 from launchlink.connectors.soundcloud import SoundCloudConnector, canonical_soundcloud_url
 from launchlink.simulator.catalog import service_album_url, service_track_url
-from tests.connectors.simworld import REDIRECT_URI, RELEASED_UPC, SimWorld, make_world
+from tests.connectors.simworld import (
+    REDIRECT_URI,
+    RELEASE_DAY,
+    RELEASED_UPC,
+    SimWorld,
+    make_world,
+)
 
 
 @pytest.fixture
@@ -157,3 +163,25 @@ async def test_no_soundcloud_token_leaks(
     texts = [str(e) for e in errors] + [r.getMessage() for r in caplog.records]
     for secret in (tokens.access_token, tokens.refresh_token or "", "launchlink-demo-secret"):
         assert all(secret not in text for text in texts)
+
+
+async def test_an_upcoming_set_resolves_from_its_link_once_it_is_public(
+    world: SimWorld, soundcloud: SoundCloudConnector
+) -> None:
+    tide = world.album("tide")
+    url = service_album_url(world.state.catalog, tide, "soundcloud")
+    assert soundcloud.recognises_release_url(url)
+    assert await soundcloud.lookup_url(url) is None  # scheduled sets stay private
+    world.advance((RELEASE_DAY - world.clock.now()).total_seconds() + 1)
+    found = await soundcloud.lookup_url(url)
+    assert found is not None
+    assert found.id == playlist_urn(world, "tide")
+    assert len(found.tracks) == len(tide.tracks)
+
+
+def test_only_track_and_set_links_are_release_links(soundcloud: SoundCloudConnector) -> None:
+    assert soundcloud.recognises_release_url("https://soundcloud.com/nova-reed/sets/glass-harbour")
+    assert soundcloud.recognises_release_url("https://m.soundcloud.com/nova-reed/glass-song-1")
+    assert not soundcloud.recognises_release_url("https://soundcloud.com/nova-reed")
+    assert not soundcloud.recognises_release_url("https://soundcloud.com/discover/sets/x")
+    assert not soundcloud.recognises_release_url("https://evil.test/nova-reed/sets/x")

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -37,7 +38,7 @@ ALL_WRITE_SCOPES = [
     "user-follow-modify",
     "playlist-modify-public",
     "playlist-modify-private",
-    "user-read-private",
+    "user-library-read",
 ]
 
 
@@ -166,13 +167,27 @@ async def test_search_finds_a_release_by_title_and_artist(
 
 
 def test_scopes_are_the_fewest_for_the_actions_and_explained(spotify: SpotifyConnector) -> None:
-    assert spotify.scopes_for([Capability.SAVE_RELEASE]) == ["user-library-modify"]
+    # user-library-read: fulfilment checks the library before repeating an interrupted save.
+    assert spotify.scopes_for([Capability.SAVE_RELEASE]) == [
+        "user-library-modify",
+        "user-library-read",
+    ]
+    assert spotify.scopes_for([Capability.FOLLOW_ARTIST]) == ["user-follow-modify"]
     assert spotify.scopes_for([Capability.SAVE_RELEASE, Capability.FOLLOW_ARTIST]) == [
         "user-library-modify",
+        "user-library-read",
         "user-follow-modify",
     ]
     assert spotify.scopes_for([Capability.LOOKUP_UPC]) == []
     assert "library" in spotify.describe_scope("user-library-modify")
+    assert "twice" in spotify.describe_scope("user-library-read")
+
+
+def test_no_action_asks_for_the_private_profile_scope(spotify: SpotifyConnector) -> None:
+    # /me's country is the only thing user-read-private would add, and it is not used.
+    everything = spotify.scopes_for(list(Capability))
+    assert "user-read-private" not in everything
+    assert "user-read-email" not in everything
 
 
 async def test_the_current_user_prefers_account_id(
@@ -184,7 +199,8 @@ async def test_the_current_user_prefers_account_id(
     assert user is not None
     assert account.id == f"acc{user.numeric_id}"
     assert account.display_name == "Fan One"
-    assert account.country == "SE"
+    # The country needs user-read-private, which launchlink does not ask for.
+    assert account.country is None
 
 
 async def test_development_mode_hides_the_country() -> None:
@@ -247,7 +263,7 @@ async def test_long_releases_are_saved_in_batches_of_forty(
     assert len(world.state.ledger.query(service="spotify", outcome="added")) == 46
 
 
-async def test_following_artists_and_a_playlist_goes_through_the_library(
+async def test_following_artists_and_a_playlist_is_recorded_once_each(
     world: SimWorld, spotify: SpotifyConnector
 ) -> None:
     tokens = fan(world)
@@ -473,7 +489,10 @@ async def test_a_bad_authorization_code_is_auth_revoked(spotify: SpotifyConnecto
 async def test_a_connector_without_credentials_is_unavailable() -> None:
     connector = SpotifyConnector(SpotifySettings())
     assert not connector.available
-    assert connector.unavailable_reason == "Spotify client ID and client secret not configured"
+    assert connector.unavailable_reason == (
+        "Spotify client ID and client secret not configured (set "
+        "LAUNCHLINK_CONNECTORS__SPOTIFY__CLIENT_ID, LAUNCHLINK_CONNECTORS__SPOTIFY__CLIENT_SECRET)"
+    )
     with pytest.raises(Unavailable):
         await connector.find_release_by_upc(RELEASED_UPC)
     await connector.aclose()
@@ -569,3 +588,47 @@ def test_the_playlist_read_scope_is_asked_only_when_the_fan_picks_a_playlist(
         "playlist-modify-private",
         "playlist-read-private",
     ]
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """The simulator's transport, noting each request's method and path (what was called)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.calls: list[tuple[str, str]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append((request.method, request.url.path))
+        return await self.inner.handle_async_request(request)
+
+
+async def test_extended_apps_follow_artists_with_the_documented_following_endpoint(
+    world: SimWorld,
+) -> None:
+    recorder = RecordingTransport(world.transport)
+    connector = SpotifyConnector(world.settings.spotify, clock=world.clock, transport=recorder)
+    nova = world.state.catalog.artists["nova"].ids["spotify"]
+    await connector.follow_artists(fan(world), artist_ids=[nova])
+    assert ("PUT", "/spotify/api/v1/me/following") in recorder.calls
+    assert ("PUT", "/spotify/api/v1/me/library") not in recorder.calls
+    followed = world.state.ledger.query(user="fan-1", action="follow_artist")
+    assert [e.item for e in followed] == [f"spotify:artist:{nova}"]
+    await connector.aclose()
+
+
+async def test_development_apps_follow_artists_through_the_library_endpoint() -> None:
+    world = make_world(spotify_mode="development")
+    world.state.upsert_app("spotify", "launchlink-demo", allow_list=["fan-1"])
+    recorder = RecordingTransport(world.transport)
+    connector = SpotifyConnector(
+        world.settings.spotify.model_copy(update={"quota_mode": "development"}),
+        clock=world.clock,
+        transport=recorder,
+    )
+    nova = world.state.catalog.artists["nova"].ids["spotify"]
+    await connector.follow_artists(fan(world), artist_ids=[nova])
+    assert ("PUT", "/spotify/api/v1/me/library") in recorder.calls
+    assert ("PUT", "/spotify/api/v1/me/following") not in recorder.calls
+    followed = world.state.ledger.query(user="fan-1", action="follow_artist")
+    assert [e.item for e in followed] == [f"spotify:artist:{nova}"]
+    await connector.aclose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -23,7 +24,8 @@ from launchlink.connectors.errors import (
 from launchlink.connectors.oauth import new_pkce_pair
 from launchlink.connectors.youtube import YouTubeConnector
 from launchlink.connectors.youtube.connector import SCOPE
-from tests.connectors.simworld import REDIRECT_URI, SimWorld, make_world
+from launchlink.simulator.catalog import Album, Track, service_album_url, service_track_url
+from tests.connectors.simworld import REDIRECT_URI, RELEASE_DAY, SimWorld, make_world, upc
 
 
 @pytest.fixture
@@ -176,3 +178,103 @@ async def test_no_youtube_token_or_key_leaks(
     assert all("key=launchlink-demo" not in text for text in texts)
     for secret in (tokens.access_token, tokens.refresh_token or "", "launchlink-demo-secret"):
         assert all(secret not in text for text in texts)
+
+
+# -- finding a release from its link ---------------------------------------------------------
+
+
+async def test_an_album_link_resolves_to_its_playlist_and_track_videos(
+    world: SimWorld, youtube: YouTubeConnector
+) -> None:
+    glass = world.album("glass")
+    url = service_album_url(world.state.catalog, glass, "youtube")
+    assert youtube.recognises_release_url(url)
+    before = youtube.quota.remaining("units")
+    found = await youtube.lookup_url(url)
+    assert found is not None
+    assert found.kind == "album"
+    assert found.id == glass.ids["youtube"]
+    assert [t.id for t in found.tracks] == [t.ids["youtube"] for t in glass.tracks]
+    assert found.track_count == len(glass.tracks)
+    assert before - youtube.quota.remaining("units") == 2  # playlists.list + playlistItems.list
+
+
+async def test_a_long_album_playlist_is_read_page_by_page(
+    world: SimWorld, youtube: YouTubeConnector
+) -> None:
+    # More tracks than playlistItems.list returns in one page (50).
+    world.state.catalog.upsert_album(
+        Album(
+            key="marathon",
+            title="Marathon Sessions",
+            artist_keys=("luma",),
+            upc=upc("88888888877"),
+            release_date=date(2026, 1, 9),
+            available_from=datetime(2026, 1, 9, tzinfo=UTC),
+            tracks=[
+                Track(
+                    key=f"marathon-t{n}",
+                    title=f"Part {n}",
+                    isrc=f"USLL1{2640000 + n:07d}",
+                    duration_ms=120_000,
+                    track_number=n,
+                    artist_keys=("luma",),
+                )
+                for n in range(1, 61)
+            ],
+        )
+    )
+    marathon = world.album("marathon")
+    found = await youtube.lookup_url(service_album_url(world.state.catalog, marathon, "youtube"))
+    assert found is not None
+    assert [t.id for t in found.tracks] == [t.ids["youtube"] for t in marathon.tracks]
+
+
+async def test_an_album_that_is_not_out_yet_is_not_found_until_release(
+    world: SimWorld, youtube: YouTubeConnector
+) -> None:
+    tide = world.album("tide")
+    url = service_album_url(world.state.catalog, tide, "youtube")
+    assert await youtube.lookup_url(url) is None
+    world.advance((RELEASE_DAY - world.clock.now()).total_seconds() + 1)
+    found = await youtube.lookup_url(url)
+    assert found is not None
+    assert len(found.tracks) == len(tide.tracks)
+
+
+async def test_a_single_found_from_its_video_is_liked_not_skipped(
+    world: SimWorld, youtube: YouTubeConnector
+) -> None:
+    ember = world.album("ember")
+    url = service_track_url(world.state.catalog, ember.tracks[0], ember, "youtube")
+    found = await youtube.lookup_url(url)
+    assert found is not None
+    assert found.kind == "track"
+    video = ember.tracks[0].ids["youtube"]
+    result = await youtube.save_release(fan(world), album_id=found.id, track_ids=[video])
+    assert result.targets == (video,)
+    assert result.skipped == ()
+    assert [e.item for e in world.state.ledger.query(service="youtube")] == [video]
+
+
+async def test_without_an_api_key_youtube_cannot_look_releases_up_and_says_what_to_set(
+    world: SimWorld,
+) -> None:
+    settings = world.settings.youtube.model_copy(update={"api_key": None})
+    connector = YouTubeConnector(settings, clock=world.clock, transport=world.transport)
+    assert connector.available  # fans can still sign in, but a release cannot be found
+    assert Capability.LOOKUP_URL not in connector.capabilities
+    gap = connector.capability_gap(Capability.LOOKUP_URL)
+    assert gap is not None
+    assert "LAUNCHLINK_CONNECTORS__YOUTUBE__API_KEY" in gap
+    with pytest.raises(NotSupported):
+        await connector.lookup_url("https://music.youtube.com/watch?v=aaaaaaaaaaa")
+    await connector.aclose()
+
+
+def test_only_video_and_playlist_links_are_release_links(youtube: YouTubeConnector) -> None:
+    assert youtube.recognises_release_url("https://www.youtube.com/watch?v=dQw4w9WgXcQ")
+    assert youtube.recognises_release_url("https://youtu.be/dQw4w9WgXcQ")
+    assert youtube.recognises_release_url("https://music.youtube.com/playlist?list=OLAK5uy_abc123")
+    assert not youtube.recognises_release_url("https://www.youtube.com/@novareed")
+    assert not youtube.recognises_release_url("https://evil.test/watch?v=dQw4w9WgXcQ")

@@ -3,6 +3,7 @@ release, fans with encrypted grants and pre-saves, and an engine wired to all of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -13,7 +14,7 @@ import httpx
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from launchlink.accounts import service as accounts
 from launchlink.connectors.registry import ConnectorRegistry
@@ -35,7 +36,7 @@ from launchlink.models.catalog import (
     ReleaseType,
     Track,
 )
-from launchlink.models.links import Link
+from launchlink.models.links import Destination, Link
 from launchlink.models.presave import Fan, Presave, PresaveState, ServiceGrant, ServiceMode
 from launchlink.simulator.app import create_simulator_app
 from launchlink.simulator.catalog import Album, Catalog, upc_check_digit
@@ -47,11 +48,19 @@ NOW = datetime(2026, 9, 3, 23, 0, tzinfo=UTC)
 RELEASE_AT = datetime(2026, 9, 4, 0, 0, tzinfo=UTC)
 UPC = "19029512345" + upc_check_digit("19029512345")
 ISRCS = ("USLL12620001", "USLL12620002")
-SIM_SERVICE = {"spotify": "spotify", "apple_music": "apple", "deezer": "deezer", "tidal": "tidal"}
+SIM_SERVICE = {
+    "spotify": "spotify",
+    "apple_music": "apple",
+    "deezer": "deezer",
+    "tidal": "tidal",
+    "soundcloud": "soundcloud",
+    "youtube": "youtube",
+}
 SCOPES = {
     "spotify": ["user-library-modify", "user-library-read", "user-follow-modify"],
     "deezer": ["basic_access", "manage_library", "offline_access"],
     "tidal": ["collection.read", "collection.write"],
+    "youtube": ["https://www.googleapis.com/auth/youtube"],
 }
 
 
@@ -129,11 +138,25 @@ class World:
     release_id: UUID
     link_id: UUID
     artist_id: UUID
+    settings: ConnectorsSettings
+    transport: httpx.AsyncBaseTransport
     events: list[FulfilmentEvent] = field(default_factory=list)
     sim_users: dict[UUID, tuple[str, str]] = field(default_factory=dict)
 
+    def reconfigured(self, change: Callable[[ConnectorsSettings], None]) -> ConnectorRegistry:
+        """The same connectors with one setting changed (an operator's edit and restart)."""
+        settings = self.settings.model_copy(deep=True)
+        change(settings)
+        return ConnectorRegistry(
+            engine_connectors(settings), clock=self.clock, transport=self.transport
+        )
+
     def engine(
-        self, settings: FulfilmentSettings | None = None, limiter: RateLimiter | None = None
+        self,
+        settings: FulfilmentSettings | None = None,
+        limiter: RateLimiter | None = None,
+        *,
+        registry: ConnectorRegistry | None = None,
     ) -> FulfilmentEngine:
         dispatcher = EventDispatcher()
 
@@ -143,7 +166,7 @@ class World:
         dispatcher.subscribe("*", collect)
         return FulfilmentEngine(
             database=self.database,
-            connectors=self.registry.get,
+            connectors=(registry or self.registry).get,
             limiter=limiter or MemoryLimiter(),
             cipher=self.cipher,
             settings=settings or fast_settings(),
@@ -225,6 +248,16 @@ class World:
             self.sim_users[presave.id] = (sim, user)
             return presave.id
 
+    async def add_destination(self, service: str, url: str) -> None:
+        """A destination of the release's link (how SoundCloud and YouTube find it)."""
+        async with self.database.transaction() as session:
+            count = await session.scalar(
+                select(func.count()).where(Destination.link_id == self.link_id)
+            )
+            session.add(
+                Destination(link_id=self.link_id, service=service, url=url, position=count or 0)
+            )
+
     async def presave(self, presave_id: UUID) -> Presave:
         async with self.database.transaction() as session:
             found = await session.get(Presave, presave_id)
@@ -305,6 +338,8 @@ async def make_world(
         release_id=ids[1],
         link_id=ids[2],
         artist_id=ids[3],
+        settings=settings,
+        transport=transport,
     )
 
 

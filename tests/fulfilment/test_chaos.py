@@ -10,6 +10,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -36,7 +37,6 @@ FANS = {
 WORKERS = 4
 CONCURRENCY = 32  # jobs in flight per service per worker
 PER_WORKER_CONCURRENCY = CONCURRENCY * 3  # three lanes
-PORT = 18_765
 DEADLINE_SECONDS = int(os.environ.get("LAUNCHLINK_CHAOS_SECONDS", "210"))
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,6 +51,9 @@ async def test_killing_workers_loses_and_doubles_nothing(
 ) -> None:
     if not tcp_reachable("127.0.0.1", 6379):
         service_missing("Redis", f"cannot connect to {REDIS_URL}")
+    # A free port and the run's own Redis database: engineers' runs on one machine must not
+    # share a simulator or a limiter (a fixed port silently sent workers to another run's).
+    port = _free_port()
     database_url = postgres_backend.fresh_url(tmp_path)
     private_key, public_key = write_apple_keys(tmp_path)
     spec = {
@@ -74,7 +77,7 @@ async def test_killing_workers_loses_and_doubles_nothing(
             "tests.fulfilment.release_day",
             "simulator",
             "--port",
-            str(PORT),
+            str(port),
             "--spec",
             str(tmp_path / "spec.json"),
         ],
@@ -82,15 +85,15 @@ async def test_killing_workers_loses_and_doubles_nothing(
         cwd=ROOT,
     )
     workers: list[subprocess.Popen[bytes]] = []
-    control = httpx.Client(base_url=f"http://127.0.0.1:{PORT}/_control", timeout=30)
+    control = httpx.Client(base_url=f"http://127.0.0.1:{port}/_control", timeout=30)
     try:
-        wait_for_port(PORT)
+        wait_for_port(port)
         key = Fernet.generate_key().decode()
         total = await seed(database_url, spec["tokens_file"], key)
         assert total == sum(FANS.values())
         worker_env = env | {
             "LAUNCHLINK_DATABASE_URL": database_url,
-            "LAUNCHLINK_REDIS_URL": "redis://127.0.0.1:6379/14",
+            "LAUNCHLINK_REDIS_URL": REDIS_URL,
             "LAUNCHLINK_ENCRYPTION_KEYS": key,
             # 4 workers x (4 + 4) connections stay far below PostgreSQL's 100.
             "LAUNCHLINK_DATABASE_POOL_SIZE": "4",
@@ -106,12 +109,12 @@ async def test_killing_workers_loses_and_doubles_nothing(
             "LAUNCHLINK_FULFILMENT__RATE_LIMITS": json.dumps(
                 {"spotify": 270, "apple_music": 180, "deezer": 180}
             ),
-            "RELEASE_DAY_SIMULATOR": f"http://127.0.0.1:{PORT}",
+            "RELEASE_DAY_SIMULATOR": f"http://127.0.0.1:{port}",
             "RELEASE_DAY_APPLE_KEY": str(private_key),
         }
         import redis
 
-        redis.Redis.from_url("redis://127.0.0.1:6379/14").flushdb()
+        redis.Redis.from_url(REDIS_URL).flushdb()
 
         def start_worker() -> subprocess.Popen[bytes]:
             return subprocess.Popen(
@@ -200,6 +203,12 @@ async def test_killing_workers_loses_and_doubles_nothing(
             worker.wait()
         simulator.terminate()
         simulator.wait(timeout=10)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _open_count(database_url: str) -> int:

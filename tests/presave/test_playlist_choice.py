@@ -193,7 +193,13 @@ async def test_the_scopes_listed_on_the_page_are_the_ones_asked(
     assert "Follow the artist on Spotify." in page
     # Following artists does not need playlist scopes: neither asked nor listed.
     assert "Follow a playlist" not in page
-    assert await _scopes_asked(fan) == ["user-library-modify", "user-follow-modify"]
+    # user-library-read: the save is checked before it is repeated (and the page says so).
+    assert "never saved twice" in page
+    assert await _scopes_asked(fan) == [
+        "user-library-modify",
+        "user-library-read",
+        "user-follow-modify",
+    ]
 
 
 async def test_the_granted_scopes_are_recorded_with_the_consent(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import timedelta
 
 import httpx
 
+from launchlink.simulator.services.youtube import PACIFIC
 from tests.simulator.conftest import REDIRECT, Sim
 
 SC = "/soundcloud/api"
@@ -188,6 +190,36 @@ async def test_youtube_lists_videos_and_album_playlists_by_id_with_an_api_key(si
     )
     assert videos.json()["items"][0]["snippet"]["title"] == "First Light"
     assert playlists.json()["items"][0]["snippet"]["title"] == "Album - Test Record"
+
+
+async def test_youtube_lists_an_albums_videos_page_by_page_for_a_unit_each(sim: Sim) -> None:
+    yt_headers(sim)
+    playlist = sim.album.ids["youtube"]
+    query = {"part": "contentDetails", "playlistId": playlist, "key": "yt-app", "maxResults": "1"}
+    first = await sim.client.get(f"{YT}/playlistItems", params=query)
+    assert first.status_code == 200
+    token = first.json()["nextPageToken"]
+    second = await sim.client.get(f"{YT}/playlistItems", params={**query, "pageToken": token})
+    videos = [
+        item["contentDetails"]["videoId"]
+        for page in (first, second)
+        for item in page.json()["items"]
+    ]
+    assert videos == [t.ids["youtube"] for t in sim.album.tracks]
+    assert "nextPageToken" not in second.json()
+    day = sim.state.now().astimezone(PACIFIC).date().isoformat()
+    assert sim.state.youtube_usage[("yt-app", day, "default")] == 2
+
+
+async def test_youtube_playlist_items_of_an_unreleased_album_are_not_found(sim: Sim) -> None:
+    yt_headers(sim)
+    sim.state.set_availability("record", at=sim.state.now() + timedelta(days=1))
+    response = await sim.client.get(
+        f"{YT}/playlistItems",
+        params={"part": "contentDetails", "playlistId": sim.album.ids["youtube"], "key": "yt-app"},
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["errors"][0]["reason"] == "playlistNotFound"
 
 
 async def test_google_consent_gives_a_refresh_token_only_offline(sim: Sim) -> None:

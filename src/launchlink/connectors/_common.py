@@ -53,13 +53,35 @@ def same_upc(left: str | None, right: str | None) -> bool:
     return left.lstrip("0") == right.lstrip("0")
 
 
-def missing_credentials(service_name: str, credentials: Mapping[str, object]) -> str | None:
-    """Why a connector is unavailable ("Spotify client secret not configured"), or None."""
+SETTINGS_PREFIX = "LAUNCHLINK_CONNECTORS__"
+
+
+def setting_name(service: str, field: str) -> str:
+    """The environment variable of one connector setting (``LAUNCHLINK_CONNECTORS__…``)."""
+    return f"{SETTINGS_PREFIX}{service.upper()}__{field.upper()}"
+
+
+def missing_credentials(
+    service_name: str,
+    credentials: Mapping[str, object],
+    *,
+    settings: Mapping[str, str] | None = None,
+) -> str | None:
+    """Why a connector is unavailable, or None.
+
+    ``settings`` maps a credential's name to the environment variable(s) that set it, so
+    the reason names what to configure: "Spotify client secret not configured (set
+    LAUNCHLINK_CONNECTORS__SPOTIFY__CLIENT_SECRET)".
+    """
     missing = [name for name, value in credentials.items() if not value]
     if not missing:
         return None
     names = " and ".join(missing) if len(missing) < 3 else ", ".join(missing)
-    return f"{service_name} {names} not configured"
+    reason = f"{service_name} {names} not configured"
+    variables = [settings[name] for name in missing if settings and name in settings]
+    if variables:
+        reason += f" (set {', '.join(variables)})"
+    return reason
 
 
 class ConnectorBase:
@@ -100,6 +122,17 @@ class ConnectorBase:
 
     def describe_scope(self, scope: str) -> str:
         return self.scope_descriptions.get(scope, scope)
+
+    def capability_gap(self, capability: Capability) -> str | None:
+        """Why ``capability`` is missing when configuration, not the service, is the cause
+        (YouTube's catalogue reads need an API key); ``None`` otherwise."""
+        del capability
+        return None
+
+    def recognises_release_url(self, url: str) -> bool:
+        """Whether ``url`` is a release (album or track) link ``lookup_url`` can resolve."""
+        del url
+        return False
 
     def scopes_for(self, actions: Iterable[Capability]) -> list[str]:
         del actions

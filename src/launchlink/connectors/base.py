@@ -213,7 +213,10 @@ class Connector(Protocol):
     Lookups (app credentials only; no fan grant)
         ``country`` is an ISO alpha-2 code (market / storefront / countryCode); ``None`` uses
         the connector's default. Each returns ``None`` (or ``[]``) when nothing matches —
-        a not-yet-delivered release is a normal ``None``, not an error.
+        a not-yet-delivered release is a normal ``None``, not an error. Services without a
+        UPC/ISRC lookup (SoundCloud, YouTube) find a release from its link: a destination
+        URL ``recognises_release_url`` accepts, passed to ``lookup_url``.
+        ``capability_gap`` says which setting would add a missing capability.
 
     Actions (the fan's grant)
         Batched where the API allows; "already saved/followed" is success. A service that can
@@ -252,6 +255,14 @@ class Connector(Protocol):
     def scopes_for(self, actions: Iterable[Capability]) -> list[str]: ...
 
     def describe_scope(self, scope: str) -> str: ...
+
+    def capability_gap(self, capability: Capability) -> str | None:
+        """Why ``capability`` is absent when the cause is configuration (what to set)."""
+        ...
+
+    def recognises_release_url(self, url: str) -> bool:
+        """Whether ``lookup_url`` can resolve ``url`` to a release (album or track)."""
+        ...
 
     async def find_release_by_upc(
         self, upc: str, *, country: str | None = None

@@ -33,8 +33,9 @@ class SpotifySettings(_ServiceSettings):
     )
     library_endpoints: Literal["library", "legacy"] = Field(
         default="library",
-        description="'legacy' uses PUT /me/albums, /me/tracks, /me/following and "
-        "/playlists/{id}/followers (extended-quota apps only; removed in development mode).",
+        description="'legacy' uses PUT /me/albums, /me/tracks and /playlists/{id}/followers "
+        "(extended-quota apps only; removed in development mode). Artist follows use "
+        "PUT /me/following on extended-quota apps either way.",
     )
     default_market: str = Field(default="US", min_length=2, max_length=2)
 
@@ -92,7 +93,9 @@ class YouTubeSettings(_ServiceSettings):
     token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL
     api_url: str = "https://www.googleapis.com/youtube/v3"
     api_key: SecretStr | None = Field(
-        default=None, description="API key for catalogue reads (lookup_url, search); optional."
+        default=None,
+        description="API key for catalogue reads (lookup_url, search). Pre-saves find the "
+        "release from its YouTube link with it: without one, YouTube is not offered.",
     )
     daily_quota_units: int = Field(
         default=10_000, gt=0, description="The project's daily quota; calls stop before it."

@@ -11,7 +11,11 @@
 * ``Transient`` failures back off exponentially with jitter, up to ``max_attempts``;
 * ``AuthRevoked`` ends in ``needs_reauth`` (grant marked dead, tokens deleted, an email
   reminder queued when the fan gave an address);
-* ``NotAllowed``/``NotSupported``/other 4xx fail that action with the service's reason.
+* ``NotAllowed``/``NotSupported``/other 4xx fail that action with the service's reason;
+* a configuration error (:func:`launchlink.presave.modes.configuration_problem`: missing
+  credentials or keys, no way to find the release; ``Unavailable``; the service refusing
+  the app's own credentials) is permanent: the pre-save ends ``failed`` with a reason
+  naming what to configure, at once, logged in one line per service and reason.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ from launchlink.fulfilment.resolver import (
     NotLiveYet,
     Resolver,
     ServicePausedError,
+    keys_of,
 )
 from launchlink.fulfilment.retry import next_release_poll, pause_for, transient_delay
 from launchlink.fulfilment.settings import FulfilmentSettings
@@ -71,6 +76,7 @@ from launchlink.fulfilment.writes import IN_FLIGHT, FlushAborted, GroupWriter, W
 from launchlink.kit.clock import Clock
 from launchlink.kit.crypto import TokenCipher
 from launchlink.models.presave import PresaveState
+from launchlink.presave.modes import configuration_problem
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +89,10 @@ FINAL_EVENT = {
     PresaveState.failed: events.PRESAVE_FAILED,
     PresaveState.cancelled: events.PRESAVE_CANCELLED,
 }
-UNAVAILABLE_RETRY = timedelta(minutes=15)
+CONFIGURATION = "configuration"
+"""Prefix of the final reason of a pre-save failed by a configuration error."""
+APP_REFUSALS = frozenset({"invalid_client", "app_disabled", "developer_token_rejected"})
+"""``NotAllowed`` reasons that blame the app's own credentials, not the fan."""
 
 
 @dataclass
@@ -128,6 +137,7 @@ class FulfilmentEngine:
         self.tokens = GrantTokens(database, cipher, clock, gate=self.gate)
         self.writes = GroupWriter(self.gate, clock)
         self._releases: dict[UUID, tuple[ReleaseInfo, float]] = {}
+        self._misconfigured_logged: set[tuple[str, str]] = set()
 
     def rate(self, service: str) -> float:
         return self.settings.rate_limits.get(service, 1.0)
@@ -159,7 +169,10 @@ class FulfilmentEngine:
             except KeyError:
                 continue
             release = await self._release(release_id)
-            if release is None or not connector.available:
+            if (
+                release is None
+                or not configuration_problem(connector, service, keys_of(release)).ok
+            ):
                 continue
             try:
                 found = await self.resolver.resolve(connector, release, territory)
@@ -217,27 +230,18 @@ class FulfilmentEngine:
             await self._needs_reauth(job, owner, "no live authorisation is stored", _Outcome())
             return
         try:
-            connector = self.connectors(job.service)
+            connector: Connector | None = self.connectors(job.service)
         except KeyError:
-            await self._finish(
-                job, owner, PresaveState.failed, f"no connector for {job.service}", _Outcome()
-            )
-            return
-        if not connector.available:
-            await self._reschedule(
-                job,
-                owner,
-                self.clock.now() + UNAVAILABLE_RETRY,
-                "transient",
-                connector.unavailable_reason or "connector not configured",
-                count=True,
-            )
-            return
+            connector = None
         release = await self._release(job.release_id)
         if release is None:
             await self._finish(
                 job, owner, PresaveState.failed, "the release was deleted", _Outcome()
             )
+            return
+        problem = configuration_problem(connector, job.service, keys_of(release))
+        if not problem.ok or connector is None:
+            await self._misconfigured(job, owner, problem.reason or "not configured", _Outcome())
             return
         done = _Outcome(records=dict(job.records))
         try:
@@ -255,7 +259,16 @@ class FulfilmentEngine:
             await self._rate_limited(job, owner, connector.service, limited)
         except AuthRevoked as revoked:
             await self._needs_reauth(job, owner, _reason(revoked), done, revoke=True)
-        except (Transient, Unavailable) as error:
+        except (Unavailable, NotSupported) as error:
+            await self._misconfigured(job, owner, _reason(error), done)
+        except NotAllowed as refused:
+            # Outside an action (finding the release, refreshing the grant): asking again
+            # will not help, whoever is to blame.
+            if refused.reason in APP_REFUSALS:
+                await self._misconfigured(job, owner, _reason(refused), done)
+            else:
+                await self._finish(job, owner, PresaveState.failed, _reason(refused), done)
+        except Transient as error:
             await self._retry_or_fail(job, owner, _reason(error), done.records)
 
     async def _resolve_and_execute(
@@ -479,6 +492,15 @@ class FulfilmentEngine:
         await self.writes.submit(
             Write(job, owner, records=unsaved, final=final, revoke=revoke, hook=emit)
         )
+
+    async def _misconfigured(
+        self, job: ClaimedJob, owner: str, reason: str, outcome: _Outcome
+    ) -> None:
+        """Fail the pre-save for good: retrying cannot fix what only an operator can."""
+        if (job.service, reason) not in self._misconfigured_logged:
+            self._misconfigured_logged.add((job.service, reason))
+            logger.error("%s pre-saves fail until this is configured: %s", job.service, reason)
+        await self._finish(job, owner, PresaveState.failed, f"{CONFIGURATION}: {reason}", outcome)
 
     async def _close_only(self, job: ClaimedJob, owner: str) -> None:
         async with self.gate.transaction() as session:

@@ -108,10 +108,15 @@ def plan_actions(
     plan: list[PlannedAction] = []
     capabilities = connector.capabilities
     if actions.get("save_release", True):
-        if Capability.SAVE_RELEASE not in capabilities:
-            raise PlanError(f"{connector.service} cannot save releases")
         tracks: tuple[str, ...] = ()
         if actions.get("save_tracks", True) and Capability.SAVE_TRACKS in capabilities:
+            tracks = resolved.track_ids
+        if Capability.SAVE_RELEASE not in capabilities and (
+            Capability.SAVE_TRACKS not in capabilities or not resolved.track_ids
+        ):
+            raise PlanError(f"{connector.service} cannot save releases")
+        if Capability.SAVE_RELEASE not in capabilities:
+            # YouTube keeps a release by its tracks (liked videos), whatever save_tracks says.
             tracks = resolved.track_ids
         album = resolved.album_id
         cost = requests_for(connector.service, 1 + len(tracks))

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from launchlink.kit.ids import uuid7
 from launchlink.models.catalog import Release, ReleaseArtist
 from launchlink.models.fulfilment import FulfilmentAction, FulfilmentJob, ReleaseResolution
+from launchlink.models.links import Destination, Link
 from launchlink.models.presave import (
     FINAL_PRESAVE_STATES,
     Fan,
@@ -106,6 +107,9 @@ class ReleaseInfo:
     upc: str | None
     isrcs: tuple[str, ...]
     artist_service_ids: dict[UUID, dict[str, Any]]
+    urls: dict[str, str] = field(default_factory=dict)
+    """The release's link per platform (its links' destinations, the oldest link first):
+    how services without a UPC/ISRC search (SoundCloud, YouTube) find it."""
 
 
 class FulfilmentRepository:
@@ -609,12 +613,24 @@ class FulfilmentRepository:
         artists: dict[UUID, dict[str, Any]] = {}
         for link in release.artist_links:
             artists[link.artist_id] = dict(link.artist.service_ids or {})
+        destinations = (
+            await self.session.execute(
+                select(Destination.service, Destination.url)
+                .join(Link, Link.id == Destination.link_id)
+                .where(Link.release_id == release.id)
+                .order_by(Link.created_at, Link.id, Destination.hidden, Destination.position)
+            )
+        ).all()
+        urls: dict[str, str] = {}
+        for service, url in destinations:
+            urls.setdefault(service, url)
         return ReleaseInfo(
             id=release.id,
             workspace_id=release.workspace_id,
             upc=release.upc,
             isrcs=tuple(track.isrc for track in release.tracks if track.isrc),
             artist_service_ids=artists,
+            urls=urls,
         )
 
     async def resolution(

@@ -1,5 +1,10 @@
 """Find a release on a service by UPC (then ISRC), per territory, with a shared cache.
 
+Services without a UPC/ISRC search (SoundCloud, YouTube) find it from the release's own
+link among its destinations (``lookup_url``: SoundCloud ``/resolve?url=``, YouTube the
+video or album playlist id in the URL); such a lookup does not depend on the territory,
+so it is shared by all of them (territory ``""``).
+
 The answer lives in ``release_resolution`` rows so every worker shares it, plus a short
 in-process cache so the hot path does not read the row for every fan. A release that is
 not live yet is polled with backoff (:func:`launchlink.fulfilment.retry.next_release_poll`);
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from launchlink.connectors.base import Connector
+from launchlink.connectors.base import Capability, Connector
 from launchlink.db import Database
 from launchlink.fulfilment.gate import WriteGate
 from launchlink.fulfilment.limiter import RateLimiter, acquire
@@ -25,6 +30,7 @@ from launchlink.fulfilment.repository import FulfilmentRepository, ReleaseInfo
 from launchlink.fulfilment.retry import next_release_poll
 from launchlink.fulfilment.settings import FulfilmentSettings
 from launchlink.kit.clock import Clock
+from launchlink.presave.modes import ReleaseKeys, lookup_path, release_link
 
 MAX_TRACK_LOOKUPS = 50
 CHECK_HOLD = timedelta(seconds=15)
@@ -79,6 +85,8 @@ class Resolver:
     async def resolve(
         self, connector: Connector, release: ReleaseInfo, territory: str
     ) -> Resolution:
+        if lookup_path(connector, keys_of(release)) == "url":
+            territory = ""
         key = (release.id, connector.service, territory)
         cached = self._found.get(key)
         if cached is not None and cached[1] > time.monotonic():
@@ -132,25 +140,38 @@ class Resolver:
     ) -> Resolution:
         country = territory or None
         rate = self._settings.rate_limits.get(connector.service, 1.0)
+        capabilities = connector.capabilities
+        by_isrc = Capability.LOOKUP_ISRC in capabilities
         album_id: str | None = None
         track_ids: list[str] = []
-        if release.upc:
+        if release.upc and Capability.LOOKUP_UPC in capabilities:
             await self._slot(connector.service, rate, cost=2)
             match = await connector.find_release_by_upc(release.upc, country=country)
             if match is not None:
                 album_id = match.id
                 track_ids = [track.id for track in match.tracks if track.id]
-        if album_id is None and release.isrcs:
+        if album_id is None and release.isrcs and by_isrc:
             await self._slot(connector.service, rate)
             track = await connector.find_track_by_isrc(release.isrcs[0], country=country)
             if track is not None and track.album_id:
                 album_id = track.album_id
-        if album_id is not None and not track_ids and release.isrcs:
+        if album_id is not None and not track_ids and release.isrcs and by_isrc:
             for isrc in release.isrcs[:MAX_TRACK_LOOKUPS]:
                 await self._slot(connector.service, rate)
                 track = await connector.find_track_by_isrc(isrc, country=country)
                 if track is not None:
                     track_ids.append(track.id)
+        keys = keys_of(release)
+        link = release_link(connector, keys) if lookup_path(connector, keys) == "url" else None
+        if album_id is None and link is not None:
+            await self._slot(connector.service, rate, cost=2)
+            found = await connector.lookup_url(link)
+            if found is not None:
+                # A single's link may be its track: the track is then the "album" too.
+                album_id = found.id
+                track_ids = [track.id for track in found.tracks if track.id] or (
+                    [found.id] if found.kind == "track" else []
+                )
         now = self._clock.now()
         async with self._gate.transaction() as session:
             repository = FulfilmentRepository(session)
@@ -184,9 +205,10 @@ class Resolver:
             )
         if next_check is None:
             where = f" in {territory}" if territory else ""
+            by = f"link {link}" if link is not None else f"UPC {release.upc or 'none'}"
             return NeverReleased(
                 f"the release never appeared on {connector.service}{where} "
-                f"(UPC {release.upc or 'none'}), polled {polls + 1} times"
+                f"({by}), polled {polls + 1} times"
             )
         return NotLiveYet(next_check)
 
@@ -201,6 +223,11 @@ class Resolver:
         resolved = Resolved(album_id, tuple(str(t) for t in track_ids))
         self._found[key] = (resolved, time.monotonic() + self._settings.resolution_ttl_seconds)
         return resolved
+
+
+def keys_of(release: ReleaseInfo) -> ReleaseKeys:
+    """What the release can be found by (see :func:`launchlink.presave.modes.lookup_path`)."""
+    return ReleaseKeys(upc=release.upc, isrcs=release.isrcs, urls=release.urls)
 
 
 def _spread(at: datetime) -> datetime:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 ReleaseType = Literal["single", "ep", "album"]
@@ -71,6 +71,10 @@ class CampaignView:
     future_releases_opt_in: bool
     apple_preorder_album_id: str | None
     consent_text_ids: Mapping[str, str]
+    playlist_action: Mapping[str, Any] | None = None
+    """The campaign's playlist action (it names its service): what it asks of that service."""
+    extra_follows: tuple[Mapping[str, Any], ...] = ()
+    """Extra artists or playlists to follow, each on a named service."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,8 @@ def campaign_view(campaign: Campaign | None) -> CampaignView | None:
         future_releases_opt_in=campaign.future_releases_opt_in,
         apple_preorder_album_id=campaign.apple_preorder_album_id,
         consent_text_ids={str(k): str(v) for k, v in campaign.consent_text_ids.items()},
+        playlist_action=dict(campaign.playlist_action) if campaign.playlist_action else None,
+        extra_follows=tuple(dict(e) for e in campaign.extra_follows if isinstance(e, dict)),
     )
 
 

@@ -5,16 +5,28 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from launchlink.context import AppContext
-from launchlink.dependencies import CurrentPrincipal, get_context
+from launchlink.dependencies import CurrentPrincipal, Session, get_context
+from launchlink.models.presave import ServiceMode
 from launchlink.platforms.registry import PLATFORMS
+from launchlink.presave.modes import SPOTIFY, instance_offers
+from launchlink.presave.repository import PresaveRepository
 
 router = APIRouter(tags=["services"])
 
-CONNECTED_SERVICES = {"youtube_music": "youtube"}
-"""Registry keys whose connector has another key (YouTube Music is reached via YouTube)."""
+
+class ModeRead(BaseModel):
+    mode: ServiceMode
+    offered: bool = Field(
+        description="Pre-save pages can offer this mode here: every step of it can run with "
+        "this instance's configuration."
+    )
+    reason: str | None = Field(description="Why not, naming what to configure.")
+    requires: str | None = Field(
+        description="What a release or campaign must also provide for its page to offer it."
+    )
 
 
 class ServiceRead(BaseModel):
@@ -30,21 +42,25 @@ class ServiceRead(BaseModel):
     capabilities: list[str]
     mode: str | None
     """Spotify: development (5 users) or extended quota."""
+    modes: list[ModeRead]
+    """Each pre-save mode, offered or not and why (the pre-save page decides the same way)."""
 
 
 @router.get("/services")
 async def list_services(
-    principal: CurrentPrincipal, context: Annotated[AppContext, Depends(get_context)]
+    principal: CurrentPrincipal,
+    session: Session,
+    context: Annotated[AppContext, Depends(get_context)],
 ) -> list[ServiceRead]:
     """Every supported service, with whether this instance can connect to it and why not."""
     del principal  # any key may read this; it says nothing about a workspace
+    spotify_grants = await PresaveRepository(session).count_active_accounts(SPOTIFY)
     services: list[ServiceRead] = []
-    for key, platform in PLATFORMS.items():
-        connector_key = CONNECTED_SERVICES.get(key, key)
-        connector = context.connectors.get(connector_key) if context.connectors else None
+    for entry in instance_offers(context.connectors, active_spotify_grants=spotify_grants):
+        platform, connector = PLATFORMS[entry.service], entry.connector
         services.append(
             ServiceRead(
-                key=key,
+                key=entry.service,
                 display_name=platform.display_name,
                 icon_url=f"{context.settings.public_url}/static/icons/{platform.icon}",
                 call_to_action=platform.call_to_action,
@@ -57,6 +73,10 @@ async def list_services(
                 ),
                 capabilities=sorted(c.value for c in connector.capabilities) if connector else [],
                 mode=connector.mode if connector is not None else None,
+                modes=[
+                    ModeRead(mode=o.mode, offered=o.offered, reason=o.reason, requires=o.requires)
+                    for o in entry.modes
+                ],
             )
         )
     return services

@@ -14,7 +14,14 @@ from launchlink.models import Campaign, ConsentText, Link, Presave
 from launchlink.models.presave import ConsentKind, ServiceMode
 from launchlink.platforms import UnknownPlatform, get_platform
 from launchlink.presave import consent
-from launchlink.presave.modes import SPOTIFY, ConnectorSource, ServiceOption, resolve_options
+from launchlink.presave.modes import (
+    SPOTIFY,
+    CampaignPromise,
+    ConnectorSource,
+    ReleaseKeys,
+    ServiceOption,
+    resolve_options,
+)
 from launchlink.presave.repository import PresaveRepository
 from launchlink.presave.schemas import CampaignSettings, PresaveCounts
 
@@ -119,6 +126,15 @@ async def service_options(
         *campaign.link_only_urls,
     ]
     urls = {**destination_urls, **campaign.link_only_urls}
+    found = await repository.link_with_release(link.id)
+    keys = None
+    if found is not None:
+        release = found[1]
+        keys = ReleaseKeys(
+            upc=release.upc,
+            isrcs=tuple(t.isrc for t in release.tracks if t.isrc),
+            urls=destination_urls,
+        )
     return resolve_options(
         services,
         campaign_modes=campaign.service_modes,
@@ -127,6 +143,8 @@ async def service_options(
         connectors=connectors,
         has_preorder=bool(campaign.apple_preorder_album_id),
         active_spotify_grants=await repository.count_active_accounts(SPOTIFY),
+        release=keys,
+        promise=CampaignPromise.of(campaign),
     )
 
 

@@ -75,7 +75,11 @@ async def _campaign_read(
         ],
         services=[
             ServiceOptionRead(
-                service=o.service, configured_mode=o.configured, mode=o.mode, fallback=o.fallback
+                service=o.service,
+                configured_mode=o.configured,
+                mode=o.mode,
+                fallback=o.fallback,
+                reason=o.reason,
             )
             for o in options
         ],

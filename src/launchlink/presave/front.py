@@ -29,7 +29,13 @@ from launchlink.links.snapshot import LinkSnapshot
 from launchlink.models.presave import ConsentKind, ServiceMode
 from launchlink.presave.consent import DEFAULT_TEXTS
 from launchlink.presave.inapp import in_app_browser
-from launchlink.presave.modes import SPOTIFY, ServiceOption, resolve_options
+from launchlink.presave.modes import (
+    SPOTIFY,
+    CampaignPromise,
+    ReleaseKeys,
+    ServiceOption,
+    resolve_options,
+)
 from launchlink.presave.page import OptionView, PresavePages
 from launchlink.presave.repository import PresaveRepository
 from launchlink.presave.security import (
@@ -232,6 +238,12 @@ class PresaveFront:
             connectors=self.kit.connectors,
             has_preorder=bool(campaign.apple_preorder_album_id),
             active_spotify_grants=spotify_grants,
+            release=ReleaseKeys(
+                upc=snapshot.upc,
+                isrcs=tuple(t.isrc for t in snapshot.tracks if t.isrc),
+                urls=destination_urls,
+            ),
+            promise=CampaignPromise.of(campaign),
         )
 
     def grants_changed(self, workspace_id: UUID) -> None:

@@ -95,6 +95,11 @@ class ServiceOptionRead(BaseModel):
     configured_mode: ServiceMode
     mode: ServiceMode
     fallback: str | None = Field(description="Why the mode differs: unavailable, user_limit.")
+    reason: str | None = Field(
+        default=None,
+        description="When the mode differs: why the configured one cannot finish, naming "
+        "what to configure (a missing key, a link the service needs, ...).",
+    )
 
 
 class CampaignRead(BaseModel):

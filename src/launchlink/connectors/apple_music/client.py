@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from launchlink.connectors._json import as_dict, as_list, as_str
 from launchlink.connectors.errors import (
@@ -42,6 +44,15 @@ def read_private_key(settings: AppleMusicSettings) -> str | None:
     if settings.private_key_path is not None:
         return Path(settings.private_key_path).read_text(encoding="utf-8")
     return None
+
+
+def is_musickit_key(pem: str) -> bool:
+    """Whether ``pem`` is an unencrypted EC P-256 private key, the only kind ES256 signs with."""
+    try:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        return False
+    return isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1)
 
 
 class DeveloperTokenMinter:

@@ -26,6 +26,7 @@ from launchlink.connectors._common import (
     chunks,
     missing_credentials,
     same_upc,
+    setting_name,
     unique,
     upc_variants,
 )
@@ -34,6 +35,7 @@ from launchlink.connectors.apple_music.client import (
     SERVICE,
     AppleMusicClient,
     DeveloperTokenMinter,
+    is_musickit_key,
     read_private_key,
 )
 from launchlink.connectors.base import (
@@ -123,12 +125,21 @@ class AppleMusicConnector(ConnectorBase):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         clock = clock or SystemClock()
+        key_setting = (
+            f"{setting_name(SERVICE, 'private_key_pem')} or "
+            f"{setting_name(SERVICE, 'private_key_path')}"
+        )
         reason = missing_credentials(
             "Apple Music",
             {
                 "team ID": settings.team_id,
                 "key ID": settings.key_id,
                 "private key": settings.private_key_pem or settings.private_key_path,
+            },
+            settings={
+                "team ID": setting_name(SERVICE, "team_id"),
+                "key ID": setting_name(SERVICE, "key_id"),
+                "private key": key_setting,
             },
         )
         minter = None
@@ -137,8 +148,17 @@ class AppleMusicConnector(ConnectorBase):
                 pem = read_private_key(settings)
             except OSError:
                 pem = None
-                reason = "Apple Music private key file could not be read"
-            if pem is not None:
+                reason = (
+                    f"Apple Music private key file {settings.private_key_path} could not be "
+                    f"read (check {setting_name(SERVICE, 'private_key_path')})"
+                )
+            if pem is not None and not is_musickit_key(pem):
+                # Found now rather than as a failure to sign on release day.
+                reason = (
+                    "Apple Music private key is not a MusicKit key (an EC P-256 .p8 PEM file "
+                    f"from developer.apple.com; check {key_setting})"
+                )
+            elif pem is not None:
                 minter = DeveloperTokenMinter(settings, pem, clock)
         super().__init__(clock=clock, unavailable_reason=reason)
         self.settings = settings
@@ -148,6 +168,9 @@ class AppleMusicConnector(ConnectorBase):
         """The ES256 developer token for MusicKit JS and API calls (cached until near expiry)."""
         self._require_available()
         return self.client.developer_token()
+
+    def recognises_release_url(self, url: str) -> bool:
+        return parse_apple_url(url) is not None
 
     def _storefront(self, country: str | None) -> str:
         return (country or self.settings.default_storefront).lower()

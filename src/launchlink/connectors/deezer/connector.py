@@ -22,6 +22,7 @@ from launchlink.connectors._common import (
     chunks,
     missing_credentials,
     same_upc,
+    setting_name,
     unique,
     upc_variants,
 )
@@ -147,13 +148,21 @@ class DeezerConnector(ConnectorBase):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         reason = missing_credentials(
-            "Deezer", {"app ID": settings.app_id, "secret": settings.secret}
+            "Deezer",
+            {"app ID": settings.app_id, "secret": settings.secret},
+            settings={
+                "app ID": setting_name(SERVICE, "app_id"),
+                "secret": setting_name(SERVICE, "secret"),
+            },
         )
         if reason is not None:
-            reason += " (Deezer no longer registers new apps)"
+            reason += "; Deezer no longer registers new apps"
         super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
         self.settings = settings
         self.client = DeezerClient(settings, transport=transport)
+
+    def recognises_release_url(self, url: str) -> bool:
+        return parse_deezer_url(url) is not None
 
     # -- OAuth ------------------------------------------------------------------------------
 

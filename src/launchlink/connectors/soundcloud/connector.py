@@ -17,7 +17,12 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from launchlink.connectors._common import ConnectorBase, missing_credentials, unique
+from launchlink.connectors._common import (
+    ConnectorBase,
+    missing_credentials,
+    setting_name,
+    unique,
+)
 from launchlink.connectors._json import as_dict, as_int, as_list, as_str
 from launchlink.connectors.base import (
     ActionResult,
@@ -195,7 +200,12 @@ class SoundCloudConnector(ConnectorBase):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         reason = missing_credentials(
-            "SoundCloud", {"client ID": settings.client_id, "client secret": settings.client_secret}
+            "SoundCloud",
+            {"client ID": settings.client_id, "client secret": settings.client_secret},
+            settings={
+                "client ID": setting_name(SERVICE, "client_id"),
+                "client secret": setting_name(SERVICE, "client_secret"),
+            },
         )
         super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
         self.settings = settings
@@ -211,6 +221,10 @@ class SoundCloudConnector(ConnectorBase):
             secrets=[self._secret],
         )
         self._app_tokens = AppTokenCache(self._clock)
+
+    def recognises_release_url(self, url: str) -> bool:
+        """A track or a set (album); ``/resolve`` answers for either."""
+        return canonical_soundcloud_url(url) is not None
 
     # -- OAuth ------------------------------------------------------------------------------
 

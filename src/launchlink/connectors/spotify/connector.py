@@ -1,10 +1,15 @@
 """Spotify connector: maps the Web API to launchlink's connector interface.
 
-Saves and follows go through ``PUT /me/library`` (≤ 40 URIs a call; the only form left for
-development-mode apps since February 2026). Extended-quota operators may choose the legacy
-endpoints (``library_endpoints="legacy"``): ``PUT /me/albums`` (≤ 20 ids in the query),
-``PUT /me/tracks`` (≤ 50 ids in the body), ``PUT /me/following`` (≤ 50) and
-``PUT /playlists/{id}/followers``.
+Saves and playlist follows go through ``PUT /me/library`` (≤ 40 URIs a call; the only form
+left for development-mode apps since February 2026). Extended-quota operators may choose the
+legacy endpoints (``library_endpoints="legacy"``): ``PUT /me/albums`` (≤ 20 ids in the
+query), ``PUT /me/tracks`` (≤ 50 ids in the body) and ``PUT /playlists/{id}/followers``.
+Artist follows use ``PUT /me/following?type=artist`` (≤ 50) on extended-quota apps and
+``PUT /me/library`` with artist URIs in development mode (see ``_follow_by_following``).
+
+Scopes are the fewest per action (``scopes_for``); ``user-library-read`` comes with every
+save because fulfilment checks ``GET /me/library/contains`` before repeating an interrupted
+one.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from launchlink.connectors._common import (
     chunks,
     missing_credentials,
     same_upc,
+    setting_name,
     unique,
     upc_variants,
 )
@@ -52,16 +58,22 @@ _URI = re.compile(rf"^spotify:(album|track):({_ID})$")
 
 SCOPES: dict[str, str] = {
     "user-library-modify": "Save the release (album and tracks) to your Spotify library.",
+    "user-library-read": "Check whether the release is already in your library, so it is "
+    "never saved twice.",
     "user-follow-modify": "Follow the artist on Spotify.",
     "playlist-modify-public": "Follow a playlist, or add tracks to your public playlists.",
     "playlist-modify-private": "Create a private playlist and add the release to it.",
     "playlist-read-private": "See your playlists, so you can pick the one to add the release to.",
-    "user-read-private": "Read your country so the release is saved when it is out there.",
 }
+"""Every scope launchlink may ask for. ``user-read-private`` is not among them: the only
+thing it adds to ``GET /me`` is the account's country (and plan), which development-mode
+apps never receive since February 2026; the fan's country comes from the pre-save page."""
 
+# The save is checked with GET /me/library/contains before it is repeated after an
+# interrupted call (fulfilment), which needs user-library-read.
 _ACTION_SCOPES: dict[Capability, tuple[str, ...]] = {
-    Capability.SAVE_RELEASE: ("user-library-modify",),
-    Capability.SAVE_TRACKS: ("user-library-modify",),
+    Capability.SAVE_RELEASE: ("user-library-modify", "user-library-read"),
+    Capability.SAVE_TRACKS: ("user-library-modify", "user-library-read"),
     Capability.FOLLOW_ARTIST: ("user-follow-modify",),
     Capability.PLAYLIST_ADD: ("playlist-modify-private",),
     Capability.PLAYLIST_FOLLOW: ("playlist-modify-public",),
@@ -168,7 +180,12 @@ class SpotifyConnector(ConnectorBase):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         reason = missing_credentials(
-            "Spotify", {"client ID": settings.client_id, "client secret": settings.client_secret}
+            "Spotify",
+            {"client ID": settings.client_id, "client secret": settings.client_secret},
+            settings={
+                "client ID": setting_name(SERVICE, "client_id"),
+                "client secret": setting_name(SERVICE, "client_secret"),
+            },
         )
         super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
         self.settings = settings
@@ -181,6 +198,21 @@ class SpotifyConnector(ConnectorBase):
     @property
     def _legacy(self) -> bool:
         return self.settings.library_endpoints == "legacy"
+
+    @property
+    def _follow_by_following(self) -> bool:
+        """Artists are followed with ``PUT /me/following?type=artist`` where it still exists.
+
+        The OpenAPI reference documents artist follows only there (``PUT /me/library``
+        lists tracks, albums, episodes, shows, audiobooks, users and playlists, not
+        artists); it is removed for development-mode apps, for which the February 2026
+        migration guide documents ``PUT /me/library?uris=spotify:artist:…`` instead.
+        See docs/platform-notes.md.
+        """
+        return self.settings.quota_mode == "extended"
+
+    def recognises_release_url(self, url: str) -> bool:
+        return parse_spotify_url(url) is not None
 
     def _market(self, country: str | None) -> str:
         return (country or self.settings.default_market).upper()
@@ -220,12 +252,9 @@ class SpotifyConnector(ConnectorBase):
         )
         # Spotify (May 2026): link accounts on account_id, not id, when it is present.
         account_id = as_str(me.get("account_id")) or as_str(me.get("id"))
-        country = as_str(me.get("country"))
+        # No country: it needs user-read-private, which launchlink does not ask for (SCOPES).
         return PlatformAccount(
-            service=SERVICE,
-            id=account_id,
-            display_name=as_str(me.get("display_name")),
-            country=country.upper() if country else None,
+            service=SERVICE, id=account_id, display_name=as_str(me.get("display_name"))
         )
 
     # -- lookups ----------------------------------------------------------------------------
@@ -410,7 +439,7 @@ class SpotifyConnector(ConnectorBase):
         self._require(Capability.FOLLOW_ARTIST)
         artists = unique(artist_ids)
         requests = 0
-        if self._legacy:
+        if self._follow_by_following:
             for batch in chunks(artists, LEGACY_BODY_BATCH):
                 await self._legacy_call(
                     tokens,

@@ -21,6 +21,7 @@ from launchlink.connectors._common import (
     chunks,
     missing_credentials,
     same_upc,
+    setting_name,
     unique,
     upc_variants,
 )
@@ -185,11 +186,19 @@ class TidalConnector(ConnectorBase):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         reason = missing_credentials(
-            "TIDAL", {"client ID": settings.client_id, "client secret": settings.client_secret}
+            "TIDAL",
+            {"client ID": settings.client_id, "client secret": settings.client_secret},
+            settings={
+                "client ID": setting_name(SERVICE, "client_id"),
+                "client secret": setting_name(SERVICE, "client_secret"),
+            },
         )
         super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
         self.settings = settings
         self.client = TidalClient(settings, clock=self._clock, transport=transport)
+
+    def recognises_release_url(self, url: str) -> bool:
+        return parse_tidal_url(url) is not None
 
     def _country(self, country: str | None) -> str:
         return (country or self.settings.default_country).upper()

@@ -2,21 +2,29 @@
 
 YouTube has no UPC/ISRC lookup and no "save album": a release is saved by liking its track
 videos (they appear in YouTube Music's "Liked music"), the artist is followed by subscribing
-to the channel. Every call spends quota units (see :mod:`.quota`); a call that would pass the
-configured daily budget raises ``RateLimited`` before anything is sent.
+to the channel. A release is found from its link (``lookup_url``: a video, or an album
+playlist whose videos come from ``playlistItems.list``), which needs the API key. Every call
+spends quota units (see :mod:`.quota`); a call that would pass the configured daily budget
+raises ``RateLimited`` before anything is sent.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from launchlink.connectors._common import ConnectorBase, missing_credentials, unique
+from launchlink.connectors._common import (
+    ConnectorBase,
+    missing_credentials,
+    setting_name,
+    unique,
+)
 from launchlink.connectors._json import as_dict, as_list, as_str, dig
 from launchlink.connectors.base import (
     ActionResult,
@@ -46,6 +54,10 @@ SCOPE = "https://www.googleapis.com/auth/youtube"
 _VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 _PLAYLIST_ID = re.compile(r"^[A-Za-z0-9_-]{10,64}$")
 _WATCH_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com"}
+PLAYLIST_PAGE = 50
+"""``playlistItems.list`` returns at most 50 items a page."""
+PLAYLIST_MAX_PAGES = 4
+"""An album has far fewer tracks; the bound keeps a huge playlist from eating quota."""
 _QUOTA_REASONS = {
     "quotaExceeded",
     "dailyLimitExceeded",
@@ -132,7 +144,12 @@ class YouTubeConnector(ConnectorBase):
         quota_ledger: QuotaLedger | None = None,
     ) -> None:
         reason = missing_credentials(
-            "YouTube", {"client ID": settings.client_id, "client secret": settings.client_secret}
+            "YouTube",
+            {"client ID": settings.client_id, "client secret": settings.client_secret},
+            settings={
+                "client ID": setting_name(SERVICE, "client_id"),
+                "client secret": setting_name(SERVICE, "client_secret"),
+            },
         )
         super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
         self.settings = settings
@@ -162,6 +179,18 @@ class YouTubeConnector(ConnectorBase):
         if self._api_key:  # catalogue reads need an API key (no fan token at auto-fill time)
             capabilities |= {Capability.LOOKUP_URL, Capability.SEARCH}
         self.capabilities = frozenset(capabilities)
+
+    def capability_gap(self, capability: Capability) -> str | None:
+        if capability in (Capability.LOOKUP_URL, Capability.SEARCH) and not self._api_key:
+            return (
+                "YouTube API key not configured (set "
+                f"{setting_name(SERVICE, 'api_key')}): it is how launchlink finds the "
+                "release from its YouTube link"
+            )
+        return None
+
+    def recognises_release_url(self, url: str) -> bool:
+        return parse_youtube_url(url) is not None
 
     # -- OAuth ------------------------------------------------------------------------------
 
@@ -334,7 +363,41 @@ class YouTubeConnector(ConnectorBase):
             return None
         if kind == "track":
             return self._video_match(item)
-        return self._playlist_match(item_id, as_dict(item.get("snippet")))
+        album = self._playlist_match(item_id, as_dict(item.get("snippet")))
+        tracks = await self._playlist_videos(item_id)
+        return replace(album, tracks=tracks, track_count=len(tracks) or None)
+
+    async def _playlist_videos(self, playlist_id: str) -> tuple[TrackInfo, ...]:
+        """The videos of a playlist, in order (``playlistItems.list``, 1 unit a page):
+        the tracks to like when the release is saved."""
+        videos: list[TrackInfo] = []
+        page_token: str | None = None
+        for _page in range(PLAYLIST_MAX_PAGES):
+            params = {
+                "part": "snippet,contentDetails",
+                "playlistId": playlist_id,
+                "maxResults": str(PLAYLIST_PAGE),
+            }
+            if page_token:
+                params["pageToken"] = page_token
+            response = await self._call(
+                "GET", "/playlistItems", cost=COST_LIST, token=None, params=params, retry_safe=True
+            )
+            if response.status_code == 404:
+                break
+            raise_for_api_error(response, self.http, None)
+            body = as_dict(json_body(response))
+            for entry in as_list(body.get("items")):
+                video_id = as_str(dig(entry, "contentDetails", "videoId")) or as_str(
+                    dig(entry, "snippet", "resourceId", "videoId")
+                )
+                if video_id and _VIDEO_ID.match(video_id):
+                    title = as_str(dig(entry, "snippet", "title")) or ""
+                    videos.append(TrackInfo(id=video_id, title=title))
+            page_token = as_str(body.get("nextPageToken"))
+            if not page_token:
+                break
+        return tuple(videos)
 
     def _playlist_match(self, playlist_id: str, snippet: dict[str, Any]) -> ReleaseMatch:
         """An album is a playlist on YouTube Music (``OLAK5uy_…``)."""
@@ -408,7 +471,8 @@ class YouTubeConnector(ConnectorBase):
             service=SERVICE,
             action=Capability.SAVE_TRACKS,
             targets=tuple(tracks),
-            skipped=(album_id,) if album_id else (),
+            # A single found from its video link is its own "album": it was liked.
+            skipped=(album_id,) if album_id and album_id not in tracks else (),
             requests=len(tracks),
         )
 

@@ -1,9 +1,9 @@
 """Google OAuth (``access_type=offline`` gives a refresh token) and the YouTube Data API
-calls pre-save needs, with the daily quota: 10,000 units per app per Pacific day (50 per
-write, 1 per read) and a separate 100-call bucket for ``search.list``. Over quota is
-``403 quotaExceeded``; an existing subscription is ``400 subscriptionDuplicate``.
-Albums appear as playlists (``OLAK5uy_...``) and tracks as videos; both stay hidden
-until the album is released (default availability)."""
+calls pre-save needs (``playlistItems.list`` is how an album's videos are found), with the
+daily quota: 10,000 units per app per Pacific day (50 per write, 1 per read) and a separate
+100-call bucket for ``search.list``. Over quota is ``403 quotaExceeded``; an existing
+subscription is ``400 subscriptionDuplicate``. Albums appear as playlists (``OLAK5uy_...``)
+and tracks as videos; both stay hidden until the album is released (default availability)."""
 
 from __future__ import annotations
 
@@ -347,10 +347,62 @@ async def list_playlists(caller: Caller) -> Response:
     return json_response({"kind": "youtube#playlistListResponse", "items": items})
 
 
+async def list_playlist_items(caller: Caller) -> Response:
+    """``playlistItems.list``: an album's track videos (once released) or an own playlist's
+    items, 1 unit a page, ``maxResults`` up to 50 with ``nextPageToken`` paging."""
+    state, params = caller.state, caller.request.query_params
+    playlist_id = params.get("playlistId", "")
+    try:
+        limit = max(0, min(int(params.get("maxResults", "5")), 50))
+        start = int(params.get("pageToken") or 0)
+    except ValueError:
+        return google_error(400, "invalidParameter", "maxResults or pageToken is invalid.")
+    album = state.catalog.album_by_id(SERVICE, playlist_id)
+    videos: list[tuple[str, str]]
+    if album is not None and _released(caller, album):
+        videos = [(t.ids[SERVICE], t.title) for t in album.tracks]
+    elif (own := state.playlists.get((SERVICE, playlist_id))) is not None:
+        videos = [(video_id, "") for video_id, _, _ in own.items]
+    else:
+        return google_error(
+            404,
+            "playlistNotFound",
+            "The playlist identified with the request's playlistId parameter cannot be found.",
+        )
+    page = videos[start : start + limit]
+    body: dict[str, Any] = {
+        "kind": "youtube#playlistItemListResponse",
+        "pageInfo": {"totalResults": len(videos), "resultsPerPage": limit},
+        "items": [
+            {
+                "kind": "youtube#playlistItem",
+                "id": f"{playlist_id}.{start + n}",
+                "snippet": {
+                    "playlistId": playlist_id,
+                    "position": start + n,
+                    "title": title,
+                    "resourceId": {"kind": "youtube#video", "videoId": video_id},
+                },
+                "contentDetails": {"videoId": video_id},
+            }
+            for n, (video_id, title) in enumerate(page)
+        ],
+    }
+    if start + limit < len(videos):
+        body["nextPageToken"] = str(start + limit)
+    return json_response(body)
+
+
 async def playlists(request: Request) -> Response:
     if request.method == "POST":
         return await _insert_playlist(request)
     return await _list_playlists(request)
+
+
+async def playlist_items(request: Request) -> Response:
+    if request.method == "POST":
+        return await _insert_playlist_item(request)
+    return await _list_playlist_items(request)
 
 
 async def channels(caller: Caller) -> Response:
@@ -398,6 +450,8 @@ async def token(request: Request) -> Response:
 
 _insert_playlist = api(insert_playlist, cost=WRITE_COST)
 _list_playlists = api(list_playlists, user_required=False)
+_insert_playlist_item = api(insert_playlist_item, cost=WRITE_COST)
+_list_playlist_items = api(list_playlist_items, user_required=False)
 
 
 def oauth_routes() -> list[Route]:
@@ -414,6 +468,6 @@ def api_routes() -> list[Route]:
         Route("/videos/rate", api(rate_video, cost=WRITE_COST), methods=["POST"]),
         Route("/videos", api(list_videos, user_required=False), methods=["GET"]),
         Route("/playlists", playlists, methods=["GET", "POST"]),
-        Route("/playlistItems", api(insert_playlist_item, cost=WRITE_COST), methods=["POST"]),
+        Route("/playlistItems", playlist_items, methods=["GET", "POST"]),
         Route("/channels", api(channels), methods=["GET"]),
     ]
