@@ -41,7 +41,9 @@ from tests.api.conftest import Api
 from tests.builders import WorkspaceKey, create_workspace_with_key
 from tests.fulfilment.harness import drain
 from tests.presave.conftest import (
+    Inbox,
     browser_for,
+    confirm_address,
     csrf_of,
     make_presave_link,
     open_page,
@@ -66,10 +68,13 @@ class Fans:
     unknown: UUID | None
     confirmations: dict[str, str]
     """Fan → the confirmation page address (signed ``?t=``) the flow sent them to."""
+    cookies: dict[str, httpx.Cookies]
+    """Fan → their browser's cookies (confirmation pages belong to that browser)."""
 
 
-async def sign_up_for_reminder(browser: httpx.AsyncClient, email: str) -> str:
-    """The fan asks for a Deezer email reminder on the page; returns the confirmation."""
+async def sign_up_for_reminder(browser: httpx.AsyncClient, inbox: Inbox, email: str) -> str:
+    """The fan asks for a Deezer email reminder on the page and confirms the address from
+    the opt-in email; returns the confirmation page the flow ends on."""
     html = await open_page(browser)
     answer = await browser.post(
         "/presave/soon/remind",
@@ -80,8 +85,10 @@ async def sign_up_for_reminder(browser: httpx.AsyncClient, email: str) -> str:
             "email_consent": "1",
         },
     )
-    assert answer.status_code == 303, answer.text
-    return str(answer.headers["location"])
+    assert answer.status_code == 200, answer.text
+    confirmed = await confirm_address(browser, inbox, email)
+    assert confirmed.status_code == 303, confirmed.text
+    return str(confirmed.headers["location"])
 
 
 async def _choose_zone(browser: httpx.AsyncClient, zone: str) -> None:
@@ -102,7 +109,12 @@ async def _presave_id(papp: Application, **where: Any) -> UUID:
 
 
 async def three_zones(
-    papp: Application, admin: Api, label: WorkspaceKey, *, unknown_country: bool = False
+    papp: Application,
+    admin: Api,
+    label: WorkspaceKey,
+    inbox: Inbox,
+    *,
+    unknown_country: bool = False,
 ) -> Fans:
     made = await make_presave_link(
         admin,
@@ -112,21 +124,23 @@ async def three_zones(
     )
     release_id = made["link"]["release_id"]
     confirmations: dict[str, str] = {}
+    cookies: dict[str, httpx.Cookies] = {}
     async with browser_for(papp, **{"CF-IPCountry": "GB"}) as browser:
         done = await presave_via_spotify(browser, username="gb-fan")
         assert done.status_code == 303, done.text
         confirmations["gb"] = done.headers["location"]
+        cookies["gb"] = httpx.Cookies(browser.cookies)
     async with browser_for(papp, **{"CF-IPCountry": "US"}) as browser:
         await _choose_zone(browser, "Asia/Tokyo")
         done = await presave_via_spotify(browser, username="tokyo-fan")
         assert done.status_code == 303, done.text
         confirmations["tokyo"] = done.headers["location"]
     async with browser_for(papp, **{"CF-IPCountry": "US"}) as browser:
-        confirmations["reminder"] = await sign_up_for_reminder(browser, "east@example.com")
+        confirmations["reminder"] = await sign_up_for_reminder(browser, inbox, "east@example.com")
     unknown = None
     if unknown_country:
         async with browser_for(papp) as browser:
-            await sign_up_for_reminder(browser, "nowhere@example.com")
+            await sign_up_for_reminder(browser, inbox, "nowhere@example.com")
         unknown = await _presave_id(papp, country=None)
     return Fans(
         release_id=release_id,
@@ -136,6 +150,7 @@ async def three_zones(
         reminder=await _presave_id(papp, service="deezer", country="US"),
         unknown=unknown,
         confirmations=confirmations,
+        cookies=cookies,
     )
 
 
@@ -204,9 +219,9 @@ async def open_jobs(papp: Application) -> int:
 
 
 async def test_a_later_date_replans_every_fan_and_reminder_in_their_own_zone(
-    papp: Application, admin: Api, label: WorkspaceKey
+    inbox: Inbox, papp: Application, admin: Api, label: WorkspaceKey
 ) -> None:
-    fans = await three_zones(papp, admin, label)
+    fans = await three_zones(papp, admin, label, inbox)
     before = await plans(papp)
     assert before[fans.gb][:2] == ("Europe/London", at("2026-03-06T00:00"))
     assert before[fans.tokyo][:2] == ("Asia/Tokyo", at("2026-03-05T15:00"))
@@ -223,10 +238,11 @@ async def test_a_later_date_replans_every_fan_and_reminder_in_their_own_zone(
 
 
 async def test_the_fans_confirmation_page_shows_the_new_date(
-    papp: Application, admin: Api, label: WorkspaceKey
+    inbox: Inbox, papp: Application, admin: Api, label: WorkspaceKey
 ) -> None:
-    fans = await three_zones(papp, admin, label)
+    fans = await three_zones(papp, admin, label, inbox)
     async with browser_for(papp, **{"CF-IPCountry": "GB"}) as browser:
+        browser.cookies = fans.cookies["gb"]
         page = await browser.get(fans.confirmations["gb"])
         assert page.status_code == 200, page.text
         assert 'datetime="2026-03-06T00:00:00+00:00"' in page.text
@@ -240,9 +256,14 @@ async def test_the_fans_confirmation_page_shows_the_new_date(
 
 
 async def test_fulfilment_runs_at_the_new_moment_and_not_at_the_old_one(
-    papp: Application, admin: Api, label: WorkspaceKey, clock: FrozenClock, sim: SimulatorState
+    inbox: Inbox,
+    papp: Application,
+    admin: Api,
+    label: WorkspaceKey,
+    clock: FrozenClock,
+    sim: SimulatorState,
 ) -> None:
-    fans = await three_zones(papp, admin, label)
+    fans = await three_zones(papp, admin, label, inbox)
     release_on_services(sim, available_from=at("2026-03-12T15:00"))
     await move(admin, label, fans, release_date=LATER_DATE)
     engine = engine_of(papp, clock)
@@ -265,9 +286,14 @@ async def test_fulfilment_runs_at_the_new_moment_and_not_at_the_old_one(
 
 
 async def test_a_due_presave_not_started_waits_again_when_the_release_moves_later(
-    papp: Application, admin: Api, label: WorkspaceKey, clock: FrozenClock, sim: SimulatorState
+    inbox: Inbox,
+    papp: Application,
+    admin: Api,
+    label: WorkspaceKey,
+    clock: FrozenClock,
+    sim: SimulatorState,
 ) -> None:
-    fans = await three_zones(papp, admin, label)
+    fans = await three_zones(papp, admin, label, inbox)
     engine = engine_of(papp, clock)
     clock.set(at("2026-03-06T00:00") + timedelta(seconds=5))
     assert await engine.schedule() >= 2  # both Spotify pre-saves are queued...
@@ -297,9 +323,14 @@ async def test_a_due_presave_not_started_waits_again_when_the_release_moves_late
 
 
 async def test_fans_polling_for_a_late_release_wait_for_the_new_date_with_a_fresh_poll_clock(
-    papp: Application, admin: Api, label: WorkspaceKey, clock: FrozenClock, sim: SimulatorState
+    inbox: Inbox,
+    papp: Application,
+    admin: Api,
+    label: WorkspaceKey,
+    clock: FrozenClock,
+    sim: SimulatorState,
 ) -> None:
-    fans = await three_zones(papp, admin, label)
+    fans = await three_zones(papp, admin, label, inbox)
     engine = engine_of(papp, clock)
     clock.set(at("2026-03-06T00:00") + timedelta(seconds=5))
     await drain(engine)  # not on the services yet: both look it up, then keep polling
@@ -324,9 +355,14 @@ async def test_fans_polling_for_a_late_release_wait_for_the_new_date_with_a_fres
 
 
 async def test_a_due_presave_whose_new_date_has_passed_too_stays_queued(
-    papp: Application, admin: Api, label: WorkspaceKey, clock: FrozenClock, sim: SimulatorState
+    inbox: Inbox,
+    papp: Application,
+    admin: Api,
+    label: WorkspaceKey,
+    clock: FrozenClock,
+    sim: SimulatorState,
 ) -> None:
-    fans = await three_zones(papp, admin, label)
+    fans = await three_zones(papp, admin, label, inbox)
     engine = engine_of(papp, clock)
     clock.set(at("2026-03-06T00:00") + timedelta(seconds=5))
     await engine.schedule()
@@ -347,9 +383,14 @@ async def test_a_due_presave_whose_new_date_has_passed_too_stays_queued(
 
 
 async def test_an_earlier_date_already_past_makes_everyone_due_at_once(
-    papp: Application, admin: Api, label: WorkspaceKey, clock: FrozenClock, sim: SimulatorState
+    inbox: Inbox,
+    papp: Application,
+    admin: Api,
+    label: WorkspaceKey,
+    clock: FrozenClock,
+    sim: SimulatorState,
 ) -> None:
-    fans = await three_zones(papp, admin, label)
+    fans = await three_zones(papp, admin, label, inbox)
     assert papp.reminders is not None
     sender = papp.reminders.sender
     assert await sender.send_due() == 0
@@ -370,9 +411,9 @@ async def test_an_earlier_date_already_past_makes_everyone_due_at_once(
 
 
 async def test_an_earlier_date_still_ahead_brings_everyone_forward(
-    papp: Application, admin: Api, label: WorkspaceKey, clock: FrozenClock
+    inbox: Inbox, papp: Application, admin: Api, label: WorkspaceKey, clock: FrozenClock
 ) -> None:
-    fans = await three_zones(papp, admin, label)
+    fans = await three_zones(papp, admin, label, inbox)
 
     await move(admin, label, fans, release_date="2026-03-03")
 
@@ -390,9 +431,9 @@ async def test_an_earlier_date_still_ahead_brings_everyone_forward(
 
 
 async def test_a_new_default_zone_moves_only_fans_whose_country_is_unknown(
-    papp: Application, admin: Api, label: WorkspaceKey
+    inbox: Inbox, papp: Application, admin: Api, label: WorkspaceKey
 ) -> None:
-    fans = await three_zones(papp, admin, label, unknown_country=True)
+    fans = await three_zones(papp, admin, label, inbox, unknown_country=True)
     assert fans.unknown is not None
     before = await plans(papp)
     assert before[fans.unknown][:2] == ("UTC", at("2026-03-06T00:00"))
@@ -407,9 +448,9 @@ async def test_a_new_default_zone_moves_only_fans_whose_country_is_unknown(
 
 
 async def test_switching_to_a_global_instant_and_back_replans_everyone(
-    papp: Application, admin: Api, label: WorkspaceKey
+    inbox: Inbox, papp: Application, admin: Api, label: WorkspaceKey
 ) -> None:
-    fans = await three_zones(papp, admin, label)
+    fans = await three_zones(papp, admin, label, inbox)
 
     await move(admin, label, fans, release_mode="global", release_instant="2026-03-10T12:00:00Z")
 
@@ -428,9 +469,9 @@ async def test_switching_to_a_global_instant_and_back_replans_everyone(
 
 
 async def test_a_change_that_does_not_touch_the_timing_plans_nothing_again(
-    papp: Application, admin: Api, label: WorkspaceKey
+    inbox: Inbox, papp: Application, admin: Api, label: WorkspaceKey
 ) -> None:
-    fans = await three_zones(papp, admin, label)
+    fans = await three_zones(papp, admin, label, inbox)
     async with papp.context.database.sessionmaker() as session:
         stamps = {
             row[0]: row[1] for row in await session.execute(select(Presave.id, Presave.updated_at))
@@ -449,9 +490,14 @@ async def test_a_change_that_does_not_touch_the_timing_plans_nothing_again(
 
 
 async def test_started_and_finished_presaves_are_left_alone(
-    papp: Application, admin: Api, label: WorkspaceKey, clock: FrozenClock, sim: SimulatorState
+    inbox: Inbox,
+    papp: Application,
+    admin: Api,
+    label: WorkspaceKey,
+    clock: FrozenClock,
+    sim: SimulatorState,
 ) -> None:
-    fans = await three_zones(papp, admin, label)
+    fans = await three_zones(papp, admin, label, inbox)
     release_on_services(sim, available_from=at("2026-03-01T00:00"))
     engine = engine_of(papp, clock)
     clock.set(at("2026-03-06T00:00") + timedelta(seconds=5))
@@ -473,9 +519,9 @@ async def test_started_and_finished_presaves_are_left_alone(
 
 
 async def test_another_workspace_can_neither_move_the_release_nor_its_fans(
-    papp: Application, admin: Api, label: WorkspaceKey
+    inbox: Inbox, papp: Application, admin: Api, label: WorkspaceKey
 ) -> None:
-    fans = await three_zones(papp, admin, label)
+    fans = await three_zones(papp, admin, label, inbox)
     stranger = await create_workspace_with_key(papp.context.database, name="Other Label")
     before = await plans(papp)
 
@@ -488,9 +534,9 @@ async def test_another_workspace_can_neither_move_the_release_nor_its_fans(
 
 
 async def test_a_bad_move_is_refused_with_the_field_and_plans_nothing(
-    papp: Application, admin: Api, label: WorkspaceKey
+    inbox: Inbox, papp: Application, admin: Api, label: WorkspaceKey
 ) -> None:
-    fans = await three_zones(papp, admin, label)
+    fans = await three_zones(papp, admin, label, inbox)
     before = await plans(papp)
 
     for body, field in (
@@ -508,9 +554,14 @@ async def test_a_bad_move_is_refused_with_the_field_and_plans_nothing(
 
 
 async def test_the_replan_command_applies_a_changed_territory_table(
-    papp: Application, admin: Api, label: WorkspaceKey, tmp_path: Path, database_url: str
+    inbox: Inbox,
+    papp: Application,
+    admin: Api,
+    label: WorkspaceKey,
+    tmp_path: Path,
+    database_url: str,
 ) -> None:
-    fans = await three_zones(papp, admin, label)
+    fans = await three_zones(papp, admin, label, inbox)
     table = tmp_path / "territories.csv"
     table.write_text("country,time_zone,note\nUS,America/Chicago,central for this label\n")
     settings = papp.context.settings
@@ -551,9 +602,9 @@ async def test_the_replan_command_names_a_broken_territory_table(
 
 
 async def test_a_read_only_key_cannot_move_the_release(
-    papp: Application, admin: Api, label: WorkspaceKey
+    inbox: Inbox, papp: Application, admin: Api, label: WorkspaceKey
 ) -> None:
-    fans = await three_zones(papp, admin, label)
+    fans = await three_zones(papp, admin, label, inbox)
     async with papp.context.database.transaction() as session:
         issued = await accounts.issue_api_key(
             session, workspace_id=label.workspace_id, name="read only", role=Role.viewer
@@ -573,9 +624,9 @@ async def test_a_read_only_key_cannot_move_the_release(
 
 
 async def test_move_release_replans_like_the_api(
-    papp: Application, admin: Api, label: WorkspaceKey, clock: FrozenClock
+    inbox: Inbox, papp: Application, admin: Api, label: WorkspaceKey, clock: FrozenClock
 ) -> None:
-    fans = await three_zones(papp, admin, label)
+    fans = await three_zones(papp, admin, label, inbox)
     territories = papp.context.territories
     assert territories is not None
     soon = clock.now() + timedelta(minutes=2)
@@ -599,9 +650,9 @@ async def test_move_release_replans_like_the_api(
 
 
 async def test_move_release_names_the_bad_field(
-    papp: Application, admin: Api, label: WorkspaceKey, clock: FrozenClock
+    inbox: Inbox, papp: Application, admin: Api, label: WorkspaceKey, clock: FrozenClock
 ) -> None:
-    fans = await three_zones(papp, admin, label)
+    fans = await three_zones(papp, admin, label, inbox)
     territories = papp.context.territories
     assert territories is not None
 

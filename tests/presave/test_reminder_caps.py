@@ -19,9 +19,9 @@ from tests.presave.conftest import Inbox, _free_port, browser_for, make_presave_
 from tests.presave.test_release_moves import sign_up_for_reminder
 
 
-async def _sign_up(papp: Application, email: str, country: str) -> None:
+async def _sign_up(papp: Application, inbox: Inbox, email: str, country: str) -> None:
     async with browser_for(papp, **{"CF-IPCountry": country}) as browser:
-        await sign_up_for_reminder(browser, email)
+        await sign_up_for_reminder(browser, inbox, email)
 
 
 async def _reminders(papp: Application) -> dict[str, Reminder]:
@@ -37,11 +37,11 @@ async def _reminders(papp: Application) -> dict[str, Reminder]:
 
 
 async def _two_fans_due(
-    papp: Application, admin: Api, label: WorkspaceKey, clock: FrozenClock
+    papp: Application, admin: Api, label: WorkspaceKey, inbox: Inbox, clock: FrozenClock
 ) -> ReminderSender:
     await make_presave_link(admin, label, campaign={"service_modes": {"deezer": "reminder"}})
-    await _sign_up(papp, "poisoned@example.com", "JP")  # due first (Tokyo's midnight)
-    await _sign_up(papp, "fine@example.com", "GB")
+    await _sign_up(papp, inbox, "poisoned@example.com", "JP")  # due first (Tokyo's midnight)
+    await _sign_up(papp, inbox, "fine@example.com", "GB")
     async with papp.context.database.sessionmaker() as session:
         latest = max((await session.execute(select(Presave.due_at))).scalars())
     clock.set(latest)
@@ -58,7 +58,7 @@ async def _poison(papp: Application, email: str) -> None:
 async def test_a_message_that_cannot_be_built_fails_at_once_and_the_batch_goes_on(
     papp: Application, admin: Api, label: WorkspaceKey, inbox: Inbox, clock: FrozenClock
 ) -> None:
-    sender = await _two_fans_due(papp, admin, label, clock)
+    sender = await _two_fans_due(papp, admin, label, inbox, clock)
     await _poison(papp, "poisoned@example.com")
     inbox.messages.clear()
 
@@ -78,7 +78,7 @@ async def test_a_message_that_cannot_be_built_fails_at_once_and_the_batch_goes_o
 async def test_a_poisoned_reminder_does_not_hold_back_the_next_one(
     papp: Application, admin: Api, label: WorkspaceKey, inbox: Inbox, clock: FrozenClock
 ) -> None:
-    sender = await _two_fans_due(papp, admin, label, clock)
+    sender = await _two_fans_due(papp, admin, label, inbox, clock)
     await _poison(papp, "poisoned@example.com")
     inbox.messages.clear()
 
@@ -93,7 +93,7 @@ async def test_a_poisoned_reminder_does_not_hold_back_the_next_one(
 async def test_a_mail_outage_is_retried_with_backoff_then_given_up(
     papp: Application, admin: Api, label: WorkspaceKey, inbox: Inbox, clock: FrozenClock
 ) -> None:
-    sender = await _two_fans_due(papp, admin, label, clock)
+    sender = await _two_fans_due(papp, admin, label, inbox, clock)
     working = sender.mail
     # A real SMTP client aimed at a port where no mail server listens.
     sender.mail = SmtpMailSender(
@@ -120,7 +120,7 @@ async def test_a_mail_outage_is_retried_with_backoff_then_given_up(
 async def test_a_reminder_that_recovers_within_its_attempts_goes_out_once(
     papp: Application, admin: Api, label: WorkspaceKey, inbox: Inbox, clock: FrozenClock
 ) -> None:
-    sender = await _two_fans_due(papp, admin, label, clock)
+    sender = await _two_fans_due(papp, admin, label, inbox, clock)
     working = sender.mail
     sender.mail = SmtpMailSender(
         MailSettings(host="127.0.0.1", port=_free_port(), security="none", timeout_seconds=2)
