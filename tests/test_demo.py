@@ -21,7 +21,8 @@ from launchlink.demo import (
     seed_demo,
 )
 from launchlink.kit.clock import FrozenClock
-from launchlink.models import ApiKey, Destination, Link, Release, Workspace
+from launchlink.models import ApiKey, Destination, Fan, Link, Presave, Release, Workspace
+from launchlink.models.presave import PresaveState, ServiceMode
 
 SEEDED_AT = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
@@ -244,3 +245,59 @@ async def test_a_moved_release_long_past_goes_back_to_a_week_ahead(
     assert single.release_mode.value == "local"
     assert single.release_date == (later + timedelta(days=7)).date()
     assert again.single_release_date == single.release_date
+
+
+async def _waiting_presave_on_the_single(database_url: str) -> None:
+    """A fan who pre-saved the demo single from London, waiting for its local midnight."""
+    database = Database(database_url)
+    try:
+        async with database.transaction() as session:
+            single = (
+                await session.execute(select(Release).where(Release.title == "Lantern Light"))
+            ).scalar_one()
+            link = (
+                await session.execute(select(Link).where(Link.slug == "demo-soon"))
+            ).scalar_one()
+            fan = Fan(workspace_id=single.workspace_id)
+            session.add(fan)
+            await session.flush()
+            session.add(
+                Presave(
+                    workspace_id=single.workspace_id,
+                    link_id=link.id,
+                    release_id=single.id,
+                    fan_id=fan.id,
+                    service="deezer",
+                    mode=ServiceMode.reminder,
+                    state=PresaveState.waiting,
+                    country="GB",
+                    time_zone="Europe/London",
+                    due_at=datetime.now(UTC) + timedelta(days=7),
+                    actions={"remind": True},
+                    outcome={},
+                )
+            )
+    finally:
+        await database.dispose()
+
+
+async def test_release_in_brings_every_waiting_presave_to_the_new_moment(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = _env(database_url, tmp_path)
+    assert (await asyncio.to_thread(_cli, env))[0] == 0
+    await _waiting_presave_on_the_single(database_url)
+
+    code, output = await asyncio.to_thread(_cli, env, "--release-in", "2m")
+
+    assert code == 0, output
+    single = await _single(database_url)
+    database = Database(database_url)
+    try:
+        async with database.sessionmaker() as session:
+            presave = (await session.execute(select(Presave))).scalar_one()
+    finally:
+        await database.dispose()
+    # One global instant now: the London fan is due two minutes from the command, not next week.
+    assert presave.due_at == single.release_instant
+    assert presave.state.value == "waiting"
