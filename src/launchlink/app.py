@@ -20,14 +20,19 @@ from starlette.routing import Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from launchlink.api import create_api
+from launchlink.bootstrap import (
+    build_context,
+    build_presave,
+    close_context,
+    reminder_loop,
+    visitor_location,
+)
 from launchlink.config import Settings, load_settings
 from launchlink.context import AppContext
-from launchlink.db import Database
 from launchlink.guards import BodySizeLimit, StaticFiles, TrailingSlashRedirect
 from launchlink.kit.clock import Clock, SystemClock
 from launchlink.kit.useragent import warm_up as warm_up_classifier
 from launchlink.links.changes import bus
-from launchlink.links.invalidation import LinkChangeFeed
 from launchlink.links.page_cache import PageCache
 from launchlink.links.public import PublicLinkApp, PublicLinkConfig
 from launchlink.links.snapshots import CachingSnapshotSource, DatabaseSnapshotSource
@@ -117,7 +122,7 @@ class Application:
             return
         from launchlink.fulfilment.tasks import EmbeddedWorker
 
-        self.fulfilment_worker = EmbeddedWorker(settings, self.context.database, self.context.clock)
+        self.fulfilment_worker = EmbeddedWorker(self.context)
         await self.fulfilment_worker.start()
         if self.reminders is not None:
             self.reminders.start()
@@ -129,7 +134,7 @@ class Application:
             await self.fulfilment_worker.stop()
         if self.context.link_changes is not None:
             await self.context.link_changes.stop()
-        await self.context.database.dispose()
+        await close_context(self.context)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -148,17 +153,15 @@ class Application:
                 return
 
 
-def build_context(settings: Settings, *, clock: Clock | None = None) -> AppContext:
-    database = Database.from_settings(settings)
-    clock = clock or SystemClock()
-    context = AppContext(settings=settings, database=database, clock=clock)
-    context.link_changes = LinkChangeFeed(database, clock, poll_seconds=settings.cache_poll_seconds)
-    return context
-
-
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Application:
     settings = settings or load_settings()
-    context = build_context(settings, clock=clock)
+    clock = clock or SystemClock()
+    simulator_state = None
+    if settings.simulator_embedded:
+        from launchlink.demo import embedded_simulator_state
+
+        simulator_state = embedded_simulator_state(settings, clock)
+    context = build_context(settings, role="web", clock=clock, simulator_state=simulator_state)
     api = create_api(context)
     routes: list[Any] = [
         Route("/healthz", _healthz, methods=["GET", "HEAD"]),
@@ -170,31 +173,24 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     if outbox is not None:
         routes.extend(OutboxPages(Outbox(outbox)).routes())
         _warn_if_public(settings)
-    simulator_state = None
     aligner = None
-    if settings.simulator_embedded:
-        from launchlink.demo import DemoSimulatorAligner, embedded_simulator_state
+    if simulator_state is not None:
+        from launchlink.demo import DemoSimulatorAligner
         from launchlink.simulator.app import create_simulator_app
 
-        simulator_state = embedded_simulator_state(settings, context.clock)
         routes.append(Mount(SIMULATOR_PREFIX, app=create_simulator_app(simulator_state)))
         # A demo release moved elsewhere (CLI, API) moves the simulated services' too.
         aligner = DemoSimulatorAligner(simulator_state, context.database, settings)
         bus.subscribe(aligner)
-    from launchlink.presave.reminders import ReminderLoop
-    from launchlink.presave.wiring import presave_for_app, reminder_sender_for
-
-    location = VisitorLocation.from_settings(settings)
-    presave_front, presave_web = presave_for_app(
-        context, simulator_state=simulator_state, location=location
-    )
-    routes.extend(presave_web.routes())
+    location = visitor_location(context)
+    presave = build_presave(context, location)
+    routes.extend(presave.web.routes())
     fallback = TrailingSlashRedirect(Router(routes=routes, default=api, redirect_slashes=False))
-    front, caches = _public_front(context, fallback, location, presave=presave_front)
+    front, caches = _public_front(context, fallback, location, presave=presave.front)
     application = Application(context, BodySizeLimit(front, max_bytes=settings.max_request_bytes))
     application.simulator_state = simulator_state
     application.simulator_aligner = aligner  # the bus holds it weakly
-    application.reminders = ReminderLoop(reminder_sender_for(context, presave_web))
+    application.reminders = reminder_loop(context)
     # The bus holds the caches weakly; the application keeps them alive.
     application.public_caches = caches
     return application

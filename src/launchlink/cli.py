@@ -235,7 +235,8 @@ def services(
     """What pre-save pages can offer on each service with this configuration, and why not."""
     from rich.table import Table
 
-    from launchlink.connectors.registry import ConnectorRegistry
+    from launchlink.bootstrap import connector_registry
+    from launchlink.kit.clock import SystemClock
     from launchlink.presave.modes import SPOTIFY, RegistrySource, instance_offers
     from launchlink.presave.repository import PresaveRepository
 
@@ -247,7 +248,7 @@ def services(
         finally:
             await database.dispose()
         # Nothing is fetched: the decision reads configuration and capabilities only.
-        registry = ConnectorRegistry(settings.resolved_connectors())
+        registry = connector_registry(settings, SystemClock())
         try:
             found = instance_offers(RegistrySource(registry), active_spotify_grants=grants)
         finally:
@@ -283,19 +284,10 @@ def simulate(
 def worker() -> None:
     """Run a fulfilment worker until SIGTERM/Ctrl-C (scale-out: run several, any machine)."""
     from launchlink.fulfilment.tasks import run_worker
-    from launchlink.kit.clock import SystemClock
-    from launchlink.presave.wiring import standalone_reminder_loop
 
     async def make(settings: Settings) -> int:
-        # Release-day email reminders are sent by workers too, not only by `serve`.
-        database = Database.from_settings(settings)
-        reminders = standalone_reminder_loop(settings, database, SystemClock())
-        reminders.start()
-        try:
-            return await run_worker(settings)
-        finally:
-            await reminders.stop()
-            await database.dispose()
+        # Fulfilment, the outbox's subscribers and release-day reminders, no web piece.
+        return await run_worker(settings)
 
     processed = _run(make)
     console.print(f"worker stopped after {processed} job(s)")

@@ -193,9 +193,9 @@ class Settings(BaseSettings):
             from launchlink.simulator.demo import demo_apple_private_key_pem
 
             apple_private_key_pem = demo_apple_private_key_pem()
-        return ConnectorsSettings.for_simulator(
-            self.simulator_url, apple_private_key_pem=apple_private_key_pem
-        )
+        from launchlink.simulator.profile import simulator_connectors
+
+        return simulator_connectors(self.simulator_url, apple_private_key_pem=apple_private_key_pem)
 
     @property
     def is_sqlite(self) -> bool:

@@ -10,8 +10,8 @@ import pytest
 from fastapi import FastAPI
 
 from launchlink.api import create_api
-from launchlink.app import build_context
 from launchlink.autofill.sources import get_lookup_sources
+from launchlink.bootstrap import build_context
 from launchlink.config import Settings
 from launchlink.context import AppContext
 from launchlink.kit.clock import FrozenClock

@@ -10,11 +10,11 @@ import httpx
 from launchlink.autofill.sources import LookupSources, sources_from_registry
 from launchlink.connectors.registry import ConnectorRegistry
 from launchlink.connectors.settings import ConnectorsSettings
-from launchlink.connectors.simulator_profile import register_demo_apps
 from launchlink.kit.clock import FrozenClock
 from launchlink.simulator.app import create_simulator_app
 from launchlink.simulator.catalog import Album, Catalog, Track, upc_check_digit
 from launchlink.simulator.demo import DEMO_ALBUM, NOVA, demo_catalog
+from launchlink.simulator.profile import register_demo_apps, simulator_connectors
 from launchlink.simulator.state import SimulatorState
 from tests.connectors.simworld import SimClock, apple_key_pair
 
@@ -75,7 +75,7 @@ def make_world(
     private_pem, public_pem = apple_key_pair()
     register_demo_apps(state, redirect_uris=["http://app.test/cb"], apple_public_key_pem=public_pem)
     transport = httpx.ASGITransport(app=create_simulator_app(state))
-    settings = ConnectorsSettings.for_simulator(SIM_ROOT, apple_private_key_pem=private_pem)
+    settings = simulator_connectors(SIM_ROOT, apple_private_key_pem=private_pem)
     # Retries with backoff are the connectors' business, tested there; here they only slow.
     for name in ("spotify", "apple_music", "deezer", "tidal", "soundcloud", "youtube", "odesli"):
         getattr(settings, name).max_retries = max_retries

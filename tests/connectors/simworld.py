@@ -11,10 +11,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from launchlink.connectors.settings import ConnectorsSettings
-from launchlink.connectors.simulator_profile import DEMO_CLIENT_ID, register_demo_apps
 from launchlink.kit.clock import FrozenClock
 from launchlink.simulator.app import create_simulator_app
 from launchlink.simulator.catalog import Album, Artist, Catalog, Track, upc_check_digit
+from launchlink.simulator.profile import DEMO_CLIENT_ID, register_demo_apps, simulator_connectors
 from launchlink.simulator.state import SimulatorState
 
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
@@ -166,6 +166,6 @@ def make_world(
     return SimWorld(
         state=state,
         transport=transport,
-        settings=ConnectorsSettings.for_simulator(SIM_ROOT, apple_private_key_pem=private_pem),
+        settings=simulator_connectors(SIM_ROOT, apple_private_key_pem=private_pem),
         clock=SimClock(state),
     )

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from launchlink.connectors.settings import ConnectorsSettings, SpotifySettings
+from launchlink.simulator.profile import simulator_connectors
 
 
 class AppSettings(BaseSettings):
@@ -38,7 +39,7 @@ def test_legacy_library_endpoints_need_an_extended_quota_app() -> None:
 
 
 def test_the_simulator_profile_points_every_service_at_the_simulator() -> None:
-    settings = ConnectorsSettings.for_simulator("http://sim")
+    settings = simulator_connectors("http://sim")
     assert settings.spotify.api_url == "http://sim/spotify/api/v1"
     assert settings.spotify.accounts_url == "http://sim/spotify/accounts"
     assert settings.deezer.api_url.startswith("http://sim/")

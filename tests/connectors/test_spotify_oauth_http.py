@@ -13,10 +13,9 @@ import pytest
 from launchlink.connectors.base import Capability, TokenSet, run_with_refresh
 from launchlink.connectors.errors import AccessTokenExpired, AuthRevoked
 from launchlink.connectors.oauth import new_pkce_pair
-from launchlink.connectors.settings import ConnectorsSettings
-from launchlink.connectors.simulator_profile import register_demo_apps
 from launchlink.connectors.spotify import SpotifyConnector
 from launchlink.kit.clock import FrozenClock
+from launchlink.simulator.profile import register_demo_apps, simulator_connectors
 from launchlink.simulator.state import SimulatorState
 from tests.connectors.live import bound_socket, serve_simulator
 from tests.connectors.simworld import NOW, SimClock, build_catalog
@@ -55,7 +54,7 @@ async def test_the_spotify_oauth_dance_over_real_http() -> None:
     redirect_uri = f"{root}/app/oauth/callback"
     register_demo_apps(state, redirect_uris=[redirect_uri])
     with serve_simulator(state, sock):
-        settings = ConnectorsSettings.for_simulator(root).spotify
+        settings = simulator_connectors(root).spotify
         spotify = SpotifyConnector(settings, clock=SimClock(state))
         pkce = new_pkce_pair()
         scopes = spotify.scopes_for([Capability.SAVE_RELEASE, Capability.FOLLOW_ARTIST])
@@ -130,7 +129,7 @@ async def test_a_denied_consent_comes_back_with_access_denied() -> None:
     register_demo_apps(state, redirect_uris=[redirect_uri])
     state.set_consent_mode("spotify", "deny")
     with serve_simulator(state, sock):
-        spotify = SpotifyConnector(ConnectorsSettings.for_simulator(root).spotify)
+        spotify = SpotifyConnector(simulator_connectors(root).spotify)
         url = spotify.authorization_url(
             state="s1",
             code_challenge=new_pkce_pair().challenge,

@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 from launchlink.accounts import service as accounts
 from launchlink.connectors.registry import ConnectorRegistry
 from launchlink.connectors.settings import ConnectorsSettings
-from launchlink.connectors.simulator_profile import DEMO_CLIENT_ID, register_demo_apps
 from launchlink.db import Database
 from launchlink.fulfilment.engine import FulfilmentEngine
 from launchlink.fulfilment.events import EventDispatcher, FulfilmentEvent
@@ -42,6 +41,7 @@ from launchlink.simulator.app import create_simulator_app
 from launchlink.simulator.catalog import Album, Catalog, upc_check_digit
 from launchlink.simulator.catalog import Artist as SimArtist
 from launchlink.simulator.catalog import Track as SimTrack
+from launchlink.simulator.profile import DEMO_CLIENT_ID, register_demo_apps, simulator_connectors
 from launchlink.simulator.state import SimulatorState
 
 NOW = datetime(2026, 9, 3, 23, 0, tzinfo=UTC)
@@ -299,7 +299,7 @@ async def make_world(
     )
     clock = SimClock(state)
     transport = httpx.ASGITransport(app=create_simulator_app(state))
-    settings = ConnectorsSettings.for_simulator("http://sim", apple_private_key_pem=private_pem)
+    settings = simulator_connectors("http://sim", apple_private_key_pem=private_pem)
     registry = ConnectorRegistry(engine_connectors(settings), clock=clock, transport=transport)
     async with database.transaction() as session:
         workspace = await accounts.create_workspace(session, name="Tide Records")

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from launchlink.kit.ids import uuid7
+from launchlink.simulator.profile import simulator_connectors
 
 SERVICES = ("spotify", "apple_music", "deezer")
 SIM_SERVICE = {"spotify": "spotify", "apple_music": "apple", "deezer": "deezer"}
@@ -30,13 +31,13 @@ SIM_SERVICE = {"spotify": "spotify", "apple_music": "apple", "deezer": "deezer"}
 def serve_simulator(port: int, spec: dict[str, Any]) -> None:
     import uvicorn
 
-    from launchlink.connectors.simulator_profile import (
+    from launchlink.kit.clock import SystemClock
+    from launchlink.simulator.app import create_simulator_app
+    from launchlink.simulator.profile import (
         DEMO_APPLE_TEAM_ID,
         DEMO_CLIENT_ID,
         register_demo_apps,
     )
-    from launchlink.kit.clock import SystemClock
-    from launchlink.simulator.app import create_simulator_app
     from launchlink.simulator.state import SimulatorState
     from tests.fulfilment.harness import SCOPES, sim_catalog
 
@@ -198,11 +199,10 @@ async def seed(
 
 def worker_settings(env: dict[str, str]) -> Any:
     from launchlink.config import Settings
-    from launchlink.connectors.settings import ConnectorsSettings
 
     settings = Settings()
     private_pem = Path(env["RELEASE_DAY_APPLE_KEY"]).read_text()
-    settings.connectors = ConnectorsSettings.for_simulator(
+    settings.connectors = simulator_connectors(
         env["RELEASE_DAY_SIMULATOR"], apple_private_key_pem=private_pem
     )
     return settings

@@ -14,13 +14,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 
 from launchlink.connectors.settings import ConnectorsSettings
-from launchlink.connectors.simulator_profile import DEMO_APPLE_KEY_ID, DEMO_APPLE_TEAM_ID
 from launchlink.db import Database
 from launchlink.fulfilment import report
 from launchlink.fulfilment.service import progress
 from launchlink.models.fulfilment import FulfilmentJob
 from launchlink.models.presave import PresaveState
 from launchlink.simulator.catalog import service_album_url
+from launchlink.simulator.profile import DEMO_APPLE_KEY_ID, DEMO_APPLE_TEAM_ID
 from tests.fulfilment.harness import RELEASE_AT, World, drain, make_world
 
 

@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from launchlink.app import Application
+from launchlink.bootstrap import simulator_transport
 from launchlink.connectors.base import SERVICES, Capability
 from launchlink.connectors.registry import ConnectorRegistry
 from launchlink.connectors.settings import ConnectorsSettings
@@ -41,7 +42,6 @@ from launchlink.presave.modes import (
     ReleaseKeys,
     can_finish,
 )
-from launchlink.presave.wiring import simulator_transport
 from launchlink.simulator.demo import (
     DEMO_ARTIST_IDS,
     DEMO_PREORDER_EP,
@@ -50,6 +50,7 @@ from launchlink.simulator.demo import (
     DemoRelease,
     demo_apple_private_key_pem,
 )
+from launchlink.simulator.profile import simulator_connectors
 from tests.api.conftest import Api
 from tests.builders import WorkspaceKey
 from tests.presave.conftest import (
@@ -392,7 +393,7 @@ REMOVALS = [
 
 def reconfigure(papp: Application, change: Callable[[ConnectorsSettings], None]) -> None:
     """Restart the instance's connectors with one setting changed (as an operator would)."""
-    settings = ConnectorsSettings.for_simulator(
+    settings = simulator_connectors(
         papp.context.settings.simulator_url, apple_private_key_pem=demo_apple_private_key_pem()
     )
     change(settings)
@@ -515,7 +516,7 @@ async def test_a_promise_a_service_cannot_keep_takes_it_off_the_page(
 
 
 async def test_every_refusal_names_its_cause() -> None:
-    settings = ConnectorsSettings.for_simulator(
+    settings = simulator_connectors(
         "http://sim", apple_private_key_pem=demo_apple_private_key_pem()
     )
     async with ConnectorRegistry(settings) as registry:

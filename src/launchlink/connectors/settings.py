@@ -119,24 +119,3 @@ class ConnectorsSettings(BaseModel):
     soundcloud: SoundCloudSettings = Field(default_factory=SoundCloudSettings)
     youtube: YouTubeSettings = Field(default_factory=YouTubeSettings)
     odesli: OdesliSettings = Field(default_factory=OdesliSettings)
-
-    @classmethod
-    def for_simulator(
-        cls,
-        root_url: str,
-        *,
-        spotify_quota_mode: Literal["development", "extended"] = "extended",
-        apple_private_key_pem: str | None = None,
-    ) -> ConnectorsSettings:
-        """Every service pointed at the simulator served at ``root_url``, with its demo apps.
-
-        The demo client ids and secrets are those of
-        :func:`launchlink.connectors.simulator_profile.register_demo_apps`.
-        """
-        from launchlink.connectors.simulator_profile import settings_for
-
-        return settings_for(
-            root_url,
-            spotify_quota_mode=spotify_quota_mode,
-            apple_private_key_pem=apple_private_key_pem,
-        )

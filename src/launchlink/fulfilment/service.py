@@ -89,6 +89,7 @@ def build_engine(
     registry: ConnectorRegistry | None = None,
     limiter: RateLimiter | None = None,
     dispatcher: EventDispatcher | None = None,
+    cipher: TokenCipher | None = None,
 ) -> tuple[FulfilmentEngine, ConnectorRegistry]:
     if registry is None:
         resolved = getattr(settings, "resolved_connectors", None)
@@ -98,7 +99,7 @@ def build_engine(
         database=database,
         connectors=registry.get,
         limiter=limiter or make_limiter(settings, database),
-        cipher=TokenCipher(settings.resolved_encryption_keys()),
+        cipher=cipher or TokenCipher(settings.resolved_encryption_keys()),
         settings=settings.fulfilment,
         clock=clock,
         dispatcher=dispatcher,

@@ -1,8 +1,10 @@
-"""Thin entry points: run a worker process, run the embedded worker, run one release.
+"""Thin entry points: run a worker process, run the embedded worker.
 
-``run_worker`` is what ``launchlink worker`` runs: it builds the engine from settings,
-stops cleanly on SIGTERM/SIGINT (a second signal, or SIGKILL, is also safe: leases expire
-and the jobs are re-claimed) and closes what it opened.
+``run_worker`` is what ``launchlink worker`` runs: it builds the process's context with
+:mod:`launchlink.bootstrap` (no web piece), runs the fulfilment worker, the outbox
+dispatcher and the reminder loop, stops cleanly on SIGTERM/SIGINT (a second signal, or
+SIGKILL, is also safe: leases expire and the jobs and deliveries are re-claimed) and
+closes what it opened.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from collections.abc import Sequence
 from launchlink.config import Settings
 from launchlink.connectors.base import SERVICES
 from launchlink.connectors.registry import ConnectorRegistry
-from launchlink.db import Database
+from launchlink.context import AppContext
 from launchlink.fulfilment.service import build_engine
 from launchlink.fulfilment.worker import Worker
-from launchlink.kit.clock import Clock, SystemClock
+from launchlink.kit.clock import Clock
 
 logger = logging.getLogger(__name__)
 
@@ -33,35 +35,71 @@ async def run_worker(
     handle_signals: bool = True,
 ) -> int:
     """Run one worker until a stop signal; returns how many jobs it processed."""
-    database = Database.from_settings(settings)
-    engine, connectors = build_engine(settings, database, clock or SystemClock(), registry=registry)
-    worker = Worker(engine, services=services)
+    from launchlink.bootstrap import build_context, close_context, reminder_loop
+
+    context = build_context(settings, role="worker", clock=clock, registry=registry)
+    worker = EmbeddedWorker(context, services=services)
+    reminders = reminder_loop(context)
     loop = asyncio.get_running_loop()
     if handle_signals:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, worker.request_stop)
+                loop.add_signal_handler(sig, worker.worker.request_stop)
+    # Release-day email reminders are sent by workers too, not only by `serve`.
+    reminders.start()
     try:
         await worker.run()
     finally:
-        await engine.limiter.aclose()
+        await reminders.stop()
+        await worker.engine.limiter.aclose()
         if registry is None:
-            await connectors.aclose()
-        await database.dispose()
-    return worker.processed
+            await close_context(context)
+        else:
+            await context.database.dispose()
+    return worker.worker.processed
 
 
 class EmbeddedWorker:
-    """The worker inside ``launchlink serve`` (``LAUNCHLINK_EMBEDDED_WORKER``, default on)."""
+    """Fulfilment and the outbox dispatcher in one process: ``launchlink worker``, or
+    inside ``launchlink serve`` (``LAUNCHLINK_EMBEDDED_WORKER``, default on).
 
-    def __init__(self, settings: Settings, database: Database, clock: Clock) -> None:
-        self.engine, self._registry = build_engine(settings, database, clock)
-        self.worker = Worker(self.engine)
+    Both share one write gate, so on SQLite they take turns for the write lock instead of
+    failing on it.
+    """
+
+    def __init__(self, context: AppContext, *, services: Sequence[str] = SERVICES) -> None:
+        if context.registry is None or context.cipher is None:
+            raise RuntimeError("build the context with launchlink.bootstrap first")
+        self.context = context
+        self.engine, _registry = build_engine(
+            context.settings,
+            context.database,
+            context.clock,
+            registry=context.registry,
+            cipher=context.cipher,
+        )
+        self.worker = Worker(self.engine, services=services)
+        self.outbox = context.outbox
+        if self.outbox is not None:
+            self.outbox.gate = self.engine.gate
 
     async def start(self) -> None:
         await self.worker.start()
+        if self.outbox is not None:
+            await self.outbox.start()
+
+    async def run(self) -> None:
+        """Run in the foreground until the fulfilment worker is asked to stop."""
+        if self.outbox is not None:
+            await self.outbox.start()
+        try:
+            await self.worker.run()
+        finally:
+            if self.outbox is not None:
+                await self.outbox.stop()
 
     async def stop(self) -> None:
+        if self.outbox is not None:
+            await self.outbox.stop()
         await self.worker.stop()
         await self.engine.limiter.aclose()
-        await self._registry.aclose()

@@ -19,7 +19,9 @@ class VisitorLocation:
     territories: TerritoryTimeZones
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> VisitorLocation:
+    def from_settings(
+        cls, settings: Settings, *, territories: TerritoryTimeZones | None = None
+    ) -> VisitorLocation:
         resolver: GeoResolver = (
             BundledGeoResolver() if settings.geoip == "bundled" else NullGeoResolver()
         )
@@ -29,5 +31,5 @@ class VisitorLocation:
                 trusted_header=settings.trusted_country_header,
                 trusted_proxies=settings.trusted_proxies,
             ),
-            territories=TerritoryTimeZones.load(settings.territory_timezones_file),
+            territories=territories or TerritoryTimeZones.load(settings.territory_timezones_file),
         )

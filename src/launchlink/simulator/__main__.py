@@ -14,11 +14,11 @@ def run_simulator(host: str, port: int, *, callback_url: str | None = None) -> N
     """Serve a simulator seeded with the demo catalogue and demo apps until interrupted.
 
     Besides the simulator's own demo apps, the apps that
-    ``ConnectorsSettings.for_simulator(root)`` uses are registered, so a launchlink instance
+    ``simulator_connectors(root)`` uses are registered, so a launchlink instance
     pointed at this simulator works as it does with the embedded one.
     """
-    from launchlink.connectors.simulator_profile import register_demo_apps
     from launchlink.simulator.demo import DEMO_REDIRECT_URIS, demo_apple_public_key_pem, demo_state
+    from launchlink.simulator.profile import register_demo_apps
 
     upcoming = (datetime.now(UTC) + timedelta(days=7)).replace(
         hour=0, minute=0, second=0, microsecond=0

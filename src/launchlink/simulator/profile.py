@@ -1,8 +1,9 @@
 """Connector settings that point every service at the platform simulator.
 
 The demo credentials here are the ones the simulator's demo apps are registered with
-(see :func:`register_demo_apps`), so ``ConnectorsSettings.for_simulator(root)`` plus a
-simulator started with those apps gives a working, offline set of connectors.
+(see :func:`register_demo_apps`), so ``simulator_connectors(root)`` plus a
+simulator started with those apps gives a working, offline set of connectors. It lives
+with the simulator, not the connectors: production code never imports its fake.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ DEMO_APPLE_KEY_ID = "DEMOKEY001"
 DEMO_ODESLI_KEY = "launchlink-demo-odesli"
 
 
-def settings_for(
+def simulator_connectors(
     root_url: str,
     *,
     spotify_quota_mode: Literal["development", "extended"] = "extended",
@@ -95,10 +96,10 @@ def register_demo_apps(
     spotify_mode: Literal["development", "extended"] = "extended",
     apple_public_key_pem: str | None = None,
 ) -> None:
-    """Register the demo apps (matching :func:`settings_for`) in a simulator state.
+    """Register the demo apps (matching :func:`simulator_connectors`) in a simulator state.
 
     ``apple_public_key_pem`` registers the MusicKit key whose private half is given to
-    :func:`settings_for` as ``apple_private_key_pem``.
+    :func:`simulator_connectors` as ``apple_private_key_pem``.
     """
     for service in ("spotify", "deezer", "tidal", "soundcloud", "youtube"):
         changes: dict[str, object] = {
