@@ -24,7 +24,6 @@ from launchlink.bootstrap import (
     build_context,
     build_presave,
     close_context,
-    reminder_loop,
     visitor_location,
 )
 from launchlink.config import Settings, load_settings
@@ -38,12 +37,14 @@ from launchlink.links.public import PublicLinkApp, PublicLinkConfig
 from launchlink.links.snapshots import CachingSnapshotSource, DatabaseSnapshotSource
 from launchlink.links.visitors import VisitorLocation
 from launchlink.mail.outbox import Outbox, OutboxPages
+from launchlink.messaging.tasks import reminder_loop
 
 if TYPE_CHECKING:
+    from launchlink.bootstrap import PresaveParts
     from launchlink.demo import DemoSimulatorAligner
     from launchlink.fulfilment.tasks import EmbeddedWorker
+    from launchlink.messaging.tasks import ReminderLoop
     from launchlink.presave.front import PresaveFront
-    from launchlink.presave.reminders import ReminderLoop
     from launchlink.simulator.state import SimulatorState
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ class Application:
         self.simulator_aligner: DemoSimulatorAligner | None = None
         self.fulfilment_worker: EmbeddedWorker | None = None
         self.reminders: ReminderLoop | None = None
+        self.presave: PresaveParts | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -191,6 +193,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     application.simulator_state = simulator_state
     application.simulator_aligner = aligner  # the bus holds it weakly
     application.reminders = reminder_loop(context)
+    application.presave = presave
     # The bus holds the caches weakly; the application keeps them alive.
     application.public_caches = caches
     return application

@@ -14,6 +14,9 @@ so ``create_app`` can call it before the server's lifespan begins.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
@@ -34,17 +37,18 @@ from launchlink.links.snapshots import DatabaseSnapshotSource
 from launchlink.links.visitors import VisitorLocation
 from launchlink.mail import mail_sender_from
 from launchlink.outbox.dispatcher import OutboxDispatcher
-from launchlink.presave.front import PresaveFront
 from launchlink.presave.i18n import PresaveTranslations
 from launchlink.presave.modes import RegistrySource
 from launchlink.presave.page import PresavePages
-from launchlink.presave.reminders import LinkLocator, ReminderLoop, ReminderSender
 from launchlink.presave.security import Signer
 from launchlink.presave.service import PresaveKit
-from launchlink.presave.web import CALLBACK_PATH, PresaveWeb
 
 if TYPE_CHECKING:
+    from launchlink.presave.front import PresaveFront
+    from launchlink.presave.web import PresaveWeb
     from launchlink.simulator.state import SimulatorState
+
+logger = logging.getLogger(__name__)
 
 Role = Literal["web", "worker", "cli"]
 """``web``: serves requests (and runs the embedded worker pieces); ``worker``: fulfilment,
@@ -104,6 +108,29 @@ def build_context(
 
 def register_subscribers(context: AppContext) -> None:
     """Every package that reacts to events registers its subscribers here, once."""
+    from launchlink.messaging import subscribers as messaging
+
+    messaging.register(context.subscriptions, context)
+
+
+def fast_delivery(context: AppContext) -> Callable[[], Awaitable[None]]:
+    """One outbox tick, awaited right after a commit that emitted (the web process's fast
+    path: the fan's email leaves before the page answers, as quickly as when it was sent
+    in-line). It never fails the request: the events are committed rows, and whichever
+    dispatcher runs next (this process's, a worker's) delivers what this tick did not."""
+
+    async def deliver() -> None:
+        outbox = context.outbox
+        if outbox is None:
+            return
+        try:
+            await asyncio.wait_for(
+                outbox.run_once(), timeout=context.settings.outbox.effect_timeout_seconds + 5
+            )
+        except Exception:
+            logger.exception("outbox: delivering after commit failed; dispatchers will retry")
+
+    return deliver
 
 
 def connector_registry(
@@ -133,6 +160,7 @@ def simulator_transport(settings: Settings, state: SimulatorState) -> httpx.Asyn
     return an in-process transport to it, so connectors never leave the process."""
     from starlette.routing import Mount, Router
 
+    from launchlink.presave.web import CALLBACK_PATH
     from launchlink.simulator.app import create_simulator_app
     from launchlink.simulator.demo import demo_apple_public_key_pem
     from launchlink.simulator.profile import register_demo_apps
@@ -165,6 +193,10 @@ def build_presave(
     context: AppContext, location: VisitorLocation, *, catalogues: Catalogues | None = None
 ) -> PresaveParts:
     """The pre-save page and routes of a web process, on the context's kit and mail."""
+    # Imported here: a worker process never loads the web pieces.
+    from launchlink.presave.front import PresaveFront
+    from launchlink.presave.web import PresaveWeb
+
     settings = context.settings
     kit = context.require_presave()
     front = PresaveFront(
@@ -182,12 +214,12 @@ def build_presave(
         front=front,
         source=DatabaseSnapshotSource(context.database, public_base_url=settings.public_url),
         database=context.database,
-        mail=context.require_mail(),
         countries=location.countries,
         public_url=settings.public_url,
         apple_authorize_url=apple_authorize,
         platform_host=(urlsplit(settings.public_url).hostname or "").lower(),
         trusted_proxies=settings.trusted_proxies,
+        deliver=fast_delivery(context),
     )
     return PresaveParts(front=front, web=web)
 
@@ -195,21 +227,6 @@ def build_presave(
 def visitor_location(context: AppContext) -> VisitorLocation:
     """Where visitors are, on the context's territory table (loaded once per process)."""
     return VisitorLocation.from_settings(context.settings, territories=context.territories)
-
-
-def reminder_loop(context: AppContext) -> ReminderLoop:
-    """Release-day reminders, sent from the kit and mail of the context (no web piece)."""
-    settings = context.settings
-    sender = ReminderSender(
-        database=context.database,
-        kit=context.require_presave(),
-        pages=presave_pages(),
-        mail=context.require_mail(),
-        source=DatabaseSnapshotSource(context.database, public_base_url=settings.public_url),
-        links=LinkLocator(context.database),
-        public_url=settings.public_url,
-    )
-    return ReminderLoop(sender)
 
 
 async def close_context(context: AppContext) -> None:

@@ -378,6 +378,50 @@ class PresaveRevoked(PresaveEventBase):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PresaveReceiptDue(Event):
+    """A fan with a proven address made (or confirmed) pre-saves on a link: they are owed
+    the receipt listing them, with the revoke link. Read at delivery: an address erased
+    meanwhile gets nothing."""
+
+    type = "presave.receipt_due"
+    aggregate_type = "fan"
+    aggregate_field = "fan_id"
+    fan_id: UUID
+    link_id: UUID
+    language: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactConfirmationRequested(Event):
+    """Someone typed an address: its owner must confirm it (double opt-in) before anything
+    takes effect. ``sealed_token`` is the confirmation link's token encrypted with the
+    instance's token cipher (only its hash is stored elsewhere); the address itself is read
+    from the pending contact at delivery."""
+
+    type = "contact.confirmation_requested"
+    aggregate_type = "contact"
+    aggregate_field = "contact_id"
+    contact_id: UUID
+    link_id: UUID
+    language: str
+    sealed_token: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MagicLinkRequested(Event):
+    """A fan asked for a link to finish their pre-save elsewhere (e.g. out of an in-app
+    browser); ``sealed_token`` as in :class:`ContactConfirmationRequested`."""
+
+    type = "magic_link.requested"
+    aggregate_type = "magic_link"
+    aggregate_field = "magic_link_id"
+    magic_link_id: UUID
+    link_id: UUID
+    language: str
+    sealed_token: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReleaseLive(Event):
     """A release is out: on one service (``service``) or at its release instant (None)."""
 
@@ -488,12 +532,14 @@ class MessageFailed(MessageEvent):
 
 __all__ = [
     "ANY",
+    "ContactConfirmationRequested",
     "Event",
     "EventRegistry",
     "FulfilmentCompleted",
     "FulfilmentServicePaused",
     "LinkChanged",
     "LinkClicked",
+    "MagicLinkRequested",
     "MessageFailed",
     "MessageQueued",
     "MessageSent",
@@ -505,6 +551,7 @@ __all__ = [
     "PresaveNeedsReauth",
     "PresaveOutcome",
     "PresavePartial",
+    "PresaveReceiptDue",
     "PresaveRevoked",
     "ReleaseLive",
     "ReleaseMoved",

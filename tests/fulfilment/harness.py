@@ -20,8 +20,8 @@ from launchlink.accounts import service as accounts
 from launchlink.connectors.registry import ConnectorRegistry
 from launchlink.connectors.settings import ConnectorsSettings
 from launchlink.db import Database
+from launchlink.events import ANY, Event, Subscriptions
 from launchlink.fulfilment.engine import FulfilmentEngine
-from launchlink.fulfilment.events import EventDispatcher, FulfilmentEvent
 from launchlink.fulfilment.limiter import MemoryLimiter, RateLimiter
 from launchlink.fulfilment.service import engine_connectors
 from launchlink.fulfilment.settings import FulfilmentSettings
@@ -37,6 +37,7 @@ from launchlink.models.catalog import (
 )
 from launchlink.models.links import Destination, Link
 from launchlink.models.presave import Fan, Presave, PresaveState, ServiceGrant, ServiceMode
+from launchlink.outbox.dispatcher import OutboxDispatcher
 from launchlink.simulator.app import create_simulator_app
 from launchlink.simulator.catalog import Album, Catalog, upc_check_digit
 from launchlink.simulator.catalog import Artist as SimArtist
@@ -140,7 +141,7 @@ class World:
     artist_id: UUID
     settings: ConnectorsSettings
     transport: httpx.AsyncBaseTransport
-    events: list[FulfilmentEvent] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     sim_users: dict[UUID, tuple[str, str]] = field(default_factory=dict)
 
     def reconfigured(self, change: Callable[[ConnectorsSettings], None]) -> ConnectorRegistry:
@@ -158,12 +159,6 @@ class World:
         *,
         registry: ConnectorRegistry | None = None,
     ) -> FulfilmentEngine:
-        dispatcher = EventDispatcher()
-
-        async def collect(event: FulfilmentEvent) -> None:
-            self.events.append(event)
-
-        dispatcher.subscribe("*", collect)
         return FulfilmentEngine(
             database=self.database,
             connectors=(registry or self.registry).get,
@@ -171,8 +166,18 @@ class World:
             cipher=self.cipher,
             settings=settings or fast_settings(),
             clock=self.clock,
-            dispatcher=dispatcher,
         )
+
+    async def emitted(self) -> list[Event]:
+        """Every event the engines emitted so far, as a subscriber of the outbox gets them."""
+        subscriptions = Subscriptions()
+
+        async def collect(_session: Any, event: Event) -> None:
+            self.events.append(event)
+
+        subscriptions.subscribe(ANY, collect, name="tests.fulfilment")
+        await OutboxDispatcher(self.database, self.clock, subscriptions).drain()
+        return self.events
 
     def advance(self, seconds: float) -> None:
         self.state.advance_clock(timedelta(seconds=seconds))

@@ -39,7 +39,7 @@ async def test_due_presaves_on_three_services_end_saved_exactly_once(db: Databas
         assert "already" not in world.ledger_adds(presave_id)
     spotify = world.state.ledger.query(service="spotify")
     assert sorted(e.item.split(":")[1] for e in spotify) == ["album", "track", "track"]
-    assert {e.name for e in world.events} == {"presave.done"}
+    assert {e.type for e in await world.emitted()} == {"presave.done"}
     async with db.transaction() as session:
         transitions = (
             await session.execute(
@@ -178,7 +178,7 @@ async def test_a_huge_retry_after_pauses_only_that_service(db: Database) -> None
     assert pause.reason
     assert "Retry-After" in pause.reason
     assert [(await world.presave(p)).state for p in others] == [PresaveState.done] * 2
-    assert "fulfilment.service_paused" in {e.name for e in world.events}
+    assert "fulfilment.service_paused" in {e.type for e in await world.emitted()}
     async with db.transaction() as session:
         job = await session.scalar(select(FulfilmentJob).where(FulfilmentJob.presave_id == paused))
     assert job is not None

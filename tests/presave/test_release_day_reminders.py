@@ -9,9 +9,9 @@ from launchlink.app import Application
 from launchlink.kit.clock import FrozenClock
 from launchlink.mail.settings import MailSettings
 from launchlink.mail.smtp import SmtpMailSender
+from launchlink.messaging.service import retry_delay
 from launchlink.models import Presave, Reminder
 from launchlink.models.presave import ReminderChannel, ReminderState
-from launchlink.presave.reminders import retry_delay
 from tests.api.conftest import Api
 from tests.builders import WorkspaceKey
 from tests.presave.conftest import (

@@ -10,9 +10,9 @@ from launchlink.app import Application
 from launchlink.kit.clock import FrozenClock
 from launchlink.mail.settings import MailSettings
 from launchlink.mail.smtp import SmtpMailSender
+from launchlink.messaging.service import MAX_ATTEMPTS, ReminderSender, retry_delay
 from launchlink.models import Fan, Presave, Reminder
 from launchlink.models.presave import ReminderChannel, ReminderState
-from launchlink.presave.reminders import MAX_ATTEMPTS, ReminderSender, retry_delay
 from tests.api.conftest import Api
 from tests.builders import WorkspaceKey
 from tests.presave.conftest import Inbox, _free_port, browser_for, make_presave_link

@@ -28,8 +28,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from launchlink.connectors.base import Connector, TokenSet
 from launchlink.connectors.errors import (
     AuthRevoked,
@@ -43,8 +41,16 @@ from launchlink.connectors.errors import (
     Unavailable,
 )
 from launchlink.db import Database
-from launchlink.fulfilment import events
-from launchlink.fulfilment.events import EventDispatcher, FulfilmentEvent
+from launchlink.events import (
+    FulfilmentServicePaused,
+    PresaveCancelled,
+    PresaveDone,
+    PresaveFailed,
+    PresaveNeedsReauth,
+    PresaveOutcome,
+    PresavePartial,
+    emit,
+)
 from launchlink.fulfilment.executor import (
     GrantTokens,
     PlanError,
@@ -82,12 +88,12 @@ logger = logging.getLogger(__name__)
 
 ConnectorSource = Callable[[str], Connector]
 
-FINAL_EVENT = {
-    PresaveState.done: events.PRESAVE_DONE,
-    PresaveState.partial: events.PRESAVE_PARTIAL,
-    PresaveState.needs_reauth: events.PRESAVE_NEEDS_REAUTH,
-    PresaveState.failed: events.PRESAVE_FAILED,
-    PresaveState.cancelled: events.PRESAVE_CANCELLED,
+FINAL_EVENT: dict[PresaveState, type[PresaveOutcome]] = {
+    PresaveState.done: PresaveDone,
+    PresaveState.partial: PresavePartial,
+    PresaveState.needs_reauth: PresaveNeedsReauth,
+    PresaveState.failed: PresaveFailed,
+    PresaveState.cancelled: PresaveCancelled,
 }
 CONFIGURATION = "configuration"
 """Prefix of the final reason of a pre-save failed by a configuration error."""
@@ -124,14 +130,12 @@ class FulfilmentEngine:
         cipher: TokenCipher,
         settings: FulfilmentSettings,
         clock: Clock,
-        dispatcher: EventDispatcher | None = None,
     ) -> None:
         self.database = database
         self.connectors = connectors
         self.limiter = limiter
         self.settings = settings
         self.clock = clock
-        self.dispatcher = dispatcher or events.dispatcher
         self.gate = WriteGate(database)
         self.resolver = Resolver(database, limiter, settings, clock, gate=self.gate)
         self.tokens = GrantTokens(database, cipher, clock, gate=self.gate)
@@ -472,25 +476,19 @@ class FulfilmentEngine:
             if not (record.kind in outcome.stored and record.status == "done")
         ]
 
-        def emit(session: AsyncSession, write: Write) -> None:
-            self.dispatcher.emit_after_commit(
-                session,
-                FulfilmentEvent(
-                    name=FINAL_EVENT[state],
-                    at=self.clock.now(),
-                    service=job.service,
-                    presave_id=job.presave_id,
-                    workspace_id=job.workspace_id,
-                    release_id=job.release_id,
-                    link_id=job.link_id,
-                    fan_id=job.fan_id,
-                    reason=reason,
-                    outcome=actions,
-                ),
-            )
-
+        event = FINAL_EVENT[state](
+            occurred_at=self.clock.now(),
+            workspace_id=job.workspace_id,
+            presave_id=job.presave_id,
+            link_id=job.link_id,
+            release_id=job.release_id,
+            fan_id=job.fan_id,
+            service=job.service,
+            reason=reason,
+            outcome=actions,
+        )
         await self.writes.submit(
-            Write(job, owner, records=unsaved, final=final, revoke=revoke, hook=emit)
+            Write(job, owner, records=unsaved, final=final, revoke=revoke, event=event)
         )
 
     async def _misconfigured(
@@ -582,11 +580,18 @@ class FulfilmentEngine:
                 service,
                 service,
             )
-            await self.dispatcher.dispatch(
-                FulfilmentEvent(
-                    name=events.SERVICE_PAUSED, at=self.clock.now(), service=service, reason=reason
+            # Instance-wide (no workspace), in its own transaction: the pause is not a row.
+            async with self.gate.transaction() as session:
+                await emit(
+                    session,
+                    FulfilmentServicePaused(
+                        occurred_at=self.clock.now(),
+                        workspace_id=None,
+                        service=service,
+                        reason=reason,
+                        until=self.clock.now() + timedelta(seconds=seconds),
+                    ),
                 )
-            )
         await self._reschedule(
             job,
             owner,

@@ -22,7 +22,6 @@ from launchlink.connectors.settings import ConnectorsSettings
 from launchlink.db import Database
 from launchlink.errors import ValidationFailed
 from launchlink.fulfilment.engine import FulfilmentEngine
-from launchlink.fulfilment.events import EventDispatcher
 from launchlink.fulfilment.limiter import DatabaseLimiter, MemoryLimiter, RateLimiter, RedisLimiter
 from launchlink.fulfilment.repository import (
     ENGINE_MODES,
@@ -88,7 +87,6 @@ def build_engine(
     *,
     registry: ConnectorRegistry | None = None,
     limiter: RateLimiter | None = None,
-    dispatcher: EventDispatcher | None = None,
     cipher: TokenCipher | None = None,
 ) -> tuple[FulfilmentEngine, ConnectorRegistry]:
     if registry is None:
@@ -102,7 +100,6 @@ def build_engine(
         cipher=cipher or TokenCipher(settings.resolved_encryption_keys()),
         settings=settings.fulfilment,
         clock=clock,
-        dispatcher=dispatcher,
     )
     return engine, registry
 

@@ -35,7 +35,8 @@ async def run_worker(
     handle_signals: bool = True,
 ) -> int:
     """Run one worker until a stop signal; returns how many jobs it processed."""
-    from launchlink.bootstrap import build_context, close_context, reminder_loop
+    from launchlink.bootstrap import build_context, close_context
+    from launchlink.messaging.tasks import reminder_loop
 
     context = build_context(settings, role="worker", clock=clock, registry=registry)
     worker = EmbeddedWorker(context, services=services)

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from launchlink.events import Event, emit_many
 from launchlink.fulfilment.executor import idempotency_key
 from launchlink.fulfilment.gate import WriteGate
 from launchlink.fulfilment.repository import (
@@ -43,9 +42,6 @@ class FlushAborted(Exception):
     """The flush carrying this write was cancelled (the worker is stopping)."""
 
 
-FinalHook = Callable[[AsyncSession, "Write"], None]
-
-
 @dataclass(eq=False)
 class Write:
     job: ClaimedJob
@@ -56,8 +52,8 @@ class Write:
     final: FinalState | None = None
     revoke: str | None = None
     """With a final ``needs_reauth``: the grant is dead (reason stored on it)."""
-    hook: FinalHook | None = None
-    """Runs in the transaction of a final write (events after commit)."""
+    event: Event | None = None
+    """Emitted into the outbox in the transaction of the final write (the outcome)."""
     future: asyncio.Future[None] | None = None
 
 
@@ -160,9 +156,9 @@ class GroupWriter:
                     await repository.add_reminder(write.job, now)
                 elif grant is not None:
                     forget.append(grant.id)
-                if write.hook is not None:
-                    write.hook(session, write)
             await repository.forget_tokens_of_finished(forget, now)
+            # After the changes they report (the pre-saves' rows are locked by now).
+            await emit_many(session, [w.event for w in finals if w.event is not None])
         return {write.job.job_id for write in batch} - held
 
 

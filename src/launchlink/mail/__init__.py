@@ -1,7 +1,8 @@
 """Sending email: one port (:class:`MailSender`), one SMTP adapter, settings.
 
-Callers build an :class:`OutgoingEmail` and hand it to the sender *after commit*
-(``launchlink.db.after_commit``), so a rolled-back request never emails anybody.
+Only :mod:`launchlink.messaging` sends, as an outbox subscriber: the email answers an
+event committed with the change, so a rolled-back request never emails anybody and a
+process that dies after its commit loses no email.
 """
 
 from launchlink.mail.port import MailSender, MailSendError, MessageRefused, OutgoingEmail

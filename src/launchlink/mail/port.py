@@ -13,6 +13,9 @@ class OutgoingEmail:
 
     ``headers`` are extra headers such as ``List-Unsubscribe``; ``tag`` says what kind of
     message this is (``magic_link``, ``presave_confirmation``...) for logs and outboxes.
+    ``idempotency_key`` (e.g. the id of the event it answers) makes the ``Message-ID``
+    stable, so a message handed over twice (at-least-once delivery) is one message to
+    the mail systems that deduplicate by it.
     """
 
     to: str
@@ -21,6 +24,7 @@ class OutgoingEmail:
     html: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     tag: str = ""
+    idempotency_key: str | None = None
 
 
 class MailSendError(Exception):

@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 _HEADER_NAME = re.compile(r"[!-9;-~]{1,76}")  # RFC 5322 field name: visible ASCII, no colon
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_MESSAGE_KEY = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _FIXED_HEADERS = frozenset({"from", "to", "subject", "message-id", "cc", "bcc", "reply-to"})
 
 
@@ -36,7 +37,12 @@ def build_message(message: OutgoingEmail, *, from_address: str) -> EmailMessage:
     email["From"] = _header_value("From", from_address)
     email["To"] = _header_value("To", message.to)
     email["Subject"] = one_line(message.subject)
-    email["Message-ID"] = make_msgid(domain=from_address.rpartition("@")[2].strip("> ") or None)
+    domain = from_address.rpartition("@")[2].strip("> ") or None
+    key = message.idempotency_key
+    if key is not None and _MESSAGE_KEY.fullmatch(key) and domain:
+        email["Message-ID"] = _header_value("Message-ID", f"<{key}@{domain}>")
+    else:
+        email["Message-ID"] = make_msgid(domain=domain)
     for name, value in message.headers.items():
         if not _HEADER_NAME.fullmatch(name) or name.lower() in _FIXED_HEADERS:
             raise MessageRefused(f"{name[:40]!r} cannot be set as an extra header")

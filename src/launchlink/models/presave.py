@@ -36,6 +36,10 @@ def _enum(kind: type[enum.Enum]) -> Enum:
     return Enum(kind, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
 
 
+ANY_SERVICE = "any"
+"""``presave.service`` of a reminder not routed to one service."""
+
+
 class ServiceMode(enum.StrEnum):
     """How a service takes part in a campaign (chosen by the operator per service)."""
 

@@ -22,7 +22,7 @@ from launchlink.i18n import format_release_moment, format_zone
 from launchlink.links.page import TEMPLATES_DIR, ServiceLooks
 from launchlink.links.phase import Countdown
 from launchlink.links.snapshot import LinkSnapshot
-from launchlink.models.presave import ServiceMode
+from launchlink.models.presave import ANY_SERVICE, Presave, ServiceMode
 from launchlink.presave.i18n import PresaveTranslations
 from launchlink.presave.modes import ServiceOption
 
@@ -137,3 +137,52 @@ class PresavePages:
             )
             self._environments[language] = environment
         return environment
+
+    def describe(self, presave: Presave, language: str) -> str:
+        """One line per pre-save for the fan: what will happen, on which service."""
+        _ = self.translations.get(language).gettext
+        name = (
+            self.service_name(presave.service)
+            if presave.service != ANY_SERVICE
+            else _("your music service")
+        )
+        if presave.state.value == "cancelled":
+            return _("%(service)s: cancelled.") % {"service": name}
+        if presave.mode is ServiceMode.reminder:
+            return _("%(service)s: we will remind you when it is out.") % {"service": name}
+        lines = []
+        if presave.mode is ServiceMode.preadd:
+            lines.append(
+                _("%(service)s: pre-added; it appears in your library at release.")
+                % {"service": name}
+            )
+        else:
+            lines.append(
+                _("%(service)s: the release will be saved to your library when it is out.")
+                % {"service": name}
+            )
+        playlist = presave.actions.get("playlist") or {}
+        if playlist.get("mode") == "add_to_fan_playlist":
+            lines.append(_("It will be added to the playlist you chose."))
+        elif playlist.get("mode") == "add_to_new_playlist":
+            lines.append(
+                _("It will be added to a new playlist, “%(name)s”.")
+                % {"name": playlist.get("name", "")}
+            )
+        followed = [o for o in presave.outcome.get("consent_time", []) if o.get("status") == "done"]
+        if any(o.get("action") == "follow_artists" for o in followed):
+            lines.append(_("You now follow the artist."))
+        elif presave.actions.get("follow_artists"):
+            lines.append(_("You will follow the artist at release."))
+        return " ".join(lines)
+
+    def moment_text(
+        self, snapshot: LinkSnapshot, presaves: list[Presave], language: str, now: datetime
+    ) -> str:
+        """When the release reaches the fan (their first pre-save's instant and zone)."""
+        presave = presaves[0] if presaves else None
+        instant = presave.due_at if presave else snapshot.timing.instant
+        zone = presave.time_zone if presave else snapshot.timing.default_time_zone
+        if instant is None:
+            return ""
+        return str(self.moment_context(instant, zone, language, now)["release_moment_text"])

@@ -409,6 +409,16 @@ class PresaveRepository:
         )
         return result.scalars().first()
 
+    async def pending_contact_by_id(
+        self, workspace_id: UUID, contact_id: UUID
+    ) -> PendingContact | None:
+        result = await self.session.execute(
+            select(PendingContact).where(
+                PendingContact.id == contact_id, PendingContact.workspace_id == workspace_id
+            )
+        )
+        return result.scalars().first()
+
     async def claim_pending_contact(self, contact_id: UUID, now: datetime) -> bool:
         """Mark it confirmed unless it already was; True if this call confirmed it."""
         result = await self.session.execute(

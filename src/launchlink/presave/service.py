@@ -25,6 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.connectors.base import Capability, Connector, PlatformAccount, TokenSet
 from launchlink.connectors.errors import ConnectorError
+from launchlink.events import (
+    ContactConfirmationRequested,
+    MagicLinkRequested,
+    PresaveCreated,
+    PresaveReceiptDue,
+    PresaveRevoked,
+    emit,
+)
 from launchlink.kit.clock import Clock
 from launchlink.kit.crypto import TokenCipher, keyed_hash
 from launchlink.links.phase import Phase, ReleaseZones
@@ -43,6 +51,7 @@ from launchlink.models import (
     ServiceGrant,
 )
 from launchlink.models.presave import (
+    ANY_SERVICE,
     ConsentKind,
     ContactPurpose,
     FollowTiming,
@@ -72,7 +81,6 @@ MAGIC_LINK_LIFETIME = timedelta(hours=24)
 CONFIRMATION_LIFETIME = timedelta(days=30)
 PLAYLIST_CHOICE_LIFETIME = timedelta(days=1)
 CONTACT_CONFIRMATION_LIFETIME = timedelta(days=7)
-ANY_SERVICE = "any"
 """``Presave.service`` of a reminder the fan asked for without choosing a service."""
 
 _EMAIL = re.compile(r"^[^@\s\"<>,;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251})\.[A-Za-z]{2,63}$")
@@ -532,6 +540,18 @@ async def _start_pending_contact(
         expires_at=now + CONTACT_CONFIRMATION_LIFETIME,
     )
     await repository.add(contact)
+    # The opt-in email is messaging's, sent after commit through the outbox.
+    await emit(
+        session,
+        ContactConfirmationRequested(
+            occurred_at=now,
+            workspace_id=link.workspace_id,
+            contact_id=contact.id,
+            link_id=link.id,
+            language=choices.language,
+            sealed_token=kit.cipher.encrypt(token).decode("ascii"),
+        ),
+    )
     return PendingStart(contact=contact, token=token)
 
 
@@ -649,6 +669,7 @@ async def record_connection(
         )
         await repository.add(presave)
         await _event(session, kit.clock, presave, PresaveState.waiting, "pre-saved")
+        await _emit_created(session, kit.clock, presave)
         created = True
     else:
         presave.browser_hash = attempt.browser_hash
@@ -706,6 +727,8 @@ async def record_connection(
             presave_id=presave.id,
             service=service,
         )
+    if pending is None and created and fan.email and choices.email == fan.email:
+        await _receipt_due(session, kit.clock, fan=fan, link_id=link.id, language=choices.language)
     attempt.outcome = "approved"
     await session.flush()
     return Connected(fan=fan, grant=grant, presave=presave, created=created, pending=pending)
@@ -917,7 +940,7 @@ async def sign_up_for_reminder(
     if fan is None:
         fan = await _new_fan(session, link.workspace_id)
     _apply_choices(fan, choices, now=kit.clock.now())
-    return await _schedule_reminder(
+    signup = await _schedule_reminder(
         session,
         kit,
         link=link,
@@ -929,6 +952,9 @@ async def sign_up_for_reminder(
         browser_hash=browser_hash,
         translate=translate,
     )
+    if signup.created and choices.email_consent and choices.email and fan.email == choices.email:
+        await _receipt_due(session, kit.clock, fan=fan, link_id=link.id, language=choices.language)
+    return signup
 
 
 async def _schedule_reminder(
@@ -969,6 +995,7 @@ async def _schedule_reminder(
         )
         await repository.add(presave)
         await _event(session, kit.clock, presave, PresaveState.waiting, "reminder requested")
+        await _emit_created(session, kit.clock, presave)
     else:
         presave.browser_hash = browser_hash
         if presave.state is PresaveState.cancelled:
@@ -1116,6 +1143,8 @@ async def confirm_contact(
             user_agent=user_agent,
             presave_id=contact.presave_id if joined_typist else None,
         )
+    if reminder is not None and reminder.created:
+        await _receipt_due(session, kit.clock, fan=fan, link_id=link.id, language=choices.language)
     return ContactConfirmed(
         purpose=contact.purpose,
         fan_id=fan.id,
@@ -1142,18 +1171,29 @@ async def create_magic_link(
     """
     token = new_secret_token()
     now = kit.clock.now()
-    await PresaveRepository(session).add(
-        MagicLink(
+    magic = MagicLink(
+        workspace_id=link.workspace_id,
+        link_id=link.id,
+        fan_id=None,
+        email=email,
+        token_hash=token_hash(token),
+        service=service,
+        context={"language": choices.language, "in_app": choices.in_app},
+        created_at=now,
+        expires_at=now + MAGIC_LINK_LIFETIME,
+    )
+    await PresaveRepository(session).add(magic)
+    # The email is messaging's, sent after commit through the outbox.
+    await emit(
+        session,
+        MagicLinkRequested(
+            occurred_at=now,
             workspace_id=link.workspace_id,
+            magic_link_id=magic.id,
             link_id=link.id,
-            fan_id=None,
-            email=email,
-            token_hash=token_hash(token),
-            service=service,
-            context={"language": choices.language, "in_app": choices.in_app},
-            created_at=now,
-            expires_at=now + MAGIC_LINK_LIFETIME,
-        )
+            language=choices.language,
+            sealed_token=kit.cipher.encrypt(token).decode("ascii"),
+        ),
     )
     return token
 
@@ -1279,6 +1319,19 @@ async def revoke(
         await transition(
             session, presave, PresaveState.cancelled, clock=kit.clock, reason="revoked by the fan"
         )
+        await emit(
+            session,
+            PresaveRevoked(
+                occurred_at=kit.clock.now(),
+                workspace_id=presave.workspace_id,
+                presave_id=presave.id,
+                link_id=presave.link_id,
+                release_id=presave.release_id,
+                fan_id=presave.fan_id,
+                service=presave.service,
+                reason="revoked by the fan",
+            ),
+        )
         cancelled += 1
     revoked = 0
     for grant_id in grant_ids:
@@ -1352,6 +1405,39 @@ def delete_tokens(grant: ServiceGrant, *, now: datetime, reason: str) -> None:
     grant.access_expires_at = None
     grant.revoked_at = now
     grant.revoked_reason = reason
+
+
+async def _emit_created(session: AsyncSession, clock: Clock, presave: Presave) -> None:
+    await emit(
+        session,
+        PresaveCreated(
+            occurred_at=clock.now(),
+            workspace_id=presave.workspace_id,
+            presave_id=presave.id,
+            link_id=presave.link_id,
+            release_id=presave.release_id,
+            fan_id=presave.fan_id,
+            service=presave.service,
+            mode=presave.mode.value,
+            due_at=presave.due_at,
+        ),
+    )
+
+
+async def _receipt_due(
+    session: AsyncSession, clock: Clock, *, fan: Fan, link_id: UUID, language: str
+) -> None:
+    """Owe the fan the receipt of their pre-saves on the link (sent by messaging)."""
+    await emit(
+        session,
+        PresaveReceiptDue(
+            occurred_at=clock.now(),
+            workspace_id=fan.workspace_id,
+            fan_id=fan.id,
+            link_id=link_id,
+            language=language,
+        ),
+    )
 
 
 async def _event(

@@ -32,12 +32,11 @@ from launchlink.connectors.apple_music.connector import AppleMusicConnector
 from launchlink.connectors.base import Capability, PlaylistInfo, TokenSet, run_with_refresh
 from launchlink.connectors.errors import ConnectorError
 from launchlink.connectors.oauth import new_pkce_pair
-from launchlink.db import Database, after_commit
+from launchlink.db import Database
 from launchlink.errors import LaunchlinkError
 from launchlink.links.phase import Phase
 from launchlink.links.snapshot import LinkSnapshot, SnapshotSource
-from launchlink.mail import MailSender, OutgoingEmail
-from launchlink.models import Link, Presave, ServiceGrant
+from launchlink.models import Link, ServiceGrant
 from launchlink.models.presave import ContactPurpose, ServiceMode
 from launchlink.presave import service as presave_service
 from launchlink.presave.consent import hash_ip
@@ -141,8 +140,8 @@ class PresaveWeb:
         front: PresaveFront,
         source: SnapshotSource,
         database: Database,
-        mail: MailSender,
         countries: Any,
+        deliver: Callable[[], Awaitable[None]] | None = None,
         public_url: str,
         apple_authorize_url: str | None = None,
         platform_host: str = "",
@@ -154,7 +153,9 @@ class PresaveWeb:
         self.pages = front.pages
         self.source = source
         self.database = database
-        self.mail = mail
+        # Messaging's emails are outbox subscribers; delivering right after the commit
+        # keeps them as quick as before, and a process gone meanwhile loses none of them.
+        self.deliver = deliver or _nothing
         self.countries = CountryLookup(countries)
         self.public_url = public_url.rstrip("/")
         self.callback_url = self.public_url + CALLBACK_PATH
@@ -643,18 +644,12 @@ class PresaveWeb:
                 translate=lambda message: self.pages.gettext(language, message),
                 connector=connector,
             )
-            choices = FanChoices.from_json(attempt.context)
-            if connected.pending is not None:
-                self._opt_in_email_after_commit(session, snapshot, connected.pending, language)
-            elif connected.created and connected.fan.email and choices.email == connected.fan.email:
-                self._email_confirmation_after_commit(
-                    session, snapshot, connected.fan.id, connected.fan.email, language
-                )
             presave_id, actions = connected.presave.id, dict(connected.presave.actions)
             fan_id, created = connected.fan.id, connected.created
             browser_hash = attempt.browser_hash
             chooser = presave_service.playlist_token(self.kit, connected.presave, browser_hash)
             confirm_email = connected.pending is not None
+        await self.deliver()
         self.front.grants_changed(snapshot.workspace_id)
         if created and connector is not None:
             outcomes = await presave_service.consent_time_actions(connector, tokens, actions, mode)
@@ -675,68 +670,6 @@ class PresaveWeb:
         return RedirectResponse(
             f"/presave/{snapshot.slug}/done?t={token}{pending}", status_code=303
         )
-
-    def _unsubscribe_headers(self, fan_id: UUID, link_id: UUID) -> dict[str, str]:
-        return presave_service.unsubscribe_headers(self.kit, self.public_url, fan_id, link_id)
-
-    def _opt_in_email_after_commit(
-        self, session: Any, snapshot: LinkSnapshot, pending: PendingStart, language: str
-    ) -> None:
-        """The double opt-in email: the only message a typed address gets before its owner
-        confirms it. Nothing in it names or reveals another fan."""
-        _ = self.pages.translations.get(language).gettext
-        context = self.pages.release_context(snapshot, language)
-        context.update(
-            link=f"{self.public_url}/presave/confirm/{pending.token}",
-            reminder=pending.contact.purpose is ContactPurpose.reminder,
-        )
-        subject = (
-            _("Confirm your reminder for %(title)s")
-            if pending.contact.purpose is ContactPurpose.reminder
-            else _("Confirm your email address for %(title)s")
-        ) % {"title": snapshot.release_title}
-        message = OutgoingEmail(
-            to=pending.contact.email,
-            subject=subject,
-            text=self.pages.render_text("presave/email_opt_in.txt", language, context),
-            tag="contact_confirmation",
-        )
-
-        async def send() -> None:
-            await self.mail.send(message)
-
-        after_commit(session, send)
-
-    def _email_confirmation_after_commit(
-        self, session: Any, snapshot: LinkSnapshot, fan_id: Any, email: str, language: str
-    ) -> None:
-        kit = self.kit
-
-        async def send() -> None:
-            async with self.database.sessionmaker() as read:
-                presaves = await PresaveRepository(read).presaves_of_fan(
-                    fan_id, link_id=snapshot.link_id
-                )
-            items = [self._describe(p, language) for p in presaves]
-            moment = self._moment_text(snapshot, presaves, language)
-            revoke_token = presave_service.revoke_token(kit, fan_id, snapshot.link_id)
-            revoke = f"{self.public_url}/revoke/{revoke_token}"
-            context = self.pages.release_context(snapshot, language)
-            context.update(items=items, moment=moment, revoke_link=revoke)
-            _ = self.pages.translations.get(language).gettext
-            await self.mail.send(
-                OutgoingEmail(
-                    to=email,
-                    subject=_("Your pre-save of %(title)s") % {"title": snapshot.release_title},
-                    text=self.pages.render_text(
-                        "presave/email_confirmation.txt", language, context
-                    ),
-                    headers=self._unsubscribe_headers(fan_id, snapshot.link_id),
-                    tag="presave_confirmation",
-                )
-            )
-
-        after_commit(session, send)
 
     # -- reminders and magic links ---------------------------------------------------------
 
@@ -793,15 +726,8 @@ class PresaveWeb:
                 browser_hash=browser_hash,
                 translate=lambda message: self.pages.gettext(view.language, message),
             )
-            fan_id = None
-            if isinstance(signup, PendingStart):
-                self._opt_in_email_after_commit(session, snapshot, signup, view.language)
-            else:
-                fan_id = signup.fan.id
-                if signup.created and email is not None and signup.fan.email == email:
-                    self._email_confirmation_after_commit(
-                        session, snapshot, fan_id, email, view.language
-                    )
+            fan_id = None if isinstance(signup, PendingStart) else signup.fan.id
+        await self.deliver()
         if fan_id is None:
             # The same page, whoever holds the address: it must not tell the two apart.
             _ = self.pages.translations.get(view.language).gettext
@@ -852,23 +778,10 @@ class PresaveWeb:
             link = await session.get(Link, snapshot.link_id)
             if link is None:
                 raise LinkInvalid("no such link")
-            token = await presave_service.create_magic_link(
+            await presave_service.create_magic_link(
                 session, self.kit, link=link, email=email, service=None, choices=choices
             )
-            url = f"{self.public_url}/presave/magic/{token}"
-            context = self.pages.release_context(snapshot, view.language)
-            context["link"] = url
-            message = OutgoingEmail(
-                to=email,
-                subject=_("Finish your pre-save of %(title)s") % {"title": snapshot.release_title},
-                text=self.pages.render_text("presave/email_magic_link.txt", view.language, context),
-                tag="magic_link",
-            )
-
-            async def send() -> None:
-                await self.mail.send(message)
-
-            after_commit(session, send)
+        await self.deliver()
         return self._message(
             request,
             200,
@@ -939,52 +852,6 @@ class PresaveWeb:
 
     # -- after the pre-save ----------------------------------------------------------------
 
-    def _describe(self, presave: Presave, language: str) -> str:
-        _ = self.pages.translations.get(language).gettext
-        name = (
-            self.pages.service_name(presave.service)
-            if presave.service != presave_service.ANY_SERVICE
-            else _("your music service")
-        )
-        if presave.state.value == "cancelled":
-            return _("%(service)s: cancelled.") % {"service": name}
-        if presave.mode is ServiceMode.reminder:
-            return _("%(service)s: we will remind you when it is out.") % {"service": name}
-        lines = []
-        if presave.mode is ServiceMode.preadd:
-            lines.append(
-                _("%(service)s: pre-added; it appears in your library at release.")
-                % {"service": name}
-            )
-        else:
-            lines.append(
-                _("%(service)s: the release will be saved to your library when it is out.")
-                % {"service": name}
-            )
-        playlist = presave.actions.get("playlist") or {}
-        if playlist.get("mode") == "add_to_fan_playlist":
-            lines.append(_("It will be added to the playlist you chose."))
-        elif playlist.get("mode") == "add_to_new_playlist":
-            lines.append(
-                _("It will be added to a new playlist, “%(name)s”.")
-                % {"name": playlist.get("name", "")}
-            )
-        followed = [o for o in presave.outcome.get("consent_time", []) if o.get("status") == "done"]
-        if any(o.get("action") == "follow_artists" for o in followed):
-            lines.append(_("You now follow the artist."))
-        elif presave.actions.get("follow_artists"):
-            lines.append(_("You will follow the artist at release."))
-        return " ".join(lines)
-
-    def _moment_text(self, snapshot: LinkSnapshot, presaves: list[Presave], language: str) -> str:
-        presave = presaves[0] if presaves else None
-        instant = presave.due_at if presave else snapshot.timing.instant
-        zone = presave.time_zone if presave else snapshot.timing.default_time_zone
-        if instant is None:
-            return ""
-        now = self.kit.clock.now()
-        return str(self.pages.moment_context(instant, zone, language, now)["release_moment_text"])
-
     def _own_browser(self, request: Request, browser_hash: str | None) -> str:
         """``browser_hash`` when it is this request's browser; :class:`ForeignBrowser` when
         the page or link was made for another one (forwarded, stolen) or names none."""
@@ -1020,7 +887,7 @@ class PresaveWeb:
         share_url = quote(snapshot.canonical_url, safe="")
         text = quote(f"{snapshot.release_title} – {context['artists_text']}", safe="")
         context.update(
-            items=[self._describe(p, language) for p in presaves],
+            items=[self.pages.describe(p, language) for p in presaves],
             ics_href=f"/presave/{slug}/calendar.ics?zone={quote(first.time_zone, safe='')}",
             revoke_href="/revoke/"
             + presave_service.revoke_token(self.kit, fan_id, link_id, browser_hash=browser_hash),
@@ -1275,10 +1142,7 @@ class PresaveWeb:
                 user_agent=request.headers.get("user-agent"),
                 translate=lambda message: self.pages.gettext(language, message),
             )
-            if confirmed.reminder is not None and confirmed.reminder.created:
-                self._email_confirmation_after_commit(
-                    session, snapshot, confirmed.fan_id, confirmed.email, confirmed.language
-                )
+        await self.deliver()
         if confirmed.reminder is not None:
             return self._to_confirmation(
                 snapshot, confirmed.fan_id, browser_hash, email_pending=False
@@ -1291,6 +1155,10 @@ class PresaveWeb:
             % {"title": snapshot.release_title},
             back=f"/{snapshot.slug}",
         )
+
+
+async def _nothing() -> None:
+    return None
 
 
 def _is_one_click(content_type: str, form: dict[str, str], raw: bytes) -> bool:
