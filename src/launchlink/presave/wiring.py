@@ -20,9 +20,9 @@ from launchlink.presave.i18n import PresaveTranslations
 from launchlink.presave.modes import ConnectorMap, RegistrySource
 from launchlink.presave.page import PresavePages
 from launchlink.presave.reminders import LinkLocator, ReminderLoop, ReminderSender
-from launchlink.presave.security import Signer
 from launchlink.presave.service import PresaveKit
 from launchlink.presave.web import CALLBACK_PATH, PresaveWeb
+from launchlink.web.security import Signer
 
 
 def simulator_transport(settings: Settings, state: Any) -> httpx.AsyncBaseTransport:
