@@ -23,7 +23,7 @@ from launchlink.api import create_api
 from launchlink.config import Settings, load_settings
 from launchlink.context import AppContext
 from launchlink.db import Database
-from launchlink.guards import BodySizeLimit, StaticFiles, TrailingSlashRedirect
+from launchlink.guards import BodySizeLimit, TrailingSlashRedirect
 from launchlink.kit.clock import Clock, SystemClock
 from launchlink.kit.useragent import warm_up as warm_up_classifier
 from launchlink.links.changes import bus
@@ -35,6 +35,7 @@ from launchlink.links.visitors import VisitorLocation
 from launchlink.mail.outbox import Outbox, OutboxPages
 from launchlink.ops.middleware import RequestObserver
 from launchlink.ops.web import routes as ops_routes
+from launchlink.web.static import CachedStaticFiles
 
 if TYPE_CHECKING:
     from launchlink.demo import DemoSimulatorAligner
@@ -162,7 +163,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *ops_routes(context),
         Route("/robots.txt", _robots, methods=["GET", "HEAD"]),
         Route("/favicon.ico", _favicon, methods=["GET", "HEAD"]),
-        Mount("/static", app=StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
+        Mount(
+            "/static", app=CachedStaticFiles(directory=STATIC_DIR, check_dir=False), name="static"
+        ),
     ]
     outbox = settings.dev_outbox_dir
     if outbox is not None:
