@@ -190,6 +190,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         context, simulator_state=simulator_state, location=location
     )
     routes.extend(presave_web.routes())
+    from launchlink.dashboard.app import dashboard_routes
+
+    routes.extend(dashboard_routes(context))
     fallback = TrailingSlashRedirect(Router(routes=routes, default=api, redirect_slashes=False))
     front, caches = _public_front(context, fallback, location, presave=presave_front)
     application = Application(

@@ -147,6 +147,12 @@ class Settings(BaseSettings):
         "pause thresholds (LAUNCHLINK_MESSAGING__DKIM_DOMAIN...).",
     )
 
+    open_sign_up: bool = Field(
+        default=False,
+        description="Let anyone create an account (and their own workspace) at "
+        "/dashboard/signup. Off: the first account of a fresh instance is created there, "
+        "every later one by invitation.",
+    )
     embedded_worker: bool = Field(
         default=True,
         description="Run the fulfilment worker inside `launchlink serve` (embedded mode). "
