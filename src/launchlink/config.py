@@ -31,8 +31,8 @@ from launchlink.kit.files import (
     tighten,
 )
 from launchlink.mail.settings import MailSettings
-from launchlink.ops.settings import OpsSettings
 from launchlink.messaging.channels.settings import MessagingSettings, parse_smtp_url
+from launchlink.ops.settings import OpsSettings
 from launchlink.outbox.settings import OutboxSettings
 
 DEFAULT_VAR_DIR = Path("var")

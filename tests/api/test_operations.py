@@ -116,7 +116,9 @@ async def test_metrics_count_requests_by_route_class_and_status(
     assert "launchlink_outbox_lag_seconds 0.0" in text_format
 
 
-async def test_metrics_answer_only_with_the_token_when_one_is_configured(settings: Settings) -> None:
+async def test_metrics_answer_only_with_the_token_when_one_is_configured(
+    settings: Settings,
+) -> None:
     guarded = settings.model_copy(
         update={"ops": OpsSettings.model_validate({"metrics_token": "scrape-me-please"})}
     )
