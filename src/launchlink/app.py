@@ -28,7 +28,7 @@ from launchlink.bootstrap import (
 )
 from launchlink.config import Settings, load_settings
 from launchlink.context import AppContext
-from launchlink.guards import BodySizeLimit, StaticFiles, TrailingSlashRedirect
+from launchlink.guards import BodySizeLimit, TrailingSlashRedirect
 from launchlink.kit.clock import Clock, SystemClock
 from launchlink.kit.useragent import warm_up as warm_up_classifier
 from launchlink.links.changes import bus
@@ -38,6 +38,9 @@ from launchlink.links.snapshots import CachingSnapshotSource, DatabaseSnapshotSo
 from launchlink.links.visitors import VisitorLocation
 from launchlink.mail.outbox import Outbox, OutboxPages
 from launchlink.messaging.tasks import reminder_loop
+from launchlink.ops.middleware import RequestObserver
+from launchlink.ops.web import routes as ops_routes
+from launchlink.web.static import CachedStaticFiles
 
 if TYPE_CHECKING:
     from launchlink.bootstrap import PresaveParts
@@ -51,10 +54,6 @@ logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 SIMULATOR_PREFIX = "/_sim"
-
-
-async def _healthz(_request: Any) -> PlainTextResponse:
-    return PlainTextResponse("ok")
 
 
 # Smart links are for everyone, previews included; the API, fans' pre-save flows (forms,
@@ -166,10 +165,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     context = build_context(settings, role="web", clock=clock, simulator_state=simulator_state)
     api = create_api(context)
     routes: list[Any] = [
-        Route("/healthz", _healthz, methods=["GET", "HEAD"]),
+        *ops_routes(context),
         Route("/robots.txt", _robots, methods=["GET", "HEAD"]),
         Route("/favicon.ico", _favicon, methods=["GET", "HEAD"]),
-        Mount("/static", app=StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
+        Mount(
+            "/static", app=CachedStaticFiles(directory=STATIC_DIR, check_dir=False), name="static"
+        ),
     ]
     outbox = settings.dev_outbox_dir
     if outbox is not None:
@@ -187,9 +188,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     location = visitor_location(context)
     presave = build_presave(context, location)
     routes.extend(presave.web.routes())
+    from launchlink.dashboard.app import dashboard_routes
+
+    routes.extend(dashboard_routes(context))
     fallback = TrailingSlashRedirect(Router(routes=routes, default=api, redirect_slashes=False))
     front, caches = _public_front(context, fallback, location, presave=presave.front)
-    application = Application(context, BodySizeLimit(front, max_bytes=settings.max_request_bytes))
+    application = Application(
+        context,
+        RequestObserver(
+            BodySizeLimit(front, max_bytes=settings.max_request_bytes),
+            access_log=settings.ops.access_log,
+        ),
+    )
     application.simulator_state = simulator_state
     application.simulator_aligner = aligner  # the bus holds it weakly
     application.reminders = reminder_loop(context)

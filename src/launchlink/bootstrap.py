@@ -40,8 +40,8 @@ from launchlink.outbox.dispatcher import OutboxDispatcher
 from launchlink.presave.i18n import PresaveTranslations
 from launchlink.presave.modes import RegistrySource
 from launchlink.presave.page import PresavePages
-from launchlink.presave.security import Signer
 from launchlink.presave.service import PresaveKit
+from launchlink.web.security import Signer
 
 if TYPE_CHECKING:
     from launchlink.presave.front import PresaveFront
@@ -78,7 +78,7 @@ def build_context(
         )
     context.cipher = TokenCipher(settings.resolved_encryption_keys())
     context.mail = mail_sender_from(
-        settings.mail, outbox=settings.dev_outbox_dir, page_url=settings.public_url + "/_dev/mail"
+        settings.resolved_mail, outbox=settings.dev_outbox_dir, page_url=settings.public_url + "/_dev/mail"
     )
     transport = None
     if simulator_state is not None and settings.connectors_use_simulator:

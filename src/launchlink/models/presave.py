@@ -339,7 +339,7 @@ class Reminder(IdMixin, TimestampsMixin, Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     last_error: Mapped[str | None] = mapped_column(String(500), default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    """Failed hand-overs to the mail server so far (capped: ``presave.reminders``)."""
+    """Failed hand-overs to the mail server so far (capped: ``messaging.service.MAX_ATTEMPTS``)."""
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     """After a failed hand-over, not before this instant (``send_at`` stays the plan)."""
 
