@@ -78,7 +78,9 @@ def build_context(
         )
     context.cipher = TokenCipher(settings.resolved_encryption_keys())
     context.mail = mail_sender_from(
-        settings.resolved_mail, outbox=settings.dev_outbox_dir, page_url=settings.public_url + "/_dev/mail"
+        settings.resolved_mail,
+        outbox=settings.dev_outbox_dir,
+        page_url=settings.public_url + "/_dev/mail",
     )
     transport = None
     if simulator_state is not None and settings.connectors_use_simulator:

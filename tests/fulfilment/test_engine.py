@@ -39,7 +39,11 @@ async def test_due_presaves_on_three_services_end_saved_exactly_once(db: Databas
         assert "already" not in world.ledger_adds(presave_id)
     spotify = world.state.ledger.query(service="spotify")
     assert sorted(e.item.split(":")[1] for e in spotify) == ["album", "track", "track"]
-    assert {e.type for e in await world.emitted()} == {"presave.done"}
+    assert {e.type for e in await world.emitted()} == {
+        "presave.done",
+        "release.live",
+        "fulfilment.completed",
+    }
     async with db.transaction() as session:
         transitions = (
             await session.execute(

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, case, delete, exists, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, delete, exists, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -532,6 +532,52 @@ class FulfilmentRepository:
                 },
             )
         )
+
+    async def completed_services(
+        self, pairs: Iterable[tuple[UUID, str]]
+    ) -> list[tuple[UUID, UUID, str, dict[str, int]]]:
+        """Of these (release, service) pairs, those whose every pre-save fulfilment handles
+        is final now: (release, workspace, service, final state → count), in key order.
+
+        On PostgreSQL a transaction-scoped lock per pair is taken first (in key order, so
+        two flushes never wait on each other crosswise): of two flushes finishing a pair's
+        last pre-saves at once, the second sees the first's commit, so exactly one of them
+        finds the pair complete. The open check is an index probe (release, state); the
+        counts are read only once a pair is complete.
+        """
+        keys = sorted(set(pairs))
+        if not keys:
+            return []
+        if self.session.get_bind().dialect.name == "postgresql":
+            for release_id, service in keys:
+                await self.session.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                    {"key": f"fulfilment.completed:{release_id}:{service}"},
+                )
+        open_states = [s for s in PresaveState if not s.is_final]
+        done: list[tuple[UUID, UUID, str, dict[str, int]]] = []
+        for release_id, service in keys:
+            mine = (
+                Presave.release_id == release_id,
+                Presave.service == service,
+                Presave.mode.in_(ENGINE_MODES),
+            )
+            still_open = await self.session.scalar(
+                select(exists().where(*mine, Presave.state.in_(open_states)))
+            )
+            if still_open:
+                continue
+            rows = (
+                await self.session.execute(
+                    select(Presave.workspace_id, Presave.state, func.count())
+                    .where(*mine)
+                    .group_by(Presave.workspace_id, Presave.state)
+                )
+            ).all()
+            if rows:
+                counts = {str(PresaveState(row[1]).value): int(row[2]) for row in rows}
+                done.append((release_id, rows[0][0], service, counts))
+        return done
 
     async def finish_many(self, finals: Sequence[FinalState], now: datetime) -> None:
         """Final states of many pre-saves (their jobs are already closed by the fence)."""

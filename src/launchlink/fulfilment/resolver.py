@@ -24,6 +24,7 @@ from uuid import UUID
 
 from launchlink.connectors.base import Capability, Connector
 from launchlink.db import Database
+from launchlink.events import ReleaseLive, emit
 from launchlink.fulfilment.gate import WriteGate
 from launchlink.fulfilment.limiter import RateLimiter, acquire
 from launchlink.fulfilment.repository import FulfilmentRepository, ReleaseInfo
@@ -179,6 +180,18 @@ class Resolver:
             first = existing.first_checked_at if existing is not None else now
             polls = existing.polls if existing is not None else 0
             if album_id is not None:
+                if existing is None or not existing.found:
+                    # First seen on this service (and territory): the release is out there.
+                    await emit(
+                        session,
+                        ReleaseLive(
+                            occurred_at=now,
+                            workspace_id=release.workspace_id,
+                            release_id=release.id,
+                            service=connector.service,
+                            territory=territory or None,
+                        ),
+                    )
                 await repository.store_resolution(
                     release.id,
                     connector.service,

@@ -21,6 +21,7 @@ from launchlink.connectors.registry import ConnectorRegistry
 from launchlink.connectors.settings import ConnectorsSettings
 from launchlink.db import Database
 from launchlink.errors import ValidationFailed
+from launchlink.events import PresaveCreated, emit_many
 from launchlink.fulfilment.engine import FulfilmentEngine
 from launchlink.fulfilment.limiter import DatabaseLimiter, MemoryLimiter, RateLimiter, RedisLimiter
 from launchlink.fulfilment.repository import (
@@ -409,6 +410,23 @@ async def queue_standing_presaves(
             }
         )
     await repository.add_standing_presaves(presaves, now)
+    await emit_many(
+        session,
+        [
+            PresaveCreated(
+                occurred_at=now,
+                workspace_id=row["workspace_id"],
+                presave_id=row["id"],
+                link_id=row["link_id"],
+                release_id=row["release_id"],
+                fan_id=row["fan_id"],
+                service=row["service"],
+                mode=row["mode"].value,
+                due_at=row["due_at"],
+            )
+            for row in presaves
+        ],
+    )
     return len(presaves)
 
 

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from launchlink.events import Event, emit_many
+from launchlink.events import Event, FulfilmentCompleted, emit_many
 from launchlink.fulfilment.executor import idempotency_key
 from launchlink.fulfilment.gate import WriteGate
 from launchlink.fulfilment.repository import (
@@ -159,6 +159,22 @@ class GroupWriter:
             await repository.forget_tokens_of_finished(forget, now)
             # After the changes they report (the pre-saves' rows are locked by now).
             await emit_many(session, [w.event for w in finals if w.event is not None])
+            completed = await repository.completed_services(
+                (w.job.release_id, w.job.service) for w in finals
+            )
+            await emit_many(
+                session,
+                [
+                    FulfilmentCompleted(
+                        occurred_at=now,
+                        workspace_id=workspace_id,
+                        release_id=release_id,
+                        service=service,
+                        counts=counts,
+                    )
+                    for release_id, workspace_id, service, counts in completed
+                ],
+            )
         return {write.job.job_id for write in batch} - held
 
 

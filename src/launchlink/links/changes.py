@@ -17,6 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.db import after_commit
+from launchlink.events import LinkChanged, emit_many
+from launchlink.kit.clock import utc_now
 from launchlink.links.repository import LinkRepository
 
 NOTIFY_CHANNEL = "launchlink_link_change"
@@ -55,6 +57,18 @@ async def touch_links(session: AsyncSession, link_ids: Iterable[UUID]) -> None:
     repository = LinkRepository(session)
     await repository.bump_versions(ids)
     await repository.record_changes(ids)
+    # For subscribers elsewhere (analytics, webhooks, the dashboard). This process's own
+    # caches are dropped by the bus below, at once, not by a delivery.
+    now = utc_now()
+    await emit_many(
+        session,
+        [
+            LinkChanged(
+                occurred_at=now, workspace_id=workspace_id, link_id=link_id, link_version=version
+            )
+            for link_id, workspace_id, version in await repository.versions(ids)
+        ],
+    )
     if session.get_bind().dialect.name == "postgresql":
         # Delivered by PostgreSQL at commit, dropped on rollback: exactly what we want.
         await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))

@@ -68,6 +68,15 @@ class LinkRepository:
             .execution_options(synchronize_session="fetch")
         )
 
+    async def versions(self, link_ids: Sequence[UUID]) -> list[tuple[UUID, UUID, int]]:
+        """(link id, workspace id, version) of each link, in id order."""
+        result = await self.session.execute(
+            select(Link.id, Link.workspace_id, Link.version)
+            .where(Link.id.in_(link_ids))
+            .order_by(Link.id)
+        )
+        return [(row[0], row[1], row[2]) for row in result]
+
     async def record_changes(self, link_ids: Sequence[UUID]) -> None:
         await self.session.execute(insert(LinkChange), [{"link_id": x} for x in link_ids])
 
