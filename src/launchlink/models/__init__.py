@@ -15,6 +15,13 @@ from launchlink.models.links import (
     Link,
     LinkChange,
 )
+from launchlink.models.messaging import (
+    Message,
+    MessageStatus,
+    MessageTemplate,
+    QuietHoursRule,
+    WorkspaceMessaging,
+)
 from launchlink.models.outbox import OutboxDelivery, OutboxEvent, OutboxSubscription
 from launchlink.models.presave import (
     Campaign,
@@ -46,12 +53,16 @@ __all__ = [
     "LinkChange",
     "MagicLink",
     "Membership",
+    "Message",
+    "MessageStatus",
+    "MessageTemplate",
     "OAuthAttempt",
     "OutboxDelivery",
     "OutboxEvent",
     "OutboxSubscription",
     "Presave",
     "PresaveEvent",
+    "QuietHoursRule",
     "Release",
     "ReleaseArtist",
     "ReleaseResolution",
@@ -61,5 +72,6 @@ __all__ = [
     "Track",
     "User",
     "Workspace",
+    "WorkspaceMessaging",
     "WorkspaceServiceMode",
 ]
