@@ -32,6 +32,7 @@ from launchlink.kit.files import (
 )
 from launchlink.mail.settings import MailSettings
 from launchlink.messaging.channels.settings import MessagingSettings, parse_smtp_url
+from launchlink.ops.settings import OpsSettings
 from launchlink.outbox.settings import OutboxSettings
 
 DEFAULT_VAR_DIR = Path("var")
@@ -146,6 +147,12 @@ class Settings(BaseSettings):
         "pause thresholds (LAUNCHLINK_MESSAGING__DKIM_DOMAIN...).",
     )
 
+    open_sign_up: bool = Field(
+        default=False,
+        description="Let anyone create an account (and their own workspace) at "
+        "/dashboard/signup. Off: the first account of a fresh instance is created there, "
+        "every later one by invitation.",
+    )
     embedded_worker: bool = Field(
         default=True,
         description="Run the fulfilment worker inside `launchlink serve` (embedded mode). "
@@ -160,6 +167,11 @@ class Settings(BaseSettings):
         default_factory=OutboxSettings,
         description="Delivery of domain events to subscribers: polling, leases, retries, "
         "retention (LAUNCHLINK_OUTBOX__MAX_ATTEMPTS...).",
+    )
+
+    ops: OpsSettings = Field(
+        default_factory=OpsSettings,
+        description="Logs, metrics, readiness and shutdown (LAUNCHLINK_OPS__LOG_FORMAT...).",
     )
 
     @field_validator("trusted_proxies", mode="before")

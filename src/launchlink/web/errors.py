@@ -40,10 +40,11 @@ def wants_html(request: Request) -> bool:
 
 
 def error_response(
-    request: Request, status: int, message: str, *, code: str | None = None
+    request: Request, status: int, message: str, *, code: str | None = None, html: bool = False
 ) -> Response:
+    """The error as a page (``html``, or a browser asking) or as the API's JSON shape."""
     code = code or CODES.get(status, "http_error")
-    if not wants_html(request):
+    if not html and not wants_html(request):
         return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
     body = render(
         "web/error.html",
