@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import SecretStr
+from starlette.applications import Starlette
 
 from launchlink.db import Database
 from launchlink.kit.clock import Clock
 from launchlink.mail.settings import MailSettings
 from launchlink.messaging.channels import Channel, SenderIdentity
 from launchlink.messaging.channels.email import SmtpChannel
-from launchlink.messaging.channels.settings import MessagingSettings
+from launchlink.messaging.channels.settings import MessagingSettings, TwilioSettings
 from launchlink.messaging.delivery import Delivery
 from launchlink.messaging.dkim import DkimSigner, dns_record
+from launchlink.messaging.sms.twilio import TwilioChannel
+from launchlink.messaging.sms.web import INBOUND_PATH, SmsWebhooks
 from launchlink.models.messaging import MessageChannel
 from launchlink.presave.service import signed_unsubscribe_headers
+from launchlink.simulator.services.twilio import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, TwilioSim
 from launchlink.web.security import Signer
 from tests.messaging.sink import Sink, smtp_sink
 from tests.messaging.world import PUBLIC_URL
@@ -91,3 +98,37 @@ def email_channel(sink: Sink, signer: DkimSigner | None, clock: Clock) -> SmtpCh
         signer=signer,
         clock=clock,
     )
+
+
+@dataclass
+class SmsRig:
+    """The Twilio simulator, our channel pointed at it, and our webhooks as Twilio sees
+    them (the simulator's callbacks go to our public URL, in-process)."""
+
+    sim: TwilioSim
+    channel: TwilioChannel
+    webhooks: httpx.AsyncClient
+
+    async def deliver(self) -> list[httpx.Response]:
+        return await self.sim.deliver(self.webhooks)
+
+
+def make_sms_rig(database: Database, clock: Clock) -> SmsRig:
+    sim = TwilioSim(clock=clock)
+    sim.inbound_url = PUBLIC_URL + INBOUND_PATH
+    channel = TwilioChannel(
+        TwilioSettings(
+            account_sid=DEMO_ACCOUNT_SID,
+            auth_token=SecretStr(DEMO_AUTH_TOKEN),
+            from_number="+15005550006",
+            api_url="http://twilio.sim",
+        ),
+        transport=httpx.ASGITransport(app=sim.app()),
+    )
+    hooks = SmsWebhooks(
+        database=database, clock=clock, auth_token=DEMO_AUTH_TOKEN, public_url=PUBLIC_URL
+    )
+    webhooks = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=Starlette(routes=hooks.routes())), base_url=PUBLIC_URL
+    )
+    return SmsRig(sim, channel, webhooks)

@@ -128,7 +128,7 @@ class Delivery:
             )
             if not claimed:
                 return Round()
-            quiet = QuietHours.of(await repository.quiet_rules(channel))
+            quiet = QuietHours.for_channel(channel.value, await repository.quiet_rules(channel))
             identities = await repository.identities(m.workspace_id for m in claimed)
             contents = await repository.link_contents(
                 m.link_id for m in claimed if m.link_id is not None

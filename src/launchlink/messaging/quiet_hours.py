@@ -1,9 +1,11 @@
 """Quiet hours: when a message may reach a fan, in the fan's own time zone.
 
-Rules come from the ``quiet_hours_rule`` table (editable; seeded with 8:00-21:00 for SMS
-everywhere and stricter hours for the US states whose laws say so). For a fan the most
-specific rule of the channel wins: the fan's subdivision (``US-FL``), else the country
-(``US``), else ``*``; a channel without any rule has no quiet hours (email, by default).
+The built-in rules (:data:`DEFAULT_RULES`: 8:00-21:00 for SMS everywhere, stricter hours
+for the US states whose laws say so) apply unless the ``quiet_hours_rule`` table has a
+row for the same scope and channel, which replaces it (``0``-``1440`` lifts a rule). For a
+fan the most specific rule of the channel wins: the fan's subdivision (``US-FL``), else
+the country (``US``), else ``*``; a channel without any rule has no quiet hours (email,
+by default).
 A message planned inside quiet hours is deferred to the next allowed minute, never
 dropped.
 """
@@ -18,6 +20,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from launchlink.kit.clock import ensure_aware
 
 MINUTES_PER_DAY = 24 * 60
+
+DEFAULT_RULES: dict[str, tuple[tuple[str, int, int, str], ...]] = {
+    "sms": (
+        ("*", 8 * 60, 21 * 60, "8:00-21:00 (the US TCPA's hours, applied everywhere)"),
+        ("US-FL", 8 * 60, 20 * 60, "Florida Telephone Solicitation Act: 8:00-20:00"),
+        ("US-OK", 8 * 60, 20 * 60, "Oklahoma Telephone Solicitation Act: 8:00-20:00"),
+        ("US-MD", 8 * 60, 20 * 60, "Maryland Stop the Spam Calls Act: 8:00-20:00"),
+        ("US-WA", 8 * 60, 20 * 60, "Washington RCW 80.36.390: 8:00-20:00"),
+        ("US-TX", 9 * 60, 21 * 60, "Texas: 9:00-21:00 (its Sunday noon start is not modelled)"),
+    ),
+}
 
 
 class InvalidQuietHours(ValueError):
@@ -47,6 +60,13 @@ class QuietHours:
     @classmethod
     def of(cls, rules: Iterable[tuple[str, int, int]]) -> QuietHours:
         return cls({scope.upper(): Window(start, end) for scope, start, end in rules})
+
+    @classmethod
+    def for_channel(cls, channel: str, overrides: Iterable[tuple[str, int, int]]) -> QuietHours:
+        """The built-in rules of ``channel`` with the table's rows over them."""
+        rules = {scope: (start, end) for scope, start, end, _ in DEFAULT_RULES.get(channel, ())}
+        rules.update({scope.upper(): (start, end) for scope, start, end in overrides})
+        return cls.of((scope, start, end) for scope, (start, end) in rules.items())
 
     def window_for(self, country: str | None, region: str | None) -> Window | None:
         for scope in (region, country, "*"):

@@ -161,7 +161,8 @@ class MessageTemplate(IdMixin, TimestampsMixin, Base):
 
 
 class QuietHoursRule(IdMixin, TimestampsMixin, Base):
-    """When messages of a channel may reach fans of a place, in the fan's own time.
+    """When messages of a channel may reach fans of a place, in the fan's own time; a row
+    replaces the built-in rule of its scope and channel (``messaging/quiet_hours.py``).
 
     ``scope`` is ``*`` (everywhere), a country (``US``) or a subdivision (``US-FL``); the
     most specific rule that exists wins. Minutes after local midnight, ``allowed_from``

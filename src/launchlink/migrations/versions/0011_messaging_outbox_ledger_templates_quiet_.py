@@ -228,53 +228,6 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("region", sa.String(length=8), nullable=True))
 
     # ### end Alembic commands ###
-    _seed_quiet_hours()
-
-
-# SMS quiet hours, in the fan's own time. The default follows the TCPA's 8:00-21:00; the
-# states listed have stricter telemarketing hours. Operators edit the table (docs/messaging.md).
-_QUIET_HOURS = [
-    ("*", 8 * 60, 21 * 60, "default: 8:00-21:00 (US TCPA hours, applied everywhere)"),
-    ("US-FL", 8 * 60, 20 * 60, "Florida Telephone Solicitation Act: 8:00-20:00"),
-    ("US-OK", 8 * 60, 20 * 60, "Oklahoma Telephone Solicitation Act: 8:00-20:00"),
-    ("US-MD", 8 * 60, 20 * 60, "Maryland Stop the Spam Calls Act: 8:00-20:00"),
-    ("US-WA", 8 * 60, 20 * 60, "Washington RCW 80.36.390: 8:00-20:00"),
-    ("US-TX", 9 * 60, 21 * 60, "Texas: 9:00-21:00 (Sundays from 12:00 are not modelled)"),
-]
-
-
-def _seed_quiet_hours() -> None:
-    import uuid
-    from datetime import UTC, datetime
-
-    table = sa.table(
-        "quiet_hours_rule",
-        sa.column("id", sa.Uuid()),
-        sa.column("scope", sa.String()),
-        sa.column("channel", sa.String()),
-        sa.column("allowed_from", sa.Integer()),
-        sa.column("allowed_until", sa.Integer()),
-        sa.column("note", sa.String()),
-        sa.column("created_at", sa.DateTime(timezone=True)),
-        sa.column("updated_at", sa.DateTime(timezone=True)),
-    )
-    now = datetime(2026, 12, 3, tzinfo=UTC)
-    op.bulk_insert(
-        table,
-        [
-            {
-                "id": uuid.uuid5(uuid.NAMESPACE_URL, f"launchlink:quiet-hours:{scope}:sms"),
-                "scope": scope,
-                "channel": "sms",
-                "allowed_from": start,
-                "allowed_until": end,
-                "note": note,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for scope, start, end, note in _QUIET_HOURS
-        ],
-    )
 
 
 def downgrade() -> None:
