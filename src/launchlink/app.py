@@ -35,6 +35,7 @@ from launchlink.links.visitors import VisitorLocation
 from launchlink.mail.outbox import Outbox, OutboxPages
 
 if TYPE_CHECKING:
+    from launchlink.analytics.tasks import AnalyticsFlusher
     from launchlink.demo import DemoSimulatorAligner
     from launchlink.fulfilment.tasks import EmbeddedWorker
     from launchlink.presave.front import PresaveFront
@@ -88,6 +89,7 @@ class Application:
         self.simulator_aligner: DemoSimulatorAligner | None = None
         self.fulfilment_worker: EmbeddedWorker | None = None
         self.reminders: ReminderLoop | None = None
+        self.analytics: AnalyticsFlusher | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -107,6 +109,8 @@ class Application:
                 self.simulator_state, self.context.database, self.context.settings
             )
 
+        if self.analytics is not None:
+            await self.analytics.start()
         await self._start_fulfilment()
 
     async def _start_fulfilment(self) -> None:
@@ -129,6 +133,8 @@ class Application:
             await self.fulfilment_worker.stop()
         if self.context.link_changes is not None:
             await self.context.link_changes.stop()
+        if self.analytics is not None:
+            await self.analytics.stop()  # drains the buffer
         await self.context.database.dispose()
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -192,6 +198,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     fallback = TrailingSlashRedirect(Router(routes=routes, default=api, redirect_slashes=False))
     front, caches = _public_front(context, fallback, location, presave=presave_front)
     application = Application(context, BodySizeLimit(front, max_bytes=settings.max_request_bytes))
+    if settings.analytics.enabled:
+        from launchlink.analytics.wiring import analytics_for_app
+
+        front.capture, application.analytics = analytics_for_app(context, location)
     application.simulator_state = simulator_state
     application.simulator_aligner = aligner  # the bus holds it weakly
     application.reminders = ReminderLoop(reminder_sender_for(context, presave_web))

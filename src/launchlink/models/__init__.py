@@ -1,6 +1,13 @@
 """ORM tables, one module per domain; importing this package registers them all."""
 
 from launchlink.models.accounts import ApiKey, Membership, User, Workspace
+from launchlink.models.analytics import (
+    AnalyticsEvent,
+    AnalyticsReturn,
+    AnalyticsRollup,
+    AnalyticsSalt,
+    AnalyticsVisitor,
+)
 from launchlink.models.catalog import Artist, Release, ReleaseArtist, Track
 from launchlink.models.fulfilment import (
     FulfilmentAction,
@@ -31,6 +38,11 @@ from launchlink.models.presave import (
 )
 
 __all__ = [
+    "AnalyticsEvent",
+    "AnalyticsReturn",
+    "AnalyticsRollup",
+    "AnalyticsSalt",
+    "AnalyticsVisitor",
     "ApiKey",
     "Artist",
     "Campaign",
