@@ -23,7 +23,7 @@ from launchlink.api import create_api
 from launchlink.config import Settings, load_settings
 from launchlink.context import AppContext
 from launchlink.db import Database
-from launchlink.guards import BodySizeLimit, StaticFiles, TrailingSlashRedirect
+from launchlink.guards import BodySizeLimit, TrailingSlashRedirect
 from launchlink.kit.clock import Clock, SystemClock
 from launchlink.kit.useragent import warm_up as warm_up_classifier
 from launchlink.links.changes import bus
@@ -33,6 +33,7 @@ from launchlink.links.public import PublicLinkApp, PublicLinkConfig
 from launchlink.links.snapshots import CachingSnapshotSource, DatabaseSnapshotSource
 from launchlink.links.visitors import VisitorLocation
 from launchlink.mail.outbox import Outbox, OutboxPages
+from launchlink.web.static import CachedStaticFiles
 
 if TYPE_CHECKING:
     from launchlink.analytics.tasks import AnalyticsFlusher
@@ -170,7 +171,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         Route("/healthz", _healthz, methods=["GET", "HEAD"]),
         Route("/robots.txt", _robots, methods=["GET", "HEAD"]),
         Route("/favicon.ico", _favicon, methods=["GET", "HEAD"]),
-        Mount("/static", app=StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
+        Mount(
+            "/static", app=CachedStaticFiles(directory=STATIC_DIR, check_dir=False), name="static"
+        ),
     ]
     outbox = settings.dev_outbox_dir
     if outbox is not None:
@@ -195,6 +198,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         context, simulator_state=simulator_state, location=location
     )
     routes.extend(presave_web.routes())
+    from launchlink.dashboard.app import dashboard_routes
+
+    routes.extend(dashboard_routes(context))
     fallback = TrailingSlashRedirect(Router(routes=routes, default=api, redirect_slashes=False))
     front, caches = _public_front(context, fallback, location, presave=presave_front)
     application = Application(context, BodySizeLimit(front, max_bytes=settings.max_request_bytes))

@@ -32,6 +32,7 @@ from launchlink.kit.files import (
     tighten,
 )
 from launchlink.mail.settings import MailSettings
+from launchlink.messaging.channels.settings import MessagingSettings, parse_smtp_url
 from launchlink.outbox.settings import OutboxSettings
 
 DEFAULT_VAR_DIR = Path("var")
@@ -134,7 +135,24 @@ class Settings(BaseSettings):
         default_factory=MailSettings,
         description="SMTP for fans' emails (LAUNCHLINK_MAIL__HOST...). Empty host: not sent.",
     )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="smtp://user:password@host:587 (STARTTLS; ?security=none for a local relay) "
+        "or smtps://host:465; when set it replaces mail.host, port, username, password and "
+        "security.",
+    )
+    messaging: MessagingSettings = Field(
+        default_factory=MessagingSettings,
+        description="Fan messaging: DKIM key, SMS provider, rate limits, retries, automatic "
+        "pause thresholds (LAUNCHLINK_MESSAGING__DKIM_DOMAIN...).",
+    )
 
+    open_sign_up: bool = Field(
+        default=False,
+        description="Let anyone create an account (and their own workspace) at "
+        "/dashboard/signup. Off: the first account of a fresh instance is created there, "
+        "every later one by invitation.",
+    )
     embedded_worker: bool = Field(
         default=True,
         description="Run the fulfilment worker inside `launchlink serve` (embedded mode). "
@@ -173,6 +191,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.var_dir / 'launchlink.sqlite3').as_posix()}"
+
+    @cached_property
+    def resolved_mail(self) -> MailSettings:
+        """The SMTP settings: ``smtp_url`` when set, over ``mail``."""
+        if self.smtp_url is None:
+            return self.mail
+        return parse_smtp_url(self.smtp_url.get_secret_value(), base=self.mail)
 
     @cached_property
     def simulator_url(self) -> str:

@@ -15,7 +15,7 @@ from launchlink.analytics.repository import AnalyticsRepository
 from launchlink.analytics.tasks import AnalyticsFlusher
 from launchlink.db import Database
 from launchlink.kit.geo import CountryDetector, NullGeoResolver
-from launchlink.presave.security import Signer
+from launchlink.web.security import Signer
 from tests.links.test_public_support import BASE_URL, COUNTRY_HEADER, Harness, make_harness
 
 SECRET = "analytics-tests-secret"

@@ -39,7 +39,7 @@ class Countries(Protocol):
 
 
 class BrowserHasher(Protocol):
-    """``launchlink.presave.security.Signer``: the pre-save browser cookie's hash."""
+    """``launchlink.web.security.Signer``: the pre-save browser cookie's hash."""
 
     def browser_id_of(self, cookie_value: str | None) -> str | None: ...
 

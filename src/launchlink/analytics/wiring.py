@@ -9,7 +9,7 @@ from launchlink.analytics.ingest import VisitIngest
 from launchlink.analytics.tasks import AnalyticsFlusher
 from launchlink.context import AppContext
 from launchlink.links.visitors import VisitorLocation
-from launchlink.presave.security import Signer
+from launchlink.web.security import Signer
 
 
 def analytics_for_app(

@@ -1,6 +1,14 @@
 """ORM tables, one module per domain; importing this package registers them all."""
 
-from launchlink.models.accounts import ApiKey, Membership, User, Workspace
+from launchlink.models.accounts import (
+    ApiKey,
+    AuditEntry,
+    Invitation,
+    Membership,
+    User,
+    UserSession,
+    Workspace,
+)
 from launchlink.models.analytics import (
     AnalyticsEvent,
     AnalyticsReturn,
@@ -45,6 +53,7 @@ __all__ = [
     "AnalyticsVisitor",
     "ApiKey",
     "Artist",
+    "AuditEntry",
     "Campaign",
     "ConsentRecord",
     "ConsentText",
@@ -54,6 +63,7 @@ __all__ = [
     "Fan",
     "FulfilmentAction",
     "FulfilmentJob",
+    "Invitation",
     "Link",
     "LinkChange",
     "MagicLink",
@@ -72,6 +82,7 @@ __all__ = [
     "ServiceLimiterState",
     "Track",
     "User",
+    "UserSession",
     "Workspace",
     "WorkspaceServiceMode",
 ]
