@@ -33,6 +33,8 @@ from launchlink.links.public import PublicLinkApp, PublicLinkConfig
 from launchlink.links.snapshots import CachingSnapshotSource, DatabaseSnapshotSource
 from launchlink.links.visitors import VisitorLocation
 from launchlink.mail.outbox import Outbox, OutboxPages
+from launchlink.ops.middleware import RequestObserver
+from launchlink.ops.web import routes as ops_routes
 from launchlink.web.static import CachedStaticFiles
 
 if TYPE_CHECKING:
@@ -47,10 +49,6 @@ logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 SIMULATOR_PREFIX = "/_sim"
-
-
-async def _healthz(_request: Any) -> PlainTextResponse:
-    return PlainTextResponse("ok")
 
 
 # Smart links are for everyone, previews included; the API, fans' pre-save flows (forms,
@@ -168,7 +166,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     context = build_context(settings, clock=clock)
     api = create_api(context)
     routes: list[Any] = [
-        Route("/healthz", _healthz, methods=["GET", "HEAD"]),
+        *ops_routes(context),
         Route("/robots.txt", _robots, methods=["GET", "HEAD"]),
         Route("/favicon.ico", _favicon, methods=["GET", "HEAD"]),
         Mount(
@@ -203,7 +201,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     routes.extend(dashboard_routes(context))
     fallback = TrailingSlashRedirect(Router(routes=routes, default=api, redirect_slashes=False))
     front, caches = _public_front(context, fallback, location, presave=presave_front)
-    application = Application(context, BodySizeLimit(front, max_bytes=settings.max_request_bytes))
+    application = Application(
+        context,
+        RequestObserver(
+            BodySizeLimit(front, max_bytes=settings.max_request_bytes),
+            access_log=settings.ops.access_log,
+        ),
+    )
     if settings.analytics.enabled:
         from launchlink.analytics.wiring import analytics_for_app
 

@@ -33,6 +33,7 @@ from launchlink.kit.files import (
 )
 from launchlink.mail.settings import MailSettings
 from launchlink.messaging.channels.settings import MessagingSettings, parse_smtp_url
+from launchlink.ops.settings import OpsSettings
 from launchlink.outbox.settings import OutboxSettings
 
 DEFAULT_VAR_DIR = Path("var")
@@ -172,6 +173,11 @@ class Settings(BaseSettings):
         default_factory=OutboxSettings,
         description="Delivery of domain events to subscribers: polling, leases, retries, "
         "retention (LAUNCHLINK_OUTBOX__MAX_ATTEMPTS...).",
+    )
+
+    ops: OpsSettings = Field(
+        default_factory=OpsSettings,
+        description="Logs, metrics, readiness and shutdown (LAUNCHLINK_OPS__LOG_FORMAT...).",
     )
 
     @field_validator("trusted_proxies", mode="before")
