@@ -65,7 +65,9 @@ def fill_context(context: AppContext, transport: httpx.AsyncBaseTransport | None
     settings = context.settings
     context.cipher = context.cipher or TokenCipher(settings.resolved_encryption_keys())
     context.mail = context.mail or mail_sender_from(
-        settings.resolved_mail, outbox=settings.dev_outbox_dir, page_url=settings.public_url + "/_dev/mail"
+        settings.resolved_mail,
+        outbox=settings.dev_outbox_dir,
+        page_url=settings.public_url + "/_dev/mail",
     )
     if context.connectors is None:
         context.connectors = connectors_for(settings, context.clock, transport)
