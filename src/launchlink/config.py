@@ -20,6 +20,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from launchlink.analytics.settings import AnalyticsSettings
 from launchlink.connectors.settings import ConnectorsSettings
 from launchlink.fulfilment.settings import FulfilmentSettings
 from launchlink.kit.files import (
@@ -32,6 +33,7 @@ from launchlink.kit.files import (
 )
 from launchlink.mail.settings import MailSettings
 from launchlink.messaging.channels.settings import MessagingSettings, parse_smtp_url
+from launchlink.ops.settings import OpsSettings
 from launchlink.outbox.settings import OutboxSettings
 
 DEFAULT_VAR_DIR = Path("var")
@@ -162,10 +164,20 @@ class Settings(BaseSettings):
         description="Release-day fulfilment: rate ceilings, leases, batches, retries "
         "(LAUNCHLINK_FULFILMENT__LEASE_SECONDS...).",
     )
+    analytics: AnalyticsSettings = Field(
+        default_factory=AnalyticsSettings,
+        description="Visit analytics: flush interval, buffer bound, raw-event retention "
+        "(LAUNCHLINK_ANALYTICS__RETENTION_DAYS...).",
+    )
     outbox: OutboxSettings = Field(
         default_factory=OutboxSettings,
         description="Delivery of domain events to subscribers: polling, leases, retries, "
         "retention (LAUNCHLINK_OUTBOX__MAX_ATTEMPTS...).",
+    )
+
+    ops: OpsSettings = Field(
+        default_factory=OpsSettings,
+        description="Logs, metrics, readiness and shutdown (LAUNCHLINK_OPS__LOG_FORMAT...).",
     )
 
     @field_validator("trusted_proxies", mode="before")
