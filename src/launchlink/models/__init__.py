@@ -1,6 +1,21 @@
 """ORM tables, one module per domain; importing this package registers them all."""
 
-from launchlink.models.accounts import ApiKey, Membership, User, Workspace
+from launchlink.models.accounts import (
+    ApiKey,
+    AuditEntry,
+    Invitation,
+    Membership,
+    User,
+    UserSession,
+    Workspace,
+)
+from launchlink.models.analytics import (
+    AnalyticsEvent,
+    AnalyticsReturn,
+    AnalyticsRollup,
+    AnalyticsSalt,
+    AnalyticsVisitor,
+)
 from launchlink.models.catalog import Artist, Release, ReleaseArtist, Track
 from launchlink.models.fulfilment import (
     FulfilmentAction,
@@ -31,8 +46,14 @@ from launchlink.models.presave import (
 )
 
 __all__ = [
+    "AnalyticsEvent",
+    "AnalyticsReturn",
+    "AnalyticsRollup",
+    "AnalyticsSalt",
+    "AnalyticsVisitor",
     "ApiKey",
     "Artist",
+    "AuditEntry",
     "Campaign",
     "ConsentRecord",
     "ConsentText",
@@ -42,6 +63,7 @@ __all__ = [
     "Fan",
     "FulfilmentAction",
     "FulfilmentJob",
+    "Invitation",
     "Link",
     "LinkChange",
     "MagicLink",
@@ -60,6 +82,7 @@ __all__ = [
     "ServiceLimiterState",
     "Track",
     "User",
+    "UserSession",
     "Workspace",
     "WorkspaceServiceMode",
 ]
