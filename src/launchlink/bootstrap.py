@@ -113,6 +113,10 @@ def register_subscribers(context: AppContext) -> None:
     from launchlink.messaging import subscribers as messaging
 
     messaging.register(context.subscriptions, context)
+    if context.settings.analytics.enabled:
+        from launchlink.analytics import subscribers as analytics
+
+        analytics.register(context.subscriptions)
 
 
 def fast_delivery(context: AppContext) -> Callable[[], Awaitable[None]]:

@@ -79,7 +79,11 @@ class EmbeddedWorker:
             registry=context.registry,
             cipher=context.cipher,
         )
-        self.worker = Worker(self.engine, services=services)
+        self.worker = Worker(
+            self.engine,
+            services=services,
+            grace_seconds=context.settings.ops.shutdown_grace_seconds,
+        )
         self.outbox = context.outbox
         if self.outbox is not None:
             self.outbox.gate = self.engine.gate

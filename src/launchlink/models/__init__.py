@@ -9,6 +9,13 @@ from launchlink.models.accounts import (
     UserSession,
     Workspace,
 )
+from launchlink.models.analytics import (
+    AnalyticsEvent,
+    AnalyticsReturn,
+    AnalyticsRollup,
+    AnalyticsSalt,
+    AnalyticsVisitor,
+)
 from launchlink.models.catalog import Artist, Release, ReleaseArtist, Track
 from launchlink.models.fulfilment import (
     FulfilmentAction,
@@ -22,6 +29,13 @@ from launchlink.models.links import (
     Destination,
     Link,
     LinkChange,
+)
+from launchlink.models.messaging import (
+    Message,
+    MessageStatus,
+    MessageTemplate,
+    QuietHoursRule,
+    WorkspaceMessaging,
 )
 from launchlink.models.outbox import OutboxDelivery, OutboxEvent, OutboxSubscription
 from launchlink.models.presave import (
@@ -39,6 +53,11 @@ from launchlink.models.presave import (
 )
 
 __all__ = [
+    "AnalyticsEvent",
+    "AnalyticsReturn",
+    "AnalyticsRollup",
+    "AnalyticsSalt",
+    "AnalyticsVisitor",
     "ApiKey",
     "Artist",
     "AuditEntry",
@@ -56,12 +75,16 @@ __all__ = [
     "LinkChange",
     "MagicLink",
     "Membership",
+    "Message",
+    "MessageStatus",
+    "MessageTemplate",
     "OAuthAttempt",
     "OutboxDelivery",
     "OutboxEvent",
     "OutboxSubscription",
     "Presave",
     "PresaveEvent",
+    "QuietHoursRule",
     "Release",
     "ReleaseArtist",
     "ReleaseResolution",
@@ -72,5 +95,6 @@ __all__ = [
     "User",
     "UserSession",
     "Workspace",
+    "WorkspaceMessaging",
     "WorkspaceServiceMode",
 ]

@@ -148,7 +148,7 @@ async def test_the_opt_in_email_is_sent_by_a_worker_when_the_web_process_died_af
     env = _environment(presave_settings, smtp[1])
 
     web = subprocess.run(
-        [sys.executable, "-m", "tests.messaging.web_child", "late@example.com"],
+        [sys.executable, "-m", "tests.presave.web_child", "late@example.com"],
         env=env,
         cwd=ROOT,
         capture_output=True,

@@ -1,6 +1,6 @@
 """A web process that dies right after its commit, to be used by ``test_outbox_emails.py``.
 
-``python -m tests.messaging.web_child EMAIL`` builds the app from the ``LAUNCHLINK_*``
+``python -m tests.presave.web_child EMAIL`` builds the app from the ``LAUNCHLINK_*``
 environment (as ``launchlink serve`` does), asks for a reminder on ``/soon`` with EMAIL
 over the app's own ASGI interface, and SIGKILLs itself at the moment the committed
 request would deliver its events: the opt-in email is then only a row in the outbox.
