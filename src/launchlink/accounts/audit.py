@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,9 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from launchlink.accounts.repository import AuditRepository
 from launchlink.kit.clock import Clock
 from launchlink.models import AuditEntry
+from launchlink.models.accounts import Role
 
-if TYPE_CHECKING:
-    from launchlink.accounts.people import Actor
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does something in a workspace: a signed-in user with their role there."""
+
+    user_id: UUID
+    email: str
+    role: Role
+    workspace_id: UUID
 
 
 async def record(

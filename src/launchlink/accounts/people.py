@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.accounts import audit
+from launchlink.accounts.audit import Actor
 from launchlink.accounts.errors import InvalidCredentials, RoleRefused, SignUpClosed, TokenRefused
 from launchlink.accounts.repository import (
     ApiKeyListing,
@@ -43,16 +44,6 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 200
 INVITATION_PURPOSE = "invitation"
 RESET_PURPOSE = "password-reset"
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who does something in a workspace: a signed-in user with their role there."""
-
-    user_id: UUID
-    email: str
-    role: Role
-    workspace_id: UUID
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from fastapi import Depends, Request
 from starlette.responses import HTMLResponse
 
 from launchlink.accounts import people
-from launchlink.accounts.people import Actor, Mailer
+from launchlink.accounts.audit import Actor
+from launchlink.accounts.people import Mailer
 from launchlink.dependencies import Session, get_clock
 from launchlink.errors import Forbidden, LaunchlinkError, NotFound
 from launchlink.kit.clock import Clock
