@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.accounts import audit
-from launchlink.accounts.audit import Actor
+from launchlink.accounts.audit import Actor as Actor  # re-exported: callers know it from here
 from launchlink.accounts.errors import InvalidCredentials, RoleRefused, SignUpClosed, TokenRefused
 from launchlink.accounts.repository import (
     ApiKeyListing,
