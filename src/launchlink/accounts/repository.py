@@ -6,6 +6,7 @@ from uuid import UUID
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from launchlink.kit.repository import WorkspaceScoped
 from launchlink.models import ApiKey, Membership, User, Workspace
 
 
@@ -48,16 +49,12 @@ class UserRepository:
         return membership
 
 
-class ApiKeyRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def add(self, api_key: ApiKey) -> ApiKey:
-        self.session.add(api_key)
-        await self.session.flush()
-        return api_key
+class ApiKeyRepository(WorkspaceScoped[ApiKey]):
+    model = ApiKey
 
     async def get_active_by_hash(self, key_hash: str) -> ApiKey | None:
+        """The live key with this hash, whichever workspace holds it: this is how a request
+        proves its workspace, so it cannot be scoped by one."""
         result = await self.session.execute(
             select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
         )
