@@ -9,6 +9,7 @@ what is tested.
 
 from __future__ import annotations
 
+import gc
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -54,9 +55,24 @@ def _libpq_url(sqlalchemy_url: str) -> str:
 
 
 def _truncate_postgres(url: str) -> None:
+    """Empty every table. A connection a previous test left open (a background task that
+    outlived its app, a session never closed) would hold locks TRUNCATE waits on forever, so
+    such leftovers are ended first and reported, and the wait itself is bounded."""
     tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     with psycopg.connect(_libpq_url(url), autocommit=True) as connection:
+        leftovers = connection.execute(
+            "SELECT pid, state, left(query, 120) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+        for pid, state, query in leftovers:
+            leftover_connections.append(f"{state}: {query!r}")
+            connection.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        connection.execute("SET lock_timeout = '60s'")
         connection.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+leftover_connections: list[str] = []
+"""Connections found open between tests (reported at the end of the run)."""
 
 
 @pytest.fixture(scope="session")
@@ -96,8 +112,11 @@ def database_backend(request: pytest.FixtureRequest) -> DatabaseBackend:
 
 
 @pytest.fixture
-def database_url(database_backend: DatabaseBackend, tmp_path: Path) -> str:
-    return database_backend.fresh_url(tmp_path)
+def database_url(database_backend: DatabaseBackend, tmp_path: Path) -> Iterator[str]:
+    yield database_backend.fresh_url(tmp_path)
+    # A connection the test dropped without closing is found here, in the test that dropped
+    # it (ResourceWarning is an error), not by a later test's TRUNCATE waiting on its locks.
+    gc.collect()
 
 
 @pytest.fixture
@@ -119,6 +138,15 @@ def chromium_path() -> str:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if leftover_connections:
+        terminalreporter.write_line(
+            f"{len(leftover_connections)} PostgreSQL connection(s) outlived their test and were"
+            " ended before the next one:",
+            yellow=True,
+            bold=True,
+        )
+        for line in leftover_connections[:20]:
+            terminalreporter.write_line(f"  - {line}", yellow=True)
     if not missing_services:
         return
     width = 78

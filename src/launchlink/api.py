@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -23,6 +23,7 @@ from launchlink.fulfilment.endpoints import router as fulfilment_router
 from launchlink.links.endpoints import router as links_router
 from launchlink.platforms.endpoints import router as services_router
 from launchlink.presave.endpoints import router as presave_router
+from launchlink.web.errors import error_response, wants_html
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +70,11 @@ def _unparsable_body(cause: BaseException | None) -> str:
     return "the request body could not be read as JSON"
 
 
-async def _on_http_error(_request: Request, error: Exception) -> JSONResponse:
+async def _on_http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
+    if wants_html(request):
+        # A browser that lost its way outside /api gets a page, not a JSON document.
+        return error_response(request, error.status_code, str(error.detail))
     codes = {
         400: "bad_request",
         401: "unauthenticated",
@@ -94,9 +98,12 @@ async def _on_recursion(_request: Request, error: Exception) -> JSONResponse:
     return _error(400, "bad_request", _unparsable_body(RecursionError()))
 
 
-async def _on_unexpected(_request: Request, error: Exception) -> JSONResponse:
+async def _on_unexpected(request: Request, error: Exception) -> Response:
     logger.exception("unhandled error in the API", exc_info=error)
-    return _error(500, "internal_error", "something went wrong on our side; it has been logged")
+    message = "something went wrong on our side; it has been logged"
+    if wants_html(request):
+        return error_response(request, 500, message)
+    return _error(500, "internal_error", message)
 
 
 def _uses_api_key(dependant: Dependant) -> bool:

@@ -23,7 +23,7 @@ from launchlink.api import create_api
 from launchlink.config import Settings, load_settings
 from launchlink.context import AppContext
 from launchlink.db import Database
-from launchlink.guards import BodySizeLimit, StaticFiles, TrailingSlashRedirect
+from launchlink.guards import BodySizeLimit, TrailingSlashRedirect
 from launchlink.kit.clock import Clock, SystemClock
 from launchlink.kit.useragent import warm_up as warm_up_classifier
 from launchlink.links.changes import bus
@@ -33,6 +33,9 @@ from launchlink.links.public import PublicLinkApp, PublicLinkConfig
 from launchlink.links.snapshots import CachingSnapshotSource, DatabaseSnapshotSource
 from launchlink.links.visitors import VisitorLocation
 from launchlink.mail.outbox import Outbox, OutboxPages
+from launchlink.ops.middleware import RequestObserver
+from launchlink.ops.web import routes as ops_routes
+from launchlink.web.static import CachedStaticFiles
 
 if TYPE_CHECKING:
     from launchlink.demo import DemoSimulatorAligner
@@ -45,10 +48,6 @@ logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 SIMULATOR_PREFIX = "/_sim"
-
-
-async def _healthz(_request: Any) -> PlainTextResponse:
-    return PlainTextResponse("ok")
 
 
 # Smart links are for everyone, previews included; the API, fans' pre-save flows (forms,
@@ -161,10 +160,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     context = build_context(settings, clock=clock)
     api = create_api(context)
     routes: list[Any] = [
-        Route("/healthz", _healthz, methods=["GET", "HEAD"]),
+        *ops_routes(context),
         Route("/robots.txt", _robots, methods=["GET", "HEAD"]),
         Route("/favicon.ico", _favicon, methods=["GET", "HEAD"]),
-        Mount("/static", app=StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
+        Mount(
+            "/static", app=CachedStaticFiles(directory=STATIC_DIR, check_dir=False), name="static"
+        ),
     ]
     outbox = settings.dev_outbox_dir
     if outbox is not None:
@@ -189,9 +190,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         context, simulator_state=simulator_state, location=location
     )
     routes.extend(presave_web.routes())
+    from launchlink.dashboard.app import dashboard_routes
+
+    routes.extend(dashboard_routes(context))
     fallback = TrailingSlashRedirect(Router(routes=routes, default=api, redirect_slashes=False))
     front, caches = _public_front(context, fallback, location, presave=presave_front)
-    application = Application(context, BodySizeLimit(front, max_bytes=settings.max_request_bytes))
+    application = Application(
+        context,
+        RequestObserver(
+            BodySizeLimit(front, max_bytes=settings.max_request_bytes),
+            access_log=settings.ops.access_log,
+        ),
+    )
     application.simulator_state = simulator_state
     application.simulator_aligner = aligner  # the bus holds it weakly
     application.reminders = ReminderLoop(reminder_sender_for(context, presave_web))

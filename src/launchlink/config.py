@@ -31,6 +31,8 @@ from launchlink.kit.files import (
     tighten,
 )
 from launchlink.mail.settings import MailSettings
+from launchlink.messaging.channels.settings import MessagingSettings, parse_smtp_url
+from launchlink.ops.settings import OpsSettings
 from launchlink.outbox.settings import OutboxSettings
 
 DEFAULT_VAR_DIR = Path("var")
@@ -133,7 +135,24 @@ class Settings(BaseSettings):
         default_factory=MailSettings,
         description="SMTP for fans' emails (LAUNCHLINK_MAIL__HOST...). Empty host: not sent.",
     )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="smtp://user:password@host:587 (STARTTLS; ?security=none for a local relay) "
+        "or smtps://host:465; when set it replaces mail.host, port, username, password and "
+        "security.",
+    )
+    messaging: MessagingSettings = Field(
+        default_factory=MessagingSettings,
+        description="Fan messaging: DKIM key, SMS provider, rate limits, retries, automatic "
+        "pause thresholds (LAUNCHLINK_MESSAGING__DKIM_DOMAIN...).",
+    )
 
+    open_sign_up: bool = Field(
+        default=False,
+        description="Let anyone create an account (and their own workspace) at "
+        "/dashboard/signup. Off: the first account of a fresh instance is created there, "
+        "every later one by invitation.",
+    )
     embedded_worker: bool = Field(
         default=True,
         description="Run the fulfilment worker inside `launchlink serve` (embedded mode). "
@@ -148,6 +167,11 @@ class Settings(BaseSettings):
         default_factory=OutboxSettings,
         description="Delivery of domain events to subscribers: polling, leases, retries, "
         "retention (LAUNCHLINK_OUTBOX__MAX_ATTEMPTS...).",
+    )
+
+    ops: OpsSettings = Field(
+        default_factory=OpsSettings,
+        description="Logs, metrics, readiness and shutdown (LAUNCHLINK_OPS__LOG_FORMAT...).",
     )
 
     @field_validator("trusted_proxies", mode="before")
@@ -167,6 +191,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.var_dir / 'launchlink.sqlite3').as_posix()}"
+
+    @cached_property
+    def resolved_mail(self) -> MailSettings:
+        """The SMTP settings: ``smtp_url`` when set, over ``mail``."""
+        if self.smtp_url is None:
+            return self.mail
+        return parse_smtp_url(self.smtp_url.get_secret_value(), base=self.mail)
 
     @cached_property
     def simulator_url(self) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from launchlink.app import Application
 from launchlink.models import ConsentRecord, Fan, MagicLink, Presave, Reminder, ServiceGrant
 from launchlink.models.presave import PendingContact, PresaveState
-from launchlink.presave.security import BROWSER_COOKIE
+from launchlink.web.security import BROWSER_COOKIE
 from tests.api.conftest import Api
 from tests.builders import WorkspaceKey
 from tests.presave.conftest import (

@@ -3,11 +3,20 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.kit.repository import WorkspaceScoped
-from launchlink.models import ApiKey, Membership, User, Workspace
+from launchlink.models import (
+    ApiKey,
+    AuditEntry,
+    Invitation,
+    Membership,
+    User,
+    UserSession,
+    Workspace,
+)
+from launchlink.models.accounts import Role
 
 
 class WorkspaceRepository:
@@ -64,3 +73,170 @@ class ApiKeyRepository(WorkspaceScoped[ApiKey]):
         await self.session.execute(
             update(ApiKey).where(ApiKey.id == api_key_id).values(last_used_at=at)
         )
+
+
+class SessionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, user_session: UserSession) -> UserSession:
+        self.session.add(user_session)
+        await self.session.flush()
+        return user_session
+
+    async def get_live(self, token_hash: str, now: datetime) -> tuple[UserSession, User] | None:
+        result = await self.session.execute(
+            select(UserSession, User)
+            .join(User, User.id == UserSession.user_id)
+            .where(
+                UserSession.token_hash == token_hash,
+                UserSession.revoked_at.is_(None),
+                UserSession.expires_at > now,
+            )
+        )
+        row = result.first()
+        return (row[0], row[1]) if row is not None else None
+
+    async def live_of_user(self, user_id: UUID, now: datetime) -> list[UserSession]:
+        result = await self.session.execute(
+            select(UserSession)
+            .where(
+                UserSession.user_id == user_id,
+                UserSession.revoked_at.is_(None),
+                UserSession.expires_at > now,
+            )
+            .order_by(UserSession.last_seen_at.desc())
+        )
+        return list(result.scalars())
+
+    async def revoke(
+        self, *, at: datetime, user_id: UUID, session_id: UUID | None = None, token_hash: str = ""
+    ) -> int:
+        """Revoke one session (by id or token hash) or, with neither, all of a user's."""
+        query = update(UserSession).where(
+            UserSession.user_id == user_id, UserSession.revoked_at.is_(None)
+        )
+        if session_id is not None:
+            query = query.where(UserSession.id == session_id)
+        if token_hash:
+            query = query.where(UserSession.token_hash == token_hash)
+        result = await self.session.execute(query.values(revoked_at=at))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def touch(self, session_id: UUID, at: datetime) -> None:
+        await self.session.execute(
+            update(UserSession).where(UserSession.id == session_id).values(last_seen_at=at)
+        )
+
+
+class MemberRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def workspaces_of(self, user_id: UUID) -> list[tuple[Workspace, Role]]:
+        result = await self.session.execute(
+            select(Workspace, Membership.role)
+            .join(Membership, Membership.workspace_id == Workspace.id)
+            .where(Membership.user_id == user_id)
+            .order_by(Workspace.name, Workspace.id)
+        )
+        return [(row[0], row[1]) for row in result]
+
+    async def members_of(self, workspace_id: UUID) -> list[tuple[User, Membership]]:
+        result = await self.session.execute(
+            select(User, Membership)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.workspace_id == workspace_id)
+            .order_by(User.email)
+        )
+        return [(row[0], row[1]) for row in result]
+
+    async def owner_count(self, workspace_id: UUID) -> int:
+        result = await self.session.execute(
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.workspace_id == workspace_id, Membership.role == Role.owner)
+        )
+        return int(result.scalar_one())
+
+    async def remove(self, membership: Membership) -> None:
+        await self.session.delete(membership)
+        await self.session.flush()
+
+    async def user_count(self) -> int:
+        return int((await self.session.execute(select(func.count(User.id)))).scalar_one())
+
+    async def get_user(self, user_id: UUID) -> User | None:
+        return await self.session.get(User, user_id)
+
+
+class InvitationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, invitation: Invitation) -> Invitation:
+        self.session.add(invitation)
+        await self.session.flush()
+        return invitation
+
+    async def get(self, invitation_id: UUID) -> Invitation | None:
+        return await self.session.get(Invitation, invitation_id)
+
+    async def open_of_workspace(self, workspace_id: UUID, now: datetime) -> list[Invitation]:
+        result = await self.session.execute(
+            select(Invitation)
+            .where(
+                Invitation.workspace_id == workspace_id,
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+                Invitation.expires_at > now,
+            )
+            .order_by(Invitation.created_at.desc())
+        )
+        return list(result.scalars())
+
+    async def withdraw_open(self, workspace_id: UUID, email: str, at: datetime) -> None:
+        await self.session.execute(
+            update(Invitation)
+            .where(
+                Invitation.workspace_id == workspace_id,
+                Invitation.email == email,
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+            )
+            .values(revoked_at=at)
+        )
+
+
+class ApiKeyListing(WorkspaceScoped[ApiKey]):
+    """The keys a workspace's members manage (``get`` is scoped by the base)."""
+
+    model = ApiKey
+
+    async def of_workspace(self, workspace_id: UUID) -> list[ApiKey]:
+        result = await self.session.execute(
+            self.scoped(workspace_id).order_by(
+                ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc()
+            )
+        )
+        return list(result.scalars())
+
+
+class AuditRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, entry: AuditEntry) -> None:
+        self.session.add(entry)
+        await self.session.flush()
+
+    async def of_workspace(
+        self, workspace_id: UUID, *, limit: int, before: datetime | None = None
+    ) -> list[AuditEntry]:
+        query = select(AuditEntry).where(AuditEntry.workspace_id == workspace_id)
+        if before is not None:
+            query = query.where(AuditEntry.at < before)
+        result = await self.session.execute(
+            query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+        )
+        return list(result.scalars())

@@ -1,4 +1,4 @@
-"""Secrets: API keys (hashed at rest), passwords (scrypt), signed values."""
+"""Secrets: API keys (hashed at rest), passwords (argon2id), signed values."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import hmac
 import secrets
 from collections.abc import Sequence
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 API_KEY_PREFIX = "ll"
@@ -26,22 +28,56 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+# argon2id with argon2-cffi's defaults (RFC 9106's low-memory profile: t=3, 64 MiB, p=4).
+_PASSWORDS = PasswordHasher()
+# Verified when the email is unknown, so a login takes as long for a stranger as for a user.
+_DUMMY_HASH = _PASSWORDS.hash(secrets.token_urlsafe(16))
+
+
 def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
-    return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
+    return _PASSWORDS.hash(password)
 
 
-def verify_password(password: str, stored: str) -> bool:
+def verify_password(password: str, stored: str | None) -> bool:
+    """Whether ``password`` matches ``stored`` (argon2id, or the scrypt hashes of before).
+
+    Without a stored hash the work is done anyway against a dummy, so timing does not
+    tell which accounts exist.
+    """
+    if stored is None or stored.startswith("scrypt$"):
+        if stored is None:
+            _verify_argon2(password, _DUMMY_HASH)
+            return False
+        return _verify_scrypt(password, stored)
+    return _verify_argon2(password, stored)
+
+
+def password_needs_rehash(stored: str) -> bool:
+    """True for hashes made with older parameters or scheme (rehash at the next login)."""
+    if not stored.startswith("$argon2"):
+        return True
     try:
-        scheme, salt_b64, digest_b64 = stored.split("$")
+        return _PASSWORDS.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True
+
+
+def _verify_argon2(password: str, stored: str) -> bool:
+    try:
+        return _PASSWORDS.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _verify_scrypt(password: str, stored: str) -> bool:
+    try:
+        _scheme, salt_b64, digest_b64 = stored.split("$")
+        salt = base64.b64decode(salt_b64)
+        expected = base64.b64decode(digest_b64)
     except ValueError:
         return False
-    if scheme != "scrypt":
-        return False
-    salt = base64.b64decode(salt_b64)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
-    return hmac.compare_digest(digest, base64.b64decode(digest_b64))
+    return hmac.compare_digest(digest, expected)
 
 
 class TokenCipher:

@@ -70,6 +70,7 @@ DEFAULT_RESERVED_PREFIXES: frozenset[str] = frozenset(
         "static",
         "_sim",
         "_dev",
+        "_internal",
         "presave",
         "oauth",
         "revoke",

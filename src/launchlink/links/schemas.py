@@ -29,6 +29,10 @@ def _hostname(value: str) -> str:
     return value
 
 
+parse_hostname = _hostname
+"""A hostname as custom domains store it (lower case, no trailing dot); ValueError if not."""
+
+
 def _country_urls(value: dict[str, str]) -> dict[str, str]:
     for country in value:
         if not _COUNTRY.match(country):

@@ -10,7 +10,7 @@ RESERVED_SLUGS = frozenset(
     {
         "api", "static", "_sim", "presave", "oauth", "dashboard", "healthz", "admin",
         "login", "logout", "favicon.ico", "robots.txt", "sitemap.xml", "well-known",
-        "fan", "fans", "unsubscribe", "revoke", "r", "l", "s", "docs",
+        "fan", "fans", "unsubscribe", "revoke", "r", "l", "s", "docs", "readyz", "metrics",
     }
 )  # fmt: skip
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 import aiosmtplib
 
+from launchlink.kit.clock import utc_now
 from launchlink.kit.text import one_line
 from launchlink.mail.port import MailSender, MailSendError, MessageRefused, OutgoingEmail
 from launchlink.mail.settings import MailSettings
@@ -30,13 +32,30 @@ def _header_value(name: str, value: str) -> str:
     return value
 
 
-def build_message(message: OutgoingEmail, *, from_address: str) -> EmailMessage:
-    """The MIME message; :class:`MessageRefused` when a header value could break it."""
+def build_message(
+    message: OutgoingEmail,
+    *,
+    from_address: str,
+    message_id: str | None = None,
+    reply_to: str | None = None,
+    date: datetime | None = None,
+) -> EmailMessage:
+    """The MIME message; :class:`MessageRefused` when a header value could break it.
+
+    ``message_id`` (``<id@domain>``) makes the Message-ID stable across retries, so a
+    message handed over twice is recognisably the same message."""
     email = EmailMessage()
     email["From"] = _header_value("From", from_address)
     email["To"] = _header_value("To", message.to)
+    if reply_to:
+        email["Reply-To"] = _header_value("Reply-To", reply_to)
     email["Subject"] = one_line(message.subject)
-    email["Message-ID"] = make_msgid(domain=from_address.rpartition("@")[2].strip("> ") or None)
+    email["Date"] = format_datetime(date or utc_now())
+    email["Message-ID"] = (
+        _header_value("Message-ID", message_id)
+        if message_id
+        else make_msgid(domain=from_address.rpartition("@")[2].strip("> ") or None)
+    )
     for name, value in message.headers.items():
         if not _HEADER_NAME.fullmatch(name) or name.lower() in _FIXED_HEADERS:
             raise MessageRefused(f"{name[:40]!r} cannot be set as an extra header")

@@ -1,6 +1,14 @@
 """ORM tables, one module per domain; importing this package registers them all."""
 
-from launchlink.models.accounts import ApiKey, Membership, User, Workspace
+from launchlink.models.accounts import (
+    ApiKey,
+    AuditEntry,
+    Invitation,
+    Membership,
+    User,
+    UserSession,
+    Workspace,
+)
 from launchlink.models.catalog import Artist, Release, ReleaseArtist, Track
 from launchlink.models.fulfilment import (
     FulfilmentAction,
@@ -33,6 +41,7 @@ from launchlink.models.presave import (
 __all__ = [
     "ApiKey",
     "Artist",
+    "AuditEntry",
     "Campaign",
     "ConsentRecord",
     "ConsentText",
@@ -42,6 +51,7 @@ __all__ = [
     "Fan",
     "FulfilmentAction",
     "FulfilmentJob",
+    "Invitation",
     "Link",
     "LinkChange",
     "MagicLink",
@@ -60,6 +70,7 @@ __all__ = [
     "ServiceLimiterState",
     "Track",
     "User",
+    "UserSession",
     "Workspace",
     "WorkspaceServiceMode",
 ]

@@ -38,26 +38,24 @@ from launchlink.presave.modes import (
 )
 from launchlink.presave.page import OptionView, PresavePages
 from launchlink.presave.repository import PresaveRepository
-from launchlink.presave.security import (
+from launchlink.presave.service import PresaveKit, planned_actions, scopes_for
+from launchlink.presave.timing import fan_phase, fan_release_instant, fan_zone_name, valid_zone
+from launchlink.web.security import (
     BROWSER_COOKIE,
+    FAN_PAGE_CSP,
     RESUME_COOKIE,
     TIME_ZONE_COOKIE,
     BadSignature,
+    CookieJar,
     new_browser_id,
 )
-from launchlink.presave.service import PresaveKit, planned_actions, scopes_for
-from launchlink.presave.timing import fan_phase, fan_release_instant, fan_zone_name, valid_zone
 
 MODES_TTL_SECONDS = 30.0
 PAGE_CACHE_SIZE = 2048
-COOKIE_MAX_AGE = 400 * 24 * 3600
 
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
-_CSP = (
-    "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
+_CSP = FAN_PAGE_CSP
 
 
 class Visitor(Protocol):
@@ -88,20 +86,6 @@ def parse_cookies(header: str | None) -> dict[str, str]:
     except Exception:  # a malformed Cookie header must not break the page
         return {}
     return {name: morsel.value for name, morsel in jar.items()}
-
-
-@dataclass(frozen=True)
-class CookieJar:
-    secure: bool
-
-    def set(self, name: str, value: str, *, max_age: int = COOKIE_MAX_AGE) -> str:
-        parts = [f"{name}={value}", "Path=/", f"Max-Age={max_age}", "HttpOnly", "SameSite=Lax"]
-        if self.secure:
-            parts.append("Secure")
-        return "; ".join(parts)
-
-    def clear(self, name: str) -> str:
-        return self.set(name, "", max_age=0)
 
 
 class _ModesCache:

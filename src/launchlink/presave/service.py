@@ -65,8 +65,8 @@ from launchlink.presave.errors import (
 )
 from launchlink.presave.modes import APPLE_MUSIC, ConnectorSource
 from launchlink.presave.repository import PresaveRepository
-from launchlink.presave.security import BadSignature, Signer, new_secret_token, token_hash
 from launchlink.presave.timing import fan_phase, fan_release_instant, fan_zone_name, timing_of
+from launchlink.web.security import BadSignature, Signer, new_secret_token, token_hash
 
 OAUTH_ATTEMPT_LIFETIME = timedelta(minutes=30)
 MAGIC_LINK_LIFETIME = timedelta(hours=24)

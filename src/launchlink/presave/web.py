@@ -68,15 +68,17 @@ from launchlink.presave.ratelimit import (
     client_address,
 )
 from launchlink.presave.repository import PresaveRepository
-from launchlink.presave.security import (
+from launchlink.presave.service import FanChoices, PendingStart
+from launchlink.presave.timing import fan_release_instant, valid_zone
+from launchlink.web.security import (
     BROWSER_COOKIE,
+    FAN_PAGE_CSP,
     ONE_CLICK_FIELD,
     ONE_CLICK_VALUE,
     RESUME_COOKIE,
     TIME_ZONE_COOKIE,
+    security_headers,
 )
-from launchlink.presave.service import FanChoices, PendingStart
-from launchlink.presave.timing import fan_release_instant, valid_zone
 
 logger = logging.getLogger(__name__)
 
@@ -216,16 +218,7 @@ class PresaveWeb:
 
     @staticmethod
     def _security_headers(csp: str | None = None) -> dict[str, str]:
-        return {
-            "cache-control": "private, no-store",
-            "x-content-type-options": "nosniff",
-            "referrer-policy": "no-referrer",
-            "content-security-policy": csp
-            or (
-                "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; "
-                "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-            ),
-        }
+        return security_headers(csp or FAN_PAGE_CSP, referrer="no-referrer")
 
     def _guard(self, handler: Handler) -> Handler:
         async def guarded(request: Request) -> Response:

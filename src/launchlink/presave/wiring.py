@@ -20,9 +20,9 @@ from launchlink.presave.i18n import PresaveTranslations
 from launchlink.presave.modes import ConnectorMap, RegistrySource
 from launchlink.presave.page import PresavePages
 from launchlink.presave.reminders import LinkLocator, ReminderLoop, ReminderSender
-from launchlink.presave.security import Signer
 from launchlink.presave.service import PresaveKit
 from launchlink.presave.web import CALLBACK_PATH, PresaveWeb
+from launchlink.web.security import Signer
 
 
 def simulator_transport(settings: Settings, state: Any) -> httpx.AsyncBaseTransport:
@@ -65,7 +65,9 @@ def fill_context(context: AppContext, transport: httpx.AsyncBaseTransport | None
     settings = context.settings
     context.cipher = context.cipher or TokenCipher(settings.resolved_encryption_keys())
     context.mail = context.mail or mail_sender_from(
-        settings.mail, outbox=settings.dev_outbox_dir, page_url=settings.public_url + "/_dev/mail"
+        settings.resolved_mail,
+        outbox=settings.dev_outbox_dir,
+        page_url=settings.public_url + "/_dev/mail",
     )
     if context.connectors is None:
         context.connectors = connectors_for(settings, context.clock, transport)

@@ -1,4 +1,5 @@
-"""Browser binding, CSRF tokens, OAuth state and signed links.
+"""Browser binding, CSRF tokens, signed links, cookies and security headers: the one
+implementation shared by fan pages (presave/) and the dashboard (dashboard/).
 
 * Every fan's browser gets a random id in a signed HttpOnly cookie (``ll_b``: the id and
   its HMAC, so only ids this instance issued count). CSRF tokens, OAuth states,
@@ -7,6 +8,9 @@
 * Signed values (confirmation, revoke, magic-link continuation) are
   ``base64url(json).base64url(hmac)``, with a purpose mixed into the key so a token made for
   one purpose is worthless for another.
+* CSRF is a token derived from the signed browser id (HMAC with its own purpose): a form
+  is accepted only with the token of the browser posting it, so a page on another site
+  cannot forge one (it can neither read our cookie nor compute the HMAC).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from launchlink.links.phase import TIME_ZONE_COOKIE as PHASE_TIME_ZONE_COOKIE
 
@@ -29,6 +33,61 @@ CSRF_FIELD = "csrf"
 ONE_CLICK_FIELD = "List-Unsubscribe"
 ONE_CLICK_VALUE = "One-Click"
 """RFC 8058: a mail client's one-click unsubscribe POSTs ``List-Unsubscribe=One-Click``."""
+COOKIE_MAX_AGE = 400 * 24 * 3600
+
+FAN_PAGE_CSP = (
+    "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+"""Fan pages: no script at all, inline styles (rendered once per snapshot, cached)."""
+APP_PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+"""Dashboard pages: scripts and styles only from our own /static files, never inline."""
+
+
+def security_headers(
+    csp: str = APP_PAGE_CSP,
+    *,
+    referrer: str = "same-origin",
+    cache: str = "private, no-store",
+) -> dict[str, str]:
+    """The headers every HTML page we render carries."""
+    return {
+        "cache-control": cache,
+        "x-content-type-options": "nosniff",
+        "referrer-policy": referrer,
+        "content-security-policy": csp,
+        # For browsers that predate CSP frame-ancestors.
+        "x-frame-options": "DENY",
+    }
+
+
+@dataclass(frozen=True)
+class CookieJar:
+    """Set-Cookie values: always HttpOnly and path-wide, Secure on an https instance."""
+
+    secure: bool
+
+    def set(
+        self,
+        name: str,
+        value: str,
+        *,
+        max_age: int | None = COOKIE_MAX_AGE,
+        same_site: Literal["Lax", "Strict"] = "Lax",
+    ) -> str:
+        parts = [f"{name}={value}", "Path=/"]
+        if max_age is not None:
+            parts.append(f"Max-Age={max_age}")
+        parts += ["HttpOnly", f"SameSite={same_site}"]
+        if self.secure:
+            parts.append("Secure")
+        return "; ".join(parts)
+
+    def clear(self, name: str) -> str:
+        return self.set(name, "", max_age=0)
 
 
 def new_browser_id() -> str:

@@ -1,0 +1,73 @@
+"""The dashboard's forms: what each accepts, checked field by field."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from launchlink.models.accounts import Role, WorkspaceKind
+from launchlink.web.forms import EmailAddress
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+"""A name: surrounding spaces dropped, then 1 to 200 characters."""
+# Passwords are taken exactly as typed (a trailing space is part of it).
+Password = Field(min_length=10, max_length=200)
+
+
+class _Form(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class LoginForm(_Form):
+    email: EmailAddress
+    password: str = Field(min_length=1, max_length=200)
+
+
+class SignUpForm(_Form):
+    name: Text
+    email: EmailAddress
+    password: str = Password
+    workspace_name: Text
+    kind: WorkspaceKind = WorkspaceKind.artist
+
+
+class WorkspaceForm(_Form):
+    name: Text
+    kind: WorkspaceKind = WorkspaceKind.artist
+
+
+class ResetRequestForm(_Form):
+    email: EmailAddress
+
+
+class NewPasswordForm(_Form):
+    password: str = Password
+
+
+class AcceptForm(_Form):
+    name: Text
+    password: str = Password
+
+
+class InviteForm(_Form):
+    email: EmailAddress
+    role: Role = Role.editor
+
+
+class RoleForm(_Form):
+    role: Role
+
+
+class ApiKeyForm(_Form):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    role: Role = Role.editor
+
+
+class AccountForm(_Form):
+    name: Text
+
+
+class PasswordChangeForm(_Form):
+    current: str = Field(min_length=1, max_length=200)
+    password: str = Password

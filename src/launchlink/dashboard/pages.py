@@ -1,0 +1,845 @@
+"""The dashboard's pages and actions. Each parses, authorises (``member(Need.…)``),
+calls one service, and renders or redirects (post/redirect/get)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+from urllib.parse import quote
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import RedirectResponse, Response
+
+from launchlink.accounts import audit, people
+from launchlink.accounts.errors import InvalidCredentials
+from launchlink.context import AppContext
+from launchlink.dashboard.forms import (
+    AcceptForm,
+    AccountForm,
+    ApiKeyForm,
+    InviteForm,
+    LoginForm,
+    NewPasswordForm,
+    PasswordChangeForm,
+    ResetRequestForm,
+    RoleForm,
+    SignUpForm,
+    WorkspaceForm,
+)
+from launchlink.dashboard.kit import (
+    PREFIX,
+    SESSION_COOKIE,
+    CsrfForm,
+    CurrentClock,
+    CurrentUser,
+    Kit,
+    Member,
+    Need,
+    NeedsLogin,
+    SignedIn,
+    member,
+    page,
+)
+from launchlink.dashboard.repository import DashboardRepository
+from launchlink.dependencies import Session
+from launchlink.errors import LaunchlinkError
+from launchlink.links.service import public_url_of
+from launchlink.models.accounts import Role, WorkspaceKind
+from launchlink.presave.front import parse_cookies
+from launchlink.presave.ratelimit import Hit, RateLimit, RateLimited, client_address
+from launchlink.web.forms import FormResult, validate
+from launchlink.web.security import security_headers
+
+LOGIN_PER_ADDRESS = RateLimit("login_email", 10, timedelta(minutes=15))
+"""Login attempts for one email address, from anywhere (guessing one account's password)."""
+LOGIN_PER_CLIENT = RateLimit("login_ip", 50, timedelta(minutes=15))
+"""Login attempts from one client address (trying many accounts)."""
+RESET_PER_ADDRESS = RateLimit("reset_email", 3, timedelta(hours=1))
+"""Password-reset emails to one address."""
+SESSION_MAX_AGE = int(people.SESSION_LIFETIME.total_seconds())
+CAMPAIGNS_SHOWN = 200
+AUDIT_SHOWN = 200
+
+NOTICES = {
+    "invited": "Invitation sent.",
+    "withdrawn": "Invitation withdrawn.",
+    "role": "Role changed.",
+    "removed": "Member removed.",
+    "revoked": "API key revoked.",
+    "saved": "Saved.",
+    "password": "Password changed. Other browsers were signed out.",
+    "signed_out": "That session was signed out.",
+    "reset": "Password changed. You are signed in.",
+    "joined": "Welcome! You joined the workspace.",
+    "created": "Workspace created.",
+}
+
+router = APIRouter()
+
+
+def _context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
+
+
+def _notice(request: Request) -> str | None:
+    return NOTICES.get(request.query_params.get("done", ""))
+
+
+def _see_other(url: str, *cookies: str) -> Response:
+    response = RedirectResponse(url, status_code=303)
+    for cookie in cookies:
+        response.headers.append("set-cookie", cookie)
+    response.headers.update({k: v for k, v in security_headers().items() if k == "cache-control"})
+    return response
+
+
+def _safe_next(target: str | None) -> str:
+    # Only our own pages: an absolute or scheme-relative URL would make login an open redirect.
+    if (
+        target
+        and target.startswith(PREFIX + "/")
+        and not target.startswith("//")
+        and "\\" not in target
+    ):
+        return target
+    return PREFIX + "/"
+
+
+def _field_error(result: FormResult[Any], error: LaunchlinkError, default: str) -> None:
+    result.fail(error.field or default, error.message)
+
+
+async def _refuse(session: AsyncSession) -> None:
+    """Undo what a refused action wrote before it failed (the request would commit it)."""
+    await session.rollback()
+
+
+def _nav(m: Member, active: str) -> dict[str, Any]:
+    return {"user": m.user, "workspace": m.workspace, "me": m, "active": active, "Need": Need}
+
+
+def _ws(m: Member, rest: str = "") -> str:
+    return f"{PREFIX}/w/{m.workspace.id}{rest}"
+
+
+# -- entry ---------------------------------------------------------------------------------
+
+
+@router.get("/")
+async def home(request: Request, session: Session, kit: Kit, clock: CurrentClock) -> Response:
+    token = parse_cookies(request.headers.get("cookie")).get(SESSION_COOKIE)
+    found = await people.session_user(session, token, clock)
+    if found is None:
+        if await people.is_fresh_instance(session):
+            return _see_other(f"{PREFIX}/signup")
+        return _see_other(f"{PREFIX}/login")
+    workspaces = await people.workspaces_of(session, found[1].id)
+    if not workspaces:
+        return _see_other(f"{PREFIX}/workspaces/new")
+    return _see_other(f"{PREFIX}/w/{workspaces[0][0].id}/campaigns")
+
+
+@router.get("/switch")
+async def switch(request: Request, user: CurrentUser) -> Response:
+    wanted = request.query_params.get("workspace", "")
+    for workspace in user.workspaces:
+        if str(workspace.id) == wanted:
+            return _see_other(f"{PREFIX}/w/{workspace.id}/campaigns")
+    return _see_other(PREFIX + "/")
+
+
+# -- sign-up, login, logout ----------------------------------------------------------------
+
+
+def _session_cookie(kit: Any, token: str) -> str:
+    cookie: str = kit.cookies.set(SESSION_COOKIE, token, max_age=SESSION_MAX_AGE)
+    return cookie
+
+
+@router.get("/signup")
+async def signup_page(request: Request, session: Session, kit: Kit) -> Response:
+    fresh = await people.is_fresh_instance(session)
+    return page(
+        request,
+        "dashboard/signup.html",
+        {"fresh": fresh, "open": fresh or kit.open_sign_up, "kinds": list(WorkspaceKind)},
+    )
+
+
+@router.post("/signup")
+async def signup(request: Request, form: CsrfForm, kit: Kit, clock: CurrentClock) -> Response:
+    result = validate(SignUpForm, form)
+    database = _context(request).database
+    async with database.transaction(write_lock=True) as session:
+        fresh = await people.is_fresh_instance(session)
+        if result.data is not None:
+            try:
+                user, workspace = await people.sign_up(
+                    session,
+                    email=result.data.email,
+                    name=result.data.name,
+                    password=result.data.password,
+                    workspace_name=result.data.workspace_name,
+                    kind=result.data.kind,
+                    open_sign_up=kit.open_sign_up,
+                    clock=clock,
+                )
+                token = await people.start_session(
+                    session,
+                    user=user,
+                    clock=clock,
+                    user_agent=request.headers.get("user-agent", ""),
+                    replacing=parse_cookies(request.headers.get("cookie")).get(SESSION_COOKIE),
+                )
+                workspace_id = workspace.id
+            except LaunchlinkError as error:
+                await _refuse(session)
+                if error.status_code == 403:
+                    raise
+                _field_error(result, error, "email")
+    if not result.ok:
+        return page(
+            request,
+            "dashboard/signup.html",
+            {
+                "fresh": fresh,
+                "open": fresh or kit.open_sign_up,
+                "kinds": list(WorkspaceKind),
+                "errors": result.errors,
+                "values": result.values,
+            },
+            status=422,
+        )
+    return _see_other(f"{PREFIX}/w/{workspace_id}/campaigns", _session_cookie(kit, token))
+
+
+@router.get("/login")
+async def login_page(request: Request) -> Response:
+    return page(
+        request,
+        "dashboard/login.html",
+        {
+            "values": {"next": _safe_next(request.query_params.get("next"))},
+            "notice": _notice(request),
+        },
+    )
+
+
+@router.post("/login")
+async def login(request: Request, form: CsrfForm, kit: Kit, clock: CurrentClock) -> Response:
+    result = validate(LoginForm, form)
+    values = {"email": form.get("email", ""), "next": _safe_next(form.get("next"))}
+    status = 422
+    headers: dict[str, str] = {}
+    if result.data is not None:
+        client = client_address(
+            request.client.host if request.client else None,
+            request.headers.get("x-forwarded-for"),
+            kit.trusted_proxies,
+        )
+        hits = [Hit(LOGIN_PER_ADDRESS, result.data.email)]
+        if client:
+            hits.append(Hit(LOGIN_PER_CLIENT, client))
+        try:
+            # Before the unit of work: the limiter writes in its own short transaction.
+            await kit.limiter.check(hits)
+        except RateLimited as limited:
+            minutes = max(1, limited.retry_after // 60)
+            result.fail("password", f"too many attempts; try again in {minutes} minute(s)")
+            status, headers = 429, {"retry-after": str(limited.retry_after)}
+    if result.data is not None:
+        async with _context(request).database.transaction(write_lock=True) as session:
+            try:
+                user = await people.authenticate(
+                    session, email=result.data.email, password=result.data.password
+                )
+                token = await people.start_session(
+                    session,
+                    user=user,
+                    clock=clock,
+                    user_agent=request.headers.get("user-agent", ""),
+                    replacing=parse_cookies(request.headers.get("cookie")).get(SESSION_COOKIE),
+                )
+            except InvalidCredentials as error:
+                _field_error(result, error, "password")
+                status = 401
+    if not result.ok:
+        response = page(
+            request,
+            "dashboard/login.html",
+            {"errors": result.errors, "values": values},
+            status=status,
+        )
+        response.headers.update(headers)
+        return response
+    return _see_other(values["next"], _session_cookie(kit, token))
+
+
+@router.post("/logout")
+async def logout(
+    request: Request, form: CsrfForm, session: Session, kit: Kit, clock: CurrentClock
+) -> Response:
+    await people.end_session(
+        session, parse_cookies(request.headers.get("cookie")).get(SESSION_COOKIE), clock
+    )
+    return _see_other(f"{PREFIX}/login", kit.cookies.clear(SESSION_COOKIE))
+
+
+# -- password reset ------------------------------------------------------------------------
+
+
+@router.get("/reset")
+async def reset_page(request: Request) -> Response:
+    return page(request, "dashboard/reset_request.html", {"sent": False})
+
+
+@router.post("/reset")
+async def reset_request(
+    request: Request, form: CsrfForm, kit: Kit, clock: CurrentClock
+) -> Response:
+    result = validate(ResetRequestForm, form)
+    if result.data is None:
+        return page(
+            request,
+            "dashboard/reset_request.html",
+            {"sent": False, "errors": result.errors, "values": result.values},
+            status=422,
+        )
+    try:
+        await kit.limiter.check([Hit(RESET_PER_ADDRESS, result.data.email)])
+    except RateLimited:
+        # The same answer as a sent email: the page must not tell whether an account exists.
+        return page(request, "dashboard/reset_request.html", {"sent": True})
+    async with _context(request).database.transaction(write_lock=True) as session:
+        await people.request_password_reset(
+            session, email=result.data.email, signer=kit.signer, mailer=kit.mailer, clock=clock
+        )
+    return page(request, "dashboard/reset_request.html", {"sent": True})
+
+
+@router.get("/reset/{token}")
+async def reset_form(
+    request: Request, token: str, session: Session, kit: Kit, clock: CurrentClock
+) -> Response:
+    user = await people.user_for_reset(session, token, signer=kit.signer, clock=clock)
+    return page(request, "dashboard/reset.html", {"email": user.email, "token": token})
+
+
+@router.post("/reset/{token}")
+async def reset(
+    request: Request, token: str, form: CsrfForm, session: Session, kit: Kit, clock: CurrentClock
+) -> Response:
+    user = await people.user_for_reset(session, token, signer=kit.signer, clock=clock)
+    result = validate(NewPasswordForm, form)
+    if result.data is None:
+        return page(
+            request,
+            "dashboard/reset.html",
+            {"email": user.email, "token": token, "errors": result.errors},
+            status=422,
+        )
+    await people.set_password(
+        session, user=user, password=result.data.password, reason="password_reset", clock=clock
+    )
+    new_token = await people.start_session(
+        session, user=user, clock=clock, user_agent=request.headers.get("user-agent", "")
+    )
+    return _see_other(f"{PREFIX}/?done=reset", _session_cookie(kit, new_token))
+
+
+# -- invitations ---------------------------------------------------------------------------
+
+
+async def _optional_user(request: Request, session: AsyncSession, clock: Any) -> Any:
+    token = parse_cookies(request.headers.get("cookie")).get(SESSION_COOKIE)
+    found = await people.session_user(session, token, clock)
+    return found[1] if found is not None else None
+
+
+@router.get("/invite/{token}")
+async def invitation_page(
+    request: Request, token: str, session: Session, kit: Kit, clock: CurrentClock
+) -> Response:
+    invitation, workspace = await people.open_invitation(
+        session, token, signer=kit.signer, clock=clock
+    )
+    user = await _optional_user(request, session, clock)
+    has_account = await people.has_account(session, invitation.email)
+    return page(
+        request,
+        "dashboard/invite.html",
+        {
+            "invitation": invitation,
+            "workspace_name": workspace.name,
+            "token": token,
+            "signed_in_as": user.email if user is not None else None,
+            "has_account": has_account,
+            "login_url": f"{PREFIX}/login?next={quote(f'{PREFIX}/invite/{token}')}",
+        },
+    )
+
+
+@router.post("/invite/{token}")
+async def accept_invitation(
+    request: Request, token: str, form: CsrfForm, session: Session, kit: Kit, clock: CurrentClock
+) -> Response:
+    invitation, workspace = await people.open_invitation(
+        session, token, signer=kit.signer, clock=clock
+    )
+    user = await _optional_user(request, session, clock)
+    workspace_id, workspace_name, email = workspace.id, workspace.name, invitation.email
+    cookies: list[str] = []
+    if user is not None:
+        await people.accept_invitation(session, invitation, user=user, clock=clock)
+    else:
+        result = validate(AcceptForm, form)
+        if result.data is not None:
+            try:
+                user = await people.accept_invitation(
+                    session,
+                    invitation,
+                    user=None,
+                    name=result.data.name,
+                    password=result.data.password,
+                    clock=clock,
+                )
+            except LaunchlinkError as error:
+                await _refuse(session)
+                _field_error(result, error, "password")
+        if not result.ok or user is None:
+            return page(
+                request,
+                "dashboard/invite.html",
+                {
+                    "invitation": {"email": email, "role": invitation.role},
+                    "workspace_name": workspace_name,
+                    "token": token,
+                    "signed_in_as": None,
+                    "has_account": False,
+                    "login_url": f"{PREFIX}/login",
+                    "errors": result.errors,
+                    "values": result.values,
+                },
+                status=422,
+            )
+        new_token = await people.start_session(
+            session, user=user, clock=clock, user_agent=request.headers.get("user-agent", "")
+        )
+        cookies.append(_session_cookie(kit, new_token))
+    return _see_other(f"{PREFIX}/w/{workspace_id}/campaigns?done=joined", *cookies)
+
+
+# -- workspaces ----------------------------------------------------------------------------
+
+
+@router.get("/workspaces/new")
+async def new_workspace_page(request: Request, user: CurrentUser) -> Response:
+    return page(
+        request,
+        "dashboard/new_workspace.html",
+        {"user": user, "workspace": None, "active": "", "kinds": list(WorkspaceKind)},
+    )
+
+
+@router.post("/workspaces/new")
+async def new_workspace(
+    request: Request, form: CsrfForm, user: CurrentUser, session: Session, clock: CurrentClock
+) -> Response:
+    result = validate(WorkspaceForm, form)
+    if result.data is not None:
+        account = await _load_user(session, user)
+        try:
+            workspace = await people.new_workspace(
+                session, user=account, name=result.data.name, kind=result.data.kind, clock=clock
+            )
+            return _see_other(f"{PREFIX}/w/{workspace.id}/campaigns?done=created")
+        except LaunchlinkError as error:
+            await _refuse(session)
+            _field_error(result, error, "name")
+    return page(
+        request,
+        "dashboard/new_workspace.html",
+        {
+            "user": user,
+            "workspace": None,
+            "active": "",
+            "kinds": list(WorkspaceKind),
+            "errors": result.errors,
+            "values": result.values,
+        },
+        status=422,
+    )
+
+
+async def _load_user(session: AsyncSession, user: SignedIn) -> Any:
+    account = await people.get_user(session, user.user_id)
+    if account is None:
+        raise NeedsLogin("please log in")
+    return account
+
+
+@router.get("/w/{workspace_id}")
+async def workspace_home(m: Annotated[Member, member(Need.view)]) -> Response:
+    return _see_other(_ws(m, "/campaigns"))
+
+
+@router.get("/w/{workspace_id}/campaigns")
+async def campaigns(
+    request: Request, session: Session, m: Annotated[Member, member(Need.view)]
+) -> Response:
+    repository = DashboardRepository(session)
+    rows = await repository.campaigns(m.workspace.id, limit=CAMPAIGNS_SHOWN)
+    counts = await repository.presave_counts([link.id for link, _ in rows])
+    public_url = _context(request).settings.public_url.rstrip("/")
+    items = [
+        {
+            "title": release.title,
+            "slug": link.slug,
+            "url": public_url_of(link, public_base_url=public_url),
+            "release": release.release_instant or release.release_date,
+            "artwork": release.artwork_url,
+            "presaves": counts.get(link.id, 0),
+            "created": link.created_at,
+        }
+        for link, release in rows
+    ]
+    return page(
+        request,
+        "dashboard/campaigns.html",
+        {**_nav(m, "campaigns"), "campaigns": items, "notice": _notice(request)},
+    )
+
+
+@router.get("/w/{workspace_id}/fans")
+async def fans(
+    request: Request, session: Session, m: Annotated[Member, member(Need.view)]
+) -> Response:
+    count = await DashboardRepository(session).fan_count(m.workspace.id)
+    return page(request, "dashboard/fans.html", {**_nav(m, "fans"), "fan_count": count})
+
+
+@router.get("/w/{workspace_id}/analytics")
+async def analytics(request: Request, m: Annotated[Member, member(Need.view)]) -> Response:
+    return page(request, "dashboard/analytics.html", _nav(m, "analytics"))
+
+
+@router.get("/w/{workspace_id}/settings")
+async def settings(m: Annotated[Member, member(Need.view)]) -> Response:
+    return _see_other(_ws(m, "/members"))
+
+
+# -- members and invitations ---------------------------------------------------------------
+
+
+async def _members_page(
+    request: Request,
+    session: AsyncSession,
+    m: Member,
+    clock: Any,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    members = await people.members_of(session, m.workspace.id)
+    invitations = (
+        await people.open_invitations(session, m.workspace.id, clock) if m.can(Need.manage) else []
+    )
+    assignable = [r for r in Role if r.rank <= m.workspace.role.rank] if m.can(Need.manage) else []
+    return page(
+        request,
+        "dashboard/members.html",
+        {
+            **_nav(m, "members"),
+            "members": [
+                {"id": u.id, "email": u.email, "name": u.name, "role": ms.role} for u, ms in members
+            ],
+            "invitations": invitations,
+            "roles": assignable,
+            "notice": _notice(request),
+            "errors": errors or {},
+            "values": values or {},
+        },
+        status=status,
+    )
+
+
+@router.get("/w/{workspace_id}/members")
+async def members(
+    request: Request, session: Session, clock: CurrentClock, m: Annotated[Member, member(Need.view)]
+) -> Response:
+    return await _members_page(request, session, m, clock)
+
+
+@router.post("/w/{workspace_id}/members/invite")
+async def invite(
+    request: Request,
+    form: CsrfForm,
+    session: Session,
+    kit: Kit,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.manage)],
+) -> Response:
+    result = validate(InviteForm, form)
+    if result.data is not None:
+        try:
+            await people.invite(
+                session,
+                m.actor,
+                email=result.data.email,
+                role=result.data.role,
+                signer=kit.signer,
+                mailer=kit.mailer,
+                clock=clock,
+            )
+            return _see_other(_ws(m, "/members?done=invited"))
+        except LaunchlinkError as error:
+            await _refuse(session)
+            _field_error(result, error, "email")
+    return await _members_page(
+        request, session, m, clock, status=422, errors=result.errors, values=result.values
+    )
+
+
+@router.post("/w/{workspace_id}/members/{user_id}/role")
+async def change_role(
+    request: Request,
+    user_id: UUID,
+    form: CsrfForm,
+    session: Session,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.manage)],
+) -> Response:
+    result = validate(RoleForm, form)
+    if result.data is not None:
+        try:
+            await people.change_role(
+                session, m.actor, user_id=user_id, role=result.data.role, clock=clock
+            )
+            return _see_other(_ws(m, "/members?done=role"))
+        except LaunchlinkError as error:
+            await _refuse(session)
+            _field_error(result, error, "role")
+    return await _members_page(request, session, m, clock, status=422, errors=result.errors)
+
+
+@router.post("/w/{workspace_id}/members/{user_id}/remove")
+async def remove_member(
+    request: Request,
+    user_id: UUID,
+    form: CsrfForm,
+    session: Session,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.view)],
+) -> Response:
+    # Anyone may leave; removing someone else is checked by the service (owners and admins).
+    try:
+        await people.remove_member(session, m.actor, user_id=user_id, clock=clock)
+    except LaunchlinkError as error:
+        await _refuse(session)
+        if error.status_code == 404:
+            raise
+        return await _members_page(
+            request, session, m, clock, status=error.status_code, errors={"member": error.message}
+        )
+    if user_id == m.user.user_id:
+        return _see_other(PREFIX + "/")
+    return _see_other(_ws(m, "/members?done=removed"))
+
+
+@router.post("/w/{workspace_id}/invitations/{invitation_id}/withdraw")
+async def withdraw_invitation(
+    invitation_id: UUID,
+    form: CsrfForm,
+    session: Session,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.manage)],
+) -> Response:
+    await people.withdraw_invitation(session, m.actor, invitation_id=invitation_id, clock=clock)
+    return _see_other(_ws(m, "/members?done=withdrawn"))
+
+
+# -- API keys ------------------------------------------------------------------------------
+
+
+async def _keys_page(
+    request: Request,
+    session: AsyncSession,
+    m: Member,
+    *,
+    secret: str | None = None,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    keys = await people.api_keys_of(session, m.workspace.id)
+    return page(
+        request,
+        "dashboard/api_keys.html",
+        {
+            **_nav(m, "api_keys"),
+            "keys": keys,
+            "secret": secret,
+            "roles": [Role.admin, Role.editor, Role.viewer],
+            "notice": _notice(request),
+            "errors": errors or {},
+            "values": values or {},
+        },
+        status=status,
+    )
+
+
+@router.get("/w/{workspace_id}/api-keys")
+async def api_keys(
+    request: Request, session: Session, m: Annotated[Member, member(Need.manage)]
+) -> Response:
+    return await _keys_page(request, session, m)
+
+
+@router.post("/w/{workspace_id}/api-keys")
+async def create_api_key(
+    request: Request,
+    form: CsrfForm,
+    session: Session,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.manage)],
+) -> Response:
+    result = validate(ApiKeyForm, form)
+    if result.data is not None:
+        try:
+            secret = await people.create_api_key(
+                session, m.actor, name=result.data.name, role=result.data.role, clock=clock
+            )
+            # Rendered, not redirected: the secret exists only in this one response.
+            return await _keys_page(request, session, m, secret=secret)
+        except LaunchlinkError as error:
+            await _refuse(session)
+            _field_error(result, error, "name")
+    return await _keys_page(
+        request, session, m, status=422, errors=result.errors, values=result.values
+    )
+
+
+@router.post("/w/{workspace_id}/api-keys/{api_key_id}/revoke")
+async def revoke_api_key(
+    api_key_id: UUID,
+    form: CsrfForm,
+    session: Session,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.manage)],
+) -> Response:
+    await people.revoke_api_key(session, m.actor, api_key_id=api_key_id, clock=clock)
+    return _see_other(_ws(m, "/api-keys?done=revoked"))
+
+
+# -- audit log -----------------------------------------------------------------------------
+
+
+@router.get("/w/{workspace_id}/audit")
+async def audit_log(
+    request: Request, session: Session, m: Annotated[Member, member(Need.manage)]
+) -> Response:
+    entries = await audit.entries(session, m.workspace.id, limit=AUDIT_SHOWN)
+    return page(request, "dashboard/audit.html", {**_nav(m, "audit"), "entries": entries})
+
+
+# -- account -------------------------------------------------------------------------------
+
+
+async def _account_page(
+    request: Request,
+    session: AsyncSession,
+    user: SignedIn,
+    clock: Any,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    sessions = await people.sessions_of(session, user.user_id, clock)
+    workspace = user.workspaces[0] if user.workspaces else None
+    return page(
+        request,
+        "dashboard/account.html",
+        {
+            "user": user,
+            "workspace": workspace,
+            "active": "account",
+            "sessions": sessions,
+            "notice": _notice(request),
+            "errors": errors or {},
+            "values": values or {"name": user.name},
+        },
+        status=status,
+    )
+
+
+@router.get("/account")
+async def account(
+    request: Request, session: Session, clock: CurrentClock, user: CurrentUser
+) -> Response:
+    return await _account_page(request, session, user, clock)
+
+
+@router.post("/account")
+async def rename(
+    request: Request, form: CsrfForm, session: Session, clock: CurrentClock, user: CurrentUser
+) -> Response:
+    result = validate(AccountForm, form)
+    if result.data is not None:
+        await people.rename_user(
+            session, user=await _load_user(session, user), name=result.data.name, clock=clock
+        )
+        return _see_other(f"{PREFIX}/account?done=saved")
+    return await _account_page(
+        request, session, user, clock, status=422, errors=result.errors, values=result.values
+    )
+
+
+@router.post("/account/password")
+async def change_password(
+    request: Request,
+    form: CsrfForm,
+    session: Session,
+    kit: Kit,
+    clock: CurrentClock,
+    user: CurrentUser,
+) -> Response:
+    result = validate(PasswordChangeForm, form)
+    if result.data is not None:
+        account_row = await _load_user(session, user)
+        try:
+            await people.change_password(
+                session,
+                user=account_row,
+                current=result.data.current,
+                new=result.data.password,
+                clock=clock,
+            )
+            token = await people.start_session(
+                session,
+                user=account_row,
+                clock=clock,
+                user_agent=request.headers.get("user-agent", ""),
+            )
+            return _see_other(f"{PREFIX}/account?done=password", _session_cookie(kit, token))
+        except LaunchlinkError as error:
+            await _refuse(session)
+            _field_error(result, error, "password")
+    return await _account_page(
+        request, session, user, clock, status=422, errors=result.errors, values={"name": user.name}
+    )
+
+
+@router.post("/account/sessions/{session_id}/revoke")
+async def revoke_session(
+    session_id: UUID, form: CsrfForm, session: Session, clock: CurrentClock, user: CurrentUser
+) -> Response:
+    account_row = await _load_user(session, user)
+    await people.revoke_session(session, user=account_row, session_id=session_id, clock=clock)
+    if session_id == user.session_id:
+        return _see_other(f"{PREFIX}/login")
+    return _see_other(f"{PREFIX}/account?done=signed_out")

@@ -1,0 +1,1 @@
+"""Operating launchlink: health, metrics, logs, the doctor, processes, static export."""

@@ -1,0 +1,179 @@
+"""A real app on a real database, browsers as cookie-keeping HTTP clients, a real SMTP
+server catching the dashboard's emails."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html import unescape
+from pathlib import Path
+from uuid import UUID
+
+import httpx
+import pytest
+
+from launchlink.app import Application, create_app
+from launchlink.config import Settings
+from launchlink.kit.clock import FrozenClock
+from launchlink.mail import MailSettings
+from tests.presave import conftest as _presave
+from tests.presave.conftest import Inbox
+
+# A real SMTP server (aiosmtpd) and what it received, shared with the pre-save tests.
+smtp = _presave.smtp
+inbox = _presave.inbox
+
+PUBLIC_URL = "https://links.example.test"
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+PASSWORD = "correct horse battery"
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+_WORKSPACE = re.compile(r"/dashboard/w/([0-9a-f-]{36})/")
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(NOW)
+
+
+@pytest.fixture
+def dashboard_settings(database_url: str, tmp_path: Path, smtp: tuple[Inbox, int]) -> Settings:
+    return Settings(
+        mail=MailSettings(host="127.0.0.1", port=smtp[1], security="none"),
+        database_url=database_url,
+        var_dir=tmp_path / "var",
+        public_url=PUBLIC_URL,
+        environment="test",
+        geoip="off",
+    )
+
+
+@pytest.fixture
+async def dapp(dashboard_settings: Settings, clock: FrozenClock) -> AsyncIterator[Application]:
+    application = create_app(dashboard_settings, clock=clock)
+    yield application
+    await application.context.database.dispose()
+
+
+class Browser:
+    """One person's browser: its own cookies, the CSRF token of the last page it saw."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.csrf = ""
+        self.last: httpx.Response | None = None
+
+    async def get(self, path: str) -> httpx.Response:
+        response = await self.client.get(path, headers={"accept": "text/html"})
+        self._remember(response)
+        return response
+
+    async def post(self, path: str, data: dict[str, str], *, csrf: bool = True) -> httpx.Response:
+        if csrf and "csrf" not in data:
+            if not self.csrf:
+                await self.get("/dashboard/login")
+            data = {**data, "csrf": self.csrf}
+        response = await self.client.post(path, data=data, headers={"accept": "text/html"})
+        self._remember(response)
+        return response
+
+    def _remember(self, response: httpx.Response) -> None:
+        self.last = response
+        found = _CSRF.search(response.text)
+        if found:
+            self.csrf = unescape(found.group(1))
+
+    async def sign_up(
+        self, *, email: str, name: str = "Ada", workspace: str = "Ada Music", kind: str = "artist"
+    ) -> UUID:
+        await self.get("/dashboard/signup")
+        response = await self.post(
+            "/dashboard/signup",
+            {
+                "name": name,
+                "email": email,
+                "password": PASSWORD,
+                "workspace_name": workspace,
+                "kind": kind,
+            },
+        )
+        assert response.status_code == 303, response.text
+        return workspace_in(response.headers["location"])
+
+    async def log_in(self, email: str, password: str = PASSWORD) -> httpx.Response:
+        await self.get("/dashboard/login")
+        return await self.post("/dashboard/login", {"email": email, "password": password})
+
+
+def workspace_in(url: str) -> UUID:
+    found = _WORKSPACE.search(url)
+    assert found, url
+    return UUID(found.group(1))
+
+
+BrowserFactory = Callable[[], Awaitable[Browser]]
+
+
+@pytest.fixture
+async def browsers(dapp: Application) -> AsyncIterator[BrowserFactory]:
+    clients: list[httpx.AsyncClient] = []
+
+    async def new() -> Browser:
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=dapp), base_url=PUBLIC_URL)
+        clients.append(client)
+        return Browser(client)
+
+    yield new
+    for client in clients:
+        await client.aclose()
+
+
+@dataclass
+class Team:
+    """A workspace with one member of every role, each in their own browser."""
+
+    workspace_id: UUID
+    owner: Browser
+    admin: Browser
+    editor: Browser
+    viewer: Browser
+
+
+def link_in(inbox: Inbox, address: str, path: str) -> str:
+    messages = inbox.to(address)
+    assert messages, f"no email to {address}"
+    text = Inbox.text_of(messages[-1])
+    found = re.search(re.escape(PUBLIC_URL) + r"(" + re.escape(path) + r"[^\s]+)", text)
+    assert found, text
+    return found.group(1)
+
+
+async def invite_and_join(
+    inviter: Browser,
+    invitee: Browser,
+    inbox: Inbox,
+    workspace_id: UUID,
+    email: str,
+    role: str,
+) -> None:
+    await inviter.get(f"/dashboard/w/{workspace_id}/members")
+    response = await inviter.post(
+        f"/dashboard/w/{workspace_id}/members/invite", {"email": email, "role": role}
+    )
+    assert response.status_code == 303, response.text
+    link = link_in(inbox, email, "/dashboard/invite/")
+    await invitee.get(link)
+    response = await invitee.post(link, {"name": role.title(), "password": PASSWORD})
+    assert response.status_code == 303, response.text
+
+
+@pytest.fixture
+async def team(browsers: BrowserFactory, inbox: Inbox) -> Team:
+    owner = await browsers()
+    workspace_id = await owner.sign_up(email="owner@example.com")
+    people = {}
+    for role in ("admin", "editor", "viewer"):
+        people[role] = await browsers()
+        await invite_and_join(owner, people[role], inbox, workspace_id, f"{role}@example.com", role)
+    return Team(workspace_id, owner, people["admin"], people["editor"], people["viewer"])
