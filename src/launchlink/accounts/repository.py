@@ -6,7 +6,7 @@ from uuid import UUID
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from launchlink.kit.repository import WorkspaceScoped
+from launchlink.kit.repository import WorkspaceScoped, advisory_xact_locks
 from launchlink.models import (
     ApiKey,
     AuditEntry,
@@ -162,6 +162,10 @@ class MemberRepository:
     async def remove(self, membership: Membership) -> None:
         await self.session.delete(membership)
         await self.session.flush()
+
+    async def serialise_sign_ups(self) -> None:
+        """Two first sign-ups at once must not both become owner of a fresh instance."""
+        await advisory_xact_locks(self.session, ["signup"])
 
     async def user_count(self) -> int:
         return int((await self.session.execute(select(func.count(User.id)))).scalar_one())

@@ -9,17 +9,32 @@ page by host and slug, a hostname's owner) stay explicit in the subclass.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from operator import attrgetter
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from launchlink.kit.pagination import Page, decode_cursor, page_from
+
+
+async def advisory_xact_locks(session: AsyncSession, keys: Iterable[str]) -> None:
+    """PostgreSQL: hold a transaction-scoped advisory lock per key, taken in one order so
+    two transactions sharing keys cannot deadlock; released at commit or rollback.
+
+    A no-op on SQLite, where the caller's ``BEGIN IMMEDIATE`` (``write_lock=True``)
+    already serialises every writer.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+        )
 
 
 class WorkspaceOwned(Protocol):

@@ -16,13 +16,12 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.kit.ids import uuid7
-from launchlink.kit.repository import WorkspaceScoped
+from launchlink.kit.repository import WorkspaceScoped, advisory_xact_locks
 from launchlink.models import (
     Campaign,
     ConsentRecord,
@@ -72,16 +71,8 @@ class FormRateRepository:
         self.session = session
 
     async def lock_buckets(self, buckets: Sequence[str]) -> None:
-        """PostgreSQL: hold a transaction-scoped advisory lock per bucket, taken in one
-        order so two posts sharing buckets cannot deadlock. SQLite needs none: the caller's
-        ``BEGIN IMMEDIATE`` already serialises every writer."""
-        if self.session.get_bind().dialect.name != "postgresql":
-            return
-        for bucket in sorted(buckets):
-            await self.session.execute(
-                text("SELECT pg_advisory_xact_lock(hashtextextended(:bucket, 0))"),
-                {"bucket": bucket},
-            )
+        """Serialise the posts that share a bucket until the transaction ends."""
+        await advisory_xact_locks(self.session, buckets)
 
     async def recent(self, bucket: str, since: datetime) -> list[datetime]:
         """When the accepted posts of ``bucket`` after ``since`` came, oldest first."""
