@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from launchlink.analytics.endpoints import router as analytics_router
 from launchlink.autofill.endpoints import router as autofill_router
 from launchlink.catalog.endpoints import router as catalog_router
 from launchlink.context import AppContext
@@ -120,6 +121,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     autofill_router,
     fulfilment_router,
     services_router,
+    analytics_router,
 )
 
 

@@ -38,6 +38,7 @@ from launchlink.ops.web import routes as ops_routes
 from launchlink.web.static import CachedStaticFiles
 
 if TYPE_CHECKING:
+    from launchlink.analytics.tasks import AnalyticsFlusher
     from launchlink.demo import DemoSimulatorAligner
     from launchlink.fulfilment.tasks import EmbeddedWorker
     from launchlink.presave.front import PresaveFront
@@ -87,6 +88,7 @@ class Application:
         self.simulator_aligner: DemoSimulatorAligner | None = None
         self.fulfilment_worker: EmbeddedWorker | None = None
         self.reminders: ReminderLoop | None = None
+        self.analytics: AnalyticsFlusher | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -106,6 +108,8 @@ class Application:
                 self.simulator_state, self.context.database, self.context.settings
             )
 
+        if self.analytics is not None:
+            await self.analytics.start()
         await self._start_fulfilment()
 
     async def _start_fulfilment(self) -> None:
@@ -128,6 +132,8 @@ class Application:
             await self.fulfilment_worker.stop()
         if self.context.link_changes is not None:
             await self.context.link_changes.stop()
+        if self.analytics is not None:
+            await self.analytics.stop()  # drains the buffer
         await self.context.database.dispose()
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -202,6 +208,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             access_log=settings.ops.access_log,
         ),
     )
+    if settings.analytics.enabled:
+        from launchlink.analytics.wiring import analytics_for_app
+
+        front.capture, application.analytics = analytics_for_app(context, location)
     application.simulator_state = simulator_state
     application.simulator_aligner = aligner  # the bus holds it weakly
     application.reminders = ReminderLoop(reminder_sender_for(context, presave_web))

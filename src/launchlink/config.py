@@ -20,6 +20,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from launchlink.analytics.settings import AnalyticsSettings
 from launchlink.connectors.settings import ConnectorsSettings
 from launchlink.fulfilment.settings import FulfilmentSettings
 from launchlink.kit.files import (
@@ -162,6 +163,11 @@ class Settings(BaseSettings):
         default_factory=FulfilmentSettings,
         description="Release-day fulfilment: rate ceilings, leases, batches, retries "
         "(LAUNCHLINK_FULFILMENT__LEASE_SECONDS...).",
+    )
+    analytics: AnalyticsSettings = Field(
+        default_factory=AnalyticsSettings,
+        description="Visit analytics: flush interval, buffer bound, raw-event retention "
+        "(LAUNCHLINK_ANALYTICS__RETENTION_DAYS...).",
     )
     outbox: OutboxSettings = Field(
         default_factory=OutboxSettings,

@@ -36,6 +36,12 @@ class ValidationFailed(LaunchlinkError):
     code = "validation_failed"
 
 
+class InvalidTimeRange(ValidationFailed):
+    """An analytics range that cannot be answered (from after to, naive, too long...)."""
+
+    code = "invalid_time_range"
+
+
 class Unauthenticated(LaunchlinkError):
     status_code = 401
     code = "unauthenticated"

@@ -195,6 +195,14 @@ class CountryDetector:
             visitor_ip = self._forwarded_client(_header(headers, "x-forwarded-for"))
         return self._resolver.country(visitor_ip) if visitor_ip else None
 
+    def visitor_address(
+        self, headers: Mapping[str, str] | RawHeaders, client_ip: str | None
+    ) -> str | None:
+        """The visitor's own address: the peer, or behind our proxies the forwarded one."""
+        if self._is_trusted_proxy(client_ip):
+            return self._forwarded_client(_header(headers, "x-forwarded-for"))
+        return client_ip
+
     def _forwarded_client(self, forwarded_for: str | None) -> str | None:
         if not forwarded_for:
             return None

@@ -54,6 +54,7 @@ from launchlink.links.preferences import (
 from launchlink.links.snapshot import DestinationView, LinkSnapshot, SnapshotSource
 
 if TYPE_CHECKING:
+    from launchlink.analytics.capture import AnalyticsCapture
     from launchlink.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -231,6 +232,7 @@ class PublicLinkApp:
         on_click: ClickHook | None = None,
         classify_agent: Callable[[str], VisitorAgent] = classify,
         presave: PresavePage | None = None,
+        capture: AnalyticsCapture | None = None,
     ) -> None:
         self._source = source
         self._cache = cache
@@ -248,6 +250,7 @@ class PublicLinkApp:
         self._catalogues = self._renderer.catalogues
         self.on_click = on_click
         self._presave = presave
+        self.capture = capture
         self._classify = lru_cache(maxsize=_UA_CACHE_SIZE)(classify_agent)
         self._orders: dict[tuple[UUID, int, str | None, str], tuple[str, ...]] = {}
 
@@ -314,6 +317,8 @@ class PublicLinkApp:
             phase = phase_for(
                 snapshot.timing, country=country, now=now, territories=self._territories, zone=zone
             )
+        if self.capture is not None:
+            self._capture("page_view", request, snapshot, now, phase=phase)
         if (
             self._presave is not None
             and phase.is_before_release
@@ -333,7 +338,9 @@ class PublicLinkApp:
             if destination is not None:
                 if not country_known:
                     country = self._country_if_needed(request, destination)
-                await self._send_to(request, snapshot, destination, country, send, automatic=True)
+                await self._send_to(
+                    request, snapshot, destination, country, send, automatic=True, phase=phase
+                )
                 return
         variant = self._variant(request, snapshot, agent, preferences, phase, country, now, zone)
         key = PageKey(snapshot.link_id, snapshot.version, variant)
@@ -433,6 +440,7 @@ class PublicLinkApp:
         *,
         automatic: bool,
         always: bool = False,
+        phase: Phase | None = None,
     ) -> None:
         location = quote(destination.url_for(country), safe=_LOCATION_SAFE)
         headers = [
@@ -453,8 +461,47 @@ class PublicLinkApp:
                     )
                 )
         await _respond(send, 302, headers, b"", request.is_head)
+        if self.capture is not None:
+            now = self._clock.now()
+            if phase is None:
+                phase = self._phase_of_click(request, snapshot, country, now)
+            self._capture(
+                "service_click", request, snapshot, now, phase=phase,
+                service=destination.service, automatic=automatic,
+            )  # fmt: skip
         if not request.is_head and self.on_click is not None:
             self._record_click(request, snapshot, destination, country, automatic=automatic)
+
+    def _capture(
+        self,
+        kind: Any,
+        request: _Request,
+        snapshot: LinkSnapshot,
+        now: datetime,
+        *,
+        phase: Phase,
+        service: str | None = None,
+        automatic: bool = False,
+    ) -> None:
+        # One append to the buffer; headers are read by the flusher (analytics/capture.py).
+        assert self.capture is not None
+        self.capture.record(
+            kind, now, snapshot.link_id, snapshot.workspace_id, request.method, request.query,
+            request.raw_headers, request.client_ip, service=service, phase=phase.value,
+            automatic=automatic,
+        )  # fmt: skip
+
+    def _phase_of_click(
+        self, request: _Request, snapshot: LinkSnapshot, country: str | None, now: datetime
+    ) -> Phase:
+        if live_everywhere(snapshot.timing, now):
+            return Phase.LIVE
+        if country is None:
+            country = self._country(request)
+        zone = chosen_zone_from_cookies(request.cookie) if snapshot.timing.mode == "local" else None
+        return phase_for(
+            snapshot.timing, country=country, now=now, territories=self._territories, zone=zone
+        )
 
     def _record_click(
         self,

@@ -9,6 +9,13 @@ from launchlink.models.accounts import (
     UserSession,
     Workspace,
 )
+from launchlink.models.analytics import (
+    AnalyticsEvent,
+    AnalyticsReturn,
+    AnalyticsRollup,
+    AnalyticsSalt,
+    AnalyticsVisitor,
+)
 from launchlink.models.catalog import Artist, Release, ReleaseArtist, Track
 from launchlink.models.fulfilment import (
     FulfilmentAction,
@@ -39,6 +46,11 @@ from launchlink.models.presave import (
 )
 
 __all__ = [
+    "AnalyticsEvent",
+    "AnalyticsReturn",
+    "AnalyticsRollup",
+    "AnalyticsSalt",
+    "AnalyticsVisitor",
     "ApiKey",
     "Artist",
     "AuditEntry",

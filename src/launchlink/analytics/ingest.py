@@ -1,0 +1,258 @@
+"""Captured request facts → enriched event rows (CPU only: no I/O, runs in a thread).
+
+The headers are read here, not on the request path: user agent, referrer, the prefetch
+headers and the pre-save browser cookie. The visitor's address (behind trusted proxies,
+the forwarded one) is used for the country and the day's visitor hash and then
+forgotten: no row, log line or exception carries it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from launchlink.analytics.capture import Captured
+from launchlink.analytics.enrich import (
+    CLASSIFIER_VERSION,
+    Dropped,
+    Enriched,
+    Enricher,
+    EventDraft,
+    default_steps,
+)
+from launchlink.analytics.visitors import SALT_LIFETIME
+from launchlink.kit.useragent import MAX_USER_AGENT_LENGTH
+
+BROWSER_COOKIE = b"ll_b="  # presave.security.BROWSER_COOKIE: a pre-saver's browser
+
+
+class Countries(Protocol):
+    """``launchlink.kit.geo.CountryDetector``."""
+
+    def country(self, headers: Any, client_ip: str | None) -> str | None: ...
+
+    def visitor_address(self, headers: Any, client_ip: str | None) -> str | None: ...
+
+
+class BrowserHasher(Protocol):
+    """``launchlink.web.security.Signer``: the pre-save browser cookie's hash."""
+
+    def browser_id_of(self, cookie_value: str | None) -> str | None: ...
+
+    def browser_hash(self, browser_id: str) -> str: ...
+
+
+@dataclass
+class BatchSalts:
+    """The salts of the days a batch needs, read beforehand (a ``SaltStore``)."""
+
+    salts: Mapping[date, str]
+    now: datetime
+
+    def salt_for(self, at: datetime) -> str | None:
+        day = at.astimezone(UTC).date()
+        if datetime(day.year, day.month, day.day, tzinfo=UTC) + SALT_LIFETIME <= self.now:
+            return None
+        return self.salts.get(day)
+
+
+@dataclass
+class IngestResult:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    returns: dict[tuple[UUID, str], tuple[UUID, datetime]] = field(default_factory=dict)
+    dropped: int = 0
+
+
+def _cut(value: str | None, length: int) -> str | None:
+    return value[:length] if value else None
+
+
+def event_row(
+    event: Enriched,
+    *,
+    service: str | None = None,
+    phase: str | None = None,
+    automatic: bool = False,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    raw = event.raw
+    return {
+        "ts": event.ts,
+        "workspace_id": event.workspace_id,
+        "link_id": event.link_id,
+        "kind": event.kind,
+        "service": _cut(service, 32),
+        "phase": phase,
+        "automatic": automatic,
+        "reason": _cut(reason, 64),
+        "bot_class": event.bot_class,
+        "bot_reason": _cut(event.bot_reason, 200),
+        "device_class": event.device_class,
+        "os": _cut(event.os, 32),
+        "browser": _cut(event.browser, 64),
+        "in_app": _cut(event.in_app, 32),
+        "country": event.country,
+        "source": event.source,
+        "referrer_host": _cut(event.referrer_host, 253),
+        "channel": event.channel,
+        "utm_source": event.utm_source,
+        "utm_medium": event.utm_medium,
+        "utm_campaign": event.utm_campaign,
+        "visitor_hash": event.visitor_hash,
+        "classifier_version": event.classifier_version,
+        "user_agent": _cut(raw.user_agent, MAX_USER_AGENT_LENGTH),
+        "referrer": _cut(raw.referrer, 300),
+        "query": _cut(raw.query, 700),
+        "accept": _cut(raw.accept, 200),
+        "sec_purpose": _cut(raw.sec_purpose, 64),
+        "purpose": _cut(raw.purpose, 64),
+        "method": (raw.method or "GET")[:8],
+    }
+
+
+def fact_row(
+    *,
+    ts: datetime,
+    workspace_id: UUID,
+    link_id: UUID | None,
+    kind: str,
+    service: str | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """A row for a fact no request carried (fulfilment outcomes, messages sent)."""
+    return {
+        "ts": ts, "workspace_id": workspace_id, "link_id": link_id, "kind": kind,
+        "service": _cut(service, 32), "phase": None, "automatic": False,
+        "reason": _cut(reason, 64), "bot_class": "human", "bot_reason": None,
+        "device_class": "other", "os": None, "browser": None, "in_app": None, "country": None,
+        "source": "direct", "referrer_host": None, "channel": None, "utm_source": None,
+        "utm_medium": None, "utm_campaign": None, "visitor_hash": None,
+        "classifier_version": CLASSIFIER_VERSION, "user_agent": None, "referrer": None,
+        "query": None, "accept": None, "sec_purpose": None, "purpose": None, "method": "GET",
+    }  # fmt: skip
+
+
+def _derived_kind(kind: str, channel: str | None) -> str | None:
+    """A page view through a QR code or a message's link is also a scan or a message click.
+
+    The channel code marks them: ``?c=qr`` / ``?c=qr-poster`` on printed codes, and the
+    ``email-``/``sms-`` codes every link in our messages carries (``?c=email-release``).
+    """
+    if kind != "page_view" or not channel:
+        return None
+    prefix = channel.split("-", 1)[0]
+    if prefix == "qr":
+        return "qr_scan"
+    if prefix in ("email", "sms"):
+        return "message_click"
+    return None
+
+
+class VisitIngest:
+    """Turns captured tuples into event rows with the process's enrichment steps."""
+
+    def __init__(
+        self,
+        *,
+        countries: Countries | None,
+        signer: BrowserHasher | None = None,
+        own_hosts: Iterable[str] = (),
+    ) -> None:
+        self.countries = countries
+        self.signer = signer
+        self.own_hosts = tuple(own_hosts)
+        self._own = frozenset(host.lower().removeprefix("www.") for host in self.own_hosts)
+
+    def days_of(self, batch: Iterable[Captured]) -> set[date]:
+        return {item[1].astimezone(UTC).date() for item in batch}
+
+    def run(self, batch: Iterable[Captured], salts: BatchSalts) -> IngestResult:
+        enricher = Enricher(default_steps(salts=salts, own_hosts=self.own_hosts))
+        result = IngestResult()
+        for item in batch:
+            kind, ts, link_id, workspace_id, service, phase, automatic, reason = item[:8]
+            method, query, headers, peer = item[8:]
+            user_agent = referrer = accept = sec_purpose = purpose = None
+            browser_cookie = None
+            for name, value in headers:
+                if name == b"user-agent":
+                    user_agent = value.decode("latin-1")
+                elif name == b"referer":
+                    referrer = value.decode("latin-1")
+                elif name == b"accept":
+                    accept = value.decode("latin-1")
+                elif name == b"sec-purpose":
+                    sec_purpose = value.decode("latin-1")
+                elif name in (b"purpose", b"x-purpose", b"x-moz"):
+                    purpose = value.decode("latin-1")
+                elif name == b"cookie" and BROWSER_COOKIE in value:
+                    browser_cookie = value
+            if not query and referrer is not None and "?" in referrer:
+                query = self._own_page_query(referrer) or query
+            countries = self.countries
+            address = peer if countries is None else countries.visitor_address(headers, peer)
+            country = None if countries is None else countries.country(headers, peer)
+            draft = EventDraft(
+                ts=ts,
+                link_id=link_id,
+                workspace_id=workspace_id,
+                kind=kind,
+                user_agent=user_agent,
+                referrer=referrer,
+                query=query.decode("latin-1") if query else None,
+                accept=accept,
+                sec_purpose=sec_purpose,
+                purpose=purpose,
+                method=method,
+                client_ip=address,
+                country=country,
+            )
+            enriched = enricher.enrich(draft)
+            if isinstance(enriched, Dropped):
+                result.dropped += 1
+                continue
+            row = event_row(
+                enriched, service=service, phase=phase, automatic=automatic, reason=reason
+            )
+            result.rows.append(row)
+            derived = _derived_kind(kind, enriched.channel)
+            if derived is not None:
+                result.rows.append({**row, "kind": derived})
+            if (
+                browser_cookie is not None
+                and self.signer is not None
+                and kind == "page_view"
+                and phase == "live"
+                and enriched.bot_class == "human"
+            ):
+                browser_hash = self._browser_hash(browser_cookie)
+                if browser_hash is not None:
+                    key = (link_id, browser_hash)
+                    if key not in result.returns:
+                        result.returns[key] = (workspace_id, ts)
+        return result
+
+    def _own_page_query(self, referrer: str) -> bytes | None:
+        # A click's referrer is the smart-link page itself (same origin: the full URL is
+        # sent); its campaign tags are the click's own.
+        try:
+            parts = urlsplit(referrer)
+        except ValueError:
+            return None
+        host = (parts.hostname or "").removeprefix("www.")
+        if host not in self._own or not parts.query:
+            return None
+        return parts.query.encode("latin-1", "replace")
+
+    def _browser_hash(self, cookie_header: bytes) -> str | None:
+        assert self.signer is not None
+        for part in cookie_header.decode("latin-1").split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == "ll_b":
+                browser_id = self.signer.browser_id_of(value)
+                return None if browser_id is None else self.signer.browser_hash(browser_id)
+        return None

@@ -1,0 +1,149 @@
+"""Analytics rules that need the database: storing batches, salts, retention, replay."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from launchlink.analytics.enrich import CLASSIFIER_VERSION, Dropped, EventDraft, reclassify
+from launchlink.analytics.repository import AnalyticsRepository
+from launchlink.analytics.rollups import day_of, rollup_counts, visitor_candidates
+from launchlink.analytics.visitors import SALT_LIFETIME, new_salt
+
+
+async def store(
+    session: AsyncSession,
+    rows: Sequence[Mapping[str, Any]],
+    returns: Mapping[tuple[UUID, str], tuple[UUID, datetime]] | None = None,
+) -> None:
+    """Write raw rows and add what they count to the rollups, in the caller's transaction."""
+    if not rows and not returns:
+        return
+    repository = AnalyticsRepository(session)
+    await repository.lock_rollups()
+    await repository.insert_events(rows)
+    candidates = visitor_candidates(rows)
+    new = await repository.new_visitors(candidates) if candidates else []
+    new_visitors = [(key[0], key[2], candidates[key]) for key in new]
+    came_back: list[tuple[UUID, UUID, datetime]] = []
+    if returns:
+        presavers = await repository.presaver_browsers(list(returns))
+        wanted = {key: returns[key][1] for key in returns if key in presavers}
+        for link_id, browser_hash in await repository.new_returns(wanted):
+            workspace_id, seen = returns[(link_id, browser_hash)]
+            came_back.append((link_id, workspace_id, seen))
+    await repository.add_rollups(rollup_counts(rows, new_visitors=new_visitors, returns=came_back))
+
+
+def salt_expired(day: date, now: datetime) -> bool:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) + SALT_LIFETIME <= now
+
+
+async def salts_for(session: AsyncSession, days: Sequence[date], now: datetime) -> dict[date, str]:
+    """The salts of ``days`` still alive, created (randomly, once) where missing."""
+    live = [day for day in days if not salt_expired(day, now)]
+    repository = AnalyticsRepository(session)
+    found = await repository.salts(live)
+    missing = [day for day in live if day not in found]
+    for day in missing:
+        await repository.create_salt(day, new_salt(), now)
+    if missing:
+        found = await repository.salts(live)  # another process may have created one first
+    return found
+
+
+async def forget_expired_salts(session: AsyncSession, now: datetime) -> int:
+    """Delete every salt 48 h after its day began: its hashes then link to nobody."""
+    first_live = (now - SALT_LIFETIME).date() + timedelta(days=1)
+    return await AnalyticsRepository(session).delete_salts_before(first_live)
+
+
+async def prune(session: AsyncSession, now: datetime, retention_days: float) -> int:
+    """Delete raw events older than the retention (rollups stay); returns how many."""
+    cutoff = now - timedelta(days=retention_days)
+    repository = AnalyticsRepository(session)
+    deleted = 0
+    while True:
+        batch = await repository.prune_events_before(cutoff)
+        deleted += batch
+        if batch == 0:
+            break
+    await repository.prune_visitors_before((now - timedelta(days=3)).date())
+    return deleted
+
+
+_CLASSIFIED = (
+    "bot_class", "bot_reason", "device_class", "os", "browser", "in_app", "country", "source",
+    "referrer_host", "channel", "utm_source", "utm_medium", "utm_campaign",
+)  # fmt: skip
+
+
+def _draft(row: Mapping[str, Any]) -> EventDraft:
+    return EventDraft(
+        ts=row["ts"],
+        link_id=row["link_id"],
+        workspace_id=row["workspace_id"],
+        kind=row["kind"],
+        user_agent=row["user_agent"],
+        referrer=row["referrer"],
+        query=row["query"],
+        accept=row["accept"],
+        sec_purpose=row["sec_purpose"],
+        purpose=row["purpose"],
+        method=row["method"],
+        country=row["country"],
+        visitor_hash=row["visitor_hash"],
+    )
+
+
+async def replay(session: AsyncSession, *, since: datetime | None = None) -> dict[str, int]:
+    """Re-run today's classifier over the stored raw events and rebuild the rollups.
+
+    Rollups from the first stored day (or ``since``'s day) on are dropped and rebuilt
+    from the raw events, so a better rule fixes history; days whose raw events retention
+    already deleted keep their rollups as they were. Returns counts (events, changed).
+    """
+    repository = AnalyticsRepository(session)
+    await repository.lock_rollups(exclusive=True)
+    oldest = await repository.oldest_event()
+    if oldest is None:
+        return {"events": 0, "changed": 0}
+    start = day_of(max(oldest, since) if since is not None else oldest)
+    start_events = max(start, oldest)
+    await repository.clear_rollups_from(start, start.date())
+    # Returns are not in the raw events (no browser id is kept there): re-add them as stored.
+    await repository.add_rollups(rollup_counts((), returns=await repository.returns_since(start)))
+    after = 0
+    events = changed = 0
+    while True:
+        rows = await repository.events_after(after, limit=5000, start=start_events)
+        if not rows:
+            break
+        after = rows[-1]["id"]
+        changes = []
+        for row in rows:
+            if row["link_id"] is None or (row["user_agent"] is None and row["kind"] in (
+                "fulfilment_outcome", "message_sent",
+            )):  # fmt: skip
+                continue  # facts without a visit: nothing to classify
+            result = reclassify(_draft(row))
+            if isinstance(result, Dropped):
+                continue
+            fresh = {name: getattr(result, name) for name in _CLASSIFIED}
+            fresh["device_class"] = result.device_class
+            if any(row[name] != value for name, value in fresh.items()):
+                changes.append({"id": row["id"], "classifier_version": CLASSIFIER_VERSION,
+                                **fresh})  # fmt: skip
+                row.update(fresh)
+        changed += len(changes)
+        events += len(rows)
+        await repository.update_classification(changes)
+        candidates = visitor_candidates(rows)
+        new = await repository.new_visitors(candidates) if candidates else []
+        new_visitors = [(key[0], key[2], candidates[key]) for key in new]
+        await repository.add_rollups(rollup_counts(rows, new_visitors=new_visitors))
+    return {"events": events, "changed": changed}

@@ -1,0 +1,115 @@
+"""Visit analytics: raw events, hourly and daily rollups, visitor first-sightings, salts.
+
+``analytics_event`` keeps what replay needs and nothing more: the enriched dimensions plus
+the raw fields the classifier reads (user agent, referrer origin, campaign query, the
+prefetch headers), never the client IP. The dashboard and the API read only
+``analytics_rollup``: per scope (a link, or its workspace as a whole), per period (an hour
+or a UTC day), per metric × dimension × value, one count. The flusher keeps rollups in the
+same transaction as the raw rows it writes, so they never disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, SmallInteger, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from launchlink.db import Base, UTCDateTime
+
+_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+class AnalyticsEvent(Base):
+    """One captured fact (a page view, a click, a pre-save step, a fulfilment outcome…)."""
+
+    __tablename__ = "analytics_event"
+    __table_args__ = (
+        Index("ix_analytics_event_link_ts", "link_id", "ts"),
+        Index("ix_analytics_event_workspace_ts", "workspace_id", "ts"),
+        Index("ix_analytics_event_ts", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    workspace_id: Mapped[UUID] = mapped_column(Uuid)
+    link_id: Mapped[UUID | None] = mapped_column(Uuid, default=None)
+    kind: Mapped[str] = mapped_column(String(32))
+    service: Mapped[str | None] = mapped_column(String(32), default=None)
+    phase: Mapped[str | None] = mapped_column(String(16), default=None)
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str | None] = mapped_column(String(64), default=None)
+    bot_class: Mapped[str] = mapped_column(String(16))
+    bot_reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    device_class: Mapped[str] = mapped_column(String(16))
+    os: Mapped[str | None] = mapped_column(String(32), default=None)
+    browser: Mapped[str | None] = mapped_column(String(64), default=None)
+    in_app: Mapped[str | None] = mapped_column(String(32), default=None)
+    country: Mapped[str | None] = mapped_column(String(2), default=None)
+    source: Mapped[str] = mapped_column(String(16))
+    referrer_host: Mapped[str | None] = mapped_column(String(253), default=None)
+    channel: Mapped[str | None] = mapped_column(String(64), default=None)
+    utm_source: Mapped[str | None] = mapped_column(String(100), default=None)
+    utm_medium: Mapped[str | None] = mapped_column(String(100), default=None)
+    utm_campaign: Mapped[str | None] = mapped_column(String(100), default=None)
+    visitor_hash: Mapped[str | None] = mapped_column(String(32), default=None)
+    classifier_version: Mapped[int] = mapped_column(SmallInteger)
+    # The raw fields replay reads (EventDraft), already stripped of the IP and click ids.
+    user_agent: Mapped[str | None] = mapped_column(String(512), default=None)
+    referrer: Mapped[str | None] = mapped_column(String(300), default=None)
+    query: Mapped[str | None] = mapped_column(String(700), default=None)
+    accept: Mapped[str | None] = mapped_column(String(200), default=None)
+    sec_purpose: Mapped[str | None] = mapped_column(String(64), default=None)
+    purpose: Mapped[str | None] = mapped_column(String(64), default=None)
+    method: Mapped[str] = mapped_column(String(8), default="GET")
+
+
+class AnalyticsRollup(Base):
+    """A count per scope × period × metric × dimension × value (``period``: h or d)."""
+
+    __tablename__ = "analytics_rollup"
+
+    scope_id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
+    period: Mapped[str] = mapped_column(String(1), primary_key=True)
+    start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    metric: Mapped[str] = mapped_column(String(24), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(120), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AnalyticsVisitor(Base):
+    """A visitor's first sighting of a UTC day per scope and phase bucket.
+
+    The key holds the day's pseudonymous hash only: with the day's salt deleted after
+    48 h it links to nobody. Kept to count each visitor once per day; pruned with the raw
+    events.
+    """
+
+    __tablename__ = "analytics_visitor"
+
+    scope_id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(4), primary_key=True)
+    visitor_hash: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class AnalyticsReturn(Base):
+    """A pre-saver's browser that came back to the smart link after the release."""
+
+    __tablename__ = "analytics_return"
+
+    link_id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
+    browser_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AnalyticsSalt(Base):
+    """The random salt of one UTC day; deleted 48 h after the day began (Plausible)."""
+
+    __tablename__ = "analytics_salt"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    salt: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
