@@ -38,6 +38,11 @@ class LinkChangeBus:
     def subscribe(self, listener: LinkChangeListener) -> None:
         self._listeners.add(listener)
 
+    def unsubscribe(self, listener: LinkChangeListener) -> None:
+        # A stopped application must stop reacting at once: until the collector frees it,
+        # a weakly held listener would still start work against its closed database.
+        self._listeners.discard(listener)
+
     def publish(self, link_ids: Sequence[UUID]) -> None:
         for listener in list(self._listeners):
             listener.links_changed(link_ids)
