@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.accounts.repository import WorkspaceRepository
 from launchlink.analytics.cli import app as analytics_app
+from launchlink.analytics.cli import simulate_traffic
 from launchlink.config import Settings, load_settings
 from launchlink.db import Database
 from launchlink.errors import LaunchlinkError, NotFound, ValidationFailed
@@ -28,6 +29,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(analytics_app, name="analytics")
+app.command("simulate-traffic")(simulate_traffic)
 console = Console()
 errors = Console(stderr=True)
 
@@ -86,6 +88,9 @@ def serve(
             port=port,
             workers=workers,
             access_log=False,
+            # Our own trusted-proxy rules read X-Forwarded-For (kit/geo.py), as on granian;
+            # uvicorn's would rewrite the peer first and hide the proxy from them.
+            proxy_headers=False,
         )
         return
     from granian import Granian

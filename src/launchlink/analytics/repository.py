@@ -5,10 +5,21 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,6 +48,10 @@ EVENT_COLUMNS: tuple[str, ...] = tuple(
 ROLLUP_DIMENSIONS_OF_SUMMARY = ("all", "service", "source", "channel", "country", "device")
 
 
+def _table(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
+
+
 def _chunks(rows: Sequence[Any], width: int) -> list[Sequence[Any]]:
     size = max(1, _CHUNK_PARAMETERS // max(1, width))
     return [rows[i : i + size] for i in range(0, len(rows), size)]
@@ -61,60 +76,59 @@ class AnalyticsRepository:
             await self.session.execute(text(f"SELECT {function}({_ROLLUP_LOCK})"))
 
     async def insert_events(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        for chunk in _chunks(rows, len(EVENT_COLUMNS)):
-            await self.session.execute(insert(AnalyticsEvent), list(chunk))
+        if rows:
+            # One cached single-row statement, executed many times: the driver batches it
+            # (SQLAlchemy's insertmanyvalues); a multi-VALUES statement would be compiled
+            # anew for every batch.
+            await self.session.execute(_table(AnalyticsEvent).insert(), list(rows))
 
     async def new_visitors(self, candidates: Mapping[VisitorKey, datetime]) -> list[VisitorKey]:
         """Insert the sightings not yet known; returns the keys that were new."""
+        if not candidates:
+            return []
+        table = _table(AnalyticsVisitor)
         keys = sorted(candidates, key=lambda k: (str(k[0]), k[1], k[2], k[3]))
-        new: list[VisitorKey] = []
-        table = AnalyticsVisitor.__table__
-        for chunk in _chunks(keys, 4):
-            values = [
-                {"scope_id": s, "day": d, "bucket": b, "visitor_hash": h} for s, d, b, h in chunk
-            ]
-            statement = (
-                self._insert(table)
-                .values(values)
-                .on_conflict_do_nothing()
-                .returning(table.c.scope_id, table.c.day, table.c.bucket, table.c.visitor_hash)
-            )
-            result = await self.session.execute(statement)
-            new.extend((row[0], row[1], row[2], row[3]) for row in result)
-        return new
+        values = [{"scope_id": s, "day": d, "bucket": b, "visitor_hash": h} for s, d, b, h in keys]
+        statement = (
+            self._insert(table)
+            .on_conflict_do_nothing()
+            .returning(table.c.scope_id, table.c.day, table.c.bucket, table.c.visitor_hash)
+        )
+        result = await self.session.execute(statement, values)
+        return [(row[0], row[1], row[2], row[3]) for row in result]
 
     async def add_rollups(self, counts: Counter[RollupKey]) -> None:
         if not counts:
             return
-        table = AnalyticsRollup.__table__
+        table = _table(AnalyticsRollup)
         # A fixed order: two PostgreSQL writers upserting the same rows cannot deadlock.
         keys = sorted(counts, key=lambda k: (str(k[0]), k[1], k[2], k[3], k[4], k[5]))
-        for chunk in _chunks(keys, 7):
-            values = [
-                {
-                    "scope_id": s,
-                    "period": p,
-                    "start": t,
-                    "metric": m,
-                    "dimension": d,
-                    "value": v[:120],
-                    "count": counts[(s, p, t, m, d, v)],
-                }
-                for s, p, t, m, d, v in chunk
-            ]
-            statement = self._insert(table).values(values)
-            statement = statement.on_conflict_do_update(
-                index_elements=[
-                    table.c.scope_id,
-                    table.c.period,
-                    table.c.start,
-                    table.c.metric,
-                    table.c.dimension,
-                    table.c.value,
-                ],
-                set_={"count": table.c.count + statement.excluded.count},
-            )
-            await self.session.execute(statement)
+        values = [
+            {"scope_id": s, "period": p, "start": t, "metric": m, "dimension": d,
+             "value": v[:120], "n": counts[(s, p, t, m, d, v)]}
+            for s, p, t, m, d, v in keys
+        ]  # fmt: skip
+        statement = self._insert(table).values(
+            scope_id=bindparam("scope_id"),
+            period=bindparam("period"),
+            start=bindparam("start"),
+            metric=bindparam("metric"),
+            dimension=bindparam("dimension"),
+            value=bindparam("value"),
+            count=bindparam("n"),
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[
+                table.c.scope_id,
+                table.c.period,
+                table.c.start,
+                table.c.metric,
+                table.c.dimension,
+                table.c.value,
+            ],
+            set_={"count": table.c.count + statement.excluded.count},
+        )
+        await self.session.execute(statement, values)
 
     async def presaver_browsers(self, wanted: Sequence[tuple[UUID, str]]) -> set[tuple[UUID, str]]:
         """Which (link, browser hash) pairs belong to a pre-save of that link."""
@@ -134,23 +148,21 @@ class AnalyticsRepository:
     async def new_returns(
         self, candidates: Mapping[tuple[UUID, str], datetime]
     ) -> list[tuple[UUID, str]]:
-        table = AnalyticsReturn.__table__
-        new: list[tuple[UUID, str]] = []
+        if not candidates:
+            return []
+        table = _table(AnalyticsReturn)
         keys = sorted(candidates, key=lambda k: (str(k[0]), k[1]))
-        for chunk in _chunks(keys, 3):
-            values = [
-                {"link_id": link, "browser_hash": h, "first_seen": candidates[(link, h)]}
-                for link, h in chunk
-            ]
-            statement = (
-                self._insert(table)
-                .values(values)
-                .on_conflict_do_nothing()
-                .returning(table.c.link_id, table.c.browser_hash)
-            )
-            result = await self.session.execute(statement)
-            new.extend((row[0], str(row[1])) for row in result)
-        return new
+        values = [
+            {"link_id": link, "browser_hash": h, "first_seen": candidates[(link, h)]}
+            for link, h in keys
+        ]
+        statement = (
+            self._insert(table)
+            .on_conflict_do_nothing()
+            .returning(table.c.link_id, table.c.browser_hash)
+        )
+        result = await self.session.execute(statement, values)
+        return [(row[0], str(row[1])) for row in result]
 
     # -- salts ----------------------------------------------------------------------------
 
