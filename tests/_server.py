@@ -61,13 +61,23 @@ def running_server(env: dict[str, str], *, server: str = "uvicorn") -> Iterator[
     port = free_port()
     # A file, not a pipe: a chatty server cannot block on it.
     with tempfile.TemporaryFile() as log:
-        yield from _serve(env, server, port, log)
+        yield from _serve(env, ["serve", "--server", server, "--port", str(port)], port, log)
 
 
-def _serve(env: dict[str, str], server: str, port: int, log: IO[bytes]) -> Iterator[RunningServer]:
+@contextmanager
+def running_web(env: dict[str, str], *, workers: int = 1) -> Iterator[RunningServer]:
+    """``launchlink web`` (the scaled form: granian, no embedded worker)."""
+    port = free_port()
+    with tempfile.TemporaryFile() as log:
+        yield from _serve(env, ["web", "--port", str(port), "--workers", str(workers)], port, log)
+
+
+def _serve(
+    env: dict[str, str], command: list[str], port: int, log: IO[bytes]
+) -> Iterator[RunningServer]:
     launchlink = os.path.join(os.path.dirname(sys.executable), "launchlink")
     process = subprocess.Popen(
-        [launchlink, "serve", "--server", server, "--port", str(port)],
+        [launchlink, *command],
         env={**os.environ, "LAUNCHLINK_ENVIRONMENT": "test", **env},
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -22,6 +22,7 @@ from launchlink.db import Database
 from launchlink.errors import LaunchlinkError, NotFound, ValidationFailed
 from launchlink.models.accounts import Role, WorkspaceKind
 from launchlink.models.catalog import Release
+from launchlink.ops.cli import register as register_ops_commands
 
 app = typer.Typer(
     help="launchlink: one link from pre-save to smart link.",
@@ -30,6 +31,7 @@ app = typer.Typer(
 )
 app.add_typer(analytics_app, name="analytics")
 app.command("simulate-traffic")(simulate_traffic)
+register_ops_commands(app)
 console = Console()
 errors = Console(stderr=True)
 
@@ -285,8 +287,21 @@ def simulate(
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=1000, help="Jobs in flight per service (default: settings)."),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Serve this worker's /metrics on this port."),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Interface for --metrics-port.")] = "127.0.0.1",
+) -> None:
     """Run a fulfilment worker until SIGTERM/Ctrl-C (scale-out: run several, any machine)."""
+    from launchlink.ops.cli import prepare_worker
+
+    prepare_worker(concurrency=concurrency, metrics_port=metrics_port, metrics_host=metrics_host)
     from launchlink.fulfilment.tasks import run_worker
     from launchlink.kit.clock import SystemClock
     from launchlink.presave.wiring import standalone_reminder_loop

@@ -15,6 +15,7 @@ from launchlink.connectors.base import (
     TrackMatch,
 )
 from launchlink.connectors.errors import NotSupported, Unavailable
+from launchlink.connectors.oauth import TokenClient
 from launchlink.kit.clock import Clock
 
 T = TypeVar("T")
@@ -234,3 +235,33 @@ class ConnectorBase:
 
     async def aclose(self) -> None:
         return None
+
+
+class OAuthConnector(ConnectorBase):
+    """A connector whose fans grant access through a standard OAuth 2 token endpoint.
+
+    The consent URL, the code exchange and the refresh all go through the one
+    :class:`~launchlink.connectors.oauth.TokenClient` the subclass sets as ``oauth``; what
+    differs between services is how that client is configured, not these methods.
+    """
+
+    oauth: TokenClient
+
+    def authorization_url(
+        self, *, state: str, code_challenge: str, redirect_uri: str, scopes: Sequence[str]
+    ) -> str:
+        self._require(Capability.OAUTH)
+        return self.oauth.authorization_url(
+            state=state, code_challenge=code_challenge, redirect_uri=redirect_uri, scopes=scopes
+        )
+
+    async def exchange_code(self, *, code: str, code_verifier: str, redirect_uri: str) -> TokenSet:
+        self._require(Capability.OAUTH)
+        return await self.oauth.exchange_code(
+            code=code, code_verifier=code_verifier, redirect_uri=redirect_uri
+        )
+
+    async def refresh(self, tokens: TokenSet) -> TokenSet:
+        """A new token set; rotated refresh tokens are single-use: persist it first."""
+        self._require(Capability.OAUTH)
+        return await self.oauth.refresh(tokens)

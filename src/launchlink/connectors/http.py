@@ -35,7 +35,15 @@ from typing import Any
 
 import httpx
 
-from launchlink.connectors.errors import ForeignHostRefused, Transient
+from launchlink.connectors.errors import (
+    AccessTokenExpired,
+    ForeignHostRefused,
+    NotAllowed,
+    NotFound,
+    PlatformError,
+    RateLimited,
+    Transient,
+)
 
 logger = logging.getLogger("launchlink.connectors.http")
 
@@ -131,6 +139,46 @@ def json_body(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def raise_if_throttled_or_down(response: httpx.Response, *, service: str, message: str) -> None:
+    """``RateLimited`` for a 429 (``Retry-After`` as given, ``None`` when absent) and
+    ``Transient`` for a 5xx: what every endpoint of every service means by them."""
+    status = response.status_code
+    if status == 429:
+        raise RateLimited(
+            message or "rate limited",
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            service=service,
+            status=status,
+        )
+    if status >= 500:
+        raise Transient(message or f"HTTP {status}", service=service, status=status)
+
+
+def raise_for_status(
+    response: httpx.Response, *, service: str, message: str, forbidden_reason: str = "forbidden"
+) -> None:
+    """The typed error a plain HTTP status means; return when the response succeeded.
+
+    401 → ``AccessTokenExpired``, 403 → ``NotAllowed(forbidden_reason)``, 404 →
+    ``NotFound``, 429 → ``RateLimited``, 5xx → ``Transient``, other → ``PlatformError``.
+    Each client first maps what its platform says differently (Spotify's 400 "non existing
+    id", SoundCloud's 422, Google's quota reasons, Apple's codes) and then calls this with
+    the message it read from its own error shape, already scrubbed of secrets.
+    """
+    if response.is_success:
+        return
+    status = response.status_code
+    message = message or response.reason_phrase
+    if status == 401:
+        raise AccessTokenExpired(message, service=service, status=status)
+    if status == 403:
+        raise NotAllowed(message, reason=forbidden_reason, service=service, status=status)
+    if status == 404:
+        raise NotFound(message, service=service, status=status)
+    raise_if_throttled_or_down(response, service=service, message=message)
+    raise PlatformError(message, service=service, status=status)
 
 
 class ServiceHttp:

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from launchlink.accounts.people import Mailer
 from launchlink.context import AppContext
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 async def _on_needs_login(request: Request, _error: Exception) -> Response:
     target = request.url.path
     if request.method != "GET":
-        target = PREFIX + "/"
+        target = PREFIX
     url = f"{PREFIX}/login?next={target}"
     if request.headers.get("hx-request"):
         return Response(status_code=204, headers={"hx-redirect": url})
@@ -93,15 +94,25 @@ async def _to_login(_request: Request) -> Response:
     return RedirectResponse(f"{PREFIX}/login", status_code=307)
 
 
-async def _to_home(request: Request) -> Response:
-    query = f"?{request.url.query}" if request.url.query else ""
-    return RedirectResponse(f"{PREFIX}/{query}", status_code=307)
+class _Home:
+    """``/dashboard`` itself (the front redirects ``/dashboard/`` here): the dashboard's
+    own ``/`` route, as if reached through the mount."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        root = scope.get("root_path", "")
+        await self.app(
+            {**scope, "path": root + PREFIX + "/", "root_path": root + PREFIX}, receive, send
+        )
 
 
 def dashboard_routes(context: AppContext) -> list[BaseRoute]:
     """What launchlink.app mounts: the dashboard, and /login as a short way to it."""
+    dashboard = create_dashboard(context)
     return [
-        Route(PREFIX, _to_home, methods=["GET", "HEAD"]),
-        Mount(PREFIX, app=create_dashboard(context)),
+        Route(PREFIX, _Home(dashboard), methods=["GET", "HEAD"]),
+        Mount(PREFIX, app=dashboard),
         Route("/login", _to_login, methods=["GET", "HEAD"]),
     ]

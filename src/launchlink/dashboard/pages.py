@@ -105,7 +105,7 @@ def _safe_next(target: str | None) -> str:
         and "\\" not in target
     ):
         return target
-    return PREFIX + "/"
+    return PREFIX
 
 
 def _field_error(result: FormResult[Any], error: LaunchlinkError, default: str) -> None:
@@ -148,7 +148,7 @@ async def switch(request: Request, user: CurrentUser) -> Response:
     for workspace in user.workspaces:
         if str(workspace.id) == wanted:
             return _see_other(f"{PREFIX}/w/{workspace.id}/campaigns")
-    return _see_other(PREFIX + "/")
+    return _see_other(PREFIX)
 
 
 # -- sign-up, login, logout ----------------------------------------------------------------
@@ -347,7 +347,7 @@ async def reset(
     new_token = await people.start_session(
         session, user=user, clock=clock, user_agent=request.headers.get("user-agent", "")
     )
-    return _see_other(f"{PREFIX}/?done=reset", _session_cookie(kit, new_token))
+    return _see_other(f"{PREFIX}?done=reset", _session_cookie(kit, new_token))
 
 
 # -- invitations ---------------------------------------------------------------------------
@@ -646,7 +646,7 @@ async def remove_member(
             request, session, m, clock, status=error.status_code, errors={"member": error.message}
         )
     if user_id == m.user.user_id:
-        return _see_other(PREFIX + "/")
+        return _see_other(PREFIX)
     return _see_other(_ws(m, "/members?done=removed"))
 
 

@@ -76,6 +76,7 @@ from launchlink.fulfilment.writes import IN_FLIGHT, FlushAborted, GroupWriter, W
 from launchlink.kit.clock import Clock
 from launchlink.kit.crypto import TokenCipher
 from launchlink.models.presave import PresaveState
+from launchlink.ops import metrics
 from launchlink.presave.modes import configuration_problem
 
 logger = logging.getLogger(__name__)
@@ -570,6 +571,7 @@ class FulfilmentEngine:
     async def _rate_limited(
         self, job: ClaimedJob, owner: str, service: str, limited: RateLimited
     ) -> None:
+        metrics.provider_rate_limited(service)
         seconds, alarming = pause_for(limited.retry_after, self.settings)
         reason = f"HTTP 429 from {service}; Retry-After {limited.retry_after!r}"
         await self.limiter.pause(service, seconds, reason)

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from launchlink.db import Database
 from launchlink.models.fulfilment import ServiceLimiterState
+from launchlink.ops import metrics
 
 Now = Callable[[], float]
 
@@ -73,6 +74,7 @@ async def acquire(limiter: RateLimiter, key: str, rate: float, cost: float = 1.0
     reservation = await limiter.reserve(key, rate, cost)
     if reservation.paused_until is not None:
         return reservation.paused_until
+    metrics.limiter_waited(key, reservation.wait)
     if reservation.wait > 0:
         await asyncio.sleep(reservation.wait)
     return None

@@ -35,7 +35,7 @@ async def run_worker(
     """Run one worker until a stop signal; returns how many jobs it processed."""
     database = Database.from_settings(settings)
     engine, connectors = build_engine(settings, database, clock or SystemClock(), registry=registry)
-    worker = Worker(engine, services=services)
+    worker = Worker(engine, services=services, grace_seconds=settings.ops.shutdown_grace_seconds)
     loop = asyncio.get_running_loop()
     if handle_signals:
         for sig in (signal.SIGTERM, signal.SIGINT):

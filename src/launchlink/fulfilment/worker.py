@@ -25,6 +25,7 @@ from launchlink.fulfilment.engine import FulfilmentEngine
 from launchlink.fulfilment.repository import ClaimedJob
 from launchlink.fulfilment.settings import FulfilmentSettings
 from launchlink.kit.leases import worker_name
+from launchlink.ops import metrics
 
 __all__ = ["Worker", "worker_name"]
 
@@ -148,6 +149,7 @@ class Worker:
         try:
             await self.engine.process(job, self.owner)
             self.processed += 1
+            metrics.fulfilment_processed(job.service)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.engine.give_back(job, self.owner))

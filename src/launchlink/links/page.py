@@ -117,7 +117,11 @@ class PageRenderer:
     def catalogues(self) -> Catalogues:
         return self._catalogues
 
-    def link_page(self, snapshot: LinkSnapshot, variant: PageVariant) -> bytes:
+    def link_page(
+        self, snapshot: LinkSnapshot, variant: PageVariant, *, direct: bool = False
+    ) -> bytes:
+        """The page of one visitor variant; ``direct`` points the buttons straight at the
+        services instead of at our redirects (the static export has no server)."""
         language = variant.language
         translations = self._catalogues.get(language)
         _ = translations.gettext
@@ -158,7 +162,9 @@ class PageRenderer:
                 "title": snapshot.release_title,
                 "artists": artists_text,
             }
-            context["buttons"] = [self._button(snapshot.slug, s) for s in variant.services]
+            context["buttons"] = [
+                self._button(snapshot, service, direct=direct) for service in variant.services
+            ]
             if variant.offer_always is not None:
                 context["offer_always"] = {
                     "href": f"/{snapshot.slug}/{variant.offer_always}?always=1",
@@ -182,10 +188,11 @@ class PageRenderer:
             self._messages[key] = page
         return page
 
-    def _button(self, slug: str, service: str) -> dict[str, object]:
+    def _button(self, snapshot: LinkSnapshot, service: str, *, direct: bool) -> dict[str, object]:
         look = self._looks.look(service)
+        destination = snapshot.destination(service) if direct else None
         return {
-            "href": f"/{slug}/{service}",
+            "href": destination.url if destination is not None else f"/{snapshot.slug}/{service}",
             "name": look.name,
             "icon": look.icon,
             "background": look.background,

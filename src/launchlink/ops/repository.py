@@ -115,3 +115,12 @@ class OpsRepository:
             )
             for row in rows
         ]
+
+    async def link_keys(self) -> list[tuple[str, str]]:
+        """(host, slug) of every link, platform host (``""``) first."""
+        from launchlink.models.links import Link
+
+        rows = await self.session.execute(
+            select(Link.host, Link.slug).order_by(Link.host, Link.slug)
+        )
+        return [(str(row[0]), str(row[1])) for row in rows]

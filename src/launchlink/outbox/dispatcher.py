@@ -40,6 +40,7 @@ from launchlink.kit.backoff import backoff_delay
 from launchlink.kit.clock import Clock
 from launchlink.kit.leases import worker_name
 from launchlink.kit.pglisten import listen_forever
+from launchlink.ops import metrics
 from launchlink.outbox.repository import (
     NOTIFY_CHANNEL,
     ClaimedDelivery,
@@ -253,8 +254,13 @@ class OutboxDispatcher:
     ) -> None:
         self.handled += len(handled)
         by_id = {d.id: d for d in claimed}
+        for delivery_id in handled:
+            metrics.outbox_handled(by_id[delivery_id].subscriber, "handled")
         for failure in failures:
             delivery = by_id[failure.delivery_id]
+            metrics.outbox_handled(
+                delivery.subscriber, "parked" if failure.retry_at is None else "retried"
+            )
             if failure.retry_at is None:
                 self.parked += 1
                 logger.error(

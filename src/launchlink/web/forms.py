@@ -46,7 +46,7 @@ async def read_form(request: Request, *, max_bytes: int = MAX_FORM_BYTES) -> dic
             raise PayloadTooLarge("this form is larger than any form we accept")
     try:
         text = body.decode("utf-8")
-        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
     except (UnicodeDecodeError, ValueError):
         raise BadRequest("this form could not be read; reload the page and try again") from None
     form: dict[str, str] = {}

@@ -24,13 +24,9 @@ from launchlink.connectors._json import as_dict, as_list, as_str
 from launchlink.connectors.errors import (
     AuthRevoked,
     NotAllowed,
-    NotFound,
-    PlatformError,
-    RateLimited,
-    Transient,
     Unavailable,
 )
-from launchlink.connectors.http import ServiceHttp, json_body, parse_retry_after
+from launchlink.connectors.http import ServiceHttp, json_body, raise_for_status
 from launchlink.connectors.settings import AppleMusicSettings
 from launchlink.kit.clock import Clock
 
@@ -109,22 +105,9 @@ def raise_for_api_error(
     )
     if status == 403 and (code.startswith("403") or user_call):
         raise AuthRevoked(f"Music-User-Token refused: {message}", service=SERVICE, status=status)
-    if status == 403:
-        raise NotAllowed(message, service=SERVICE, status=status)
     if status == 400 and code == "40015":
         raise NotAllowed(message, reason="insufficient_privileges", service=SERVICE, status=status)
-    if status == 404:
-        raise NotFound(message, service=SERVICE, status=status)
-    if status == 429:
-        raise RateLimited(
-            message,
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            service=SERVICE,
-            status=status,
-        )
-    if status >= 500:
-        raise Transient(message, service=SERVICE, status=status)
-    raise PlatformError(message, service=SERVICE, status=status)
+    raise_for_status(response, service=SERVICE, message=message)
 
 
 class AppleMusicClient:

@@ -28,7 +28,7 @@ from launchlink.connectors.errors import (
     RateLimited,
     Transient,
 )
-from launchlink.connectors.http import ServiceHttp, json_body, parse_retry_after
+from launchlink.connectors.http import ServiceHttp, json_body, raise_for_status
 from launchlink.connectors.settings import DeezerSettings
 
 SERVICE = "deezer"
@@ -50,22 +50,11 @@ def is_busy(response: httpx.Response) -> bool:
 def raise_for_error(response: httpx.Response, http: ServiceHttp, token: str | None) -> Any:
     """Return the decoded body, or raise the typed error (HTTP status or error object)."""
     status = response.status_code
-    if status == 429:
-        raise RateLimited(
-            "rate limited",
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            service=SERVICE,
-            status=status,
-        )
-    if status >= 500:
-        raise Transient(f"HTTP {status}", service=SERVICE, status=status)
-    if status == 404:
-        raise NotFound("not found", service=SERVICE, status=status)
-    if status == 403:
-        raise NotAllowed("forbidden", service=SERVICE, status=status)
     if status >= 400:
-        raise PlatformError(
-            http.scrub(response.text[:200], [token]), service=SERVICE, status=status
+        # Deezer's own refusals come inside HTTP 200 (below); an HTTP error status is the
+        # front door's and means what it means everywhere.
+        raise_for_status(
+            response, service=SERVICE, message=http.scrub(response.text[:200], [token])
         )
     error = _error_object(response)
     if error is None:

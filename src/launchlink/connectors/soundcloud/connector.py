@@ -13,12 +13,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
 from launchlink.connectors._common import (
-    ConnectorBase,
+    OAuthConnector,
     missing_credentials,
     setting_name,
     unique,
@@ -32,16 +32,9 @@ from launchlink.connectors.base import (
     TokenSet,
     TrackInfo,
 )
-from launchlink.connectors.errors import (
-    AccessTokenExpired,
-    NotAllowed,
-    NotFound,
-    PlatformError,
-    RateLimited,
-    Transient,
-)
-from launchlink.connectors.http import ServiceHttp, json_body, parse_retry_after
-from launchlink.connectors.oauth import AppTokenCache, basic_auth, post_token, token_set_from
+from launchlink.connectors.errors import NotAllowed, NotFound
+from launchlink.connectors.http import ServiceHttp, json_body, raise_for_status
+from launchlink.connectors.oauth import ClientAuth, TokenClient
 from launchlink.connectors.settings import SoundCloudSettings
 from launchlink.kit.clock import Clock, SystemClock
 
@@ -78,26 +71,12 @@ def _message(body: object) -> str:
 def raise_for_api_error(response: httpx.Response, http: ServiceHttp, token: str | None) -> None:
     if response.is_success or response.is_redirect:  # /resolve answers 302
         return
-    status = response.status_code
     message = http.scrub(_message(json_body(response)) or response.reason_phrase, [token])
-    if status == 401:
-        raise AccessTokenExpired(message, service=SERVICE, status=status)
-    if status == 403:
-        raise NotAllowed(message, service=SERVICE, status=status)
-    if status == 404:
-        raise NotFound(message, service=SERVICE, status=status)
-    if status == 422:
-        raise NotAllowed(message, reason="cannot_follow", service=SERVICE, status=status)
-    if status == 429:
-        raise RateLimited(
-            message,
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            service=SERVICE,
-            status=status,
+    if response.status_code == 422:
+        raise NotAllowed(
+            message, reason="cannot_follow", service=SERVICE, status=response.status_code
         )
-    if status >= 500:
-        raise Transient(message, service=SERVICE, status=status)
-    raise PlatformError(message, service=SERVICE, status=status)
+    raise_for_status(response, service=SERVICE, message=message)
 
 
 def _artwork(item: dict[str, Any]) -> str | None:
@@ -173,7 +152,7 @@ def _collection(payload: object) -> list[dict[str, Any]]:
     return [as_dict(item) for item in as_list(items) if as_dict(item)]
 
 
-class SoundCloudConnector(ConnectorBase):
+class SoundCloudConnector(OAuthConnector):
     """SoundCloud API with OAuth 2.1 + PKCE and single-use refresh tokens."""
 
     service = SERVICE
@@ -220,7 +199,22 @@ class SoundCloudConnector(ConnectorBase):
             transport=transport,
             secrets=[self._secret],
         )
-        self._app_tokens = AppTokenCache(self._clock)
+        self.oauth = TokenClient(
+            self.http,
+            clock=self._clock,
+            authorize_url=f"{self._secure}/authorize",
+            token_url=f"{self._secure}/oauth/token",
+            client_id=settings.client_id,
+            client_secret=self._secret,
+            auth=ClientAuth.FORM,
+            # Client-credentials tokens are scarce (50 per 12 h per app): the client caches
+            # one until it expires; SoundCloud wants Basic for them.
+            app_auth=ClientAuth.BASIC,
+            # SoundCloud wants the redirect_uri again on refresh (platform-apis §4.4).
+            refresh_form=(
+                {"redirect_uri": settings.redirect_uri} if settings.redirect_uri else None
+            ),
+        )
 
     def recognises_release_url(self, url: str) -> bool:
         """A track or a set (album); ``/resolve`` answers for either."""
@@ -230,80 +224,6 @@ class SoundCloudConnector(ConnectorBase):
 
     def scopes_for(self, actions: Iterable[Capability]) -> list[str]:
         return []
-
-    def authorization_url(
-        self, *, state: str, code_challenge: str, redirect_uri: str, scopes: Sequence[str]
-    ) -> str:
-        self._require(Capability.OAUTH)
-        query = {
-            "client_id": self.settings.client_id or "",
-            "redirect_uri": redirect_uri,
-            "response_type": "code",
-            "code_challenge": code_challenge,
-            "code_challenge_method": "S256",
-            "state": state,
-        }
-        return f"{self._secure}/authorize?{urlencode(query)}"
-
-    def _client_form(self) -> dict[str, str]:
-        return {"client_id": self.settings.client_id or "", "client_secret": self._secret or ""}
-
-    async def exchange_code(self, *, code: str, code_verifier: str, redirect_uri: str) -> TokenSet:
-        self._require(Capability.OAUTH)
-        payload = await post_token(
-            self.http,
-            f"{self._secure}/oauth/token",
-            {
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": redirect_uri,
-                "code_verifier": code_verifier,
-                **self._client_form(),
-            },
-            grant="authorization_code",
-            authorization=None,
-            secrets_used=[code, code_verifier],
-        )
-        return token_set_from(payload, clock=self._clock)
-
-    async def refresh(self, tokens: TokenSet) -> TokenSet:
-        """Single-use refresh: persist the returned set before anything else."""
-        self._require(Capability.OAUTH)
-        if not tokens.refresh_token:
-            raise AccessTokenExpired("no refresh token to refresh with", service=SERVICE)
-        form = {
-            "grant_type": "refresh_token",
-            "refresh_token": tokens.refresh_token,
-            **self._client_form(),
-        }
-        if self.settings.redirect_uri:
-            form["redirect_uri"] = self.settings.redirect_uri
-        payload = await post_token(
-            self.http,
-            f"{self._secure}/oauth/token",
-            form,
-            grant="refresh_token",
-            authorization=None,
-            secrets_used=[tokens.refresh_token, tokens.access_token],
-        )
-        return token_set_from(payload, clock=self._clock, previous=tokens)
-
-    async def _app_token(self) -> str:
-        # Client-credentials tokens are scarce (50 per 12 h per app): cache until expiry.
-        cached = self._app_tokens.get()
-        if cached is not None:
-            return cached
-        payload = await post_token(
-            self.http,
-            f"{self._secure}/oauth/token",
-            {"grant_type": "client_credentials"},
-            grant="client_credentials",
-            authorization=basic_auth(self.settings.client_id or "", self._secret or ""),
-            secrets_used=[],
-        )
-        tokens = token_set_from(payload, clock=self._clock)
-        self._app_tokens.put(tokens)
-        return tokens.access_token
 
     async def _call(
         self,
@@ -324,6 +244,16 @@ class SoundCloudConnector(ConnectorBase):
         )
         raise_for_api_error(response, self.http, token)
         return response
+
+    async def _app_get(
+        self, url: str, *, params: Mapping[str, str] | None = None
+    ) -> httpx.Response:
+        """A catalogue GET with the app token; a 401 renews the app token once."""
+
+        async def get(token: str) -> httpx.Response:
+            return await self._call("GET", url, token=token, params=params, retry_safe=True)
+
+        return await self.oauth.with_app_token(get)
 
     async def current_user(self, tokens: TokenSet) -> PlatformAccount:
         self._require_available()
@@ -352,20 +282,13 @@ class SoundCloudConnector(ConnectorBase):
         canonical = canonical_soundcloud_url(url)
         if canonical is None:
             return None
-        token = await self._app_token()
         try:
-            response = await self._call(
-                "GET",
-                f"{self._api}/resolve",
-                token=token,
-                params={"url": canonical},
-                retry_safe=True,
-            )
+            response = await self._app_get(f"{self._api}/resolve", params={"url": canonical})
             if response.status_code in {301, 302, 303, 307, 308}:
                 location = response.headers.get("location", "")
                 # The redirect must stay on the API host; check_host refuses anything else.
                 target = self.http.check_host(httpx.URL(self._api + "/").join(location))
-                response = await self._call("GET", str(target), token=token, retry_safe=True)
+                response = await self._app_get(str(target))
         except NotFound:
             return None
         return resource_match(as_dict(json_body(response)))
@@ -374,17 +297,10 @@ class SoundCloudConnector(ConnectorBase):
         self, *, title: str, artists: Sequence[str], country: str | None = None
     ) -> list[ReleaseMatch]:
         self._require(Capability.SEARCH)
-        token = await self._app_token()
         query = " ".join([title, *artists[:1]])
         found: list[ReleaseMatch] = []
         for path in ("/playlists", "/tracks"):
-            response = await self._call(
-                "GET",
-                f"{self._api}{path}",
-                token=token,
-                params={"q": query, "limit": "10"},
-                retry_safe=True,
-            )
+            response = await self._app_get(f"{self._api}{path}", params={"q": query, "limit": "10"})
             for item in _collection(json_body(response)):
                 match = resource_match(item)
                 if match is not None:

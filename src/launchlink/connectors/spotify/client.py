@@ -10,24 +10,15 @@ come in two shapes, ``{"error": {"status", "message"}}`` and the bare ``{"status
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 
 from launchlink.connectors._json import as_dict, as_int, as_str
-from launchlink.connectors.base import TokenSet
-from launchlink.connectors.errors import (
-    AccessTokenExpired,
-    NotAllowed,
-    NotFound,
-    PlatformError,
-    RateLimited,
-    Transient,
-)
-from launchlink.connectors.http import ServiceHttp, json_body, parse_retry_after
-from launchlink.connectors.oauth import AppTokenCache, basic_auth, post_token, token_set_from
+from launchlink.connectors.errors import NotFound, PlatformError
+from launchlink.connectors.http import ServiceHttp, json_body, raise_for_status
+from launchlink.connectors.oauth import ClientAuth, TokenClient
 from launchlink.connectors.settings import SpotifySettings
 from launchlink.kit.clock import Clock
 
@@ -54,32 +45,19 @@ def raise_for_api_error(response: httpx.Response, http: ServiceHttp, token: str 
         return
     status = response.status_code
     message = http.scrub(error_message(response), [token]) or response.reason_phrase
-    if status == 401:
-        raise AccessTokenExpired(message, service=SERVICE, status=status)
-    if status == 403:
-        lowered = message.lower()
-        if "not registered" in lowered:
-            reason = "user_not_registered"
-        elif "scope" in lowered:
-            reason = "insufficient_scope"
-        elif "removed" in lowered or "deprecated" in lowered or "development mode" in lowered:
-            reason = "endpoint_removed"
-        else:
-            reason = "forbidden"
-        raise NotAllowed(message, reason=reason, service=SERVICE, status=status)
-    if status == 404 or (status == 400 and "non existing id" in message.lower()):
+    lowered = message.lower()
+    if status == 400 and "non existing id" in lowered:
         # A 400 "Non existing id" on a save means: not (yet) available to this user.
         raise NotFound(message, service=SERVICE, status=status)
-    if status == 429:
-        raise RateLimited(
-            message or "rate limited",
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            service=SERVICE,
-            status=status,
-        )
-    if status >= 500:
-        raise Transient(message, service=SERVICE, status=status)
-    raise PlatformError(message, service=SERVICE, status=status)
+    if "not registered" in lowered:
+        reason = "user_not_registered"
+    elif "scope" in lowered:
+        reason = "insufficient_scope"
+    elif "removed" in lowered or "deprecated" in lowered or "development mode" in lowered:
+        reason = "endpoint_removed"
+    else:
+        reason = "forbidden"
+    raise_for_status(response, service=SERVICE, message=message, forbidden_reason=reason)
 
 
 class SpotifyClient:
@@ -105,85 +83,15 @@ class SpotifyClient:
             transport=transport,
             secrets=[self._secret],
         )
-        self._app_tokens = AppTokenCache(clock)
-
-    # -- accounts ---------------------------------------------------------------------------
-
-    def authorize_url(
-        self, *, state: str, code_challenge: str, redirect_uri: str, scopes: Sequence[str]
-    ) -> str:
-        query = {
-            "client_id": self.settings.client_id or "",
-            "response_type": "code",
-            "redirect_uri": redirect_uri,
-            "state": state,
-            "code_challenge_method": "S256",
-            "code_challenge": code_challenge,
-        }
-        if scopes:
-            query["scope"] = " ".join(scopes)
-        return f"{self._accounts}/authorize?{urlencode(query)}"
-
-    def _client_auth(self) -> tuple[str | None, dict[str, str]]:
-        """Confidential apps authenticate with Basic; public (PKCE) apps send client_id."""
-        client_id = self.settings.client_id or ""
-        if self._secret:
-            return basic_auth(client_id, self._secret), {}
-        return None, {"client_id": client_id}
-
-    async def token_from_code(
-        self, *, code: str, code_verifier: str, redirect_uri: str
-    ) -> TokenSet:
-        authorization, extra = self._client_auth()
-        form = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "code_verifier": code_verifier,
-            **extra,
-        }
-        payload = await post_token(
+        self.oauth = TokenClient(
             self.http,
-            f"{self._accounts}/api/token",
-            form,
-            grant="authorization_code",
-            authorization=authorization,
-            secrets_used=[code, code_verifier],
+            clock=clock,
+            authorize_url=f"{self._accounts}/authorize",
+            token_url=f"{self._accounts}/api/token",
+            client_id=settings.client_id,
+            client_secret=self._secret,
+            auth=ClientAuth.BASIC,
         )
-        return token_set_from(payload, clock=self._clock)
-
-    async def token_from_refresh(self, tokens: TokenSet) -> TokenSet:
-        if not tokens.refresh_token:
-            raise AccessTokenExpired("no refresh token to refresh with", service=SERVICE)
-        authorization, extra = self._client_auth()
-        form = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token, **extra}
-        payload = await post_token(
-            self.http,
-            f"{self._accounts}/api/token",
-            form,
-            grant="refresh_token",
-            authorization=authorization,
-            secrets_used=[tokens.refresh_token, tokens.access_token],
-        )
-        return token_set_from(payload, clock=self._clock, previous=tokens)
-
-    async def app_token(self) -> str:
-        """A client-credentials token for catalogue reads, cached until shortly before expiry."""
-        cached = self._app_tokens.get()
-        if cached is not None:
-            return cached
-        authorization, extra = self._client_auth()
-        payload = await post_token(
-            self.http,
-            f"{self._accounts}/api/token",
-            {"grant_type": "client_credentials", **extra},
-            grant="client_credentials",
-            authorization=authorization,
-            secrets_used=[],
-        )
-        tokens = token_set_from(payload, clock=self._clock)
-        self._app_tokens.put(tokens)
-        return tokens.access_token
 
     # -- Web API ----------------------------------------------------------------------------
 
@@ -213,13 +121,11 @@ class SpotifyClient:
 
     async def app_get(self, path: str, *, params: Mapping[str, str] | None = None) -> Any:
         """A catalogue GET with the app token; a 401 renews the app token once."""
-        token = await self.app_token()
-        try:
+
+        async def get(token: str) -> Any:
             return await self.call("GET", path, token=token, params=params, retry_safe=True)
-        except AccessTokenExpired:
-            self._app_tokens.forget()
-            token = await self.app_token()
-            return await self.call("GET", path, token=token, params=params, retry_safe=True)
+
+        return await self.oauth.with_app_token(get)
 
     async def search(self, *, query: str, kind: str, market: str, limit: int) -> list[Any]:
         # limit: max 10 since February 2026 (was 50).

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from launchlink.connectors._common import (
-    ConnectorBase,
+    OAuthConnector,
     chunks,
     missing_credentials,
     same_upc,
@@ -151,7 +151,7 @@ def _track_fields(track: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class SpotifyConnector(ConnectorBase):
+class SpotifyConnector(OAuthConnector):
     """Spotify Web API (accounts + v1), development or extended quota mode."""
 
     service = SERVICE
@@ -190,6 +190,7 @@ class SpotifyConnector(ConnectorBase):
         super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
         self.settings = settings
         self.client = SpotifyClient(settings, clock=self._clock, transport=transport)
+        self.oauth = self.client.oauth
 
     @property
     def mode(self) -> str:
@@ -226,24 +227,6 @@ class SpotifyConnector(ConnectorBase):
             # The fan may pick one of their public playlists: adding to it needs -public.
             wanted.add("playlist-modify-public")
         return [scope for scope in SCOPES if scope in wanted]
-
-    def authorization_url(
-        self, *, state: str, code_challenge: str, redirect_uri: str, scopes: Sequence[str]
-    ) -> str:
-        self._require(Capability.OAUTH)
-        return self.client.authorize_url(
-            state=state, code_challenge=code_challenge, redirect_uri=redirect_uri, scopes=scopes
-        )
-
-    async def exchange_code(self, *, code: str, code_verifier: str, redirect_uri: str) -> TokenSet:
-        self._require(Capability.OAUTH)
-        return await self.client.token_from_code(
-            code=code, code_verifier=code_verifier, redirect_uri=redirect_uri
-        )
-
-    async def refresh(self, tokens: TokenSet) -> TokenSet:
-        self._require(Capability.OAUTH)
-        return await self.client.token_from_refresh(tokens)
 
     async def current_user(self, tokens: TokenSet) -> PlatformAccount:
         self._require_available()

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from launchlink.connectors._common import (
-    ConnectorBase,
+    OAuthConnector,
     chunks,
     missing_credentials,
     same_upc,
@@ -158,7 +158,7 @@ def album_match(album: dict[str, Any], included: _Included, country: str) -> Rel
     )
 
 
-class TidalConnector(ConnectorBase):
+class TidalConnector(OAuthConnector):
     """TIDAL open API v2 with OAuth 2.1 + PKCE."""
 
     service = SERVICE
@@ -196,6 +196,7 @@ class TidalConnector(ConnectorBase):
         super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
         self.settings = settings
         self.client = TidalClient(settings, clock=self._clock, transport=transport)
+        self.oauth = self.client.oauth
 
     def recognises_release_url(self, url: str) -> bool:
         return parse_tidal_url(url) is not None
@@ -209,24 +210,6 @@ class TidalConnector(ConnectorBase):
         wanted = {"user.read"}
         wanted.update(scope for action in actions for scope in _ACTION_SCOPES.get(action, ()))
         return [scope for scope in SCOPES if scope in wanted]
-
-    def authorization_url(
-        self, *, state: str, code_challenge: str, redirect_uri: str, scopes: Sequence[str]
-    ) -> str:
-        self._require(Capability.OAUTH)
-        return self.client.authorize_url(
-            state=state, code_challenge=code_challenge, redirect_uri=redirect_uri, scopes=scopes
-        )
-
-    async def exchange_code(self, *, code: str, code_verifier: str, redirect_uri: str) -> TokenSet:
-        self._require(Capability.OAUTH)
-        return await self.client.token_from_code(
-            code=code, code_verifier=code_verifier, redirect_uri=redirect_uri
-        )
-
-    async def refresh(self, tokens: TokenSet) -> TokenSet:
-        self._require(Capability.OAUTH)
-        return await self.client.token_from_refresh(tokens)
 
     async def current_user(self, tokens: TokenSet) -> PlatformAccount:
         self._require_available()

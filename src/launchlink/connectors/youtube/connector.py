@@ -15,12 +15,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
 from launchlink.connectors._common import (
-    ConnectorBase,
+    OAuthConnector,
     missing_credentials,
     setting_name,
     unique,
@@ -35,16 +35,13 @@ from launchlink.connectors.base import (
     TrackInfo,
 )
 from launchlink.connectors.errors import (
-    AccessTokenExpired,
     NotAllowed,
-    NotFound,
     NotSupported,
     PlatformError,
     RateLimited,
-    Transient,
 )
-from launchlink.connectors.http import ServiceHttp, json_body, parse_retry_after
-from launchlink.connectors.oauth import post_token, token_set_from
+from launchlink.connectors.http import ServiceHttp, json_body, parse_retry_after, raise_for_status
+from launchlink.connectors.oauth import ClientAuth, TokenClient
 from launchlink.connectors.settings import YouTubeSettings
 from launchlink.connectors.youtube.quota import COST_LIST, COST_WRITE, QuotaLedger, YouTubeQuota
 from launchlink.kit.clock import Clock, SystemClock
@@ -99,35 +96,26 @@ def raise_for_api_error(response: httpx.Response, http: ServiceHttp, token: str 
     message = http.scrub(
         as_str(dig(body, "error", "message")) or reason or response.reason_phrase, [token]
     )
-    if status == 429 or reason in _QUOTA_REASONS:
+    if reason in _QUOTA_REASONS:
+        # Google answers an exhausted quota with 403, not 429.
         raise RateLimited(
-            f"{message} ({reason or status})",
+            f"{message} ({reason})",
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             service=SERVICE,
             status=status,
         )
-    if status == 401:
-        raise AccessTokenExpired(message, service=SERVICE, status=status)
     if reason == "subscriptionForbidden":
         raise NotAllowed(message, reason="cannot_follow", service=SERVICE, status=status)
-    if status == 403:
-        scope_problem = "insufficient" in reason.lower() or "scope" in message.lower()
-        raise NotAllowed(
-            message,
-            reason="insufficient_scope" if scope_problem else "forbidden",
-            service=SERVICE,
-            status=status,
-        )
-    if status == 404:
-        raise NotFound(message, service=SERVICE, status=status)
-    if status >= 500:
-        raise Transient(message, service=SERVICE, status=status)
-    raise PlatformError(
-        f"{message} ({reason})" if reason else message, service=SERVICE, status=status
+    scope_problem = "insufficient" in reason.lower() or "scope" in message.lower()
+    raise_for_status(
+        response,
+        service=SERVICE,
+        message=f"{message} ({reason})" if reason and status not in (401, 403, 404) else message,
+        forbidden_reason="insufficient_scope" if scope_problem else "forbidden",
     )
 
 
-class YouTubeConnector(ConnectorBase):
+class YouTubeConnector(OAuthConnector):
     """YouTube Data API v3 with Google OAuth 2 (offline access, PKCE)."""
 
     service = SERVICE
@@ -164,6 +152,22 @@ class YouTubeConnector(ConnectorBase):
             transport=transport,
             secrets=[self._secret, self._api_key],
         )
+        self.oauth = TokenClient(
+            self.http,
+            clock=self._clock,
+            authorize_url=settings.oauth_url,
+            token_url=settings.token_url,
+            client_id=settings.client_id,
+            client_secret=self._secret,
+            auth=ClientAuth.FORM,
+            # offline: a refresh token, so the save can happen on release day without the
+            # fan; Google keeps that refresh token on refresh (the old one is carried over).
+            authorize_params={
+                "access_type": "offline",
+                "prompt": "consent",
+                "include_granted_scopes": "true",
+            },
+        )
         self.quota = YouTubeQuota(
             clock=self._clock,
             daily_units=settings.daily_quota_units,
@@ -198,64 +202,6 @@ class YouTubeConnector(ConnectorBase):
         writes = {Capability.SAVE_TRACKS, Capability.FOLLOW_ARTIST, Capability.PLAYLIST_ADD}
         writes.add(Capability.SAVE_RELEASE)
         return [SCOPE] if writes & set(actions) else []
-
-    def authorization_url(
-        self, *, state: str, code_challenge: str, redirect_uri: str, scopes: Sequence[str]
-    ) -> str:
-        self._require(Capability.OAUTH)
-        query = {
-            "client_id": self.settings.client_id or "",
-            "redirect_uri": redirect_uri,
-            "response_type": "code",
-            "scope": " ".join(scopes),
-            # offline: a refresh token, so the save can happen on release day without the fan
-            "access_type": "offline",
-            "prompt": "consent",
-            "include_granted_scopes": "true",
-            "state": state,
-            "code_challenge": code_challenge,
-            "code_challenge_method": "S256",
-        }
-        return f"{self.settings.oauth_url}?{urlencode(query)}"
-
-    async def exchange_code(self, *, code: str, code_verifier: str, redirect_uri: str) -> TokenSet:
-        self._require(Capability.OAUTH)
-        payload = await post_token(
-            self.http,
-            self.settings.token_url,
-            {
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": redirect_uri,
-                "code_verifier": code_verifier,
-                "client_id": self.settings.client_id or "",
-                "client_secret": self._secret or "",
-            },
-            grant="authorization_code",
-            authorization=None,
-            secrets_used=[code, code_verifier],
-        )
-        return token_set_from(payload, clock=self._clock)
-
-    async def refresh(self, tokens: TokenSet) -> TokenSet:
-        """Google keeps the refresh token; the old one is carried over."""
-        self._require(Capability.OAUTH)
-        if not tokens.refresh_token:
-            raise AccessTokenExpired("no refresh token to refresh with", service=SERVICE)
-        payload = await post_token(
-            self.http,
-            self.settings.token_url,
-            {
-                "grant_type": "refresh_token",
-                "refresh_token": tokens.refresh_token,
-                "client_id": self.settings.client_id or "",
-                "client_secret": self._secret or "",
-            },
-            grant="refresh_token",
-            authorization=None,
-            secrets_used=[tokens.refresh_token, tokens.access_token],
-        )
-        return token_set_from(payload, clock=self._clock, previous=tokens)
 
     # -- HTTP -------------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+{{- define "launchlink.name" -}}{{ .Release.Name }}-launchlink{{- end -}}
