@@ -49,7 +49,11 @@ def _cells(row: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     kind = row["kind"]
     service = row["service"] or ""
     if kind in FUNNEL_KINDS:
-        cells = [(kind, "all", ""), (kind, "service", service), (kind, "source", row["source"])]
+        cells = [
+            (kind, "all", ""),
+            (kind, "service", service),
+            (kind, "source", row["source"]),
+        ]
         if kind == "presave_failed":
             cells.append((kind, "reason", f"{service}|{row['reason'] or 'unknown'}"))
         return cells
@@ -104,29 +108,43 @@ def rollup_counts(
     """Counts to add: per event row, per new visitor (scope, bucket, first-seen time),
     per returning pre-saver (link, workspace, first-seen time)."""
     # Counted per link and hour first: a batch has few distinct cells, so the expansion
-    # into the workspace scope and the daily period runs per cell, not per event.
-    cells: Counter[tuple[Any, UUID, datetime, str, str, str]] = Counter()
+    # into the workspace scope and the daily period runs per cell, not per event. Keys use
+    # small ints for the ids and the hour (UUIDs and datetimes hash slowly in Python).
+    scope_numbers: dict[tuple[Any, UUID], int] = {}
+    scopes: list[tuple[Any, UUID]] = []
+    hours: dict[int, datetime] = {}
+    cells: Counter[tuple[int, int, str, str, str]] = Counter()
     for row in rows:
-        link_id, workspace_id, hour = row["link_id"], row["workspace_id"], hour_of(row["ts"])
+        pair = (row["link_id"], row["workspace_id"])
+        number = scope_numbers.get(pair)
+        if number is None:
+            number = scope_numbers[pair] = len(scopes)
+            scopes.append(pair)
+        ts = row["ts"]
+        hour_number = int(ts.timestamp()) // 3600
+        if hour_number not in hours:
+            hours[hour_number] = hour_of(ts)
         for metric, dimension, value in _cells(row):
-            cells[(link_id, workspace_id, hour, metric, dimension, value)] += 1
+            cells[(number, hour_number, metric, dimension, value)] += 1
     counts: Counter[RollupKey] = Counter()
-    for (link_id, workspace_id, hour, metric, dimension, value), number in cells.items():
-        day = day_of(hour)
-        counts[(workspace_id, "h", hour, metric, dimension, value)] += number
-        counts[(workspace_id, "d", day, metric, dimension, value)] += number
+    for (number, hour_number, metric, dimension, value), total in cells.items():
+        link_id, workspace_id = scopes[number]
+        start = hours[hour_number]
+        day = day_of(start)
+        counts[(workspace_id, "h", start, metric, dimension, value)] += total
+        counts[(workspace_id, "d", day, metric, dimension, value)] += total
         if link_id is not None:
-            counts[(link_id, "h", hour, metric, dimension, value)] += number
-            counts[(link_id, "d", day, metric, dimension, value)] += number
+            counts[(link_id, "h", start, metric, dimension, value)] += total
+            counts[(link_id, "d", day, metric, dimension, value)] += total
     for scope, bucket, seen in new_visitors:
-        hour = hour_of(seen)
-        counts[(scope, "h", hour, "visitor", "bucket", bucket)] += 1
-        counts[(scope, "d", day_of(hour), "visitor", "bucket", bucket)] += 1
+        start = hour_of(seen)
+        counts[(scope, "h", start, "visitor", "bucket", bucket)] += 1
+        counts[(scope, "d", day_of(start), "visitor", "bucket", bucket)] += 1
     for link_id, workspace_id, seen in returns:
-        hour = hour_of(seen)
+        start = hour_of(seen)
         for scope in (link_id, workspace_id):
-            counts[(scope, "h", hour, "return", "all", "")] += 1
-            counts[(scope, "d", day_of(hour), "return", "all", "")] += 1
+            counts[(scope, "h", start, "return", "all", "")] += 1
+            counts[(scope, "d", day_of(start), "return", "all", "")] += 1
     return counts
 
 
