@@ -7,6 +7,7 @@ import logging
 import re
 from datetime import datetime
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
@@ -21,6 +22,10 @@ logger = logging.getLogger(__name__)
 
 _HEADER_NAME = re.compile(r"[!-9;-~]{1,76}")  # RFC 5322 field name: visible ASCII, no colon
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+WIRE_POLICY = SMTP.clone(max_line_length=998)
+"""RFC 5322's hard limit rather than the 78-column habit: folded at 78, a long header
+without spaces (``List-Unsubscribe: <https://…/token>``) is turned into RFC 2047 encoded
+words, which mail clients do not decode in List-Unsubscribe (RFC 2369 wants the bare URL)."""
 _FIXED_HEADERS = frozenset({"from", "to", "subject", "message-id", "cc", "bcc", "reply-to"})
 
 
@@ -44,7 +49,7 @@ def build_message(
 
     ``message_id`` (``<id@domain>``) makes the Message-ID stable across retries, so a
     message handed over twice is recognisably the same message."""
-    email = EmailMessage()
+    email = EmailMessage(policy=WIRE_POLICY)
     email["From"] = _header_value("From", from_address)
     email["To"] = _header_value("To", message.to)
     if reply_to:

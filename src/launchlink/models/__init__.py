@@ -30,6 +30,13 @@ from launchlink.models.links import (
     Link,
     LinkChange,
 )
+from launchlink.models.messaging import (
+    Message,
+    MessageStatus,
+    MessageTemplate,
+    QuietHoursRule,
+    WorkspaceMessaging,
+)
 from launchlink.models.outbox import OutboxDelivery, OutboxEvent, OutboxSubscription
 from launchlink.models.presave import (
     Campaign,
@@ -68,12 +75,16 @@ __all__ = [
     "LinkChange",
     "MagicLink",
     "Membership",
+    "Message",
+    "MessageStatus",
+    "MessageTemplate",
     "OAuthAttempt",
     "OutboxDelivery",
     "OutboxEvent",
     "OutboxSubscription",
     "Presave",
     "PresaveEvent",
+    "QuietHoursRule",
     "Release",
     "ReleaseArtist",
     "ReleaseResolution",
@@ -84,5 +95,6 @@ __all__ = [
     "User",
     "UserSession",
     "Workspace",
+    "WorkspaceMessaging",
     "WorkspaceServiceMode",
 ]

@@ -196,6 +196,12 @@ class Fan(IdMixin, TimestampsMixin, Base):
     language: Mapped[str | None] = mapped_column(String(8), default=None)
     email_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     sms_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    """The fan asked for texts (on a page). Texts other than the opt-in one wait for
+    ``sms_confirmed_at`` (double opt-in)."""
+    sms_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    """The fan answered the opt-in text with YES/START."""
+    region: Mapped[str | None] = mapped_column(String(8), default=None)
+    """ISO 3166-2 subdivision (``US-FL``) when known: stricter quiet hours apply there."""
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 

@@ -16,6 +16,8 @@ always follows the release; in both directions:
 * **started** (a worker holds the job, or an action was recorded), ``executing`` and
   final pre-saves are left alone: part of the promise may already be in the library;
 * pending **reminders** of movable pre-saves take their pre-save's new instant;
+* queued release-day and countdown **messages** (``messaging/planner.py``) follow their
+  pre-save's instant (a countdown whose moment has passed is cancelled);
 * the release's "not found yet" lookups are forgotten: their poll schedule, and the
   give-up deadline counted from the first poll, belonged to the old date.
 
@@ -37,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.kit.clock import Clock
 from launchlink.links.phase import ReleaseZones, UndatedReleaseError
+from launchlink.messaging.planner import replan_release_messages
 from launchlink.models import Campaign, Release
 from launchlink.presave.repository import (
     ReplanGroup,
@@ -60,6 +63,8 @@ class Replan:
     """Due pre-saves (not started) whose new instant has passed as well."""
     reminders: int = 0
     """Pending reminders with a new send time."""
+    messages: int = 0
+    """Queued release-day and countdown messages with a new instant (or cancelled)."""
 
 
 async def replan_release(
@@ -101,7 +106,8 @@ async def replan_release(
     await repository.keep_due(kept, now=now)
     reminders = await repository.move_reminders(release.id, now=now)
     await repository.forget_unfound_resolutions(release.id)
-    result = Replan(moved, len(back), len(kept), reminders)
+    messages = await replan_release_messages(session, release.id, now=now)
+    result = Replan(moved, len(back), len(kept), reminders, messages)
     logger.info("release %s moved: re-planned %s", release.id, result)
     return result
 

@@ -23,6 +23,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from launchlink.catalog.repository import ArtistRepository
 from launchlink.connectors.base import Capability, Connector, PlatformAccount, TokenSet
 from launchlink.connectors.errors import ConnectorError
 from launchlink.kit.clock import Clock
@@ -182,7 +183,7 @@ async def artist_ids_on(
     session: AsyncSession, campaign: Campaign, service: str
 ) -> tuple[list[str], list[str]]:
     """(artist ids, playlist ids) to follow on ``service`` for this campaign."""
-    artists = await PresaveRepository(session).artists(
+    artists = await ArtistRepository(session).get_many(
         campaign.workspace_id, [UUID(str(x)) for x in campaign.follow_artist_ids]
     )
     artist_ids = [str(a.service_ids[service]) for a in artists if a.service_ids.get(service)]
@@ -1210,7 +1211,11 @@ def revoke_token(
 
 def unsubscribe_token(kit: PresaveKit, fan_id: UUID, link_id: UUID) -> str:
     """The ``List-Unsubscribe`` link of an email we sent: good for nothing but revoking."""
-    return kit.signer.sign("unsubscribe", {"f": str(fan_id), "l": str(link_id)}, expires_at=None)
+    return signed_unsubscribe_token(kit.signer, fan_id, link_id)
+
+
+def signed_unsubscribe_token(signer: Signer, fan_id: UUID, link_id: UUID) -> str:
+    return signer.sign("unsubscribe", {"f": str(fan_id), "l": str(link_id)}, expires_at=None)
 
 
 def unsubscribe_headers(
@@ -1218,7 +1223,15 @@ def unsubscribe_headers(
 ) -> dict[str, str]:
     """``List-Unsubscribe`` (a single-purpose signed URL) and RFC 8058's one-click
     ``List-Unsubscribe-Post`` for an email we send a fan about a link."""
-    url = f"{public_url.rstrip('/')}/presave/unsubscribe/{unsubscribe_token(kit, fan_id, link_id)}"
+    return signed_unsubscribe_headers(kit.signer, public_url, fan_id, link_id)
+
+
+def signed_unsubscribe_headers(
+    signer: Signer, public_url: str, fan_id: UUID, link_id: UUID
+) -> dict[str, str]:
+    """:func:`unsubscribe_headers` from the signer alone (messaging's workers)."""
+    token = signed_unsubscribe_token(signer, fan_id, link_id)
+    url = f"{public_url.rstrip('/')}/presave/unsubscribe/{token}"
     return {
         "List-Unsubscribe": f"<{url}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

@@ -31,6 +31,7 @@ from launchlink.simulator.urls import (
     TIDAL_API,
     TIDAL_AUTH,
     TIDAL_LOGIN,
+    TWILIO,
     YOUTUBE_API,
 )
 
@@ -57,6 +58,7 @@ def create_simulator_app(
 
         spotify_api = SpotifyContractMiddleware(spotify_api, SpotifyContract.load(), state)
     routes: list[BaseRoute] = [
+        Mount(TWILIO, app=state.twilio.app()),
         Mount(SPOTIFY_ACCOUNTS, routes=list(spotify.accounts_routes())),
         Mount(SPOTIFY_API, app=spotify_api),
         Route(APPLE + "/authorize", apple.authorize, methods=["GET", "POST"]),

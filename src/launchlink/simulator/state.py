@@ -109,6 +109,9 @@ class SimulatorState:
         self.apple_verified_tokens: dict[str, tuple[str, float]] = {}  # jwt -> (team, exp)
         self.music_user_tokens: dict[str, MusicUserToken] = {}
         self.idempotency: dict[tuple[str, str, str], IdempotentReply] = {}
+        from launchlink.simulator.services.twilio import TwilioSim
+
+        self.twilio = TwilioSim(clock=self.base_clock)
         self.youtube_usage: dict[tuple[str, str, str], int] = {}  # (client, day, bucket)
         self.odesli_keys: dict[str, int] = {}
         self.contract_violations: list[str] = []

@@ -23,6 +23,7 @@ SOUNDCLOUD_API = "/soundcloud/api"
 GOOGLE_OAUTH = "/google/oauth"
 YOUTUBE_API = "/google/youtube/v3"
 ODESLI = "/odesli/v1-alpha.1"
+TWILIO = "/twilio"
 CONTROL = "/_control"
 
 

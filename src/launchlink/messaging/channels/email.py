@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from email.policy import SMTP
 from email.utils import formataddr, parseaddr
 
 import aiosmtplib
@@ -90,7 +89,7 @@ class SmtpChannel:
             )
         except MessageRefused as error:
             raise PermanentFailure(str(error), bounce="other") from None
-        raw = email.as_bytes(policy=SMTP)
+        raw = email.as_bytes()
         return self.signer.sign(raw) if self.signer is not None else raw
 
     async def send(self, envelope: Envelope) -> Accepted:

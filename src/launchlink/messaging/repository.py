@@ -1,0 +1,481 @@
+"""All SQL of messaging: the message outbox, its ledger, rules, identities, pauses.
+
+Claims lease rows like the fulfilment queue: ``UPDATE … WHERE id IN (SELECT … FOR UPDATE
+SKIP LOCKED LIMIT n) RETURNING`` on PostgreSQL (any number of workers), the same under
+``BEGIN IMMEDIATE`` on SQLite (one writer at a time). ``next_attempt_at`` is the lease:
+a killed worker's rows come back when it runs out. Every write of a holder is fenced by
+``lease_owner``, so a worker whose lease ran out cannot overwrite the new holder's result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from launchlink.kit.ids import uuid7
+from launchlink.models import Artist, Fan, Link, Presave, Release, ReleaseArtist, Reminder
+from launchlink.models.messaging import (
+    Message,
+    MessageChannel,
+    MessageKind,
+    MessageState,
+    MessageStatus,
+    QuietHoursRule,
+    WorkspaceMessaging,
+)
+from launchlink.models.presave import PresaveState, ReminderState
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    """A leased message with what deciding and rendering it needs."""
+
+    id: UUID
+    workspace_id: UUID
+    fan_id: UUID
+    link_id: UUID | None
+    release_id: UUID | None
+    channel: MessageChannel
+    kind: MessageKind
+    variables: dict[str, Any]
+    send_at: datetime
+    attempts: int
+    claims: int
+    email: str | None
+    phone: str | None
+    language: str
+    time_zone: str | None
+    country: str | None
+    region: str | None
+    email_consent: bool
+    sms_consent: bool
+    sms_confirmed: bool
+    fan_deleted: bool
+    interrupted: bool = False
+    """The previous holder of this message was killed before settling it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What became of one claimed message; applied in one statement per kind."""
+
+    message_id: UUID
+    state: MessageState
+    status: str
+    next_attempt_at: datetime | None = None
+    attempts: int | None = None
+    provider: str | None = None
+    provider_message_id: str | None = None
+    bounce: str | None = None
+    error: str | None = None
+    deferred: str | None = None
+
+
+def _insert(session: AsyncSession) -> Any:
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+class MessagingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # -- planning ---------------------------------------------------------------------------
+
+    async def queue(self, rows: Sequence[dict[str, Any]], *, now: datetime) -> list[UUID]:
+        """Insert the messages whose ``dedupe_key`` is new; the ids of those inserted."""
+        if not rows:
+            return []
+        values = [
+            {
+                "id": uuid7(),
+                "state": MessageState.queued,
+                "attempts": 0,
+                "claims": 0,
+                "created_at": now,
+                "updated_at": now,
+                "variables": {},
+                "next_attempt_at": row["send_at"],
+                **row,
+            }
+            for row in rows
+        ]
+        statement = (
+            _insert(self.session)(Message)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(Message.id)
+        )
+        inserted = list((await self.session.execute(statement)).scalars())
+        await self.record((i, "queued", "planner", None, now) for i in inserted)
+        return inserted
+
+    async def record(self, entries: Iterable[tuple[UUID, str, str, str | None, datetime]]) -> None:
+        """Ledger rows: (message, status, source, detail, at)."""
+        values = [
+            {"id": uuid7(), "message_id": m, "status": s, "source": src, "detail": d, "at": at}
+            for m, s, src, d, at in entries
+        ]
+        if values:
+            await self.session.execute(insert(MessageStatus), values)
+
+    # -- claims -----------------------------------------------------------------------------
+
+    async def claim(
+        self,
+        *,
+        channel: MessageChannel,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+    ) -> list[ClaimedMessage]:
+        m = Message
+        claimable = (
+            await self.session.execute(
+                select(m.id, m.lease_owner)
+                .where(
+                    m.state == MessageState.queued, m.channel == channel, m.next_attempt_at <= now
+                )
+                .order_by(m.next_attempt_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        if not claimable:
+            return []
+        # A lease still named on a due row is one whose holder never settled it: killed
+        # while it held the batch, perhaps after handing the message over.
+        interrupted = {row[0] for row in claimable if row[1] is not None}
+        ids = [row[0] for row in claimable]
+        await self.session.execute(
+            update(m)
+            .where(m.id.in_(ids))
+            .values(next_attempt_at=lease_until, lease_owner=owner, claims=m.claims + 1)
+        )
+        f = Fan
+        rows = (
+            await self.session.execute(
+                select(
+                    m.id, m.workspace_id, m.fan_id, m.link_id, m.release_id, m.channel, m.kind,
+                    m.variables, m.send_at, m.attempts, m.claims, f.email, f.phone, f.language,
+                    f.time_zone, f.country, f.region, f.email_consent_at, f.sms_consent_at,
+                    f.sms_confirmed_at, f.deleted_at,
+                )
+                .join(f, f.id == m.fan_id)
+                .where(m.id.in_(ids))
+                .order_by(m.send_at)
+            )
+        ).all()  # fmt: skip
+        return [
+            ClaimedMessage(
+                id=r[0], workspace_id=r[1], fan_id=r[2], link_id=r[3], release_id=r[4],
+                channel=r[5], kind=r[6], variables=dict(r[7] or {}), send_at=r[8],
+                attempts=r[9], claims=r[10], email=r[11], phone=r[12], language=r[13] or "en",
+                time_zone=r[14], country=r[15], region=r[16], email_consent=r[17] is not None,
+                sms_consent=r[18] is not None, sms_confirmed=r[19] is not None,
+                fan_deleted=r[20] is not None, interrupted=r[0] in interrupted,
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    async def settle(self, owner: str, results: Sequence[Settled], *, now: datetime) -> int:
+        """Apply the results of a holder; those whose lease it lost are skipped. Returns how
+        many were applied."""
+        applied: list[UUID] = []
+        for result in results:
+            values: dict[str, Any] = {"state": result.state, "lease_owner": None, "updated_at": now}
+            if result.next_attempt_at is not None:
+                values["next_attempt_at"] = result.next_attempt_at
+            if result.attempts is not None:
+                values["attempts"] = result.attempts
+            if result.provider is not None:
+                values["provider"] = result.provider
+                values["provider_message_id"] = result.provider_message_id
+            if result.state is MessageState.sent:
+                values["sent_at"] = now
+            if result.state in (MessageState.failed, MessageState.cancelled):
+                values["finished_at"] = now
+            values["bounce"] = result.bounce
+            values["last_error"] = result.error[:500] if result.error else None
+            values["deferred"] = result.deferred
+            done = await self.session.execute(
+                update(Message)
+                .where(
+                    Message.id == result.message_id,
+                    Message.lease_owner == owner,
+                    Message.state == MessageState.queued,
+                )
+                .values(**values)
+                .returning(Message.id)
+            )
+            if done.scalar_one_or_none() is not None:
+                applied.append(result.message_id)
+        wanted = set(applied)
+        await self.record(
+            (r.message_id, r.status, "worker", r.error or r.deferred, now)
+            for r in results
+            if r.message_id in wanted
+        )
+        return len(applied)
+
+    # -- callbacks and the ledger -----------------------------------------------------------
+
+    async def by_provider_id(self, provider: str, provider_message_id: str) -> Message | None:
+        return (
+            await self.session.execute(
+                select(Message)
+                .where(
+                    Message.provider_message_id == provider_message_id,
+                    Message.provider == provider,
+                )
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+
+    async def messages(self, ids: Sequence[UUID]) -> list[Message]:
+        rows = await self.session.execute(select(Message).where(Message.id.in_(list(ids))))
+        return list(rows.scalars())
+
+    async def get(self, message_id: UUID) -> Message | None:
+        return await self.session.get(Message, message_id)
+
+    async def counts(
+        self,
+        workspace_id: UUID,
+        *,
+        kind: MessageKind | None = None,
+        release_id: UUID | None = None,
+        announcement_id: UUID | None = None,
+    ) -> dict[tuple[str, str], int]:
+        """(channel, state) → messages, for one workspace (and kind/release/announcement)."""
+        query = select(Message.channel, Message.state, func.count()).where(
+            Message.workspace_id == workspace_id
+        )
+        if kind is not None:
+            query = query.where(Message.kind == kind)
+        if release_id is not None:
+            query = query.where(Message.release_id == release_id)
+        if announcement_id is not None:
+            query = query.where(Message.announcement_id == announcement_id)
+        rows = (await self.session.execute(query.group_by(Message.channel, Message.state))).all()
+        return {(str(r[0]), str(r[1])): int(r[2]) for r in rows}
+
+    async def sending_record(self, workspace_id: UUID, since: datetime) -> tuple[int, int, int]:
+        """(messages handed over, bounced, complaints) of a workspace since ``since``."""
+        m = Message
+        row = (
+            await self.session.execute(
+                select(
+                    func.count(),
+                    func.count().filter(m.bounce.in_(("hard", "blocked"))),
+                    func.count().filter(m.bounce == "complaint"),
+                ).where(
+                    m.workspace_id == workspace_id,
+                    m.sent_at >= since,
+                )
+            )
+        ).one()
+        failed_row = (
+            await self.session.execute(
+                select(func.count()).where(
+                    m.workspace_id == workspace_id,
+                    m.finished_at >= since,
+                    m.sent_at.is_(None),
+                    m.bounce.in_(("hard", "blocked")),
+                )
+            )
+        ).scalar_one()
+        return int(row[0]) + int(failed_row), int(row[1]) + int(failed_row), int(row[2])
+
+    # -- workspaces -------------------------------------------------------------------------
+
+    async def identity(self, workspace_id: UUID) -> WorkspaceMessaging | None:
+        return await self.session.get(WorkspaceMessaging, workspace_id)
+
+    async def identities(self, workspace_ids: Iterable[UUID]) -> dict[UUID, WorkspaceMessaging]:
+        wanted = list(set(workspace_ids))
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(WorkspaceMessaging).where(WorkspaceMessaging.workspace_id.in_(wanted))
+        )
+        return {row.workspace_id: row for row in rows.scalars()}
+
+    async def pause(self, workspace_id: UUID, reason: str, now: datetime) -> None:
+        row = await self.session.get(WorkspaceMessaging, workspace_id, with_for_update=True)
+        if row is None:
+            row = WorkspaceMessaging(workspace_id=workspace_id)
+            self.session.add(row)
+        if not row.paused:
+            row.paused, row.paused_reason, row.paused_at = True, reason, now
+        await self.session.flush()
+
+    # -- quiet hours ------------------------------------------------------------------------
+
+    async def quiet_rules(self, channel: MessageChannel) -> list[tuple[str, int, int]]:
+        rows = await self.session.execute(
+            select(
+                QuietHoursRule.scope, QuietHoursRule.allowed_from, QuietHoursRule.allowed_until
+            ).where(QuietHoursRule.channel == channel)
+        )
+        return [(str(r[0]), int(r[1]), int(r[2])) for r in rows.all()]
+
+    # -- fans -------------------------------------------------------------------------------
+
+    async def cancel_open(
+        self,
+        fan_ids: Sequence[UUID],
+        *,
+        channels: Sequence[MessageChannel],
+        now: datetime,
+        reason: str,
+        source: str,
+    ) -> int:
+        """Cancel the fans' queued messages on ``channels`` (an opt-out, a deletion)."""
+        if not fan_ids:
+            return 0
+        ids = list(
+            (
+                await self.session.execute(
+                    update(Message)
+                    .where(
+                        Message.fan_id.in_(list(fan_ids)),
+                        Message.channel.in_(list(channels)),
+                        Message.state == MessageState.queued,
+                    )
+                    .values(
+                        state=MessageState.cancelled, finished_at=now, updated_at=now,
+                        last_error=reason, lease_owner=None,
+                    )
+                    .returning(Message.id)
+                )
+            ).scalars()
+        )  # fmt: skip
+        await self.record((i, "cancelled", source, reason, now) for i in ids)
+        return len(ids)
+
+    async def fans_by_phone(self, phone: str) -> list[Fan]:
+        rows = await self.session.execute(
+            select(Fan).where(Fan.phone == phone, Fan.deleted_at.is_(None)).with_for_update()
+        )
+        return list(rows.scalars())
+
+    # -- re-planning ------------------------------------------------------------------------
+
+    # -- what the planner reads -----------------------------------------------------------
+
+    async def presaves_of_release(self, release_id: UUID) -> list[tuple[Presave, Fan]]:
+        """The release's pre-saves not cancelled, of fans not deleted, soonest due first."""
+        result = await self.session.execute(
+            select(Presave, Fan)
+            .join(Fan, Fan.id == Presave.fan_id)
+            .where(
+                Presave.release_id == release_id,
+                Presave.state.not_in((PresaveState.cancelled,)),
+                Fan.deleted_at.is_(None),
+            )
+            .order_by(Presave.due_at)
+        )
+        return [(row[0], row[1]) for row in result]
+
+    async def open_reminders(self) -> set[tuple[UUID, UUID, str]]:
+        """(fan, link, channel) of every reminder pending or sent: those fans are reminded
+        by the pre-save engine already."""
+        result = await self.session.execute(
+            select(Reminder.fan_id, Reminder.link_id, Reminder.channel).where(
+                Reminder.state.in_((ReminderState.pending, ReminderState.sent))
+            )
+        )
+        return {(row[0], row[1], row[2]) for row in result}
+
+    async def presave_with_fan(self, presave_id: UUID) -> tuple[Presave, Fan] | None:
+        row = (
+            await self.session.execute(
+                select(Presave, Fan)
+                .join(Fan, Fan.id == Presave.fan_id)
+                .where(Presave.id == presave_id)
+            )
+        ).first()
+        return (row[0], row[1]) if row is not None else None
+
+    async def live_fans(self, workspace_id: UUID) -> list[Fan]:
+        result = await self.session.execute(
+            select(Fan).where(Fan.workspace_id == workspace_id, Fan.deleted_at.is_(None))
+        )
+        return list(result.scalars())
+
+    async def due_of(self, presave_ids: Iterable[UUID]) -> dict[UUID, datetime]:
+        ids = list(presave_ids)
+        if not ids:
+            return {}
+        result = await self.session.execute(
+            select(Presave.id, Presave.due_at).where(Presave.id.in_(ids))
+        )
+        return {row[0]: row[1] for row in result}
+
+    async def planned_for_release(self, release_id: UUID) -> list[Message]:
+        """Queued release-day and countdown messages of a release, locked."""
+        rows = await self.session.execute(
+            select(Message)
+            .where(
+                and_(
+                    Message.release_id == release_id,
+                    Message.state == MessageState.queued,
+                    Message.kind.in_((MessageKind.release_day, MessageKind.countdown)),
+                )
+            )
+            .where(Message.lease_owner.is_(None))
+            .with_for_update()
+        )
+        return list(rows.scalars())
+
+    # -- what messages say about a link -----------------------------------------------------
+
+    async def link_contents(self, link_ids: Iterable[UUID]) -> dict[UUID, LinkContent]:
+        wanted = list(set(link_ids))
+        if not wanted:
+            return {}
+        rows = (
+            await self.session.execute(
+                select(Link.id, Link.host, Link.slug, Release.id, Release.title)
+                .join(Release, Release.id == Link.release_id)
+                .where(Link.id.in_(wanted))
+            )
+        ).all()
+        artists: dict[UUID, list[str]] = {}
+        release_ids = list({row[3] for row in rows})
+        if release_ids:
+            for release_id, name in (
+                await self.session.execute(
+                    select(ReleaseArtist.release_id, Artist.name)
+                    .join(Artist, Artist.id == ReleaseArtist.artist_id)
+                    .where(ReleaseArtist.release_id.in_(release_ids))
+                    .order_by(ReleaseArtist.release_id, ReleaseArtist.position)
+                )
+            ).all():
+                artists.setdefault(release_id, []).append(str(name))
+        return {
+            row[0]: LinkContent(
+                host=str(row[1]),
+                slug=str(row[2]),
+                title=str(row[4]),
+                artists=tuple(artists.get(row[3], ())),
+            )
+            for row in rows
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LinkContent:
+    host: str
+    slug: str
+    title: str
+    artists: tuple[str, ...]

@@ -1,0 +1,247 @@
+"""Message templates: built-in wording per kind × channel × language, a workspace's own
+wording over it, rendered in a sandbox, with a plain-text part always.
+
+Workspace templates are Jinja2 in a :class:`~jinja2.sandbox.SandboxedEnvironment` with
+``StrictUndefined``: an operator's template can read only the variables listed in
+:data:`VARIABLES` (checked when saved, so a typo is a 422 then rather than a failed
+message on release day) and cannot reach Python internals. The text part is rendered
+without escaping (it is not HTML), the HTML part with autoescape; when a template has no
+HTML, the HTML part is the text with its links made clickable.
+
+Every link into a release goes through its smart link with a channel code
+(``?c=email-release``), so analytics counts it (``analytics/campaign.py``).
+"""
+
+from __future__ import annotations
+
+import html as html_module
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2.sandbox import SandboxedEnvironment
+
+from launchlink.analytics.campaign import CHANNEL_PARAMETER
+from launchlink.models.messaging import MessageChannel, MessageKind
+
+VARIABLES: dict[str, str] = {
+    "title": "the release's title",
+    "artists": "its artists, as a list in the fan's language",
+    "listen_url": "the smart link (to the fan's own service when known), with its channel code",
+    "service_name": "the fan's service, or 'your service'",
+    "hours": "hours until the release (countdown)",
+    "saved": "receipt: true when it is in the fan's library",
+    "body": "announcement: the text the workspace wrote",
+    "workspace": "the workspace's sender name",
+}
+
+SAMPLE: dict[str, Any] = {
+    "title": "Tidewater",
+    "artists": "Nova Reyes",
+    "listen_url": "https://links.example.test/tidewater?c=email-release",
+    "service_name": "Spotify",
+    "hours": 24,
+    "saved": True,
+    "body": "New tour dates are up.",
+    "workspace": "Nova Reyes",
+}
+
+CHANNEL_CODES: dict[MessageKind, str] = {
+    MessageKind.release_day: "release",
+    MessageKind.countdown: "countdown",
+    MessageKind.receipt: "receipt",
+    MessageKind.announcement: "announcement",
+    MessageKind.sms_opt_in: "optin",
+}
+
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+class InvalidTemplate(ValueError):
+    """A template that does not parse or names a variable that does not exist."""
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    subject: str
+    text: str
+    html: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str | None
+
+
+_E, _S = MessageChannel.email, MessageChannel.sms
+_K = MessageKind
+
+DEFAULTS: dict[tuple[MessageKind, MessageChannel], dict[str, Template]] = {
+    (_K.release_day, _E): {
+        "en": Template(
+            "{{ title }} is out now",
+            "{{ title }} by {{ artists }} is out now.\n\nListen on {{ service_name }}: "
+            "{{ listen_url }}\n",
+        ),
+        "de": Template(
+            "{{ title }} ist jetzt erschienen",
+            "{{ title }} von {{ artists }} ist jetzt erschienen.\n\nJetzt auf "
+            "{{ service_name }} hören: {{ listen_url }}\n",
+        ),
+        "fr": Template(
+            "{{ title }} est sorti",
+            "{{ title }} de {{ artists }} est sorti.\n\nÉcouter sur {{ service_name }} : "
+            "{{ listen_url }}\n",
+        ),
+        "es": Template(
+            "{{ title }} ya está disponible",
+            "{{ title }} de {{ artists }} ya está disponible.\n\nEscúchalo en "
+            "{{ service_name }}: {{ listen_url }}\n",
+        ),
+    },
+    (_K.release_day, _S): {
+        "en": Template("", "{{ title }} by {{ artists }} is out now: {{ listen_url }}"),
+        "de": Template("", "{{ title }} von {{ artists }} ist erschienen: {{ listen_url }}"),
+        "fr": Template("", "{{ title }} de {{ artists }} est sorti : {{ listen_url }}"),
+        "es": Template("", "{{ title }} de {{ artists }} ya está aquí: {{ listen_url }}"),
+    },
+    (_K.countdown, _E): {
+        "en": Template(
+            "{{ title }} is out in {{ hours }} hours",
+            "{{ hours }} hours to go: {{ title }} by {{ artists }} comes out tomorrow.\n\n"
+            "{{ listen_url }}\n",
+        ),
+        "de": Template(
+            "{{ title }} erscheint in {{ hours }} Stunden",
+            "Noch {{ hours }} Stunden: {{ title }} von {{ artists }} erscheint morgen.\n\n"
+            "{{ listen_url }}\n",
+        ),
+    },
+    (_K.countdown, _S): {
+        "en": Template(
+            "", "{{ hours }} hours until {{ title }} by {{ artists }}: {{ listen_url }}"
+        ),
+        "de": Template("", "Noch {{ hours }} Stunden bis {{ title }}: {{ listen_url }}"),
+    },
+    (_K.receipt, _E): {
+        "en": Template(
+            "{% if saved %}{{ title }} is in your library{% else %}We couldn't save "
+            "{{ title }}{% endif %}",
+            "{% if saved %}{{ title }} by {{ artists }} is in your {{ service_name }} library."
+            "\n\nOpen it: {{ listen_url }}\n{% else %}We couldn't save {{ title }} to your "
+            "{{ service_name }} library.\n\nTap to listen: {{ listen_url }}\n{% endif %}",
+        ),
+        "de": Template(
+            "{% if saved %}{{ title }} ist in deiner Bibliothek{% else %}Wir konnten "
+            "{{ title }} nicht speichern{% endif %}",
+            "{% if saved %}{{ title }} von {{ artists }} ist in deiner {{ service_name }}-"
+            "Bibliothek.\n\nÖffnen: {{ listen_url }}\n{% else %}Wir konnten {{ title }} nicht "
+            "in deiner {{ service_name }}-Bibliothek speichern.\n\nHier anhören: "
+            "{{ listen_url }}\n{% endif %}",
+        ),
+    },
+    (_K.receipt, _S): {
+        "en": Template(
+            "",
+            "{% if saved %}{{ title }} is in your {{ service_name }} library: {{ listen_url }}"
+            "{% else %}We couldn't save {{ title }}. Tap to listen: {{ listen_url }}{% endif %}",
+        ),
+    },
+    (_K.announcement, _E): {
+        "en": Template("{{ workspace }}: news", "{{ body }}\n\n{{ listen_url }}\n"),
+    },
+    (_K.announcement, _S): {"en": Template("", "{{ body }} {{ listen_url }}")},
+    (_K.sms_opt_in, _S): {
+        "en": Template(
+            "",
+            "{{ workspace }}: reply YES to get texts about {{ title }} and future releases. "
+            "Msg & data rates may apply. Reply HELP for help.",
+        ),
+        "de": Template(
+            "",
+            "{{ workspace }}: Antworte YES, um SMS zu {{ title }} und künftigen "
+            "Veröffentlichungen zu erhalten. Es können Gebühren anfallen. HELP für Hilfe.",
+        ),
+    },
+}
+
+_text_env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+_html_env = SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+
+
+def default_template(kind: MessageKind, channel: MessageChannel, language: str) -> Template:
+    """The built-in wording in ``language`` (its base language, else English)."""
+    by_language = DEFAULTS.get((kind, channel))
+    if by_language is None:
+        raise InvalidTemplate(f"{kind.value} messages are not sent by {channel.value}")
+    base = language.split("-")[0].lower()
+    return by_language.get(language) or by_language.get(base) or by_language["en"]
+
+
+def validate(template: Template) -> None:
+    """:class:`InvalidTemplate` when a part does not parse or reads an unknown variable."""
+    for name, source in (("subject", template.subject), ("text", template.text)):
+        _check(name, source, _text_env)
+    if template.html is not None:
+        _check("html", template.html, _html_env)
+    if not template.text.strip():
+        raise InvalidTemplate("a template needs a text part")
+
+
+def _check(part: str, source: str, environment: SandboxedEnvironment) -> None:
+    try:
+        parsed = environment.parse(source)
+    except TemplateError as error:
+        raise InvalidTemplate(f"the {part} does not parse: {error}") from None
+    unknown = sorted(meta.find_undeclared_variables(parsed) - set(VARIABLES))
+    if unknown:
+        raise InvalidTemplate(
+            f"the {part} uses unknown variables: {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(VARIABLES))})"
+        )
+
+
+def render(template: Template, variables: dict[str, Any]) -> Rendered:
+    """Render every part; :class:`InvalidTemplate` when a part fails."""
+    try:
+        subject = " ".join(_text_env.from_string(template.subject).render(variables).split())
+        text = _text_env.from_string(template.text).render(variables)
+        page = (
+            _html_env.from_string(template.html).render(variables)
+            if template.html is not None
+            else _html_from_text(text)
+        )
+    except TemplateError as error:
+        raise InvalidTemplate(f"the template cannot be rendered: {error}") from None
+    return Rendered(subject=subject, text=text, html=page)
+
+
+def preview(template: Template) -> Rendered:
+    """The template with sample values, for the editor."""
+    validate(template)
+    return render(template, dict(SAMPLE))
+
+
+def _html_from_text(text: str) -> str:
+    parts, last = [], 0
+    for match in _URL.finditer(text):
+        parts.append(html_module.escape(text[last : match.start()]))
+        url = html_module.escape(match.group(0))
+        parts.append(f'<a href="{url}">{url}</a>')
+        last = match.end()
+    parts.append(html_module.escape(text[last:]))
+    body = "".join(parts).replace("\n", "<br>\n")
+    return f'<!doctype html><html><body style="font-family:sans-serif">{body}</body></html>'
+
+
+def smart_link(
+    canonical_url: str, channel: MessageChannel, kind: MessageKind, service: str | None = None
+) -> str:
+    """The smart link (``/<service>`` for the fan's own one) with the channel code."""
+    base = f"{canonical_url.rstrip('/')}/{service}" if service else canonical_url.rstrip("/")
+    code = f"{channel.value}-{CHANNEL_CODES[kind]}"
+    return f"{base}?{urlencode({CHANNEL_PARAMETER: code})}"

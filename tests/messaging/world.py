@@ -1,0 +1,102 @@
+"""A release with fans in several time zones, built through the real models, and a
+delivery wired to real channels (for the messaging tests and the benchmark)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from uuid import UUID
+
+from launchlink.accounts import service as accounts
+from launchlink.db import Database
+from launchlink.kit.territories import bundled_territory_time_zones
+from launchlink.models import Artist, Fan, Link, Presave, Release, ReleaseArtist
+from launchlink.models.catalog import ReleaseMode, ReleaseType
+from launchlink.models.presave import PresaveState, ServiceMode
+from launchlink.presave.timing import fan_release_instant, fan_zone_name, timing_of
+
+TERRITORIES = bundled_territory_time_zones()
+PUBLIC_URL = "https://links.example.test"
+
+
+@dataclass
+class World:
+    database: Database
+    workspace_id: UUID
+    release_id: UUID
+    link_id: UUID
+    fans: dict[str, UUID] = field(default_factory=dict)
+    presaves: dict[str, UUID] = field(default_factory=dict)
+
+    async def add_fan(
+        self,
+        name: str,
+        *,
+        country: str,
+        zone: str | None = None,
+        email: bool = True,
+        phone: str | None = None,
+        sms_confirmed: bool = False,
+        region: str | None = None,
+        language: str = "en",
+        consent_at: datetime,
+        service: str = "spotify",
+    ) -> UUID:
+        async with self.database.transaction() as session:
+            release = await session.get(Release, self.release_id)
+            assert release is not None
+            fan = Fan(
+                workspace_id=self.workspace_id,
+                email=f"{name}@fans.example.test" if email else None,
+                email_consent_at=consent_at if email else None,
+                phone=phone,
+                sms_consent_at=consent_at if phone else None,
+                sms_confirmed_at=consent_at if phone and sms_confirmed else None,
+                country=country,
+                time_zone=zone,
+                region=region,
+                language=language,
+            )
+            session.add(fan)
+            await session.flush()
+            timing = timing_of(release, None)
+            presave = Presave(
+                workspace_id=self.workspace_id,
+                link_id=self.link_id,
+                release_id=self.release_id,
+                fan_id=fan.id,
+                service=service,
+                mode=ServiceMode.direct_save,
+                state=PresaveState.waiting,
+                country=country,
+                time_zone=fan_zone_name(timing, country, TERRITORIES, zone),
+                due_at=fan_release_instant(timing, country, TERRITORIES, zone),
+                actions={"save_release": True},
+            )
+            session.add(presave)
+            await session.flush()
+            self.fans[name], self.presaves[name] = fan.id, presave.id
+            return fan.id
+
+
+async def make_world(database: Database, *, release_date: date, slug: str = "tidewater") -> World:
+    async with database.transaction() as session:
+        workspace = await accounts.create_workspace(session, name="Tide Records")
+        artist = Artist(workspace_id=workspace.id, name="Nova Reyes", service_ids={})
+        session.add(artist)
+        await session.flush()
+        release = Release(
+            workspace_id=workspace.id,
+            title="Tidewater",
+            type=ReleaseType.single,
+            release_mode=ReleaseMode.local,
+            release_date=release_date,
+            time_zone="UTC",
+        )
+        session.add(release)
+        await session.flush()
+        session.add(ReleaseArtist(release_id=release.id, artist_id=artist.id, position=0))
+        link = Link(workspace_id=workspace.id, release_id=release.id, slug=slug)
+        session.add(link)
+        await session.flush()
+        return World(database, workspace.id, release.id, link.id)
