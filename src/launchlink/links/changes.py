@@ -13,7 +13,6 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 from uuid import UUID
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.db import after_commit
@@ -59,10 +58,7 @@ async def touch_links(session: AsyncSession, link_ids: Iterable[UUID]) -> None:
         return
     repository = LinkRepository(session)
     await repository.bump_versions(ids)
-    await repository.record_changes(ids)
-    if session.get_bind().dialect.name == "postgresql":
-        # Delivered by PostgreSQL at commit, dropped on rollback: exactly what we want.
-        await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+    await repository.record_changes(ids, notify=NOTIFY_CHANNEL)
 
     async def _publish() -> None:
         bus.publish(ids)
