@@ -95,18 +95,9 @@ def serve(
             proxy_headers=False,
         )
         return
-    from granian import Granian
-    from granian.constants import Interfaces
+    from launchlink.ops.cli import run_granian
 
-    Granian(
-        "launchlink.app:create_default_app",
-        factory=True,
-        address=host,
-        port=port,
-        workers=workers,
-        interface=Interfaces.ASGI,
-        log_access=False,
-    ).serve()
+    run_granian(host, port, workers, settings)
 
 
 @app.command()
