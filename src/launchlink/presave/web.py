@@ -20,7 +20,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode
 from uuid import UUID
 
@@ -78,6 +78,9 @@ from launchlink.web.security import (
     TIME_ZONE_COOKIE,
     security_headers,
 )
+
+if TYPE_CHECKING:
+    from launchlink.analytics.capture import AnalyticsCapture
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +168,8 @@ class PresaveWeb:
         self.platform_host = platform_host
         self.trusted_proxies = tuple(trusted_proxies)
         self.limiter = limiter or FormRateLimiter(database, self.kit.clock, self.kit.secret_key)
+        self.capture: AnalyticsCapture | None = None
+        """The analytics buffer (set by the app): the pre-save funnel's steps."""
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -191,6 +196,16 @@ class PresaveWeb:
         ]
 
     # -- plumbing ------------------------------------------------------------------------
+
+    def _track(
+        self, kind: Any, request: Request, link: Link, *, service: str | None = None,
+        reason: str | None = None,
+    ) -> None:  # fmt: skip
+        if self.capture is not None:
+            self.capture.record_request(
+                kind, self.kit.clock.now(), link.id, link.workspace_id, request.scope,
+                service=service, reason=reason,
+            )  # fmt: skip
 
     def _language(self, request: Request) -> str:
         return self.pages.translations.negotiate(request.headers.get("accept-language"))
@@ -513,6 +528,7 @@ class PresaveWeb:
                 code_verifier=pkce.verifier,
                 choices=choices,
             )
+        self._track("presave_start", request, link, service=option.service)
         if option.service == APPLE_MUSIC:
             if self.apple_authorize_url is not None:
                 query = urlencode({"redirect_uri": self.callback_url, "state": started.state})
@@ -580,6 +596,7 @@ class PresaveWeb:
                 attempt.outcome = "denied"
         back = f"/{link.slug}"
         if attempt.outcome == "denied":
+            self._track("presave_failed", request, link, service=attempt.service, reason="denied")
             return self._message(
                 request,
                 200,
@@ -612,6 +629,8 @@ class PresaveWeb:
             )
             async with self.database.transaction(write_lock=True) as session:
                 await presave_service.finish_attempt(session, attempt.id, "failed")
+            failed = type(failure).__name__
+            self._track("presave_failed", request, link, service=attempt.service, reason=failed)
             return self._message(
                 request,
                 502,
@@ -637,6 +656,7 @@ class PresaveWeb:
                 translate=lambda message: self.pages.gettext(language, message),
                 connector=connector,
             )
+            choices = FanChoices.from_json(attempt.context)
             presave_id, actions = connected.presave.id, dict(connected.presave.actions)
             fan_id, created = connected.fan.id, connected.created
             browser_hash = attempt.browser_hash
@@ -644,6 +664,8 @@ class PresaveWeb:
             confirm_email = connected.pending is not None
         await self.deliver()
         self.front.grants_changed(snapshot.workspace_id)
+        self._track("presave_authorised", request, link, service=attempt.service)
+        self._track_optins(request, link, choices)
         if created and connector is not None:
             outcomes = await presave_service.consent_time_actions(connector, tokens, actions, mode)
             async with self.database.transaction(write_lock=True) as session:
@@ -654,6 +676,12 @@ class PresaveWeb:
                 f"/presave/{snapshot.slug}/playlist?t={chooser}{pending}", status_code=303
             )
         return self._to_confirmation(snapshot, fan_id, browser_hash, email_pending=confirm_email)
+
+    def _track_optins(self, request: Request, link: Link, choices: FanChoices) -> None:
+        if choices.email and choices.email_consent:
+            self._track("optin_email", request, link)
+        if choices.phone and choices.sms_consent:
+            self._track("optin_sms", request, link)
 
     def _to_confirmation(
         self, snapshot: LinkSnapshot, fan_id: UUID, browser_hash: str, *, email_pending: bool
@@ -721,6 +749,7 @@ class PresaveWeb:
             )
             fan_id = None if isinstance(signup, PendingStart) else signup.fan.id
         await self.deliver()
+        self._track_optins(request, link, choices)
         if fan_id is None:
             # The same page, whoever holds the address: it must not tell the two apart.
             _ = self.pages.translations.get(view.language).gettext
