@@ -126,6 +126,11 @@ class Application:
             self.reminders.start()
 
     async def shutdown(self) -> None:
+        if self.public_caches is not None:
+            bus.unsubscribe(self.public_caches)
+        if self.simulator_aligner is not None:
+            bus.unsubscribe(self.simulator_aligner)
+            await self.simulator_aligner.idle()
         if self.reminders is not None:
             await self.reminders.stop()
         if self.fulfilment_worker is not None:

@@ -1,4 +1,5 @@
-"""The dashboard in headless Chromium: sign up → create a workspace → invite → the invitee
+"""The dashboard in headless Chromium: sign up → paste a simulator Spotify link into a
+campaign → create a workspace → invite → the invitee
 joins and logs in; axe-core finds no violation on any page, in light and dark themes, on a
 laptop and a phone. Screenshots go to tests/artifacts/dashboard/ (ignored by git)."""
 
@@ -16,6 +17,7 @@ from launchlink.app import create_app
 from launchlink.config import Settings
 from launchlink.kit.clock import SystemClock
 from launchlink.mail import MailSettings
+from launchlink.simulator.demo import DEMO_ALBUM
 from tests.dashboard.conftest import PASSWORD, Inbox
 from tests.presave.test_browser import CHROMIUM_ARGS, _free_port, _Served
 
@@ -37,6 +39,7 @@ def served(tmp_path: Path, sqlite_backend: Any, smtp: tuple[Inbox, int]) -> Iter
         environment="test",
         geoip="off",
         mail=MailSettings(host="127.0.0.1", port=smtp[1], security="none"),
+        simulator_embedded=True,
     )
     app = create_app(settings, clock=SystemClock())
     with _Served(app, port) as served_app:
@@ -91,6 +94,17 @@ async def test_an_artist_signs_up_creates_a_workspace_and_invites_a_manager(
             await page.click("button[type=submit]")
             await page.wait_for_url(re.compile(r".*/campaigns$"))
             await _audit(page, "03-campaigns")
+
+            await page.click("main >> text=New campaign")
+            await page.fill("#f-paste", DEMO_ALBUM.service_urls["spotify"])
+            await page.click("text=Find the release")
+            await page.wait_for_selector("#found-heading")
+            await _audit(page, "03a-paste-preview")
+            await page.fill("#f-slug", "midnight")
+            await page.click("text=Launch campaign")
+            await page.wait_for_url(re.compile(r".*/campaigns/[0-9a-f-]+\?done=launched$"))
+            assert "/midnight" in await page.inner_text("#campaign-url")
+            await _audit(page, "03b-campaign")
 
             await page.click("text=New workspace")
             await page.fill("#f-name", "Tidewater Records")

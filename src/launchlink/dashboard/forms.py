@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -71,3 +72,13 @@ class AccountForm(_Form):
 class PasswordChangeForm(_Form):
     current: str = Field(min_length=1, max_length=200)
     password: str = Password
+
+
+class PasteForm(_Form):
+    paste: str = Field(max_length=2048)
+
+
+class CampaignForm(_Form):
+    paste: str = Field(max_length=2048)
+    slug: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] = ""
+    release_date: date | None = None

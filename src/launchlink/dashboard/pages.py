@@ -8,21 +8,25 @@ from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
 from launchlink.accounts import audit, people
 from launchlink.accounts.errors import InvalidCredentials
+from launchlink.autofill.sources import LookupSources, get_lookup_sources
 from launchlink.context import AppContext
+from launchlink.dashboard import campaigns
 from launchlink.dashboard.forms import (
     AcceptForm,
     AccountForm,
     ApiKeyForm,
+    CampaignForm,
     InviteForm,
     LoginForm,
     NewPasswordForm,
     PasswordChangeForm,
+    PasteForm,
     ResetRequestForm,
     RoleForm,
     SignUpForm,
@@ -44,7 +48,7 @@ from launchlink.dashboard.kit import (
 )
 from launchlink.dashboard.repository import DashboardRepository
 from launchlink.dependencies import Session
-from launchlink.errors import LaunchlinkError
+from launchlink.errors import LaunchlinkError, NotFound
 from launchlink.links.service import public_url_of
 from launchlink.models.accounts import Role, WorkspaceKind
 from launchlink.presave.front import parse_cookies
@@ -74,6 +78,7 @@ NOTICES = {
     "reset": "Password changed. You are signed in.",
     "joined": "Welcome! You joined the workspace.",
     "created": "Workspace created.",
+    "launched": "Your campaign is live.",
 }
 
 router = APIRouter()
@@ -108,8 +113,13 @@ def _safe_next(target: str | None) -> str:
     return PREFIX
 
 
+# Auto-fill names the identifier it was given; on the dashboard they are all the paste.
+_PASTE_FIELDS = {"url": "paste", "upc": "paste", "isrc": "paste"}
+
+
 def _field_error(result: FormResult[Any], error: LaunchlinkError, default: str) -> None:
-    result.fail(error.field or default, error.message)
+    field = error.field or default
+    result.fail(_PASTE_FIELDS.get(field, field) if default == "paste" else field, error.message)
 
 
 async def _refuse(session: AsyncSession) -> None:
@@ -487,7 +497,7 @@ async def workspace_home(m: Annotated[Member, member(Need.view)]) -> Response:
 
 
 @router.get("/w/{workspace_id}/campaigns")
-async def campaigns(
+async def campaign_list(
     request: Request, session: Session, m: Annotated[Member, member(Need.view)]
 ) -> Response:
     repository = DashboardRepository(session)
@@ -496,6 +506,7 @@ async def campaigns(
     public_url = _context(request).settings.public_url.rstrip("/")
     items = [
         {
+            "id": link.id,
             "title": release.title,
             "slug": link.slug,
             "url": public_url_of(link, public_base_url=public_url),
@@ -843,3 +854,146 @@ async def revoke_session(
     if session_id == user.session_id:
         return _see_other(f"{PREFIX}/login")
     return _see_other(f"{PREFIX}/account?done=signed_out")
+
+
+# -- campaigns from one paste --------------------------------------------------------------
+
+
+def _sources(request: Request) -> LookupSources:
+    return get_lookup_sources(request)
+
+
+Sources = Annotated[LookupSources, Depends(_sources)]
+
+
+@router.get("/w/{workspace_id}/campaigns/new")
+async def new_campaign_page(request: Request, m: Annotated[Member, member(Need.edit)]) -> Response:
+    return page(request, "dashboard/campaign_new.html", {**_nav(m, "campaigns"), "preview": None})
+
+
+@router.post("/w/{workspace_id}/campaigns/new")
+async def paste_campaign(
+    request: Request,
+    form: CsrfForm,
+    session: Session,
+    sources: Sources,
+    m: Annotated[Member, member(Need.edit)],
+) -> Response:
+    result = validate(PasteForm, form)
+    found = None
+    if result.data is not None:
+        try:
+            found = await campaigns.preview(session, m.workspace.id, result.data.paste, sources)
+        except LaunchlinkError as error:
+            _field_error(result, error, "paste")
+    return page(
+        request,
+        "dashboard/campaign_new.html",
+        {
+            **_nav(m, "campaigns"),
+            "preview": found,
+            "errors": result.errors,
+            "values": {**result.values, "slug": found.slug} if found else result.values,
+        },
+        status=200 if result.ok else 422,
+    )
+
+
+@router.post("/w/{workspace_id}/campaigns")
+async def create_campaign(
+    request: Request,
+    form: CsrfForm,
+    session: Session,
+    sources: Sources,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.edit)],
+) -> Response:
+    result = validate(CampaignForm, form)
+    data = result.data
+    if data is not None:
+        try:
+            link = await campaigns.create(
+                session,
+                m.actor,
+                paste=data.paste,
+                slug=data.slug or None,
+                release_date=data.release_date,
+                sources=sources,
+                clock=clock,
+            )
+            return _see_other(_ws(m, f"/campaigns/{link.id}?done=launched"))
+        except LaunchlinkError as error:
+            await _refuse(session)
+            _field_error(result, error, "paste")
+    found = None
+    if data is not None and "paste" not in result.errors:
+        # The form again, under what was found, with the error next to its field.
+        try:
+            found = await campaigns.preview(session, m.workspace.id, data.paste, sources)
+        except LaunchlinkError:
+            found = None
+    return page(
+        request,
+        "dashboard/campaign_new.html",
+        {
+            **_nav(m, "campaigns"),
+            "preview": found,
+            "errors": result.errors,
+            "values": result.values,
+        },
+        status=422,
+    )
+
+
+@router.get("/w/{workspace_id}/campaigns/{link_id}")
+async def campaign_page(
+    request: Request, link_id: UUID, session: Session, m: Annotated[Member, member(Need.view)]
+) -> Response:
+    found = await campaigns.campaign(
+        session, m.workspace.id, link_id, public_base_url=_context(request).settings.public_url
+    )
+    return page(
+        request,
+        "dashboard/campaign.html",
+        {
+            **_nav(m, "campaigns"),
+            "c": found,
+            "channels": [
+                (name, campaigns.channel_url(found.url, name)) for name in campaigns.CHANNELS
+            ],
+            "notice": _notice(request),
+        },
+    )
+
+
+@router.get("/w/{workspace_id}/campaigns/{link_id}/qr.{kind}")
+async def campaign_qr(
+    request: Request,
+    link_id: UUID,
+    kind: str,
+    session: Session,
+    m: Annotated[Member, member(Need.view)],
+) -> Response:
+    if kind not in ("svg", "png"):
+        raise NotFound("QR codes come as .svg or .png")
+    found = await campaigns.campaign(
+        session, m.workspace.id, link_id, public_base_url=_context(request).settings.public_url
+    )
+    channel = request.query_params.get("channel") or None
+    url = campaigns.channel_url(found.url, channel)
+    body = campaigns.qr_code(url, "svg" if kind == "svg" else "png")
+    name = f"{found.link.slug}{'-' + channel if channel else ''}-qr.{kind}"
+    return Response(
+        body,
+        media_type="image/svg+xml" if kind == "svg" else "image/png",
+        headers={
+            "cache-control": "private, max-age=3600",
+            "x-content-type-options": "nosniff",
+            "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+            "content-disposition": (
+                f'attachment; filename="{name}"'
+                if request.query_params.get("download")
+                else "inline"
+            ),
+        },
+    )

@@ -39,3 +39,14 @@ class DashboardRepository:
             select(func.count(Fan.id)).where(Fan.workspace_id == workspace_id)
         )
         return int(result.scalar_one())
+
+    async def campaign_for_upc(self, workspace_id: UUID, upc: str) -> tuple[Link, Release] | None:
+        result = await self.session.execute(
+            select(Link, Release)
+            .join(Release, Release.id == Link.release_id)
+            .where(Release.workspace_id == workspace_id, Release.upc == upc)
+            .order_by(Link.created_at)
+            .limit(1)
+        )
+        row = result.first()
+        return (row[0], row[1]) if row is not None else None

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -79,13 +78,17 @@ def web(
 def prepare_multiprocess_metrics(workers: int) -> str | None:
     """Give several web workers one fresh metrics directory (see ops/metrics.py).
 
-    Must run before prometheus-client is imported: it picks its storage at import, and
-    granian's workers are forked from this process.
+    prometheus-client picks its storage when it is imported, and this process has
+    imported it already; so the workers are spawned (a fresh interpreter that imports it
+    with the directory set), not forked with this process's in-memory values.
     """
-    if workers < 2 or os.environ.get(MULTIPROC_ENV):
+    if workers < 2:
         return None
-    if "prometheus_client" in sys.modules:
-        raise RuntimeError("prometheus_client was imported before the metrics directory was set")
+    import multiprocessing
+
+    multiprocessing.set_start_method("spawn", force=True)
+    if os.environ.get(MULTIPROC_ENV):
+        return None
     directory = tempfile.mkdtemp(prefix="launchlink-metrics-")
     os.environ[MULTIPROC_ENV] = directory
     return directory

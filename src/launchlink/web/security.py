@@ -41,10 +41,11 @@ FAN_PAGE_CSP = (
 )
 """Fan pages: no script at all, inline styles (rendered once per snapshot, cached)."""
 APP_PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-"""Dashboard pages: scripts and styles only from our own /static files, never inline."""
+"""Dashboard pages: scripts and styles only from our own /static files, never inline;
+images also from https (release artwork lives on the services' CDNs)."""
 
 
 def security_headers(

@@ -1,0 +1,163 @@
+"""Campaigns from one paste: a service URL, a UPC or an ISRC becomes a release and its link.
+
+The paste is read (``read_paste``), resolved on every service (auto-fill), shown with what
+was found and what is missing; a release of the workspace with the same UPC is offered
+instead of a silent duplicate. Creating goes through auto-fill's own
+``create_release_from_services``, and is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+from urllib.parse import urlencode
+from uuid import UUID
+
+import segno
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from launchlink.accounts import audit
+from launchlink.accounts.people import Actor
+from launchlink.autofill import service as autofill
+from launchlink.autofill.outcomes import ResolveQuery
+from launchlink.autofill.resolver import Resolution
+from launchlink.autofill.schemas import AutofillReleaseCreate
+from launchlink.autofill.sources import LookupSources
+from launchlink.catalog import service as catalog
+from launchlink.catalog.identifiers import IdentifierError, normalize_isrc, normalize_upc
+from launchlink.dashboard.repository import DashboardRepository
+from launchlink.errors import ValidationFailed
+from launchlink.kit.clock import Clock
+from launchlink.links import service as links
+from launchlink.models import Link, Release
+
+PASTE_HELP = (
+    "paste a release link (Spotify, Apple Music, Deezer, TIDAL...), a UPC (12 to 14 digits) "
+    "or an ISRC like USRC17607839"
+)
+CHANNELS = ("instagram", "tiktok", "youtube", "newsletter", "press")
+"""Per-channel links: the campaign link tagged for where it is shared."""
+
+
+def read_paste(text: str) -> dict[str, str]:
+    """The identifier in a paste: ``{"url": ...}``, ``{"upc": ...}`` or ``{"isrc": ...}``."""
+    text = text.strip()
+    if not text:
+        raise ValidationFailed(PASTE_HELP, field="paste")
+    if re.match(r"(?i)^https?://", text):
+        return {"url": text}
+    compact = re.sub(r"[\s-]", "", text)
+    try:
+        if compact.isdigit():
+            return {"upc": normalize_upc(compact)}
+        return {"isrc": normalize_isrc(compact.upper())}
+    except IdentifierError as error:
+        raise ValidationFailed(str(error), field="paste") from None
+
+
+@dataclass(frozen=True)
+class Preview:
+    paste: str
+    resolution: Resolution
+    slug: str
+    existing: tuple[Link, Release] | None
+    """A campaign of this workspace for the same release (same UPC)."""
+
+
+async def preview(
+    session: AsyncSession, workspace_id: UUID, paste: str, sources: LookupSources
+) -> Preview:
+    found = read_paste(paste)
+    resolution = await autofill.resolve(sources, ResolveQuery(**found))
+    existing = None
+    upc = resolution.release.upc or found.get("upc")
+    if upc:
+        existing = await DashboardRepository(session).campaign_for_upc(workspace_id, upc)
+    slug = await autofill.unique_slug(session, resolution.release.title)
+    return Preview(paste=paste, resolution=resolution, slug=slug, existing=existing)
+
+
+async def create(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    paste: str,
+    slug: str | None,
+    release_date: date | None,
+    sources: LookupSources,
+    clock: Clock,
+) -> Link:
+    found = read_paste(paste)
+    try:
+        data = AutofillReleaseCreate.model_validate(
+            {**found, "slug": slug or None, "release_date": release_date}
+        )
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = str(first["loc"][0]) if first["loc"] else "paste"
+        field = {"url": "paste", "upc": "paste", "isrc": "paste"}.get(where, where)
+        raise ValidationFailed(
+            str(first["msg"]).removeprefix("Value error, "), field=field
+        ) from None
+    made = await autofill.create_release_from_services(session, actor.workspace_id, data, sources)
+    await audit.record(
+        session,
+        actor,
+        "campaign.created",
+        ("link", made.link.id),
+        after={"slug": made.link.slug, "release": made.release.title},
+        clock=clock,
+    )
+    return made.link
+
+
+@dataclass(frozen=True)
+class Campaign:
+    link: Link
+    release: Release
+    url: str
+    presaves: int
+
+
+async def campaign(
+    session: AsyncSession, workspace_id: UUID, link_id: UUID, *, public_base_url: str
+) -> Campaign:
+    link = await links.get_link(session, workspace_id, link_id)
+    release = await catalog.get_release(session, workspace_id, link.release_id)
+    counts = await DashboardRepository(session).presave_counts([link.id])
+    return Campaign(
+        link=link,
+        release=release,
+        url=links.public_url_of(link, public_base_url=public_base_url),
+        presaves=counts.get(link.id, 0),
+    )
+
+
+def channel_url(url: str, channel: str | None) -> str:
+    if channel is None:
+        return url
+    if channel not in CHANNELS:
+        raise ValidationFailed(
+            f"no channel {channel!r}; one of {', '.join(CHANNELS)}", field="channel"
+        )
+    tags = {
+        "utm_source": channel,
+        "utm_medium": "social" if channel not in ("newsletter", "press") else channel,
+        "utm_campaign": "launch",
+    }
+    return f"{url}?{urlencode(tags)}"
+
+
+def qr_code(url: str, kind: Literal["svg", "png"]) -> bytes:
+    """The URL as a QR code (medium error correction survives a logo or a crease)."""
+    code = segno.make(url, error="m")
+    buffer = io.BytesIO()
+    if kind == "svg":
+        code.save(buffer, kind="svg", scale=8, border=2, xmldecl=False, title=url)
+    else:
+        code.save(buffer, kind="png", scale=10, border=2)
+    return buffer.getvalue()
