@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from launchlink.config import load_settings
+from launchlink.config import Settings, load_settings
 from launchlink.ops.metrics import MULTIPROC_ENV
 
 console = Console()
@@ -47,16 +47,21 @@ def web(
     worker off unless LAUNCHLINK_EMBEDDED_WORKER says otherwise.
     """
     os.environ.setdefault("LAUNCHLINK_EMBEDDED_WORKER", "false")
-    metrics_dir = prepare_multiprocess_metrics(workers)
     settings = load_settings()
     if migrate_first:
         from launchlink.migrate import upgrade_to_head
 
         upgrade_to_head(settings.resolved_database_url)
+    errors.print(f"launchlink web on http://{host}:{port} with {workers} process(es)")
+    run_granian(host, port, workers, settings)
+
+
+def run_granian(host: str, port: int, workers: int, settings: Settings) -> None:
+    """Serve the app with granian (``web`` and ``serve``), metrics summed across workers."""
     from granian import Granian
     from granian.constants import Interfaces
 
-    errors.print(f"launchlink web on http://{host}:{port} with {workers} process(es)")
+    metrics_dir = prepare_multiprocess_metrics(workers)
     try:
         Granian(
             "launchlink.app:create_default_app",
