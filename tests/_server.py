@@ -69,11 +69,18 @@ def running_web(env: dict[str, str], *, workers: int = 1) -> Iterator[RunningSer
     """``launchlink web`` (the scaled form: granian, no embedded worker)."""
     port = free_port()
     with tempfile.TemporaryFile() as log:
-        yield from _serve(env, ["web", "--port", str(port), "--workers", str(workers)], port, log)
+        command = ["web", "--port", str(port), "--workers", str(workers)]
+        # Spawned workers import the whole app afresh: slow on a busy 2-core machine.
+        yield from _serve(env, command, port, log, startup_seconds=180)
 
 
 def _serve(
-    env: dict[str, str], command: list[str], port: int, log: IO[bytes]
+    env: dict[str, str],
+    command: list[str],
+    port: int,
+    log: IO[bytes],
+    *,
+    startup_seconds: float = 60,
 ) -> Iterator[RunningServer]:
     launchlink = os.path.join(os.path.dirname(sys.executable), "launchlink")
     process = subprocess.Popen(
@@ -83,7 +90,7 @@ def _serve(
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + startup_seconds
         while True:
             if process.poll() is not None:
                 log.seek(0)
@@ -94,7 +101,7 @@ def _serve(
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("server did not start within 60 s")
+                raise RuntimeError(f"server did not start within {startup_seconds:.0f} s")
             time.sleep(0.2)
         yield RunningServer(port=port, process=process)
     finally:

@@ -79,7 +79,7 @@ async def test_the_demo_pages_are_served(database_url: str, tmp_path: Path) -> N
     ) as client:
         live = await client.get("/demo", headers={"user-agent": IPHONE})
         soon = await client.get("/demo-soon", headers={"user-agent": IPHONE})
-    await app.context.database.dispose()
+    await app.shutdown()
     assert live.status_code == 200
     assert "Midnight Cartography" in live.text
     assert soon.status_code == 200
@@ -218,7 +218,7 @@ async def test_a_serving_instance_moves_its_simulator_when_another_process_moves
         assert await feed.poll_once()
         await app.simulator_aligner.idle()
     finally:
-        await app.context.database.dispose()
+        await app.shutdown()
     single = await _single(database_url)
     album = app.simulator_state.catalog.albums["lantern-light"]
     assert album.available_from == single.release_instant

@@ -126,6 +126,11 @@ class Application:
             self.reminders.start()
 
     async def shutdown(self) -> None:
+        if self.public_caches is not None:
+            bus.unsubscribe(self.public_caches)
+        if self.simulator_aligner is not None:
+            bus.unsubscribe(self.simulator_aligner)
+            await self.simulator_aligner.idle()
         if self.reminders is not None:
             await self.reminders.stop()
         if self.fulfilment_worker is not None:
@@ -212,6 +217,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         from launchlink.analytics.wiring import analytics_for_app
 
         front.capture, application.analytics = analytics_for_app(context, location)
+        presave_web.capture = front.capture
     application.simulator_state = simulator_state
     application.simulator_aligner = aligner  # the bus holds it weakly
     application.reminders = ReminderLoop(reminder_sender_for(context, presave_web))

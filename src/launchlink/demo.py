@@ -42,6 +42,7 @@ from launchlink.models.accounts import Role, WorkspaceKind
 from launchlink.models.catalog import ReleaseMode, ReleaseType
 from launchlink.models.links import DEFAULT_HOST
 from launchlink.platforms import PLATFORMS, parse_service_url
+from launchlink.presave.repository import CampaignRepository
 from launchlink.simulator.demo import (
     DEMO_ALBUM,
     DEMO_ARTIST_IDS,
@@ -228,9 +229,9 @@ async def seed(session: AsyncSession, settings: Settings, clock: Clock) -> tuple
         single = changed.release
     await _link(session, album, DEMO_SLUG, DEMO_ALBUM)
     soon = await _link(session, single, DEMO_SOON_SLUG, DEMO_SINGLE)
-    if await session.get(Campaign, soon.id) is None:
-        session.add(Campaign(link_id=soon.id, workspace_id=workspace.id))
-    await session.flush()
+    campaigns = CampaignRepository(session)
+    if await campaigns.get(workspace.id, soon.id) is None:
+        await campaigns.add(Campaign(link_id=soon.id, workspace_id=workspace.id))
     await touch_links(session, [soon.id])
     return single, created
 

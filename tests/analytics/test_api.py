@@ -36,7 +36,7 @@ async def app(database_url: str, tmp_path: Path, clock: FrozenClock) -> AsyncIte
     )
     application = create_app(settings, clock=clock)
     yield application
-    await application.context.database.dispose()
+    await application.shutdown()
 
 
 @pytest.fixture

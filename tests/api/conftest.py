@@ -28,7 +28,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 async def app(settings: Settings) -> AsyncIterator[Application]:
     application = create_app(settings)
     yield application
-    await application.context.database.dispose()
+    await application.shutdown()
 
 
 @pytest.fixture

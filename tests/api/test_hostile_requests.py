@@ -254,6 +254,6 @@ async def test_the_body_limit_follows_its_setting(settings: Settings) -> None:
                 "/api/v1/artists", json={"name": "n" * 3000}, headers=owner.headers
             )
     finally:
-        await application.context.database.dispose()
+        await application.shutdown()
     assert fits.status_code == 201
     assert too_big.status_code == 413

@@ -92,7 +92,7 @@ async def test_readyz_checks_redis_when_it_is_configured(settings: Settings) -> 
             async with _client(app) as client:
                 response = await client.get("/readyz")
         finally:
-            await app.context.database.dispose()
+            await app.shutdown()
         assert response.status_code == expected, response.text
         assert "redis:responseTime" in response.json()["checks"]
 
@@ -132,7 +132,7 @@ async def test_metrics_answer_only_with_the_token_when_one_is_configured(
                 "/metrics", headers={"authorization": "Bearer scrape-me-please"}
             )
     finally:
-        await app.context.database.dispose()
+        await app.shutdown()
     assert right.status_code == 200
     assert "launchlink_http_requests_total" in right.text
 
@@ -158,7 +158,7 @@ async def test_access_log_lines_are_json_with_the_request_id(settings: Settings)
         async with _client(app) as client:
             response = await client.get("/healthz", headers={"x-request-id": "trace-12345678"})
     finally:
-        await app.context.database.dispose()
+        await app.shutdown()
         logging.getLogger().handlers.clear()
     assert response.status_code == 200
     lines = [json.loads(line) for line in logged.getvalue().splitlines()]

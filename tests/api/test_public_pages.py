@@ -88,7 +88,7 @@ async def test_another_process_sees_a_change_after_its_poll(
         changed = await feed.poll_once()
         assert changed == [UUID(link["id"])]
         assert 'href="/night/deezer"' in (await c.get("/night")).text
-    await other.context.database.dispose()
+    await other.shutdown()
 
 
 async def test_postgres_notify_wakes_another_process_without_waiting_for_the_poll(

@@ -43,7 +43,7 @@ async def test_configured_services_are_available_with_their_capabilities(
         transport=httpx.ASGITransport(app=app), base_url="http://demo.test"
     ) as c:
         response = await c.get("/api/v1/services", headers=owner.headers)
-    await app.context.database.dispose()
+    await app.shutdown()
     services = {service["key"]: service for service in response.json()}
     assert services["spotify"]["available"] is True
     assert services["spotify"]["mode"] in ("development", "extended")

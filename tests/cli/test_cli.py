@@ -1,21 +1,6 @@
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-from typer.testing import CliRunner
-
-from launchlink.cli import app
-
-
-@pytest.fixture
-def env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    return {"LAUNCHLINK_DATABASE_URL": database_url, "LAUNCHLINK_VAR_DIR": str(tmp_path / "var")}
-
-
-def invoke(env: dict[str, str], *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args), env=env)
-    return result.exit_code, result.output
+from tests.cli.conftest import invoke
 
 
 def test_migrate_reports_an_up_to_date_database(env: dict[str, str]) -> None:
@@ -109,10 +94,22 @@ def test_a_worker_starts_and_stops_cleanly_on_ctrl_c(env: dict[str, str]) -> Non
         text=True,
     )
     try:
-        time.sleep(4)  # engine, reminder loop and limiter up and polling
-        assert worker.poll() is None, worker.stdout.read() if worker.stdout else ""
+        # Wait for the worker to say it runs (a fixed sleep lost the race on a busy machine).
+        assert worker.stdout is not None
+        started: list[str] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = worker.stdout.readline()
+            if not line:
+                break  # it exited: the assertion below shows why
+            started.append(line)
+            if "fulfilment worker" in line and "started" in line:
+                break
+        assert worker.poll() is None, "".join(started)
+        time.sleep(0.5)  # its lanes and the reminder loop polling
         worker.send_signal(signal.SIGINT)
         output, _ = worker.communicate(timeout=30)
+        output = "".join(started) + output
     finally:
         if worker.poll() is None:
             worker.kill()

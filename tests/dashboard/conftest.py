@@ -53,7 +53,7 @@ def dashboard_settings(database_url: str, tmp_path: Path, smtp: tuple[Inbox, int
 async def dapp(dashboard_settings: Settings, clock: FrozenClock) -> AsyncIterator[Application]:
     application = create_app(dashboard_settings, clock=clock)
     yield application
-    await application.context.database.dispose()
+    await application.shutdown()
 
 
 class Browser:

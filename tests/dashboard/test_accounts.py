@@ -70,7 +70,7 @@ async def test_an_operator_can_open_sign_up(
             count = (await session.execute(select(func.count(User.id)))).scalar_one()
         assert count == 2
     finally:
-        await app.context.database.dispose()
+        await app.shutdown()
 
 
 async def test_a_wrong_password_and_an_unknown_address_read_the_same(

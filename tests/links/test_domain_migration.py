@@ -119,7 +119,7 @@ async def test_a_domain_registered_before_the_upgrade_keeps_serving(
                 "/api/v1/domains", headers={"authorization": f"Bearer {key.plaintext}"}
             )
     finally:
-        await app.context.database.dispose()
+        await app.shutdown()
     assert page.status_code == 200
     assert "Old Album" in page.text
     [domain] = domains.json()

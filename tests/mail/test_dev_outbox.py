@@ -45,7 +45,7 @@ async def dev_app(database_url: str, tmp_path: Path) -> AsyncIterator[Applicatio
         _settings(database_url, tmp_path, "development"), clock=FrozenClock(NOW)
     )
     yield application
-    await application.context.database.dispose()
+    await application.shutdown()
 
 
 def _browser(
@@ -155,7 +155,7 @@ async def test_there_is_no_dev_outbox_outside_development(
         async with _browser(application) as developer:
             response = await developer.get("/_dev/mail")
     finally:
-        await application.context.database.dispose()
+        await application.shutdown()
     assert response.status_code == 404
     assert application.context.settings.dev_outbox_dir is None
 

@@ -54,7 +54,7 @@ async def test_a_configured_instance_says_what_each_release_needs(
         transport=httpx.ASGITransport(app=instance), base_url="http://demo.test"
     ) as c:
         response = await c.get("/api/v1/services", headers=key.headers)
-    await instance.context.database.dispose()
+    await instance.shutdown()
     services = {s["key"]: modes_of(s) for s in response.json()}
     spotify = services["spotify"]
     assert spotify["direct_save"]["offered"] is True

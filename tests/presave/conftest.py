@@ -105,7 +105,7 @@ def presave_settings(database_url: str, tmp_path: Path, smtp: tuple[Inbox, int])
 async def papp(presave_settings: Settings, clock: FrozenClock) -> AsyncIterator[Application]:
     application = create_app(presave_settings, clock=clock)
     yield application
-    await application.context.database.dispose()
+    await application.shutdown()
 
 
 @pytest.fixture

@@ -53,7 +53,7 @@ async def second_process(
     """Another app on the same database: a second web process."""
     application = create_app(presave_settings, clock=clock)
     yield application
-    await application.context.database.dispose()
+    await application.shutdown()
 
 
 async def test_a_fourth_magic_link_within_the_hour_is_refused_across_processes(

@@ -26,7 +26,7 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=application)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as c:
         yield c
-    await application.context.database.dispose()
+    await application.shutdown()
 
 
 async def test_a_versioned_static_file_is_cached_for_a_year(client: httpx.AsyncClient) -> None:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.accounts import audit
@@ -84,8 +83,7 @@ async def _serialise_sign_ups(session: AsyncSession) -> None:
     # Two first sign-ups at once must not both become owner of a fresh instance. SQLite's
     # write lock (taken at BEGIN by the caller) already serialises them; PostgreSQL needs
     # a lock of its own.
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('signup', 0))"))
+    await MemberRepository(session).serialise_sign_ups()
 
 
 async def sign_up(

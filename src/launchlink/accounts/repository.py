@@ -6,6 +6,7 @@ from uuid import UUID
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from launchlink.kit.repository import WorkspaceScoped, advisory_xact_locks
 from launchlink.models import (
     ApiKey,
     AuditEntry,
@@ -57,16 +58,12 @@ class UserRepository:
         return membership
 
 
-class ApiKeyRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def add(self, api_key: ApiKey) -> ApiKey:
-        self.session.add(api_key)
-        await self.session.flush()
-        return api_key
+class ApiKeyRepository(WorkspaceScoped[ApiKey]):
+    model = ApiKey
 
     async def get_active_by_hash(self, key_hash: str) -> ApiKey | None:
+        """The live key with this hash, whichever workspace holds it: this is how a request
+        proves its workspace, so it cannot be scoped by one."""
         result = await self.session.execute(
             select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
         )
@@ -166,6 +163,10 @@ class MemberRepository:
         await self.session.delete(membership)
         await self.session.flush()
 
+    async def serialise_sign_ups(self) -> None:
+        """Two first sign-ups at once must not both become owner of a fresh instance."""
+        await advisory_xact_locks(self.session, ["signup"])
+
     async def user_count(self) -> int:
         return int((await self.session.execute(select(func.count(User.id)))).scalar_one())
 
@@ -211,21 +212,18 @@ class InvitationRepository:
         )
 
 
-class ApiKeyListing:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class ApiKeyListing(WorkspaceScoped[ApiKey]):
+    """The keys a workspace's members manage (``get`` is scoped by the base)."""
+
+    model = ApiKey
 
     async def of_workspace(self, workspace_id: UUID) -> list[ApiKey]:
         result = await self.session.execute(
-            select(ApiKey)
-            .where(ApiKey.workspace_id == workspace_id)
-            .order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc())
+            self.scoped(workspace_id).order_by(
+                ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc()
+            )
         )
         return list(result.scalars())
-
-    async def get(self, workspace_id: UUID, api_key_id: UUID) -> ApiKey | None:
-        key = await self.session.get(ApiKey, api_key_id)
-        return key if key is not None and key.workspace_id == workspace_id else None
 
 
 class AuditRepository:

@@ -26,7 +26,7 @@ from launchlink.catalog.schemas import (
 )
 from launchlink.errors import Conflict, NotFound, ValidationFailed
 from launchlink.kit.clock import Clock
-from launchlink.kit.pagination import Page, decode_cursor, page_from
+from launchlink.kit.pagination import Page
 from launchlink.links.phase import ReleaseZones
 from launchlink.links.service import count_links_of_release, touch_links_of_release
 from launchlink.models import Artist, Release, ReleaseArtist, Track
@@ -50,10 +50,7 @@ async def get_artist(session: AsyncSession, workspace_id: UUID, artist_id: UUID)
 async def list_artists(
     session: AsyncSession, workspace_id: UUID, *, cursor: str | None, limit: int
 ) -> Page[Artist]:
-    rows = await ArtistRepository(session).list_page(
-        workspace_id, after=decode_cursor(cursor), limit=limit
-    )
-    return page_from(rows, limit=limit)
+    return await ArtistRepository(session).list_page(workspace_id, cursor=cursor, limit=limit)
 
 
 async def update_artist(
@@ -130,10 +127,7 @@ async def get_release(session: AsyncSession, workspace_id: UUID, release_id: UUI
 async def list_releases(
     session: AsyncSession, workspace_id: UUID, *, cursor: str | None, limit: int
 ) -> Page[Release]:
-    rows = await ReleaseRepository(session).list_page(
-        workspace_id, after=decode_cursor(cursor), limit=limit
-    )
-    return page_from(rows, limit=limit)
+    return await ReleaseRepository(session).list_page(workspace_id, cursor=cursor, limit=limit)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
 from launchlink.connectors.base import (
@@ -14,7 +14,7 @@ from launchlink.connectors.base import (
     TokenSet,
     TrackMatch,
 )
-from launchlink.connectors.errors import NotSupported, Unavailable
+from launchlink.connectors.errors import NotSupported, PlatformError, Unavailable
 from launchlink.connectors.oauth import TokenClient
 from launchlink.kit.clock import Clock
 
@@ -83,6 +83,78 @@ def missing_credentials(
     if variables:
         reason += f" (set {', '.join(variables)})"
     return reason
+
+
+def missing_client_credentials(
+    service_name: str, service: str, *, client_id: object, client_secret: object
+) -> str | None:
+    """Why an OAuth app without its client id or secret is unavailable (see
+    :func:`missing_credentials`), naming the two settings to set."""
+    return missing_credentials(
+        service_name,
+        {"client ID": client_id, "client secret": client_secret},
+        settings={
+            "client ID": setting_name(service, "client_id"),
+            "client secret": setting_name(service, "client_secret"),
+        },
+    )
+
+
+CATALOGUE_LOOKUPS = frozenset(
+    {Capability.LOOKUP_UPC, Capability.LOOKUP_ISRC, Capability.LOOKUP_URL, Capability.SEARCH}
+)
+"""What a service with a real catalogue API answers with the app's credentials alone."""
+LIBRARY_ACTIONS = frozenset(
+    {
+        Capability.SAVE_RELEASE,
+        Capability.SAVE_TRACKS,
+        Capability.FOLLOW_ARTIST,
+        Capability.PLAYLIST_ADD,
+        Capability.PLAYLIST_FOLLOW,
+    }
+)
+"""What a service with a full library API does with the fan's grant."""
+
+
+async def send_in_batches(
+    items: Sequence[str], size: int, send: Callable[[Sequence[str]], Awaitable[object]]
+) -> int:
+    """``send`` each batch of at most ``size`` items, in order; the number of requests."""
+    requests = 0
+    for batch in chunks(items, size):
+        await send(batch)
+        requests += 1
+    return requests
+
+
+async def playlist_added(
+    service: str,
+    track_ids: Sequence[str],
+    size: int,
+    send: Callable[[Sequence[str]], Awaitable[object]],
+) -> ActionResult:
+    """``add_to_playlist``: each track once, in batches of ``size``. Appending is not
+    idempotent (a replay adds the tracks twice), so ``send`` must not retry."""
+    tracks = unique(track_ids)
+    requests = await send_in_batches(tracks, size, send)
+    return ActionResult(
+        service=service, action=Capability.PLAYLIST_ADD, targets=tuple(tracks), requests=requests
+    )
+
+
+def created_playlist(
+    service: str, playlist_id: str | None, *, status: int | None = None
+) -> ActionResult:
+    """The result of ``create_playlist`` from the id the service answered with."""
+    if not playlist_id:
+        raise PlatformError("playlist created without an id", service=service, status=status)
+    return ActionResult(
+        service=service,
+        action=Capability.PLAYLIST_ADD,
+        targets=(playlist_id,),
+        created_id=playlist_id,
+        requests=1,
+    )
 
 
 class ConnectorBase:

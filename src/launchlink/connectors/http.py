@@ -31,7 +31,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -179,6 +179,36 @@ def raise_for_status(
         raise NotFound(message, service=service, status=status)
     raise_if_throttled_or_down(response, service=service, message=message)
     raise PlatformError(message, service=service, status=status)
+
+
+class HttpLimits(Protocol):
+    """The per-service settings every connector's HTTP takes (``timeout_seconds``,
+    ``max_retries``)."""
+
+    @property
+    def timeout_seconds(self) -> float: ...
+
+    @property
+    def max_retries(self) -> int: ...
+
+
+def service_http(
+    service: str,
+    settings: HttpLimits,
+    *,
+    base_urls: Iterable[str],
+    transport: httpx.AsyncBaseTransport | None,
+    secrets: Iterable[str | None] = (),
+) -> ServiceHttp:
+    """The :class:`ServiceHttp` of one service, with the limits its settings give."""
+    return ServiceHttp(
+        service=service,
+        base_urls=base_urls,
+        timeout_seconds=settings.timeout_seconds,
+        max_retries=settings.max_retries,
+        transport=transport,
+        secrets=secrets,
+    )
 
 
 class ServiceHttp:

@@ -12,12 +12,11 @@ from fastapi.responses import Response
 from launchlink.catalog.service import get_release
 from launchlink.context import AppContext
 from launchlink.dependencies import CurrentPrincipal, Session, get_clock, get_context
-from launchlink.errors import NotFound
 from launchlink.fulfilment import report, service
 from launchlink.fulfilment.schemas import OpenJobOut, OpenJobPage, ProgressOut, ReportOut
 from launchlink.kit.clock import Clock
 from launchlink.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from launchlink.models.links import Link
+from launchlink.links.service import get_link
 
 router = APIRouter(tags=["fulfilment"])
 
@@ -83,9 +82,7 @@ async def campaign_report(
     format: Literal["json", "csv"] = "json",
 ) -> Response | ReportOut:
     """Each fan's outcome and reason for one campaign, as JSON or CSV."""
-    link = await session.get(Link, link_id)
-    if link is None or link.workspace_id != principal.workspace_id:
-        raise NotFound("no such link in this workspace")
+    await get_link(session, principal.workspace_id, link_id)
     if format == "csv":
         body = await report.report_csv(session, link_id)
         return Response(

@@ -25,11 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from launchlink.db import Database
-from launchlink.models.fulfilment import ServiceLimiterState
+from launchlink.fulfilment.repository import LimiterStateRepository
 from launchlink.ops import metrics
 
 Now = Callable[[], float]
@@ -193,27 +192,20 @@ class DatabaseLimiter:
     async def _ensure_row(self, key: str) -> None:
         try:
             async with self._database.transaction() as session:
-                await session.execute(insert(ServiceLimiterState).values(key=key))
+                await LimiterStateRepository(session).create(key)
         except IntegrityError:
             pass  # another worker created it first
 
     async def reserve(self, key: str, rate: float, cost: float = 1.0) -> Reservation:
+        interval = cost / rate
         for _ in range(2):
             now = self._now()
-            greatest = func.max if self._database.dialect == "sqlite" else func.greatest
-            table = ServiceLimiterState
             async with self._database.transaction(write_lock=True) as session:
-                row = (
-                    await session.execute(
-                        update(table)
-                        .where(table.key == key, table.paused_until <= now)
-                        .values(next_slot=greatest(table.next_slot, now) + cost / rate)
-                        .returning(table.next_slot)
-                    )
-                ).first()
-                if row is not None:
-                    return Reservation(wait=max(0.0, row[0] - cost / rate - now))
-                paused = await session.scalar(select(table.paused_until).where(table.key == key))
+                states = LimiterStateRepository(session)
+                slot_end = await states.reserve_slot(key, now=now, interval=interval)
+                if slot_end is not None:
+                    return Reservation(wait=max(0.0, slot_end - interval - now))
+                paused = await states.paused_until(key)
             if paused is not None:
                 return Reservation(paused_until=paused)
             await self._ensure_row(key)
@@ -222,31 +214,18 @@ class DatabaseLimiter:
     async def pause(self, key: str, seconds: float, reason: str) -> None:
         await self._ensure_row(key)
         until = self._now() + seconds
-        table = ServiceLimiterState
         async with self._database.transaction(write_lock=True) as session:
-            await session.execute(
-                update(table)
-                .where(table.key == key, table.paused_until < until)
-                .values(paused_until=until, pause_reason=reason[:300])
+            await LimiterStateRepository(session).extend_pause(
+                key, until=until, reason=reason[:300]
             )
 
     async def resume(self, key: str) -> None:
-        table = ServiceLimiterState
         async with self._database.transaction(write_lock=True) as session:
-            await session.execute(
-                update(table)
-                .where(table.key == key)
-                .values(paused_until=0.0, pause_reason=None, next_slot=0.0)
-            )
+            await LimiterStateRepository(session).reset(key)
 
     async def pause_of(self, key: str) -> Pause | None:
-        table = ServiceLimiterState
         async with self._database.transaction() as session:
-            row = (
-                await session.execute(
-                    select(table.paused_until, table.pause_reason).where(table.key == key)
-                )
-            ).first()
+            row = await LimiterStateRepository(session).pause_of(key)
         if row is None or row[0] <= self._now():
             return None
         return Pause(row[0], row[1])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.kit.ids import uuid7
 from launchlink.models.catalog import Release, ReleaseArtist
-from launchlink.models.fulfilment import FulfilmentAction, FulfilmentJob, ReleaseResolution
+from launchlink.models.fulfilment import (
+    FulfilmentAction,
+    FulfilmentJob,
+    ReleaseResolution,
+    ServiceLimiterState,
+)
 from launchlink.models.links import Destination, Link
 from launchlink.models.presave import (
     FINAL_PRESAVE_STATES,
@@ -815,6 +820,27 @@ class FulfilmentRepository:
 
     # -- standing authorisations ------------------------------------------------------------
 
+    async def first_link_of_release(self, release_id: UUID) -> Link | None:
+        """The release's oldest link: the one standing pre-saves are filed under."""
+        return await self.session.scalar(
+            select(Link).where(Link.release_id == release_id).order_by(Link.created_at).limit(1)
+        )
+
+    async def upcoming_releases_with_links(self, now: datetime) -> list[UUID]:
+        """Releases still ahead (by instant, or by a date not yet over anywhere) with a link."""
+        rows = (
+            await self.session.execute(
+                select(Release.id)
+                .join(Link, Link.release_id == Release.id)
+                .where(
+                    (Release.release_instant > now)
+                    | (Release.release_date >= (now - timedelta(days=1)).date())
+                )
+                .distinct()
+            )
+        ).all()
+        return [row[0] for row in rows]
+
     async def release_artists(self, release_id: UUID) -> list[UUID]:
         return list(
             (
@@ -1069,3 +1095,59 @@ class ProgressRepository:
             .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+class LimiterStateRepository:
+    """The rows of :class:`launchlink.fulfilment.limiter.DatabaseLimiter`: one per service
+    app, every change one atomic statement (times are epoch seconds of the real clock)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def create(self, key: str) -> None:
+        """Insert the row of ``key``; IntegrityError when another worker did it first."""
+        await self.session.execute(insert(ServiceLimiterState).values(key=key))
+
+    async def reserve_slot(self, key: str, *, now: float, interval: float) -> float | None:
+        """Take the next slot of an unpaused ``key`` (``interval`` after the last one taken,
+        never in the past) and return the end of it; None when paused or absent."""
+        table = ServiceLimiterState
+        greatest = func.max if self.session.get_bind().dialect.name == "sqlite" else func.greatest
+        row = (
+            await self.session.execute(
+                update(table)
+                .where(table.key == key, table.paused_until <= now)
+                .values(next_slot=greatest(table.next_slot, now) + interval)
+                .returning(table.next_slot)
+            )
+        ).first()
+        return None if row is None else float(row[0])
+
+    async def paused_until(self, key: str) -> float | None:
+        """Until when ``key`` is paused (a past instant: not paused); None when absent."""
+        table = ServiceLimiterState
+        return await self.session.scalar(select(table.paused_until).where(table.key == key))
+
+    async def extend_pause(self, key: str, *, until: float, reason: str) -> None:
+        table = ServiceLimiterState
+        await self.session.execute(
+            update(table)
+            .where(table.key == key, table.paused_until < until)
+            .values(paused_until=until, pause_reason=reason)
+        )
+
+    async def reset(self, key: str) -> None:
+        await self.session.execute(
+            update(ServiceLimiterState)
+            .where(ServiceLimiterState.key == key)
+            .values(paused_until=0.0, pause_reason=None, next_slot=0.0)
+        )
+
+    async def pause_of(self, key: str) -> tuple[float, str | None] | None:
+        table = ServiceLimiterState
+        row = (
+            await self.session.execute(
+                select(table.paused_until, table.pause_reason).where(table.key == key)
+            )
+        ).first()
+        return None if row is None else (row[0], row[1])

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.config import Settings
@@ -38,7 +37,6 @@ from launchlink.kit.ids import uuid7
 from launchlink.kit.pagination import Page, decode_cursor, page_from
 from launchlink.kit.territories import TerritoryTimeZones
 from launchlink.models.catalog import Release, ReleaseMode
-from launchlink.models.links import Link
 from launchlink.models.presave import Presave, PresaveEvent, PresaveState, ServiceGrant, ServiceMode
 
 # Scopes without which a standing grant cannot save a release on each service. Apple's
@@ -362,12 +360,10 @@ async def queue_standing_presaves(
     release = await session.get(Release, release_id)
     if release is None:
         return 0
-    link = await session.scalar(
-        select(Link).where(Link.release_id == release_id).order_by(Link.created_at).limit(1)
-    )
+    repository = FulfilmentRepository(session)
+    link = await repository.first_link_of_release(release_id)
     if link is None:
         return 0
-    repository = FulfilmentRepository(session)
     artists = {str(a) for a in await repository.release_artists(release_id)}
     existing = await repository.grants_with_presave(link.id)
     grants = await repository.standing_grants(release.workspace_id)
@@ -434,18 +430,7 @@ def _due_at(release: Release, country: str | None, table: TerritoryTimeZones) ->
 
 async def upcoming_releases_with_standing_fans(session: AsyncSession, now: datetime) -> list[UUID]:
     """Releases still ahead (by date or instant) that have a link: standing sweeps' input."""
-    rows = (
-        await session.execute(
-            select(Release.id)
-            .join(Link, Link.release_id == Release.id)
-            .where(
-                (Release.release_instant > now)
-                | (Release.release_date >= (now - timedelta(days=1)).date())
-            )
-            .distinct()
-        )
-    ).all()
-    return [row[0] for row in rows]
+    return await FulfilmentRepository(session).upcoming_releases_with_links(now)
 
 
 async def cancel_presave(session: AsyncSession, presave_id: UUID, *, clock: Clock) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Generic, TypeVar
@@ -40,9 +40,9 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-def page_from(rows: Sequence[T], *, limit: int) -> Page[T]:
-    """``rows`` (with an ``id``) were fetched with ``limit + 1``: the extra one says "more"."""
+def page_from(rows: Sequence[T], *, limit: int, key: Callable[[T], UUID] = _id_of) -> Page[T]:
+    """``rows`` were fetched with ``limit + 1`` in ``key`` order: the extra one says "more"."""
     has_more = len(rows) > limit
     items = rows[:limit]
-    next_cursor = encode_cursor(_id_of(items[-1])) if has_more and items else None
+    next_cursor = encode_cursor(key(items[-1])) if has_more and items else None
     return Page(items=items, next_cursor=next_cursor)

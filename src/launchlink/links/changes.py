@@ -13,7 +13,6 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 from uuid import UUID
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.db import after_commit
@@ -39,6 +38,11 @@ class LinkChangeBus:
     def subscribe(self, listener: LinkChangeListener) -> None:
         self._listeners.add(listener)
 
+    def unsubscribe(self, listener: LinkChangeListener) -> None:
+        # A stopped application must stop reacting at once: until the collector frees it,
+        # a weakly held listener would still start work against its closed database.
+        self._listeners.discard(listener)
+
     def publish(self, link_ids: Sequence[UUID]) -> None:
         for listener in list(self._listeners):
             listener.links_changed(link_ids)
@@ -54,10 +58,7 @@ async def touch_links(session: AsyncSession, link_ids: Iterable[UUID]) -> None:
         return
     repository = LinkRepository(session)
     await repository.bump_versions(ids)
-    await repository.record_changes(ids)
-    if session.get_bind().dialect.name == "postgresql":
-        # Delivered by PostgreSQL at commit, dropped on rollback: exactly what we want.
-        await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+    await repository.record_changes(ids, notify=NOTIFY_CHANNEL)
 
     async def _publish() -> None:
         bus.publish(ids)

@@ -15,14 +15,11 @@ from collections.abc import Sequence
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import delete
-
 from launchlink.db import Database
 from launchlink.kit.clock import Clock
 from launchlink.kit.pglisten import listen_forever
 from launchlink.links.changes import NOTIFY_CHANNEL, bus
 from launchlink.links.repository import LinkRepository
-from launchlink.models import LinkChange
 
 logger = logging.getLogger(__name__)
 
@@ -69,11 +66,7 @@ class LinkChangeFeed:
 
     async def prune(self) -> None:
         async with self.database.transaction() as session:
-            await session.execute(
-                delete(LinkChange).where(
-                    LinkChange.changed_at < self.clock.now() - CHANGE_LOG_RETENTION
-                )
-            )
+            await LinkRepository(session).prune_changes(self.clock.now() - CHANGE_LOG_RETENTION)
 
     async def _poll_forever(self) -> None:
         polls = 0

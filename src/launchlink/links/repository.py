@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import selectinload
 
+from launchlink.kit.repository import WorkspaceScoped
 from launchlink.models import (
     CustomDomain,
     CustomDomainClaim,
@@ -18,28 +18,14 @@ from launchlink.models import (
 )
 
 
-class LinkRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, workspace_id: UUID, link_id: UUID) -> Link | None:
-        result = await self.session.execute(
-            select(Link).where(Link.id == link_id, Link.workspace_id == workspace_id)
-        )
-        return result.scalars().first()
+class LinkRepository(WorkspaceScoped[Link]):
+    model = Link
 
     async def get_by_host_slug(self, host: str, slug: str) -> Link | None:
         result = await self.session.execute(
             select(Link).where(Link.host == host, Link.slug == slug)
         )
         return result.scalars().first()
-
-    async def list_page(self, workspace_id: UUID, *, after: UUID | None, limit: int) -> list[Link]:
-        query = select(Link).where(Link.workspace_id == workspace_id)
-        if after is not None:
-            query = query.where(Link.id > after)
-        result = await self.session.execute(query.order_by(Link.id).limit(limit + 1))
-        return list(result.scalars())
 
     async def ids_of_release(self, release_id: UUID) -> list[UUID]:
         result = await self.session.execute(select(Link.id).where(Link.release_id == release_id))
@@ -51,15 +37,6 @@ class LinkRepository:
         )
         return list(result.scalars())
 
-    async def add(self, link: Link) -> Link:
-        self.session.add(link)
-        await self.session.flush()
-        return link
-
-    async def delete(self, link: Link) -> None:
-        await self.session.delete(link)
-        await self.session.flush()
-
     async def bump_versions(self, link_ids: Sequence[UUID]) -> None:
         await self.session.execute(
             update(Link)
@@ -68,8 +45,15 @@ class LinkRepository:
             .execution_options(synchronize_session="fetch")
         )
 
-    async def record_changes(self, link_ids: Sequence[UUID]) -> None:
+    async def record_changes(self, link_ids: Sequence[UUID], *, notify: str | None) -> None:
+        """Append to the change log; on PostgreSQL also ``NOTIFY notify`` (delivered at
+        commit, dropped on rollback) so other processes' pollers wake at once."""
         await self.session.execute(insert(LinkChange), [{"link_id": x} for x in link_ids])
+        if notify is not None and self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(text(f"NOTIFY {notify}"))
+
+    async def prune_changes(self, before: datetime) -> None:
+        await self.session.execute(delete(LinkChange).where(LinkChange.changed_at < before))
 
     async def changes_after(self, last_id: int, *, limit: int = 1000) -> list[LinkChange]:
         result = await self.session.execute(
@@ -106,17 +90,8 @@ class LinkRepository:
         return await self.load_for_page(link.host, link.slug)
 
 
-class CustomDomainRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, workspace_id: UUID, domain_id: UUID) -> CustomDomain | None:
-        result = await self.session.execute(
-            select(CustomDomain).where(
-                CustomDomain.id == domain_id, CustomDomain.workspace_id == workspace_id
-            )
-        )
-        return result.scalars().first()
+class CustomDomainRepository(WorkspaceScoped[CustomDomain]):
+    model = CustomDomain
 
     async def get_by_hostname(self, hostname: str) -> CustomDomain | None:
         """The workspace holding ``hostname`` (ownership proven), whichever it is."""
@@ -125,21 +100,9 @@ class CustomDomainRepository:
         )
         return result.scalars().first()
 
-    async def add_if_free(self, domain: CustomDomain) -> bool:
-        """Insert a held domain; False when another workspace got the hostname first."""
-        try:
-            async with self.session.begin_nested():
-                self.session.add(domain)
-                await self.session.flush()
-        except IntegrityError:
-            return False
-        return True
-
     async def list_all(self, workspace_id: UUID) -> list[CustomDomain]:
         result = await self.session.execute(
-            select(CustomDomain)
-            .where(CustomDomain.workspace_id == workspace_id)
-            .order_by(CustomDomain.hostname)
+            self.scoped(workspace_id).order_by(CustomDomain.hostname)
         )
         return list(result.scalars())
 
@@ -150,55 +113,18 @@ class CustomDomainRepository:
             .values(root_link_id=None)
         )
 
-    async def add(self, domain: CustomDomain) -> CustomDomain:
-        self.session.add(domain)
-        await self.session.flush()
-        return domain
 
-    async def delete(self, domain: CustomDomain) -> None:
-        await self.session.delete(domain)
-        await self.session.flush()
-
-
-class CustomDomainClaimRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, workspace_id: UUID, claim_id: UUID) -> CustomDomainClaim | None:
-        result = await self.session.execute(
-            select(CustomDomainClaim).where(
-                CustomDomainClaim.id == claim_id, CustomDomainClaim.workspace_id == workspace_id
-            )
-        )
-        return result.scalars().first()
+class CustomDomainClaimRepository(WorkspaceScoped[CustomDomainClaim]):
+    model = CustomDomainClaim
 
     async def get_for(self, workspace_id: UUID, hostname: str) -> CustomDomainClaim | None:
         result = await self.session.execute(
-            select(CustomDomainClaim).where(
-                CustomDomainClaim.workspace_id == workspace_id,
-                CustomDomainClaim.hostname == hostname,
-            )
+            self.scoped(workspace_id).where(CustomDomainClaim.hostname == hostname)
         )
         return result.scalars().first()
 
     async def list_all(self, workspace_id: UUID) -> list[CustomDomainClaim]:
         result = await self.session.execute(
-            select(CustomDomainClaim)
-            .where(CustomDomainClaim.workspace_id == workspace_id)
-            .order_by(CustomDomainClaim.hostname)
+            self.scoped(workspace_id).order_by(CustomDomainClaim.hostname)
         )
         return list(result.scalars())
-
-    async def add_if_free(self, claim: CustomDomainClaim) -> bool:
-        """Insert a claim; False when this workspace already claims the hostname."""
-        try:
-            async with self.session.begin_nested():
-                self.session.add(claim)
-                await self.session.flush()
-        except IntegrityError:
-            return False
-        return True
-
-    async def delete(self, claim: CustomDomainClaim) -> None:
-        await self.session.delete(claim)
-        await self.session.flush()

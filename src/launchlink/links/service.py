@@ -10,7 +10,7 @@ from launchlink.catalog.repository import ReleaseRepository
 from launchlink.errors import Conflict, NotFound, OwnershipNotProven, ValidationFailed
 from launchlink.fulfilment.service import queue_standing_presaves
 from launchlink.kit.clock import Clock, SystemClock
-from launchlink.kit.pagination import Page, decode_cursor, page_from
+from launchlink.kit.pagination import Page
 from launchlink.kit.urls import UrlRefused, check_url
 from launchlink.links.changes import touch_links
 from launchlink.links.domains import OwnershipProver, new_token
@@ -171,10 +171,7 @@ async def get_link(session: AsyncSession, workspace_id: UUID, link_id: UUID) -> 
 async def list_links(
     session: AsyncSession, workspace_id: UUID, *, cursor: str | None, limit: int
 ) -> Page[Link]:
-    rows = await LinkRepository(session).list_page(
-        workspace_id, after=decode_cursor(cursor), limit=limit
-    )
-    return page_from(rows, limit=limit)
+    return await LinkRepository(session).list_page(workspace_id, cursor=cursor, limit=limit)
 
 
 async def update_link(

@@ -21,15 +21,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.events import MessageQueued, emit_many
 from launchlink.kit.ids import uuid7
 from launchlink.messaging.repository import MessagingRepository
-from launchlink.models import Fan, Presave, Reminder
+from launchlink.models import Fan, Presave
 from launchlink.models.messaging import MessageChannel, MessageKind, MessageState
-from launchlink.models.presave import PresaveState, ReminderState
 
 COUNTDOWN = timedelta(hours=24)
 
@@ -74,27 +72,9 @@ async def _queue(session: AsyncSession, rows: list[dict[str, Any]], *, now: date
 async def plan_release(session: AsyncSession, release_id: UUID, *, now: datetime) -> int:
     """Queue the release-day, countdown and SMS opt-in messages of every fan of the
     release who has not got them yet; returns how many were queued."""
-    rows = (
-        await session.execute(
-            select(Presave, Fan)
-            .join(Fan, Fan.id == Presave.fan_id)
-            .where(
-                Presave.release_id == release_id,
-                Presave.state.not_in((PresaveState.cancelled,)),
-                Fan.deleted_at.is_(None),
-            )
-            .order_by(Presave.due_at)
-        )
-    ).all()
-    reminded = set(
-        (
-            await session.execute(
-                select(Reminder.fan_id, Reminder.link_id, Reminder.channel).where(
-                    Reminder.state.in_((ReminderState.pending, ReminderState.sent))
-                )
-            )
-        ).all()
-    )
+    repository = MessagingRepository(session)
+    rows = await repository.presaves_of_release(release_id)
+    reminded = await repository.open_reminders()
     planned: list[dict[str, Any]] = []
     for presave, fan in rows:
         if fan.phone and fan.sms_consent_at is not None and fan.sms_confirmed_at is None:
@@ -140,11 +120,7 @@ async def plan_receipt(
     session: AsyncSession, presave_id: UUID, *, saved: bool, now: datetime
 ) -> int:
     """The fulfilment receipt of one pre-save, on the fan's first consenting channel."""
-    row = (
-        await session.execute(
-            select(Presave, Fan).join(Fan, Fan.id == Presave.fan_id).where(Presave.id == presave_id)
-        )
-    ).first()
+    row = await MessagingRepository(session).presave_with_fan(presave_id)
     if row is None or row[1].deleted_at is not None:
         return 0
     presave, fan = row
@@ -172,11 +148,7 @@ async def announce(
     """A one-off message to every fan of the workspace with a confirmed consent for each
     channel; returns the announcement's id and how many messages were queued."""
     announcement_id = uuid7()
-    fans = (
-        await session.execute(
-            select(Fan).where(Fan.workspace_id == workspace_id, Fan.deleted_at.is_(None))
-        )
-    ).scalars()
+    fans = await MessagingRepository(session).live_fans(workspace_id)
     planned = [
         {
             "workspace_id": workspace_id,
@@ -202,13 +174,7 @@ async def replan_release_messages(session: AsyncSession, release_id: UUID, *, no
     repository = MessagingRepository(session)
     messages = await repository.planned_for_release(release_id)
     presave_ids = {m.presave_id for m in messages if m.presave_id is not None}
-    due = dict(
-        (
-            await session.execute(
-                select(Presave.id, Presave.due_at).where(Presave.id.in_(list(presave_ids)))
-            )
-        ).all()
-    ) if presave_ids else {}  # fmt: skip
+    due = await repository.due_of(presave_ids)
     moved = 0
     ledger: list[tuple[UUID, str, str, str | None, datetime]] = []
     for message in messages:

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.kit.ids import uuid7
-from launchlink.models import Artist, Fan, Link, Release, ReleaseArtist
+from launchlink.models import Artist, Fan, Link, Presave, Release, ReleaseArtist, Reminder
 from launchlink.models.messaging import (
     Message,
     MessageChannel,
@@ -30,6 +30,7 @@ from launchlink.models.messaging import (
     QuietHoursRule,
     WorkspaceMessaging,
 )
+from launchlink.models.presave import PresaveState, ReminderState
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,6 +369,57 @@ class MessagingRepository:
         return list(rows.scalars())
 
     # -- re-planning ------------------------------------------------------------------------
+
+    # -- what the planner reads -----------------------------------------------------------
+
+    async def presaves_of_release(self, release_id: UUID) -> list[tuple[Presave, Fan]]:
+        """The release's pre-saves not cancelled, of fans not deleted, soonest due first."""
+        result = await self.session.execute(
+            select(Presave, Fan)
+            .join(Fan, Fan.id == Presave.fan_id)
+            .where(
+                Presave.release_id == release_id,
+                Presave.state.not_in((PresaveState.cancelled,)),
+                Fan.deleted_at.is_(None),
+            )
+            .order_by(Presave.due_at)
+        )
+        return [(row[0], row[1]) for row in result]
+
+    async def open_reminders(self) -> set[tuple[UUID, UUID, str]]:
+        """(fan, link, channel) of every reminder pending or sent: those fans are reminded
+        by the pre-save engine already."""
+        result = await self.session.execute(
+            select(Reminder.fan_id, Reminder.link_id, Reminder.channel).where(
+                Reminder.state.in_((ReminderState.pending, ReminderState.sent))
+            )
+        )
+        return {(row[0], row[1], row[2]) for row in result}
+
+    async def presave_with_fan(self, presave_id: UUID) -> tuple[Presave, Fan] | None:
+        row = (
+            await self.session.execute(
+                select(Presave, Fan)
+                .join(Fan, Fan.id == Presave.fan_id)
+                .where(Presave.id == presave_id)
+            )
+        ).first()
+        return (row[0], row[1]) if row is not None else None
+
+    async def live_fans(self, workspace_id: UUID) -> list[Fan]:
+        result = await self.session.execute(
+            select(Fan).where(Fan.workspace_id == workspace_id, Fan.deleted_at.is_(None))
+        )
+        return list(result.scalars())
+
+    async def due_of(self, presave_ids: Iterable[UUID]) -> dict[UUID, datetime]:
+        ids = list(presave_ids)
+        if not ids:
+            return {}
+        result = await self.session.execute(
+            select(Presave.id, Presave.due_at).where(Presave.id.in_(ids))
+        )
+        return {row[0]: row[1] for row in result}
 
     async def planned_for_release(self, release_id: UUID) -> list[Message]:
         """Queued release-day and countdown messages of a release, locked."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from launchlink.config import load_settings
+from launchlink.config import Settings, load_settings
 from launchlink.ops.metrics import MULTIPROC_ENV
 
 console = Console()
@@ -48,16 +47,21 @@ def web(
     worker off unless LAUNCHLINK_EMBEDDED_WORKER says otherwise.
     """
     os.environ.setdefault("LAUNCHLINK_EMBEDDED_WORKER", "false")
-    metrics_dir = prepare_multiprocess_metrics(workers)
     settings = load_settings()
     if migrate_first:
         from launchlink.migrate import upgrade_to_head
 
         upgrade_to_head(settings.resolved_database_url)
+    errors.print(f"launchlink web on http://{host}:{port} with {workers} process(es)")
+    run_granian(host, port, workers, settings)
+
+
+def run_granian(host: str, port: int, workers: int, settings: Settings) -> None:
+    """Serve the app with granian (``web`` and ``serve``), metrics summed across workers."""
     from granian import Granian
     from granian.constants import Interfaces
 
-    errors.print(f"launchlink web on http://{host}:{port} with {workers} process(es)")
+    metrics_dir = prepare_multiprocess_metrics(workers)
     try:
         Granian(
             "launchlink.app:create_default_app",
@@ -79,13 +83,17 @@ def web(
 def prepare_multiprocess_metrics(workers: int) -> str | None:
     """Give several web workers one fresh metrics directory (see ops/metrics.py).
 
-    Must run before prometheus-client is imported: it picks its storage at import, and
-    granian's workers are forked from this process.
+    prometheus-client picks its storage when it is imported, and this process has
+    imported it already; so the workers are spawned (a fresh interpreter that imports it
+    with the directory set), not forked with this process's in-memory values.
     """
-    if workers < 2 or os.environ.get(MULTIPROC_ENV):
+    if workers < 2:
         return None
-    if "prometheus_client" in sys.modules:
-        raise RuntimeError("prometheus_client was imported before the metrics directory was set")
+    import multiprocessing
+
+    multiprocessing.set_start_method("spawn", force=True)
+    if os.environ.get(MULTIPROC_ENV):
+        return None
     directory = tempfile.mkdtemp(prefix="launchlink-metrics-")
     os.environ[MULTIPROC_ENV] = directory
     return directory

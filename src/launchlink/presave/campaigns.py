@@ -7,9 +7,11 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from launchlink.catalog.repository import ArtistRepository
 from launchlink.errors import NotFound, ValidationFailed
 from launchlink.kit.pagination import Page, decode_cursor, page_from
 from launchlink.links.changes import touch_links
+from launchlink.links.repository import LinkRepository
 from launchlink.models import Campaign, ConsentText, Link, Presave
 from launchlink.models.presave import ConsentKind, ServiceMode
 from launchlink.platforms import UnknownPlatform, get_platform
@@ -22,7 +24,7 @@ from launchlink.presave.modes import (
     ServiceOption,
     resolve_options,
 )
-from launchlink.presave.repository import PresaveRepository
+from launchlink.presave.repository import CampaignRepository, PresaveRepository
 from launchlink.presave.schemas import CampaignSettings, PresaveCounts
 
 
@@ -35,7 +37,7 @@ def _check_services(services: Mapping[str, object], field: str) -> None:
 
 
 async def link_of(session: AsyncSession, workspace_id: UUID, link_id: UUID) -> Link:
-    link = await PresaveRepository(session).link(workspace_id, link_id)
+    link = await LinkRepository(session).get(workspace_id, link_id)
     if link is None:
         raise NotFound(f"no link {link_id} in this workspace")
     return link
@@ -43,7 +45,7 @@ async def link_of(session: AsyncSession, workspace_id: UUID, link_id: UUID) -> L
 
 async def get_campaign(session: AsyncSession, workspace_id: UUID, link_id: UUID) -> Campaign:
     link = await link_of(session, workspace_id, link_id)
-    campaign = await PresaveRepository(session).campaign(link.id)
+    campaign = await CampaignRepository(session).get(workspace_id, link.id)
     if campaign is None:
         raise NotFound("this link has no pre-save campaign; PUT one to start")
     return campaign
@@ -54,20 +56,19 @@ async def put_campaign(
 ) -> Campaign:
     """Create or replace the campaign of a link; changed consent texts become new versions."""
     link = await link_of(session, workspace_id, link_id)
-    repository = PresaveRepository(session)
     _check_services(data.service_modes, "service_modes")
     _check_services(data.link_only_urls, "link_only_urls")
     for extra in data.extra_follows:
         _check_services({extra.service: None}, "extra_follows")
-    artists = await repository.artists(workspace_id, data.follow_artist_ids)
+    artists = await ArtistRepository(session).get_many(workspace_id, data.follow_artist_ids)
     if len(artists) != len(set(data.follow_artist_ids)):
         raise ValidationFailed(
             "follow_artist_ids must be artists of this workspace", field="follow_artist_ids"
         )
-    campaign = await repository.campaign(link.id)
+    campaigns = CampaignRepository(session)
+    campaign = await campaigns.get(workspace_id, link.id)
     if campaign is None:
-        campaign = Campaign(link_id=link.id, workspace_id=workspace_id)
-        session.add(campaign)
+        campaign = await campaigns.add(Campaign(link_id=link.id, workspace_id=workspace_id))
     text_ids: dict[str, str] = {}
     for kind, text in data.consent_texts.items():
         version = await consent.ensure_version(session, workspace_id, kind, "", text.strip())
@@ -96,7 +97,7 @@ async def put_campaign(
 
 async def delete_campaign(session: AsyncSession, workspace_id: UUID, link_id: UUID) -> None:
     campaign = await get_campaign(session, workspace_id, link_id)
-    await PresaveRepository(session).delete_campaign(campaign)
+    await CampaignRepository(session).delete(campaign)
     await touch_links(session, [link_id])
 
 

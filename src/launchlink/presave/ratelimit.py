@@ -14,16 +14,13 @@ import ipaddress
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-
-from sqlalchemy import delete, func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from datetime import timedelta
 
 from launchlink.db import Database
 from launchlink.errors import LaunchlinkError
 from launchlink.kit.clock import Clock
 from launchlink.kit.crypto import keyed_hash
-from launchlink.models.presave import FormRateHit
+from launchlink.presave.repository import FormRateRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,34 +83,21 @@ class FormRateLimiter:
             return
         now = self.clock.now()
         async with self.database.transaction(write_lock=True) as session:
-            if self.database.dialect == "postgresql":
-                for bucket in sorted(b for _, b in wanted):  # one order: no deadlocks
-                    await session.execute(
-                        text("SELECT pg_advisory_xact_lock(hashtextextended(:bucket, 0))"),
-                        {"bucket": bucket},
-                    )
+            repository = FormRateRepository(session)
+            await repository.lock_buckets([bucket for _, bucket in wanted])
             for hit, bucket in wanted:
-                times = await _recent(session, bucket, now - hit.limit.window)
+                times = await repository.recent(bucket, now - hit.limit.window)
                 if len(times) >= hit.limit.limit:
                     # The oldest hit in the window leaves it first.
                     frees_at = times[len(times) - hit.limit.limit] + hit.limit.window
                     raise RateLimited(hit.limit, math.ceil((frees_at - now).total_seconds()))
-            session.add_all(FormRateHit(bucket=bucket, at=now) for _, bucket in wanted)
-            await session.execute(delete(FormRateHit).where(FormRateHit.at < now - PURGE_AFTER))
-
-
-async def _recent(session: AsyncSession, bucket: str, since: datetime) -> list[datetime]:
-    result = await session.execute(
-        select(FormRateHit.at)
-        .where(FormRateHit.bucket == bucket, FormRateHit.at > since)
-        .order_by(FormRateHit.at)
-    )
-    return list(result.scalars())
+            await repository.record([bucket for _, bucket in wanted], now)
+            await repository.purge(now - PURGE_AFTER)
 
 
 async def count_hits(database: Database) -> int:
     async with database.sessionmaker() as session:
-        return int((await session.execute(select(func.count(FormRateHit.id)))).scalar_one())
+        return await FormRateRepository(session).count()
 
 
 def client_address(

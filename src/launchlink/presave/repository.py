@@ -8,12 +8,21 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import CursorResult, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import (
+    CursorResult,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.kit.ids import uuid7
+from launchlink.kit.repository import WorkspaceScoped, advisory_xact_locks
 from launchlink.models import (
-    Artist,
     Campaign,
     ConsentRecord,
     ConsentText,
@@ -32,6 +41,7 @@ from launchlink.models.fulfilment import FulfilmentAction, FulfilmentJob, Releas
 from launchlink.models.presave import (
     FINAL_PRESAVE_STATES,
     ConsentKind,
+    FormRateHit,
     PendingContact,
     PresaveState,
     ReminderChannel,
@@ -54,6 +64,43 @@ class DueReminder:
     """Hand-overs that failed before this one."""
 
 
+class FormRateRepository:
+    """The sliding windows of :mod:`launchlink.presave.ratelimit`: one row per accepted post."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def lock_buckets(self, buckets: Sequence[str]) -> None:
+        """Serialise the posts that share a bucket until the transaction ends."""
+        await advisory_xact_locks(self.session, buckets)
+
+    async def recent(self, bucket: str, since: datetime) -> list[datetime]:
+        """When the accepted posts of ``bucket`` after ``since`` came, oldest first."""
+        result = await self.session.execute(
+            select(FormRateHit.at)
+            .where(FormRateHit.bucket == bucket, FormRateHit.at > since)
+            .order_by(FormRateHit.at)
+        )
+        return list(result.scalars())
+
+    async def record(self, buckets: Sequence[str], at: datetime) -> None:
+        self.session.add_all(FormRateHit(bucket=bucket, at=at) for bucket in buckets)
+        await self.session.flush()
+
+    async def purge(self, before: datetime) -> None:
+        await self.session.execute(delete(FormRateHit).where(FormRateHit.at < before))
+
+    async def count(self) -> int:
+        return int((await self.session.execute(select(func.count(FormRateHit.id)))).scalar_one())
+
+
+class CampaignRepository(WorkspaceScoped[Campaign]):
+    """Campaigns as the operator's API sees them: one per link, keyed by the link's id."""
+
+    model = Campaign
+    key = "link_id"
+
+
 class PresaveRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -63,12 +110,6 @@ class PresaveRepository:
         await self.session.flush()
 
     # -- links and campaigns ------------------------------------------------------------
-
-    async def link(self, workspace_id: UUID, link_id: UUID) -> Link | None:
-        result = await self.session.execute(
-            select(Link).where(Link.id == link_id, Link.workspace_id == workspace_id)
-        )
-        return result.scalars().first()
 
     async def link_with_release(self, link_id: UUID) -> tuple[Link, Release] | None:
         result = await self.session.execute(
@@ -80,11 +121,8 @@ class PresaveRepository:
         return (row[0], row[1]) if row is not None else None
 
     async def campaign(self, link_id: UUID) -> Campaign | None:
+        """The campaign of a link already found (by its page or its workspace)."""
         return await self.session.get(Campaign, link_id)
-
-    async def delete_campaign(self, campaign: Campaign) -> None:
-        await self.session.delete(campaign)
-        await self.session.flush()
 
     async def workspace_modes(self, workspace_id: UUID) -> dict[str, ServiceMode]:
         result = await self.session.execute(
@@ -103,14 +141,6 @@ class PresaveRepository:
             for service, mode in modes.items()
         )
         await self.session.flush()
-
-    async def artists(self, workspace_id: UUID, artist_ids: Sequence[UUID]) -> list[Artist]:
-        if not artist_ids:
-            return []
-        result = await self.session.execute(
-            select(Artist).where(Artist.workspace_id == workspace_id, Artist.id.in_(artist_ids))
-        )
-        return list(result.scalars())
 
     # -- consent texts ------------------------------------------------------------------
 

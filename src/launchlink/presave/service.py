@@ -23,6 +23,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from launchlink.catalog.repository import ArtistRepository
 from launchlink.connectors.base import Capability, Connector, PlatformAccount, TokenSet
 from launchlink.connectors.errors import ConnectorError
 from launchlink.kit.clock import Clock
@@ -182,7 +183,7 @@ async def artist_ids_on(
     session: AsyncSession, campaign: Campaign, service: str
 ) -> tuple[list[str], list[str]]:
     """(artist ids, playlist ids) to follow on ``service`` for this campaign."""
-    artists = await PresaveRepository(session).artists(
+    artists = await ArtistRepository(session).get_many(
         campaign.workspace_id, [UUID(str(x)) for x in campaign.follow_artist_ids]
     )
     artist_ids = [str(a.service_ids[service]) for a in artists if a.service_ids.get(service)]

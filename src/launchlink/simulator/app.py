@@ -1,7 +1,8 @@
 """The simulator as one ASGI app: a path prefix per imitated service, plus ``/_control``.
 
-Each service's API is wrapped in a :class:`~launchlink.simulator.http.FaultGate` so the
-failure knobs apply to it; OAuth pages and the control endpoint are never faulted.
+Every API route of a service runs behind its :class:`~launchlink.simulator.gateway.ServiceApi`
+(credentials, app, rate limit, faults, in the service's own error form); OAuth pages and
+the control endpoint are never faulted.
 ``validate_spotify_openapi=True`` additionally checks every Spotify Web API request and
 response against the bundled OpenAPI document (off by default: it is slow).
 """
@@ -13,7 +14,6 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp
 
 from launchlink.simulator import control
-from launchlink.simulator.http import FaultGate, FaultResponder
 from launchlink.simulator.services import apple, deezer, odesli, soundcloud, spotify, tidal, youtube
 from launchlink.simulator.state import SimulatorState
 from launchlink.simulator.urls import (
@@ -36,20 +36,12 @@ from launchlink.simulator.urls import (
 )
 
 
-def _gated(
-    routes: list[BaseRoute], service: str, state: SimulatorState, respond: FaultResponder
-) -> ASGIApp:
-    return FaultGate(Router(routes=routes), service, state, respond)
-
-
 def create_simulator_app(
     state: SimulatorState | None = None, *, validate_spotify_openapi: bool = False
 ) -> Starlette:
     """Build the simulator. Pass a :class:`SimulatorState` to drive it from Python."""
     state = state if state is not None else SimulatorState()
-    spotify_api: ASGIApp = _gated(
-        list(spotify.api_routes()), "spotify", state, spotify.fault_response
-    )
+    spotify_api: ASGIApp = Router(routes=list(spotify.api_routes()))
     if validate_spotify_openapi:
         from launchlink.simulator.openapi_validation import (
             SpotifyContract,
@@ -62,34 +54,26 @@ def create_simulator_app(
         Mount(SPOTIFY_ACCOUNTS, routes=list(spotify.accounts_routes())),
         Mount(SPOTIFY_API, app=spotify_api),
         Route(APPLE + "/authorize", apple.authorize, methods=["GET", "POST"]),
-        Mount(
-            APPLE_API, app=_gated(list(apple.api_routes()), "apple", state, apple.fault_response)
-        ),
+        Mount(APPLE_API, routes=list(apple.api_routes())),
         Mount(DEEZER_CONNECT, routes=list(deezer.connect_routes())),
         Mount(
             DEEZER_API,
-            app=_gated(list(deezer.api_routes()), "deezer", state, deezer.fault_response),
+            routes=list(deezer.api_routes()),
         ),
         Mount(TIDAL_LOGIN, routes=list(tidal.login_routes())),
         Mount(TIDAL_AUTH, routes=list(tidal.auth_routes())),
-        Mount(
-            TIDAL_API, app=_gated(list(tidal.api_routes()), "tidal", state, tidal.fault_response)
-        ),
+        Mount(TIDAL_API, routes=list(tidal.api_routes())),
         Mount(SOUNDCLOUD_SECURE, routes=list(soundcloud.secure_routes())),
         Mount(
             SOUNDCLOUD_API,
-            app=_gated(
-                list(soundcloud.api_routes()), "soundcloud", state, soundcloud.fault_response
-            ),
+            routes=list(soundcloud.api_routes()),
         ),
         Mount(GOOGLE_OAUTH, routes=list(youtube.oauth_routes())),
         Mount(
             YOUTUBE_API,
-            app=_gated(list(youtube.api_routes()), "youtube", state, youtube.fault_response),
+            routes=list(youtube.api_routes()),
         ),
-        Mount(
-            ODESLI, app=_gated(list(odesli.api_routes()), "odesli", state, odesli.fault_response)
-        ),
+        Mount(ODESLI, routes=list(odesli.api_routes())),
         Mount(CONTROL, routes=list(control.routes())),
     ]
     app = Starlette(routes=routes)

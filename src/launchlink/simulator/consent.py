@@ -10,6 +10,7 @@ same path with ``decision=approve|deny`` and a ``username``.
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -197,3 +198,14 @@ async def authorize_post(request: Request, dialect: AuthorizeDialect) -> Respons
     existing = state.user(dialect.service, username)
     country = existing.country if existing else form.get("country", "US").strip().upper()
     return _approve(state, dialect, pending, username, country)
+
+
+def authorize_endpoint(dialect: AuthorizeDialect) -> Callable[[Request], Awaitable[Response]]:
+    """The authorize route: the consent page on GET, the fan's answer on POST."""
+
+    async def authorize(request: Request) -> Response:
+        if request.method == "POST":
+            return await authorize_post(request, dialect)
+        return await authorize_get(request, dialect)
+
+    return authorize

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from launchlink.simulator.state import SimulatorState
 
@@ -81,48 +78,3 @@ def bearer(request: Request, scheme: str = "bearer") -> str | None:
     if header and header[: len(scheme) + 1].lower() == scheme + " ":
         return header[len(scheme) + 1 :].strip()
     return None
-
-
-FaultResponder = Callable[[int, str, int | None], Response]
-
-
-class FaultGate:
-    """ASGI wrapper applying a service's :class:`FaultPlan` before its handlers run.
-
-    Cheap when no knob is set (one attribute check). ``respond(status, message,
-    retry_after)`` renders the failure in the service's own error form.
-    """
-
-    def __init__(
-        self, app: ASGIApp, service: str, state: SimulatorState, respond: FaultResponder
-    ) -> None:
-        self.app = app
-        self.service = service
-        self.state = state
-        self.respond = respond
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            plan = self.state.runtime[self.service].faults
-            if plan.active:
-                failure = await self._failure()
-                if failure is not None:
-                    await failure(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
-
-    async def _failure(self) -> Response | None:
-        plan = self.state.runtime[self.service].faults
-        if plan.latency_ms:
-            await asyncio.sleep(plan.latency_ms / 1000)
-        if plan.outages and plan.in_outage(self.state.now()):
-            return self.respond(503, "Service unavailable", None)
-        if plan.burst_429 > 0:
-            plan.burst_429 -= 1
-            return self.respond(429, "API rate limit exceeded", plan.retry_after())
-        if plan.error_rate and self.state.random.random() < plan.error_rate:
-            return self.respond(plan.error_status, "Internal server error", None)
-        return None
-
-
-Handler = Callable[[Request], Awaitable[Response]]

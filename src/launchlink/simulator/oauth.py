@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from launchlink.simulator.models import AccessToken, AuthCode, RefreshToken, SimApp
+from launchlink.simulator.models import AccessToken, AuthCode, Grant, RefreshToken, SimApp
 from launchlink.simulator.state import SimulatorState
 
 # "Six months from the user's authorization" (Spotify refreshing-tokens tutorial).
@@ -125,6 +125,19 @@ def _client(
     return app, False
 
 
+def _access_token(
+    state: SimulatorState, app: SimApp, grant: Grant | None, scopes: frozenset[str]
+) -> AccessToken:
+    """An access token for ``app`` with its service's lifetime (``grant`` None: app-only)."""
+    return state.issue_access_token(
+        service=app.service,
+        client_id=app.client_id,
+        grant=grant,
+        scopes=scopes,
+        ttl_seconds=POLICIES[app.service].access_ttl,
+    )
+
+
 def exchange_code(
     state: SimulatorState, service: str, form: dict[str, str], authorization: str | None
 ) -> TokenResult:
@@ -155,13 +168,7 @@ def exchange_code(
     code.used = True
     grant = state.add_grant(service, app.client_id, code.user_id, code.scopes)
     grant.pkce = pkce
-    access = state.issue_access_token(
-        service=service,
-        client_id=app.client_id,
-        grant=grant,
-        scopes=grant.scopes,
-        ttl_seconds=policy.access_ttl,
-    )
+    access = _access_token(state, app, grant, grant.scopes)
     refresh = None
     if code.offline or not policy.refresh_only_offline:
         refresh = state.issue_refresh_token(grant, policy.refresh_lifetime)
@@ -185,13 +192,7 @@ def refresh_grant(
         raise OAuthError("invalid_grant", "Refresh token expired")
     if not grant.pkce and not proved_secret:
         raise OAuthError("invalid_client", "Invalid client")
-    access = state.issue_access_token(
-        service=service,
-        client_id=app.client_id,
-        grant=grant,
-        scopes=grant.scopes,
-        ttl_seconds=policy.access_ttl,
-    )
+    access = _access_token(state, app, grant, grant.scopes)
     rotate = policy.rotation == "always" or (
         policy.rotation == "spotify" and (grant.pkce or app.rotate_refresh_tokens)
     )
@@ -211,13 +212,7 @@ def client_credentials(
     app, proved_secret = _client(state, service, form, authorization)
     if not proved_secret:
         raise OAuthError("invalid_client", "Invalid client")
-    access = state.issue_access_token(
-        service=service,
-        client_id=app.client_id,
-        grant=None,
-        scopes=frozenset(form.get("scope", "").split()),
-        ttl_seconds=policy.access_ttl,
-    )
+    access = _access_token(state, app, None, frozenset(form.get("scope", "").split()))
     return TokenResult(access, None, policy.access_ttl)
 
 

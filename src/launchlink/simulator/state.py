@@ -11,7 +11,7 @@ import copy
 import random
 import secrets
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -338,6 +338,35 @@ class SimulatorState:
         )
         return outcome
 
+    def playlist_add(
+        self,
+        playlist: Playlist,
+        items: Sequence[str],
+        *,
+        app_id: str,
+        user_id: str,
+        detail: str,
+        position: int | None = None,
+    ) -> None:
+        """Put ``items`` into ``playlist`` (at ``position``, else at the end), one ledger row
+        each. Playlists keep repeats, as every service's do: a repeat is ``duplicate``."""
+        now = self.now()
+        existing = {item for item, _, _ in playlist.items}
+        at = len(playlist.items) if position is None else max(0, min(position, len(playlist.items)))
+        playlist.items[at:at] = [(item, now, user_id) for item in items]
+        for item in items:
+            self.ledger.record(
+                at=now,
+                service=playlist.service,
+                app_id=app_id,
+                user_id=user_id,
+                action="playlist_add",
+                item=item,
+                outcome="duplicate" if item in existing else "added",
+                detail=detail,
+            )
+            existing.add(item)
+
     def library_contains(self, service: str, user_id: str, action: str, item: str) -> bool:
         return item in self.libraries.get((service, user_id), {}).get(action, {})
 
@@ -414,17 +443,6 @@ class SimulatorState:
             expires_at=grant.authorized_at + absolute_lifetime if absolute_lifetime else None,
         )
         self.refresh_tokens[token.token] = token
-        return token
-
-    def live_access_token(self, service: str, raw: str) -> AccessToken | None:
-        """The token if it exists for ``service``, has not expired and its grant stands."""
-        token = self.access_tokens.get(raw)
-        if token is None or token.service != service:
-            return None
-        if token.expires_at is not None and token.expires_at <= self.now():
-            return None
-        if token.grant is not None and token.grant.revoked:
-            return None
         return token
 
     def mint_user_token(

@@ -26,7 +26,7 @@ from launchlink.connectors.errors import (
     NotAllowed,
     Unavailable,
 )
-from launchlink.connectors.http import ServiceHttp, json_body, raise_for_status
+from launchlink.connectors.http import ServiceHttp, json_body, raise_for_status, service_http
 from launchlink.connectors.settings import AppleMusicSettings
 from launchlink.kit.clock import Clock
 
@@ -121,13 +121,7 @@ class AppleMusicClient:
     ) -> None:
         self._api = settings.api_url.rstrip("/")
         self._minter = minter
-        self.http = ServiceHttp(
-            service=SERVICE,
-            base_urls=[self._api],
-            timeout_seconds=settings.timeout_seconds,
-            max_retries=settings.max_retries,
-            transport=transport,
-        )
+        self.http = service_http(SERVICE, settings, base_urls=[self._api], transport=transport)
 
     def developer_token(self) -> str:
         if self._minter is None:

@@ -23,8 +23,9 @@ import httpx
 
 from launchlink.connectors._common import (
     ConnectorBase,
-    chunks,
+    created_playlist,
     missing_credentials,
+    playlist_added,
     same_upc,
     setting_name,
     unique,
@@ -47,7 +48,7 @@ from launchlink.connectors.base import (
     TrackInfo,
     TrackMatch,
 )
-from launchlink.connectors.errors import NotFound, PlatformError
+from launchlink.connectors.errors import NotFound
 from launchlink.connectors.settings import AppleMusicSettings
 from launchlink.kit.clock import Clock, SystemClock
 
@@ -464,16 +465,7 @@ class AppleMusicConnector(ConnectorBase):
             json={"attributes": {"name": name, "description": description}},
             retry_safe=False,
         )
-        playlist_id = as_str(dig(payload, "data", 0, "id"))
-        if not playlist_id:
-            raise PlatformError("playlist created without an id", service=SERVICE)
-        return ActionResult(
-            service=SERVICE,
-            action=Capability.PLAYLIST_ADD,
-            targets=(playlist_id,),
-            created_id=playlist_id,
-            requests=1,
-        )
+        return created_playlist(SERVICE, as_str(dig(payload, "data", 0, "id")))
 
     async def add_to_playlist(
         self,
@@ -484,23 +476,17 @@ class AppleMusicConnector(ConnectorBase):
         idempotency_key: str | None = None,
     ) -> ActionResult:
         self._require(Capability.PLAYLIST_ADD)
-        tracks = unique(track_ids)
-        requests = 0
-        for batch in chunks(tracks, PLAYLIST_TRACK_BATCH):
-            await self.client.call(
+
+        async def add(batch: Sequence[str]) -> object:
+            return await self.client.call(
                 "POST",
                 f"/me/library/playlists/{playlist_id}/tracks",
                 music_user_token=tokens.access_token,
                 json={"data": [{"id": track, "type": "songs"} for track in batch]},
                 retry_safe=False,
             )
-            requests += 1
-        return ActionResult(
-            service=SERVICE,
-            action=Capability.PLAYLIST_ADD,
-            targets=tuple(tracks),
-            requests=requests,
-        )
+
+        return await playlist_added(SERVICE, track_ids, PLAYLIST_TRACK_BATCH, add)
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -28,7 +28,7 @@ from launchlink.connectors.errors import (
     RateLimited,
     Transient,
 )
-from launchlink.connectors.http import ServiceHttp, json_body, raise_for_status
+from launchlink.connectors.http import ServiceHttp, json_body, raise_for_status, service_http
 from launchlink.connectors.settings import DeezerSettings
 
 SERVICE = "deezer"
@@ -85,11 +85,10 @@ class DeezerClient:
         self._api = settings.api_url.rstrip("/")
         self._connect = settings.connect_url.rstrip("/")
         self._secret = settings.secret.get_secret_value() if settings.secret else None
-        self.http = ServiceHttp(
-            service=SERVICE,
+        self.http = service_http(
+            SERVICE,
+            settings,
             base_urls=[self._api, self._connect],
-            timeout_seconds=settings.timeout_seconds,
-            max_retries=settings.max_retries,
             transport=transport,
             secrets=[self._secret],
         )

@@ -18,9 +18,12 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from launchlink.connectors._common import (
+    CATALOGUE_LOOKUPS,
+    LIBRARY_ACTIONS,
     ConnectorBase,
-    chunks,
+    created_playlist,
     missing_credentials,
+    playlist_added,
     same_upc,
     setting_name,
     unique,
@@ -38,7 +41,7 @@ from launchlink.connectors.base import (
     TrackMatch,
 )
 from launchlink.connectors.deezer.client import SERVICE, DeezerClient
-from launchlink.connectors.errors import NotFound, PlatformError
+from launchlink.connectors.errors import NotFound
 from launchlink.connectors.settings import DeezerSettings
 from launchlink.kit.clock import Clock, SystemClock
 
@@ -124,19 +127,7 @@ class DeezerConnector(ConnectorBase):
 
     service = SERVICE
     capabilities = frozenset(
-        {
-            Capability.OAUTH,
-            Capability.LOOKUP_UPC,
-            Capability.LOOKUP_ISRC,
-            Capability.LOOKUP_URL,
-            Capability.SEARCH,
-            Capability.SAVE_RELEASE,
-            Capability.SAVE_TRACKS,
-            Capability.FOLLOW_ARTIST,
-            Capability.PLAYLIST_ADD,
-            Capability.PLAYLIST_FOLLOW,
-            Capability.PLAYLIST_READ,
-        }
+        {Capability.OAUTH, *CATALOGUE_LOOKUPS, *LIBRARY_ACTIONS, Capability.PLAYLIST_READ}
     )
     scope_descriptions = PERMS
 
@@ -364,16 +355,7 @@ class DeezerConnector(ConnectorBase):
             params={"title": name},
             retry_safe=False,
         )
-        playlist_id = as_str(as_dict(created).get("id"))
-        if not playlist_id:
-            raise PlatformError("playlist created without an id", service=SERVICE)
-        return ActionResult(
-            service=SERVICE,
-            action=Capability.PLAYLIST_ADD,
-            targets=(playlist_id,),
-            created_id=playlist_id,
-            requests=1,
-        )
+        return created_playlist(SERVICE, as_str(as_dict(created).get("id")))
 
     async def add_to_playlist(
         self,
@@ -384,23 +366,17 @@ class DeezerConnector(ConnectorBase):
         idempotency_key: str | None = None,
     ) -> ActionResult:
         self._require(Capability.PLAYLIST_ADD)
-        tracks = unique(track_ids)
-        requests = 0
-        for batch in chunks(tracks, PLAYLIST_TRACK_BATCH):
-            await self.client.call(
+
+        async def add(batch: Sequence[str]) -> object:
+            return await self.client.call(
                 "POST",
                 f"/playlist/{playlist_id}/tracks",
                 token=tokens.access_token,
                 params={"songs": ",".join(batch)},
                 retry_safe=False,
             )
-            requests += 1
-        return ActionResult(
-            service=SERVICE,
-            action=Capability.PLAYLIST_ADD,
-            targets=tuple(tracks),
-            requests=requests,
-        )
+
+        return await playlist_added(SERVICE, track_ids, PLAYLIST_TRACK_BATCH, add)
 
     async def list_playlists(self, tokens: TokenSet, *, limit: int = 50) -> list[PlaylistInfo]:
         """``GET /user/me/playlists`` (``basic_access``): own and collaborative playlists;

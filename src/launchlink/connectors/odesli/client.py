@@ -22,7 +22,7 @@ from launchlink.connectors.errors import (
     Transient,
     Unavailable,
 )
-from launchlink.connectors.http import ServiceHttp, json_body, parse_retry_after
+from launchlink.connectors.http import json_body, parse_retry_after, service_http
 from launchlink.connectors.settings import OdesliSettings
 
 SERVICE = "odesli"
@@ -48,13 +48,8 @@ class OdesliClient:
         self.settings = settings
         self._url = settings.url.rstrip("/")
         self._key = settings.api_key.get_secret_value() if settings.api_key else None
-        self.http = ServiceHttp(
-            service=SERVICE,
-            base_urls=[self._url],
-            timeout_seconds=settings.timeout_seconds,
-            max_retries=settings.max_retries,
-            transport=transport,
-            secrets=[self._key],
+        self.http = service_http(
+            SERVICE, settings, base_urls=[self._url], transport=transport, secrets=[self._key]
         )
 
     @property

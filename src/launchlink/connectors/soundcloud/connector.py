@@ -19,8 +19,7 @@ import httpx
 
 from launchlink.connectors._common import (
     OAuthConnector,
-    missing_credentials,
-    setting_name,
+    missing_client_credentials,
     unique,
 )
 from launchlink.connectors._json import as_dict, as_int, as_list, as_str
@@ -33,7 +32,7 @@ from launchlink.connectors.base import (
     TrackInfo,
 )
 from launchlink.connectors.errors import NotAllowed, NotFound
-from launchlink.connectors.http import ServiceHttp, json_body, raise_for_status
+from launchlink.connectors.http import ServiceHttp, json_body, raise_for_status, service_http
 from launchlink.connectors.oauth import ClientAuth, TokenClient
 from launchlink.connectors.settings import SoundCloudSettings
 from launchlink.kit.clock import Clock, SystemClock
@@ -178,24 +177,21 @@ class SoundCloudConnector(OAuthConnector):
         clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        reason = missing_credentials(
+        reason = missing_client_credentials(
             "SoundCloud",
-            {"client ID": settings.client_id, "client secret": settings.client_secret},
-            settings={
-                "client ID": setting_name(SERVICE, "client_id"),
-                "client secret": setting_name(SERVICE, "client_secret"),
-            },
+            SERVICE,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
         )
         super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
         self.settings = settings
         self._secure = settings.secure_url.rstrip("/")
         self._api = settings.api_url.rstrip("/")
         self._secret = settings.client_secret.get_secret_value() if settings.client_secret else None
-        self.http = ServiceHttp(
-            service=SERVICE,
+        self.http = service_http(
+            SERVICE,
+            settings,
             base_urls=[self._secure, self._api],
-            timeout_seconds=settings.timeout_seconds,
-            max_retries=settings.max_retries,
             transport=transport,
             secrets=[self._secret],
         )

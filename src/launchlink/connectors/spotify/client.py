@@ -17,7 +17,7 @@ import httpx
 
 from launchlink.connectors._json import as_dict, as_int, as_str
 from launchlink.connectors.errors import NotFound, PlatformError
-from launchlink.connectors.http import ServiceHttp, json_body, raise_for_status
+from launchlink.connectors.http import ServiceHttp, json_body, raise_for_status, service_http
 from launchlink.connectors.oauth import ClientAuth, TokenClient
 from launchlink.connectors.settings import SpotifySettings
 from launchlink.kit.clock import Clock
@@ -75,11 +75,10 @@ class SpotifyClient:
         self._accounts = settings.accounts_url.rstrip("/")
         self._api = settings.api_url.rstrip("/")
         self._secret = settings.client_secret.get_secret_value() if settings.client_secret else None
-        self.http = ServiceHttp(
-            service=SERVICE,
+        self.http = service_http(
+            SERVICE,
+            settings,
             base_urls=[self._accounts, self._api],
-            timeout_seconds=settings.timeout_seconds,
-            max_retries=settings.max_retries,
             transport=transport,
             secrets=[self._secret],
         )

@@ -21,11 +21,14 @@ from typing import Any
 import httpx
 
 from launchlink.connectors._common import (
+    CATALOGUE_LOOKUPS,
+    LIBRARY_ACTIONS,
     OAuthConnector,
     chunks,
-    missing_credentials,
+    created_playlist,
+    missing_client_credentials,
+    playlist_added,
     same_upc,
-    setting_name,
     unique,
     upc_variants,
 )
@@ -156,19 +159,7 @@ class SpotifyConnector(OAuthConnector):
 
     service = SERVICE
     capabilities = frozenset(
-        {
-            Capability.OAUTH,
-            Capability.LOOKUP_UPC,
-            Capability.LOOKUP_ISRC,
-            Capability.LOOKUP_URL,
-            Capability.SEARCH,
-            Capability.SAVE_RELEASE,
-            Capability.SAVE_TRACKS,
-            Capability.FOLLOW_ARTIST,
-            Capability.PLAYLIST_ADD,
-            Capability.PLAYLIST_FOLLOW,
-            Capability.PLAYLIST_READ,
-        }
+        {Capability.OAUTH, *CATALOGUE_LOOKUPS, *LIBRARY_ACTIONS, Capability.PLAYLIST_READ}
     )
     scope_descriptions = SCOPES
 
@@ -179,13 +170,11 @@ class SpotifyConnector(OAuthConnector):
         clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        reason = missing_credentials(
+        reason = missing_client_credentials(
             "Spotify",
-            {"client ID": settings.client_id, "client secret": settings.client_secret},
-            settings={
-                "client ID": setting_name(SERVICE, "client_id"),
-                "client secret": setting_name(SERVICE, "client_secret"),
-            },
+            SERVICE,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
         )
         super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
         self.settings = settings
@@ -467,24 +456,18 @@ class SpotifyConnector(OAuthConnector):
         idempotency_key: str | None = None,
     ) -> ActionResult:
         self._require(Capability.PLAYLIST_ADD)
-        tracks = unique(track_ids)
-        requests = 0
-        for batch in chunks(tracks, PLAYLIST_ITEMS_BATCH):
+
+        async def add(batch: Sequence[str]) -> object:
             # Appending is not idempotent (a replay adds the tracks twice): never retried.
-            await self.client.call(
+            return await self.client.call(
                 "POST",
                 f"/playlists/{playlist_id}/items",
                 token=tokens.access_token,
                 json={"uris": [f"spotify:track:{t}" for t in batch]},
                 retry_safe=False,
             )
-            requests += 1
-        return ActionResult(
-            service=SERVICE,
-            action=Capability.PLAYLIST_ADD,
-            targets=tuple(tracks),
-            requests=requests,
-        )
+
+        return await playlist_added(SERVICE, track_ids, PLAYLIST_ITEMS_BATCH, add)
 
     async def create_playlist(
         self,
@@ -505,16 +488,7 @@ class SpotifyConnector(OAuthConnector):
                 retry_safe=False,
             )
         )
-        playlist_id = as_str(created.get("id"))
-        if not playlist_id:
-            raise PlatformError("playlist created without an id", service=SERVICE, status=201)
-        return ActionResult(
-            service=SERVICE,
-            action=Capability.PLAYLIST_ADD,
-            targets=(playlist_id,),
-            created_id=playlist_id,
-            requests=1,
-        )
+        return created_playlist(SERVICE, as_str(created.get("id")), status=201)
 
     async def list_playlists(self, tokens: TokenSet, *, limit: int = 50) -> list[PlaylistInfo]:
         """``GET /me/playlists`` (``playlist-read-private``), paged; keeps the playlists the

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from launchlink.connectors._json import as_dict, as_list, as_str
-from launchlink.connectors.http import ServiceHttp, json_body, raise_for_status
+from launchlink.connectors.http import ServiceHttp, json_body, raise_for_status, service_http
 from launchlink.connectors.oauth import ClientAuth, TokenClient
 from launchlink.connectors.settings import TidalSettings
 from launchlink.kit.clock import Clock
@@ -51,11 +51,10 @@ class TidalClient:
         self._auth = settings.auth_url.rstrip("/")
         self._api = settings.api_url.rstrip("/")
         self._secret = settings.client_secret.get_secret_value() if settings.client_secret else None
-        self.http = ServiceHttp(
-            service=SERVICE,
+        self.http = service_http(
+            SERVICE,
+            settings,
             base_urls=[self._login, self._auth, self._api],
-            timeout_seconds=settings.timeout_seconds,
-            max_retries=settings.max_retries,
             transport=transport,
             secrets=[self._secret],
         )

@@ -17,11 +17,13 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from launchlink.connectors._common import (
+    CATALOGUE_LOOKUPS,
+    LIBRARY_ACTIONS,
     OAuthConnector,
     chunks,
-    missing_credentials,
+    created_playlist,
+    missing_client_credentials,
     same_upc,
-    setting_name,
     unique,
     upc_variants,
 )
@@ -162,20 +164,7 @@ class TidalConnector(OAuthConnector):
     """TIDAL open API v2 with OAuth 2.1 + PKCE."""
 
     service = SERVICE
-    capabilities = frozenset(
-        {
-            Capability.OAUTH,
-            Capability.LOOKUP_UPC,
-            Capability.LOOKUP_ISRC,
-            Capability.LOOKUP_URL,
-            Capability.SEARCH,
-            Capability.SAVE_RELEASE,
-            Capability.SAVE_TRACKS,
-            Capability.FOLLOW_ARTIST,
-            Capability.PLAYLIST_ADD,
-            Capability.PLAYLIST_FOLLOW,
-        }
-    )
+    capabilities = frozenset({Capability.OAUTH, *CATALOGUE_LOOKUPS, *LIBRARY_ACTIONS})
     scope_descriptions = SCOPES
 
     def __init__(
@@ -185,13 +174,11 @@ class TidalConnector(OAuthConnector):
         clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        reason = missing_credentials(
+        reason = missing_client_credentials(
             "TIDAL",
-            {"client ID": settings.client_id, "client secret": settings.client_secret},
-            settings={
-                "client ID": setting_name(SERVICE, "client_id"),
-                "client secret": setting_name(SERVICE, "client_secret"),
-            },
+            SERVICE,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
         )
         super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
         self.settings = settings
@@ -468,16 +455,7 @@ class TidalConnector(OAuthConnector):
             idempotency_key=idempotency_key,
             retry_safe=idempotency_key is not None,
         )
-        playlist_id = as_str(dig(payload, "data", "id"))
-        if not playlist_id:
-            raise PlatformError("playlist created without an id", service=SERVICE)
-        return ActionResult(
-            service=SERVICE,
-            action=Capability.PLAYLIST_ADD,
-            targets=(playlist_id,),
-            created_id=playlist_id,
-            requests=1,
-        )
+        return created_playlist(SERVICE, as_str(dig(payload, "data", "id")))
 
     async def add_to_playlist(
         self,

@@ -21,7 +21,7 @@ import httpx
 
 from launchlink.connectors._common import (
     OAuthConnector,
-    missing_credentials,
+    missing_client_credentials,
     setting_name,
     unique,
 )
@@ -40,7 +40,13 @@ from launchlink.connectors.errors import (
     PlatformError,
     RateLimited,
 )
-from launchlink.connectors.http import ServiceHttp, json_body, parse_retry_after, raise_for_status
+from launchlink.connectors.http import (
+    ServiceHttp,
+    json_body,
+    parse_retry_after,
+    raise_for_status,
+    service_http,
+)
 from launchlink.connectors.oauth import ClientAuth, TokenClient
 from launchlink.connectors.settings import YouTubeSettings
 from launchlink.connectors.youtube.quota import COST_LIST, COST_WRITE, QuotaLedger, YouTubeQuota
@@ -131,24 +137,21 @@ class YouTubeConnector(OAuthConnector):
         transport: httpx.AsyncBaseTransport | None = None,
         quota_ledger: QuotaLedger | None = None,
     ) -> None:
-        reason = missing_credentials(
+        reason = missing_client_credentials(
             "YouTube",
-            {"client ID": settings.client_id, "client secret": settings.client_secret},
-            settings={
-                "client ID": setting_name(SERVICE, "client_id"),
-                "client secret": setting_name(SERVICE, "client_secret"),
-            },
+            SERVICE,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
         )
         super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
         self.settings = settings
         self._api = settings.api_url.rstrip("/")
         self._secret = settings.client_secret.get_secret_value() if settings.client_secret else None
         self._api_key = settings.api_key.get_secret_value() if settings.api_key else None
-        self.http = ServiceHttp(
-            service=SERVICE,
+        self.http = service_http(
+            SERVICE,
+            settings,
             base_urls=[settings.oauth_url, settings.token_url, self._api],
-            timeout_seconds=settings.timeout_seconds,
-            max_retries=settings.max_retries,
             transport=transport,
             secrets=[self._secret, self._api_key],
         )

@@ -30,8 +30,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from launchlink.simulator.catalog import Album, Track, service_album_url, service_track_url
-from launchlink.simulator.consent import AuthorizeDialect, authorize_get, authorize_post
-from launchlink.simulator.http import bearer, empty, json_body, json_response, state_of
+from launchlink.simulator.consent import AuthorizeDialect, authorize_endpoint
+from launchlink.simulator.gateway import Access, Dialect, ServiceApi
+from launchlink.simulator.http import bearer, empty, json_body, json_response
 from launchlink.simulator.models import Playlist, SimUser
 from launchlink.simulator.state import SimulatorState
 
@@ -96,35 +97,45 @@ class Caller:
     def storefront(self) -> str:
         return str(self.request.path_params.get("storefront", "us")).lower()
 
+    @classmethod
+    def admitted(cls, request: Request, state: SimulatorState, access: Access) -> Caller:
+        return cls(state, access.bucket, request)
+
 
 Endpoint = Callable[[Caller], Awaitable[Response]]
+
+
+def _authenticate(request: Request, state: SimulatorState) -> Access | Response:
+    """The developer token names the team; its app (if registered) sets the rate limit."""
+    raw = bearer(request)
+    team_id = verify_developer_token(state, raw) if raw else None
+    if team_id is None:
+        return empty(401)
+    app = state.apps.get((SERVICE, team_id))
+    return Access(team_id, app.rate_limit if app else None, app=app)
+
+
+def _music_user(caller: Caller) -> Response | None:
+    """``/me`` calls need a live Music-User-Token (403 code 40300 otherwise)."""
+    state = caller.state
+    mut = state.music_user_tokens.get(caller.request.headers.get("music-user-token", ""))
+    expired = mut is not None and mut.expires_at is not None and mut.expires_at <= state.now()
+    if mut is None or mut.revoked or expired:
+        return errors(403, "40300", "Invalid Authentication", "Invalid authentication")
+    caller.user = state.users.get((SERVICE, mut.user_id))
+    state.materialise_preadds()
+    return None
+
+
+GATE = ServiceApi(
+    Dialect(SERVICE, fault_response), authenticate=_authenticate, caller=Caller.admitted
+)
 
 
 def api(
     endpoint: Endpoint, *, user_required: bool = False
 ) -> Callable[[Request], Awaitable[Response]]:
-    async def handler(request: Request) -> Response:
-        state = state_of(request)
-        raw = bearer(request)
-        team_id = verify_developer_token(state, raw) if raw else None
-        if team_id is None:
-            return empty(401)
-        app = state.apps.get((SERVICE, team_id))
-        if app is not None and state.rate_limit_hit(SERVICE, team_id, app.rate_limit) is not None:
-            return errors(429, "42900", "Too Many Requests", "Rate limit exceeded")
-        caller = Caller(state, team_id, request)
-        if user_required:
-            mut = state.music_user_tokens.get(request.headers.get("music-user-token", ""))
-            expired = (
-                mut is not None and mut.expires_at is not None and mut.expires_at <= state.now()
-            )
-            if mut is None or mut.revoked or expired:
-                return errors(403, "40300", "Invalid Authentication", "Invalid authentication")
-            caller.user = state.users.get((SERVICE, mut.user_id))
-            state.materialise_preadds()
-        return await endpoint(caller)
-
-    return handler
+    return GATE(endpoint, _music_user) if user_required else GATE(endpoint)
 
 
 # -- catalogue shapes ---------------------------------------------------------------------
@@ -438,26 +449,21 @@ async def create_library_playlist(caller: Caller) -> Response:
 def _add_to_playlist(caller: Caller, playlist: Playlist, data: Any) -> None:
     state, user = caller.state, caller.user
     assert user is not None
-    existing = {item for item, _, _ in playlist.items}
-    for entry in data if isinstance(data, list) else []:
-        if not isinstance(entry, dict) or entry.get("type") not in ("songs", "library-songs"):
-            continue
-        item = f"songs:{entry.get('id')}"
-        found = state.catalog.track_by_id(SERVICE, str(entry.get("id")))
-        if found is None:
-            continue
-        playlist.items.append((item, state.now(), user.user_id))
-        state.ledger.record(
-            at=state.now(),
-            service=SERVICE,
-            app_id=caller.team_id,
-            user_id=user.user_id,
-            action="playlist_add",
-            item=item,
-            outcome="duplicate" if item in existing else "added",
-            detail=f"library-playlists:{playlist.playlist_id}",
-        )
-        existing.add(item)
+    # Unknown ids and other types are silently ignored (the 202 promises nothing).
+    items = [
+        f"songs:{entry.get('id')}"
+        for entry in (data if isinstance(data, list) else [])
+        if isinstance(entry, dict)
+        and entry.get("type") in ("songs", "library-songs")
+        and state.catalog.track_by_id(SERVICE, str(entry.get("id"))) is not None
+    ]
+    state.playlist_add(
+        playlist,
+        items,
+        app_id=caller.team_id,
+        user_id=user.user_id,
+        detail=f"library-playlists:{playlist.playlist_id}",
+    )
 
 
 async def add_playlist_tracks(caller: Caller) -> Response:
@@ -524,10 +530,7 @@ async def recently_added(caller: Caller) -> Response:
     return json_response({"data": data})
 
 
-async def authorize(request: Request) -> Response:
-    if request.method == "POST":
-        return await authorize_post(request, DIALECT)
-    return await authorize_get(request, DIALECT)
+authorize = authorize_endpoint(DIALECT)
 
 
 def api_routes() -> list[Route]:

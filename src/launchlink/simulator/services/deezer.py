@@ -20,7 +20,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from launchlink.simulator.catalog import Album, Artist, Track
-from launchlink.simulator.consent import AuthorizeDialect, authorize_get, authorize_post
+from launchlink.simulator.consent import AuthorizeDialect, authorize_endpoint
+from launchlink.simulator.gateway import Access, Dialect, ServiceApi, access_token_of, require_user
 from launchlink.simulator.http import form_of, json_response, state_of
 from launchlink.simulator.models import AccessToken, Playlist, SimApp, SimUser
 from launchlink.simulator.state import DEFAULT_RATE_LIMITS, SimulatorState
@@ -59,50 +60,56 @@ def fault_response(status: int, message: str, retry_after: int | None) -> Respon
 class Caller:
     state: SimulatorState
     request: Request
-    method: str
     token: AccessToken | None = None
     app: SimApp | None = None
     user: SimUser | None = None
 
+    @property
+    def method(self) -> str:
+        """``request_method=POST|DELETE`` on a GET emulates the verb (platform-apis §3.2)."""
+        return self.request.query_params.get("request_method", self.request.method).upper()
+
     def param(self, name: str) -> str | None:
         return self.request.query_params.get(name)
+
+    @classmethod
+    def admitted(cls, request: Request, state: SimulatorState, access: Access) -> Caller:
+        return cls(state, request, access.token, access.app, access.user)
 
 
 Endpoint = Callable[[Caller], Awaitable[Response]]
 
 
+def _authenticate(request: Request, state: SimulatorState) -> Access | Response:
+    """The token is optional (public reads); callers without an app are counted per IP."""
+    raw = request.query_params.get("access_token")
+    token = access_token_of(state, SERVICE, raw) if raw is not None else None
+    if isinstance(token, str):
+        return deezer_error("OAuthException", "Invalid OAuth access token.", 300)
+    app = state.apps.get((SERVICE, token.client_id)) if token else None
+    user = state.users.get((SERVICE, token.user_id)) if token and token.user_id else None
+    if app is None:
+        host = request.client.host if request.client else "-"
+        return Access(f"ip:{host}", DEFAULT_RATE_LIMITS[SERVICE], token=token, user=user)
+    return Access(app.client_id, app.rate_limit, app=app, token=token, user=user)
+
+
+GATE = ServiceApi(
+    Dialect(SERVICE, fault_response), authenticate=_authenticate, caller=Caller.admitted
+)
+_user = require_user(
+    lambda: deezer_error(
+        "OAuthException",
+        "An active access token must be used to query information about the current user",
+        200,
+    )
+)
+
+
 def api(
     endpoint: Endpoint, *, user_required: bool = False
 ) -> Callable[[Request], Awaitable[Response]]:
-    async def handler(request: Request) -> Response:
-        state = state_of(request)
-        method = request.query_params.get("request_method", request.method).upper()
-        caller = Caller(state, request, method)
-        raw = request.query_params.get("access_token")
-        if raw is not None:
-            token = state.live_access_token(SERVICE, raw)
-            if token is None:
-                return deezer_error("OAuthException", "Invalid OAuth access token.", 300)
-            caller.token = token
-            caller.app = state.apps.get((SERVICE, token.client_id))
-            caller.user = state.users.get((SERVICE, token.user_id or ""))
-        bucket = (
-            caller.app.client_id
-            if caller.app
-            else f"ip:{request.client.host if request.client else '-'}"
-        )
-        rate = caller.app.rate_limit if caller.app else DEFAULT_RATE_LIMITS[SERVICE]
-        if state.rate_limit_hit(SERVICE, bucket, rate) is not None:
-            return quota_exceeded()
-        if user_required and caller.user is None:
-            return deezer_error(
-                "OAuthException",
-                "An active access token must be used to query information about the current user",
-                200,
-            )
-        return await endpoint(caller)
-
-    return handler
+    return GATE(endpoint, _user) if user_required else GATE(endpoint)
 
 
 # -- shapes -------------------------------------------------------------------------------
@@ -383,31 +390,17 @@ async def playlist_tracks(caller: Caller) -> Response:
         return deezer_error("MissingParameterException", "Missing parameters: songs", 501)
     if any(state.catalog.track_by_id(SERVICE, s) is None for s in songs):
         return no_data()
-    existing = {i for i, _, _ in playlist.items}
-    for song in songs:
-        item = f"track:{song}"
-        playlist.items.append((item, state.now(), user.user_id))
-        state.ledger.record(
-            at=state.now(),
-            service=SERVICE,
-            app_id=token.client_id,
-            user_id=user.user_id,
-            action="playlist_add",
-            item=item,
-            outcome="duplicate" if item in existing else "added",
-            detail=f"playlist:{playlist.playlist_id}",
-        )
-        existing.add(item)
+    state.playlist_add(
+        playlist,
+        [f"track:{song}" for song in songs],
+        app_id=token.client_id,
+        user_id=user.user_id,
+        detail=f"playlist:{playlist.playlist_id}",
+    )
     return json_response(True)
 
 
 # -- connect --------------------------------------------------------------------------------
-
-
-async def authorize(request: Request) -> Response:
-    if request.method == "POST":
-        return await authorize_post(request, DIALECT)
-    return await authorize_get(request, DIALECT)
 
 
 async def access_token(request: Request) -> Response:
@@ -445,7 +438,7 @@ async def access_token(request: Request) -> Response:
 
 def connect_routes() -> list[Route]:
     return [
-        Route("/oauth/auth.php", authorize, methods=["GET", "POST"]),
+        Route("/oauth/auth.php", authorize_endpoint(DIALECT), methods=["GET", "POST"]),
         Route("/oauth/access_token.php", access_token, methods=["GET", "POST"]),
     ]
 

@@ -10,6 +10,7 @@ registered key; an unregistered key is ``401`` [UNCERTAIN]. Over the limit is ``
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -24,9 +25,11 @@ from launchlink.simulator.catalog import (
     service_track_url,
 )
 from launchlink.simulator.faults import RateLimit
-from launchlink.simulator.http import json_response, state_of
+from launchlink.simulator.gateway import Access, Dialect, ServiceApi
+from launchlink.simulator.http import json_response
 from launchlink.simulator.state import ODESLI_KEYLESS_PER_MINUTE, SimulatorState
 
+SERVICE = "odesli"
 PROVIDERS = {
     "spotify": "SPOTIFY",
     "apple": "ITUNES",
@@ -159,19 +162,35 @@ def _links(
     return entities, links
 
 
-async def links(request: Request) -> Response:
-    state = state_of(request)
-    params = request.query_params
-    key = params.get("key")
-    if key is not None:
-        per_minute = state.odesli_keys.get(key)
-        if per_minute is None:
-            return odesli_error(401, "invalid_api_key")
-        bucket, rate = f"key:{key}", RateLimit(per_minute, 60.0)
-    else:
-        bucket, rate = "keyless", RateLimit(ODESLI_KEYLESS_PER_MINUTE, 60.0)
-    if state.rate_limit_hit("odesli", bucket, rate) is not None:
-        return odesli_error(429, "too_many_requests")
+def _authenticate(request: Request, state: SimulatorState) -> Access | Response:
+    """An optional API key: a registered one has its own rate, none the keyless one."""
+    key = request.query_params.get("key")
+    if key is None:
+        return Access("keyless", RateLimit(ODESLI_KEYLESS_PER_MINUTE, 60.0))
+    per_minute = state.odesli_keys.get(key)
+    if per_minute is None:
+        return odesli_error(401, "invalid_api_key")
+    return Access(f"key:{key}", RateLimit(per_minute, 60.0))
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    state: SimulatorState
+    request: Request
+
+    @classmethod
+    def admitted(cls, request: Request, state: SimulatorState, access: Access) -> Caller:
+        return cls(state, request)
+
+
+GATE = ServiceApi(
+    Dialect(SERVICE, fault_response), authenticate=_authenticate, caller=Caller.admitted
+)
+
+
+async def links(caller: Caller) -> Response:
+    state = caller.state
+    params = caller.request.query_params
     country = params.get("userCountry", "US").upper()
     if "url" in params:
         entity = _parse_url(state, params["url"])
@@ -204,4 +223,4 @@ async def links(request: Request) -> Response:
 
 
 def api_routes() -> list[Route]:
-    return [Route("/links", links, methods=["GET"])]
+    return [Route("/links", GATE(links), methods=["GET"])]

@@ -19,10 +19,17 @@ from launchlink.simulator.catalog import (
     service_album_url,
     service_track_url,
 )
-from launchlink.simulator.consent import AuthorizeDialect, authorize_get, authorize_post
-from launchlink.simulator.http import bearer, form_of, json_response, service_root, state_of
+from launchlink.simulator.consent import AuthorizeDialect, authorize_endpoint
+from launchlink.simulator.gateway import (
+    Access,
+    Dialect,
+    ServiceApi,
+    require_user,
+    token_access,
+    token_route,
+)
+from launchlink.simulator.http import bearer, json_response, service_root
 from launchlink.simulator.models import AccessToken, SimUser
-from launchlink.simulator.oauth import OAuthError, token_endpoint
 from launchlink.simulator.state import SimulatorState
 from launchlink.simulator.urls import SOUNDCLOUD_API
 
@@ -55,28 +62,30 @@ class Caller:
     token: AccessToken
     user: SimUser | None
 
+    @classmethod
+    def admitted(cls, request: Request, state: SimulatorState, access: Access) -> Caller:
+        assert access.token is not None  # token_access found it
+        return cls(state, request, access.token, access.user)
+
 
 Endpoint = Callable[[Caller], Awaitable[Response]]
+GATE = ServiceApi(
+    Dialect(SERVICE, fault_response, rate_limit_message="Rate limit exceeded"),
+    authenticate=token_access(
+        SERVICE,
+        refuse=lambda _why: sc_error(401, "401 - Unauthorized"),
+        # SoundCloud's own scheme is ``Authorization: OAuth <token>``; Bearer works too.
+        credential=lambda request: bearer(request, "oauth") or bearer(request),
+    ),
+    caller=Caller.admitted,
+)
+_user = require_user(lambda: sc_error(401, "401 - Unauthorized"))
 
 
 def api(
     endpoint: Endpoint, *, user_required: bool = False
 ) -> Callable[[Request], Awaitable[Response]]:
-    async def handler(request: Request) -> Response:
-        state = state_of(request)
-        raw = bearer(request, "oauth") or bearer(request)
-        token = state.live_access_token(SERVICE, raw) if raw else None
-        if token is None:
-            return sc_error(401, "401 - Unauthorized")
-        app = state.apps[(SERVICE, token.client_id)]
-        if state.rate_limit_hit(SERVICE, app.client_id, app.rate_limit) is not None:
-            return sc_error(429, "Rate limit exceeded")
-        user = state.users.get((SERVICE, token.user_id or ""))
-        if user_required and user is None:
-            return sc_error(401, "401 - Unauthorized")
-        return await endpoint(Caller(state, request, token, user))
-
-    return handler
+    return GATE(endpoint, _user) if user_required else GATE(endpoint)
 
 
 def _id(raw: str) -> str:
@@ -251,26 +260,12 @@ def _like(kind: str) -> Endpoint:
     return endpoint
 
 
-async def authorize(request: Request) -> Response:
-    if request.method == "POST":
-        return await authorize_post(request, DIALECT)
-    return await authorize_get(request, DIALECT)
-
-
-async def token(request: Request) -> Response:
-    form = await form_of(request)
-    try:
-        result = token_endpoint(
-            state_of(request), SERVICE, form, request.headers.get("authorization")
-        )
-    except OAuthError as exc:
-        return json_response({"error": exc.error, "error_description": exc.description}, exc.status)
-    return json_response(result.to_json())
+token = token_route(SERVICE)
 
 
 def secure_routes() -> list[Route]:
     return [
-        Route("/authorize", authorize, methods=["GET", "POST"]),
+        Route("/authorize", authorize_endpoint(DIALECT), methods=["GET", "POST"]),
         Route("/oauth/token", token, methods=["POST"]),
     ]
 

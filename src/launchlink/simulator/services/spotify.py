@@ -21,18 +21,22 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from launchlink.simulator.catalog import Album, Track, make_id
-from launchlink.simulator.consent import AuthorizeDialect, authorize_get, authorize_post
+from launchlink.simulator.consent import AuthorizeDialect, authorize_endpoint
+from launchlink.simulator.gateway import (
+    Access,
+    Dialect,
+    ServiceApi,
+    require_user,
+    token_access,
+    token_route,
+)
 from launchlink.simulator.http import (
-    bearer,
     empty,
-    form_of,
     json_body,
     json_response,
     service_root,
-    state_of,
 )
 from launchlink.simulator.models import AccessToken, Playlist, SimApp, SimUser
-from launchlink.simulator.oauth import OAuthError, token_endpoint
 from launchlink.simulator.services import spotify_objects as obj
 from launchlink.simulator.state import SimulatorState
 from launchlink.simulator.urls import SPOTIFY_API
@@ -131,50 +135,47 @@ class Caller:
     def has_any(self, scopes: tuple[str, ...]) -> bool:
         return any(scope in self.token.scopes for scope in scopes)
 
+    @classmethod
+    def admitted(cls, request: Request, state: SimulatorState, access: Access) -> Caller:
+        assert access.token is not None  # token_access found the token and its app
+        assert access.app is not None
+        return cls(state, access.token, access.app, access.user, request)
+
 
 Endpoint = Callable[[Caller], Awaitable[Response]]
+GATE = ServiceApi(
+    Dialect(SERVICE, fault_response),
+    authenticate=token_access(SERVICE, refuse=lambda why: error(401, why)),
+    caller=Caller.admitted,
+)
 
 
-def _authenticate(request: Request) -> Caller | Response:
-    state = state_of(request)
-    raw = bearer(request)
-    if raw is None:
-        return error(401, "No token provided")
-    token = state.access_tokens.get(raw)
-    if token is None or token.service != SERVICE:
-        return error(401, "Invalid access token")
-    if token.expires_at is not None and token.expires_at <= state.now():
-        return error(401, "The access token expired")
-    if token.grant is not None and token.grant.revoked:
-        return error(401, "Invalid access token")
-    app = state.apps[(SERVICE, token.client_id)]
-    wait = state.rate_limit_hit(SERVICE, app.client_id, app.rate_limit)
-    if wait is not None:
-        return fault_response(
-            429, "API rate limit exceeded", state.faults(SERVICE).retry_after(wait)
-        )
-    user = state.users.get((SERVICE, token.grant.user_id)) if token.grant else None
-    if user is not None and app.mode == "development" and user.user_id not in app.allow_list:
-        if app.forbidden_as_json:
-            return error(403, NOT_REGISTERED)
-        return Response(NOT_REGISTERED, status_code=403, media_type="text/plain")
-    return Caller(state, token, app, user, request)
+def _registered(caller: Caller) -> Response | None:
+    """Development mode: only the app's allow-listed users get past (platform-apis §1.3)."""
+    user, app = caller.user, caller.app
+    if user is None or not caller.dev or user.user_id in app.allow_list:
+        return None
+    if app.forbidden_as_json:
+        return error(403, NOT_REGISTERED)
+    return Response(NOT_REGISTERED, status_code=403, media_type="text/plain")
+
+
+def _not_in_dev(caller: Caller) -> Response | None:
+    return error(403, "Forbidden") if caller.dev else None
+
+
+_user = require_user(lambda: error(401, "Valid user authentication required"))
 
 
 def api(
     endpoint: Endpoint, *, user_required: bool = False, removed_in_dev: bool = False
 ) -> Callable[[Request], Awaitable[Response]]:
-    async def handler(request: Request) -> Response:
-        caller = _authenticate(request)
-        if isinstance(caller, Response):
-            return caller
-        if removed_in_dev and caller.dev:
-            return error(403, "Forbidden")
-        if user_required and caller.user is None:
-            return error(401, "Valid user authentication required")
-        return await endpoint(caller)
-
-    return handler
+    checks: list[Callable[[Caller], Response | None]] = [_registered]
+    if removed_in_dev:
+        checks.append(_not_in_dev)
+    if user_required:
+        checks.append(_user)
+    return GATE(endpoint, *checks)
 
 
 def _int_param(caller: Caller, name: str, default: int, low: int, high: int) -> int | None:
@@ -710,24 +711,15 @@ async def add_playlist_items(caller: Caller) -> Response:
                 return error(400, f"Invalid track uri: {uri}")
     state = caller.state
     assert caller.user is not None
-    existing = {item for item, _, _ in playlist.items}
-    new_items = [(uri, state.now(), caller.user.user_id) for uri in uris]
-    at = len(playlist.items) if position is None else max(0, min(position, len(playlist.items)))
-    playlist.items[at:at] = new_items
+    state.playlist_add(
+        playlist,
+        uris,
+        app_id=caller.app.client_id,
+        user_id=caller.user.user_id,
+        detail=f"spotify:playlist:{playlist.playlist_id}",
+        position=position,
+    )
     playlist.snapshot += 1
-    playlist_uri = f"spotify:playlist:{playlist.playlist_id}"
-    for uri in uris:
-        state.ledger.record(
-            at=state.now(),
-            service=SERVICE,
-            app_id=caller.app.client_id,
-            user_id=caller.user.user_id,
-            action="playlist_add",
-            item=uri,
-            outcome="duplicate" if uri in existing else "added",
-            detail=playlist_uri,
-        )
-        existing.add(uri)
     return json_response({"snapshot_id": f"snap{playlist.snapshot}"}, 201)
 
 
@@ -781,25 +773,12 @@ async def get_playlist(caller: Caller) -> Response:
 # -- accounts ------------------------------------------------------------------------------
 
 
-async def authorize(request: Request) -> Response:
-    if request.method == "POST":
-        return await authorize_post(request, DIALECT)
-    return await authorize_get(request, DIALECT)
-
-
-async def token(request: Request) -> Response:
-    state = state_of(request)
-    form = await form_of(request)
-    try:
-        result = token_endpoint(state, SERVICE, form, request.headers.get("authorization"))
-    except OAuthError as exc:
-        return json_response({"error": exc.error, "error_description": exc.description}, exc.status)
-    return json_response(result.to_json())
+token = token_route(SERVICE)
 
 
 def accounts_routes() -> list[Route]:
     return [
-        Route("/authorize", authorize, methods=["GET", "POST"]),
+        Route("/authorize", authorize_endpoint(DIALECT), methods=["GET", "POST"]),
         Route("/api/token", token, methods=["POST"]),
     ]
 

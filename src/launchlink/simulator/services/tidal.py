@@ -20,10 +20,18 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from launchlink.simulator.catalog import Album, Artist, Track
-from launchlink.simulator.consent import AuthorizeDialect, authorize_get, authorize_post
-from launchlink.simulator.http import bearer, dumps, form_of, json_response, state_of
+from launchlink.simulator.consent import AuthorizeDialect, authorize_endpoint
+from launchlink.simulator.gateway import (
+    Access,
+    Dialect,
+    ServiceApi,
+    require_user,
+    token_access,
+    token_route,
+)
+from launchlink.simulator.http import json_response
 from launchlink.simulator.models import AccessToken, Playlist, SimApp, SimUser
-from launchlink.simulator.oauth import OAuthError, token_endpoint
+from launchlink.simulator.oauth import TokenResult
 from launchlink.simulator.state import IdempotentReply, SimulatorState
 
 SERVICE = "tidal"
@@ -74,30 +82,43 @@ class Caller:
         code = self.request.query_params.get("countryCode")
         return code.upper() if code else None
 
+    @classmethod
+    def admitted(cls, request: Request, state: SimulatorState, access: Access) -> Caller:
+        assert access.token is not None  # token_access found the token and its app
+        assert access.app is not None
+        return cls(state, request, access.token, access.app, access.user)
+
 
 Endpoint = Callable[[Caller], Awaitable[Response]]
+GATE = ServiceApi(
+    Dialect(SERVICE, fault_response, rate_limit_message="Rate limit exceeded"),
+    authenticate=token_access(
+        SERVICE,
+        refuse=lambda _why: errors(401, "Invalid or expired access token", code="UNAUTHORIZED"),
+    ),
+    caller=Caller.admitted,
+)
+_user = require_user(lambda: errors(401, "A user access token is required", code="UNAUTHORIZED"))
+
+
+def _scope(scope: str) -> Callable[[Caller], Response | None]:
+    def check(caller: Caller) -> Response | None:
+        if scope in caller.token.scopes:
+            return None
+        return errors(403, f"Missing scope {scope}", code="FORBIDDEN")
+
+    return check
 
 
 def api(
     endpoint: Endpoint, *, scope: str | None = None, user_required: bool = False
 ) -> Callable[[Request], Awaitable[Response]]:
-    async def handler(request: Request) -> Response:
-        state = state_of(request)
-        raw = bearer(request)
-        token = state.live_access_token(SERVICE, raw) if raw else None
-        if token is None:
-            return errors(401, "Invalid or expired access token", code="UNAUTHORIZED")
-        app = state.apps[(SERVICE, token.client_id)]
-        if state.rate_limit_hit(SERVICE, app.client_id, app.rate_limit) is not None:
-            return fault_response(429, "Rate limit exceeded", None)
-        user = state.users.get((SERVICE, token.user_id or ""))
-        if user_required and user is None:
-            return errors(401, "A user access token is required", code="UNAUTHORIZED")
-        if scope is not None and scope not in token.scopes:
-            return errors(403, f"Missing scope {scope}", code="FORBIDDEN")
-        return await endpoint(Caller(state, request, token, app, user))
-
-    return handler
+    checks: list[Callable[[Caller], Response | None]] = []
+    if user_required:
+        checks.append(_user)
+    if scope is not None:
+        checks.append(_scope(scope))
+    return GATE(endpoint, *checks)
 
 
 # -- shapes -------------------------------------------------------------------------------
@@ -574,54 +595,37 @@ async def playlist_items(caller: Caller) -> Response:
     data = payload.get("data") if isinstance(payload, dict) else None
     if not isinstance(data, list) or not data:
         return errors(400, "data is required", code="INVALID_REQUEST", pointer="/data")
-    existing = {i for i, _, _ in playlist.items}
     for entry in data:
         item_id = str(entry.get("id")) if isinstance(entry, dict) else ""
         if state.catalog.track_by_id(SERVICE, item_id) is None:
             return errors(404, f"track {item_id} not found", code="NOT_FOUND")
-    for entry in data:
-        item = str(entry["id"])
-        playlist.items.append((item, state.now(), user.user_id))
-        state.ledger.record(
-            at=state.now(),
-            service=SERVICE,
-            app_id=caller.app.client_id,
-            user_id=user.user_id,
-            action="playlist_add",
-            item=item,
-            outcome="duplicate" if item in existing else "added",
-            detail=f"playlists:{playlist.playlist_id}",
-        )
-        existing.add(item)
+    state.playlist_add(
+        playlist,
+        [str(entry["id"]) for entry in data],
+        app_id=caller.app.client_id,
+        user_id=user.user_id,
+        detail=f"playlists:{playlist.playlist_id}",
+    )
     return Response(b"", status_code=201)
 
 
 # -- OAuth ------------------------------------------------------------------------------------
 
 
-async def authorize(request: Request) -> Response:
-    if request.method == "POST":
-        return await authorize_post(request, DIALECT)
-    return await authorize_get(request, DIALECT)
+def _user_id(state: SimulatorState, result: TokenResult) -> dict[str, object]:
+    """TIDAL's answer to a fan's grant names the fan (``user_id``); an app token's does not."""
+    grant = result.access.grant
+    if grant is None:
+        return {}
+    user = state.users.get((SERVICE, grant.user_id))
+    return {"user_id": user.numeric_id if user else None}
 
 
-async def token(request: Request) -> Response:
-    form = await form_of(request)
-    try:
-        result = token_endpoint(
-            state_of(request), SERVICE, form, request.headers.get("authorization")
-        )
-    except OAuthError as exc:
-        return json_response({"error": exc.error, "error_description": exc.description}, exc.status)
-    body = result.to_json()
-    if result.access.grant is not None:
-        user = state_of(request).users.get((SERVICE, result.access.grant.user_id))
-        body["user_id"] = user.numeric_id if user else None
-    return Response(dumps(body), media_type="application/json")
+token = token_route(SERVICE, extra=_user_id)
 
 
 def login_routes() -> list[Route]:
-    return [Route("/authorize", authorize, methods=["GET", "POST"])]
+    return [Route("/authorize", authorize_endpoint(DIALECT), methods=["GET", "POST"])]
 
 
 def auth_routes() -> list[Route]:

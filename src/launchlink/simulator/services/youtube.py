@@ -17,10 +17,19 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from launchlink.simulator.catalog import Album, Artist, Track
-from launchlink.simulator.consent import AuthorizeDialect, authorize_get, authorize_post
-from launchlink.simulator.http import bearer, empty, form_of, json_body, json_response, state_of
+from launchlink.simulator.consent import AuthorizeDialect, authorize_endpoint
+from launchlink.simulator.gateway import (
+    Access,
+    Authenticate,
+    Dialect,
+    ServiceApi,
+    access_token_of,
+    require_user,
+    token_route,
+)
+from launchlink.simulator.http import bearer, empty, json_body, json_response
 from launchlink.simulator.models import AccessToken, Playlist, SimApp, SimUser
-from launchlink.simulator.oauth import OAuthError, token_endpoint
+from launchlink.simulator.oauth import OAuthError
 from launchlink.simulator.state import SimulatorState
 
 SERVICE = "youtube"
@@ -75,44 +84,70 @@ def _charge(caller: Caller, units: int, bucket: str) -> bool:
     return True
 
 
-def api(
-    endpoint: Endpoint, *, cost: int = 1, bucket: str = "default", user_required: bool = True
-) -> Callable[[Request], Awaitable[Response]]:
-    async def handler(request: Request) -> Response:
-        state = state_of(request)
-        raw = bearer(request)
-        token = state.live_access_token(SERVICE, raw) if raw else None
-        app = state.apps.get((SERVICE, token.client_id)) if token else None
-        if token is None and not user_required:
+def _authenticate(*, key_allowed: bool) -> Authenticate:
+    """A fan's access token; on public reads also the app's API key (``?key=``)."""
+
+    def authenticate(request: Request, state: SimulatorState) -> Access | Response:
+        token = access_token_of(state, SERVICE, bearer(request))
+        live = token if isinstance(token, AccessToken) else None
+        app = state.apps.get((SERVICE, live.client_id)) if live else None
+        if live is None and key_allowed:
             app = state.apps.get((SERVICE, request.query_params.get("key", "")))
         if app is None:
             return google_error(
                 401, "authError", "Request had invalid authentication credentials.", "global"
             )
-        if state.rate_limit_hit(SERVICE, app.client_id, app.rate_limit) is not None:
-            return fault_response(429, "", None)
-        user = state.users.get((SERVICE, token.user_id or "")) if token else None
-        caller = Caller(state, request, app, token, user)
-        if not _charge(caller, cost, bucket):
-            return google_error(
-                403,
-                "quotaExceeded",
-                "The request cannot be completed because you have exceeded your quota.",
-                "youtube.quota",
-            )
-        if user_required and user is None:
-            return google_error(401, "authError", "Login Required.", "global")
-        if (
-            cost >= WRITE_COST
-            and token is not None
-            and not any(s in token.scopes for s in WRITE_SCOPES)
-        ):
-            return google_error(
-                403, "insufficientPermissions", "Request had insufficient authentication scopes."
-            )
-        return await endpoint(caller)
+        user = state.users.get((SERVICE, live.user_id)) if live and live.user_id else None
+        return Access(app.client_id, app.rate_limit, app=app, token=live, user=user)
 
-    return handler
+    return authenticate
+
+
+def _caller(request: Request, state: SimulatorState, access: Access) -> Caller:
+    assert access.app is not None  # _authenticate found it
+    return Caller(state, request, access.app, access.token, access.user)
+
+
+_DIALECT = Dialect(SERVICE, fault_response)
+_PUBLIC = ServiceApi(_DIALECT, authenticate=_authenticate(key_allowed=True), caller=_caller)
+_PRIVATE = ServiceApi(_DIALECT, authenticate=_authenticate(key_allowed=False), caller=_caller)
+_user = require_user(lambda: google_error(401, "authError", "Login Required.", "global"))
+
+
+def _quota(cost: int, bucket: str) -> Callable[[Caller], Response | None]:
+    def check(caller: Caller) -> Response | None:
+        if _charge(caller, cost, bucket):
+            return None
+        return google_error(
+            403,
+            "quotaExceeded",
+            "The request cannot be completed because you have exceeded your quota.",
+            "youtube.quota",
+        )
+
+    return check
+
+
+def _write_scope(caller: Caller) -> Response | None:
+    token = caller.token
+    if token is None or any(scope in token.scopes for scope in WRITE_SCOPES):
+        return None
+    return google_error(
+        403, "insufficientPermissions", "Request had insufficient authentication scopes."
+    )
+
+
+def api(
+    endpoint: Endpoint, *, cost: int = 1, bucket: str = "default", user_required: bool = True
+) -> Callable[[Request], Awaitable[Response]]:
+    # Every call spends quota, refused ones included (the cost is counted first).
+    checks: list[Callable[[Caller], Response | None]] = [_quota(cost, bucket)]
+    if user_required:
+        checks.append(_user)
+    if cost >= WRITE_COST:
+        checks.append(_write_scope)
+    gate = _PRIVATE if user_required else _PUBLIC
+    return gate(endpoint, *checks)
 
 
 def _released(caller: Caller, album: Album) -> bool:
@@ -283,16 +318,11 @@ async def insert_playlist_item(caller: Caller) -> Response:
     found = state.catalog.track_by_id(SERVICE, video_id)
     if found is None or not _released(caller, found[1]):
         return google_error(404, "videoNotFound", "The video could not be found.")
-    existing = {i for i, _, _ in playlist.items}
-    playlist.items.append((video_id, state.now(), user.user_id))
-    state.ledger.record(
-        at=state.now(),
-        service=SERVICE,
+    state.playlist_add(
+        playlist,
+        [video_id],
         app_id=token.client_id,
         user_id=user.user_id,
-        action="playlist_add",
-        item=video_id,
-        outcome="duplicate" if video_id in existing else "added",
         detail=playlist.playlist_id,
     )
     return json_response(
@@ -426,26 +456,12 @@ async def channels(caller: Caller) -> Response:
     )
 
 
-async def authorize(request: Request) -> Response:
-    if request.method == "POST":
-        return await authorize_post(request, DIALECT)
-    return await authorize_get(request, DIALECT)
+def _google_wording(exc: OAuthError) -> str:
+    # Google words every refused grant the same way, expired or revoked.
+    return "Token has been expired or revoked." if exc.error == "invalid_grant" else exc.description
 
 
-async def token(request: Request) -> Response:
-    form = await form_of(request)
-    try:
-        result = token_endpoint(
-            state_of(request), SERVICE, form, request.headers.get("authorization")
-        )
-    except OAuthError as exc:
-        description = (
-            "Token has been expired or revoked."
-            if exc.error == "invalid_grant"
-            else exc.description
-        )
-        return json_response({"error": exc.error, "error_description": description}, exc.status)
-    return json_response(result.to_json())
+token = token_route(SERVICE, describe=_google_wording)
 
 
 _insert_playlist = api(insert_playlist, cost=WRITE_COST)
@@ -456,7 +472,7 @@ _list_playlist_items = api(list_playlist_items, user_required=False)
 
 def oauth_routes() -> list[Route]:
     return [
-        Route("/auth", authorize, methods=["GET", "POST"]),
+        Route("/auth", authorize_endpoint(DIALECT), methods=["GET", "POST"]),
         Route("/token", token, methods=["POST"]),
     ]
 
