@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from launchlink.analytics.capture import AnalyticsCapture
 from launchlink.kit.clock import FrozenClock
 from launchlink.kit.geo import CountryDetector, NullGeoResolver
 from launchlink.kit.territories import TerritoryTimeZones
@@ -136,6 +137,8 @@ async def main(count: int) -> None:
     warm_up()
     clicks: list[ClickEvent] = []
     plain, capturing = build(None), build(clicks.append)
+    analysed = build(None)
+    analysed.capture = AnalyticsCapture(max_buffered=10**8)
     remembered = ((b"cookie", b"ll_last=tidal"),)
     always = ((b"cookie", b"ll_always=tidal"),)
     in_germany = ((b"cf-ipcountry", b"DE"),)
@@ -144,6 +147,8 @@ async def main(count: int) -> None:
         ("page, remembered service", plain, scope("/night-drive", extra=remembered)),
         ("redirect", plain, scope("/night-drive/deezer")),
         ("redirect + click hook", capturing, scope("/night-drive/deezer")),
+        ("redirect + analytics capture", analysed, scope("/night-drive/deezer")),
+        ("page + analytics capture", analysed, scope("/night-drive")),
         ("redirect, country override", plain, scope("/night-drive/spotify", extra=in_germany)),
         ("auto-redirect (always)", plain, scope("/night-drive", extra=always)),
         ("404", plain, scope("/no-such-link")),

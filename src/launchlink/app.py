@@ -217,6 +217,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         from launchlink.analytics.wiring import analytics_for_app
 
         front.capture, application.analytics = analytics_for_app(context, location)
+        presave_web.capture = front.capture
     application.simulator_state = simulator_state
     application.simulator_aligner = aligner  # the bus holds it weakly
     application.reminders = ReminderLoop(reminder_sender_for(context, presave_web))

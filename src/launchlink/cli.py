@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.accounts.repository import WorkspaceRepository
 from launchlink.analytics.cli import app as analytics_app
+from launchlink.analytics.cli import simulate_traffic
 from launchlink.config import Settings, load_settings
 from launchlink.db import Database
 from launchlink.errors import LaunchlinkError, NotFound, ValidationFailed
@@ -29,6 +30,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(analytics_app, name="analytics")
+app.command("simulate-traffic")(simulate_traffic)
 register_ops_commands(app)
 console = Console()
 errors = Console(stderr=True)
@@ -88,6 +90,9 @@ def serve(
             port=port,
             workers=workers,
             access_log=False,
+            # Our own trusted-proxy rules read X-Forwarded-For (kit/geo.py), as on granian;
+            # uvicorn's would rewrite the peer first and hide the proxy from them.
+            proxy_headers=False,
         )
         return
     from launchlink.ops.cli import run_granian

@@ -24,7 +24,7 @@ from launchlink.analytics.enrich import (
     EventDraft,
     default_steps,
 )
-from launchlink.analytics.visitors import SALT_LIFETIME
+from launchlink.analytics.visitors import SALT_LIFETIME, visitor_hash
 from launchlink.kit.useragent import MAX_USER_AGENT_LENGTH
 
 BROWSER_COOKIE = b"ll_b="  # presave.security.BROWSER_COOKIE: a pre-saver's browser
@@ -152,6 +152,15 @@ def _derived_kind(kind: str, channel: str | None) -> str | None:
     return None
 
 
+SHAPE_CACHE_SIZE = 50_000
+_SHAPE_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+_SHAPE_ID = UUID(int=0)
+_DROPPED = object()
+_PER_EVENT_STEPS = frozenset({"country", "visitor"})
+_PER_EVENT = ("ts", "workspace_id", "link_id", "service", "phase", "automatic", "reason",
+              "country", "visitor_hash")  # fmt: skip
+
+
 class VisitIngest:
     """Turns captured tuples into event rows with the process's enrichment steps."""
 
@@ -166,13 +175,18 @@ class VisitIngest:
         self.signer = signer
         self.own_hosts = tuple(own_hosts)
         self._own = frozenset(host.lower().removeprefix("www.") for host in self.own_hosts)
+        # The steps that read neither the address nor the time; country and visitor run
+        # per event (the same step functions, see run()).
+        steps = default_steps(own_hosts=self.own_hosts)
+        self._enricher = Enricher([step for step in steps if step.name not in _PER_EVENT_STEPS])
+        self._shapes: dict[tuple[Any, ...], Any] = {}
 
     def days_of(self, batch: Iterable[Captured]) -> set[date]:
         return {item[1].astimezone(UTC).date() for item in batch}
 
     def run(self, batch: Iterable[Captured], salts: BatchSalts) -> IngestResult:
-        enricher = Enricher(default_steps(salts=salts, own_hosts=self.own_hosts))
         result = IngestResult()
+        shapes = self._shapes
         for item in batch:
             kind, ts, link_id, workspace_id, service, phase, automatic, reason = item[:8]
             method, query, headers, peer = item[8:]
@@ -191,35 +205,52 @@ class VisitIngest:
                     purpose = value.decode("latin-1")
                 elif name == b"cookie" and BROWSER_COOKIE in value:
                     browser_cookie = value
-            if not query and referrer is not None and "?" in referrer:
-                query = self._own_page_query(referrer) or query
+            if referrer is not None and "?" in referrer:
+                inherited = self._own_page_query(referrer)
+                if inherited is not None:  # the click's own tags first: the first one wins
+                    query = (
+                        f"{query.decode('latin-1')}&{inherited}".encode("latin-1")
+                        if query
+                        else inherited.encode("latin-1")
+                    )
+            if ts.tzinfo is None:
+                result.dropped += 1  # the validate step's rule, before the shape cache
+                continue
+            # Everything but the address and the time: most visits repeat a shape already
+            # enriched (same agent, referrer, tags, headers), so it is enriched once.
+            key = (kind, user_agent, referrer, query, accept, sec_purpose, purpose, method)
+            shape = shapes.get(key)
+            if shape is None:
+                shape = self._shape(key)
+                if len(shapes) >= SHAPE_CACHE_SIZE:
+                    shapes.clear()
+                shapes[key] = shape
+            if shape is _DROPPED:
+                result.dropped += 1
+                continue
+            template, bot_class, channel = shape
             countries = self.countries
             address = peer if countries is None else countries.visitor_address(headers, peer)
             country = None if countries is None else countries.country(headers, peer)
-            draft = EventDraft(
-                ts=ts,
-                link_id=link_id,
-                workspace_id=workspace_id,
-                kind=kind,
-                user_agent=user_agent,
-                referrer=referrer,
-                query=query.decode("latin-1") if query else None,
-                accept=accept,
-                sec_purpose=sec_purpose,
-                purpose=purpose,
-                method=method,
-                client_ip=address,
-                country=country,
+            # The visitor step's rule (enrich.visitor_step), without building a draft per event.
+            salt = salts.salt_for(ts) if address else None
+            hashed = (
+                visitor_hash(salt, workspace_id, address, user_agent) if salt and address else None
             )
-            enriched = enricher.enrich(draft)
-            if isinstance(enriched, Dropped):
-                result.dropped += 1
-                continue
-            row = event_row(
-                enriched, service=service, phase=phase, automatic=automatic, reason=reason
-            )
+            row = {
+                **template,
+                "ts": ts,
+                "workspace_id": workspace_id,
+                "link_id": link_id,
+                "service": _cut(service, 32),
+                "phase": phase,
+                "automatic": automatic,
+                "reason": _cut(reason, 64),
+                "country": country,
+                "visitor_hash": hashed,
+            }
             result.rows.append(row)
-            derived = _derived_kind(kind, enriched.channel)
+            derived = _derived_kind(kind, channel)
             if derived is not None:
                 result.rows.append({**row, "kind": derived})
             if (
@@ -227,16 +258,32 @@ class VisitIngest:
                 and self.signer is not None
                 and kind == "page_view"
                 and phase == "live"
-                and enriched.bot_class == "human"
+                and bot_class == "human"
             ):
                 browser_hash = self._browser_hash(browser_cookie)
                 if browser_hash is not None:
-                    key = (link_id, browser_hash)
-                    if key not in result.returns:
-                        result.returns[key] = (workspace_id, ts)
+                    pair = (link_id, browser_hash)
+                    if pair not in result.returns:
+                        result.returns[pair] = (workspace_id, ts)
         return result
 
-    def _own_page_query(self, referrer: str) -> bytes | None:
+    def _shape(self, key: tuple[Any, ...]) -> Any:
+        kind, user_agent, referrer, query, accept, sec_purpose, purpose, method = key
+        draft = EventDraft(
+            ts=_SHAPE_TIME, link_id=_SHAPE_ID, workspace_id=_SHAPE_ID, kind=kind,
+            user_agent=user_agent, referrer=referrer,
+            query=query.decode("latin-1") if query else None, accept=accept,
+            sec_purpose=sec_purpose, purpose=purpose, method=method,
+        )  # fmt: skip
+        enriched = self._enricher.enrich(draft)
+        if isinstance(enriched, Dropped):
+            return _DROPPED
+        template = event_row(enriched)
+        for name in _PER_EVENT:
+            template.pop(name)
+        return template, enriched.bot_class, enriched.channel
+
+    def _own_page_query(self, referrer: str) -> str | None:
         # A click's referrer is the smart-link page itself (same origin: the full URL is
         # sent); its campaign tags are the click's own.
         try:
@@ -246,7 +293,7 @@ class VisitIngest:
         host = (parts.hostname or "").removeprefix("www.")
         if host not in self._own or not parts.query:
             return None
-        return parts.query.encode("latin-1", "replace")
+        return parts.query
 
     def _browser_hash(self, cookie_header: bytes) -> str | None:
         assert self.signer is not None

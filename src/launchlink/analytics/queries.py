@@ -20,6 +20,7 @@ from launchlink.analytics.repository import AnalyticsRepository
 from launchlink.analytics.rollups import day_of, hour_of
 from launchlink.errors import InvalidTimeRange, NotFound
 from launchlink.models.catalog import Release, ReleaseMode
+from launchlink.models.links import Link
 
 Interval = Literal["hour", "day"]
 MAX_RANGE = timedelta(days=800)
@@ -46,6 +47,7 @@ class TimeRange:
                 raise InvalidTimeRange(
                     f"{name} needs a time zone (e.g. 2027-03-01T00:00:00Z)", field=name
                 )
+        until_now = end is None
         end = end or now
         start = start or end - timedelta(days=default_days)
         if start >= end:
@@ -54,8 +56,8 @@ class TimeRange:
             raise InvalidTimeRange(f"a range spans at most {MAX_RANGE.days} days", field="to")
         begin = hour_of(start)
         finish = hour_of(end)
-        if finish < end.astimezone(UTC):
-            finish += timedelta(hours=1)
+        if finish < end.astimezone(UTC) or until_now:
+            finish += timedelta(hours=1)  # "until now" includes the current hour
         return cls(begin, finish)
 
     def spans(self) -> tuple[tuple[datetime, datetime] | None, list[tuple[datetime, datetime]]]:
@@ -256,6 +258,14 @@ async def launch_window(session: AsyncSession, release: Release | None, scope_id
     }
 
 
+async def owned_link(session: AsyncSession, workspace_id: UUID, link_id: UUID) -> Link:
+    """The workspace's link; another workspace's link is not found (404)."""
+    link = await AnalyticsRepository(session).link_of_workspace(workspace_id, link_id)
+    if link is None:
+        raise NotFound("no such link")
+    return link
+
+
 async def link_summary(
     session: AsyncSession,
     workspace_id: UUID,
@@ -264,9 +274,7 @@ async def link_summary(
     interval: Interval,
 ) -> dict[str, Any]:
     repository = AnalyticsRepository(session)
-    link = await repository.link_of_workspace(workspace_id, link_id)
-    if link is None:
-        raise NotFound("no such link")
+    link = await owned_link(session, workspace_id, link_id)
     found = await totals(session, link_id, window)
     release = await repository.release_of(link.release_id)
     return {

@@ -6,9 +6,9 @@ event's link and, separately, its workspace; the period an hour (``h``) or a UTC
 ``bot_view``/``bot_click`` per class, never elsewhere. The pre-save funnel's steps come
 from forms and sign-ins a robot cannot pass (CSRF, OAuth), so they count as they come.
 
-Events are first counted per *signature* (the few fields a rollup reads): a batch of
-thousands of page views has a few hundred distinct signatures, so the expansion into
-keys runs per signature, not per event.
+Events are first counted per link × hour × cell: a batch of thousands of page views has
+a few hundred distinct cells, so the expansion into the workspace scope and the daily
+period runs per cell, not per event.
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ RollupKey = tuple[UUID, str, datetime, str, str, str]
 VisitorKey = tuple[UUID, Any, str, str]  # scope, day, bucket, hash
 
 PRE_RELEASE_PHASES = frozenset({"announce", "presave"})
-VIEW_DIMENSIONS = ("source", "channel", "country", "device", "in_app", "phase", "os")
-CLICK_DIMENSIONS = ("service", "source", "channel", "country", "device", "in_app", "phase")
 MESSAGE_KINDS = frozenset({"message_click", "qr_scan"})
 
 
@@ -46,41 +44,21 @@ def phase_bucket(phase: str | None) -> str:
     return "post" if phase == "live" else "none"
 
 
-_Signature = tuple[Any, ...]
-
-
-def _signature(row: Mapping[str, Any]) -> _Signature:
-    return (
-        row["link_id"], row["workspace_id"], hour_of(row["ts"]), row["kind"], row["bot_class"],
-        row["source"], row["channel"], row["country"], row["device_class"], row["in_app"],
-        row["phase"], row["os"], row["service"], row["automatic"], row["reason"],
-    )  # fmt: skip
-
-
-def _values(sig: _Signature) -> dict[str, str]:
-    return {
-        "source": sig[5] or "",
-        "channel": sig[6] or "",
-        "country": sig[7] or "",
-        "device": sig[8] or "",
-        "in_app": sig[9] or "",
-        "phase": sig[10] or "",
-        "os": sig[11] or "",
-        "service": sig[12] or "",
-    }
-
-
-def _metric_cells(sig: _Signature) -> list[tuple[str, str, str]]:
-    """(metric, dimension, value) cells one event of this signature counts in."""
-    kind, bot_class, service, automatic, reason = sig[3], sig[4], sig[12] or "", sig[13], sig[14]
-    human = bot_class == "human"
+def _cells(row: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(metric, dimension, value) cells one event counts in."""
+    kind = row["kind"]
+    service = row["service"] or ""
     if kind in FUNNEL_KINDS:
-        cells = [(kind, "all", ""), (kind, "service", service), (kind, "source", sig[5] or "")]
+        cells = [
+            (kind, "all", ""),
+            (kind, "service", service),
+            (kind, "source", row["source"]),
+        ]
         if kind == "presave_failed":
-            cells.append((kind, "reason", f"{service}|{reason or 'unknown'}"))
+            cells.append((kind, "reason", f"{service}|{row['reason'] or 'unknown'}"))
         return cells
     if kind == "fulfilment_outcome":
-        state, _, why = (reason or "unknown").partition(":")
+        state, _, why = (row["reason"] or "unknown").partition(":")
         cells = [(kind, "all", ""), (kind, "outcome", f"{service}|{state}")]
         if state == "done":
             cells.append(("fulfilled", "service", service))
@@ -89,21 +67,35 @@ def _metric_cells(sig: _Signature) -> list[tuple[str, str, str]]:
         return cells
     if kind == "message_sent":
         return [(kind, "all", ""), (kind, "channel", service)]
-    if not human:
-        metric = "bot_click" if kind == "service_click" else "bot_view"
-        return [(metric, "all", ""), (metric, "bot_class", bot_class)] if kind in (
-            "page_view", "service_click",
-        ) else []  # fmt: skip
-    values = _values(sig)
-    if kind == "page_view":
-        return [("view", "all", "")] + [("view", d, values[d]) for d in VIEW_DIMENSIONS]
-    if kind == "service_click":
-        cells = [("click", "all", "")] + [("click", d, values[d]) for d in CLICK_DIMENSIONS]
-        cells.append(("click", "automatic", "auto" if automatic else "tap"))
-        cells.append(("click", "source_service", f"{values['source']}|{service}"))
-        return cells
+    bot_class = row["bot_class"]
+    if bot_class != "human":
+        if kind == "page_view":
+            return [("bot_view", "all", ""), ("bot_view", "bot_class", bot_class)]
+        if kind == "service_click":
+            return [("bot_click", "all", ""), ("bot_click", "bot_class", bot_class)]
+        return []
     if kind in MESSAGE_KINDS:
-        return [(kind, "all", ""), (kind, "channel", values["channel"])]
+        return [(kind, "all", ""), (kind, "channel", row["channel"] or "")]
+    source = row["source"] or ""
+    shared = [
+        ("source", source),
+        ("channel", row["channel"] or ""),
+        ("country", row["country"] or ""),
+        ("device", row["device_class"] or ""),
+        ("in_app", row["in_app"] or ""),
+        ("phase", row["phase"] or ""),
+    ]
+    if kind == "page_view":
+        return [("view", "all", ""), ("view", "os", row["os"] or "")] + [
+            ("view", d, v) for d, v in shared
+        ]
+    if kind == "service_click":
+        return [
+            ("click", "all", ""),
+            ("click", "service", service),
+            ("click", "automatic", "auto" if row["automatic"] else "tap"),
+            ("click", "source_service", f"{source}|{service}"),
+        ] + [("click", d, v) for d, v in shared]
     return []
 
 
@@ -115,25 +107,44 @@ def rollup_counts(
 ) -> Counter[RollupKey]:
     """Counts to add: per event row, per new visitor (scope, bucket, first-seen time),
     per returning pre-saver (link, workspace, first-seen time)."""
-    signatures: Counter[_Signature] = Counter(_signature(row) for row in rows)
+    # Counted per link and hour first: a batch has few distinct cells, so the expansion
+    # into the workspace scope and the daily period runs per cell, not per event. Keys use
+    # small ints for the ids and the hour (UUIDs and datetimes hash slowly in Python).
+    scope_numbers: dict[tuple[Any, UUID], int] = {}
+    scopes: list[tuple[Any, UUID]] = []
+    hours: dict[int, datetime] = {}
+    cells: Counter[tuple[int, int, str, str, str]] = Counter()
+    for row in rows:
+        pair = (row["link_id"], row["workspace_id"])
+        number = scope_numbers.get(pair)
+        if number is None:
+            number = scope_numbers[pair] = len(scopes)
+            scopes.append(pair)
+        ts = row["ts"]
+        hour_number = int(ts.timestamp()) // 3600
+        if hour_number not in hours:
+            hours[hour_number] = hour_of(ts)
+        for metric, dimension, value in _cells(row):
+            cells[(number, hour_number, metric, dimension, value)] += 1
     counts: Counter[RollupKey] = Counter()
-    for sig, number in signatures.items():
-        link_id, workspace_id, hour = sig[0], sig[1], sig[2]
-        day = day_of(hour)
-        scopes = (workspace_id,) if link_id is None else (link_id, workspace_id)
-        for metric, dimension, value in _metric_cells(sig):
-            for scope in scopes:
-                counts[(scope, "h", hour, metric, dimension, value)] += number
-                counts[(scope, "d", day, metric, dimension, value)] += number
+    for (number, hour_number, metric, dimension, value), total in cells.items():
+        link_id, workspace_id = scopes[number]
+        start = hours[hour_number]
+        day = day_of(start)
+        counts[(workspace_id, "h", start, metric, dimension, value)] += total
+        counts[(workspace_id, "d", day, metric, dimension, value)] += total
+        if link_id is not None:
+            counts[(link_id, "h", start, metric, dimension, value)] += total
+            counts[(link_id, "d", day, metric, dimension, value)] += total
     for scope, bucket, seen in new_visitors:
-        hour = hour_of(seen)
-        counts[(scope, "h", hour, "visitor", "bucket", bucket)] += 1
-        counts[(scope, "d", day_of(hour), "visitor", "bucket", bucket)] += 1
+        start = hour_of(seen)
+        counts[(scope, "h", start, "visitor", "bucket", bucket)] += 1
+        counts[(scope, "d", day_of(start), "visitor", "bucket", bucket)] += 1
     for link_id, workspace_id, seen in returns:
-        hour = hour_of(seen)
+        start = hour_of(seen)
         for scope in (link_id, workspace_id):
-            counts[(scope, "h", hour, "return", "all", "")] += 1
-            counts[(scope, "d", day_of(hour), "return", "all", "")] += 1
+            counts[(scope, "h", start, "return", "all", "")] += 1
+            counts[(scope, "d", day_of(start), "return", "all", "")] += 1
     return counts
 
 

@@ -17,6 +17,7 @@ import ipaddress
 import secrets
 import threading
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Protocol
 from uuid import UUID
 
@@ -32,6 +33,7 @@ def new_salt() -> str:
     return secrets.token_hex(32)
 
 
+@lru_cache(maxsize=65_536)
 def _normalised_ip(ip: str) -> str:
     try:
         address = ipaddress.ip_address(ip.strip())

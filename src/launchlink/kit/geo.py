@@ -176,8 +176,8 @@ class CountryDetector:
         )
 
     def _is_trusted_proxy(self, ip: str | None) -> bool:
-        if ip is None:
-            return False
+        if ip is None or not self._trusted_proxies:
+            return False  # no proxies configured: no address to parse (the common case)
         try:
             address = ipaddress.ip_address(ip.strip())
         except ValueError:

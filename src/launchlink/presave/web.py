@@ -20,7 +20,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode
 from uuid import UUID
 
@@ -79,6 +79,9 @@ from launchlink.web.security import (
     TIME_ZONE_COOKIE,
     security_headers,
 )
+
+if TYPE_CHECKING:
+    from launchlink.analytics.capture import AnalyticsCapture
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +167,8 @@ class PresaveWeb:
         self.platform_host = platform_host
         self.trusted_proxies = tuple(trusted_proxies)
         self.limiter = limiter or FormRateLimiter(database, self.kit.clock, self.kit.secret_key)
+        self.capture: AnalyticsCapture | None = None
+        """The analytics buffer (set by the app): the pre-save funnel's steps."""
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -190,6 +195,16 @@ class PresaveWeb:
         ]
 
     # -- plumbing ------------------------------------------------------------------------
+
+    def _track(
+        self, kind: Any, request: Request, link: Link, *, service: str | None = None,
+        reason: str | None = None,
+    ) -> None:  # fmt: skip
+        if self.capture is not None:
+            self.capture.record_request(
+                kind, self.kit.clock.now(), link.id, link.workspace_id, request.scope,
+                service=service, reason=reason,
+            )  # fmt: skip
 
     def _language(self, request: Request) -> str:
         return self.pages.translations.negotiate(request.headers.get("accept-language"))
@@ -512,6 +527,7 @@ class PresaveWeb:
                 code_verifier=pkce.verifier,
                 choices=choices,
             )
+        self._track("presave_start", request, link, service=option.service)
         if option.service == APPLE_MUSIC:
             if self.apple_authorize_url is not None:
                 query = urlencode({"redirect_uri": self.callback_url, "state": started.state})
@@ -579,6 +595,7 @@ class PresaveWeb:
                 attempt.outcome = "denied"
         back = f"/{link.slug}"
         if attempt.outcome == "denied":
+            self._track("presave_failed", request, link, service=attempt.service, reason="denied")
             return self._message(
                 request,
                 200,
@@ -611,6 +628,8 @@ class PresaveWeb:
             )
             async with self.database.transaction(write_lock=True) as session:
                 await presave_service.finish_attempt(session, attempt.id, "failed")
+            failed = type(failure).__name__
+            self._track("presave_failed", request, link, service=attempt.service, reason=failed)
             return self._message(
                 request,
                 502,
@@ -649,6 +668,8 @@ class PresaveWeb:
             chooser = presave_service.playlist_token(self.kit, connected.presave, browser_hash)
             confirm_email = connected.pending is not None
         self.front.grants_changed(snapshot.workspace_id)
+        self._track("presave_authorised", request, link, service=attempt.service)
+        self._track_optins(request, link, choices)
         if created and connector is not None:
             outcomes = await presave_service.consent_time_actions(connector, tokens, actions, mode)
             async with self.database.transaction(write_lock=True) as session:
@@ -659,6 +680,12 @@ class PresaveWeb:
                 f"/presave/{snapshot.slug}/playlist?t={chooser}{pending}", status_code=303
             )
         return self._to_confirmation(snapshot, fan_id, browser_hash, email_pending=confirm_email)
+
+    def _track_optins(self, request: Request, link: Link, choices: FanChoices) -> None:
+        if choices.email and choices.email_consent:
+            self._track("optin_email", request, link)
+        if choices.phone and choices.sms_consent:
+            self._track("optin_sms", request, link)
 
     def _to_confirmation(
         self, snapshot: LinkSnapshot, fan_id: UUID, browser_hash: str, *, email_pending: bool
@@ -795,6 +822,7 @@ class PresaveWeb:
                     self._email_confirmation_after_commit(
                         session, snapshot, fan_id, email, view.language
                     )
+        self._track_optins(request, link, choices)
         if fan_id is None:
             # The same page, whoever holds the address: it must not tell the two apart.
             _ = self.pages.translations.get(view.language).gettext

@@ -1,0 +1,362 @@
+# ruff: noqa: S608  (the SQL is built from this file's own constants, no input)
+"""Analytics benchmark: ingest (capture → enrichment → storage) and dashboard queries.
+
+Ingest: ``--ingest`` captured events (realistic, mostly repeated user agents, a pool of
+addresses, referrers and channel codes) go through exactly what the flusher does — the
+enrichment steps with the bundled geo-IP database, then one write transaction per batch
+(raw rows, visitor sightings, rollup upserts) — timed together in this one process (one
+core: the flusher's thread is not used, so nothing runs in parallel). The first batch
+warms the caches and is not timed. Target: >= 20,000 events/s.
+
+Queries: ``--events`` raw events (default 10 million) are created with bulk SQL for one
+link, and as many again spread over a workspace of 100 links; their rollups are built
+with set-based SQL in the flusher's shape (hourly and daily, link and workspace scopes).
+Then every dashboard query (the summary's totals, daily and hourly series, the launch
+window, the workspace's totals and series) runs ``--repeat`` times; p50/p95 printed.
+Target: p95 < 100 ms.
+
+    .venv/bin/python bench/analytics.py --database sqlite
+    .venv/bin/python bench/analytics.py --database postgresql --events 1000000
+    .venv/bin/python bench/analytics.py --skip-queries        # ingest only
+
+PostgreSQL runs use a scratch database on 127.0.0.1:5432 that is dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+
+from launchlink.analytics import queries, service  # noqa: E402
+from launchlink.analytics.capture import Captured  # noqa: E402
+from launchlink.analytics.ingest import BatchSalts, VisitIngest  # noqa: E402
+from launchlink.analytics.simulate import DEVICES, ROBOTS, SOURCES  # noqa: E402
+from launchlink.db import Database  # noqa: E402
+from launchlink.kit.geo import BundledGeoResolver, CountryDetector  # noqa: E402
+from launchlink.migrate import upgrade_to_head  # noqa: E402
+
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432"
+START = datetime(2026, 9, 1, tzinfo=UTC)
+DAYS = 90
+
+
+def scratch_url(database: str, tmp: Path) -> tuple[str, str | None]:
+    if database == "sqlite":
+        return f"sqlite+aiosqlite:///{(tmp / 'analytics.sqlite3').as_posix()}", None
+    import psycopg
+
+    name = f"launchlink_bench_analytics_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(f"{POSTGRES.replace('+psycopg', '')}/postgres", autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    return f"{POSTGRES}/{name}", name
+
+
+def drop(name: str | None) -> None:
+    if name is None:
+        return
+    import psycopg
+
+    with psycopg.connect(f"{POSTGRES.replace('+psycopg', '')}/postgres", autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# -- ingest -------------------------------------------------------------------------------
+
+
+def captured_events(count: int, seed: int = 1) -> list[Captured]:
+    pick = random.Random(seed)
+    workspace = uuid.uuid4()
+    links = [uuid.uuid4() for _ in range(20)]
+    # Zipf-like: a few user agents and links carry most of the traffic.
+    agents = [d.user_agent for d in DEVICES] + [ua for _, ua in ROBOTS]
+    weights = [1 / (rank + 1) for rank in range(len(agents))]
+    addresses = [f"{pick.randint(1, 223)}.{pick.randint(0, 255)}.{pick.randint(0, 255)}."
+                 f"{pick.randint(1, 254)}" for _ in range(20_000)]  # fmt: skip
+    events: list[Captured] = []
+    now = datetime.now(UTC)
+    for number in range(count):
+        _, referrer, _, query = pick.choice(SOURCES)
+        headers: list[tuple[bytes, bytes]] = [
+            (b"host", b"links.example"),
+            (b"user-agent", pick.choices(agents, weights)[0].encode()),
+            (b"accept", b"text/html,application/xhtml+xml,*/*;q=0.8"),
+            (b"accept-language", b"en-GB,en;q=0.9"),
+        ]
+        if referrer:
+            headers.append((b"referer", referrer.encode()))
+        kind = "service_click" if number % 3 == 0 else "page_view"
+        events.append(
+            (
+                kind, now, pick.choices(links, [1 / (i + 1) for i in range(20)])[0], workspace,
+                "spotify" if kind == "service_click" else None, "live", False, None, "GET",
+                "&".join(f"{k}={v}" for k, v in query.items()).encode(), headers,
+                pick.choice(addresses),
+            )
+        )  # fmt: skip
+    return events
+
+
+async def bench_ingest(database: Database, count: int, batch: int) -> dict[str, float]:
+    ingest = VisitIngest(
+        countries=CountryDetector(BundledGeoResolver()), own_hosts=["links.example"]
+    )
+    events = captured_events(count + batch)
+    now = datetime.now(UTC)
+    async with database.transaction(write_lock=True) as session:
+        salts = await service.salts_for(session, sorted(ingest.days_of(events[:1])), now)
+    enrich = store = 0.0
+    for index, start in enumerate(range(0, len(events), batch)):
+        part = events[start : start + batch]
+        began = time.perf_counter()
+        result = ingest.run(part, BatchSalts(salts, now))
+        enriched = time.perf_counter()
+        async with database.transaction(write_lock=True) as session:
+            await service.store(session, result.rows, result.returns)
+        stored = time.perf_counter()
+        if index:  # the first batch warms the caches
+            enrich += enriched - began
+            store += stored - enriched
+    return {
+        "events": count,
+        "enrich_per_s": count / enrich,
+        "store_per_s": count / store,
+        "total_per_s": count / (enrich + store),
+        "batch_write_ms": 1000 * store / max(1, count // batch),
+    }
+
+
+# -- queries ------------------------------------------------------------------------------
+
+_DIMENSIONS = {
+    "source": ["instagram", "tiktok", "direct", "x", "facebook", "youtube", "google", "email",
+               "sms", "other"],
+    "channel": ["", "ig-story", "ig-bio", "tt-video", "email-launch", "sms-drop", "qr-poster",
+                "yt-desc", "x-post", "fb-ad"],
+    "country": ["US", "GB", "DE", "FR", "BR", "JP", "MX", "SE", "IN", "NG", "CA", "AU", "ES",
+                "IT", "NL", "PL", "KR", "ID", "PH", "AR", ""],
+    "device": ["mobile", "desktop", "tablet", "other"],
+    "in_app": ["", "instagram", "tiktok", "facebook", "snapchat", "twitter"],
+    "os": ["iOS", "Android", "Windows", "macOS", "Linux", "iPadOS"],
+    "phase": ["live", "presave", "announce"],
+    "service": ["spotify", "apple_music", "youtube_music", "deezer", "tidal", "amazon_music"],
+    "bot_class": ["preview", "bot", "ai_agent", "monitor", "prefetch"],
+}  # fmt: skip
+
+
+def _pick(column: str, multiplier: int, salt: int) -> str:
+    values = _DIMENSIONS[column]
+    cases = " ".join(f"WHEN {i} THEN '{v}'" for i, v in enumerate(values))
+    # Skewed: the first values are the most common (squared uniform).
+    bucket = f"(((i * {multiplier} + {salt}) % 1000) * ((i * {multiplier} + {salt}) % 1000)"
+    return f"CASE ({bucket} * {len(values)}) / 1000000) {cases} END"
+
+
+async def build_events(database: Database, scopes: list[tuple[str, str]], events: int) -> None:
+    """``events`` raw events for each (link, workspace) list entry set (bulk SQL)."""
+    postgres = database.dialect == "postgresql"
+    hours = DAYS * 24
+    async with database.transaction(write_lock=True) as session:
+        await session.execute(text("DROP TABLE IF EXISTS bench_scope"))
+        await session.execute(text("CREATE TABLE bench_scope (idx INTEGER, link TEXT, ws TEXT)"))
+        for index, (link, workspace) in enumerate(scopes):
+            await session.execute(
+                text("INSERT INTO bench_scope VALUES (:i, :l, :w)"),
+                {"i": index, "l": link, "w": workspace},
+            )
+    series = (
+        f"SELECT i FROM generate_series(0, {events - 1}) AS i"
+        if postgres
+        else "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n "
+        f"WHERE i < {events - 1}) SELECT i FROM n"
+    )
+    hour = (
+        f"(TIMESTAMPTZ '{START.isoformat()}' + (((i * 7919) % {hours}) * INTERVAL '1 hour'))"
+        if postgres
+        else f"strftime('%Y-%m-%d %H:%M:%S.000000', '{START:%Y-%m-%d %H:%M:%S}', "
+        f"'+' || ((i * 7919) % {hours}) || ' hours')"
+    )
+    kind = "CASE WHEN i % 10 < 9 AND i % 10 >= 6 THEN 'service_click' ELSE 'page_view' END"
+    bot = f"CASE WHEN i % 20 = 19 THEN {_pick('bot_class', 31, 3)} ELSE 'human' END"
+    select = f"""
+        SELECT {"s.link::uuid, s.ws::uuid" if postgres else "s.link, s.ws"}, {hour}, {kind},
+               {bot}, {_pick("source", 37, 1)},
+               {_pick("channel", 41, 2)}, {_pick("country", 43, 5)}, {_pick("device", 47, 7)},
+               {_pick("in_app", 53, 11)}, {_pick("os", 59, 13)}, {_pick("phase", 61, 17)},
+               {_pick("service", 67, 19)}
+        FROM ({series}) AS g JOIN bench_scope s ON s.idx = (i % (SELECT count(*) FROM bench_scope))
+    """
+    async with database.transaction(write_lock=True) as session:
+        await session.execute(text("DROP TABLE IF EXISTS bench_event"))
+        await session.execute(text(
+            "CREATE TABLE bench_event (link TEXT, ws TEXT, hour TEXT, kind TEXT, bot TEXT, "
+            "source TEXT, channel TEXT, country TEXT, device TEXT, in_app TEXT, os TEXT, "
+            "phase TEXT, service TEXT)"
+        ) if not postgres else text(
+            "CREATE UNLOGGED TABLE bench_event (link UUID, ws UUID, hour TIMESTAMPTZ, kind TEXT, "
+            "bot TEXT, source TEXT, channel TEXT, country TEXT, device TEXT, in_app TEXT, "
+            "os TEXT, phase TEXT, service TEXT)"
+        ))  # fmt: skip
+        await session.execute(text(f"INSERT INTO bench_event {select}"))
+
+
+async def build_rollups(database: Database) -> None:
+    """The rollups the flusher would have written for ``bench_event`` (set-based SQL)."""
+    postgres = database.dialect == "postgresql"
+    day = "date_trunc('day', hour)" if postgres else "substr(hour, 1, 10) || ' 00:00:00.000000'"
+    cells = [("view", "page_view", "'all'", "''")] + [
+        ("view", "page_view", f"'{d}'", d) for d in
+        ("source", "channel", "country", "device", "in_app", "os", "phase")
+    ] + [("click", "service_click", "'all'", "''")] + [
+        ("click", "service_click", f"'{d}'", d) for d in
+        ("service", "source", "channel", "country", "device", "in_app", "phase")
+    ] + [("click", "service_click", "'source_service'", "source || '|' || service")]  # fmt: skip
+    async with database.transaction(write_lock=True) as session:
+        for period, start in (("h", "hour"), ("d", day)):
+            for scope in ("link", "ws"):
+                for metric, kind, dimension, value in cells:
+                    await session.execute(text(
+                        f"INSERT INTO analytics_rollup (scope_id, period, start, metric, "
+                        f"dimension, value, count) SELECT {scope}, '{period}', "
+                        f"{start}, '{metric}', {dimension}, {value}, count(*) FROM bench_event "
+                        f"WHERE kind = '{kind}' AND bot = 'human' "
+                        f"GROUP BY {scope}, {start}, {value}"
+                    ))  # fmt: skip
+                await session.execute(text(
+                    f"INSERT INTO analytics_rollup (scope_id, period, start, metric, dimension, "
+                    f"value, count) SELECT {scope}, '{period}', {start}, 'bot_view', 'bot_class', "
+                    f"bot, count(*) FROM bench_event WHERE bot <> 'human' GROUP BY {scope}, "
+                    f"{start}, bot"
+                ))  # fmt: skip
+                # Visitors: about a third of the views are a day's first.
+                await session.execute(text(
+                    f"INSERT INTO analytics_rollup (scope_id, period, start, metric, dimension, "
+                    f"value, count) SELECT {scope}, '{period}', {start}, 'visitor', 'bucket', "
+                    f"'all', count(*) / 3 FROM bench_event WHERE kind = 'page_view' AND "
+                    f"bot = 'human' GROUP BY {scope}, {start}"
+                ))  # fmt: skip
+        await session.execute(text("DROP TABLE bench_event"))
+    if postgres:
+        async with database.engine.connect() as connection:
+            await connection.execute(text("COMMIT"))
+            await connection.execute(text("ANALYZE analytics_rollup"))
+
+
+async def timed(repeat: int, run: Callable[[], Awaitable[Any]]) -> tuple[float, float]:
+    samples = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        await run()
+        samples.append((time.perf_counter() - began) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[max(0, int(len(samples) * 0.95) - 1)]
+
+
+async def bench_queries(
+    database: Database, events: int, repeat: int
+) -> dict[str, tuple[float, float]]:
+    link, workspace = uuid.uuid4(), uuid.uuid4()
+    links_b, workspace_b = [uuid.uuid4() for _ in range(100)], uuid.uuid4()
+    postgres = database.dialect == "postgresql"
+
+    def rendered(value: uuid.UUID) -> str:
+        return str(value) if postgres else value.hex
+
+    began = time.perf_counter()
+    await build_events(database, [(rendered(link), rendered(workspace))], events)
+    await build_rollups(database)
+    await build_events(database, [(rendered(x), rendered(workspace_b)) for x in links_b], events)
+    await build_rollups(database)
+    print(f"  built 2 x {events:,} events and their rollups in {time.perf_counter() - began:.0f} s")
+    window = queries.TimeRange(START, START + timedelta(days=DAYS))
+    ragged = queries.TimeRange(START + timedelta(hours=5), START + timedelta(days=DAYS, hours=-3))
+    last_month = queries.TimeRange(START + timedelta(days=DAYS - 31), START + timedelta(days=DAYS))
+    release = START + timedelta(days=30)
+    results: dict[str, tuple[float, float]] = {}
+
+    async def in_session(make: Callable[[Any], Awaitable[Any]]) -> Callable[[], Awaitable[Any]]:
+        async def run() -> Any:
+            async with database.sessionmaker() as session:
+                return await make(session)
+
+        return run
+
+    checks: dict[str, Callable[[Any], Awaitable[Any]]] = {
+        "link totals, 90 days": lambda s: queries.totals(s, link, window),
+        "link totals, ragged hours": lambda s: queries.totals(s, link, ragged),
+        "link daily series, 90 days": lambda s: queries.series(
+            s, link, window.start, window.end, "day"
+        ),
+        "link hourly series, 31 days": lambda s: queries.series(
+            s, link, last_month.start, last_month.end, "hour"
+        ),
+        "link launch window": lambda s: queries.series(
+            s, link, release - timedelta(hours=48), release + timedelta(hours=72), "hour"
+        ),
+        "workspace (100 links) totals, 90 days": lambda s: queries.totals(s, workspace_b, window),
+        "workspace (100 links) daily series": lambda s: queries.series(
+            s, workspace_b, window.start, window.end, "day"
+        ),
+        "one of the 100 links, totals": lambda s: queries.totals(s, links_b[0], window),
+    }
+    for name, make in checks.items():
+        results[name] = await timed(repeat, await in_session(make))
+    totals = await (await in_session(lambda s: queries.totals(s, link, window)))()
+    assert sum(totals["view"]["all"].values()) + sum(totals["click"]["all"].values()) > 0
+    return results
+
+
+async def main_async(args: argparse.Namespace, url: str) -> None:
+    database = Database(url)
+    try:
+        if not args.skip_ingest:
+            result = await bench_ingest(database, args.ingest, args.batch)
+            print(
+                f"{args.database}: ingest {result['events']:,} events: "
+                f"{result['total_per_s']:,.0f} ev/s (enrich {result['enrich_per_s']:,.0f}/s, "
+                f"store {result['store_per_s']:,.0f}/s, {result['batch_write_ms']:.0f} ms "
+                f"per {args.batch:,}-event batch)"
+            )
+        if not args.skip_queries:
+            results = await bench_queries(database, args.events, args.repeat)
+            for query, (p50, p95) in results.items():
+                print(f"  {query:<40} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms")
+    finally:
+        await database.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--ingest", type=int, default=200_000, help="events for the ingest run")
+    parser.add_argument("--batch", type=int, default=20_000)
+    parser.add_argument("--events", type=int, default=10_000_000, help="events per query dataset")
+    parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument("--skip-queries", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url, name = scratch_url(args.database, Path(tmp))
+        try:
+            upgrade_to_head(url)
+            asyncio.run(main_async(args, url))
+        finally:
+            drop(name)
+
+
+if __name__ == "__main__":
+    main()
