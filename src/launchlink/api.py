@@ -22,6 +22,7 @@ from launchlink.dependencies import CurrentPrincipal
 from launchlink.errors import LaunchlinkError
 from launchlink.fulfilment.endpoints import router as fulfilment_router
 from launchlink.links.endpoints import router as links_router
+from launchlink.messaging.endpoints import router as messaging_router
 from launchlink.platforms.endpoints import router as services_router
 from launchlink.presave.endpoints import router as presave_router
 from launchlink.web.errors import error_response, wants_html
@@ -122,6 +123,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     fulfilment_router,
     services_router,
     analytics_router,
+    messaging_router,
 )
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -76,6 +76,36 @@ class Settled:
     bounce: str | None = None
     error: str | None = None
     deferred: str | None = None
+
+
+_SETTLED_COLUMNS = (
+    "state", "lease_owner", "updated_at", "next_attempt_at", "attempts", "provider",
+    "provider_message_id", "sent_at", "finished_at", "bounce", "last_error", "deferred",
+)  # fmt: skip
+
+
+_KEPT_UNLESS_GIVEN = frozenset({"next_attempt_at", "attempts", "provider", "provider_message_id"})
+
+
+def _settled_row(result: Settled, now: datetime) -> dict[str, Any]:
+    """Every settled column, so one statement serves every result of a batch; the columns
+    of :data:`_KEPT_UNLESS_GIVEN` keep their value when the result leaves them None."""
+    state = result.state
+    return {
+        "b_id": result.message_id,
+        "b_state": state.value,
+        "b_lease_owner": None,
+        "b_updated_at": now,
+        "b_next_attempt_at": result.next_attempt_at,
+        "b_attempts": result.attempts,
+        "b_provider": result.provider,
+        "b_provider_message_id": result.provider_message_id,
+        "b_sent_at": now if state is MessageState.sent else None,
+        "b_finished_at": now if state in (MessageState.failed, MessageState.cancelled) else None,
+        "b_bounce": result.bounce,
+        "b_last_error": result.error[:500] if result.error else None,
+        "b_deferred": result.deferred,
+    }
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -188,41 +218,47 @@ class MessagingRepository:
 
     async def settle(self, owner: str, results: Sequence[Settled], *, now: datetime) -> int:
         """Apply the results of a holder; those whose lease it lost are skipped. Returns how
-        many were applied."""
-        applied: list[UUID] = []
-        for result in results:
-            values: dict[str, Any] = {"state": result.state, "lease_owner": None, "updated_at": now}
-            if result.next_attempt_at is not None:
-                values["next_attempt_at"] = result.next_attempt_at
-            if result.attempts is not None:
-                values["attempts"] = result.attempts
-            if result.provider is not None:
-                values["provider"] = result.provider
-                values["provider_message_id"] = result.provider_message_id
-            if result.state is MessageState.sent:
-                values["sent_at"] = now
-            if result.state in (MessageState.failed, MessageState.cancelled):
-                values["finished_at"] = now
-            values["bounce"] = result.bounce
-            values["last_error"] = result.error[:500] if result.error else None
-            values["deferred"] = result.deferred
-            done = await self.session.execute(
-                update(Message)
-                .where(
-                    Message.id == result.message_id,
-                    Message.lease_owner == owner,
-                    Message.state == MessageState.queued,
+        many were applied.
+
+        The rows still held are read and locked first (the fence), then every result is
+        written in one executemany: one round trip per batch, not per message."""
+        if not results:
+            return 0
+        held = set(
+            (
+                await self.session.execute(
+                    select(Message.id)
+                    .where(
+                        Message.id.in_([r.message_id for r in results]),
+                        Message.lease_owner == owner,
+                        Message.state == MessageState.queued,
+                    )
+                    .with_for_update()
                 )
-                .values(**values)
-                .returning(Message.id)
-            )
-            if done.scalar_one_or_none() is not None:
-                applied.append(result.message_id)
-        wanted = set(applied)
+            ).scalars()
+        )
+        applied = [r for r in results if r.message_id in held]
+        if not applied:
+            return 0
+        rows = [_settled_row(r, now) for r in applied]
+        table = cast(Table, Message.__table__)
+        await self.session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                {
+                    name: (
+                        func.coalesce(bindparam(f"b_{name}"), table.c[name])
+                        if name in _KEPT_UNLESS_GIVEN
+                        else bindparam(f"b_{name}")
+                    )
+                    for name in _SETTLED_COLUMNS
+                }
+            ),
+            rows,
+        )
         await self.record(
-            (r.message_id, r.status, "worker", r.error or r.deferred, now)
-            for r in results
-            if r.message_id in wanted
+            (r.message_id, r.status, "worker", r.error or r.deferred, now) for r in applied
         )
         return len(applied)
 

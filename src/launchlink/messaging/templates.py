@@ -17,10 +17,12 @@ from __future__ import annotations
 import html as html_module
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2 import Template as JinjaTemplate
 from jinja2.sandbox import SandboxedEnvironment
 
 from launchlink.analytics.campaign import CHANNEL_PARAMETER
@@ -205,13 +207,20 @@ def _check(part: str, source: str, environment: SandboxedEnvironment) -> None:
         )
 
 
+@lru_cache(maxsize=512)
+def _compiled(source: str, html: bool) -> JinjaTemplate:
+    # Compiling costs far more than rendering; a release day renders one template per
+    # kind x channel x language thousands of times.
+    return (_html_env if html else _text_env).from_string(source)
+
+
 def render(template: Template, variables: dict[str, Any]) -> Rendered:
     """Render every part; :class:`InvalidTemplate` when a part fails."""
     try:
-        subject = " ".join(_text_env.from_string(template.subject).render(variables).split())
-        text = _text_env.from_string(template.text).render(variables)
+        subject = " ".join(_compiled(template.subject, False).render(variables).split())
+        text = _compiled(template.text, False).render(variables)
         page = (
-            _html_env.from_string(template.html).render(variables)
+            _compiled(template.html, True).render(variables)
             if template.html is not None
             else _html_from_text(text)
         )

@@ -1,0 +1,302 @@
+"""Messaging benchmark: the message outbox against a bare aiosmtplib loop, and SMS at the
+simulator's rate limit. Not a test: run it by hand.
+
+    .venv/bin/python bench/messaging.py --fans 10000 --database sqlite
+    .venv/bin/python bench/messaging.py --fans 10000 --database postgresql --dkim on
+
+**Email**: ``--fans`` fans with a confirmed address get their release-day message through
+the outbox (claim under lease, consent and quiet-hours checks, render, DKIM-sign, hand
+over on ``--connections`` kept-open SMTP connections, settle with ledger rows and events)
+to a local aiosmtpd sink. The baseline, in the same run and to the same sink, is a bare
+loop over the same number of aiosmtplib connections that builds and DKIM-signs the same
+messages but touches no database: the ratio is what the outbox costs on top of sending.
+The sink is aiosmtpd's discarding handler in a process of its own.
+
+**SMS**: ``--fans`` texts to the Twilio simulator (in-process, over HTTP/ASGI) with its
+rate limit set to ``--sms-rate`` per second and the delivery paced at the same rate; the
+figure is the achieved rate over the limit (429s counted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import aiosmtplib  # noqa: E402
+import httpx  # noqa: E402
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
+from pydantic import SecretStr  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
+from tests.messaging.conftest import make_delivery  # noqa: E402
+from tests.messaging.sink import free_port  # noqa: E402
+from tests.messaging.world import make_world  # noqa: E402
+
+from launchlink.db import Database  # noqa: E402
+from launchlink.kit.clock import SystemClock  # noqa: E402
+from launchlink.kit.ids import uuid7  # noqa: E402
+from launchlink.mail.port import OutgoingEmail  # noqa: E402
+from launchlink.mail.settings import MailSettings  # noqa: E402
+from launchlink.mail.smtp import build_message  # noqa: E402
+from launchlink.messaging import planner  # noqa: E402
+from launchlink.messaging.channels.email import SmtpChannel  # noqa: E402
+from launchlink.messaging.channels.settings import TwilioSettings  # noqa: E402
+from launchlink.messaging.delivery import Delivery  # noqa: E402
+from launchlink.messaging.dkim import DkimSigner  # noqa: E402
+from launchlink.messaging.sms.twilio import TwilioChannel  # noqa: E402
+from launchlink.migrate import upgrade_to_head  # noqa: E402
+from launchlink.models import Fan, Message, Presave  # noqa: E402
+from launchlink.models.messaging import MessageChannel, MessageState  # noqa: E402
+from launchlink.models.presave import PresaveState, ServiceMode  # noqa: E402
+from launchlink.simulator.services.twilio import (  # noqa: E402
+    DEMO_ACCOUNT_SID,
+    DEMO_AUTH_TOKEN,
+    TwilioSim,
+)
+
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432"
+RELEASE_DAY = date(2026, 1, 9)
+CONSENT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+async def add_fans(database: Database, world: Any, count: int, *, sms: bool) -> None:
+    """Fans with consent and a pre-save each, inserted in bulk (the builder is one by one)."""
+    due = datetime(2026, 1, 8, 23, 0, tzinfo=UTC)  # Berlin's midnight of the release day
+    for start in range(0, count, 2000):
+        fans, presaves = [], []
+        for n in range(start, min(count, start + 2000)):
+            fan_id = uuid7()
+            fans.append(
+                {
+                    "id": fan_id, "workspace_id": world.workspace_id, "country": "DE",
+                    "email": None if sms else f"fan{n}@fans.example.test",
+                    "email_consent_at": None if sms else CONSENT,
+                    "phone": f"+4915{n:09d}" if sms else None,
+                    "sms_consent_at": CONSENT if sms else None,
+                    "sms_confirmed_at": CONSENT if sms else None, "language": "en",
+                    "created_at": CONSENT, "updated_at": CONSENT,
+                }
+            )  # fmt: skip
+            presaves.append(
+                {
+                    "id": uuid7(), "workspace_id": world.workspace_id, "link_id": world.link_id,
+                    "release_id": world.release_id, "fan_id": fan_id, "service": "spotify",
+                    "mode": ServiceMode.direct_save, "state": PresaveState.waiting,
+                    "country": "DE", "time_zone": "Europe/Berlin", "due_at": due,
+                    "actions": {"save_release": True}, "outcome": {}, "standing": False,
+                    "created_at": CONSENT, "updated_at": CONSENT,
+                }
+            )  # fmt: skip
+        async with database.transaction() as session:
+            await session.execute(insert(Fan), fans)
+            await session.execute(insert(Presave), presaves)
+
+
+async def prepare(url: str, count: int, *, sms: bool, slug: str) -> tuple[Database, Any]:
+    database = Database(url)
+    world = await make_world(database, release_date=RELEASE_DAY, slug=slug)
+    await add_fans(database, world, count, sms=sms)
+    async with database.transaction() as session:
+        planned = await planner.plan_release(session, world.release_id, now=SystemClock().now())
+    assert planned == count, planned
+    return database, world
+
+
+async def drain(delivery: Delivery, channel: MessageChannel, rounds: int) -> None:
+    async def loop() -> None:
+        while (await delivery.run_round(channel)).claimed:
+            pass
+
+    await asyncio.gather(*(loop() for _ in range(rounds)))
+
+
+def signer() -> DkimSigner:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    return DkimSigner(domain="mail.example.test", selector="bench", private_key_pem=pem)
+
+
+async def bare_loop(port: int, count: int, connections: int, dkim: DkimSigner | None) -> float:
+    async def worker(indexes: range) -> None:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port)
+        await client.connect()
+        for n in indexes:
+            email = build_message(
+                OutgoingEmail(
+                    to=f"fan{n}@fans.example.test",
+                    subject="Tidewater is out now",
+                    text="Tidewater by Nova Reyes is out now.\n\nListen on Spotify: "
+                    "https://links.example.test/tidewater/spotify?c=email-release\n",
+                    headers={
+                        "List-Unsubscribe": f"<https://links.example.test/u/{uuid.uuid4()}>",
+                        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                    },
+                ),
+                from_address="Tide Records <news@mail.example.test>",
+                message_id=f"<{uuid7()}@mail.example.test>",
+            )
+            raw = email.as_bytes()
+            await client.sendmail(
+                "news@mail.example.test",
+                [f"fan{n}@fans.example.test"],
+                dkim.sign(raw) if dkim else raw,
+            )
+        await client.quit()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(range(i, count, connections)) for i in range(connections)))
+    return time.perf_counter() - started
+
+
+def start_sink(port: int) -> subprocess.Popen[bytes]:
+    """aiosmtpd's discarding sink in its own process: sharing our GIL it would slow the
+    sender it measures."""
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
+         "-l", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return sink
+        time.sleep(0.1)
+    sink.kill()
+    raise RuntimeError("the SMTP sink did not start")
+
+
+async def email_run(url: str, count: int, connections: int, use_dkim: bool) -> dict[str, float]:
+    port = free_port()
+    sink = start_sink(port)
+    dkim = signer() if use_dkim else None
+    try:
+        slug = "email-dkim" if use_dkim else "email-plain"
+        database, _world = await prepare(url, count, sms=False, slug=slug)
+        bare = await bare_loop(port, count, connections, dkim)
+        clock = SystemClock()
+        channel = SmtpChannel(
+            MailSettings(host="127.0.0.1", port=port, security="none"),
+            signer=dkim,
+            connections=connections,
+            clock=clock,
+        )
+        delivery = make_delivery(
+            database, clock, {MessageChannel.email: channel},
+            email_per_second=1e9, batch=200, smtp_connections=connections, lease_seconds=120,
+        )  # fmt: skip
+        started = time.perf_counter()
+        await drain(delivery, MessageChannel.email, rounds=2)
+        outbox = time.perf_counter() - started
+        await channel.close()
+        async with database.sessionmaker() as session:
+            sent = await session.scalar(
+                select(func.count()).where(Message.state == MessageState.sent)
+            )
+        await database.dispose()
+    finally:
+        sink.terminate()
+        sink.wait()
+    assert sent == count, sent
+    return {"bare": count / bare, "outbox": count / outbox, "ratio": bare / outbox}
+
+
+async def sms_run(url: str, count: int, rate: float) -> dict[str, float]:
+    database, _world = await prepare(url, count, sms=True, slug="sms")
+    clock = SystemClock()
+    sim = TwilioSim(clock=clock, rate_per_second=rate)
+    channel = TwilioChannel(
+        TwilioSettings(
+            account_sid=DEMO_ACCOUNT_SID,
+            auth_token=SecretStr(DEMO_AUTH_TOKEN),
+            from_number="+15005550006",
+            api_url="http://twilio.sim",
+        ),
+        transport=httpx.ASGITransport(app=sim.app()),
+    )
+    delivery = make_delivery(
+        database, clock, {MessageChannel.sms: channel},
+        sms_per_second=rate, batch=200, smtp_connections=8, lease_seconds=120,
+        retry_base_seconds=0.01, retry_cap_seconds=0.01,
+    )  # fmt: skip
+    started = time.perf_counter()
+    await drain(delivery, MessageChannel.sms, rounds=2)
+    elapsed = time.perf_counter() - started
+    await channel.close()
+    await database.dispose()
+    accepted = len(sim.accepted_at)
+    assert accepted == count, accepted
+    span = sim.accepted_at[-1] - sim.accepted_at[0]
+    return {"rate": rate, "achieved": count / elapsed, "ratio": count / elapsed / rate,
+            "accepted_span_rate": (count - 1) / span}  # fmt: skip
+
+
+def database_url(kind: str, scratch: Path) -> tuple[str, Any]:
+    if kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{(scratch / 'bench.sqlite3').as_posix()}"
+        upgrade_to_head(url)
+        return url, None
+    import psycopg
+
+    name = f"launchlink_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    url = f"{POSTGRES}/{name}"
+    upgrade_to_head(url)
+
+    def drop() -> None:
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return url, drop
+
+
+async def main(arguments: argparse.Namespace, url: str) -> None:
+    for use_dkim in {"both": (True, False), "on": (True,), "off": (False,)}[arguments.dkim]:
+        email = await email_run(url, arguments.fans, arguments.connections, use_dkim)
+        print(
+            f"email ({arguments.database}, {arguments.fans} fans, {arguments.connections} "
+            f"connections, DKIM {'on' if use_dkim else 'off'}): outbox {email['outbox']:.0f} "
+            f"msg/s, bare aiosmtplib loop {email['bare']:.0f} msg/s, ratio {email['ratio']:.2f}",
+            flush=True,
+        )
+    if arguments.sms_rate > 0:
+        sms = await sms_run(url, arguments.fans, arguments.sms_rate)
+        print(
+            f"sms ({arguments.database}, {arguments.fans} texts, simulator limit "
+            f"{sms['rate']:.0f}/s): {sms['achieved']:.1f}/s, {sms['ratio']:.3f} of the limit",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--fans", type=int, default=10_000)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--sms-rate", type=float, default=100.0)
+    parser.add_argument("--dkim", choices=("both", "on", "off"), default="both")
+    parsed = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        url, drop = database_url(parsed.database, Path(scratch))
+        try:
+            asyncio.run(main(parsed, url))
+        finally:
+            if drop is not None:
+                drop()
