@@ -59,6 +59,7 @@ bench: $(STAMP) ## Run the benchmarks in bench/ (needs wrk) and print their figu
 	$(BIN)/python bench/simulator.py
 	$(BIN)/python bench/fulfilment.py $(FULFILMENT_BENCH)
 	$(BIN)/python bench/outbox.py --database sqlite --events 20000
+	$(BIN)/python bench/dashboard.py --campaigns 100 --requests 200
 
 clean: ## Remove the virtualenv and local data under var/
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,150 @@
+"""Dashboard page times with a workspace of N campaigns and its audit log, in-process.
+
+    .venv/bin/python bench/dashboard.py --campaigns 100 --requests 200
+
+Signs up through the real pages, creates N releases with their links (and as many
+audit entries) through the services, then times GET of each page through the whole ASGI
+stack (httpx.ASGITransport, no network), SQLite WAL in a temporary directory. Prints the
+median and 95th percentile per page; docs/benchmarks.md has the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import statistics
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import httpx
+
+from launchlink.accounts import audit
+from launchlink.accounts.people import Actor
+from launchlink.accounts.repository import UserRepository
+from launchlink.app import create_app
+from launchlink.catalog import service as catalog
+from launchlink.catalog.schemas import ArtistCreate, ReleaseCreate
+from launchlink.config import Settings
+from launchlink.links import service as links
+from launchlink.links.schemas import DestinationCreate, LinkCreate
+from launchlink.migrate import upgrade_to_head
+from launchlink.models.accounts import Role
+from launchlink.models.catalog import ReleaseType
+
+BASE = "https://bench.example.test"
+PASSWORD = "benchmark password"  # noqa: S105  (a throwaway account in a temp database)
+
+
+async def run(tmp: str, url: str, campaigns: int, requests: int) -> None:
+    if True:
+        app = create_app(
+            Settings(
+                database_url=url, var_dir=Path(tmp, "var"), public_url=BASE, environment="test"
+            )
+        )
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as c:
+            page = await c.get("/dashboard/signup")
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+            assert csrf
+            signed = await c.post(
+                "/dashboard/signup",
+                data={
+                    "csrf": csrf.group(1),
+                    "name": "Bench",
+                    "email": "bench@example.com",
+                    "password": PASSWORD,
+                    "workspace_name": "Bench Records",
+                    "kind": "label",
+                },
+            )
+            base = signed.headers["location"].rsplit("/", 1)[0]
+            workspace_id = base.rsplit("/", 1)[1]
+            await _fill(app.context.database, workspace_id, campaigns)
+            first = await c.get(f"{base}/campaigns")
+            campaign = re.search(rf"{base}/campaigns/([0-9a-f-]{{36}})", first.text)
+            assert campaign
+            paths = {
+                "campaigns": f"{base}/campaigns",
+                "campaign": f"{base}/campaigns/{campaign.group(1)}",
+                "members": f"{base}/members",
+                "audit": f"{base}/audit",
+                "qr.svg": f"{base}/campaigns/{campaign.group(1)}/qr.svg",
+            }
+            print(f"{campaigns} campaigns, {requests} requests per page (ms)")
+            for name, path in paths.items():
+                times = []
+                for _ in range(requests):
+                    started = time.perf_counter()
+                    response = await c.get(path)
+                    times.append((time.perf_counter() - started) * 1000)
+                    assert response.status_code == 200, (path, response.status_code)
+                times.sort()
+                p95 = times[int(len(times) * 0.95) - 1]
+                print(f"  {name:10s} median {statistics.median(times):6.1f}  p95 {p95:6.1f}")
+        await app.context.database.dispose()
+
+
+async def _fill(database: object, workspace_id: str, campaigns: int) -> None:
+    from uuid import UUID
+
+    from launchlink.db import Database
+    from launchlink.kit.clock import SystemClock
+
+    assert isinstance(database, Database)
+    workspace = UUID(workspace_id)
+    async with database.transaction(write_lock=True) as session:
+        user = await UserRepository(session).get_by_email("bench@example.com")
+        assert user is not None
+        actor = Actor(user_id=user.id, email=user.email, role=Role.owner, workspace_id=workspace)
+        artist = await catalog.create_artist(session, workspace, ArtistCreate(name="Nova Reyes"))
+        for n in range(campaigns):
+            release = await catalog.create_release(
+                session,
+                workspace,
+                ReleaseCreate(
+                    title=f"Release {n}",
+                    type=ReleaseType.single,
+                    artist_ids=[artist.id],
+                    release_mode="local",
+                    release_date=date(2027, 1, 1 + n % 28),
+                ),
+            )
+            await links.create_link(
+                session,
+                workspace,
+                LinkCreate(
+                    release_id=release.id,
+                    slug=f"release-{n}",
+                    destinations=[
+                        DestinationCreate(
+                            service="spotify", url=f"https://open.spotify.com/album/{n:022d}"
+                        )
+                    ],
+                ),
+            )
+            await audit.record(
+                session,
+                actor,
+                "campaign.created",
+                ("link", release.id),
+                after={"slug": f"release-{n}"},
+                clock=SystemClock(),
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--campaigns", type=int, default=100)
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{Path(tmp, 'bench.sqlite3').as_posix()}"
+        upgrade_to_head(url)  # outside the event loop: Alembic runs its own
+        asyncio.run(run(tmp, url, args.campaigns, args.requests))
+
+
+if __name__ == "__main__":
+    main()
