@@ -115,9 +115,19 @@ async def prepare(url: str, count: int, *, sms: bool, slug: str) -> tuple[Databa
 
 
 async def drain(delivery: Delivery, channel: MessageChannel, rounds: int) -> None:
+    """Run ``rounds`` rounds at once until no message is left queued (a retry backing off
+    for a few milliseconds is waited for, not abandoned)."""
+
+    async def queued() -> int:
+        async with delivery.database.sessionmaker() as session:
+            count = await session.scalar(
+                select(func.count()).where(Message.state == MessageState.queued)
+            )
+        return int(count or 0)
+
     async def loop() -> None:
-        while (await delivery.run_round(channel)).claimed:
-            pass
+        while (await delivery.run_round(channel)).claimed or await queued():
+            await asyncio.sleep(0)
 
     await asyncio.gather(*(loop() for _ in range(rounds)))
 
