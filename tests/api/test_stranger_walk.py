@@ -45,6 +45,7 @@ ATTEMPTS: list[tuple[str, str, Body]] = [
     ("GET", "/links/{link_id}/contacts.csv", None),
     ("GET", "/links/{link_id}/fulfilment-report", None),
     ("GET", "/analytics/links/{link_id}/summary", None),
+    ("GET", "/analytics/links/{link_id}/events", None),
     ("GET", "/domains/{domain_id}", None),
     ("PATCH", "/domains/{domain_id}", {"root_link_id": None}),
     ("DELETE", "/domains/{domain_id}", None),
