@@ -37,7 +37,7 @@ from launchlink.links.public import PublicLinkApp, PublicLinkConfig
 from launchlink.links.snapshots import CachingSnapshotSource, DatabaseSnapshotSource
 from launchlink.links.visitors import VisitorLocation
 from launchlink.mail.outbox import Outbox, OutboxPages
-from launchlink.messaging.tasks import reminder_loop
+from launchlink.messaging.tasks import delivery_worker, sms_webhooks_for
 from launchlink.ops.middleware import RequestObserver
 from launchlink.ops.web import routes as ops_routes
 from launchlink.web.static import CachedStaticFiles
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from launchlink.bootstrap import PresaveParts
     from launchlink.demo import DemoSimulatorAligner
     from launchlink.fulfilment.tasks import EmbeddedWorker
-    from launchlink.messaging.tasks import ReminderLoop
+    from launchlink.messaging.tasks import DeliveryWorker
     from launchlink.presave.front import PresaveFront
     from launchlink.simulator.state import SimulatorState
 
@@ -93,7 +93,7 @@ class Application:
         self.simulator_state: SimulatorState | None = None
         self.simulator_aligner: DemoSimulatorAligner | None = None
         self.fulfilment_worker: EmbeddedWorker | None = None
-        self.reminders: ReminderLoop | None = None
+        self.messaging: DeliveryWorker | None = None
         self.presave: PresaveParts | None = None
         self.analytics: AnalyticsFlusher | None = None
 
@@ -129,8 +129,8 @@ class Application:
 
         self.fulfilment_worker = EmbeddedWorker(self.context)
         await self.fulfilment_worker.start()
-        if self.reminders is not None:
-            self.reminders.start()
+        if self.messaging is not None:
+            self.messaging.start()
 
     async def shutdown(self) -> None:
         if self.public_caches is not None:
@@ -138,8 +138,11 @@ class Application:
         if self.simulator_aligner is not None:
             bus.unsubscribe(self.simulator_aligner)
             await self.simulator_aligner.idle()
-        if self.reminders is not None:
-            await self.reminders.stop()
+        if self.messaging is not None:
+            # Stopped before the database closes: the round in hand settles first.
+            await self.messaging.stop(
+                grace_seconds=self.context.settings.ops.shutdown_grace_seconds
+            )
         if self.fulfilment_worker is not None:
             await self.fulfilment_worker.stop()
         if self.context.link_changes is not None:
@@ -199,6 +202,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     location = visitor_location(context)
     presave = build_presave(context, location)
     routes.extend(presave.web.routes())
+    sms = sms_webhooks_for(context)
+    if sms is not None:  # the provider's signed status callbacks and fans' replies
+        routes.extend(sms.routes())
     from launchlink.dashboard.app import dashboard_routes
 
     routes.extend(dashboard_routes(context))
@@ -218,7 +224,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         presave.web.capture = front.capture
     application.simulator_state = simulator_state
     application.simulator_aligner = aligner  # the bus holds it weakly
-    application.reminders = reminder_loop(context)
+    application.messaging = delivery_worker(context)
     application.presave = presave
     # The bus holds the caches weakly; the application keeps them alive.
     application.public_caches = caches

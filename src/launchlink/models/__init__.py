@@ -47,7 +47,6 @@ from launchlink.models.presave import (
     OAuthAttempt,
     Presave,
     PresaveEvent,
-    Reminder,
     ServiceGrant,
     WorkspaceServiceMode,
 )
@@ -88,7 +87,6 @@ __all__ = [
     "Release",
     "ReleaseArtist",
     "ReleaseResolution",
-    "Reminder",
     "ServiceGrant",
     "ServiceLimiterState",
     "Track",
