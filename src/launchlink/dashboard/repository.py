@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.models import ConsentRecord, ConsentText, Fan, Link, Presave, Release
@@ -104,7 +104,7 @@ class DashboardRepository:
                 presaved = presaved.where(Presave.link_id == wanted.link_id)
             if wanted.service:
                 presaved = presaved.where(Presave.service == wanted.service)
-            condition = Fan.id.in_(presaved)
+            condition: ColumnElement[bool] = Fan.id.in_(presaved)
             if wanted.link_id is not None and not wanted.service:
                 confirmed = select(PendingContact.confirmed_fan_id).where(
                     PendingContact.link_id == wanted.link_id,
