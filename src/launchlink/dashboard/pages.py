@@ -10,16 +10,19 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from launchlink.accounts import audit, people
 from launchlink.accounts.errors import InvalidCredentials
+from launchlink.analytics import queries
+from launchlink.analytics.exports import MEDIA_TYPES, ExportFormat, export_stream
 from launchlink.autofill.sources import LookupSources, get_lookup_sources
 from launchlink.context import AppContext
-from launchlink.dashboard import campaigns
+from launchlink.dashboard import campaigns, insights
 from launchlink.dashboard.forms import (
     AcceptForm,
     AccountForm,
+    AnalyticsForm,
     ApiKeyForm,
     CampaignForm,
     InviteForm,
@@ -48,7 +51,7 @@ from launchlink.dashboard.kit import (
 )
 from launchlink.dashboard.repository import DashboardRepository
 from launchlink.dependencies import Session
-from launchlink.errors import LaunchlinkError, NotFound
+from launchlink.errors import InvalidTimeRange, LaunchlinkError, NotFound
 from launchlink.links.service import public_url_of
 from launchlink.models.accounts import Role, WorkspaceKind
 from launchlink.presave.front import parse_cookies
@@ -533,8 +536,68 @@ async def fans(
 
 
 @router.get("/w/{workspace_id}/analytics")
-async def analytics(request: Request, m: Annotated[Member, member(Need.view)]) -> Response:
-    return page(request, "dashboard/analytics.html", _nav(m, "analytics"))
+async def analytics(
+    request: Request,
+    session: Session,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.view)],
+) -> Response:
+    result = validate(AnalyticsForm, dict(request.query_params))
+    data = result.data or AnalyticsForm()
+    view = None
+    try:
+        window = insights.window_of(data.start, data.end, now=clock.now())
+        view = await insights.analytics_view(
+            session, m.workspace.id, window, data.interval, data.campaign
+        )
+    except InvalidTimeRange as error:
+        result.fail({"from": "from", "to": "to"}.get(error.field or "", "interval"), error.message)
+    except NotFound:
+        result.fail("campaign", "choose one of your campaigns")
+    rows = await DashboardRepository(session).campaigns(m.workspace.id, limit=CAMPAIGNS_SHOWN)
+    return page(
+        request,
+        "dashboard/analytics.html",
+        {
+            **_nav(m, "analytics"),
+            "view": view,
+            "campaigns": [(link.id, release.title, link.slug) for link, release in rows],
+            "presets": [
+                (days, (clock.now() - timedelta(days=days - 1)).date()) for days in insights.PRESETS
+            ],
+            "errors": result.errors,
+            "values": result.values,
+        },
+        status=200 if not result.errors else 422,
+    )
+
+
+@router.get("/w/{workspace_id}/analytics/campaigns/{link_id}/events.{kind}")
+async def analytics_export(
+    request: Request,
+    link_id: UUID,
+    kind: str,
+    session: Session,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.view)],
+) -> Response:
+    """The API's raw-event export (CSV or Parquet), reached with the dashboard's session."""
+    if kind not in MEDIA_TYPES:
+        raise NotFound("exports come as .csv or .parquet")
+    result = validate(AnalyticsForm, dict(request.query_params))
+    data = result.data or AnalyticsForm()
+    window = insights.window_of(data.start, data.end, now=clock.now())
+    link = await queries.owned_link(session, m.workspace.id, link_id)
+    export_format: ExportFormat = "csv" if kind == "csv" else "parquet"
+    name = f"{link.slug}-{window.start:%Y%m%d}-{window.end:%Y%m%d}.{kind}"
+    return StreamingResponse(
+        export_stream(export_format, _context(request).database, link.id, window.start, window.end),
+        media_type=MEDIA_TYPES[export_format],
+        headers={
+            "content-disposition": f'attachment; filename="{name}"',
+            "cache-control": "private, no-store",
+        },
+    )
 
 
 @router.get("/w/{workspace_id}/settings")
