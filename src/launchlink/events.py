@@ -461,20 +461,10 @@ class LinkChanged(Event):
     """The link's ``version`` after the change."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class LinkClicked(Event):
-    """A counted (human) visit left the smart link for a service.
-
-    Clicks need no order, and a hot link has millions: each click is its own aggregate, so
-    they are delivered in parallel instead of queueing behind each other per link.
-    """
-
-    type = "link.clicked"
-    aggregate_type = "click"
-    aggregate_field = "id"
-    link_id: UUID
-    service: str | None = None
-    country: str | None = None
+# There is no ``link.clicked`` event on purpose: a click is an analytics event, captured
+# off the request path and written by the analytics flusher one batch at a time (exported by
+# /api/v1/analytics). An outbox row per click would add a durable write per redirect, on the
+# busiest path, for no subscriber; whoever needs clicks reads the analytics export.
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -538,7 +528,6 @@ __all__ = [
     "FulfilmentCompleted",
     "FulfilmentServicePaused",
     "LinkChanged",
-    "LinkClicked",
     "MagicLinkRequested",
     "MessageFailed",
     "MessageQueued",
