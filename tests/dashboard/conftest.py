@@ -206,3 +206,18 @@ async def artist(sim_app: Application) -> AsyncIterator[tuple[Browser, str]]:
         browser = Browser(client)
         workspace_id = await browser.sign_up(email="nova@example.com", workspace="Nova Reyes")
         yield browser, f"/dashboard/w/{workspace_id}"
+
+
+@pytest.fixture
+async def browsers_on_sim(sim_app: Application) -> AsyncIterator[BrowserFactory]:
+    """More people's browsers on the simulator app (team members of the artist)."""
+    clients: list[httpx.AsyncClient] = []
+
+    async def new() -> Browser:
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim_app), base_url=PUBLIC_URL)
+        clients.append(client)
+        return Browser(client)
+
+    yield new
+    for client in clients:
+        await client.aclose()

@@ -101,3 +101,13 @@ class AnalyticsForm(_Form):
     end: Annotated[date | None, Optional] = Field(default=None, alias="to")
     campaign: Annotated[UUID | None, Optional] = None
     interval: Literal["hour", "day"] = "day"
+
+
+class FansForm(_Form):
+    """The fans page's filters (GET)."""
+
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] = ""
+    consent: Literal["", "any", "email", "sms", "none"] = ""
+    campaign: Annotated[UUID | None, Optional] = None
+    service: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] = ""
+    before: Annotated[UUID | None, Optional] = None

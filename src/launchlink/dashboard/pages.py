@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
@@ -19,12 +19,14 @@ from launchlink.analytics.exports import MEDIA_TYPES, ExportFormat, export_strea
 from launchlink.autofill.sources import LookupSources, get_lookup_sources
 from launchlink.context import AppContext
 from launchlink.dashboard import campaigns, insights
+from launchlink.dashboard import fans as fan_pages
 from launchlink.dashboard.forms import (
     AcceptForm,
     AccountForm,
     AnalyticsForm,
     ApiKeyForm,
     CampaignForm,
+    FansForm,
     InviteForm,
     LoginForm,
     NewPasswordForm,
@@ -49,10 +51,10 @@ from launchlink.dashboard.kit import (
     member,
     page,
 )
-from launchlink.dashboard.repository import DashboardRepository
+from launchlink.dashboard.repository import DashboardRepository, FanFilter
 from launchlink.db import after_commit
 from launchlink.dependencies import Session
-from launchlink.errors import InvalidTimeRange, LaunchlinkError, NotFound
+from launchlink.errors import InvalidTimeRange, LaunchlinkError, NotFound, ValidationFailed
 from launchlink.links.service import public_url_of
 from launchlink.models.accounts import Role, WorkspaceKind
 from launchlink.presave.front import parse_cookies
@@ -83,6 +85,7 @@ NOTICES = {
     "joined": "Welcome! You joined the workspace.",
     "created": "Workspace created.",
     "launched": "Your campaign is live.",
+    "fan_deleted": "The fan and everything stored about them were deleted.",
 }
 
 router = APIRouter()
@@ -529,12 +532,66 @@ async def campaign_list(
     )
 
 
+def _fan_filter(request: Request) -> tuple[FormResult[FansForm], FanFilter, UUID | None]:
+    result = validate(FansForm, dict(request.query_params))
+    data = result.data or FansForm()
+    return result, FanFilter(data.q, data.consent, data.campaign, data.service), data.before
+
+
 @router.get("/w/{workspace_id}/fans")
 async def fans(
     request: Request, session: Session, m: Annotated[Member, member(Need.view)]
 ) -> Response:
-    count = await DashboardRepository(session).fan_count(m.workspace.id)
-    return page(request, "dashboard/fans.html", {**_nav(m, "fans"), "fan_count": count})
+    result, wanted, before = _fan_filter(request)
+    if not result.ok:
+        wanted, before = FanFilter(), None
+    view = await fan_pages.fans_view(session, m.workspace.id, wanted, before=before)
+    repository = DashboardRepository(session)
+    rows = await repository.campaigns(m.workspace.id, limit=CAMPAIGNS_SHOWN)
+    query = {k: v for k, v in request.query_params.items() if k != "before" and v}
+    return page(
+        request,
+        "dashboard/fans.html",
+        {
+            **_nav(m, "fans"),
+            "view": view,
+            "fan_count": await repository.fan_count(m.workspace.id),
+            "campaigns": [(link.id, release.title, link.slug) for link, release in rows],
+            "query": urlencode(query),
+            "errors": result.errors,
+            "values": result.values,
+            "notice": _notice(request),
+        },
+        status=200 if result.ok else 422,
+    )
+
+
+@router.get("/w/{workspace_id}/fans/export.csv")
+async def fans_export(request: Request, m: Annotated[Member, member(Need.edit)]) -> Response:
+    """Consenting fans only, streamed (an export is read in its own session)."""
+    result, wanted, _ = _fan_filter(request)
+    if not result.ok:
+        raise ValidationFailed(next(iter(result.errors.values())), field=next(iter(result.errors)))
+    return StreamingResponse(
+        fan_pages.consenting_csv(_context(request).database, m.workspace.id, wanted),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": 'attachment; filename="fans-consenting.csv"',
+            "cache-control": "private, no-store",
+        },
+    )
+
+
+@router.post("/w/{workspace_id}/fans/{fan_id}/delete")
+async def delete_fan(
+    fan_id: UUID,
+    form: CsrfForm,
+    session: Session,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.manage)],
+) -> Response:
+    await fan_pages.delete_fan(session, m.actor, fan_id, clock=clock)
+    return _see_other(_ws(m, "/fans?done=fan_deleted"))
 
 
 @router.get("/w/{workspace_id}/analytics")
