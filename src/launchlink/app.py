@@ -200,7 +200,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     routes.extend(presave.web.routes())
     from launchlink.dashboard.app import dashboard_routes
 
-    routes.extend(dashboard_routes(context))
+    routes.extend(dashboard_routes(context, deliver=presave.web.deliver))
     fallback = TrailingSlashRedirect(Router(routes=routes, default=api, redirect_slashes=False))
     front, caches = _public_front(context, fallback, location, presave=presave.front)
     application = Application(

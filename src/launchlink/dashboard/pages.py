@@ -52,6 +52,7 @@ from launchlink.dashboard.kit import (
     page,
 )
 from launchlink.dashboard.repository import DashboardRepository, FanFilter
+from launchlink.db import after_commit
 from launchlink.dependencies import Session
 from launchlink.errors import InvalidTimeRange, LaunchlinkError, NotFound, ValidationFailed
 from launchlink.kit.territories import bundled_territory_time_zones
@@ -332,8 +333,9 @@ async def reset_request(
         return page(request, "dashboard/reset_request.html", {"sent": True})
     async with _context(request).database.transaction(write_lock=True) as session:
         await people.request_password_reset(
-            session, email=result.data.email, signer=kit.signer, mailer=kit.mailer, clock=clock
+            session, email=result.data.email, signer=kit.signer, cipher=kit.cipher, clock=clock
         )
+    await kit.deliver()  # the same when nothing was emitted: the page must not tell
     return page(request, "dashboard/reset_request.html", {"sent": True})
 
 
@@ -724,9 +726,10 @@ async def invite(
                 email=result.data.email,
                 role=result.data.role,
                 signer=kit.signer,
-                mailer=kit.mailer,
+                cipher=kit.cipher,
                 clock=clock,
             )
+            after_commit(session, kit.deliver)  # the email leaves before the page answers
             return _see_other(_ws(m, "/members?done=invited"))
         except LaunchlinkError as error:
             await _refuse(session)
