@@ -1,10 +1,10 @@
 """Which event gets which message: registered once per process by ``launchlink.bootstrap``.
 
-Two sorts:
+Fans' emails (``Messenger``), the dashboard's account emails (``AccountMessenger``:
+invitations, password resets) and the message planner. Two sorts:
 
-* the pre-save emails (opt-in, confirmation, magic link) are *effect* subscribers: they
-  send outside any transaction; delivery is at least once, and each email carries its
-  event's id as idempotency key;
+* the emails are *effect* subscribers: they send outside any transaction; delivery is
+  at least once, and each email carries its event's id as idempotency key;
 * the **planner** subscribers are *session* handlers: they write ``message`` rows (the
   message outbox, sent by :mod:`launchlink.messaging.delivery`) in the transaction that
   marks the event handled, so each event plans its messages exactly once. A new pre-save
@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from launchlink.context import AppContext
 from launchlink.events import (
     ContactConfirmationRequested,
+    InvitationIssued,
     MagicLinkRequested,
     PresaveCancelled,
     PresaveCreated,
@@ -41,16 +42,19 @@ from launchlink.events import (
     PresaveNeedsReauth,
     PresaveOutcome,
     PresavePartial,
+    PasswordResetRequested,
     PresaveReceiptDue,
     Subscriptions,
 )
 from launchlink.i18n import Catalogues
 from launchlink.links.snapshots import DatabaseSnapshotSource
 from launchlink.messaging import planner
+from launchlink.messaging.accounts import AccountEmails, AccountMessenger
 from launchlink.messaging.emails import Emails
 from launchlink.messaging.service import Links, Messenger
 from launchlink.presave.i18n import PresaveTranslations
 from launchlink.presave.page import PresavePages
+from launchlink.web.security import Signer
 
 CONTACT_CONFIRMATION = "messaging.contact_confirmation"
 RECEIPT = "messaging.presave_receipt"
@@ -79,6 +83,10 @@ async def cancel_planned(session: AsyncSession, event: PresaveCancelled) -> None
     )
 
 
+INVITATION = "messaging.dashboard_invitation"
+RESET = "messaging.dashboard_password_reset"
+
+
 def emails_for(context: AppContext) -> Emails:
     return Emails(
         pages=PresavePages(PresaveTranslations(Catalogues.load())),
@@ -101,9 +109,25 @@ def messenger_for(context: AppContext) -> Messenger:
     )
 
 
+def account_messenger_for(context: AppContext) -> AccountMessenger:
+    kit = context.require_presave()
+    return AccountMessenger(
+        database=context.database,
+        emails=AccountEmails(base_url=context.settings.public_url.rstrip("/")),
+        mail=context.require_mail(),
+        # The dashboard signs its links with the instance's secret key, as here.
+        signer=Signer(context.settings.resolved_secret_key()),
+        cipher=kit.cipher,
+        clock=context.clock,
+    )
+
+
 def register(subscriptions: Subscriptions, context: AppContext) -> Messenger:
     """Subscribe the fans' emails and the message planner to the events that call for
     them."""
+    accounts = account_messenger_for(context)
+    subscriptions.subscribe_effect(InvitationIssued, accounts.invitation, name=INVITATION)
+    subscriptions.subscribe_effect(PasswordResetRequested, accounts.password_reset, name=RESET)
     messenger = messenger_for(context)
     subscriptions.subscribe_effect(
         ContactConfirmationRequested, messenger.contact_confirmation, name=CONTACT_CONFIRMATION
