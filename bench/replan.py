@@ -2,7 +2,8 @@
 
 Seeds one local-mode release with N fans spread over the territory table's countries (a
 tenth with a chosen zone, a third with an email reminder: a queued release-day message),
-then moves its date once and times ``replan_release`` (the work ``PATCH /releases/{id}`` adds, in its transaction).
+then moves its date once and times ``replan_release`` (the work ``PATCH /releases/{id}``
+adds, in its transaction).
 Not a test: run it by hand.
 
     .venv/bin/python bench/replan.py --presaves 100000 --database sqlite

@@ -35,6 +35,7 @@ from launchlink.events import (
     ContactConfirmationRequested,
     InvitationIssued,
     MagicLinkRequested,
+    PasswordResetRequested,
     PresaveCancelled,
     PresaveCreated,
     PresaveDone,
@@ -42,7 +43,6 @@ from launchlink.events import (
     PresaveNeedsReauth,
     PresaveOutcome,
     PresavePartial,
-    PasswordResetRequested,
     PresaveReceiptDue,
     Subscriptions,
 )
