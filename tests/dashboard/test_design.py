@@ -10,9 +10,13 @@ from uuid import UUID
 
 import httpx
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from PIL import Image
+from sqlalchemy.engine import Connection
 
 from launchlink.app import Application
+from launchlink.db import Base, Database
 from launchlink.simulator.demo import DEMO_ALBUM
 from tests.dashboard.conftest import Browser, Inbox, invite_and_join
 from tests.dashboard.test_campaigns import clock, sim_app  # noqa: F401 -- shared fixtures
@@ -238,5 +242,21 @@ async def test_a_member_of_another_workspace_finds_no_design_page(
         for path in (design, f"/dashboard/w/{other}/campaigns/{link_part}"):
             response = await stranger.get(path)
             assert response.status_code == 404, path
-        refused = await stranger.post(f"/dashboard/w/{other}/campaigns/{link_part}/design/theme", {})
+        refused = await stranger.post(
+            f"/dashboard/w/{other}/campaigns/{link_part}/design/theme", {}
+        )
         assert refused.status_code == 404
+
+
+def _design_diff(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return [
+        change
+        for change in compare_metadata(context, Base.metadata)
+        if "link_design" in repr(change)
+    ]
+
+
+async def test_the_link_design_table_matches_its_migration(db: Database) -> None:
+    async with db.engine.connect() as connection:
+        assert await connection.run_sync(_design_diff) == []
