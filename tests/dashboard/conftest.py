@@ -177,3 +177,47 @@ async def team(browsers: BrowserFactory, inbox: Inbox) -> Team:
         people[role] = await browsers()
         await invite_and_join(owner, people[role], inbox, workspace_id, f"{role}@example.com", role)
     return Team(workspace_id, owner, people["admin"], people["editor"], people["viewer"])
+
+
+@pytest.fixture
+async def sim_app(
+    database_url: str, tmp_path: Path, smtp: tuple[Inbox, int], clock: FrozenClock
+) -> AsyncIterator[Application]:
+    """The app with the embedded simulator, so pastes resolve and fans can sign in."""
+    settings = Settings(
+        mail=MailSettings(host="127.0.0.1", port=smtp[1], security="none"),
+        database_url=database_url,
+        var_dir=tmp_path / "var",
+        public_url=PUBLIC_URL,
+        environment="test",
+        geoip="off",
+        simulator_embedded=True,
+    )
+    application = create_app(settings, clock=clock)
+    yield application
+    await application.context.database.dispose()
+
+
+@pytest.fixture
+async def artist(sim_app: Application) -> AsyncIterator[tuple[Browser, str]]:
+    """A signed-up owner on the simulator app, and the base path of their workspace."""
+    transport = httpx.ASGITransport(app=sim_app)
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as client:
+        browser = Browser(client)
+        workspace_id = await browser.sign_up(email="nova@example.com", workspace="Nova Reyes")
+        yield browser, f"/dashboard/w/{workspace_id}"
+
+
+@pytest.fixture
+async def browsers_on_sim(sim_app: Application) -> AsyncIterator[BrowserFactory]:
+    """More people's browsers on the simulator app (team members of the artist)."""
+    clients: list[httpx.AsyncClient] = []
+
+    async def new() -> Browser:
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim_app), base_url=PUBLIC_URL)
+        clients.append(client)
+        return Browser(client)
+
+    yield new
+    for client in clients:
+        await client.aclose()
