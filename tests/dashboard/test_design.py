@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from uuid import UUID
 
 import httpx
@@ -17,27 +17,29 @@ from sqlalchemy.engine import Connection
 
 from launchlink.app import Application
 from launchlink.db import Base, Database
+from launchlink.kit.clock import FrozenClock
 from launchlink.simulator.demo import DEMO_ALBUM
 from tests.dashboard.conftest import Browser, Inbox, invite_and_join
-from tests.dashboard.test_campaigns import clock, sim_app  # noqa: F401 -- shared fixtures
 
 SLUG = "midnight"
 
 
 @pytest.fixture
-async def campaign(sim_app: Application) -> AsyncIterator[tuple[Browser, str]]:  # noqa: F811
-    """An artist's workspace with one campaign made from a paste; yields the design URL."""
-    transport = httpx.ASGITransport(app=sim_app)
-    async with httpx.AsyncClient(transport=transport, base_url="https://links.example.test") as c:
-        browser = Browser(c)
-        workspace_id = await browser.sign_up(email="nova@example.com", workspace="Nova Reyes")
-        base = f"/dashboard/w/{workspace_id}"
-        await browser.get(f"{base}/campaigns/new")
-        created = await browser.post(
-            f"{base}/campaigns", {"paste": DEMO_ALBUM.service_urls["spotify"], "slug": SLUG}
-        )
-        assert created.status_code == 303, created.text
-        yield browser, created.headers["location"].split("?")[0] + "/design"
+def clock() -> FrozenClock:
+    # After the demo album is out: the simulated services show it from its release day.
+    return FrozenClock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def campaign(artist: tuple[Browser, str]) -> tuple[Browser, str]:
+    """An artist's workspace with one campaign made from a paste; the design page's URL."""
+    browser, base = artist
+    await browser.get(f"{base}/campaigns/new")
+    created = await browser.post(
+        f"{base}/campaigns", {"paste": DEMO_ALBUM.service_urls["spotify"], "slug": SLUG}
+    )
+    assert created.status_code == 303, created.text
+    return browser, created.headers["location"].split("?")[0] + "/design"
 
 
 def _png(width: int, height: int, colour: tuple[int, int, int]) -> bytes:
@@ -202,7 +204,7 @@ async def test_the_preview_shows_the_saved_page_in_every_phase_and_may_be_framed
 
 async def test_a_viewer_sees_the_design_but_every_change_is_refused(
     campaign: tuple[Browser, str],
-    sim_app: Application,  # noqa: F811
+    sim_app: Application,
     inbox: Inbox,
 ) -> None:
     owner, design = campaign
@@ -225,7 +227,7 @@ async def test_a_viewer_sees_the_design_but_every_change_is_refused(
 
 async def test_a_member_of_another_workspace_finds_no_design_page(
     campaign: tuple[Browser, str],
-    sim_app: Application,  # noqa: F811
+    sim_app: Application,
     inbox: Inbox,
 ) -> None:
     owner, design = campaign
