@@ -422,6 +422,32 @@ class MagicLinkRequested(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class InvitationIssued(Event):
+    """Someone was invited into a workspace of the dashboard: the invitee is owed the email
+    with the link. ``sealed_token`` is the link's signed token encrypted with the token
+    cipher; the invitation is read at delivery (withdrawn, used or expired: no email)."""
+
+    type = "invitation.issued"
+    aggregate_type = "invitation"
+    aggregate_field = "invitation_id"
+    invitation_id: UUID
+    sealed_token: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PasswordResetRequested(Event):
+    """An account's owner asked for a password reset link (instance-wide: no workspace).
+    ``sealed_token`` as in :class:`InvitationIssued`; the token is checked again at delivery
+    (a password changed meanwhile voids it, and then no email goes out)."""
+
+    type = "password_reset.requested"
+    aggregate_type = "user"
+    aggregate_field = "user_id"
+    user_id: UUID
+    sealed_token: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReleaseLive(Event):
     """A release is out: on one service (``service``) or at its release instant (None)."""
 
@@ -527,11 +553,13 @@ __all__ = [
     "EventRegistry",
     "FulfilmentCompleted",
     "FulfilmentServicePaused",
+    "InvitationIssued",
     "LinkChanged",
     "MagicLinkRequested",
     "MessageFailed",
     "MessageQueued",
     "MessageSent",
+    "PasswordResetRequested",
     "PresaveCancelled",
     "PresaveCreated",
     "PresaveDone",
