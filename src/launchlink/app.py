@@ -29,11 +29,11 @@ from launchlink.bootstrap import (
 )
 from launchlink.config import Settings, load_settings
 from launchlink.context import AppContext
+from launchlink.design.media import artwork_store, media_routes, upload_limit
 from launchlink.guards import BodySizeLimit, TrailingSlashRedirect
 from launchlink.kit.clock import Clock, SystemClock
 from launchlink.kit.crypto import warm_up_password_hashing
 from launchlink.kit.useragent import warm_up as warm_up_classifier
-from launchlink.links.changes import bus
 from launchlink.links.page_cache import PageCache
 from launchlink.links.public import PublicLinkApp, PublicLinkConfig
 from launchlink.links.snapshots import CachingSnapshotSource, DatabaseSnapshotSource
@@ -136,10 +136,10 @@ class Application:
             self.reminders.start()
 
     async def shutdown(self) -> None:
-        if self.public_caches is not None:
-            bus.unsubscribe(self.public_caches)
+        bus = self.context.link_bus
+        for listener in bus.listeners:
+            bus.unsubscribe(listener)
         if self.simulator_aligner is not None:
-            bus.unsubscribe(self.simulator_aligner)
             await self.simulator_aligner.idle()
         if self.reminders is not None:
             await self.reminders.stop()
@@ -185,6 +185,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         Mount(
             "/static", app=CachedStaticFiles(directory=STATIC_DIR, check_dir=False), name="static"
         ),
+        *media_routes(artwork_store(settings.var_dir)),
     ]
     outbox = settings.dev_outbox_dir
     if outbox is not None:
@@ -198,19 +199,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         routes.append(Mount(SIMULATOR_PREFIX, app=create_simulator_app(simulator_state)))
         # A demo release moved elsewhere (CLI, API) moves the simulated services' too.
         aligner = DemoSimulatorAligner(simulator_state, context.database, settings)
-        bus.subscribe(aligner)
+        context.link_bus.subscribe(aligner)
     location = visitor_location(context)
     presave = build_presave(context, location)
     routes.extend(presave.web.routes())
     from launchlink.dashboard.app import dashboard_routes
 
-    routes.extend(dashboard_routes(context))
+    routes.extend(dashboard_routes(context, deliver=presave.web.deliver))
     fallback = TrailingSlashRedirect(Router(routes=routes, default=api, redirect_slashes=False))
     front, caches = _public_front(context, fallback, location, presave=presave.front)
     application = Application(
         context,
         RequestObserver(
-            BodySizeLimit(front, max_bytes=settings.max_request_bytes),
+            BodySizeLimit(front, max_bytes=settings.max_request_bytes, larger_for=upload_limit),
             access_log=settings.ops.access_log,
         ),
     )
@@ -220,10 +221,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         front.capture, application.analytics = analytics_for_app(context, location)
         presave.web.capture = front.capture
     application.simulator_state = simulator_state
-    application.simulator_aligner = aligner  # the bus holds it weakly
+    application.simulator_aligner = aligner
     application.reminders = reminder_loop(context)
     application.presave = presave
-    # The bus holds the caches weakly; the application keeps them alive.
     application.public_caches = caches
     return application
 
@@ -266,7 +266,7 @@ def _public_front(
         ),
         PageCache(settings.page_cache_size),
     )
-    bus.subscribe(caches)
+    context.link_bus.subscribe(caches)
     front = PublicLinkApp(
         source=caches.snapshots,
         cache=caches.pages,

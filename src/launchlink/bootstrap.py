@@ -32,6 +32,7 @@ from launchlink.i18n import Catalogues
 from launchlink.kit.clock import Clock, SystemClock
 from launchlink.kit.crypto import TokenCipher
 from launchlink.kit.territories import TerritoryTimeZones
+from launchlink.links.changes import attach as attach_link_bus
 from launchlink.links.invalidation import LinkChangeFeed
 from launchlink.links.snapshots import DatabaseSnapshotSource
 from launchlink.links.visitors import VisitorLocation
@@ -72,9 +73,11 @@ def build_context(
     database = database or Database.from_settings(settings)
     clock = clock or SystemClock()
     context = AppContext(settings=settings, database=database, clock=clock)
+    # This application's own bus: its commits that touch links drop its caches at once.
+    attach_link_bus(database, context.link_bus)
     if role == "web":
         context.link_changes = LinkChangeFeed(
-            database, clock, poll_seconds=settings.cache_poll_seconds
+            database, clock, context.link_bus, poll_seconds=settings.cache_poll_seconds
         )
     context.cipher = TokenCipher(settings.resolved_encryption_keys())
     context.mail = mail_sender_from(

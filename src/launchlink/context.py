@@ -9,6 +9,7 @@ from launchlink.config import Settings
 from launchlink.db import Database
 from launchlink.events import Subscriptions
 from launchlink.kit.clock import Clock, SystemClock
+from launchlink.links.changes import LinkChangeBus
 
 if TYPE_CHECKING:
     from launchlink.connectors.registry import ConnectorRegistry
@@ -27,7 +28,10 @@ class AppContext:
     settings: Settings
     database: Database
     clock: Clock = field(default_factory=SystemClock)
+    link_bus: LinkChangeBus = field(default_factory=LinkChangeBus)
+    """This application's in-process bus of committed link changes (links/changes.py)."""
     link_changes: LinkChangeFeed | None = None
+    """Polls the change log for other processes' changes and publishes them on the bus."""
     registry: ConnectorRegistry | None = None
     """The process's one connector registry (``connectors`` adapts it)."""
     connectors: ConnectorSource | None = None

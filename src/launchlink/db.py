@@ -117,6 +117,14 @@ class Database:
         self.url = url
         self.engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._session_info: dict[str, Any] = {}
+
+    def share_with_sessions(self, key: str, value: object) -> None:
+        """Put ``value`` into the ``info`` of every session made from now on (each session
+        gets its own copy of the dict): how a per-process piece, such as the link change
+        bus, reaches code that only holds a session."""
+        self._session_info[key] = value
+        self.sessionmaker.configure(info=dict(self._session_info))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:

@@ -422,6 +422,32 @@ class MagicLinkRequested(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class InvitationIssued(Event):
+    """Someone was invited into a workspace of the dashboard: the invitee is owed the email
+    with the link. ``sealed_token`` is the link's signed token encrypted with the token
+    cipher; the invitation is read at delivery (withdrawn, used or expired: no email)."""
+
+    type = "invitation.issued"
+    aggregate_type = "invitation"
+    aggregate_field = "invitation_id"
+    invitation_id: UUID
+    sealed_token: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PasswordResetRequested(Event):
+    """An account's owner asked for a password reset link (instance-wide: no workspace).
+    ``sealed_token`` as in :class:`InvitationIssued`; the token is checked again at delivery
+    (a password changed meanwhile voids it, and then no email goes out)."""
+
+    type = "password_reset.requested"
+    aggregate_type = "user"
+    aggregate_field = "user_id"
+    user_id: UUID
+    sealed_token: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReleaseLive(Event):
     """A release is out: on one service (``service``) or at its release instant (None)."""
 
@@ -461,20 +487,10 @@ class LinkChanged(Event):
     """The link's ``version`` after the change."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class LinkClicked(Event):
-    """A counted (human) visit left the smart link for a service.
-
-    Clicks need no order, and a hot link has millions: each click is its own aggregate, so
-    they are delivered in parallel instead of queueing behind each other per link.
-    """
-
-    type = "link.clicked"
-    aggregate_type = "click"
-    aggregate_field = "id"
-    link_id: UUID
-    service: str | None = None
-    country: str | None = None
+# There is no ``link.clicked`` event on purpose: a click is an analytics event, captured
+# off the request path and written by the analytics flusher one batch at a time (exported by
+# /api/v1/analytics). An outbox row per click would add a durable write per redirect, on the
+# busiest path, for no subscriber; whoever needs clicks reads the analytics export.
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -537,12 +553,13 @@ __all__ = [
     "EventRegistry",
     "FulfilmentCompleted",
     "FulfilmentServicePaused",
+    "InvitationIssued",
     "LinkChanged",
-    "LinkClicked",
     "MagicLinkRequested",
     "MessageFailed",
     "MessageQueued",
     "MessageSent",
+    "PasswordResetRequested",
     "PresaveCancelled",
     "PresaveCreated",
     "PresaveDone",

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
 
 from launchlink.analytics import subscribers as analytics_subscribers
+from launchlink.analytics.settings import AnalyticsSettings
+from launchlink.bootstrap import Role, build_context, close_context
+from launchlink.config import Settings
 from launchlink.db import Database
 from launchlink.events import (
     MessageSent,
@@ -68,3 +74,28 @@ async def test_fulfilment_outcomes_count_once_per_service_with_failure_reasons(
     workspace = await totals(db, WORKSPACE)
     assert workspace["message_sent"]["channel"] == {"email": 1}
     assert workspace["fulfilled"] == link["fulfilled"]
+
+
+@pytest.mark.parametrize("role", ["web", "worker"])
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_every_process_that_dispatches_the_outbox_registers_analytics_when_enabled(
+    role: Role, enabled: bool, tmp_path: Path
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}",
+        var_dir=tmp_path / "var",
+        environment="test",
+        analytics=AnalyticsSettings(enabled=enabled),
+    )
+    context = build_context(settings, role=role)
+    try:
+        assert context.outbox is not None  # this process type dispatches the outbox
+        names = {subscriber.name for subscriber in context.subscriptions.subscribers()}
+    finally:
+        await close_context(context)
+    analytics = {
+        analytics_subscribers.FULFILMENT_SUBSCRIBER,
+        analytics_subscribers.MESSAGES_SUBSCRIBER,
+    }
+    assert (analytics <= names) is enabled
+    assert analytics.isdisjoint(names) is not enabled

@@ -11,7 +11,7 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import text
 
-from launchlink.app import create_app
+from launchlink.app import Application, create_app
 from launchlink.config import Settings
 from launchlink.db import Database
 from launchlink.events import FulfilmentServicePaused, emit
@@ -118,6 +118,27 @@ async def test_metrics_count_requests_by_route_class_and_status(
     lag = re.search(r"^launchlink_outbox_lag_seconds (\S+)$", text_format, re.MULTILINE)
     assert lag is not None
     assert float(lag.group(1)) >= 0
+
+
+async def test_metrics_count_analytics_events_buffered_flushed_and_dropped(
+    client: httpx.AsyncClient, app: Application, api: Api, owner: WorkspaceKey
+) -> None:
+    stage = 'launchlink_analytics_events_total{reason="%s",stage="%s"}'
+    buffered, flushed = stage % ("", "buffered"), stage % ("", "flushed")
+    full = stage % ("buffer_full", "dropped")
+    before = await _metrics(client)
+    await make_link(api, owner, slug="watched")
+    assert app.analytics is not None
+    capture = app.analytics.capture
+    assert (await client.get("/watched")).status_code == 200
+    assert (await client.get("/watched")).status_code == 200
+    capture.max_buffered = len(capture)  # the buffer is full: the next visit is dropped
+    assert (await client.get("/watched")).status_code == 200
+    await app.analytics.flush()
+    after = await _metrics(client)
+    assert _sample(after, buffered) == _sample(before, buffered) + 2
+    assert _sample(after, flushed) == _sample(before, flushed) + 2
+    assert _sample(after, full) == _sample(before, full) + 1
 
 
 async def test_metrics_answer_only_with_the_token_when_one_is_configured(

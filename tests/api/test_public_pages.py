@@ -91,6 +91,27 @@ async def test_another_process_sees_a_change_after_its_poll(
     await other.shutdown()
 
 
+async def test_two_apps_in_one_process_do_not_share_their_change_bus(
+    api: Api, owner: WorkspaceKey, settings: Settings
+) -> None:
+    link = await make_link(api, owner, slug="night")
+    other = create_app(settings)
+    async with AsyncClient(transport=ASGITransport(app=other), base_url=BASE) as c:
+        assert other.context.link_bus.listeners  # its page caches listen to its own bus
+        assert 'href="/night/deezer"' not in (await c.get("/night")).text
+        await api.post(
+            owner,
+            f"/links/{link['id']}/destinations",
+            {"service": "deezer", "url": "https://www.deezer.com/album/302127"},
+        )
+        # The writing app's bus dropped its own cache at once...
+        assert 'href="/night/deezer"' in (await api.client.get("/night")).text
+        # ...the other app heard nothing: it still serves its cached page until it polls.
+        assert 'href="/night/deezer"' not in (await c.get("/night")).text
+    await other.shutdown()
+    assert other.context.link_bus.listeners == ()
+
+
 async def test_postgres_notify_wakes_another_process_without_waiting_for_the_poll(
     api: Api, owner: WorkspaceKey, settings: Settings
 ) -> None:

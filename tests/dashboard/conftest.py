@@ -6,18 +6,21 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
 from uuid import UUID
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from launchlink.app import Application, create_app
 from launchlink.config import Settings
 from launchlink.kit.clock import FrozenClock
 from launchlink.mail import MailSettings
+from launchlink.models import ConsentRecord, ConsentText, Fan, Link, Presave
+from launchlink.models.presave import ConsentKind, PresaveState, ServiceMode
 from tests.presave import conftest as _presave
 from tests.presave.conftest import Inbox
 
@@ -177,3 +180,118 @@ async def team(browsers: BrowserFactory, inbox: Inbox) -> Team:
         people[role] = await browsers()
         await invite_and_join(owner, people[role], inbox, workspace_id, f"{role}@example.com", role)
     return Team(workspace_id, owner, people["admin"], people["editor"], people["viewer"])
+
+
+@pytest.fixture
+async def sim_app(
+    database_url: str, tmp_path: Path, smtp: tuple[Inbox, int], clock: FrozenClock
+) -> AsyncIterator[Application]:
+    """The app with the embedded simulator, so pastes resolve and fans can sign in."""
+    settings = Settings(
+        mail=MailSettings(host="127.0.0.1", port=smtp[1], security="none"),
+        database_url=database_url,
+        var_dir=tmp_path / "var",
+        public_url=PUBLIC_URL,
+        environment="test",
+        geoip="off",
+        simulator_embedded=True,
+    )
+    application = create_app(settings, clock=clock)
+    yield application
+    await application.context.database.dispose()
+
+
+@pytest.fixture
+async def artist(sim_app: Application) -> AsyncIterator[tuple[Browser, str]]:
+    """A signed-up owner on the simulator app, and the base path of their workspace."""
+    transport = httpx.ASGITransport(app=sim_app)
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as client:
+        browser = Browser(client)
+        workspace_id = await browser.sign_up(email="nova@example.com", workspace="Nova Reyes")
+        yield browser, f"/dashboard/w/{workspace_id}"
+
+
+@pytest.fixture
+async def browsers_on_sim(sim_app: Application) -> AsyncIterator[BrowserFactory]:
+    """More people's browsers on the simulator app (team members of the artist)."""
+    clients: list[httpx.AsyncClient] = []
+
+    async def new() -> Browser:
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim_app), base_url=PUBLIC_URL)
+        clients.append(client)
+        return Browser(client)
+
+    yield new
+    for client in clients:
+        await client.aclose()
+
+
+SEEDED_AT = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+async def seed_fan(
+    app: Application,
+    link_id: UUID,
+    *,
+    email: str | None,
+    email_consent: bool,
+    sms: str | None = None,
+    state: PresaveState = PresaveState.done,
+    reason: str | None = None,
+) -> UUID:
+    """A fan as the pre-save page leaves one: a pre-save, a consent record per agreement."""
+    async with app.context.database.transaction() as session:
+        link = (await session.execute(select(Link).where(Link.id == link_id))).scalar_one()
+        text = (
+            await session.execute(
+                select(ConsentText).where(ConsentText.workspace_id == link.workspace_id)
+            )
+        ).scalar_one_or_none() or ConsentText(
+            workspace_id=link.workspace_id, kind=ConsentKind.email, version=3, text="News by email"
+        )
+        fan = Fan(
+            workspace_id=link.workspace_id,
+            email=email,
+            phone=sms,
+            country="GB",
+            email_consent_at=SEEDED_AT - timedelta(days=1) if email_consent else None,
+            sms_consent_at=SEEDED_AT - timedelta(days=1) if sms else None,
+        )
+        session.add_all([text, fan])
+        await session.flush()
+        presave = Presave(
+            workspace_id=link.workspace_id,
+            link_id=link.id,
+            release_id=link.release_id,
+            fan_id=fan.id,
+            service="spotify",
+            mode=ServiceMode.direct_save,
+            state=state,
+            final_reason=reason,
+            time_zone="Europe/London",
+            due_at=SEEDED_AT,
+        )
+        session.add(presave)
+        await session.flush()
+        session.add(
+            ConsentRecord(
+                workspace_id=link.workspace_id,
+                fan_id=fan.id,
+                presave_id=presave.id,
+                kind=ConsentKind.connect_service,
+                service="spotify",
+                at=SEEDED_AT - timedelta(days=1),
+            )
+        )
+        if email_consent:
+            session.add(
+                ConsentRecord(
+                    workspace_id=link.workspace_id,
+                    fan_id=fan.id,
+                    presave_id=presave.id,
+                    kind=ConsentKind.email,
+                    consent_text_id=text.id,
+                    at=SEEDED_AT - timedelta(days=1),
+                )
+            )
+        return fan.id

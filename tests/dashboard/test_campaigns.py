@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
 
-from launchlink.app import Application, create_app
-from launchlink.config import Settings
+from launchlink.app import Application
 from launchlink.kit.clock import FrozenClock
-from launchlink.mail import MailSettings
 from launchlink.simulator.demo import DEMO_ALBUM
 from tests.dashboard.conftest import PUBLIC_URL, Browser, Inbox, invite_and_join
 
@@ -21,33 +17,6 @@ from tests.dashboard.conftest import PUBLIC_URL, Browser, Inbox, invite_and_join
 def clock() -> FrozenClock:
     # After the demo album is out: the simulated services show it from its release day.
     return FrozenClock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-async def sim_app(
-    database_url: str, tmp_path: Path, smtp: tuple[Inbox, int], clock: FrozenClock
-) -> AsyncIterator[Application]:
-    settings = Settings(
-        mail=MailSettings(host="127.0.0.1", port=smtp[1], security="none"),
-        database_url=database_url,
-        var_dir=tmp_path / "var",
-        public_url=PUBLIC_URL,
-        environment="test",
-        geoip="off",
-        simulator_embedded=True,
-    )
-    application = create_app(settings, clock=clock)
-    yield application
-    await application.context.database.dispose()
-
-
-@pytest.fixture
-async def artist(sim_app: Application) -> AsyncIterator[tuple[Browser, str]]:
-    transport = httpx.ASGITransport(app=sim_app)
-    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as client:
-        browser = Browser(client)
-        workspace_id = await browser.sign_up(email="nova@example.com", workspace="Nova Reyes")
-        yield browser, f"/dashboard/w/{workspace_id}"
 
 
 async def test_one_paste_becomes_a_live_campaign(artist: tuple[Browser, str]) -> None:

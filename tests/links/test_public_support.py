@@ -11,12 +11,13 @@ from typing import Any
 
 import httpx
 
+from launchlink.analytics.capture import AnalyticsCapture, Captured
 from launchlink.i18n import Catalogues
 from launchlink.kit.clock import FrozenClock
 from launchlink.kit.geo import CountryDetector, NullGeoResolver
 from launchlink.kit.territories import TerritoryTimeZones
 from launchlink.links.page_cache import PageCache
-from launchlink.links.public import ClickEvent, PublicLinkApp, PublicLinkConfig
+from launchlink.links.public import PublicLinkApp, PublicLinkConfig
 from launchlink.links.snapshot import (
     DestinationView,
     LinkSnapshot,
@@ -149,6 +150,24 @@ class Fallback:
         await send({"type": "http.response.body", "body": b"from the fallback app"})
 
 
+@dataclass(frozen=True)
+class Click:
+    """A ``service_click`` the redirect captured, read back from the analytics buffer with
+    the header values and country the flusher derives from it."""
+
+    link_id: uuid.UUID
+    workspace_id: uuid.UUID
+    service: str | None
+    phase: str | None
+    automatic: bool
+    method: str
+    instant: datetime
+    user_agent: str | None
+    referrer: str | None
+    client_ip: str | None
+    country: str | None
+
+
 @dataclass
 class Harness:
     app: PublicLinkApp
@@ -156,7 +175,40 @@ class Harness:
     cache: PageCache
     clock: FrozenClock
     fallback: Fallback
-    clicks: list[ClickEvent]
+    capture: AnalyticsCapture
+    countries: CountryDetector
+
+    @property
+    def captured_clicks(self) -> list[Click]:
+        facts = self.capture.take()
+        self.capture.give_back(facts)  # read, not consumed: the buffer stays as it was
+        return [self._click(fact) for fact in facts if fact[0] == "service_click"]
+
+    @property
+    def clicks(self) -> list[Click]:
+        """The clicks analytics counts: a HEAD is captured too, and dropped by the enricher
+        as a probe (analytics/enrich.py)."""
+        return [click for click in self.captured_clicks if click.method != "HEAD"]
+
+    def _click(self, fact: Captured) -> Click:
+        _kind, ts, link_id, workspace_id, service, phase, automatic, _reason, method = fact[:9]
+        headers, client_ip = fact[10], fact[11]
+        values = {
+            name.decode("latin-1").lower(): value.decode("latin-1") for name, value in headers
+        }
+        return Click(
+            link_id=link_id,
+            workspace_id=workspace_id,
+            service=service,
+            phase=phase,
+            automatic=automatic,
+            method=method,
+            instant=ts,
+            user_agent=values.get("user-agent"),
+            referrer=values.get("referer"),
+            client_ip=client_ip,
+            country=self.countries.country(headers, client_ip),
+        )
 
 
 _TERRITORIES = TerritoryTimeZones.load()
@@ -167,7 +219,6 @@ def make_harness(
     *snapshots: LinkSnapshot,
     now: datetime = LIVE_NOW,
     base_url: str = BASE_URL,
-    record_clicks: bool = True,
     source_override: SnapshotSource | None = None,
 ) -> Harness:
     source = InMemorySource()
@@ -176,19 +227,20 @@ def make_harness(
     cache = PageCache(max_entries=256)
     clock = FrozenClock(now)
     fallback = Fallback()
-    clicks: list[ClickEvent] = []
+    capture = AnalyticsCapture()
+    countries = CountryDetector(NullGeoResolver(), trusted_header=COUNTRY_HEADER)
     app = PublicLinkApp(
         source=source_override or source,
         cache=cache,
-        country_detector=CountryDetector(NullGeoResolver(), trusted_header=COUNTRY_HEADER),
+        country_detector=countries,
         territories=_TERRITORIES,
         clock=clock,
         fallback=fallback,
         config=PublicLinkConfig(public_base_url=base_url),
         catalogues=_CATALOGUES,
-        on_click=clicks.append if record_clicks else None,
+        capture=capture,
     )
-    return Harness(app, source, cache, clock, fallback, clicks)
+    return Harness(app, source, cache, clock, fallback, capture, countries)
 
 
 def client(

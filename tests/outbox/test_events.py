@@ -22,7 +22,6 @@ from launchlink.events import (
     FulfilmentCompleted,
     FulfilmentServicePaused,
     LinkChanged,
-    LinkClicked,
     MessageFailed,
     MessageQueued,
     MessageSent,
@@ -76,7 +75,6 @@ def catalogue() -> list[Event]:
             previous_release_date=date(2027, 1, 8),
         ),
         LinkChanged(**common, link_id=uuid7(), link_version=7),
-        LinkClicked(**common, link_id=uuid7(), service="apple_music", country="DE"),
         FulfilmentCompleted(
             **common, release_id=uuid7(), service="spotify", counts={"done": 9, "failed": 1}
         ),
@@ -109,7 +107,6 @@ async def test_every_event_type_comes_back_from_the_outbox_as_it_went_in(db: Dat
         "release.live",
         "release.moved",
         "link.changed",
-        "link.clicked",
         "fulfilment.completed",
         "fulfilment.service_paused",
         "message.queued",

@@ -1,15 +1,16 @@
 """People in workspaces: sign-up, login, sessions, invitations, roles, password resets.
 
-Services take the session and never commit; emails go out after commit. Every change is
-written to the audit log in the same transaction (``audit.record``), so a change and its
-entry exist together or not at all.
+Services take the session and never commit. Emails are events emitted in the unit of work
+(``invitation.issued``, ``password_reset.requested``): the messaging package sends them
+through the outbox once the change has committed, and a rollback leaves neither. Every
+change is written to the audit log in the same transaction (``audit.record``), so a change
+and its entry exist together or not at all.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
@@ -26,11 +27,15 @@ from launchlink.accounts.repository import (
     UserRepository,
 )
 from launchlink.accounts.service import create_workspace, get_workspace, issue_api_key
-from launchlink.db import after_commit
 from launchlink.errors import Conflict, NotFound, ValidationFailed
+from launchlink.events import InvitationIssued, PasswordResetRequested, emit
 from launchlink.kit.clock import Clock
-from launchlink.kit.crypto import hash_password, password_needs_rehash, verify_password
-from launchlink.mail import MailSender, OutgoingEmail
+from launchlink.kit.crypto import (
+    TokenCipher,
+    hash_password,
+    password_needs_rehash,
+    verify_password,
+)
 from launchlink.models import ApiKey, Invitation, Membership, User, UserSession, Workspace
 from launchlink.models.accounts import Role, WorkspaceKind
 from launchlink.web.security import BadSignature, Signer, token_hash
@@ -43,13 +48,6 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 200
 INVITATION_PURPOSE = "invitation"
 RESET_PURPOSE = "password-reset"
-
-
-@dataclass(frozen=True)
-class Mailer:
-    sender: MailSender
-    base_url: str
-    """Where links in emails point (the instance's public URL)."""
 
 
 def check_password(password: str) -> None:
@@ -296,9 +294,10 @@ async def invite(
     email: str,
     role: Role,
     signer: Signer,
-    mailer: Mailer,
+    cipher: TokenCipher,
     clock: Clock,
 ) -> Invitation:
+    """Invite ``email`` into the actor's workspace; the email leaves after commit."""
     _may_assign(actor, role)
     workspace = await get_workspace(session, actor.workspace_id)
     existing = await UserRepository(session).get_by_email(email)
@@ -325,19 +324,21 @@ async def invite(
         after={"email": email, "role": role.value},
         clock=clock,
     )
-    link = f"{mailer.base_url}/dashboard/invite/{invitation_token(signer, invitation)}"
-    message = OutgoingEmail(
-        to=email,
-        subject=f"You are invited to {workspace.name} on launchlink",
-        text=(
-            f"{actor.email} invites you to join {workspace.name} as {role.value}.\n\n"
-            f"Accept the invitation (valid for 7 days):\n{link}\n\n"
-            "If you did not expect this, ignore this email."
+    await emit(
+        session,
+        InvitationIssued(
+            occurred_at=now,
+            workspace_id=workspace.id,
+            invitation_id=invitation.id,
+            sealed_token=_seal(cipher, invitation_token(signer, invitation)),
         ),
-        tag="dashboard_invitation",
     )
-    after_commit(session, lambda: mailer.sender.send(message))
     return invitation
+
+
+def _seal(cipher: TokenCipher, token: str) -> str:
+    # Only the sender may read the link: the outbox row holds it encrypted.
+    return cipher.encrypt(token).decode("ascii")
 
 
 def invitation_token(signer: Signer, invitation: Invitation) -> str:
@@ -443,30 +444,25 @@ def _password_fingerprint(user: User) -> str:
 
 
 async def request_password_reset(
-    session: AsyncSession, *, email: str, signer: Signer, mailer: Mailer, clock: Clock
+    session: AsyncSession, *, email: str, signer: Signer, cipher: TokenCipher, clock: Clock
 ) -> None:
     """Mail a reset link when the address has an account; silently nothing otherwise
     (the page says the same either way)."""
     user = await UserRepository(session).get_by_email(email)
     if user is None:
         return
+    now = clock.now()
     token = signer.sign(
         RESET_PURPOSE,
         {"u": str(user.id), "h": _password_fingerprint(user)},
-        expires_at=clock.now() + RESET_LIFETIME,
+        expires_at=now + RESET_LIFETIME,
     )
-    message = OutgoingEmail(
-        to=user.email,
-        subject="Reset your launchlink password",
-        text=(
-            "Someone (hopefully you) asked to reset the password of this launchlink account.\n\n"
-            f"Choose a new password (the link works once, for one hour):\n"
-            f"{mailer.base_url}/dashboard/reset/{token}\n\n"
-            "If it was not you, ignore this email: your password stays as it is."
+    await emit(
+        session,
+        PasswordResetRequested(
+            occurred_at=now, workspace_id=None, user_id=user.id, sealed_token=_seal(cipher, token)
         ),
-        tag="dashboard_password_reset",
     )
-    after_commit(session, lambda: mailer.sender.send(message))
 
 
 async def user_for_reset(

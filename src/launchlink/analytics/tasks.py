@@ -24,6 +24,7 @@ from launchlink.analytics.ingest import BatchSalts, VisitIngest
 from launchlink.analytics.settings import AnalyticsSettings
 from launchlink.db import Database
 from launchlink.kit.clock import Clock
+from launchlink.ops import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class AnalyticsFlusher:
         self._lock = asyncio.Lock()
         self._next_salt_check = 0.0
         self._next_prune = 0.0
+        self._reported = (0, 0)  # the capture's (captured, dropped) already in /metrics
 
     async def start(self) -> None:
         if self._task is None:
@@ -82,20 +84,37 @@ class AnalyticsFlusher:
             except Exception:
                 logger.exception("analytics flush failed")
 
+    def report_counters(self) -> None:
+        """Add what the capture counted since the last report to /metrics.
+
+        Once per tick rather than per request: a Prometheus increment (a lock, and in a
+        multi-process server an mmap write) would cost the redirect more than its append.
+        """
+        captured, dropped = self.capture.captured, self.capture.dropped
+        seen_captured, seen_dropped = self._reported
+        self._reported = (captured, dropped)
+        if captured > seen_captured:
+            metrics.events_buffered(captured - seen_captured)
+        if dropped > seen_dropped:
+            metrics.events_dropped("buffer_full", dropped - seen_dropped)
+
     async def flush(self) -> int:
         """Write everything buffered now; returns the events written."""
         async with self._lock:
             batch = self.capture.take()
             written = 0
             size = self.settings.batch
-            for start in range(0, len(batch), size):
-                part = batch[start : start + size]
-                try:
-                    written += await self._write(part)
-                except Exception:
-                    self.failures += 1
-                    self.capture.give_back(batch[start:])
-                    raise
+            try:
+                for start in range(0, len(batch), size):
+                    part = batch[start : start + size]
+                    try:
+                        written += await self._write(part)
+                    except Exception:
+                        self.failures += 1
+                        self.capture.give_back(batch[start:])
+                        raise
+            finally:
+                self.report_counters()
             return written
 
     async def _write(self, batch: list[Captured]) -> int:
@@ -109,6 +128,11 @@ class AnalyticsFlusher:
             await service.store(session, result.rows, result.returns)
         self.written += len(result.rows)
         self.dropped_by_steps += result.dropped
+        # Captured events, not rows (a QR page view writes two): buffered = flushed +
+        # dropped + still buffered.
+        metrics.events_flushed(len(batch) - result.dropped)
+        if result.dropped:
+            metrics.events_dropped("invalid", result.dropped)
         self.last_write_seconds = time.perf_counter() - began
         return len(result.rows)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -11,12 +12,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from launchlink.accounts.people import Mailer
 from launchlink.context import AppContext
+from launchlink.dashboard.design import router as design_router
 from launchlink.dashboard.kit import PREFIX, DashboardKit, NeedsLogin
 from launchlink.dashboard.pages import router
 from launchlink.errors import LaunchlinkError
-from launchlink.mail import LoggingMailSender
 from launchlink.presave.ratelimit import FormRateLimiter, RateLimited
 from launchlink.web.errors import error_response
 from launchlink.web.security import CookieJar, Signer
@@ -66,7 +66,11 @@ async def _on_unexpected(request: Request, error: Exception) -> Response:
     )
 
 
-def create_dashboard(context: AppContext) -> FastAPI:
+def create_dashboard(
+    context: AppContext, *, deliver: Callable[[], Awaitable[None]] | None = None
+) -> FastAPI:
+    """``deliver``: the web process's outbox fast path (``bootstrap.fast_delivery``), run
+    after a commit that emitted an email, so the email has left when the page answers."""
     settings = context.settings
     secret = settings.resolved_secret_key()
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
@@ -74,9 +78,8 @@ def create_dashboard(context: AppContext) -> FastAPI:
     app.state.dashboard = DashboardKit(
         signer=Signer(secret),
         cookies=CookieJar(secure=settings.public_url.startswith("https://")),
-        mailer=Mailer(
-            sender=context.mail or LoggingMailSender(), base_url=settings.public_url.rstrip("/")
-        ),
+        cipher=context.require_presave().cipher,
+        deliver=deliver or _nothing_to_deliver,
         limiter=FormRateLimiter(context.database, context.clock, secret),
         open_sign_up=settings.open_sign_up,
         trusted_proxies=tuple(settings.trusted_proxies),
@@ -87,7 +90,12 @@ def create_dashboard(context: AppContext) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_unexpected)
     app.include_router(router)
+    app.include_router(design_router)
     return app
+
+
+async def _nothing_to_deliver() -> None:
+    """Without a fast path the dispatchers deliver on their next tick."""
 
 
 async def _to_login(_request: Request) -> Response:
@@ -108,9 +116,11 @@ class _Home:
         )
 
 
-def dashboard_routes(context: AppContext) -> list[BaseRoute]:
+def dashboard_routes(
+    context: AppContext, *, deliver: Callable[[], Awaitable[None]] | None = None
+) -> list[BaseRoute]:
     """What launchlink.app mounts: the dashboard, and /login as a short way to it."""
-    dashboard = create_dashboard(context)
+    dashboard = create_dashboard(context, deliver=deliver)
     return [
         Route(PREFIX, _Home(dashboard), methods=["GET", "HEAD"]),
         Mount(PREFIX, app=dashboard),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from launchlink.models.accounts import Role, WorkspaceKind
 from launchlink.web.forms import EmailAddress
@@ -14,6 +15,14 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 """A name: surrounding spaces dropped, then 1 to 200 characters."""
 # Passwords are taken exactly as typed (a trailing space is part of it).
 Password = Field(min_length=10, max_length=200)
+
+
+def _blank_is_none(value: Any) -> Any:
+    # An empty field of a GET form means "not given", not "invalid".
+    return None if value == "" else value
+
+
+Optional = BeforeValidator(_blank_is_none)
 
 
 class _Form(BaseModel):
@@ -82,3 +91,23 @@ class CampaignForm(_Form):
     paste: str = Field(max_length=2048)
     slug: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] = ""
     release_date: date | None = None
+
+
+class AnalyticsForm(_Form):
+    """The analytics page's filters (a GET form: the URL is the view, so it can be shared)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    start: Annotated[date | None, Optional] = Field(default=None, alias="from")
+    end: Annotated[date | None, Optional] = Field(default=None, alias="to")
+    campaign: Annotated[UUID | None, Optional] = None
+    interval: Literal["hour", "day"] = "day"
+
+
+class FansForm(_Form):
+    """The fans page's filters (GET)."""
+
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] = ""
+    consent: Literal["", "any", "email", "sms", "none"] = ""
+    campaign: Annotated[UUID | None, Optional] = None
+    service: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] = ""
+    before: Annotated[UUID | None, Optional] = None

@@ -10,6 +10,7 @@ through :data:`CsrfForm`, refused without this browser's token.
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
@@ -19,10 +20,10 @@ from starlette.responses import HTMLResponse
 
 from launchlink.accounts import people
 from launchlink.accounts.audit import Actor
-from launchlink.accounts.people import Mailer
 from launchlink.dependencies import Session, get_clock
 from launchlink.errors import Forbidden, LaunchlinkError, NotFound
 from launchlink.kit.clock import Clock
+from launchlink.kit.crypto import TokenCipher
 from launchlink.models.accounts import Role, WorkspaceKind
 from launchlink.presave.front import parse_cookies
 from launchlink.presave.ratelimit import FormRateLimiter
@@ -45,7 +46,10 @@ PREFIX = "/dashboard"
 class DashboardKit:
     signer: Signer
     cookies: CookieJar
-    mailer: Mailer
+    cipher: TokenCipher
+    """Seals the links of emails into their outbox events."""
+    deliver: Callable[[], Awaitable[None]]
+    """One outbox tick after a commit that emitted an email (the web fast path)."""
     limiter: FormRateLimiter
     open_sign_up: bool
     trusted_proxies: tuple[str, ...]

@@ -5,23 +5,28 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from launchlink.accounts import audit, people
 from launchlink.accounts.errors import InvalidCredentials
+from launchlink.analytics import queries
+from launchlink.analytics.exports import MEDIA_TYPES, ExportFormat, export_stream
 from launchlink.autofill.sources import LookupSources, get_lookup_sources
 from launchlink.context import AppContext
-from launchlink.dashboard import campaigns
+from launchlink.dashboard import campaigns, insights, lifecycle, release_day
+from launchlink.dashboard import fans as fan_pages
 from launchlink.dashboard.forms import (
     AcceptForm,
     AccountForm,
+    AnalyticsForm,
     ApiKeyForm,
     CampaignForm,
+    FansForm,
     InviteForm,
     LoginForm,
     NewPasswordForm,
@@ -46,9 +51,11 @@ from launchlink.dashboard.kit import (
     member,
     page,
 )
-from launchlink.dashboard.repository import DashboardRepository
+from launchlink.dashboard.repository import DashboardRepository, FanFilter
+from launchlink.db import after_commit
 from launchlink.dependencies import Session
-from launchlink.errors import LaunchlinkError, NotFound
+from launchlink.errors import InvalidTimeRange, LaunchlinkError, NotFound, ValidationFailed
+from launchlink.kit.territories import bundled_territory_time_zones
 from launchlink.links.service import public_url_of
 from launchlink.models.accounts import Role, WorkspaceKind
 from launchlink.presave.front import parse_cookies
@@ -79,6 +86,7 @@ NOTICES = {
     "joined": "Welcome! You joined the workspace.",
     "created": "Workspace created.",
     "launched": "Your campaign is live.",
+    "fan_deleted": "The fan and everything stored about them were deleted.",
 }
 
 router = APIRouter()
@@ -325,8 +333,9 @@ async def reset_request(
         return page(request, "dashboard/reset_request.html", {"sent": True})
     async with _context(request).database.transaction(write_lock=True) as session:
         await people.request_password_reset(
-            session, email=result.data.email, signer=kit.signer, mailer=kit.mailer, clock=clock
+            session, email=result.data.email, signer=kit.signer, cipher=kit.cipher, clock=clock
         )
+    await kit.deliver()  # the same when nothing was emitted: the page must not tell
     return page(request, "dashboard/reset_request.html", {"sent": True})
 
 
@@ -524,17 +533,131 @@ async def campaign_list(
     )
 
 
+def _fan_filter(request: Request) -> tuple[FormResult[FansForm], FanFilter, UUID | None]:
+    result = validate(FansForm, dict(request.query_params))
+    data = result.data or FansForm()
+    return result, FanFilter(data.q, data.consent, data.campaign, data.service), data.before
+
+
 @router.get("/w/{workspace_id}/fans")
 async def fans(
     request: Request, session: Session, m: Annotated[Member, member(Need.view)]
 ) -> Response:
-    count = await DashboardRepository(session).fan_count(m.workspace.id)
-    return page(request, "dashboard/fans.html", {**_nav(m, "fans"), "fan_count": count})
+    result, wanted, before = _fan_filter(request)
+    if not result.ok:
+        wanted, before = FanFilter(), None
+    view = await fan_pages.fans_view(session, m.workspace.id, wanted, before=before)
+    repository = DashboardRepository(session)
+    rows = await repository.campaigns(m.workspace.id, limit=CAMPAIGNS_SHOWN)
+    query = {k: v for k, v in request.query_params.items() if k != "before" and v}
+    return page(
+        request,
+        "dashboard/fans.html",
+        {
+            **_nav(m, "fans"),
+            "view": view,
+            "fan_count": await repository.fan_count(m.workspace.id),
+            "campaigns": [(link.id, release.title, link.slug) for link, release in rows],
+            "query": urlencode(query),
+            "errors": result.errors,
+            "values": result.values,
+            "notice": _notice(request),
+        },
+        status=200 if result.ok else 422,
+    )
+
+
+@router.get("/w/{workspace_id}/fans/export.csv")
+async def fans_export(request: Request, m: Annotated[Member, member(Need.edit)]) -> Response:
+    """Consenting fans only, streamed (an export is read in its own session)."""
+    result, wanted, _ = _fan_filter(request)
+    if not result.ok:
+        raise ValidationFailed(next(iter(result.errors.values())), field=next(iter(result.errors)))
+    return StreamingResponse(
+        fan_pages.consenting_csv(_context(request).database, m.workspace.id, wanted),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": 'attachment; filename="fans-consenting.csv"',
+            "cache-control": "private, no-store",
+        },
+    )
+
+
+@router.post("/w/{workspace_id}/fans/{fan_id}/delete")
+async def delete_fan(
+    fan_id: UUID,
+    form: CsrfForm,
+    session: Session,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.manage)],
+) -> Response:
+    await fan_pages.delete_fan(session, m.actor, fan_id, clock=clock)
+    return _see_other(_ws(m, "/fans?done=fan_deleted"))
 
 
 @router.get("/w/{workspace_id}/analytics")
-async def analytics(request: Request, m: Annotated[Member, member(Need.view)]) -> Response:
-    return page(request, "dashboard/analytics.html", _nav(m, "analytics"))
+async def analytics(
+    request: Request,
+    session: Session,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.view)],
+) -> Response:
+    result = validate(AnalyticsForm, dict(request.query_params))
+    data = result.data or AnalyticsForm()
+    view = None
+    try:
+        window = insights.window_of(data.start, data.end, now=clock.now())
+        view = await insights.analytics_view(
+            session, m.workspace.id, window, data.interval, data.campaign
+        )
+    except InvalidTimeRange as error:
+        result.fail({"from": "from", "to": "to"}.get(error.field or "", "interval"), error.message)
+    except NotFound:
+        result.fail("campaign", "choose one of your campaigns")
+    rows = await DashboardRepository(session).campaigns(m.workspace.id, limit=CAMPAIGNS_SHOWN)
+    return page(
+        request,
+        "dashboard/analytics.html",
+        {
+            **_nav(m, "analytics"),
+            "view": view,
+            "campaigns": [(link.id, release.title, link.slug) for link, release in rows],
+            "presets": [
+                (days, (clock.now() - timedelta(days=days - 1)).date()) for days in insights.PRESETS
+            ],
+            "errors": result.errors,
+            "values": result.values,
+        },
+        status=200 if not result.errors else 422,
+    )
+
+
+@router.get("/w/{workspace_id}/analytics/campaigns/{link_id}/events.{kind}")
+async def analytics_export(
+    request: Request,
+    link_id: UUID,
+    kind: str,
+    session: Session,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.view)],
+) -> Response:
+    """The API's raw-event export (CSV or Parquet), reached with the dashboard's session."""
+    if kind not in MEDIA_TYPES:
+        raise NotFound("exports come as .csv or .parquet")
+    result = validate(AnalyticsForm, dict(request.query_params))
+    data = result.data or AnalyticsForm()
+    window = insights.window_of(data.start, data.end, now=clock.now())
+    link = await queries.owned_link(session, m.workspace.id, link_id)
+    export_format: ExportFormat = "csv" if kind == "csv" else "parquet"
+    name = f"{link.slug}-{window.start:%Y%m%d}-{window.end:%Y%m%d}.{kind}"
+    return StreamingResponse(
+        export_stream(export_format, _context(request).database, link.id, window.start, window.end),
+        media_type=MEDIA_TYPES[export_format],
+        headers={
+            "content-disposition": f'attachment; filename="{name}"',
+            "cache-control": "private, no-store",
+        },
+    )
 
 
 @router.get("/w/{workspace_id}/settings")
@@ -603,9 +726,10 @@ async def invite(
                 email=result.data.email,
                 role=result.data.role,
                 signer=kit.signer,
-                mailer=kit.mailer,
+                cipher=kit.cipher,
                 clock=clock,
             )
+            after_commit(session, kit.deliver)  # the email leaves before the page answers
             return _see_other(_ws(m, "/members?done=invited"))
         except LaunchlinkError as error:
             await _refuse(session)
@@ -947,21 +1071,123 @@ async def create_campaign(
 
 @router.get("/w/{workspace_id}/campaigns/{link_id}")
 async def campaign_page(
-    request: Request, link_id: UUID, session: Session, m: Annotated[Member, member(Need.view)]
+    request: Request,
+    link_id: UUID,
+    session: Session,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.view)],
 ) -> Response:
+    context = _context(request)
     found = await campaigns.campaign(
-        session, m.workspace.id, link_id, public_base_url=_context(request).settings.public_url
+        session, m.workspace.id, link_id, public_base_url=context.settings.public_url
     )
+    now = clock.now()
+    life = lifecycle.lifecycle(
+        found.link,
+        found.release,
+        found.presave_campaign,
+        now=now,
+        territories=_territories(context),
+    )
+    channels = [(name, campaigns.channel_url(found.url, name)) for name in campaigns.CHANNELS]
+    release_at = next((s.at for s in life.steps if s.key == "release"), None)
     return page(
         request,
         "dashboard/campaign.html",
         {
             **_nav(m, "campaigns"),
             "c": found,
-            "channels": [
-                (name, campaigns.channel_url(found.url, name)) for name in campaigns.CHANNELS
-            ],
+            "life": life,
+            "counts": await campaigns.live_counts(session, found.link, now=now),
+            "channels": channels,
+            "shares": lifecycle.share_texts(
+                title=found.release.title,
+                artist=found.artist,
+                when=release_at.strftime("%d %B") if release_at else "soon",
+                channel_urls=channels,
+                released=not life.phase.is_before_release,
+            ),
             "notice": _notice(request),
+        },
+    )
+
+
+def _territories(context: AppContext) -> Any:
+    return context.territories or bundled_territory_time_zones()
+
+
+@router.get("/w/{workspace_id}/campaigns/{link_id}/counts")
+async def campaign_counts(
+    request: Request,
+    link_id: UUID,
+    session: Session,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.view)],
+) -> Response:
+    """The live counts fragment the campaign page polls (HTMX)."""
+    found = await campaigns.campaign(
+        session, m.workspace.id, link_id, public_base_url=_context(request).settings.public_url
+    )
+    counts = await campaigns.live_counts(session, found.link, now=clock.now())
+    return page(
+        request, "dashboard/_counts.html", {**_nav(m, "campaigns"), "c": found, "counts": counts}
+    )
+
+
+async def _fulfilment_page(
+    request: Request, session: AsyncSession, m: Member, link_id: UUID, clock: Any, template: str
+) -> Response:
+    context = _context(request)
+    found = await campaigns.campaign(
+        session, m.workspace.id, link_id, public_base_url=context.settings.public_url
+    )
+    view = await release_day.fulfilment_view(
+        session, found.link, settings=context.settings, database=context.database, clock=clock
+    )
+    return page(
+        request, template, {**_nav(m, "campaigns"), "c": found, "f": view, "now": clock.now()}
+    )
+
+
+@router.get("/w/{workspace_id}/campaigns/{link_id}/fulfilment")
+async def fulfilment_page(
+    request: Request,
+    link_id: UUID,
+    session: Session,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.view)],
+) -> Response:
+    return await _fulfilment_page(request, session, m, link_id, clock, "dashboard/fulfilment.html")
+
+
+@router.get("/w/{workspace_id}/campaigns/{link_id}/fulfilment/progress")
+async def fulfilment_progress(
+    request: Request,
+    link_id: UUID,
+    session: Session,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.view)],
+) -> Response:
+    """The progress fragment the fulfilment page polls on release day (HTMX)."""
+    return await _fulfilment_page(
+        request, session, m, link_id, clock, "dashboard/_fulfilment_progress.html"
+    )
+
+
+@router.get("/w/{workspace_id}/campaigns/{link_id}/fulfilment/report.csv")
+async def fulfilment_report(
+    request: Request, link_id: UUID, session: Session, m: Annotated[Member, member(Need.edit)]
+) -> Response:
+    found = await campaigns.campaign(
+        session, m.workspace.id, link_id, public_base_url=_context(request).settings.public_url
+    )
+    body = await release_day.report_csv(session, found.link.id)
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="fulfilment-{found.link.slug}.csv"',
+            "cache-control": "private, no-store",
         },
     )
 

@@ -2,12 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from launchlink.models import Fan, Link, Presave, Release
+from launchlink.models import ConsentRecord, ConsentText, Fan, Link, Presave, Release
+from launchlink.models.presave import PendingContact
+
+Consent = Literal["", "any", "email", "sms", "none"]
+
+
+@dataclass(frozen=True)
+class FanFilter:
+    """What the fans page narrows the list to (every part optional)."""
+
+    search: str = ""
+    """Part of the fan's proven address."""
+    consent: Consent = ""
+    link_id: UUID | None = None
+    """Fans of one campaign: a pre-save on it, or an address confirmed from it."""
+    service: str = ""
+    """Fans who pre-saved on this service."""
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """One consent as recorded: what, where, under which text, when."""
+
+    fan_id: UUID
+    kind: str
+    service: str | None
+    granted: bool
+    text_version: int | None
+    text_language: str | None
+    campaign: str | None
+    ip_hash: str | None
+    at: datetime
 
 
 class DashboardRepository:
@@ -34,6 +69,14 @@ class DashboardRepository:
         )
         return {row[0]: int(row[1]) for row in result}
 
+    async def presave_states(self, link_id: UUID) -> dict[str, int]:
+        result = await self.session.execute(
+            select(Presave.state, func.count(Presave.id))
+            .where(Presave.link_id == link_id)
+            .group_by(Presave.state)
+        )
+        return {str(row[0]): int(row[1]) for row in result}
+
     async def fan_count(self, workspace_id: UUID) -> int:
         result = await self.session.execute(
             select(func.count(Fan.id)).where(Fan.workspace_id == workspace_id)
@@ -50,3 +93,115 @@ class DashboardRepository:
         )
         row = result.first()
         return (row[0], row[1]) if row is not None else None
+
+    def _fans(self, workspace_id: UUID, wanted: FanFilter) -> Select[Any]:
+        query = select(Fan).where(Fan.workspace_id == workspace_id, Fan.deleted_at.is_(None))
+        if wanted.search:
+            query = query.where(Fan.email.contains(wanted.search.lower(), autoescape=True))
+        if wanted.consent == "any":
+            query = query.where(Fan.email_consent_at.is_not(None) | Fan.sms_consent_at.is_not(None))
+        elif wanted.consent == "email":
+            query = query.where(Fan.email_consent_at.is_not(None))
+        elif wanted.consent == "sms":
+            query = query.where(Fan.sms_consent_at.is_not(None))
+        elif wanted.consent == "none":
+            query = query.where(Fan.email_consent_at.is_(None), Fan.sms_consent_at.is_(None))
+        if wanted.link_id is not None or wanted.service:
+            presaved = select(Presave.fan_id).where(Presave.workspace_id == workspace_id)
+            if wanted.link_id is not None:
+                presaved = presaved.where(Presave.link_id == wanted.link_id)
+            if wanted.service:
+                presaved = presaved.where(Presave.service == wanted.service)
+            condition: ColumnElement[bool] = Fan.id.in_(presaved)
+            if wanted.link_id is not None and not wanted.service:
+                confirmed = select(PendingContact.confirmed_fan_id).where(
+                    PendingContact.link_id == wanted.link_id,
+                    PendingContact.confirmed_fan_id.is_not(None),
+                )
+                condition = condition | Fan.id.in_(confirmed)
+            query = query.where(condition)
+        return query
+
+    async def fans(
+        self, workspace_id: UUID, wanted: FanFilter, *, before: UUID | None, limit: int
+    ) -> list[Fan]:
+        """Newest first (ids are uuid7), a page at a time below ``before``."""
+        query = self._fans(workspace_id, wanted)
+        if before is not None:
+            query = query.where(Fan.id < before)
+        result = await self.session.execute(query.order_by(Fan.id.desc()).limit(limit))
+        return list(result.scalars())
+
+    async def stream_consenting(
+        self, workspace_id: UUID, wanted: FanFilter, *, batch: int = 500
+    ) -> AsyncIterator[Fan]:
+        """The filtered fans who consented to email or SMS, in id order, batch by batch."""
+        consenting = FanFilter(wanted.search, "any", wanted.link_id, wanted.service)
+        if wanted.consent in ("email", "sms"):
+            consenting = FanFilter(wanted.search, wanted.consent, wanted.link_id, wanted.service)
+        after: UUID | None = None
+        while True:
+            query = self._fans(workspace_id, consenting)
+            if after is not None:
+                query = query.where(Fan.id > after)
+            found = list(
+                (await self.session.execute(query.order_by(Fan.id).limit(batch))).scalars()
+            )
+            for fan in found:
+                yield fan
+            if len(found) < batch:
+                return
+            after = found[-1].id
+
+    async def presaves_of(self, fan_ids: Sequence[UUID]) -> dict[UUID, list[tuple[str, str, str]]]:
+        """Per fan: (service, state, campaign slug) of each pre-save."""
+        if not fan_ids:
+            return {}
+        result = await self.session.execute(
+            select(Presave.fan_id, Presave.service, Presave.state, Link.slug)
+            .join(Link, Link.id == Presave.link_id)
+            .where(Presave.fan_id.in_(fan_ids))
+            .order_by(Presave.created_at)
+        )
+        out: dict[UUID, list[tuple[str, str, str]]] = {}
+        for fan_id, service, state, slug in result:
+            out.setdefault(fan_id, []).append((service, str(state), slug))
+        return out
+
+    async def provenance_of(self, fan_ids: Sequence[UUID]) -> dict[UUID, list[Provenance]]:
+        """Per fan: every consent record, with the text's version and the campaign."""
+        if not fan_ids:
+            return {}
+        result = await self.session.execute(
+            select(ConsentRecord, ConsentText.version, ConsentText.language, Link.slug)
+            .outerjoin(ConsentText, ConsentText.id == ConsentRecord.consent_text_id)
+            .outerjoin(Presave, Presave.id == ConsentRecord.presave_id)
+            .outerjoin(Link, Link.id == Presave.link_id)
+            .where(ConsentRecord.fan_id.in_(fan_ids))
+            .order_by(ConsentRecord.at)
+        )
+        out: dict[UUID, list[Provenance]] = {}
+        for record, version, language, slug in result:
+            out.setdefault(record.fan_id, []).append(
+                Provenance(
+                    fan_id=record.fan_id,
+                    kind=str(record.kind),
+                    service=record.service,
+                    granted=record.granted,
+                    text_version=version,
+                    text_language=language,
+                    campaign=slug,
+                    ip_hash=record.ip_hash,
+                    at=record.at,
+                )
+            )
+        return out
+
+    async def services_presaved(self, workspace_id: UUID) -> list[str]:
+        result = await self.session.execute(
+            select(Presave.service)
+            .where(Presave.workspace_id == workspace_id)
+            .group_by(Presave.service)
+            .order_by(Presave.service)
+        )
+        return list(result.scalars())

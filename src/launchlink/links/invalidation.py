@@ -18,7 +18,7 @@ from uuid import UUID
 from launchlink.db import Database
 from launchlink.kit.clock import Clock
 from launchlink.kit.pglisten import listen_forever
-from launchlink.links.changes import NOTIFY_CHANNEL, bus
+from launchlink.links.changes import NOTIFY_CHANNEL, LinkChangeBus
 from launchlink.links.repository import LinkRepository
 
 logger = logging.getLogger(__name__)
@@ -27,10 +27,13 @@ CHANGE_LOG_RETENTION = timedelta(days=1)
 
 
 class LinkChangeFeed:
-    """Polls the change log and publishes changes made elsewhere to the in-process bus."""
+    """Polls the change log and publishes changes made elsewhere to the application's bus."""
 
-    def __init__(self, database: Database, clock: Clock, *, poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self, database: Database, clock: Clock, bus: LinkChangeBus, *, poll_seconds: float = 1.0
+    ) -> None:
         self.database = database
+        self.bus = bus
         self.clock = clock
         self.poll_seconds = poll_seconds
         self.last_seen = 0
@@ -61,7 +64,7 @@ class LinkChangeFeed:
             return []
         self.last_seen = changes[-1].id
         link_ids = sorted({change.link_id for change in changes})
-        bus.publish(link_ids)
+        self.bus.publish(link_ids)
         return link_ids
 
     async def prune(self) -> None:

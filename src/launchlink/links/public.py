@@ -72,6 +72,7 @@ DEFAULT_RESERVED_PREFIXES: frozenset[str] = frozenset(
         "_sim",
         "_dev",
         "_internal",
+        "_media",
         "presave",
         "oauth",
         "revoke",
@@ -119,29 +120,6 @@ class CountryLookup(Protocol):
     def country(
         self, headers: Sequence[tuple[bytes, bytes]], client_ip: str | None
     ) -> str | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class ClickEvent:
-    """A fan was sent to a service. Passed to ``on_click``; the analytics work stores it.
-
-    ``automatic`` marks redirects made for a fan's "always use" choice rather than a tap.
-    ``client_ip`` is handed over for unique-visitor hashing and geo enrichment; it must not
-    be stored as such.
-    """
-
-    link_id: UUID
-    workspace_id: UUID
-    service: str
-    country: str | None
-    user_agent: str | None
-    referrer: str | None
-    client_ip: str | None
-    instant: datetime
-    automatic: bool = False
-
-
-ClickHook = Callable[[ClickEvent], None]
 
 
 class PresavePage(Protocol):
@@ -229,7 +207,6 @@ class PublicLinkApp:
         config: PublicLinkConfig,
         catalogues: Catalogues | None = None,
         renderer: PageRenderer | None = None,
-        on_click: ClickHook | None = None,
         classify_agent: Callable[[str], VisitorAgent] = classify,
         presave: PresavePage | None = None,
         capture: AnalyticsCapture | None = None,
@@ -248,7 +225,6 @@ class PublicLinkApp:
             site_name=config.site_name,
         )
         self._catalogues = self._renderer.catalogues
-        self.on_click = on_click
         self._presave = presave
         self.capture = capture
         self._classify = lru_cache(maxsize=_UA_CACHE_SIZE)(classify_agent)
@@ -304,19 +280,7 @@ class PublicLinkApp:
             await self._forget(request, snapshot, send)
             return
         now = self._clock.now()
-        country_known = False
-        country: str | None = None
-        zone: ZoneInfo | None = None
-        if live_everywhere(snapshot.timing, now):
-            phase = Phase.LIVE
-        else:
-            country, country_known = self._country(request), True
-            if snapshot.timing.mode == "local":
-                # The fan's chosen zone beats the country's (global mode: one instant).
-                zone = chosen_zone_from_cookies(request.cookie)
-            phase = phase_for(
-                snapshot.timing, country=country, now=now, territories=self._territories, zone=zone
-            )
+        phase, country, country_known, zone = self._when(request, snapshot, now)
         if self.capture is not None:
             self._capture("page_view", request, snapshot, now, phase=phase)
         if (
@@ -339,7 +303,7 @@ class PublicLinkApp:
                 if not country_known:
                     country = self._country_if_needed(request, destination)
                 await self._send_to(
-                    request, snapshot, destination, country, send, automatic=True, phase=phase
+                    request, snapshot, destination, country, send, now, phase, automatic=True
                 )
                 return
         variant = self._variant(request, snapshot, agent, preferences, phase, country, now, zone)
@@ -419,16 +383,39 @@ class PublicLinkApp:
         if agent.is_bot or agent.is_preview_bot:
             await self._page(request, snapshot, send)
             return
-        country = self._country_if_needed(request, destination)
+        now = self._clock.now()
+        phase, country, country_known, _zone = self._when(request, snapshot, now)
+        if not country_known:
+            country = self._country_if_needed(request, destination)
         await self._send_to(
             request,
             snapshot,
             destination,
             country,
             send,
+            now,
+            phase,
             automatic=False,
             always=request.flag(b"always"),
         )
+
+    def _when(
+        self, request: _Request, snapshot: LinkSnapshot, now: datetime
+    ) -> tuple[Phase, str | None, bool, ZoneInfo | None]:
+        """The visitor's phase, and what finding it took: (phase, country, whether the
+        country was looked up, the fan's chosen zone). A link live everywhere needs no geo
+        lookup at all, which is most requests."""
+        if live_everywhere(snapshot.timing, now):
+            return Phase.LIVE, None, False, None
+        country = self._country(request)
+        zone = None
+        if snapshot.timing.mode == "local":
+            # The fan's chosen zone beats the country's (global mode: one instant).
+            zone = chosen_zone_from_cookies(request.cookie)
+        phase = phase_for(
+            snapshot.timing, country=country, now=now, territories=self._territories, zone=zone
+        )
+        return phase, country, True, zone
 
     async def _send_to(
         self,
@@ -437,10 +424,11 @@ class PublicLinkApp:
         destination: DestinationView,
         country: str | None,
         send: Send,
+        now: datetime,
+        phase: Phase,
         *,
         automatic: bool,
         always: bool = False,
-        phase: Phase | None = None,
     ) -> None:
         location = quote(destination.url_for(country), safe=_LOCATION_SAFE)
         headers = [
@@ -462,15 +450,10 @@ class PublicLinkApp:
                 )
         await _respond(send, 302, headers, b"", request.is_head)
         if self.capture is not None:
-            now = self._clock.now()
-            if phase is None:
-                phase = self._phase_of_click(request, snapshot, country, now)
             self._capture(
                 "service_click", request, snapshot, now, phase=phase,
                 service=destination.service, automatic=automatic,
             )  # fmt: skip
-        if not request.is_head and self.on_click is not None:
-            self._record_click(request, snapshot, destination, country, automatic=automatic)
 
     def _capture(
         self,
@@ -490,49 +473,6 @@ class PublicLinkApp:
             request.raw_headers, request.client_ip, service=service, phase=phase.value,
             automatic=automatic,
         )  # fmt: skip
-
-    def _phase_of_click(
-        self, request: _Request, snapshot: LinkSnapshot, country: str | None, now: datetime
-    ) -> Phase:
-        if live_everywhere(snapshot.timing, now):
-            return Phase.LIVE
-        if country is None:
-            country = self._country(request)
-        zone = chosen_zone_from_cookies(request.cookie) if snapshot.timing.mode == "local" else None
-        return phase_for(
-            snapshot.timing, country=country, now=now, territories=self._territories, zone=zone
-        )
-
-    def _record_click(
-        self,
-        request: _Request,
-        snapshot: LinkSnapshot,
-        destination: DestinationView,
-        country: str | None,
-        *,
-        automatic: bool,
-    ) -> None:
-        hook = self.on_click
-        if hook is None:
-            return
-        if country is None:
-            country = self._country(request)
-        event = ClickEvent(
-            link_id=snapshot.link_id,
-            workspace_id=snapshot.workspace_id,
-            service=destination.service,
-            country=country,
-            user_agent=request.user_agent or None,
-            referrer=request.referrer,
-            client_ip=request.client_ip,
-            instant=self._clock.now(),
-            automatic=automatic,
-        )
-        try:
-            hook(event)
-        except Exception:
-            # Analytics must never cost a fan their redirect (it has been sent already).
-            logger.exception("click hook failed")
 
     async def _forget(self, request: _Request, snapshot: LinkSnapshot, send: Send) -> None:
         headers = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from uuid import UUID
 
@@ -163,11 +163,24 @@ async def delete_fan_data(
     """Erase the fan(s): tokens, pre-saves, consents, reminders and contact details, and
     every address typed but not confirmed (or magic link not used) that matches theirs or
     the one looked up."""
-    repository = PresaveRepository(session)
     fans = await find_fans(session, workspace_id, lookup)
-    addresses = {fan.email for fan in fans if fan.email} | {
-        email for email in (_lookup_email(lookup),) if email
-    }
+    return await _erase(session, workspace_id, fans, _lookup_email(lookup))
+
+
+async def delete_fan_by_id(session: AsyncSession, workspace_id: UUID, fan_id: UUID) -> FanDeleted:
+    """Erase one fan of the workspace picked from the dashboard's list, as
+    :func:`delete_fan_data` does (another workspace's fan is not found)."""
+    fan = await PresaveRepository(session).fan(workspace_id, fan_id)
+    if fan is None:
+        raise NotFound("no such fan in this workspace")
+    return await _erase(session, workspace_id, [fan], None)
+
+
+async def _erase(
+    session: AsyncSession, workspace_id: UUID, fans: list[Fan], looked_up: str | None
+) -> FanDeleted:
+    repository = PresaveRepository(session)
+    addresses = {fan.email for fan in fans if fan.email} | ({looked_up} if looked_up else set())
     erased = 0
     for address in sorted(addresses):
         erased += await repository.delete_pending_contacts(workspace_id, address)
@@ -182,18 +195,30 @@ async def delete_fan_data(
     return FanDeleted(fans_deleted=len(fans), presaves_deleted=presaves, grants_deleted=grants)
 
 
-async def contacts_csv(database: Database, link_id: UUID) -> AsyncIterator[bytes]:
-    """CSV of the link's fans who consented to be contacted, streamed in batches.
+def contacts_csv(database: Database, link_id: UUID) -> AsyncIterator[bytes]:
+    """CSV of the link's fans who consented to be contacted, streamed in batches."""
+    return consenting_csv(
+        database, lambda session: PresaveRepository(session).stream_contacts(link_id)
+    )
+
+
+async def consenting_csv(
+    database: Database, fans: Callable[[AsyncSession], AsyncIterator[Fan]]
+) -> AsyncIterator[bytes]:
+    """CSV of the fans ``fans`` streams (in its own session, so a long export holds no
+    request transaction).
 
     A value is written only under its own consent: the email only with email consent,
-    the phone only with SMS consent; fans with neither never appear.
+    the phone only with SMS consent; a fan with neither is skipped even if streamed.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     yield buffer.getvalue().encode()
     async with database.sessionmaker() as session:
-        async for fan in PresaveRepository(session).stream_contacts(link_id):
+        async for fan in fans(session):
+            if fan.email_consent_at is None and fan.sms_consent_at is None:
+                continue
             buffer.seek(0)
             buffer.truncate()
             writer.writerow(
