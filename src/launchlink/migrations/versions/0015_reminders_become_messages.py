@@ -10,8 +10,8 @@ reminders are history only and are not carried over.
 
 Downgrade recreates the empty ``reminder`` table; the moved messages stay messages.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-03 14:20:00
 """
 
@@ -24,8 +24,8 @@ from alembic import op
 from launchlink.db import UTCDateTime
 from launchlink.kit.ids import uuid7
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -124,7 +124,7 @@ def upgrade() -> None:
                 "message_id": message_id,
                 "status": "queued",
                 "source": "migration",
-                "detail": "a pending release-day reminder (migration 0013)",
+                "detail": "a pending release-day reminder (migration 0015)",
                 "at": now,
             }
         )
