@@ -101,7 +101,7 @@ class DatabaseSnapshotSource:
             if found is None:
                 return None
             link, release = found
-            campaign = await session.get(Campaign, link.id)
+            campaign = await LinkRepository(session).campaign(link.id)
             return build_snapshot(
                 link, release, public_base_url=self.public_base_url, campaign=campaign
             )
