@@ -28,6 +28,7 @@ from launchlink.bootstrap import (
 )
 from launchlink.config import Settings, load_settings
 from launchlink.context import AppContext
+from launchlink.design.media import artwork_store, media_routes, upload_limit
 from launchlink.guards import BodySizeLimit, TrailingSlashRedirect
 from launchlink.kit.clock import Clock, SystemClock
 from launchlink.kit.useragent import warm_up as warm_up_classifier
@@ -181,6 +182,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         Mount(
             "/static", app=CachedStaticFiles(directory=STATIC_DIR, check_dir=False), name="static"
         ),
+        *media_routes(artwork_store(settings.var_dir)),
     ]
     outbox = settings.dev_outbox_dir
     if outbox is not None:
@@ -206,7 +208,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     application = Application(
         context,
         RequestObserver(
-            BodySizeLimit(front, max_bytes=settings.max_request_bytes),
+            BodySizeLimit(front, max_bytes=settings.max_request_bytes, larger_for=upload_limit),
             access_log=settings.ops.access_log,
         ),
     )

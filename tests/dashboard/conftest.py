@@ -6,18 +6,21 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
 from uuid import UUID
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from launchlink.app import Application, create_app
 from launchlink.config import Settings
 from launchlink.kit.clock import FrozenClock
 from launchlink.mail import MailSettings
+from launchlink.models import ConsentRecord, ConsentText, Fan, Link, Presave
+from launchlink.models.presave import ConsentKind, PresaveState, ServiceMode
 from tests.presave import conftest as _presave
 from tests.presave.conftest import Inbox
 
@@ -221,3 +224,74 @@ async def browsers_on_sim(sim_app: Application) -> AsyncIterator[BrowserFactory]
     yield new
     for client in clients:
         await client.aclose()
+
+
+SEEDED_AT = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+async def seed_fan(
+    app: Application,
+    link_id: UUID,
+    *,
+    email: str | None,
+    email_consent: bool,
+    sms: str | None = None,
+    state: PresaveState = PresaveState.done,
+    reason: str | None = None,
+) -> UUID:
+    """A fan as the pre-save page leaves one: a pre-save, a consent record per agreement."""
+    async with app.context.database.transaction() as session:
+        link = (await session.execute(select(Link).where(Link.id == link_id))).scalar_one()
+        text = (
+            await session.execute(
+                select(ConsentText).where(ConsentText.workspace_id == link.workspace_id)
+            )
+        ).scalar_one_or_none() or ConsentText(
+            workspace_id=link.workspace_id, kind=ConsentKind.email, version=3, text="News by email"
+        )
+        fan = Fan(
+            workspace_id=link.workspace_id,
+            email=email,
+            phone=sms,
+            country="GB",
+            email_consent_at=SEEDED_AT - timedelta(days=1) if email_consent else None,
+            sms_consent_at=SEEDED_AT - timedelta(days=1) if sms else None,
+        )
+        session.add_all([text, fan])
+        await session.flush()
+        presave = Presave(
+            workspace_id=link.workspace_id,
+            link_id=link.id,
+            release_id=link.release_id,
+            fan_id=fan.id,
+            service="spotify",
+            mode=ServiceMode.direct_save,
+            state=state,
+            final_reason=reason,
+            time_zone="Europe/London",
+            due_at=SEEDED_AT,
+        )
+        session.add(presave)
+        await session.flush()
+        session.add(
+            ConsentRecord(
+                workspace_id=link.workspace_id,
+                fan_id=fan.id,
+                presave_id=presave.id,
+                kind=ConsentKind.connect_service,
+                service="spotify",
+                at=SEEDED_AT - timedelta(days=1),
+            )
+        )
+        if email_consent:
+            session.add(
+                ConsentRecord(
+                    workspace_id=link.workspace_id,
+                    fan_id=fan.id,
+                    presave_id=presave.id,
+                    kind=ConsentKind.email,
+                    consent_text_id=text.id,
+                    at=SEEDED_AT - timedelta(days=1),
+                )
+            )
+        return fan.id

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
@@ -14,10 +14,9 @@ from sqlalchemy import func, select
 
 from launchlink.app import Application
 from launchlink.kit.clock import FrozenClock
-from launchlink.models import AuditEntry, ConsentRecord, ConsentText, Fan, Link, Presave
-from launchlink.models.presave import ConsentKind, PresaveState, ServiceMode
+from launchlink.models import AuditEntry, Fan, Presave
 from launchlink.simulator.demo import DEMO_ALBUM
-from tests.dashboard.conftest import Browser, BrowserFactory, Inbox, invite_and_join
+from tests.dashboard.conftest import Browser, BrowserFactory, Inbox, invite_and_join, seed_fan
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -38,78 +37,13 @@ async def _campaign(browser: Browser, base: str) -> UUID:
     return UUID(found.group(1))
 
 
-async def _fan(
-    app: Application,
-    link_id: UUID,
-    *,
-    email: str | None,
-    email_consent: bool,
-    sms: str | None = None,
-) -> UUID:
-    """A fan as the pre-save page leaves one: a pre-save, a consent record per agreement."""
-    async with app.context.database.transaction() as session:
-        link = (await session.execute(select(Link).where(Link.id == link_id))).scalar_one()
-        text = (
-            await session.execute(
-                select(ConsentText).where(ConsentText.workspace_id == link.workspace_id)
-            )
-        ).scalar_one_or_none() or ConsentText(
-            workspace_id=link.workspace_id, kind=ConsentKind.email, version=3, text="News by email"
-        )
-        fan = Fan(
-            workspace_id=link.workspace_id,
-            email=email,
-            phone=sms,
-            country="GB",
-            email_consent_at=NOW - timedelta(days=1) if email_consent else None,
-            sms_consent_at=NOW - timedelta(days=1) if sms else None,
-        )
-        session.add_all([text, fan])
-        await session.flush()
-        presave = Presave(
-            workspace_id=link.workspace_id,
-            link_id=link.id,
-            release_id=link.release_id,
-            fan_id=fan.id,
-            service="spotify",
-            mode=ServiceMode.direct_save,
-            state=PresaveState.done,
-            time_zone="Europe/London",
-            due_at=NOW,
-        )
-        session.add(presave)
-        await session.flush()
-        session.add(
-            ConsentRecord(
-                workspace_id=link.workspace_id,
-                fan_id=fan.id,
-                presave_id=presave.id,
-                kind=ConsentKind.connect_service,
-                service="spotify",
-                at=NOW - timedelta(days=1),
-            )
-        )
-        if email_consent:
-            session.add(
-                ConsentRecord(
-                    workspace_id=link.workspace_id,
-                    fan_id=fan.id,
-                    presave_id=presave.id,
-                    kind=ConsentKind.email,
-                    consent_text_id=text.id,
-                    at=NOW - timedelta(days=1),
-                )
-            )
-        return fan.id
-
-
 async def test_fans_show_where_each_consent_came_from_and_filter(
     artist: tuple[Browser, str], sim_app: Application
 ) -> None:
     browser, base = artist
     link_id = await _campaign(browser, base)
-    await _fan(sim_app, link_id, email="yes@example.com", email_consent=True)
-    await _fan(sim_app, link_id, email="no@example.com", email_consent=False)
+    await seed_fan(sim_app, link_id, email="yes@example.com", email_consent=True)
+    await seed_fan(sim_app, link_id, email="no@example.com", email_consent=False)
     listing = await browser.get(f"{base}/fans")
     assert listing.status_code == 200, listing.text
     assert "yes@example.com" in listing.text
@@ -135,9 +69,11 @@ async def test_the_export_holds_consenting_fans_only_each_value_under_its_consen
 ) -> None:
     browser, base = artist
     link_id = await _campaign(browser, base)
-    await _fan(sim_app, link_id, email="yes@example.com", email_consent=True)
-    await _fan(sim_app, link_id, email="no@example.com", email_consent=False)
-    await _fan(sim_app, link_id, email="=cmd@example.com", email_consent=False, sms="+447700900123")
+    await seed_fan(sim_app, link_id, email="yes@example.com", email_consent=True)
+    await seed_fan(sim_app, link_id, email="no@example.com", email_consent=False)
+    await seed_fan(
+        sim_app, link_id, email="=cmd@example.com", email_consent=False, sms="+447700900123"
+    )
     export = await browser.client.get(f"{base}/fans/export.csv")
     assert export.status_code == 200
     assert export.headers["content-type"].startswith("text/csv")
@@ -155,7 +91,7 @@ async def test_an_admin_deletes_a_fan_on_request_and_the_audit_log_says_so(
 ) -> None:
     browser, base = artist
     link_id = await _campaign(browser, base)
-    fan_id = await _fan(sim_app, link_id, email="gone@example.com", email_consent=True)
+    fan_id = await seed_fan(sim_app, link_id, email="gone@example.com", email_consent=True)
     await browser.get(f"{base}/fans")
     refused = await browser.post(f"{base}/fans/{fan_id}/delete", {"csrf": "forged"})
     assert refused.status_code == 403
@@ -181,7 +117,7 @@ async def test_viewers_and_editors_delete_no_fan_and_viewers_export_nothing(
 ) -> None:
     browser, base = artist
     link_id = await _campaign(browser, base)
-    fan_id = await _fan(sim_app, link_id, email="kept@example.com", email_consent=True)
+    fan_id = await seed_fan(sim_app, link_id, email="kept@example.com", email_consent=True)
     workspace_id = UUID(base.rsplit("/", 1)[1])
     for role in ("viewer", "editor"):
         member = await browsers_on_sim()

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from launchlink.context import AppContext
+from launchlink.dashboard.design import router as design_router
 from launchlink.dashboard.kit import PREFIX, DashboardKit, NeedsLogin
 from launchlink.dashboard.pages import router
 from launchlink.errors import LaunchlinkError
@@ -89,6 +90,7 @@ def create_dashboard(
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_unexpected)
     app.include_router(router)
+    app.include_router(design_router)
     return app
 
 

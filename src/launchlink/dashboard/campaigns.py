@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Literal
 from urllib.parse import urlencode
 from uuid import UUID
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.accounts import audit
 from launchlink.accounts.people import Actor
+from launchlink.analytics import queries
 from launchlink.autofill import service as autofill
 from launchlink.autofill.outcomes import ResolveQuery
 from launchlink.autofill.resolver import Resolution
@@ -34,6 +35,8 @@ from launchlink.errors import ValidationFailed
 from launchlink.kit.clock import Clock
 from launchlink.links import service as links
 from launchlink.models import Link, Release
+from launchlink.models.presave import Campaign as PresaveCampaign
+from launchlink.presave.repository import PresaveRepository
 
 PASTE_HELP = (
     "paste a release link (Spotify, Apple Music, Deezer, TIDAL...), a UPC (12 to 14 digits) "
@@ -121,6 +124,13 @@ class Campaign:
     release: Release
     url: str
     presaves: int
+    presave_campaign: PresaveCampaign | None
+    """The link's pre-save settings (none: a smart link only)."""
+
+    @property
+    def artist(self) -> str:
+        names = [link.artist.name for link in self.release.artist_links]
+        return ", ".join(names) or "the artist"
 
 
 async def campaign(
@@ -134,6 +144,41 @@ async def campaign(
         release=release,
         url=links.public_url_of(link, public_base_url=public_base_url),
         presaves=counts.get(link.id, 0),
+        presave_campaign=await PresaveRepository(session).campaign(link.id),
+    )
+
+
+@dataclass(frozen=True)
+class LiveCounts:
+    """What the campaign page refreshes while it is open (HTMX polling)."""
+
+    at: datetime
+    views: int
+    visitors: int
+    clicks: int
+    presaves_by_state: dict[str, int]
+
+    @property
+    def presaves(self) -> int:
+        return sum(self.presaves_by_state.values())
+
+
+async def live_counts(session: AsyncSession, link: Link, *, now: datetime) -> LiveCounts:
+    """Views, visitors and clicks since the link was made (from the rollups), and its
+    pre-saves by state."""
+    # At least the last hour: a row's created_at comes from the database clock, which a
+    # test's frozen clock (or a skewed host) may put after "now".
+    start = max(
+        min(link.created_at, now - timedelta(hours=1)), now - queries.MAX_RANGE + timedelta(days=1)
+    )
+    found = await queries.totals(session, link.id, queries.TimeRange.parse(start, None, now=now))
+    summary = queries.summary_of(found)
+    return LiveCounts(
+        at=now,
+        views=summary["views"],
+        visitors=summary["visitors"],
+        clicks=summary["clicks_total"],
+        presaves_by_state=await DashboardRepository(session).presave_states(link.id),
     )
 
 

@@ -18,7 +18,7 @@ from launchlink.analytics import queries
 from launchlink.analytics.exports import MEDIA_TYPES, ExportFormat, export_stream
 from launchlink.autofill.sources import LookupSources, get_lookup_sources
 from launchlink.context import AppContext
-from launchlink.dashboard import campaigns, insights
+from launchlink.dashboard import campaigns, insights, lifecycle, release_day
 from launchlink.dashboard import fans as fan_pages
 from launchlink.dashboard.forms import (
     AcceptForm,
@@ -55,6 +55,7 @@ from launchlink.dashboard.repository import DashboardRepository, FanFilter
 from launchlink.db import after_commit
 from launchlink.dependencies import Session
 from launchlink.errors import InvalidTimeRange, LaunchlinkError, NotFound, ValidationFailed
+from launchlink.kit.territories import bundled_territory_time_zones
 from launchlink.links.service import public_url_of
 from launchlink.models.accounts import Role, WorkspaceKind
 from launchlink.presave.front import parse_cookies
@@ -1070,21 +1071,123 @@ async def create_campaign(
 
 @router.get("/w/{workspace_id}/campaigns/{link_id}")
 async def campaign_page(
-    request: Request, link_id: UUID, session: Session, m: Annotated[Member, member(Need.view)]
+    request: Request,
+    link_id: UUID,
+    session: Session,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.view)],
 ) -> Response:
+    context = _context(request)
     found = await campaigns.campaign(
-        session, m.workspace.id, link_id, public_base_url=_context(request).settings.public_url
+        session, m.workspace.id, link_id, public_base_url=context.settings.public_url
     )
+    now = clock.now()
+    life = lifecycle.lifecycle(
+        found.link,
+        found.release,
+        found.presave_campaign,
+        now=now,
+        territories=_territories(context),
+    )
+    channels = [(name, campaigns.channel_url(found.url, name)) for name in campaigns.CHANNELS]
+    release_at = next((s.at for s in life.steps if s.key == "release"), None)
     return page(
         request,
         "dashboard/campaign.html",
         {
             **_nav(m, "campaigns"),
             "c": found,
-            "channels": [
-                (name, campaigns.channel_url(found.url, name)) for name in campaigns.CHANNELS
-            ],
+            "life": life,
+            "counts": await campaigns.live_counts(session, found.link, now=now),
+            "channels": channels,
+            "shares": lifecycle.share_texts(
+                title=found.release.title,
+                artist=found.artist,
+                when=release_at.strftime("%d %B") if release_at else "soon",
+                channel_urls=channels,
+                released=not life.phase.is_before_release,
+            ),
             "notice": _notice(request),
+        },
+    )
+
+
+def _territories(context: AppContext) -> Any:
+    return context.territories or bundled_territory_time_zones()
+
+
+@router.get("/w/{workspace_id}/campaigns/{link_id}/counts")
+async def campaign_counts(
+    request: Request,
+    link_id: UUID,
+    session: Session,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.view)],
+) -> Response:
+    """The live counts fragment the campaign page polls (HTMX)."""
+    found = await campaigns.campaign(
+        session, m.workspace.id, link_id, public_base_url=_context(request).settings.public_url
+    )
+    counts = await campaigns.live_counts(session, found.link, now=clock.now())
+    return page(
+        request, "dashboard/_counts.html", {**_nav(m, "campaigns"), "c": found, "counts": counts}
+    )
+
+
+async def _fulfilment_page(
+    request: Request, session: AsyncSession, m: Member, link_id: UUID, clock: Any, template: str
+) -> Response:
+    context = _context(request)
+    found = await campaigns.campaign(
+        session, m.workspace.id, link_id, public_base_url=context.settings.public_url
+    )
+    view = await release_day.fulfilment_view(
+        session, found.link, settings=context.settings, database=context.database, clock=clock
+    )
+    return page(
+        request, template, {**_nav(m, "campaigns"), "c": found, "f": view, "now": clock.now()}
+    )
+
+
+@router.get("/w/{workspace_id}/campaigns/{link_id}/fulfilment")
+async def fulfilment_page(
+    request: Request,
+    link_id: UUID,
+    session: Session,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.view)],
+) -> Response:
+    return await _fulfilment_page(request, session, m, link_id, clock, "dashboard/fulfilment.html")
+
+
+@router.get("/w/{workspace_id}/campaigns/{link_id}/fulfilment/progress")
+async def fulfilment_progress(
+    request: Request,
+    link_id: UUID,
+    session: Session,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.view)],
+) -> Response:
+    """The progress fragment the fulfilment page polls on release day (HTMX)."""
+    return await _fulfilment_page(
+        request, session, m, link_id, clock, "dashboard/_fulfilment_progress.html"
+    )
+
+
+@router.get("/w/{workspace_id}/campaigns/{link_id}/fulfilment/report.csv")
+async def fulfilment_report(
+    request: Request, link_id: UUID, session: Session, m: Annotated[Member, member(Need.edit)]
+) -> Response:
+    found = await campaigns.campaign(
+        session, m.workspace.id, link_id, public_base_url=_context(request).settings.public_url
+    )
+    body = await release_day.report_csv(session, found.link.id)
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="fulfilment-{found.link.slug}.csv"',
+            "cache-control": "private, no-store",
         },
     )
 

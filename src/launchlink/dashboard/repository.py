@@ -69,6 +69,14 @@ class DashboardRepository:
         )
         return {row[0]: int(row[1]) for row in result}
 
+    async def presave_states(self, link_id: UUID) -> dict[str, int]:
+        result = await self.session.execute(
+            select(Presave.state, func.count(Presave.id))
+            .where(Presave.link_id == link_id)
+            .group_by(Presave.state)
+        )
+        return {str(row[0]): int(row[1]) for row in result}
+
     async def fan_count(self, workspace_id: UUID) -> int:
         result = await self.session.execute(
             select(func.count(Fan.id)).where(Fan.workspace_id == workspace_id)

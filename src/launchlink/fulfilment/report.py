@@ -49,7 +49,7 @@ async def report_rows(session: AsyncSession, link_id: UUID) -> AsyncIterator[dic
         after = page[-1][0].id
 
 
-def _action_summary(actions: list[dict[str, Any]]) -> str:
+def action_summary(actions: list[dict[str, Any]]) -> str:
     return "; ".join(
         f"{a.get('action')}={a.get('status')}" + (f" ({a['reason']})" if a.get("reason") else "")
         for a in actions
@@ -61,5 +61,5 @@ async def report_csv(session: AsyncSession, link_id: UUID) -> str:
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
     writer.writeheader()
     async for row in report_rows(session, link_id):
-        writer.writerow(row | {"actions": _action_summary(row["actions"])})
+        writer.writerow(row | {"actions": action_summary(row["actions"])})
     return buffer.getvalue()
