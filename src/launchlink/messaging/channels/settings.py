@@ -100,6 +100,11 @@ class MessagingSettings(BaseModel):
     pause_complaint_rate: float = Field(
         default=0.003, gt=0, le=1, description="... or past this complaint rate."
     )
+    feedback_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token of POST /messaging/email/feedback, where the bounce "
+        "mailbox or MTA posts DSNs and complaint reports (unset: not mounted).",
+    )
     pause_min_sample: int = Field(
         default=200, ge=1, description="Messages of the last day before a rate counts."
     )
