@@ -152,17 +152,28 @@ class Delivery:
         return await self._settle(plans, channel)
 
     async def run(self, stop: asyncio.Event, *, idle_seconds: float = 1.0) -> None:
-        """Every channel in turn until ``stop`` is set; sleeps only when nothing was due."""
+        """``settings.lanes`` rounds of every channel at once until ``stop`` is set: while
+        one lane settles its batch and claims the next (database work), another hands
+        over, so the provider's rate limit is kept busy. A lane sleeps only when nothing
+        was due; a round in hand when ``stop`` is set finishes and settles."""
+        await asyncio.gather(
+            *(
+                self._lane(channel, stop, idle_seconds)
+                for channel in self.channels
+                for _ in range(self.settings.lanes)
+            )
+        )
+
+    async def _lane(self, channel: MessageChannel, stop: asyncio.Event, idle: float) -> None:
         while not stop.is_set():
-            busy = False
-            for channel in self.channels:
-                try:
-                    busy |= (await self.run_round(channel)).claimed > 0
-                except Exception:
-                    logger.exception("a %s delivery round failed; retrying", channel.value)
+            try:
+                busy = (await self.run_round(channel)).claimed > 0
+            except Exception:
+                logger.exception("a %s delivery round failed; retrying", channel.value)
+                busy = False
             if not busy:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), idle_seconds)
+                    await asyncio.wait_for(stop.wait(), idle)
 
     # -- deciding ---------------------------------------------------------------------------
 
@@ -270,11 +281,12 @@ class Delivery:
         if not plans:
             return
         key = f"messaging:{channel.name}:{channel.provider}"
-        rate = (
+        limit = (
             self.settings.email_per_second
             if channel.name == MessageChannel.email.value
             else self.settings.sms_per_second
         )
+        rate = limit * (1 - self.settings.rate_margin)
         queue: asyncio.Queue[_Plan] = asyncio.Queue()
         for plan in plans:
             queue.put_nowait(plan)
@@ -314,6 +326,14 @@ class Delivery:
             )
         except TransientFailure as error:
             settings = self.settings
+            if error.rate_limited:
+                # Our pace, not this message: no attempt is charged, it waits Retry-After.
+                wait = error.retry_after if error.retry_after is not None else 1.0
+                return Settled(
+                    m.id, MessageState.queued, "retrying", attempts=m.attempts,
+                    next_attempt_at=self.clock.now() + timedelta(seconds=wait),
+                    error=f"rate limited: {error}",
+                )  # fmt: skip
             if attempts >= settings.max_attempts:
                 return Settled(
                     m.id, MessageState.failed, "failed", attempts=attempts,

@@ -28,9 +28,7 @@ from launchlink.messaging.channels.settings import MessagingSettings
 from launchlink.messaging.channels.status import original_message_id, parse_dsn
 from launchlink.messaging.pauses import check_pauses
 from launchlink.messaging.repository import MessagingRepository
-from launchlink.models import ConsentRecord, Fan
 from launchlink.models.messaging import MessageChannel, MessageState
-from launchlink.models.presave import ConsentKind
 
 PROVIDER = "smtp"
 
@@ -76,7 +74,9 @@ async def record_feedback(
         message.bounce = "complaint"
         message.updated_at = now
         await repository.record([(message.id, "complaint", "fbl", complaint[:40], now)])
-        await _opt_out(session, message.fan_id, now=now)
+        await repository.withdraw_email_consent(
+            message.fan_id, now=now, why="feedback report: marked as spam"
+        )
         await repository.cancel_open(
             [message.fan_id], channels=[MessageChannel.email], now=now,
             reason="the fan reported an email as spam", source="fbl",
@@ -114,21 +114,3 @@ async def record_feedback(
     await session.flush()
     result.paused = await check_pauses(repository, workspaces, settings, now)
     return result
-
-
-async def _opt_out(session: AsyncSession, fan_id: UUID, *, now: datetime) -> None:
-    fan = await session.get(Fan, fan_id, with_for_update=True)
-    if fan is None or fan.email_consent_at is None:
-        return
-    fan.email_consent_at = None
-    session.add(
-        ConsentRecord(
-            workspace_id=fan.workspace_id,
-            fan_id=fan.id,
-            kind=ConsentKind.email,
-            granted=False,
-            user_agent="feedback report: marked as spam",
-            at=now,
-        )
-    )
-    await session.flush()

@@ -21,7 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.kit.ids import uuid7
 from launchlink.messaging.templates import Template
-from launchlink.models import Artist, Destination, Fan, Link, Presave, Release, ReleaseArtist
+from launchlink.models import (
+    Artist,
+    ConsentRecord,
+    Destination,
+    Fan,
+    Link,
+    Presave,
+    Release,
+    ReleaseArtist,
+)
 from launchlink.models.messaging import (
     Announcement,
     Message,
@@ -33,7 +42,7 @@ from launchlink.models.messaging import (
     QuietHoursRule,
     WorkspaceMessaging,
 )
-from launchlink.models.presave import PresaveState
+from launchlink.models.presave import ConsentKind, PresaveState
 
 
 @dataclass(frozen=True, slots=True)
@@ -602,6 +611,26 @@ class MessagingRepository:
         )  # fmt: skip
         await self.record((i, "cancelled", "fan", reason, now) for i in ids)
         return len(ids)
+
+    async def withdraw_email_consent(self, fan_id: UUID, *, now: datetime, why: str) -> bool:
+        """The fan's email consent withdrawn, with its consent-ledger row; False when the
+        fan had none (or is gone)."""
+        fan = await self.session.get(Fan, fan_id, with_for_update=True)
+        if fan is None or fan.email_consent_at is None:
+            return False
+        fan.email_consent_at = None
+        self.session.add(
+            ConsentRecord(
+                workspace_id=fan.workspace_id,
+                fan_id=fan.id,
+                kind=ConsentKind.email,
+                granted=False,
+                user_agent=why[:500],
+                at=now,
+            )
+        )
+        await self.session.flush()
+        return True
 
     async def fans_by_phone(self, phone: str) -> list[Fan]:
         rows = await self.session.execute(
