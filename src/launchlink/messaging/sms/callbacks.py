@@ -20,12 +20,14 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from launchlink.messaging.planner import plan_fan
 from launchlink.messaging.repository import MessagingRepository
 from launchlink.messaging.sms.keywords import Intent, intent_of
 from launchlink.messaging.sms.twilio import classify_error
 from launchlink.models import ConsentRecord
 from launchlink.models.messaging import MessageChannel, MessageState
 from launchlink.models.presave import ConsentKind
+from launchlink.presave.repository import PresaveRepository
 
 HANDED_OVER = frozenset({"accepted", "queued", "sending", "sent", "scheduled"})
 FAILED = frozenset({"undelivered", "failed"})
@@ -103,7 +105,7 @@ async def handle_inbound(
                 withdrawn.append(ConsentKind.email)
             fan.sms_consent_at = fan.sms_confirmed_at = fan.email_consent_at = None
             for kind in withdrawn:
-                session.add(
+                await PresaveRepository(session).add(
                     ConsentRecord(
                         workspace_id=fan.workspace_id,
                         fan_id=fan.id,
@@ -125,7 +127,7 @@ async def handle_inbound(
     for fan in fans:
         fan.sms_consent_at = fan.sms_consent_at or now
         fan.sms_confirmed_at = now
-        session.add(
+        await PresaveRepository(session).add(
             ConsentRecord(
                 workspace_id=fan.workspace_id,
                 fan_id=fan.id,
@@ -136,4 +138,6 @@ async def handle_inbound(
             )
         )
     await session.flush()
+    for fan in fans:  # confirmed: the texts their pre-saves call for are planned now
+        await plan_fan(session, fan.id, now=now)
     return InboundReply(intent, len(fans), STARTED_TEXT if fans else None)
