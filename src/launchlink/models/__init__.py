@@ -48,7 +48,6 @@ from launchlink.models.presave import (
     OAuthAttempt,
     Presave,
     PresaveEvent,
-    Reminder,
     ServiceGrant,
     WorkspaceServiceMode,
 )
@@ -90,7 +89,6 @@ __all__ = [
     "Release",
     "ReleaseArtist",
     "ReleaseResolution",
-    "Reminder",
     "ServiceGrant",
     "ServiceLimiterState",
     "Track",
