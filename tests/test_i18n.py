@@ -116,3 +116,26 @@ def test_release_moment_is_written_in_the_visitors_language_and_zone() -> None:
     assert (
         format_release_moment(moment, "Europe/Berlin", "de") == "Freitag, 4. Dezember 2026, 01:00"
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "Friday, 4 December 2026, midnight"),
+        ("de", "Freitag, 4. Dezember 2026, Mitternacht"),
+        ("fr", "vendredi 4 décembre 2026, minuit"),
+        ("es", "viernes, 4 de diciembre de 2026, medianoche"),
+        ("it", "venerdì 4 dicembre 2026 mezzanotte"),
+        ("nl", "vrijdag 4 december 2026, middernacht"),
+        ("pt", "sexta-feira, 4 de dezembro de 2026 meia-noite"),
+    ],
+)
+def test_a_release_at_local_midnight_says_midnight_in_every_language(
+    catalogues: Catalogues, language: str, expected: str
+) -> None:
+    moment = datetime(2026, 12, 4, 0, 0, tzinfo=UTC)
+    midnight = catalogues.get(language).gettext("midnight")
+    assert format_release_moment(moment, "Europe/London", language, midnight=midnight) == expected
+    # Any other time keeps the clock: only 00:00 is ambiguous.
+    later = datetime(2026, 12, 4, 0, 1, tzinfo=UTC)
+    assert midnight not in format_release_moment(later, "UTC", language, midnight=midnight)

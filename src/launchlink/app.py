@@ -8,6 +8,7 @@ the platform simulator at ``/_sim``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,8 +29,10 @@ from launchlink.bootstrap import (
 )
 from launchlink.config import Settings, load_settings
 from launchlink.context import AppContext
+from launchlink.design.media import artwork_store, media_routes, upload_limit
 from launchlink.guards import BodySizeLimit, TrailingSlashRedirect
 from launchlink.kit.clock import Clock, SystemClock
+from launchlink.kit.crypto import warm_up_password_hashing
 from launchlink.kit.useragent import warm_up as warm_up_classifier
 from launchlink.links.page_cache import PageCache
 from launchlink.links.public import PublicLinkApp, PublicLinkConfig
@@ -105,6 +108,7 @@ class Application:
     async def startup(self) -> None:
         # Build the user-agent matchers now rather than on the first fan's request.
         warm_up_classifier()
+        await asyncio.to_thread(warm_up_password_hashing)
         if self.context.link_changes is not None:
             await self.context.link_changes.start()
         if self.simulator_state is not None:
@@ -181,6 +185,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         Mount(
             "/static", app=CachedStaticFiles(directory=STATIC_DIR, check_dir=False), name="static"
         ),
+        *media_routes(artwork_store(settings.var_dir)),
     ]
     outbox = settings.dev_outbox_dir
     if outbox is not None:
@@ -206,7 +211,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     application = Application(
         context,
         RequestObserver(
-            BodySizeLimit(front, max_bytes=settings.max_request_bytes),
+            BodySizeLimit(front, max_bytes=settings.max_request_bytes, larger_for=upload_limit),
             access_log=settings.ops.access_log,
         ),
     )

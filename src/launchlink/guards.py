@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from urllib.parse import quote
 
 from starlette.exceptions import HTTPException
@@ -45,17 +46,28 @@ def _too_large_response(max_bytes: int) -> Response:
 class BodySizeLimit:
     """Refuse request bodies over ``max_bytes`` while they stream, with a 413."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        larger_for: Callable[[str], int | None] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger_for = larger_for
+        """The few paths that take more (an artwork upload): path → their own limit."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.max_bytes
+        if self.larger_for is not None:
+            max_bytes = max(max_bytes, self.larger_for(scope.get("path", "")) or 0)
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await _too_large_response(self.max_bytes)(scope, receive, send)
+            if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
+                await _too_large_response(max_bytes)(scope, receive, send)
                 return
         received = 0
         refused = False
@@ -68,10 +80,10 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     refused = True
                     if not started:
-                        await _too_large_response(self.max_bytes)(scope, receive, send)
+                        await _too_large_response(max_bytes)(scope, receive, send)
                     raise _BodyTooLarge
             return message
 

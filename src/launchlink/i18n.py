@@ -127,14 +127,21 @@ def _compile(po_path: Path, language: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(buffer)
 
 
-def format_release_moment(moment: datetime, zone_name: str, language: str) -> str:
-    """e.g. "Friday, 4 December 2026, 00:00" in the visitor's language and time zone."""
+def format_release_moment(
+    moment: datetime, zone_name: str, language: str, *, midnight: str | None = None
+) -> str:
+    """e.g. "Friday, 4 December 2026, 17:00" in the visitor's language and time zone.
+
+    ``midnight`` is the word for 00:00 in that language (from its catalogue): a release at
+    local midnight reads "Friday, 4 December 2026, midnight", which no clock format says
+    unambiguously (00:00 looks like a typo to many, 12:00 AM confuses).
+    """
     locale = Locale.parse(_FORMAT_LOCALES.get(language, language))
     local = moment.astimezone(ZoneInfo(zone_name))
     pattern = str(locale.datetime_formats["full"])
-    return pattern.replace("{1}", format_date(local, "full", locale=locale)).replace(
-        "{0}", format_skeleton("Hm", local, locale=locale)
-    )
+    at_midnight = midnight is not None and (local.hour, local.minute, local.second) == (0, 0, 0)
+    clock = midnight if at_midnight and midnight else format_skeleton("Hm", local, locale=locale)
+    return pattern.replace("{1}", format_date(local, "full", locale=locale)).replace("{0}", clock)
 
 
 def format_zone(zone_name: str, language: str) -> str:

@@ -39,7 +39,7 @@ async def test_the_teaser_gives_the_date_in_the_visitors_time_without_javascript
         in_london = await london.get("/night-drive")
         in_berlin = await berlin.get("/night-drive", headers={"accept-language": "de"})
     assert (
-        '<time datetime="2026-12-04T00:00:00+00:00">Friday, 4 December 2026, 00:00</time>'
+        '<time datetime="2026-12-04T00:00:00+00:00">Friday, 4 December 2026, midnight</time>'
         in in_london.text
     )
     assert "3 days to go" in in_london.text

@@ -72,7 +72,7 @@ async def test_the_presave_page_describes_what_it_offers_and_when(
     page = (await fan.get("/soon")).text
     assert 'id="presave-form"' in page
     assert _description(page) == (
-        "Pre-save Midnight Cartography by Nova Reyes now. Out Friday, 6 March 2026, 00:00."
+        "Pre-save Midnight Cartography by Nova Reyes now. Out Friday, 6 March 2026, midnight."
     )
 
 
@@ -83,8 +83,8 @@ async def test_the_announce_page_describes_the_release_and_when_pre_saves_open(
     page = (await fan.get("/soon")).text
     assert "Coming soon" in page
     assert _description(page) == (
-        "Midnight Cartography by Nova Reyes is out Friday, 6 March 2026, 00:00. "
-        "Pre-saves open Tuesday, 3 March 2026, 00:00."
+        "Midnight Cartography by Nova Reyes is out Friday, 6 March 2026, midnight. "
+        "Pre-saves open Tuesday, 3 March 2026, midnight."
     )
 
 

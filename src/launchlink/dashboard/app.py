@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from launchlink.context import AppContext
+from launchlink.dashboard.design import router as design_router
 from launchlink.dashboard.kit import PREFIX, DashboardKit, NeedsLogin
 from launchlink.dashboard.pages import router
 from launchlink.dashboard.settings_pages import router as settings_router
@@ -91,6 +92,7 @@ def create_dashboard(
     app.add_exception_handler(Exception, _on_unexpected)
     app.include_router(router)
     app.include_router(settings_router)
+    app.include_router(design_router)
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -30,8 +31,19 @@ def hash_api_key(key: str) -> str:
 
 # argon2id with argon2-cffi's defaults (RFC 9106's low-memory profile: t=3, 64 MiB, p=4).
 _PASSWORDS = PasswordHasher()
-# Verified when the email is unknown, so a login takes as long for a stranger as for a user.
-_DUMMY_HASH = _PASSWORDS.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the email is unknown, so a login takes as long for a stranger as for a
+    user. Made on first use: hashing costs 64 MiB and a third of a second of CPU, which
+    every worker and CLI process would otherwise pay at import without ever logging in."""
+    return _PASSWORDS.hash(secrets.token_urlsafe(16))
+
+
+def warm_up_password_hashing() -> None:
+    """Make the dummy hash now (the web process's start-up), not on a stranger's login."""
+    _dummy_hash()
 
 
 def hash_password(password: str) -> str:
@@ -46,7 +58,7 @@ def verify_password(password: str, stored: str | None) -> bool:
     """
     if stored is None or stored.startswith("scrypt$"):
         if stored is None:
-            _verify_argon2(password, _DUMMY_HASH)
+            _verify_argon2(password, _dummy_hash())
             return False
         return _verify_scrypt(password, stored)
     return _verify_argon2(password, stored)

@@ -101,6 +101,19 @@ def iso_country_codes() -> frozenset[str]:
 
 
 @cache
+def zones_by_country() -> Mapping[str, tuple[str, ...]]:
+    """Every country code tzdata lists with its time zones (``zone.tab``), for choosers."""
+    found: dict[str, list[str]] = {}
+    for line in _tzdata_text("zone.tab").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) >= 3:
+            found.setdefault(fields[0], []).append(fields[2])
+    return MappingProxyType({code: tuple(sorted(zones)) for code, zones in found.items()})
+
+
+@cache
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 

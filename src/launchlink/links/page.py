@@ -25,6 +25,7 @@ from markupsafe import Markup
 from launchlink.i18n import Catalogues, format_release_moment, format_zone
 from launchlink.links.page_cache import PageVariant
 from launchlink.links.snapshot import LinkSnapshot, TrackView
+from launchlink.links.theme import Theme
 from launchlink.platforms import UnknownPlatform, get_platform, icon_svg
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -140,13 +141,17 @@ class PageRenderer:
             "artwork_alt": _("Cover art of %(title)s by %(artists)s")
             % {"title": snapshot.release_title, "artists": artists_text},
             "json_ld": _json_ld(snapshot, artwork_url),
+            "theme_css": theme_css(snapshot),
+            "headline": snapshot.design.headline,
             "buttons": [],
             "offer_always": None,
             "always": None,
         }
         if variant.phase.is_before_release:
             moment = _release_moment(variant)
-            moment_text = format_release_moment(moment, _zone(variant), language)
+            moment_text = format_release_moment(
+                moment, _zone(variant), language, midnight=_("midnight")
+            )
             context["release_moment"] = Markup('<time datetime="{}">{}</time>').format(
                 moment.isoformat(), moment_text
             )
@@ -216,12 +221,21 @@ class PageRenderer:
                 auto_reload=False,
             )
             environment.policies["ext.i18n.trimmed"] = True
+            environment.globals["default_theme_css"] = DEFAULT_THEME_CSS
             # Added to Environment by the i18n extension at run time, hence the cast.
             cast(Any, environment).install_gettext_translations(
                 self._catalogues.get(language), newstyle=True
             )
             self._environments[language] = environment
         return environment
+
+
+DEFAULT_THEME_CSS = Markup(Theme().css())  # noqa: S704 -- computed from constants
+
+
+def theme_css(snapshot: LinkSnapshot) -> Markup:
+    """The link's theme as ``:root`` custom properties (only validated colours go in)."""
+    return Markup(snapshot.design.theme.css())  # noqa: S704 -- hex colours and keywords only
 
 
 def _babel_locale(language: str) -> Locale:
@@ -307,4 +321,11 @@ def iso8601_duration(duration_ms: int) -> str:
     return parts
 
 
-__all__ = ["PageRenderer", "ServiceLook", "ServiceLooks", "iso8601_duration"]
+__all__ = [
+    "DEFAULT_THEME_CSS",
+    "PageRenderer",
+    "ServiceLook",
+    "ServiceLooks",
+    "iso8601_duration",
+    "theme_css",
+]

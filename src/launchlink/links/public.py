@@ -72,6 +72,7 @@ DEFAULT_RESERVED_PREFIXES: frozenset[str] = frozenset(
         "_sim",
         "_dev",
         "_internal",
+        "_media",
         "presave",
         "oauth",
         "revoke",

@@ -13,6 +13,8 @@ from datetime import date, datetime
 from typing import Any, Literal, Protocol
 from uuid import UUID
 
+from launchlink.links.theme import Theme
+
 ReleaseType = Literal["single", "ep", "album"]
 ReleaseMode = Literal["global", "local"]
 
@@ -78,6 +80,17 @@ class CampaignView:
 
 
 @dataclass(frozen=True, slots=True)
+class DesignView:
+    """How the fan pages of a link look: the theme and the operator's own headings."""
+
+    theme: Theme = field(default_factory=Theme)
+    headline: str | None = None
+    """Replaces "Listen on" above the service rows when set."""
+    presave_headline: str | None = None
+    """Replaces "Pre-save" above the pre-save choices when set."""
+
+
+@dataclass(frozen=True, slots=True)
 class LinkSnapshot:
     link_id: UUID
     workspace_id: UUID
@@ -97,6 +110,8 @@ class LinkSnapshot:
     """Visible destinations only, in the operator's configured order."""
     campaign: CampaignView | None = None
     """The pre-save campaign, if the link has one."""
+    design: DesignView = field(default_factory=lambda: DesignView())
+    """The operator's look for the fan pages (defaults until one is saved)."""
 
     def destination(self, service: str) -> DestinationView | None:
         for destination in self.destinations:

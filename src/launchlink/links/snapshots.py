@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from launchlink.db import Database
+from launchlink.design.repository import DesignRepository
+from launchlink.design.views import design_view, stored_artwork_url
 from launchlink.links.repository import LinkRepository
 from launchlink.links.service import public_url_of
 from launchlink.links.snapshot import (
@@ -17,7 +19,7 @@ from launchlink.links.snapshot import (
     SnapshotSource,
     TrackView,
 )
-from launchlink.models import Campaign, Link, Release
+from launchlink.models import Campaign, Link, LinkDesign, Release
 from launchlink.models.links import DEFAULT_HOST
 
 
@@ -43,7 +45,12 @@ def campaign_view(campaign: Campaign | None) -> CampaignView | None:
 
 
 def build_snapshot(
-    link: Link, release: Release, *, public_base_url: str, campaign: Campaign | None = None
+    link: Link,
+    release: Release,
+    *,
+    public_base_url: str,
+    campaign: Campaign | None = None,
+    design: LinkDesign | None = None,
 ) -> LinkSnapshot:
     destinations = tuple(
         DestinationView(
@@ -64,7 +71,8 @@ def build_snapshot(
         release_title=release.title,
         release_type=release.type.value,
         artists=tuple(credit.artist.name for credit in release.artist_links),
-        artwork_url=release.artwork_url,
+        # Artwork the operator uploaded to us wins over the release's (a service's CDN).
+        artwork_url=stored_artwork_url(design) or release.artwork_url,
         upc=release.upc,
         tracks=tuple(
             TrackView(title=track.title, isrc=track.isrc, duration_ms=track.duration_ms)
@@ -81,6 +89,7 @@ def build_snapshot(
         ),
         destinations=destinations,
         campaign=campaign_view(campaign),
+        design=design_view(design),
     )
 
 
@@ -102,8 +111,13 @@ class DatabaseSnapshotSource:
                 return None
             link, release = found
             campaign = await session.get(Campaign, link.id)
+            design = await DesignRepository(session).of_link(link.id)
             return build_snapshot(
-                link, release, public_base_url=self.public_base_url, campaign=campaign
+                link,
+                release,
+                public_base_url=self.public_base_url,
+                campaign=campaign,
+                design=design,
             )
 
 

@@ -17,6 +17,7 @@ from launchlink.models.analytics import (
     AnalyticsVisitor,
 )
 from launchlink.models.catalog import Artist, Release, ReleaseArtist, Track
+from launchlink.models.design import LinkDesign
 from launchlink.models.fulfilment import (
     FulfilmentAction,
     FulfilmentJob,
@@ -74,6 +75,7 @@ __all__ = [
     "Invitation",
     "Link",
     "LinkChange",
+    "LinkDesign",
     "MagicLink",
     "Membership",
     "Message",

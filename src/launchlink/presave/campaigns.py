@@ -201,3 +201,37 @@ async def count_presaves(session: AsyncSession, workspace_id: UUID, link_id: UUI
 
 
 __all__ = ["ConsentKind"]
+
+
+async def set_page_choices(
+    session: AsyncSession,
+    workspace_id: UUID,
+    link_id: UUID,
+    *,
+    service_modes: Mapping[str, ServiceMode | None],
+    consent_texts: Mapping[ConsentKind, str | None],
+) -> Campaign:
+    """The design page's part of a campaign: each service's mode (None: the workspace's
+    default) and the opt-in wording
+    (None or blank: launchlink's default, translated). Changed wording becomes a new
+    immutable version, as with :func:`put_campaign`."""
+    campaign = await get_campaign(session, workspace_id, link_id)
+    _check_services(service_modes, "service_modes")
+    modes = dict(campaign.service_modes)
+    for service, mode in service_modes.items():
+        if mode is None:
+            modes.pop(service, None)  # back to the workspace's default for the service
+        else:
+            modes[service] = mode.value
+    campaign.service_modes = modes
+    text_ids = dict(campaign.consent_text_ids)
+    for kind, text in consent_texts.items():
+        if text is None or not text.strip():
+            text_ids.pop(kind.value, None)
+            continue
+        version = await consent.ensure_version(session, workspace_id, kind, "", text.strip())
+        text_ids[kind.value] = str(version.id)
+    campaign.consent_text_ids = text_ids
+    await session.flush()
+    await touch_links(session, [campaign.link_id])
+    return campaign

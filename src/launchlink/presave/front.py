@@ -36,13 +36,12 @@ from launchlink.presave.modes import (
     ServiceOption,
     resolve_options,
 )
-from launchlink.presave.page import OptionView, PresavePages
+from launchlink.presave.page import PRESAVE_PAGE_CSP, OptionView, PresavePages
 from launchlink.presave.repository import PresaveRepository
 from launchlink.presave.service import PresaveKit, planned_actions, scopes_for
 from launchlink.presave.timing import fan_phase, fan_release_instant, fan_zone_name, valid_zone
 from launchlink.web.security import (
     BROWSER_COOKIE,
-    FAN_PAGE_CSP,
     RESUME_COOKIE,
     TIME_ZONE_COOKIE,
     BadSignature,
@@ -55,7 +54,7 @@ PAGE_CACHE_SIZE = 2048
 
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
-_CSP = FAN_PAGE_CSP
+_CSP = PRESAVE_PAGE_CSP
 
 
 class Visitor(Protocol):

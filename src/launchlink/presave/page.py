@@ -7,8 +7,11 @@ are not cached are rendered with the visitor's token (``csrf`` in the context).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -19,12 +22,75 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from launchlink.i18n import format_release_moment, format_zone
-from launchlink.links.page import TEMPLATES_DIR, ServiceLooks
+from launchlink.kit.territories import zones_by_country
+from launchlink.links.page import DEFAULT_THEME_CSS, TEMPLATES_DIR, ServiceLooks, theme_css
 from launchlink.links.phase import Countdown
 from launchlink.links.snapshot import LinkSnapshot
 from launchlink.models.presave import ANY_SERVICE, Presave, ServiceMode
 from launchlink.presave.i18n import PresaveTranslations
 from launchlink.presave.modes import ServiceOption
+from launchlink.web.security import FAN_PAGE_CSP
+
+# Progressive enhancement only: the page says "3 days to go" without it; with it the line
+# ticks down to the second. Inline (no extra request) and allowed by its hash alone.
+COUNTDOWN_SCRIPT = Markup(
+    "(function(){var e=document.getElementById('countdown');if(!e||!e.dataset.at)return;"
+    "var t=Date.parse(e.dataset.at);if(isNaN(t))return;"
+    "function p(n){return(n<10?'0':'')+n}"
+    "function u(){var s=Math.max(0,Math.floor((t-Date.now())/1e3)),d=Math.floor(s/86400);"
+    "e.textContent=(d?d+'d ':'')+p(Math.floor(s%86400/3600))+'h '+p(Math.floor(s%3600/60))"
+    "+'m '+p(s%60)+'s';if(s>0)setTimeout(u,1e3-Date.now()%1e3)}u()})();"
+)
+# Filters the time-zone list as the fan types; without it the <select> works as it is.
+ZONE_FILTER_SCRIPT = Markup(
+    "(function(){var w=document.getElementById('zone-search'),q=document.getElementById("
+    "'zone-filter'),z=document.getElementById('zone');if(!w||!q||!z)return;w.hidden=false;"
+    "q.addEventListener('input',function(){"
+    "var v=q.value.toLowerCase();z.querySelectorAll('optgroup').forEach(function(g){var any=false;"
+    "g.querySelectorAll('option').forEach(function(o){var m=!v||(g.label+' '+o.text+' '+o.value)"
+    ".toLowerCase().indexOf(v)>=0;o.hidden=!m;any=any||m});g.hidden=!any})})})();"
+)
+
+
+def _script_source(script: str) -> str:
+    digest = hashlib.sha256(script.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+PRESAVE_PAGE_CSP = (
+    FAN_PAGE_CSP
+    + f"; script-src {_script_source(COUNTDOWN_SCRIPT)} {_script_source(ZONE_FILTER_SCRIPT)}"
+)
+"""The fan pages' policy plus exactly the two inline scripts above (by hash)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneGroup:
+    label: str
+    zones: tuple[tuple[str, str], ...]
+    """(zone name, the city as the fan's language says it)."""
+
+
+@lru_cache(maxsize=16)
+def _zone_groups(language: str) -> tuple[ZoneGroup, ...]:
+    territories = Locale.parse(language).territories
+    groups = [
+        ZoneGroup(
+            label=str(territories.get(code, code)),
+            zones=tuple((zone, format_zone(zone, language)) for zone in zones),
+        )
+        for code, zones in zones_by_country().items()
+    ]
+    return tuple(sorted(groups, key=lambda group: group.label.casefold()))
+
+
+def zone_groups(language: str, *, current: str) -> list[ZoneGroup]:
+    """Time zones grouped by country, named in the fan's language; a current zone tzdata
+    files under no country (``UTC``) gets a group of its own so it stays selectable."""
+    groups = list(_zone_groups(language))
+    if not any(current == zone for group in groups for zone, _city in group.zones):
+        groups.insert(0, ZoneGroup(label=current, zones=((current, current),)))
+    return groups
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,18 +156,23 @@ class PresavePages:
             "slug": snapshot.slug,
             "canonical_url": snapshot.canonical_url,
             "site_name": self.site_name,
+            "theme_css": theme_css(snapshot),
+            "presave_headline": snapshot.design.presave_headline,
         }
 
     def moment_context(
         self, instant: datetime, zone_name: str, language: str, now: datetime
     ) -> dict[str, Any]:
         local = instant.astimezone(ZoneInfo(zone_name))
-        text = format_release_moment(local, zone_name, language)
+        text = format_release_moment(
+            local, zone_name, language, midnight=self.gettext(language, "midnight")
+        )
         return {
             "release_moment": Markup('<time datetime="{}">{}</time>').format(
                 instant.isoformat(), text
             ),
             "release_moment_text": text,
+            "release_instant_iso": instant.isoformat(),
             "countdown": Countdown.between(now, instant),
             "zone_label": format_zone(zone_name, language),
         }
@@ -110,6 +181,8 @@ class PresavePages:
         context.setdefault("language", language)
         context.setdefault("site_name", self.site_name)
         context.setdefault("modes", ServiceMode)
+        context.setdefault("countdown_script", COUNTDOWN_SCRIPT)
+        context.setdefault("zone_filter_script", ZONE_FILTER_SCRIPT)
         html = self._environment(language).get_template(template).render(context)
         return html.encode("utf-8")
 
@@ -132,6 +205,7 @@ class PresavePages:
                 auto_reload=False,
             )
             environment.policies["ext.i18n.trimmed"] = True
+            environment.globals["default_theme_css"] = DEFAULT_THEME_CSS
             cast(Any, environment).install_gettext_translations(
                 self.translations.get(language), newstyle=True
             )

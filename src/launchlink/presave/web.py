@@ -55,6 +55,7 @@ from launchlink.presave.errors import (
 from launchlink.presave.front import FanView, PresaveFront, parse_cookies
 from launchlink.presave.ics import release_event
 from launchlink.presave.modes import APPLE_MUSIC, ServiceOption
+from launchlink.presave.page import PRESAVE_PAGE_CSP, zone_groups
 from launchlink.presave.ratelimit import (
     ADDRESS_POSTS,
     BROWSER_POSTS,
@@ -71,7 +72,6 @@ from launchlink.presave.service import FanChoices, PendingStart
 from launchlink.presave.timing import fan_release_instant, valid_zone
 from launchlink.web.security import (
     BROWSER_COOKIE,
-    FAN_PAGE_CSP,
     ONE_CLICK_FIELD,
     ONE_CLICK_VALUE,
     RESUME_COOKIE,
@@ -234,7 +234,7 @@ class PresaveWeb:
 
     @staticmethod
     def _security_headers(csp: str | None = None) -> dict[str, str]:
-        return security_headers(csp or FAN_PAGE_CSP, referrer="no-referrer")
+        return security_headers(csp or PRESAVE_PAGE_CSP, referrer="no-referrer")
 
     def _guard(self, handler: Handler) -> Handler:
         async def guarded(request: Request) -> Response:
@@ -1052,18 +1052,17 @@ class PresaveWeb:
         view = self.front.view(
             snapshot, RequestVisitor.of(request), self.countries.country(request)
         )
-        zones = sorted({entry.time_zone for entry in self._territory_entries()} | {view.zone})
         return self._form_page(
             request,
             "presave/timezone.html",
             view.language,
-            {"slug": snapshot.slug, "zones": zones, "current": view.zone},
+            {
+                "slug": snapshot.slug,
+                "groups": zone_groups(view.language, current=view.zone),
+                "current": view.zone,
+            },
             view=view,
         )
-
-    def _territory_entries(self) -> list[Any]:
-        entries = getattr(self.kit.territories, "entries", None)
-        return list(entries.values()) if entries is not None else []
 
     async def revoke(self, request: Request) -> Response:
         """The human revoke page: GET shows the button (mail scanners open links), the
