@@ -3,7 +3,11 @@
 A query is a call of SQLAlchemy's ``select``/``insert``/``update``/``delete``/``text``
 (imported from any ``sqlalchemy`` module, or through a module alias such as ``sa.select``)
 or a statement run on a session or connection (``.execute``, ``.scalar``, ``.scalars``,
-``.stream``, ``.exec_driver_sql``). Repositories are modules named ``repository.py`` or
+``.stream``, ``.exec_driver_sql``), or a session's own persistence calls (``.get``,
+``.get_one``, ``.add``, ``.add_all``, ``.delete``, ``.merge``, ``.refresh``): loading a row
+by key and adding one are data access too, and belong with the queries that read the same
+rows. Transaction control (``commit``, ``rollback``, ``flush``, savepoints) is the unit of
+work's and is not flagged. Repositories are modules named ``repository.py`` or
 inside a ``repositories/`` package; migrations are SQL by nature. The few other modules
 allowed to hold SQL are listed in ``EXCEPTIONS`` (a name ending in ``/`` is a package),
 each with its reason.
@@ -24,6 +28,9 @@ STATEMENT_RUNNERS = frozenset(
     {"execute", "scalar", "scalars", "stream", "stream_scalars", "exec_driver_sql"}
 )
 RECEIVER_WORDS = ("session", "connection", "conn")
+SESSION_CALLS = frozenset({"get", "get_one", "add", "add_all", "delete", "merge", "refresh"})
+"""Flagged only on a session itself (``session``, ``self.session``, ``db_session``): ``get``
+and ``add`` are common names (dicts, sets, repositories built from a session)."""
 
 EXCEPTIONS: dict[str, str] = {
     "db.py": "the engine itself: SQLite PRAGMAs on every new connection, before any session",
@@ -74,6 +81,16 @@ def _sqlalchemy_names(tree: ast.AST) -> tuple[set[str], set[str]]:
     return names, modules
 
 
+def _is_session(receiver: ast.expr) -> bool:
+    """``session``, ``self.session``, ``db_session``: a name, not a call's result nor a
+    ``session.info`` dict nor ``sessions`` (a repository of user sessions)."""
+    if isinstance(receiver, ast.Name):
+        return receiver.id.lower().endswith("session")
+    if isinstance(receiver, ast.Attribute):
+        return receiver.attr.lower().endswith("session")
+    return False
+
+
 def queries_in(source: str, relative: str) -> list[Finding]:
     tree = ast.parse(source)
     names, modules = _sqlalchemy_names(tree)
@@ -90,7 +107,8 @@ def queries_in(source: str, relative: str) -> list[Finding]:
             statement = func.attr in STATEMENT_RUNNERS and any(
                 word in receiver.lower() for word in RECEIVER_WORDS
             )
-            if construct or statement:
+            persistence = func.attr in SESSION_CALLS and _is_session(func.value)
+            if construct or statement or persistence:
                 found.append(Finding(relative, node.lineno, f"{receiver}.{func.attr}("))
     return found
 
@@ -138,16 +156,29 @@ async def f(session, conn, redis):
     await conn.exec_driver_sql("PRAGMA x")
     await redis.execute("GET", "k")
     sorted(select_like)
+    await session.get(Link, link_id)
+    self.session.add(row)
+    await db_session.refresh(row)
+    session.info.get("key")
+    sessions.add(row)
+    Repository(session).get(row_id)
+    cache.get(key)
+    await session.flush()
 """
-    found = [f.what for f in queries_in(source, "somewhere.py")]
-    assert found == [
-        "select(",
-        "raw(",
-        "sa.update(",
-        "session.execute(",
-        "self.session.scalar(",
-        "conn.exec_driver_sql(",
-    ]
+    found = sorted(f.what for f in queries_in(source, "somewhere.py"))
+    assert found == sorted(
+        [
+            "select(",
+            "raw(",
+            "sa.update(",
+            "session.execute(",
+            "self.session.scalar(",
+            "conn.exec_driver_sql(",
+            "session.get(",
+            "self.session.add(",
+            "db_session.refresh(",
+        ]
+    )
 
 
 def test_repositories_and_migrations_are_where_sql_belongs() -> None:

@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from launchlink.accounts.repository import WorkspaceRepository
 from launchlink.analytics.cli import app as analytics_app
 from launchlink.analytics.cli import simulate_traffic
+from launchlink.catalog.repository import ReleaseRepository
 from launchlink.config import Settings, load_settings
 from launchlink.db import Database
 from launchlink.errors import LaunchlinkError, NotFound, ValidationFailed
 from launchlink.models.accounts import Role, WorkspaceKind
-from launchlink.models.catalog import Release
 from launchlink.ops.cli import register as register_ops_commands
 
 app = typer.Typer(
@@ -389,7 +389,7 @@ def replan(
             for release_id in ids:
                 # One release per transaction: a big catalogue never holds the lock long.
                 async with database.transaction(write_lock=True) as session:
-                    found = await session.get(Release, release_id, with_for_update=True)
+                    found = await ReleaseRepository(session).by_id(release_id, for_update=True)
                     if found is None:
                         raise NotFound(f"no release {release_id} in this database", field="release")
                     done.append(

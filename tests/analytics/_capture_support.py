@@ -12,7 +12,7 @@ import httpx
 from launchlink.analytics.capture import AnalyticsCapture
 from launchlink.analytics.ingest import VisitIngest
 from launchlink.analytics.repository import AnalyticsRepository
-from launchlink.analytics.tasks import AnalyticsFlusher
+from launchlink.analytics.tasks import AnalyticsFlusher, InboxDrain
 from launchlink.db import Database
 from launchlink.kit.geo import CountryDetector, NullGeoResolver
 from launchlink.web.security import Signer
@@ -38,7 +38,20 @@ class Captured:
         )
 
 
-def captured(db: Database, *snapshots: object, now: datetime | None = None) -> Captured:
+async def write_everything(setup: Captured) -> int:
+    """Flush; when the flusher ships (a web process with workers), drain the inbox the
+    way a worker does (its own ingest: no geo-IP database, no signer). Returns the
+    events flushed."""
+    flushed = await setup.flusher.flush()
+    if setup.flusher.ship:
+        ingest = VisitIngest(countries=None, own_hosts=["links.test"])
+        await InboxDrain(setup.flusher.database, setup.harness.clock, ingest).drain()
+    return flushed
+
+
+def captured(
+    db: Database, *snapshots: object, now: datetime | None = None, ship: bool = False
+) -> Captured:
     harness = make_harness(*snapshots, **({"now": now} if now else {}))  # type: ignore[arg-type]
     capture = AnalyticsCapture()
     harness.app.capture = capture
@@ -47,7 +60,7 @@ def captured(db: Database, *snapshots: object, now: datetime | None = None) -> C
         signer=Signer(SECRET),
         own_hosts=["links.test"],
     )
-    flusher = AnalyticsFlusher(capture, db, harness.clock, ingest)
+    flusher = AnalyticsFlusher(capture, db, harness.clock, ingest, ship=ship)
     return Captured(harness, capture, flusher)
 
 

@@ -15,7 +15,7 @@ from launchlink.analytics.repository import AnalyticsRepository
 from launchlink.analytics.tasks import AnalyticsFlusher
 from launchlink.db import Base, Database
 from launchlink.models.analytics import AnalyticsEvent, AnalyticsSalt
-from tests.analytics._capture_support import captured, totals
+from tests.analytics._capture_support import captured, totals, write_everything
 from tests.links.test_public_support import (
     ANDROID,
     DESKTOP,
@@ -33,9 +33,12 @@ async def _event_count(db: Database) -> int:
         return int((await session.execute(select(func.count(AnalyticsEvent.id)))).scalar_one())
 
 
-async def test_people_count_robots_are_labelled_and_clicks_count_per_service(db: Database) -> None:
+@pytest.mark.parametrize("ship", [False, True], ids=["embedded", "shipped-to-a-worker"])
+async def test_people_count_robots_are_labelled_and_clicks_count_per_service(
+    db: Database, ship: bool
+) -> None:
     snapshot = make_snapshot()
-    setup = captured(db, snapshot)
+    setup = captured(db, snapshot, ship=ship)
     async with setup.browser(ip=IPS[0], user_agent=IPHONE, cf_ipcountry="GB") as fan:
         assert (await fan.get("/night-drive?c=ig-story")).status_code == 200
         # The page's own URL as referrer: the click inherits its channel code.
@@ -56,7 +59,7 @@ async def test_people_count_robots_are_labelled_and_clicks_count_per_service(db:
     assert len(setup.capture) == 9  # the requests only appended
     assert await _event_count(db) == 0
 
-    assert await setup.flusher.flush() == 9
+    assert await write_everything(setup) == 9
 
     link = await totals(db, snapshot.link_id)
     assert link["view"]["all"] == {"": 2}
@@ -74,14 +77,15 @@ async def test_people_count_robots_are_labelled_and_clicks_count_per_service(db:
     assert workspace["click"] == link["click"]
 
 
-async def test_no_ip_address_is_stored_anywhere(db: Database, tmp_path: Path) -> None:
+@pytest.mark.parametrize("ship", [False, True], ids=["embedded", "shipped-to-a-worker"])
+async def test_no_ip_address_is_stored_anywhere(db: Database, ship: bool) -> None:
     snapshot = make_snapshot()
-    setup = captured(db, snapshot)
+    setup = captured(db, snapshot, ship=ship)
     for ip in IPS:
         async with setup.browser(ip=ip, user_agent=IPHONE, x_forwarded_for=ip) as fan:
             await fan.get("/night-drive")
             await fan.get("/night-drive/spotify")
-    await setup.flusher.flush()
+    await write_everything(setup)
     assert await _event_count(db) == 2 * len(IPS)
     stored = await _everything_stored(db)
     for ip in IPS:

@@ -2,9 +2,9 @@
 
 A link changed through one web process is served changed by the other within a second
 (page caches are per process; the change log, woken by NOTIFY, invalidates them).
-Killing workers mid-fulfilment and dispatchers mid-outbox is covered, with real processes
-and SIGKILL, by tests/fulfilment/test_chaos.py (4 worker processes, PostgreSQL + Redis)
-and tests/outbox/test_sigkill.py.
+tests/ops/test_scaled_release_day.py runs two web processes and two workers at once and
+SIGKILLs workers mid-fulfilment and mid-outbox; tests/fulfilment/test_chaos.py (4 worker
+processes) and tests/outbox/test_sigkill.py push each of those harder.
 """
 
 from __future__ import annotations

@@ -358,7 +358,7 @@ async def open_invitation(
         raise TokenRefused(
             "this invitation link is not valid or has expired; ask for a new one"
         ) from None
-    invitation = await InvitationRepository(session).get(invitation_id)
+    invitation = await InvitationRepository(session).by_token_id(invitation_id)
     if invitation is None or invitation.revoked_at is not None:
         raise TokenRefused("this invitation was withdrawn; ask for a new one")
     if invitation.accepted_at is not None:
@@ -418,8 +418,8 @@ async def open_invitations(
 async def withdraw_invitation(
     session: AsyncSession, actor: Actor, *, invitation_id: UUID, clock: Clock
 ) -> None:
-    invitation = await InvitationRepository(session).get(invitation_id)
-    if invitation is None or invitation.workspace_id != actor.workspace_id:
+    invitation = await InvitationRepository(session).get(actor.workspace_id, invitation_id)
+    if invitation is None:
         raise NotFound("no such invitation")
     _may_assign(actor, invitation.role)
     if invitation.revoked_at is not None or invitation.accepted_at is not None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.kit.repository import WorkspaceScoped, advisory_xact_locks
@@ -174,42 +174,35 @@ class MemberRepository:
         return await self.session.get(User, user_id)
 
 
-class InvitationRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class InvitationRepository(WorkspaceScoped[Invitation]):
+    """A workspace's invitations (``get``, ``add`` scoped by the base)."""
 
-    async def add(self, invitation: Invitation) -> Invitation:
-        self.session.add(invitation)
-        await self.session.flush()
-        return invitation
+    model = Invitation
 
-    async def get(self, invitation_id: UUID) -> Invitation | None:
+    async def by_token_id(self, invitation_id: UUID) -> Invitation | None:
+        """Instance-wide on purpose: the id comes from a signed invitation link, opened by
+        someone who is not a member of the workspace yet."""
         return await self.session.get(Invitation, invitation_id)
+
+    def _open(self, workspace_id: UUID) -> Select[Invitation]:
+        return self.scoped(workspace_id).where(
+            Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None)
+        )
 
     async def open_of_workspace(self, workspace_id: UUID, now: datetime) -> list[Invitation]:
         result = await self.session.execute(
-            select(Invitation)
-            .where(
-                Invitation.workspace_id == workspace_id,
-                Invitation.accepted_at.is_(None),
-                Invitation.revoked_at.is_(None),
-                Invitation.expires_at > now,
-            )
+            self._open(workspace_id)
+            .where(Invitation.expires_at > now)
             .order_by(Invitation.created_at.desc())
         )
         return list(result.scalars())
 
     async def withdraw_open(self, workspace_id: UUID, email: str, at: datetime) -> None:
-        await self.session.execute(
-            update(Invitation)
-            .where(
-                Invitation.workspace_id == workspace_id,
-                Invitation.email == email,
-                Invitation.accepted_at.is_(None),
-                Invitation.revoked_at.is_(None),
-            )
-            .values(revoked_at=at)
-        )
+        for invitation in (
+            await self.session.execute(self._open(workspace_id).where(Invitation.email == email))
+        ).scalars():
+            invitation.revoked_at = at
+        await self.session.flush()
 
 
 class ApiKeyListing(WorkspaceScoped[ApiKey]):
@@ -226,18 +219,13 @@ class ApiKeyListing(WorkspaceScoped[ApiKey]):
         return list(result.scalars())
 
 
-class AuditRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def add(self, entry: AuditEntry) -> None:
-        self.session.add(entry)
-        await self.session.flush()
+class AuditRepository(WorkspaceScoped[AuditEntry]):
+    model = AuditEntry
 
     async def of_workspace(
         self, workspace_id: UUID, *, limit: int, before: datetime | None = None
     ) -> list[AuditEntry]:
-        query = select(AuditEntry).where(AuditEntry.workspace_id == workspace_id)
+        query = self.scoped(workspace_id)
         if before is not None:
             query = query.where(AuditEntry.at < before)
         result = await self.session.execute(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -32,6 +32,9 @@ BROWSER_COOKIE = b"ll_b="  # presave.security.BROWSER_COOKIE: a pre-saver's brow
 
 class Countries(Protocol):
     """``launchlink.kit.geo.CountryDetector``."""
+
+    @property
+    def trusted_header(self) -> str | None: ...
 
     def country(self, headers: Any, client_ip: str | None) -> str | None: ...
 
@@ -161,8 +164,28 @@ _PER_EVENT = ("ts", "workspace_id", "link_id", "service", "phase", "automatic", 
               "country", "visitor_hash")  # fmt: skip
 
 
+# A captured fact once everything that needs the visitor's address or cookie is done
+# (:meth:`VisitIngest.anonymise`): no address, no cookie, no other header left. This is
+# what a web process hands to the workers (:mod:`launchlink.analytics.shipping`).
+# (kind, ts, link_id, workspace_id, service, phase, automatic, reason, method, query,
+#  user_agent, referrer, accept, sec_purpose, purpose, browser_hash, country, visitor_hash)
+Anonymised = tuple[
+    str, datetime, UUID, UUID, str | None, str | None, bool, str | None, str, str | None,
+    str | None, str | None, str | None, str | None, str | None, str | None, str | None,
+    str | None,
+]  # fmt: skip
+
+ADDRESS_CACHE_SIZE = 100_000
+
+
 class VisitIngest:
-    """Turns captured tuples into event rows with the process's enrichment steps."""
+    """Turns captured tuples into event rows with the process's enrichment steps.
+
+    Two stages: :meth:`anonymise` (the address and cookie: country, the day's visitor
+    hash, the pre-saver's browser hash; needs the geo-IP database, the signer and the
+    salts) and :meth:`enrich` (everything else, per shape of request). :meth:`run` does
+    both; a web process with workers does the first and ships the result.
+    """
 
     def __init__(
         self,
@@ -176,22 +199,50 @@ class VisitIngest:
         self.own_hosts = tuple(own_hosts)
         self._own = frozenset(host.lower().removeprefix("www.") for host in self.own_hosts)
         # The steps that read neither the address nor the time; country and visitor run
-        # per event (the same step functions, see run()).
+        # in anonymise() (the same rules, see there).
         steps = default_steps(own_hosts=self.own_hosts)
         self._enricher = Enricher([step for step in steps if step.name not in _PER_EVENT_STEPS])
         self._shapes: dict[tuple[Any, ...], Any] = {}
+        # Per address: its country and the visitor's own address behind our proxies (a
+        # geo-IP lookup costs more than the rest of the event); per (salt, workspace,
+        # address, agent): the visitor hash (an HMAC). Cleared when full (cheaper than an
+        # LRU); the addresses are in this process's memory anyway, never written.
+        self._countries: dict[
+            tuple[str | None, bytes | None, bytes | None], tuple[str | None, str | None]
+        ] = {}
+        header = countries.trusted_header if countries is not None else None
+        self._trusted_header = header.encode("latin-1") if header else None
+        self._hashes: dict[tuple[str, UUID, str, str | None], str] = {}
 
     def days_of(self, batch: Iterable[Captured]) -> set[date]:
         return {item[1].astimezone(UTC).date() for item in batch}
 
     def run(self, batch: Iterable[Captured], salts: BatchSalts) -> IngestResult:
-        result = IngestResult()
-        shapes = self._shapes
+        anonymised, dropped = self.anonymise(batch, salts)
+        result = self.enrich(anonymised)
+        result.dropped += dropped
+        return result
+
+    def anonymise(
+        self, batch: Iterable[Captured], salts: BatchSalts
+    ) -> tuple[list[Anonymised], int]:
+        """The address- and cookie-dependent work; returns the facts and how many were
+        dropped (naive times: the validate step's rule)."""
+        out: list[Anonymised] = []
+        dropped = 0
+        countries = self.countries
+        country_cache = self._countries
+        hash_cache = self._hashes
+        day_start = day_end = _SHAPE_TIME
+        day_salt: str | None = None
         for item in batch:
             kind, ts, link_id, workspace_id, service, phase, automatic, reason = item[:8]
             method, query, headers, peer = item[8:]
+            if ts.tzinfo is None:
+                dropped += 1
+                continue
             user_agent = referrer = accept = sec_purpose = purpose = None
-            browser_cookie = None
+            browser_cookie = forwarded = trusted = None
             for name, value in headers:
                 if name == b"user-agent":
                     user_agent = value.decode("latin-1")
@@ -205,17 +256,69 @@ class VisitIngest:
                     purpose = value.decode("latin-1")
                 elif name == b"cookie" and BROWSER_COOKIE in value:
                     browser_cookie = value
+                elif name == b"x-forwarded-for":
+                    forwarded = value
+                elif self._trusted_header is not None and name == self._trusted_header:
+                    trusted = value
+            if countries is None:
+                address, country = peer, None
+            else:
+                # Everything the detector reads: the peer, the forwarded chain, the header.
+                where = (peer, forwarded, trusted)
+                known = country_cache.get(where)
+                if known is None:
+                    if len(country_cache) >= ADDRESS_CACHE_SIZE:
+                        country_cache.clear()
+                    known = country_cache[where] = (
+                        countries.country(headers, peer),
+                        countries.visitor_address(headers, peer),
+                    )
+                country, address = known
+            # The visitor step's rule (enrich.visitor_step), without building a draft.
+            hashed = None
+            if address:
+                if not day_start <= ts < day_end:  # a batch is nearly always one day
+                    day = ts.astimezone(UTC)
+                    day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+                    day_end = day_start + timedelta(days=1)
+                    day_salt = salts.salt_for(ts)
+                salt = day_salt
+                if salt:
+                    key = (salt, workspace_id, address, user_agent)
+                    hashed = hash_cache.get(key)
+                    if hashed is None:
+                        if len(hash_cache) >= ADDRESS_CACHE_SIZE:
+                            hash_cache.clear()
+                        hashed = hash_cache[key] = visitor_hash(
+                            salt, workspace_id, address, user_agent
+                        )
+            browser_hash = None
+            if (
+                browser_cookie is not None
+                and self.signer is not None
+                and kind == "page_view"
+                and phase == "live"
+            ):
+                browser_hash = self._browser_hash(browser_cookie)
+            out.append(
+                (kind, ts, link_id, workspace_id, service, phase, automatic, reason, method,
+                 query.decode("latin-1") if query else None, user_agent, referrer, accept,
+                 sec_purpose, purpose, browser_hash, country, hashed)
+            )  # fmt: skip
+        return out, dropped
+
+    def enrich(self, batch: Iterable[Anonymised]) -> IngestResult:
+        """Anonymised facts → event rows, rollup-ready (pure CPU, no address, no I/O)."""
+        result = IngestResult()
+        shapes = self._shapes
+        for item in batch:
+            kind, ts, link_id, workspace_id, service, phase, automatic, reason = item[:8]
+            method, query, user_agent, referrer, accept, sec_purpose, purpose = item[8:15]
+            browser_hash, country, hashed = item[15:]
             if referrer is not None and "?" in referrer:
                 inherited = self._own_page_query(referrer)
                 if inherited is not None:  # the click's own tags first: the first one wins
-                    query = (
-                        f"{query.decode('latin-1')}&{inherited}".encode("latin-1")
-                        if query
-                        else inherited.encode("latin-1")
-                    )
-            if ts.tzinfo is None:
-                result.dropped += 1  # the validate step's rule, before the shape cache
-                continue
+                    query = f"{query}&{inherited}" if query else inherited
             # Everything but the address and the time: most visits repeat a shape already
             # enriched (same agent, referrer, tags, headers), so it is enriched once.
             key = (kind, user_agent, referrer, query, accept, sec_purpose, purpose, method)
@@ -229,14 +332,6 @@ class VisitIngest:
                 result.dropped += 1
                 continue
             template, bot_class, channel = shape
-            countries = self.countries
-            address = peer if countries is None else countries.visitor_address(headers, peer)
-            country = None if countries is None else countries.country(headers, peer)
-            # The visitor step's rule (enrich.visitor_step), without building a draft per event.
-            salt = salts.salt_for(ts) if address else None
-            hashed = (
-                visitor_hash(salt, workspace_id, address, user_agent) if salt and address else None
-            )
             row = {
                 **template,
                 "ts": ts,
@@ -253,26 +348,17 @@ class VisitIngest:
             derived = _derived_kind(kind, channel)
             if derived is not None:
                 result.rows.append({**row, "kind": derived})
-            if (
-                browser_cookie is not None
-                and self.signer is not None
-                and kind == "page_view"
-                and phase == "live"
-                and bot_class == "human"
-            ):
-                browser_hash = self._browser_hash(browser_cookie)
-                if browser_hash is not None:
-                    pair = (link_id, browser_hash)
-                    if pair not in result.returns:
-                        result.returns[pair] = (workspace_id, ts)
+            if browser_hash is not None and bot_class == "human":
+                pair = (link_id, browser_hash)
+                if pair not in result.returns:
+                    result.returns[pair] = (workspace_id, ts)
         return result
 
     def _shape(self, key: tuple[Any, ...]) -> Any:
         kind, user_agent, referrer, query, accept, sec_purpose, purpose, method = key
         draft = EventDraft(
             ts=_SHAPE_TIME, link_id=_SHAPE_ID, workspace_id=_SHAPE_ID, kind=kind,
-            user_agent=user_agent, referrer=referrer,
-            query=query.decode("latin-1") if query else None, accept=accept,
+            user_agent=user_agent, referrer=referrer, query=query, accept=accept,
             sec_purpose=sec_purpose, purpose=purpose, method=method,
         )  # fmt: skip
         enriched = self._enricher.enrich(draft)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     and_,
     delete,
     func,
+    insert,
     or_,
     select,
     text,
@@ -28,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from launchlink.analytics.rollups import RollupKey, VisitorKey
 from launchlink.models.analytics import (
     AnalyticsEvent,
+    AnalyticsInbox,
     AnalyticsReturn,
     AnalyticsRollup,
     AnalyticsSalt,
@@ -223,6 +225,37 @@ class AnalyticsRepository:
             result = await connection.exec_driver_sql(sql, flat)
             found.extend(tuple(row) for row in result)
         return found
+
+    # -- the inbox (web processes' anonymised flushes) ------------------------------------
+
+    async def add_to_inbox(self, payloads: Sequence[tuple[bytes, int]], *, now: datetime) -> None:
+        await self.session.execute(
+            insert(AnalyticsInbox),
+            [{"created_at": now, "events": n, "payload": payload} for payload, n in payloads],
+        )
+
+    async def claim_inbox(self, *, limit: int) -> list[tuple[int, bytes]]:
+        """The oldest waiting flushes, locked for this transaction; on PostgreSQL rows
+        another worker holds are skipped (SQLite's one writer already serialises)."""
+        statement = (
+            select(AnalyticsInbox.id, AnalyticsInbox.payload)
+            .order_by(AnalyticsInbox.id)
+            .limit(limit)
+        )
+        if self._postgres:
+            statement = statement.with_for_update(skip_locked=True)
+        return [(int(row[0]), bytes(row[1])) for row in await self.session.execute(statement)]
+
+    async def delete_from_inbox(self, ids: Sequence[int]) -> None:
+        if ids:
+            await self.session.execute(delete(AnalyticsInbox).where(AnalyticsInbox.id.in_(ids)))
+
+    async def inbox_waiting(self) -> int:
+        """Events in the inbox not yet enriched (for /metrics and tests)."""
+        result = await self.session.execute(
+            select(func.coalesce(func.sum(AnalyticsInbox.events), 0))
+        )
+        return int(result.scalar_one())
 
     # -- salts ----------------------------------------------------------------------------
 

@@ -39,6 +39,26 @@ async def store(
     await repository.add_rollups(rollup_counts(rows, new_visitors=new_visitors, returns=came_back))
 
 
+async def ship(
+    session: AsyncSession, payloads: Sequence[tuple[bytes, int]], *, now: datetime
+) -> None:
+    """Queue a web process's anonymised flush, (payload, events) per chunk, for the
+    workers (analytics/tasks.py)."""
+    await AnalyticsRepository(session).add_to_inbox(payloads, now=now)
+
+
+async def inbox_waiting(session: AsyncSession) -> int:
+    return await AnalyticsRepository(session).inbox_waiting()
+
+
+async def take_from_inbox(session: AsyncSession, *, limit: int) -> list[tuple[int, bytes]]:
+    return await AnalyticsRepository(session).claim_inbox(limit=limit)
+
+
+async def remove_from_inbox(session: AsyncSession, ids: Sequence[int]) -> None:
+    await AnalyticsRepository(session).delete_from_inbox(ids)
+
+
 def salt_expired(day: date, now: datetime) -> bool:
     return datetime(day.year, day.month, day.day, tzinfo=UTC) + SALT_LIFETIME <= now
 

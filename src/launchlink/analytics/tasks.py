@@ -1,14 +1,22 @@
-"""The flusher: every ``flush_seconds`` the buffer is enriched and written in one batch.
+"""The flusher: every ``flush_seconds`` the buffer is written in one batch.
 
 Per tick: swap the buffer out (:meth:`AnalyticsCapture.take`), read the salts of the days
-it covers, enrich in a worker thread (the classifier, geo-IP and hashing are CPU work and
-must not stall the event loop), then one write transaction: raw rows, visitor sightings,
-returns and rollup increments together, so rollups never disagree with the raw events.
+it covers (cached per day), then, in a thread (CPU work must not stall the event loop):
+
+- embedded (the process runs the worker too): anonymise and enrich, then one write
+  transaction: raw rows, visitor sightings, returns and rollup increments together, so
+  rollups never disagree with the raw events;
+- a web process with separate workers (``ship=True``): anonymise only (country, visitor
+  hash; the address and cookies stop here), encode, and write one ``analytics_inbox`` row.
+  A worker's :class:`InboxDrain` enriches it and stores it in the transaction that
+  deletes the row. The web process's analytics cost is then the append and this.
+
 A failed write hands the batch back to the buffer (bounded by ``max_buffered``).
 
 Crash-loss bound: a process killed without its shutdown loses what was captured since
 the last flush started plus the batch being written then — at most ``flush_seconds`` of
-events plus one batch's write time (docs/analytics.md). A graceful shutdown drains.
+events plus one batch's write time (docs/analytics.md). A graceful shutdown drains. An
+inbox row is durable: a worker killed mid-drain rolls back and the next one takes it.
 """
 
 from __future__ import annotations
@@ -17,10 +25,11 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import date, datetime, timedelta
 
-from launchlink.analytics import service
+from launchlink.analytics import service, shipping
 from launchlink.analytics.capture import AnalyticsCapture, Captured
-from launchlink.analytics.ingest import BatchSalts, VisitIngest
+from launchlink.analytics.ingest import BatchSalts, IngestResult, VisitIngest
 from launchlink.analytics.settings import AnalyticsSettings
 from launchlink.db import Database
 from launchlink.kit.clock import Clock
@@ -29,6 +38,9 @@ from launchlink.ops import metrics
 logger = logging.getLogger(__name__)
 
 SALT_CHECK_SECONDS = 60.0
+# Events anonymised and encoded per step of a web process's flush (~5 ms of CPU each),
+# and so per inbox row.
+SHIP_CHUNK = 1000
 PRUNE_SECONDS = 3600.0
 
 
@@ -41,12 +53,17 @@ class AnalyticsFlusher:
         ingest: VisitIngest,
         *,
         settings: AnalyticsSettings | None = None,
+        ship: bool = False,
     ) -> None:
         self.capture = capture
         self.database = database
         self.clock = clock
         self.ingest = ingest
         self.settings = settings or AnalyticsSettings()
+        self.ship = ship
+        # Embedded: this process also drains what other (web) processes shipped.
+        self.drain = None if ship else InboxDrain(database, clock, ingest, settings=self.settings)
+        self._salts: dict[date, str] = {}
         self.written = 0
         self.dropped_by_steps = 0
         self.failures = 0
@@ -54,8 +71,6 @@ class AnalyticsFlusher:
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-        self._next_salt_check = 0.0
-        self._next_prune = 0.0
         self._reported = (0, 0)  # the capture's (captured, dropped) already in /metrics
 
     async def start(self) -> None:
@@ -80,6 +95,8 @@ class AnalyticsFlusher:
                 await asyncio.wait_for(self._stop.wait(), timeout=self.settings.flush_seconds)
             try:
                 await self.flush()
+                if self.drain is not None:
+                    await self.drain.drain()
                 await self._housekeeping()
             except Exception:
                 logger.exception("analytics flush failed")
@@ -117,26 +134,149 @@ class AnalyticsFlusher:
                 self.report_counters()
             return written
 
+    async def _salts_for(self, days: list[date], now: datetime) -> dict[date, str]:
+        # A day's salt never changes once made (it is only deleted, 48 h on: BatchSalts
+        # stops using it then), so each process reads it once.
+        missing = [day for day in days if day not in self._salts]
+        if missing:
+            async with self.database.transaction(write_lock=True) as session:
+                self._salts.update(await service.salts_for(session, missing, now))
+            oldest = (now - timedelta(days=3)).date()
+            for day in [day for day in self._salts if day < oldest]:
+                del self._salts[day]
+        return self._salts
+
     async def _write(self, batch: list[Captured]) -> int:
         began = time.perf_counter()
         now = self.clock.now()
         days = sorted(self.ingest.days_of(batch))
-        async with self.database.transaction(write_lock=True) as session:
-            salts = await service.salts_for(session, days, now)
-        result = await asyncio.to_thread(self.ingest.run, batch, BatchSalts(salts, now))
-        async with self.database.transaction(write_lock=True) as session:
-            await service.store(session, result.rows, result.returns)
-        self.written += len(result.rows)
-        self.dropped_by_steps += result.dropped
+        salts = BatchSalts(dict(await self._salts_for(days, now)), now)
+        if self.ship:
+            payloads: list[tuple[bytes, int]] = []
+            dropped = 0
+            for start in range(0, len(batch), SHIP_CHUNK):
+                anonymised, lost = self.ingest.anonymise(batch[start : start + SHIP_CHUNK], salts)
+                dropped += lost
+                if anonymised:
+                    payloads.append((shipping.encode(anonymised), len(anonymised)))
+                # On the event loop in small steps, not in a thread: a thread running Python
+                # makes every request wait for the GIL's switch interval (5 ms) at each
+                # I/O call — a convoy that cost the redirect far more than this work.
+                await asyncio.sleep(0)
+            if payloads:
+                async with self.database.transaction(write_lock=True) as session:
+                    await service.ship(session, payloads, now=now)
+            written = sum(count for _, count in payloads)
+        else:
+            result = await asyncio.to_thread(self.ingest.run, batch, salts)
+            async with self.database.transaction(write_lock=True) as session:
+                await service.store(session, result.rows, result.returns)
+            written, dropped = len(result.rows), result.dropped
+        self.written += written
+        self.dropped_by_steps += dropped
         # Captured events, not rows (a QR page view writes two): buffered = flushed +
         # dropped + still buffered.
-        metrics.events_flushed(len(batch) - result.dropped)
-        if result.dropped:
-            metrics.events_dropped("invalid", result.dropped)
+        metrics.events_flushed(len(batch) - dropped)
+        if dropped:
+            metrics.events_dropped("invalid", dropped)
         self.last_write_seconds = time.perf_counter() - began
-        return len(result.rows)
+        return written
 
     async def _housekeeping(self) -> None:
+        # Salts and retention are the workers' (or the embedded process's) business.
+        if self.drain is not None:
+            await self.drain.housekeeping()
+
+
+class InboxDrain:
+    """A worker's half of a shipped flush: take inbox rows, enrich, store, delete.
+
+    One transaction per round: the rows are locked (PostgreSQL: ``SKIP LOCKED``, so
+    workers share the inbox; SQLite: its one writer), their events enriched and written
+    with their rollups, the rows deleted — each shipped event counts once, and a worker
+    killed mid-round leaves the rows for the next.
+    """
+
+    ROWS_PER_ROUND = 20  # about 20,000 events (SHIP_CHUNK each)
+
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        ingest: VisitIngest,
+        *,
+        settings: AnalyticsSettings | None = None,
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self.ingest = ingest
+        self.settings = settings or AnalyticsSettings()
+        self.written = 0
+        self.bad_rows = 0
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._next_salt_check = 0.0
+        self._next_prune = 0.0
+
+    async def drain(self) -> int:
+        """Enrich and store everything waiting now; returns the rows written."""
+        total = 0
+        while True:
+            written = await self.drain_once()
+            if written < 0:
+                return total
+            total += written
+
+    async def drain_once(self) -> int:
+        """One round; -1 when the inbox was empty."""
+        async with self.database.transaction() as session:
+            if not await service.inbox_waiting(session):
+                return -1  # a read, not the write lock, when there is nothing to do
+        async with self.database.transaction(write_lock=True) as session:
+            claimed = await service.take_from_inbox(session, limit=self.ROWS_PER_ROUND)
+            if not claimed:
+                return -1
+            batch = []
+            for row_id, payload in claimed:
+                try:
+                    batch.extend(shipping.decode(payload))
+                except shipping.BadPayload as error:
+                    # Never retried: it would fail the same way and hold the queue up.
+                    self.bad_rows += 1
+                    metrics.events_dropped("bad_payload")
+                    logger.error("analytics inbox row %s set aside: %s", row_id, error)
+            result: IngestResult = await asyncio.to_thread(self.ingest.enrich, batch)
+            await service.store(session, result.rows, result.returns)
+            await service.remove_from_inbox(session, [row_id for row_id, _ in claimed])
+        self.written += len(result.rows)
+        if result.dropped:
+            metrics.events_dropped("invalid", result.dropped)
+        return len(result.rows)
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._stop.clear()
+            self._task = asyncio.create_task(self._run(), name="analytics-inbox")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            task, self._task = self._task, None
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=self.settings.flush_seconds)
+            try:
+                await self.drain()
+                await self.housekeeping()
+            except Exception:
+                logger.exception("analytics inbox drain failed")
+
+    async def housekeeping(self) -> None:
+        """Delete salts past their 48 h and raw events past retention (when due)."""
         moment = time.monotonic()
         now = self.clock.now()
         if moment >= self._next_salt_check:

@@ -1,4 +1,4 @@
-"""Build the process's capture buffer and its flusher from settings."""
+"""Build the process's capture buffer, its flusher and a worker's inbox drain."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ from urllib.parse import urlsplit
 
 from launchlink.analytics.capture import AnalyticsCapture
 from launchlink.analytics.ingest import VisitIngest
-from launchlink.analytics.tasks import AnalyticsFlusher
+from launchlink.analytics.tasks import AnalyticsFlusher, InboxDrain
 from launchlink.context import AppContext
 from launchlink.links.visitors import VisitorLocation
 from launchlink.web.security import Signer
+
+
+def _own_hosts(context: AppContext) -> list[str]:
+    return [urlsplit(context.settings.public_url).hostname or ""]
 
 
 def analytics_for_app(
@@ -20,9 +24,22 @@ def analytics_for_app(
     ingest = VisitIngest(
         countries=location.countries,
         signer=Signer(settings.resolved_secret_key()),
-        own_hosts=[urlsplit(settings.public_url).hostname or ""],
+        own_hosts=_own_hosts(context),
     )
+    # With separate workers (scale-out), enrichment and its writes are theirs: this
+    # process only anonymises and ships (analytics/tasks.py).
     flusher = AnalyticsFlusher(
-        capture, context.database, context.clock, ingest, settings=settings.analytics
+        capture,
+        context.database,
+        context.clock,
+        ingest,
+        settings=settings.analytics,
+        ship=not settings.embedded_worker,
     )
     return capture, flusher
+
+
+def inbox_drain_for_worker(context: AppContext) -> InboxDrain:
+    """A worker's half: no address ever reaches it, so no geo-IP database or signer."""
+    ingest = VisitIngest(countries=None, own_hosts=_own_hosts(context))
+    return InboxDrain(context.database, context.clock, ingest, settings=context.settings.analytics)

@@ -25,6 +25,11 @@ class ArtistRepository(WorkspaceScoped[Artist]):
 class ReleaseRepository(WorkspaceScoped[Release]):
     model = Release
 
+    async def by_id(self, release_id: UUID, *, for_update: bool = False) -> Release | None:
+        """Instance-wide on purpose: operator commands (the CLI) and the fulfilment engine
+        name a release by its id alone, never on behalf of a workspace."""
+        return await self.session.get(Release, release_id, with_for_update=for_update)
+
     async def get_by_title(self, workspace_id: UUID, title: str) -> Release | None:
         result = await self.session.execute(self.scoped(workspace_id).where(Release.title == title))
         return result.scalars().first()

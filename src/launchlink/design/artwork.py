@@ -14,10 +14,12 @@ import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING
 
 from launchlink.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -42,6 +44,9 @@ def _refuse(message: str) -> ValidationFailed:
 
 def process_artwork(upload: bytes) -> ProcessedArtwork:
     """The stored form of an uploaded cover, or a field error saying what is wrong."""
+    # Imported on use: only this path needs Pillow, not every process that imports the app.
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     if not upload:
         raise _refuse("choose an image file to upload")
     if len(upload) > MAX_UPLOAD_BYTES:
@@ -74,6 +79,8 @@ def process_artwork(upload: bytes) -> ProcessedArtwork:
 
 def dominant_color(image: Image.Image) -> str:
     """The artwork's most telling colour: frequent and vivid beats frequent and grey."""
+    from PIL import Image
+
     small = image.convert("RGB").resize((64, 64), Image.Resampling.BILINEAR)
     palette = small.quantize(colors=6, method=Image.Quantize.MEDIANCUT)
     counts: list[tuple[int, int]] = [

@@ -24,6 +24,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from launchlink.catalog.repository import ReleaseRepository
 from launchlink.config import Settings
 from launchlink.db import Database
 from launchlink.errors import NotFound
@@ -37,7 +38,6 @@ from launchlink.fulfilment.service import (
 )
 from launchlink.fulfilment.worker import Worker
 from launchlink.kit.clock import Clock, SystemClock
-from launchlink.models.catalog import Release
 
 EXIT_DONE = 0
 EXIT_PARKED = 3
@@ -194,7 +194,7 @@ async def fulfil_release(
     database = Database.from_settings(settings)
     try:
         async with database.transaction() as session:
-            exists = await session.get(Release, release_id) is not None
+            exists = await ReleaseRepository(session).by_id(release_id) is not None
         if not exists:
             raise NotFound(f"no release {release_id} in this database", field="release")
     except BaseException:

@@ -768,6 +768,12 @@ class FulfilmentRepository:
 
     # -- grants -------------------------------------------------------------------------------
 
+    async def presave_for_update(self, presave_id: UUID) -> Presave | None:
+        return await self.session.get(Presave, presave_id, with_for_update=True)
+
+    async def add_presave_event(self, event: PresaveEvent) -> None:
+        self.session.add(event)
+
     async def grant_for_update(self, grant_id: UUID) -> ServiceGrant | None:
         return await self.session.get(ServiceGrant, grant_id, with_for_update=True)
 

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from launchlink.catalog.repository import ReleaseRepository
 from launchlink.config import Settings
 from launchlink.connectors.base import SERVICES
 from launchlink.connectors.registry import ConnectorRegistry
@@ -37,7 +38,7 @@ from launchlink.kit.ids import uuid7
 from launchlink.kit.pagination import Page, decode_cursor, page_from
 from launchlink.kit.territories import TerritoryTimeZones
 from launchlink.models.catalog import Release, ReleaseMode
-from launchlink.models.presave import Presave, PresaveEvent, PresaveState, ServiceGrant, ServiceMode
+from launchlink.models.presave import PresaveEvent, PresaveState, ServiceGrant, ServiceMode
 
 # Scopes without which a standing grant cannot save a release on each service. Apple's
 # Music-User-Token carries no scopes and Deezer's offline grant covers the library.
@@ -356,7 +357,7 @@ async def queue_standing_presaves(
     the workspace's artists). Only what the grant's scopes allow is promised. Safe to call
     again: a grant that already has a pre-save on the release's link is skipped.
     """
-    release = await session.get(Release, release_id)
+    release = await ReleaseRepository(session).by_id(release_id)
     if release is None:
         return 0
     repository = FulfilmentRepository(session)
@@ -451,14 +452,15 @@ async def upcoming_releases_with_standing_fans(session: AsyncSession, now: datet
 
 async def cancel_presave(session: AsyncSession, presave_id: UUID, *, clock: Clock) -> bool:
     """The fan revoked: a pre-save not yet final ends ``cancelled`` (its job with it)."""
-    presave = await session.get(Presave, presave_id, with_for_update=True)
+    repository = FulfilmentRepository(session)
+    presave = await repository.presave_for_update(presave_id)
     if presave is None or presave.state.is_final or presave.mode not in ENGINE_MODES:
         return False
     now = clock.now()
     presave.state = PresaveState.cancelled
     presave.final_reason = "the fan revoked"
     presave.finished_at = now
-    session.add(
+    await repository.add_presave_event(
         PresaveEvent(
             presave_id=presave.id, state=PresaveState.cancelled, reason="the fan revoked", at=now
         )

@@ -48,9 +48,18 @@ async def run_worker(
                 loop.add_signal_handler(sig, worker.worker.request_stop)
     # Release-day email reminders are sent by workers too, not only by `serve`.
     reminders.start()
+    # Web processes with workers ship their analytics here to be enriched and stored.
+    drain = None
+    if settings.analytics.enabled:
+        from launchlink.analytics.wiring import inbox_drain_for_worker
+
+        drain = inbox_drain_for_worker(context)
+        await drain.start()
     try:
         await worker.run()
     finally:
+        if drain is not None:
+            await drain.stop()
         await reminders.stop()
         await worker.engine.limiter.aclose()
         if registry is None:

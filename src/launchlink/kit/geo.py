@@ -175,6 +175,11 @@ class CountryDetector:
             ipaddress.ip_network(proxy.strip(), strict=False) for proxy in trusted_proxies
         )
 
+    @property
+    def trusted_header(self) -> str | None:
+        """The country header's name (lower case) when one is trusted."""
+        return self._trusted_header
+
     def _is_trusted_proxy(self, ip: str | None) -> bool:
         if ip is None or not self._trusted_proxies:
             return False  # no proxies configured: no address to parse (the common case)

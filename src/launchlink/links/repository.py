@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from launchlink.kit.repository import WorkspaceScoped
 from launchlink.models import (
+    Campaign,
     CustomDomain,
     CustomDomainClaim,
     Link,
@@ -20,6 +21,15 @@ from launchlink.models import (
 
 class LinkRepository(WorkspaceScoped[Link]):
     model = Link
+
+    async def reload(self, link: Link, *, only: Sequence[str] | None = None) -> None:
+        """Read ``link`` (or only the ``only`` attributes) again from the database: after
+        a flush, what the database computed (version, defaults) and its destinations."""
+        await self.session.refresh(link, only)
+
+    async def campaign(self, link_id: UUID) -> Campaign | None:
+        """The pre-save campaign of a link already found (its snapshot is being built)."""
+        return await self.session.get(Campaign, link_id)
 
     async def get_by_host_slug(self, host: str, slug: str) -> Link | None:
         result = await self.session.execute(

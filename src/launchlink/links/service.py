@@ -157,7 +157,7 @@ async def create_link(
     # Same transaction, not after commit: a link that exists always has its standing fans
     # queued (a crash after commit cannot lose them; no sweep exists to catch up).
     await queue_standing_presaves(session, release.id, clock=clock or SystemClock())
-    await session.refresh(link)
+    await LinkRepository(session).reload(link)
     return link
 
 
@@ -200,7 +200,7 @@ async def update_link(
     await _ensure_slug_free(session, link.host, link.slug, except_id=link.id)
     await session.flush()
     await touch_links(session, [link.id])
-    await session.refresh(link)
+    await LinkRepository(session).reload(link)
     return link
 
 

@@ -110,7 +110,7 @@ class DatabaseSnapshotSource:
             if found is None:
                 return None
             link, release = found
-            campaign = await session.get(Campaign, link.id)
+            campaign = await LinkRepository(session).campaign(link.id)
             design = await DesignRepository(session).of_link(link.id)
             return build_snapshot(
                 link,

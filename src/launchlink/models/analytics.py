@@ -13,7 +13,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, SmallInteger, String, Uuid
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from launchlink.db import Base, UTCDateTime
@@ -113,3 +123,20 @@ class AnalyticsSalt(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     salt: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AnalyticsInbox(Base):
+    """One web process's flush, waiting for a worker to enrich and store it.
+
+    Web processes with separate workers (``LAUNCHLINK_EMBEDDED_WORKER=false``) only
+    anonymise what they captured (country, the day's visitor hash: no address, no cookie
+    is in ``payload``) and write it here; a worker takes a row, enriches it and writes the
+    events and rollups in the transaction that deletes the row, so it counts once.
+    """
+
+    __tablename__ = "analytics_inbox"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    events: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)

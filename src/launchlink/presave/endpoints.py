@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from launchlink.context import AppContext
 from launchlink.dependencies import CurrentPrincipal, Session, WritingPrincipal, get_context
 from launchlink.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from launchlink.links.repository import LinkRepository
 from launchlink.models import Campaign, Link
 from launchlink.models.presave import PresaveState
 from launchlink.presave import campaigns, export
@@ -44,7 +45,7 @@ def _connectors(context: AppContext) -> ConnectorSource:
 async def _campaign_read(
     session: Session, context: AppContext, link: Link, campaign: Campaign
 ) -> CampaignRead:
-    await session.refresh(link, ["destinations"])
+    await LinkRepository(session).reload(link, only=["destinations"])
     destinations = {d.service: d.url for d in link.destinations if not d.hidden}
     options = await campaigns.service_options(
         session, _connectors(context), link=link, campaign=campaign, destination_urls=destinations

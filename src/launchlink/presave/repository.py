@@ -111,6 +111,11 @@ class PresaveRepository:
 
     # -- links and campaigns ------------------------------------------------------------
 
+    async def link(self, link_id: UUID) -> Link | None:
+        """A link by id alone: the id comes from a row or a signed token we issued (an
+        OAuth attempt, a magic link, a pending contact), never from a workspace's request."""
+        return await self.session.get(Link, link_id)
+
     async def link_with_release(self, link_id: UUID) -> tuple[Link, Release] | None:
         result = await self.session.execute(
             select(Link, Release)
@@ -391,6 +396,13 @@ class PresaveRepository:
             after = fans[-1].id
 
     # -- OAuth attempts and magic links -------------------------------------------------
+
+    async def attempt(self, attempt_id: UUID) -> OAuthAttempt | None:
+        return await self.session.get(OAuthAttempt, attempt_id)
+
+    async def reload(self, row: object) -> None:
+        """Read ``row`` again: after a conditional update changed it in the database."""
+        await self.session.refresh(row)
 
     async def attempt_by_state(self, state_hash: str) -> OAuthAttempt | None:
         result = await self.session.execute(

@@ -359,12 +359,12 @@ async def claim_attempt(
         raise OAuthStateRefused("expired")
     if not await repository.claim_attempt(attempt.id, now):
         raise OAuthStateRefused("replayed")
-    await session.refresh(attempt)
+    await repository.reload(attempt)
     return attempt
 
 
 async def finish_attempt(session: AsyncSession, attempt_id: UUID, outcome: str) -> None:
-    attempt = await session.get(OAuthAttempt, attempt_id)
+    attempt = await PresaveRepository(session).attempt(attempt_id)
     if attempt is not None:
         attempt.outcome = outcome
         await session.flush()
@@ -1372,7 +1372,7 @@ async def _withdraw_email_consent(
     session: AsyncSession, kit: PresaveKit, *, fan_id: UUID, link_id: UUID
 ) -> None:
     repository = PresaveRepository(session)
-    link = await session.get(Link, link_id)
+    link = await repository.link(link_id)
     fan = await repository.fan(link.workspace_id, fan_id) if link is not None else None
     if fan is None or fan.email_consent_at is None:
         return

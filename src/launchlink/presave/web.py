@@ -588,7 +588,7 @@ class PresaveWeb:
             attempt = await presave_service.claim_attempt(
                 session, self.kit, state=state, browser_id=self._browser_id(request)
             )
-            link = await session.get(Link, attempt.link_id)
+            link = await PresaveRepository(session).link(attempt.link_id)
             if link is None:
                 raise LinkInvalid("no such link")
             verifier = presave_service.code_verifier_of(self.kit, attempt)
@@ -797,7 +797,7 @@ class PresaveWeb:
         )
         await self._limit(request, browser_id, (MAGIC_LINK_EMAILS, email))
         async with self.database.transaction(write_lock=True) as session:
-            link = await session.get(Link, snapshot.link_id)
+            link = await PresaveRepository(session).link(snapshot.link_id)
             if link is None:
                 raise LinkInvalid("no such link")
             await presave_service.create_magic_link(
@@ -817,7 +817,7 @@ class PresaveWeb:
             magic = await presave_service.open_magic_link(
                 session, self.kit, request.path_params["token"]
             )
-            link = await session.get(Link, magic.link_id)
+            link = await PresaveRepository(session).link(magic.link_id)
             if link is None:
                 raise LinkInvalid("no such link")
             magic_id, link_id, slug = magic.id, link.id, link.slug
@@ -1113,7 +1113,7 @@ class PresaveWeb:
                 link_id=named.link_id,
                 browser_hash=named.browser_hash,
             )
-            link = await session.get(Link, named.link_id)
+            link = await PresaveRepository(session).link(named.link_id)
         if link is not None:
             self.front.grants_changed(link.workspace_id)
         body = self.pages.render("presave/revoke.html", self._language(request), {"done": True})
@@ -1131,7 +1131,7 @@ class PresaveWeb:
         if request.method == "GET":
             async with self.database.sessionmaker() as session:
                 contact = await presave_service.pending_contact_for(session, self.kit, token)
-                link = await session.get(Link, contact.link_id)
+                link = await PresaveRepository(session).link(contact.link_id)
                 if link is None:
                     raise LinkInvalid("no such link")
                 purpose, phone = contact.purpose, contact.context.get("phone")
@@ -1149,7 +1149,7 @@ class PresaveWeb:
         browser_hash = self.kit.signer.browser_hash(browser_id)
         async with self.database.sessionmaker() as session:
             contact = await presave_service.pending_contact_for(session, self.kit, token)
-            link = await session.get(Link, contact.link_id)
+            link = await PresaveRepository(session).link(contact.link_id)
         if link is None:
             raise LinkInvalid("no such link")
         snapshot = await self._snapshot_of_link(link)

@@ -26,6 +26,7 @@ from launchlink.messaging.sms.twilio import classify_error
 from launchlink.models import ConsentRecord
 from launchlink.models.messaging import MessageChannel, MessageState
 from launchlink.models.presave import ConsentKind
+from launchlink.presave.repository import PresaveRepository
 
 HANDED_OVER = frozenset({"accepted", "queued", "sending", "sent", "scheduled"})
 FAILED = frozenset({"undelivered", "failed"})
@@ -103,7 +104,7 @@ async def handle_inbound(
                 withdrawn.append(ConsentKind.email)
             fan.sms_consent_at = fan.sms_confirmed_at = fan.email_consent_at = None
             for kind in withdrawn:
-                session.add(
+                await PresaveRepository(session).add(
                     ConsentRecord(
                         workspace_id=fan.workspace_id,
                         fan_id=fan.id,
@@ -125,7 +126,7 @@ async def handle_inbound(
     for fan in fans:
         fan.sms_consent_at = fan.sms_consent_at or now
         fan.sms_confirmed_at = now
-        session.add(
+        await PresaveRepository(session).add(
             ConsentRecord(
                 workspace_id=fan.workspace_id,
                 fan_id=fan.id,
