@@ -1,8 +1,9 @@
 """Re-plan benchmark: how long moving a release takes with N waiting pre-saves.
 
 Seeds one local-mode release with N fans spread over the territory table's countries (a
-tenth with a chosen zone, a third with an email reminder), then moves its date once and
-times ``replan_release`` (the work ``PATCH /releases/{id}`` adds, in its transaction).
+tenth with a chosen zone, a third with an email reminder: a queued release-day message),
+then moves its date once and times ``replan_release`` (the work ``PATCH /releases/{id}``
+adds, in its transaction).
 Not a test: run it by hand.
 
     .venv/bin/python bench/replan.py --presaves 100000 --database sqlite
@@ -30,10 +31,11 @@ from launchlink.kit.clock import FrozenClock
 from launchlink.kit.ids import uuid7
 from launchlink.kit.territories import TerritoryTimeZones
 from launchlink.migrate import upgrade_to_head
-from launchlink.models import Fan, Link, Presave, Release, Reminder, Workspace
+from launchlink.models import Fan, Link, Message, Presave, Release, Workspace
 from launchlink.models.accounts import WorkspaceKind
 from launchlink.models.catalog import ReleaseMode, ReleaseType
-from launchlink.models.presave import PresaveState, ReminderChannel, ServiceMode
+from launchlink.models.messaging import MessageChannel, MessageKind, MessageState
+from launchlink.models.presave import PresaveState, ServiceMode
 from launchlink.presave.replan import replan_release
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -107,11 +109,17 @@ async def seed(database: Database, count: int, table: TerritoryTimeZones) -> uui
                         "workspace_id": workspace_id,
                         "fan_id": fan_id,
                         "link_id": link_id,
+                        "release_id": release_id,
                         "presave_id": presave_id,
-                        "channel": ReminderChannel.email,
-                        "service": "deezer",
+                        "channel": MessageChannel.email,
+                        "kind": MessageKind.release_day,
+                        "dedupe_key": f"release_day:{link_id}:{fan_id}:email",
+                        "variables": {"service": "deezer"},
                         "send_at": NOW,
+                        "next_attempt_at": NOW,
+                        "state": MessageState.queued,
                         "attempts": 0,
+                        "claims": 0,
                         "created_at": NOW,
                         "updated_at": NOW,
                     }
@@ -120,7 +128,7 @@ async def seed(database: Database, count: int, table: TerritoryTimeZones) -> uui
             await session.execute(insert(Fan), fans)
             await session.execute(insert(Presave), presaves)
             if reminders:
-                await session.execute(insert(Reminder), reminders)
+                await session.execute(insert(Message), reminders)
     return release_id
 
 
@@ -145,7 +153,7 @@ async def run(url: str, count: int) -> None:
                 elapsed = time.perf_counter() - started
             print(
                 f"{database.dialect}: {count} pre-saves, moved to 2026-03-{day}: "
-                f"{result.moved} pre-saves and {result.reminders} reminders re-planned in "
+                f"{result.moved} pre-saves and {result.messages} messages re-planned in "
                 f"{elapsed:.2f} s ({result.moved / elapsed:,.0f} pre-saves/s)"
             )
     finally:

@@ -39,7 +39,7 @@ from launchlink.links.public import PublicLinkApp, PublicLinkConfig
 from launchlink.links.snapshots import CachingSnapshotSource, DatabaseSnapshotSource
 from launchlink.links.visitors import VisitorLocation
 from launchlink.mail.outbox import Outbox, OutboxPages
-from launchlink.messaging.tasks import reminder_loop
+from launchlink.messaging.tasks import delivery_worker, sms_webhooks_for
 from launchlink.ops.middleware import RequestObserver
 from launchlink.ops.web import routes as ops_routes
 from launchlink.web.static import CachedStaticFiles
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from launchlink.bootstrap import PresaveParts
     from launchlink.demo import DemoSimulatorAligner
     from launchlink.fulfilment.tasks import EmbeddedWorker
-    from launchlink.messaging.tasks import ReminderLoop
+    from launchlink.messaging.tasks import DeliveryWorker
     from launchlink.presave.front import PresaveFront
     from launchlink.simulator.state import SimulatorState
 
@@ -95,7 +95,7 @@ class Application:
         self.simulator_state: SimulatorState | None = None
         self.simulator_aligner: DemoSimulatorAligner | None = None
         self.fulfilment_worker: EmbeddedWorker | None = None
-        self.reminders: ReminderLoop | None = None
+        self.messaging: DeliveryWorker | None = None
         self.presave: PresaveParts | None = None
         self.analytics: AnalyticsFlusher | None = None
 
@@ -132,8 +132,8 @@ class Application:
 
         self.fulfilment_worker = EmbeddedWorker(self.context)
         await self.fulfilment_worker.start()
-        if self.reminders is not None:
-            self.reminders.start()
+        if self.messaging is not None:
+            self.messaging.start()
 
     async def shutdown(self) -> None:
         bus = self.context.link_bus
@@ -141,8 +141,11 @@ class Application:
             bus.unsubscribe(listener)
         if self.simulator_aligner is not None:
             await self.simulator_aligner.idle()
-        if self.reminders is not None:
-            await self.reminders.stop()
+        if self.messaging is not None:
+            # Stopped before the database closes: the round in hand settles first.
+            await self.messaging.stop(
+                grace_seconds=self.context.settings.ops.shutdown_grace_seconds
+            )
         if self.fulfilment_worker is not None:
             await self.fulfilment_worker.stop()
         if self.context.link_changes is not None:
@@ -203,6 +206,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     location = visitor_location(context)
     presave = build_presave(context, location)
     routes.extend(presave.web.routes())
+    sms = sms_webhooks_for(context)
+    if sms is not None:  # the provider's signed status callbacks and fans' replies
+        routes.extend(sms.routes())
     from launchlink.dashboard.app import dashboard_routes
 
     routes.extend(dashboard_routes(context, deliver=presave.web.deliver))
@@ -222,7 +228,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         presave.web.capture = front.capture
     application.simulator_state = simulator_state
     application.simulator_aligner = aligner
-    application.reminders = reminder_loop(context)
+    application.messaging = delivery_worker(context)
     application.presave = presave
     application.public_caches = caches
     return application

@@ -297,7 +297,7 @@ def worker(
     from launchlink.fulfilment.tasks import run_worker
 
     async def make(settings: Settings) -> int:
-        # Fulfilment, the outbox's subscribers and release-day reminders, no web piece.
+        # Fulfilment, the outbox's subscribers and fans' messages, no web piece.
         return await run_worker(settings)
 
     processed = _run(make)
@@ -361,7 +361,7 @@ def replan(
         typer.Option(help="Only this release id (default: every release with pre-saves to come)."),
     ] = None,
 ) -> None:
-    """Re-plan pre-saves and reminders with the current territory time-zone table.
+    """Re-plan pre-saves and messages with the current territory time-zone table.
 
     Run it after changing LAUNCHLINK_TERRITORY_TIMEZONES_FILE and restarting: moving a
     release re-plans by itself, but a changed table is not a change any transaction sees.
@@ -406,7 +406,7 @@ def replan(
     for release_id, result in results:
         console.print(
             f"release {release_id}: {result.moved} waiting pre-save(s) moved, "
-            f"{result.back_to_waiting} sent back to wait, {result.reminders} reminder(s) moved",
+            f"{result.back_to_waiting} sent back to wait, {result.messages} message(s) moved",
             markup=False,
             highlight=False,
         )

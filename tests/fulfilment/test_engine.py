@@ -8,6 +8,7 @@ from uuid import UUID
 from sqlalchemy import func, select
 
 from launchlink.db import Database
+from launchlink.events import PresaveNeedsReauth
 from launchlink.fulfilment.engine import FulfilmentEngine
 from launchlink.fulfilment.executor import idempotency_key, plan_actions
 from launchlink.fulfilment.limiter import MemoryLimiter
@@ -15,7 +16,8 @@ from launchlink.fulfilment.repository import ActionRecord
 from launchlink.fulfilment.resolver import Resolved
 from launchlink.fulfilment.writes import IN_FLIGHT, Write
 from launchlink.models.fulfilment import FulfilmentAction, FulfilmentJob
-from launchlink.models.presave import PresaveEvent, PresaveState, Reminder
+from launchlink.models.outbox import OutboxEvent
+from launchlink.models.presave import PresaveEvent, PresaveState
 from tests.fulfilment.harness import RELEASE_AT, World, drain, fast_settings, make_world
 
 
@@ -107,7 +109,7 @@ async def test_a_territory_live_early_is_fulfilled_before_its_instant(db: Databa
     assert (await world.presave(on_time)).state == PresaveState.waiting
 
 
-async def test_a_token_revoked_mid_run_ends_in_needs_reauth_with_a_reminder(db: Database) -> None:
+async def test_a_token_revoked_mid_run_ends_in_needs_reauth_and_says_so(db: Database) -> None:
     world = await make_world(db)
     kept = await world.add_fan("spotify", user="keep-1")
     revoked = await world.add_fan("spotify", user="gone-1", email="fan@example.test")
@@ -123,9 +125,14 @@ async def test_a_token_revoked_mid_run_ends_in_needs_reauth_with_a_reminder(db: 
     grant = await world.grant_of(revoked)
     assert grant.revoked_at is not None
     assert grant.access_token is None
+    # The fan's "we couldn't save it" receipt is messaging's answer to this event.
     async with db.transaction() as session:
-        reminders = (await session.scalars(select(Reminder))).all()
-    assert [(r.presave_id, r.service) for r in reminders] == [(revoked, "spotify")]
+        emitted = (
+            await session.scalars(
+                select(OutboxEvent).where(OutboxEvent.type == PresaveNeedsReauth.type)
+            )
+        ).all()
+    assert [e.aggregate_id for e in emitted] == [str(revoked)]
     assert world.ledger_adds(revoked) == []
 
 

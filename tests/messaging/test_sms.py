@@ -65,12 +65,17 @@ async def test_double_opt_in_then_the_release_text_waits_for_the_end_of_quiet_ho
     assert "Reply STOP" in answer.text
     assert (await _fan(db, fan_id)).sms_confirmed_at == BEFORE
 
-    # Confirmed: release day and countdown texts are planned.
-    assert await _plan(db, world, clock) == 2
+    # Confirmed: the YES itself planned the release-day and countdown texts.
+    assert sorted(m.kind for m in await _messages(db)) == sorted(
+        [MessageKind.sms_opt_in, MessageKind.release_day, MessageKind.countdown]
+    )
+    assert await _plan(db, world, clock) == 0  # a sweep adds nothing
     release_at = datetime(2026, 6, 5, 4, 0, tzinfo=UTC)  # midnight in New York
     clock.set(release_at)
     held = await delivery.run_round(MessageChannel.sms)
-    assert (held.deferred, held.sent) == (2, 0)  # the countdown was due too, at 00:00 local
+    # The countdown was due a day ago (this clock jumped past it): late now, it is
+    # cancelled; "24 hours to go" after the release is never sent.
+    assert (held.deferred, held.cancelled, held.sent) == (1, 1, 0)
     opens = datetime(2026, 6, 5, 12, 0, tzinfo=UTC)  # 08:00 in New York
     messages = {m.kind: m for m in await _messages(db)}
     assert messages[MessageKind.release_day].next_attempt_at == opens
@@ -78,7 +83,7 @@ async def test_double_opt_in_then_the_release_text_waits_for_the_end_of_quiet_ho
     clock.set(opens - timedelta(minutes=1))
     assert (await delivery.run_round(MessageChannel.sms)).claimed == 0
     clock.set(opens)
-    assert (await delivery.run_round(MessageChannel.sms)).sent == 2
+    assert (await delivery.run_round(MessageChannel.sms)).sent == 1
     release_text = [s for s in rig.sim.messages.values() if "is out now" in s.body]
     assert len(release_text) == 1
     assert "https://links.example.test/tidewater/spotify?c=sms-release" in release_text[0].body

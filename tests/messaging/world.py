@@ -10,7 +10,7 @@ from uuid import UUID
 from launchlink.accounts import service as accounts
 from launchlink.db import Database
 from launchlink.kit.territories import bundled_territory_time_zones
-from launchlink.models import Artist, Fan, Link, Presave, Release, ReleaseArtist
+from launchlink.models import Artist, Destination, Fan, Link, Presave, Release, ReleaseArtist
 from launchlink.models.catalog import ReleaseMode, ReleaseType
 from launchlink.models.presave import PresaveState, ServiceMode
 from launchlink.presave.timing import fan_release_instant, fan_zone_name, timing_of
@@ -98,5 +98,14 @@ async def make_world(database: Database, *, release_date: date, slug: str = "tid
         session.add(ReleaseArtist(release_id=release.id, artist_id=artist.id, position=0))
         link = Link(workspace_id=workspace.id, release_id=release.id, slug=slug)
         session.add(link)
+        await session.flush()
+        session.add(
+            Destination(
+                link_id=link.id,
+                service="spotify",
+                url="https://open.spotify.com/album/4aawyAB9vmqN3uQ7FjRGTy",
+                position=0,
+            )
+        )
         await session.flush()
         return World(database, workspace.id, release.id, link.id)

@@ -17,11 +17,18 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import select
 
 from launchlink.app import Application, create_app
 from launchlink.config import Settings
 from launchlink.kit.clock import FrozenClock
 from launchlink.mail import MailSettings
+from launchlink.messaging.channels.settings import MessagingSettings
+from launchlink.messaging.delivery import Round
+from launchlink.models import Message
+from launchlink.models.messaging import MessageChannel, MessageKind
 from launchlink.simulator.state import SimulatorState
 from tests.api.conftest import Api
 from tests.builders import WorkspaceKey, create_workspace_with_key
@@ -87,10 +94,29 @@ def inbox(smtp: tuple[Inbox, int]) -> Inbox:
     return smtp[0]
 
 
+@pytest.fixture(scope="session")
+def dkim_pem() -> bytes:
+    """The operator's DKIM key: without one the email channel is off (messages wait)."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+
+
 @pytest.fixture
-def presave_settings(database_url: str, tmp_path: Path, smtp: tuple[Inbox, int]) -> Settings:
+def presave_settings(
+    database_url: str, tmp_path: Path, smtp: tuple[Inbox, int], dkim_pem: bytes
+) -> Settings:
+    key = tmp_path / "dkim.pem"
+    key.write_bytes(dkim_pem)
     return Settings(
-        mail=MailSettings(host="127.0.0.1", port=smtp[1], security="none"),
+        mail=MailSettings(
+            host="127.0.0.1", port=smtp[1], security="none", from_address="Tide <news@example.test>"
+        ),
+        messaging=MessagingSettings(
+            dkim_domain="example.test", dkim_key_file=key, email_per_second=1000.0
+        ),
         database_url=database_url,
         var_dir=tmp_path / "var",
         public_url=PUBLIC_URL,
@@ -106,6 +132,36 @@ async def papp(presave_settings: Settings, clock: FrozenClock) -> AsyncIterator[
     application = create_app(presave_settings, clock=clock)
     yield application
     await application.shutdown()
+
+
+async def deliver_messages(
+    app: Application, channel: MessageChannel = MessageChannel.email
+) -> Round:
+    """What the app's delivery worker does in a round (its loop is not started in tests):
+    the outbox's planners first (a fan's event plans their messages), then every due
+    message of ``channel``, round after round until none is left; the totals."""
+    assert app.context.outbox is not None
+    assert app.messaging is not None
+    await app.context.outbox.run_once()
+    total = Round()
+    while True:
+        done = await app.messaging.delivery.run_round(channel)
+        if done.claimed == 0:
+            return total
+        for name in ("claimed", "sent", "deferred", "retrying", "failed", "cancelled"):
+            setattr(total, name, getattr(total, name) + getattr(done, name))
+
+
+async def reminder_messages(app: Application) -> list[Message]:
+    """The release-day messages planned (what a "remind me" sign-up asks for), after the
+    outbox's planners ran; every channel, oldest first."""
+    assert app.context.outbox is not None
+    await app.context.outbox.run_once()
+    async with app.context.database.sessionmaker() as session:
+        rows = await session.execute(
+            select(Message).where(Message.kind == MessageKind.release_day).order_by(Message.id)
+        )
+        return list(rows.scalars())
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import func, select
 
 from launchlink.app import Application
-from launchlink.models import ConsentRecord, Fan, MagicLink, Presave, Reminder, ServiceGrant
+from launchlink.models import ConsentRecord, Fan, MagicLink, Presave, ServiceGrant
 from launchlink.models.presave import PendingContact, PresaveState
 from launchlink.web.security import BROWSER_COOKIE
 from tests.api.conftest import Api
@@ -28,6 +28,7 @@ from tests.presave.conftest import (
     open_page,
     opt_in_path,
     presave_via_spotify,
+    reminder_messages,
 )
 
 FAN_A = "fan.a@example.com"
@@ -78,6 +79,9 @@ async def test_a_stranger_typing_a_fans_email_sees_and_changes_nothing_of_theirs
         [fan_a] = await _rows(papp, Fan)
         before = _fan_facts(fan_a)
         [grant_a] = await _rows(papp, ServiceGrant)
+        # A's own release-day email, planned for A's Spotify pre-save.
+        planned = [(m.id, m.fan_id, m.state) for m in await reminder_messages(papp)]
+        assert [fan_id for _, fan_id, _ in planned] == [fan_a.id]
         inbox.messages.clear()
 
         # B asks for a reminder with A's address, then with an address nobody has.
@@ -89,7 +93,7 @@ async def test_a_stranger_typing_a_fans_email_sees_and_changes_nothing_of_theirs
         for leak in ("/revoke/", "Spotify", "fan.a", "done?t="):
             assert leak not in with_a.text
         # Nothing was scheduled, joined or changed: both addresses just wait.
-        assert await _count(papp, Reminder) == 0
+        assert [(m.id, m.fan_id, m.state) for m in await reminder_messages(papp)] == planned
         assert await _count(papp, Fan) == 1
         [fan_a_after] = await _rows(papp, Fan)
         assert _fan_facts(fan_a_after) == before
@@ -159,7 +163,7 @@ async def test_the_owner_confirming_a_strangers_request_gets_it_and_the_stranger
         confirmed = await confirm_address(browser_a, inbox, FAN_A)
         assert confirmed.status_code == 303
         [fan_a] = await _rows(papp, Fan)
-        [reminder] = await _rows(papp, Reminder)
+        [reminder] = await reminder_messages(papp)
         assert reminder.fan_id == fan_a.id
         a_page = await browser_a.get(a_done)
         assert "Spotify" in a_page.text
@@ -304,8 +308,8 @@ async def test_the_confirmation_link_works_once_and_a_get_never_confirms(
         link = opt_in_path(inbox, "once@example.com")
         for _ in range(3):
             assert (await fan.get(link)).status_code == 200
-        assert await _count(papp, Reminder) == 0
+        assert len(await reminder_messages(papp)) == 0
         assert (await confirm_address(fan, inbox, "once@example.com")).status_code == 303
         page = await fan.get(link)
         assert "Already confirmed" in page.text
-    assert await _count(papp, Reminder) == 1
+    assert len(await reminder_messages(papp)) == 1

@@ -3,7 +3,7 @@
 For each mode, one campaign puts every connector service of the registry in that mode. A fan
 per offered service goes through the real pre-save page and sign-in (the simulator's consent
 pages, MusicKit's stand-in for Apple), the clock moves to the release, fulfilment and the
-release-day reminders run, and every offered combination must reach its end — the pre-save
+release-day messages go out, and every offered combination must reach its end — the pre-save
 ``done`` with the promised writes in the simulator's ledger, the reminder emailed, the link
 served — while nothing that is not offered can be started. Then each piece of configuration
 is removed in turn: the page, the campaign API and ``GET /api/v1/services`` stop offering
@@ -32,8 +32,9 @@ from launchlink.fulfilment.engine import FulfilmentEngine
 from launchlink.fulfilment.limiter import MemoryLimiter
 from launchlink.fulfilment.settings import FulfilmentSettings
 from launchlink.kit.clock import FrozenClock
-from launchlink.models import Presave, Reminder
-from launchlink.models.presave import PresaveState, ReminderState, ServiceMode
+from launchlink.models import Message, Presave
+from launchlink.models.messaging import MessageKind, MessageState
+from launchlink.models.presave import PresaveState, ServiceMode
 from launchlink.platforms import parse_service_url
 from launchlink.presave.modes import (
     CampaignPromise,
@@ -60,6 +61,7 @@ from tests.presave.conftest import (
     browser_for,
     confirm_address,
     csrf_of,
+    deliver_messages,
     open_page,
 )
 
@@ -291,8 +293,7 @@ async def test_every_offered_service_and_mode_of_the_registry_reaches_its_end(
 
     clock.set(release_at + timedelta(seconds=1))
     await fulfil_everything(engine_of(papp, clock))
-    assert papp.reminders is not None
-    await papp.reminders.sender.send_due()
+    await deliver_messages(papp)
 
     presaves = await presaves_by_service(papp)
     for service, effective in expected.items():
@@ -315,13 +316,19 @@ async def test_every_offered_service_and_mode_of_the_registry_reaches_its_end(
             # Deep-linked to the service where the link has a destination for it (YouTube's
             # is the YouTube Music one, so that fan gets the link itself).
             listen = "/soon" if service == "youtube" else f"/soon/{service}"
-            assert f"https://links.example.test{listen}\r\n" in Inbox.text_of(email), service
+            assert f"https://links.example.test{listen}?c=email-release" in Inbox.text_of(email), (
+                service
+            )
         else:
             assert service not in presaves  # a link is followed, nothing is stored
     if mode is ServiceMode.reminder:
         async with papp.context.database.sessionmaker() as session:
-            reminders = (await session.execute(select(Reminder))).scalars().all()
-        assert {r.state for r in reminders} == {ReminderState.sent}
+            messages = (
+                await session.execute(
+                    select(Message).where(Message.kind == MessageKind.release_day)
+                )
+            ).scalars()
+            assert {m.state for m in messages} == {MessageState.sent}
     if mode is ServiceMode.link_only:
         # After the release the same link sends each fan straight to the service.
         async with browser_for(papp, **{"CF-IPCountry": "GB"}) as browser:

@@ -2,8 +2,8 @@
 
 The web process delivers its own events right after the commit (so the email has left
 when the page answers); when it dies first, a worker process — a real ``launchlink
-worker`` subprocess, without any web piece — sends it. Release-day reminders are sent by
-the worker too.
+worker`` subprocess, without any web piece — sends it. Release-day messages (the
+reminders) are sent by the worker's delivery loop too.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from sqlalchemy import select
 
 from launchlink.app import Application
 from launchlink.config import Settings
-from launchlink.models import Link, Reminder
+from launchlink.models import Link, Message
+from launchlink.models.messaging import MessageChannel, MessageKind, MessageState
 from launchlink.models.outbox import OutboxEvent
-from launchlink.models.presave import ReminderChannel, ReminderState
 from launchlink.presave import service as presave_service
 from launchlink.presave.service import FanChoices
 from tests.api.conftest import Api
@@ -56,6 +56,9 @@ def _environment(settings: Settings, smtp_port: int) -> dict[str, str]:
         "LAUNCHLINK_MAIL__HOST": "127.0.0.1",
         "LAUNCHLINK_MAIL__PORT": str(smtp_port),
         "LAUNCHLINK_MAIL__SECURITY": "none",
+        "LAUNCHLINK_MAIL__FROM_ADDRESS": settings.resolved_mail.from_address,
+        "LAUNCHLINK_MESSAGING__DKIM_DOMAIN": settings.messaging.dkim_domain or "",
+        "LAUNCHLINK_MESSAGING__DKIM_KEY_FILE": str(settings.messaging.dkim_key_file),
         "LAUNCHLINK_OUTBOX__POLL_SECONDS": "0.2",
     }
 
@@ -118,14 +121,23 @@ async def test_a_worker_process_sends_the_release_day_reminder(
     assert worker.returncode == 0, log.read_text()
 
     assert "is out now" in email["Subject"]
-    assert "https://links.example.test/soon/deezer" in Inbox.text_of(email)
+    assert "https://links.example.test/soon/deezer?c=email-release" in Inbox.text_of(email)
     assert email["List-Unsubscribe"].startswith("<https://links.example.test/presave/unsubscribe/")
-    assert len(inbox.to("fan@example.com")) == 1
+    assert email["DKIM-Signature"] is not None
+    assert len(inbox.to("fan@example.com")) == 1  # its countdown came too late: cancelled
     async with papp.context.database.sessionmaker() as session:
-        reminder = (
-            await session.execute(select(Reminder).where(Reminder.channel == ReminderChannel.email))
-        ).scalar_one()
-    assert reminder.state is ReminderState.sent
+        messages = {
+            m.kind: m.state
+            for m in (
+                await session.execute(
+                    select(Message).where(Message.channel == MessageChannel.email)
+                )
+            ).scalars()
+        }
+    assert messages == {
+        MessageKind.release_day: MessageState.sent,
+        MessageKind.countdown: MessageState.cancelled,
+    }
 
 
 async def test_the_opt_in_email_is_sent_by_a_worker_when_the_web_process_died_after_commit(

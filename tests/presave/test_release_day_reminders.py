@@ -1,6 +1,10 @@
-"""Release-day email reminders go out once, at the fan's release instant, to their service."""
+"""A "remind me" sign-up is a pre-save whose release-day message is the reminder: it goes
+out once, at the fan's release instant, linked to their service, through the message
+outbox (the countdown 24 hours before it), and survives a mail server outage."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import httpx
 from sqlalchemy import select
@@ -8,10 +12,9 @@ from sqlalchemy import select
 from launchlink.app import Application
 from launchlink.kit.clock import FrozenClock
 from launchlink.mail.settings import MailSettings
-from launchlink.mail.smtp import SmtpMailSender
-from launchlink.messaging.service import retry_delay
-from launchlink.models import Presave, Reminder
-from launchlink.models.presave import ReminderChannel, ReminderState
+from launchlink.messaging.channels.email import SmtpChannel
+from launchlink.models import Message, Presave
+from launchlink.models.messaging import MessageChannel, MessageKind, MessageState
 from tests.api.conftest import Api
 from tests.builders import WorkspaceKey
 from tests.presave.conftest import (
@@ -19,6 +22,7 @@ from tests.presave.conftest import (
     _free_port,
     ask_for_reminder,
     confirm_address,
+    deliver_messages,
     make_presave_link,
 )
 
@@ -32,6 +36,12 @@ async def sign_up_for_a_reminder(
     assert (await confirm_address(fan, inbox, "listener@example.com")).status_code == 303
 
 
+async def _email_messages(papp: Application) -> dict[MessageKind, Message]:
+    async with papp.context.database.sessionmaker() as session:
+        rows = await session.execute(select(Message).where(Message.channel == MessageChannel.email))
+        return {m.kind: m for m in rows.scalars()}
+
+
 async def test_a_due_reminder_is_emailed_once_with_a_link_to_the_fans_service(
     papp: Application,
     admin: Api,
@@ -42,28 +52,34 @@ async def test_a_due_reminder_is_emailed_once_with_a_link_to_the_fans_service(
 ) -> None:
     await sign_up_for_a_reminder(fan, admin, label, inbox)
     inbox.messages.clear()  # the opt-in and the sign-up confirmation
-    assert papp.reminders is not None
-    sender = papp.reminders.sender
 
-    assert await sender.send_due() == 0  # not yet: before the fan's release instant
+    assert (await deliver_messages(papp)).claimed == 0  # not yet: before the release
     async with papp.context.database.sessionmaker() as session:
         presave = (await session.execute(select(Presave))).scalar_one()
-    clock.set(presave.due_at)
+    planned = await _email_messages(papp)
+    assert planned[MessageKind.release_day].send_at == presave.due_at
+    assert planned[MessageKind.countdown].send_at == presave.due_at - timedelta(hours=24)
 
-    assert await sender.send_due() == 1
-    assert await sender.send_due() == 0  # never twice
+    clock.set(presave.due_at - timedelta(hours=24))
+    assert (await deliver_messages(papp)).sent == 1
+    [countdown] = inbox.to("listener@example.com")
+    assert "24 hours" in countdown["Subject"]
+    inbox.messages.clear()
+
+    clock.set(presave.due_at)
+    assert (await deliver_messages(papp)).sent == 1
+    assert (await deliver_messages(papp)).claimed == 0  # never twice
     [email] = inbox.to("listener@example.com")
     text = Inbox.text_of(email)
     assert "is out now" in email["Subject"]
-    assert "https://links.example.test/soon/deezer" in text
-    assert "/revoke/" in text
+    assert "https://links.example.test/soon/deezer?c=email-release" in text
     assert email["List-Unsubscribe"].startswith("<https://links.example.test/presave/unsubscribe/")
+    assert email["List-Unsubscribe"].strip("<>") in text
     assert email["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    async with papp.context.database.sessionmaker() as session:
-        reminders = list((await session.execute(select(Reminder))).scalars())
-    email_reminder = next(r for r in reminders if r.channel is ReminderChannel.email)
-    assert email_reminder.state is ReminderState.sent
-    assert email_reminder.sent_at == presave.due_at
+    assert email["DKIM-Signature"] is not None
+    release_day = (await _email_messages(papp))[MessageKind.release_day]
+    assert release_day.state is MessageState.sent
+    assert release_day.sent_at == presave.due_at
 
 
 async def test_a_mail_server_outage_keeps_the_reminder_for_the_next_round(
@@ -75,28 +91,32 @@ async def test_a_mail_server_outage_keeps_the_reminder_for_the_next_round(
     clock: FrozenClock,
 ) -> None:
     await sign_up_for_a_reminder(fan, admin, label, inbox)
-    assert papp.reminders is not None
-    sender = papp.reminders.sender
+    assert papp.messaging is not None
+    delivery = papp.messaging.delivery
     async with papp.context.database.sessionmaker() as session:
         presave = (await session.execute(select(Presave))).scalar_one()
     clock.set(presave.due_at)
 
-    working = sender.mail
+    channels = dict(delivery.channels)
+    working = channels[MessageChannel.email]
     # A real SMTP client aimed at a port where no mail server listens.
-    sender.mail = SmtpMailSender(
-        MailSettings(host="127.0.0.1", port=_free_port(), security="none", timeout_seconds=2)
+    channels[MessageChannel.email] = SmtpChannel(
+        MailSettings(host="127.0.0.1", port=_free_port(), security="none", timeout_seconds=2),
+        signer=None,
+        clock=clock,
     )
-    assert await sender.send_due() == 0
-    async with papp.context.database.sessionmaker() as session:
-        reminder = (
-            await session.execute(select(Reminder).where(Reminder.channel == ReminderChannel.email))
-        ).scalar_one()
-    assert reminder.state is ReminderState.pending
-    assert reminder.last_error  # the failure is recorded, the reminder kept
+    delivery.channels = channels
+    outage = await deliver_messages(papp)
+    # The countdown's moment passed with its release: it is cancelled, not sent late.
+    assert (outage.sent, outage.retrying, outage.cancelled) == (0, 1, 1)
+    release_day = (await _email_messages(papp))[MessageKind.release_day]
+    assert release_day.state is MessageState.queued
+    assert release_day.last_error  # the failure is recorded, the message kept
+    assert release_day.attempts == 1
 
-    sender.mail = working
+    channels[MessageChannel.email] = working
     inbox.messages.clear()
-    assert await sender.send_due() == 0  # backing off: not in the very next round
-    clock.advance(retry_delay(1))
-    assert await sender.send_due() == 1
+    assert (await deliver_messages(papp)).claimed == 0  # backing off: not at once
+    clock.advance(timedelta(seconds=delivery.settings.retry_base_seconds))
+    assert (await deliver_messages(papp)).sent == 1
     assert len(inbox.to("listener@example.com")) == 1

@@ -1,4 +1,4 @@
-"""A release that moves takes its pre-saves and reminders with it, in both directions.
+"""A release that moves takes its pre-saves and messages with it, in both directions.
 
 Walked as a label over HTTP (``PATCH /api/v1/releases/{id}``) with fans who pre-saved
 through the real pages: one in Britain on Spotify, one in the US who chose Tokyo time on
@@ -30,10 +30,11 @@ from launchlink.fulfilment.engine import FulfilmentEngine
 from launchlink.fulfilment.limiter import MemoryLimiter
 from launchlink.fulfilment.service import build_engine
 from launchlink.kit.clock import FrozenClock
-from launchlink.models import Presave, PresaveEvent, Reminder
+from launchlink.models import Message, Presave, PresaveEvent
 from launchlink.models.accounts import Role
 from launchlink.models.fulfilment import FulfilmentJob, ReleaseResolution
-from launchlink.models.presave import PresaveState, ReminderChannel
+from launchlink.models.messaging import MessageChannel, MessageKind
+from launchlink.models.presave import PresaveState
 from launchlink.presave.modes import RegistrySource
 from launchlink.simulator.catalog import Album, Track
 from launchlink.simulator.state import SimulatorState
@@ -45,6 +46,7 @@ from tests.presave.conftest import (
     browser_for,
     confirm_address,
     csrf_of,
+    deliver_messages,
     make_presave_link,
     open_page,
     presave_via_spotify,
@@ -161,11 +163,19 @@ async def plans(papp: Application) -> dict[UUID, tuple[str, datetime, str]]:
 
 
 async def reminder_times(papp: Application) -> dict[UUID, datetime]:
+    """The release-day emails (the reminders) planned, by pre-save."""
+    assert papp.context.outbox is not None
+    await papp.context.outbox.run_once()  # the planner answers presave.created
     async with papp.context.database.sessionmaker() as session:
         rows = (
-            await session.execute(select(Reminder).where(Reminder.channel == ReminderChannel.email))
+            await session.execute(
+                select(Message).where(
+                    Message.channel == MessageChannel.email,
+                    Message.kind == MessageKind.release_day,
+                )
+            )
         ).scalars()
-        return {r.presave_id: r.send_at for r in rows if r.presave_id is not None}
+        return {m.presave_id: m.send_at for m in rows if m.presave_id is not None}
 
 
 async def move(admin: Api, label: WorkspaceKey, fans: Fans, **timing: Any) -> dict[str, Any]:
@@ -391,9 +401,7 @@ async def test_an_earlier_date_already_past_makes_everyone_due_at_once(
     sim: SimulatorState,
 ) -> None:
     fans = await three_zones(papp, admin, label, inbox)
-    assert papp.reminders is not None
-    sender = papp.reminders.sender
-    assert await sender.send_due() == 0
+    assert (await deliver_messages(papp)).sent == 0
     release_on_services(sim, available_from=at("2026-02-28T00:00"))
 
     # It is 1 March, 12:00 UTC: out today, so past midnight everywhere these fans are.
@@ -407,7 +415,9 @@ async def test_an_earlier_date_already_past_makes_everyone_due_at_once(
     assert {after[p][2] for p in (fans.gb, fans.tokyo)} == {"waiting"}
     assert await drain(engine_of(papp, clock)) == 2  # due now, not at the old date
     assert (await plans(papp))[fans.gb][2] == "done"
-    assert await sender.send_due() == 1  # the reminder goes out now too
+    # The reminder goes out now too; its countdown, whose moment passed, was cancelled
+    # by the move.
+    assert (await deliver_messages(papp)).sent == 1
 
 
 async def test_an_earlier_date_still_ahead_brings_everyone_forward(
@@ -643,7 +653,7 @@ async def test_move_release_replans_like_the_api(
         )
 
     assert change.replan is not None
-    assert (change.replan.moved, change.replan.reminders) == (3, 1)
+    assert (change.replan.moved, change.replan.messages) == (3, 2)  # release day, countdown
     after = await plans(papp)
     assert {after[fan][1] for fan in (fans.gb, fans.tokyo, fans.reminder)} == {soon}
     assert (await reminder_times(papp))[fans.reminder] == soon

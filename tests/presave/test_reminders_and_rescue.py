@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from launchlink.app import Application
 from launchlink.kit.clock import FrozenClock
-from launchlink.models import ConsentRecord, Fan, MagicLink, Presave, Reminder
-from launchlink.models.presave import ConsentKind, ReminderChannel, ServiceMode
+from launchlink.models import ConsentRecord, Fan, MagicLink, Message, Presave
+from launchlink.models.messaging import MessageChannel, MessageKind
+from launchlink.models.presave import ConsentKind, ServiceMode
 from tests.api.conftest import Api
 from tests.builders import WorkspaceKey
 from tests.presave.conftest import (
@@ -48,7 +49,7 @@ async def test_a_reminder_waits_until_its_address_is_confirmed_then_is_scheduled
     )
     assert answer.status_code == 200
     assert "Check your inbox" in answer.text
-    for model in (Fan, Presave, Reminder, ConsentRecord):
+    for model in (Fan, Presave, Message, ConsentRecord):
         assert await _count(papp, model) == 0, model
     [opt_in] = inbox.to("listener@example.com")
     assert opt_in["Subject"] == "Confirm your reminder for Midnight Cartography"
@@ -59,7 +60,7 @@ async def test_a_reminder_waits_until_its_address_is_confirmed_then_is_scheduled
     assert prefetched.status_code == 200
     assert "Confirm your reminder" in prefetched.text
     assert "ending in 123" in prefetched.text
-    assert await _count(papp, Reminder) == 0, "a GET must never confirm"
+    assert await _count(papp, Message) == 0, "a GET must never confirm"
 
     clock.advance(timedelta(hours=3))
     confirmed = await confirm_address(fan, inbox, "listener@example.com")
@@ -70,17 +71,25 @@ async def test_a_reminder_waits_until_its_address_is_confirmed_then_is_scheduled
     async with papp.context.database.sessionmaker() as session:
         presave = (await session.execute(select(Presave))).scalar_one()
         fan_row = (await session.execute(select(Fan))).scalar_one()
-        reminders = list((await session.execute(select(Reminder))).scalars())
         consents = list((await session.execute(select(ConsentRecord))).scalars())
     assert presave.mode is ServiceMode.reminder
     assert presave.service == "deezer"
     assert (fan_row.email, fan_row.phone) == ("listener@example.com", "+447700900123")
     assert fan_row.email_consent_at == clock.now()
-    assert {(r.channel, r.service) for r in reminders} == {
-        (ReminderChannel.email, "deezer"),
-        (ReminderChannel.sms, "deezer"),
+    assert papp.context.outbox is not None
+    await papp.context.outbox.run_once()
+    async with papp.context.database.sessionmaker() as session:
+        messages = list((await session.execute(select(Message))).scalars())
+    # The email reminder (and its countdown) and, for texts, the double opt-in's "reply
+    # YES" first: the release-day text waits for the answer.
+    assert {(m.kind, m.channel) for m in messages} == {
+        (MessageKind.release_day, MessageChannel.email),
+        (MessageKind.countdown, MessageChannel.email),
+        (MessageKind.sms_opt_in, MessageChannel.sms),
     }
-    assert all(r.send_at == presave.due_at for r in reminders)
+    [release_day] = [m for m in messages if m.kind is MessageKind.release_day]
+    assert release_day.send_at == presave.due_at
+    assert release_day.variables["service"] == "deezer"
     assert {c.kind for c in consents} == {ConsentKind.email, ConsentKind.sms}
     assert all(c.at == clock.now() for c in consents), "consent is given by the click"
     assert all(c.consent_text_id is not None for c in consents)
@@ -113,7 +122,7 @@ async def test_an_expired_or_altered_confirmation_link_confirms_nothing(
     assert late.status_code == 410
     forged = await fan.post(link, data={})
     assert forged.status_code in (403, 410)
-    assert await _count(papp, Reminder) == 0
+    assert await _count(papp, Message) == 0
     assert await _count(papp, Fan) == 0
 
 

@@ -10,8 +10,9 @@ import httpx
 from sqlalchemy import func, select
 
 from launchlink.app import Application
-from launchlink.models import Fan, MagicLink, Presave, PresaveEvent, Reminder, ServiceGrant
-from launchlink.models.presave import PendingContact, PresaveState, ReminderState
+from launchlink.models import Fan, MagicLink, Presave, PresaveEvent, ServiceGrant
+from launchlink.models.messaging import MessageState
+from launchlink.models.presave import PendingContact, PresaveState
 from tests.api.conftest import Api
 from tests.builders import WorkspaceKey, create_workspace_with_key
 from tests.presave.conftest import (
@@ -22,6 +23,7 @@ from tests.presave.conftest import (
     csrf_of,
     make_presave_link,
     presave_via_spotify,
+    reminder_messages,
 )
 
 
@@ -56,7 +58,7 @@ async def test_revoke_deletes_the_tokens_and_cancels_everything_pending(
     assert grant.revoked_at is not None
 
 
-async def test_revoke_cancels_pending_reminders(
+async def test_revoke_cancels_the_planned_reminder_at_once(
     papp: Application, admin: Api, label: WorkspaceKey, fan: httpx.AsyncClient, inbox: Inbox
 ) -> None:
     await make_presave_link(admin, label)
@@ -65,9 +67,9 @@ async def test_revoke_cancels_pending_reminders(
     revoke = await _revoke_link(fan, done.headers["location"])
     page = await fan.get(revoke)
     await fan.post(revoke, data={"csrf": csrf_of(page.text)})
-    async with papp.context.database.sessionmaker() as session:
-        reminder = (await session.execute(select(Reminder))).scalar_one()
-    assert reminder.state is ReminderState.cancelled
+    [reminder] = await reminder_messages(papp)
+    assert reminder.state is MessageState.cancelled
+    assert reminder.last_error == "revoked by the fan"
 
 
 async def test_a_tampered_revoke_link_changes_nothing(

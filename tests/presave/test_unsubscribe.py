@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from launchlink.app import Application
-from launchlink.models import ConsentRecord, Fan, Presave, Reminder
-from launchlink.models.presave import ConsentKind, PresaveState, ReminderState
+from launchlink.models import ConsentRecord, Fan, Presave
+from launchlink.models.messaging import MessageState
+from launchlink.models.presave import ConsentKind, PresaveState
 from tests.api.conftest import Api
 from tests.builders import WorkspaceKey
 from tests.presave.conftest import (
@@ -24,6 +25,7 @@ from tests.presave.conftest import (
     confirm_address,
     csrf_of,
     make_presave_link,
+    reminder_messages,
 )
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -46,10 +48,11 @@ async def _signed_up(papp: Application, inbox: Inbox, address: str) -> EmailMess
     return next(m for m in inbox.to(address) if m["List-Unsubscribe"])
 
 
-async def _states(papp: Application) -> tuple[PresaveState, ReminderState]:
+async def _states(papp: Application) -> tuple[PresaveState, MessageState]:
+    """The pre-save and its release-day email (the reminder)."""
     async with papp.context.database.sessionmaker() as session:
         presave = (await session.execute(select(Presave))).scalar_one()
-        reminder = (await session.execute(select(Reminder))).scalar_one()
+    [reminder] = await reminder_messages(papp)
     return presave.state, reminder.state
 
 
@@ -65,7 +68,7 @@ async def test_a_one_click_post_without_cookie_or_csrf_revokes(
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
     assert answer.status_code == 200
-    assert await _states(papp) == (PresaveState.cancelled, ReminderState.cancelled)
+    assert await _states(papp) == (PresaveState.cancelled, MessageState.cancelled)
     async with papp.context.database.sessionmaker() as session:
         fan = (await session.execute(select(Fan))).scalar_one()
         withdrawn = [
@@ -89,7 +92,7 @@ async def test_a_one_click_post_sent_as_multipart_also_revokes(
     async with browser_for(papp) as mail_client:
         answer = await mail_client.post(path, files={"List-Unsubscribe": (None, "One-Click")})
     assert answer.status_code == 200
-    assert await _states(papp) == (PresaveState.cancelled, ReminderState.cancelled)
+    assert await _states(papp) == (PresaveState.cancelled, MessageState.cancelled)
 
 
 async def test_opening_the_unsubscribe_url_never_revokes_and_offers_the_form(
@@ -102,14 +105,14 @@ async def test_opening_the_unsubscribe_url_never_revokes_and_offers_the_form(
             page = await scanner.get(path)
             assert page.status_code == 200
             assert 'id="confirm-revoke"' in page.text
-        assert await _states(papp) == (PresaveState.waiting, ReminderState.pending)
+        assert await _states(papp) == (PresaveState.waiting, MessageState.queued)
         # A person presses the button: the human page keeps its CSRF form.
         no_token = await scanner.post(path, data={})
         assert no_token.status_code == 403
-        assert await _states(papp) == (PresaveState.waiting, ReminderState.pending)
+        assert await _states(papp) == (PresaveState.waiting, MessageState.queued)
         pressed = await scanner.post(path, data={"csrf": csrf_of(page.text)})
     assert pressed.status_code == 200
-    assert await _states(papp) == (PresaveState.cancelled, ReminderState.cancelled)
+    assert await _states(papp) == (PresaveState.cancelled, MessageState.cancelled)
 
 
 @pytest.mark.parametrize("change", ["altered", "wrong_purpose", "truncated"])
@@ -135,7 +138,7 @@ async def test_a_forged_unsubscribe_url_is_refused_and_changes_nothing(
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
     assert answer.status_code == 404
-    assert await _states(papp) == (PresaveState.waiting, ReminderState.pending)
+    assert await _states(papp) == (PresaveState.waiting, MessageState.queued)
 
 
 async def test_the_human_revoke_link_does_not_take_a_one_click_post(
@@ -152,4 +155,4 @@ async def test_the_human_revoke_link_does_not_take_a_one_click_post(
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
     assert answer.status_code == 403
-    assert await _states(papp) == (PresaveState.waiting, ReminderState.pending)
+    assert await _states(papp) == (PresaveState.waiting, MessageState.queued)

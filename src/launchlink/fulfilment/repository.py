@@ -35,8 +35,6 @@ from launchlink.models.presave import (
     Presave,
     PresaveEvent,
     PresaveState,
-    Reminder,
-    ReminderChannel,
     ServiceGrant,
     ServiceMode,
 )
@@ -790,31 +788,6 @@ class FulfilmentRepository:
             )
             .execution_options(synchronize_session=False)
         )
-
-    async def add_reminder(self, job: ClaimedJob, now: datetime) -> bool:
-        """The reminder path for a fan whose grant died: an email, if they gave one."""
-        fan = await self.session.get(Fan, job.fan_id)
-        if fan is None or not fan.email or fan.deleted_at is not None:
-            return False
-        exists = await self.session.scalar(
-            select(func.count())
-            .select_from(Reminder)
-            .where(Reminder.presave_id == job.presave_id, Reminder.channel == ReminderChannel.email)
-        )
-        if exists:
-            return False
-        self.session.add(
-            Reminder(
-                workspace_id=job.workspace_id,
-                fan_id=job.fan_id,
-                link_id=job.link_id,
-                presave_id=job.presave_id,
-                channel=ReminderChannel.email,
-                service=job.service,
-                send_at=now,
-            )
-        )
-        return True
 
     # -- progress and reports -------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 ``run_worker`` is what ``launchlink worker`` runs: it builds the process's context with
 :mod:`launchlink.bootstrap` (no web piece), runs the fulfilment worker, the outbox
-dispatcher and the reminder loop, stops cleanly on SIGTERM/SIGINT (a second signal, or
+dispatcher and the messaging delivery worker, stops cleanly on SIGTERM/SIGINT (a second signal, or
 SIGKILL, is also safe: leases expire and the jobs and deliveries are re-claimed) and
 closes what it opened.
 """
@@ -36,18 +36,18 @@ async def run_worker(
 ) -> int:
     """Run one worker until a stop signal; returns how many jobs it processed."""
     from launchlink.bootstrap import build_context, close_context
-    from launchlink.messaging.tasks import reminder_loop
+    from launchlink.messaging.tasks import delivery_worker
 
     context = build_context(settings, role="worker", clock=clock, registry=registry)
     worker = EmbeddedWorker(context, services=services)
-    reminders = reminder_loop(context)
+    messaging = delivery_worker(context)
     loop = asyncio.get_running_loop()
     if handle_signals:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, worker.worker.request_stop)
-    # Release-day email reminders are sent by workers too, not only by `serve`.
-    reminders.start()
+    # Fans' messages are sent by every worker too, not only by `serve`.
+    messaging.start()
     # Web processes with workers ship their analytics here to be enriched and stored.
     drain = None
     if settings.analytics.enabled:
@@ -60,7 +60,7 @@ async def run_worker(
     finally:
         if drain is not None:
             await drain.stop()
-        await reminders.stop()
+        await messaging.stop(grace_seconds=settings.ops.shutdown_grace_seconds)
         await worker.engine.limiter.aclose()
         if registry is None:
             await close_context(context)

@@ -153,7 +153,8 @@ class GroupWriter:
                 if write.final.state == PresaveState.needs_reauth:
                     if grant is not None and write.revoke is not None:
                         await repository.revoke_grant(grant.id, write.revoke, now)
-                    await repository.add_reminder(write.job, now)
+                    # The fan's "we couldn't save it" receipt is planned by messaging
+                    # from the presave.needs_reauth emitted below.
                 elif grant is not None:
                     forget.append(grant.id)
             await repository.forget_tokens_of_finished(forget, now)

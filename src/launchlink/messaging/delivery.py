@@ -42,6 +42,7 @@ from launchlink.messaging.channels.base import (
     TransientFailure,
 )
 from launchlink.messaging.channels.settings import MessagingSettings
+from launchlink.messaging.planner import COUNTDOWN
 from launchlink.messaging.quiet_hours import QuietHours
 from launchlink.messaging.repository import (
     ClaimedMessage,
@@ -167,6 +168,13 @@ class Delivery:
         if refusal is not None:
             plan.result = Settled(m.id, MessageState.cancelled, "cancelled", error=refusal)
             return plan
+        if m.kind is MessageKind.countdown and now >= m.send_at + COUNTDOWN:
+            # Late (workers down, deferred): "24 hours to go" after the release is wrong.
+            plan.result = Settled(
+                m.id, MessageState.cancelled, "cancelled",
+                error="the release moment passed before its countdown could go out",
+            )  # fmt: skip
+            return plan
         if identity is not None and identity.paused:
             reason = f"the workspace's sending is paused: {identity.paused_reason or 'by hand'}"
             plan.result = _defer(m, now + PAUSED_RECHECK, reason)
@@ -201,7 +209,12 @@ class Delivery:
         }
         if content is not None:
             canonical = _canonical(content, self.public_url)
-            platform = PLATFORMS.get(service) if isinstance(service, str) else None
+            # Deep-linked to the fan's service only where the link has a destination there.
+            platform = (
+                PLATFORMS.get(service)
+                if isinstance(service, str) and service in content.services
+                else None
+            )
             variables.update(
                 title=content.title,
                 artists=", ".join(content.artists),

@@ -1,4 +1,4 @@
-"""Building fans' emails: the opt-in, the receipt, the magic link and the reminder.
+"""Building fans' pre-save emails: the opt-in, the receipt and the magic link.
 
 Pure building from what was read (a link snapshot, the fan's pre-saves, a token): no
 database, no sending. Templates are ``templates/presave/email_*.txt``, rendered in the
@@ -15,7 +15,6 @@ from launchlink.kit.clock import Clock
 from launchlink.links.snapshot import LinkSnapshot
 from launchlink.mail import OutgoingEmail
 from launchlink.models import Presave
-from launchlink.platforms import PLATFORMS
 from launchlink.presave import service as presave_service
 from launchlink.presave.page import PresavePages
 from launchlink.presave.service import PresaveKit
@@ -103,35 +102,5 @@ class Emails:
             subject=_("Finish your pre-save of %(title)s") % {"title": snapshot.release_title},
             text=self.pages.render_text("presave/email_magic_link.txt", language, context),
             tag="magic_link",
-            idempotency_key=key,
-        )
-
-    def reminder(
-        self,
-        snapshot: LinkSnapshot,
-        *,
-        to: str,
-        fan_id: UUID,
-        service: str | None,
-        language: str,
-        key: str,
-    ) -> OutgoingEmail:
-        """Release day: deep-linked to the fan's service when the link has it."""
-        destination = snapshot.destination(service) if service else None
-        listen = f"{snapshot.canonical_url}/{service}" if destination else snapshot.canonical_url
-        platform = PLATFORMS.get(service) if service else None
-        _ = self.pages.translations.get(language).gettext
-        context = self.pages.release_context(snapshot, language)
-        context.update(
-            service_name=platform.display_name if platform and destination else _("your service"),
-            listen_link=listen,
-            revoke_link=self._revoke_link(fan_id, snapshot.link_id),
-        )
-        return OutgoingEmail(
-            to=to,
-            subject=_("%(title)s is out now") % {"title": snapshot.release_title},
-            text=self.pages.render_text("presave/email_reminder.txt", language, context),
-            headers=self._unsubscribe_headers(fan_id, snapshot.link_id),
-            tag="release_reminder",
             idempotency_key=key,
         )

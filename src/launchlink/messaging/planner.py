@@ -3,7 +3,8 @@
 * **release day**: each fan who pre-saved and consented to a channel gets one message at
   their own release instant — the pre-save's ``due_at``, which is already the fan's local
   release moment (``presave/timing.py``) — and a **countdown** 24 hours before it, when
-  that is still ahead. Fans whose "remind me" reminder covers the link are left to it.
+  that is still ahead. A "remind me" sign-up is a pre-save like the others (mode
+  ``reminder``): its release-day message is the reminder.
 * **SMS double opt-in**: a fan who gave a number and ticked SMS consent gets the opt-in
   text first; nothing else goes to the number until they answer YES/START.
 * **receipts** after fulfilment, and one-off **announcements** to consenting fans.
@@ -28,6 +29,7 @@ from launchlink.kit.ids import uuid7
 from launchlink.messaging.repository import MessagingRepository
 from launchlink.models import Fan, Presave
 from launchlink.models.messaging import MessageChannel, MessageKind, MessageState
+from launchlink.models.presave import PresaveState
 
 COUNTDOWN = timedelta(hours=24)
 
@@ -71,25 +73,58 @@ async def _queue(session: AsyncSession, rows: list[dict[str, Any]], *, now: date
 
 async def plan_release(session: AsyncSession, release_id: UUID, *, now: datetime) -> int:
     """Queue the release-day, countdown and SMS opt-in messages of every fan of the
-    release who has not got them yet; returns how many were queued."""
-    repository = MessagingRepository(session)
-    rows = await repository.presaves_of_release(release_id)
-    reminded = await repository.open_reminders()
-    planned: list[dict[str, Any]] = []
-    for presave, fan in rows:
-        if fan.phone and fan.sms_consent_at is not None and fan.sms_confirmed_at is None:
-            planned.append(
-                _row(fan, presave, MessageKind.sms_opt_in, MessageChannel.sms, now,
-                     key=_key(MessageKind.sms_opt_in, "number", fan.id, MessageChannel.sms))
-            )  # fmt: skip
-        for channel in _channels(fan):
-            if (fan.id, presave.link_id, channel.value) in reminded:
-                continue
-            planned.append(_row(fan, presave, MessageKind.release_day, channel, presave.due_at))
-            countdown_at = presave.due_at - COUNTDOWN
-            if countdown_at > now:
-                planned.append(_row(fan, presave, MessageKind.countdown, channel, countdown_at))
+    release who has not got them yet; returns how many were queued (a sweep: the
+    subscriber plans each pre-save as it is made, :func:`plan_presave`)."""
+    rows = await MessagingRepository(session).presaves_of_release(release_id)
+    planned = [row for presave, fan in rows for row in _release_rows(presave, fan, now)]
     return len(await _queue(session, planned, now=now))
+
+
+async def plan_presave(session: AsyncSession, presave_id: UUID, *, now: datetime) -> int:
+    """The messages one new pre-save calls for (``presave.created``); 0 when the pre-save
+    is gone, cancelled or its fan deleted. Every kind of pre-save counts, a "remind me"
+    one included: the release-day message *is* the reminder."""
+    row = await MessagingRepository(session).presave_with_fan(presave_id)
+    if row is None:
+        return 0
+    presave, fan = row
+    if fan.deleted_at is not None or presave.state is PresaveState.cancelled:
+        return 0
+    return len(await _queue(session, _release_rows(presave, fan, now), now=now))
+
+
+async def plan_fan(session: AsyncSession, fan_id: UUID, *, now: datetime) -> int:
+    """Plan what the fan's open pre-saves call for, after the fan's consent changed (an
+    address confirmed, a YES to the opt-in text): the channels that are new get their
+    messages; the rest are there already (``dedupe_key``)."""
+    rows = await MessagingRepository(session).open_presaves_of_fan(fan_id)
+    planned = [row for presave, fan in rows for row in _release_rows(presave, fan, now)]
+    return len(await _queue(session, planned, now=now))
+
+
+def _release_rows(presave: Presave, fan: Fan, now: datetime) -> list[dict[str, Any]]:
+    planned: list[dict[str, Any]] = []
+    if fan.phone and fan.sms_consent_at is not None and fan.sms_confirmed_at is None:
+        planned.append(
+            _row(fan, presave, MessageKind.sms_opt_in, MessageChannel.sms, now,
+                 key=_key(MessageKind.sms_opt_in, "number", fan.id, MessageChannel.sms))
+        )  # fmt: skip
+    for channel in _channels(fan):
+        planned.append(_row(fan, presave, MessageKind.release_day, channel, presave.due_at))
+        countdown_at = presave.due_at - COUNTDOWN
+        if countdown_at > now:
+            planned.append(_row(fan, presave, MessageKind.countdown, channel, countdown_at))
+    return planned
+
+
+async def cancel_presave_messages(
+    session: AsyncSession, presave_ids: Sequence[UUID], *, now: datetime, reason: str
+) -> int:
+    """Cancel the queued messages planned from these pre-saves (a revoke, a cancelled
+    pre-save): nothing more is said about what the fan took back."""
+    return await MessagingRepository(session).cancel_of_presaves(
+        presave_ids, now=now, reason=reason
+    )
 
 
 def _row(

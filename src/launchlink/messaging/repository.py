@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.kit.ids import uuid7
-from launchlink.models import Artist, Fan, Link, Presave, Release, ReleaseArtist, Reminder
+from launchlink.models import Artist, Destination, Fan, Link, Presave, Release, ReleaseArtist
 from launchlink.models.messaging import (
     Message,
     MessageChannel,
@@ -30,7 +30,7 @@ from launchlink.models.messaging import (
     QuietHoursRule,
     WorkspaceMessaging,
 )
-from launchlink.models.presave import PresaveState, ReminderState
+from launchlink.models.presave import PresaveState
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +280,12 @@ class MessagingRepository:
         rows = await self.session.execute(select(Message).where(Message.id.in_(list(ids))))
         return list(rows.scalars())
 
+    async def messages_of_fan(self, fan_id: UUID) -> list[Message]:
+        rows = await self.session.execute(
+            select(Message).where(Message.fan_id == fan_id).order_by(Message.id)
+        )
+        return list(rows.scalars())
+
     async def get(self, message_id: UUID) -> Message | None:
         return await self.session.get(Message, message_id)
 
@@ -398,6 +404,34 @@ class MessagingRepository:
         await self.record((i, "cancelled", source, reason, now) for i in ids)
         return len(ids)
 
+    async def cancel_of_presaves(
+        self, presave_ids: Sequence[UUID], *, now: datetime, reason: str
+    ) -> int:
+        """Cancel the queued messages planned from these pre-saves (not leased: a message
+        being handed over right now is past recall)."""
+        if not presave_ids:
+            return 0
+        ids = list(
+            (
+                await self.session.execute(
+                    update(Message)
+                    .where(
+                        Message.presave_id.in_(list(presave_ids)),
+                        Message.state == MessageState.queued,
+                        Message.lease_owner.is_(None),
+                    )
+                    .values(
+                        state=MessageState.cancelled, finished_at=now, updated_at=now,
+                        last_error=reason,
+                    )
+                    .returning(Message.id)
+                    .execution_options(synchronize_session=False)
+                )
+            ).scalars()
+        )  # fmt: skip
+        await self.record((i, "cancelled", "fan", reason, now) for i in ids)
+        return len(ids)
+
     async def fans_by_phone(self, phone: str) -> list[Fan]:
         rows = await self.session.execute(
             select(Fan).where(Fan.phone == phone, Fan.deleted_at.is_(None)).with_for_update()
@@ -422,15 +456,19 @@ class MessagingRepository:
         )
         return [(row[0], row[1]) for row in result]
 
-    async def open_reminders(self) -> set[tuple[UUID, UUID, str]]:
-        """(fan, link, channel) of every reminder pending or sent: those fans are reminded
-        by the pre-save engine already."""
+    async def open_presaves_of_fan(self, fan_id: UUID) -> list[tuple[Presave, Fan]]:
+        """The fan's pre-saves still waiting for their release (not deleted)."""
         result = await self.session.execute(
-            select(Reminder.fan_id, Reminder.link_id, Reminder.channel).where(
-                Reminder.state.in_((ReminderState.pending, ReminderState.sent))
+            select(Presave, Fan)
+            .join(Fan, Fan.id == Presave.fan_id)
+            .where(
+                Presave.fan_id == fan_id,
+                Presave.state == PresaveState.waiting,
+                Fan.deleted_at.is_(None),
             )
+            .order_by(Presave.due_at)
         )
-        return {(row[0], row[1], row[2]) for row in result}
+        return [(row[0], row[1]) for row in result]
 
     async def presave_with_fan(self, presave_id: UUID) -> tuple[Presave, Fan] | None:
         row = (
@@ -498,12 +536,22 @@ class MessagingRepository:
                 )
             ).all():
                 artists.setdefault(release_id, []).append(str(name))
+        services: dict[UUID, set[str]] = {}
+        for link_id, service in (
+            await self.session.execute(
+                select(Destination.link_id, Destination.service).where(
+                    Destination.link_id.in_(wanted)
+                )
+            )
+        ).all():
+            services.setdefault(link_id, set()).add(str(service))
         return {
             row[0]: LinkContent(
                 host=str(row[1]),
                 slug=str(row[2]),
                 title=str(row[4]),
                 artists=tuple(artists.get(row[3], ())),
+                services=frozenset(services.get(row[0], ())),
             )
             for row in rows
         }
@@ -515,3 +563,5 @@ class LinkContent:
     slug: str
     title: str
     artists: tuple[str, ...]
+    services: frozenset[str] = frozenset()
+    """The services the link has a destination for (where ``/<service>`` leads)."""

@@ -48,7 +48,6 @@ from launchlink.models.presave import (
     OAuthAttempt,
     Presave,
     PresaveEvent,
-    Reminder,
     ServiceGrant,
     WorkspaceServiceMode,
 )
@@ -91,7 +90,6 @@ __all__ = [
     "Release",
     "ReleaseArtist",
     "ReleaseResolution",
-    "Reminder",
     "ServiceCredential",
     "ServiceGrant",
     "ServiceLimiterState",

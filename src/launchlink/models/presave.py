@@ -93,11 +93,6 @@ class ConsentKind(enum.StrEnum):
     future_releases = "future_releases"
 
 
-class ReminderChannel(enum.StrEnum):
-    email = "email"
-    sms = "sms"
-
-
 class ContactPurpose(enum.StrEnum):
     """Why a fan typed an email address that is waiting for its confirmation."""
 
@@ -105,13 +100,6 @@ class ContactPurpose(enum.StrEnum):
     """A release-day reminder: the sign-up takes effect when the address is confirmed."""
     contact = "contact"
     """Email consent given with a service pre-save."""
-
-
-class ReminderState(enum.StrEnum):
-    pending = "pending"
-    sent = "sent"
-    failed = "failed"
-    cancelled = "cancelled"
 
 
 class WorkspaceServiceMode(TimestampsMixin, Base):
@@ -238,8 +226,8 @@ class Presave(IdMixin, TimestampsMixin, Base):
     """One fan's pre-save of one release on one service.
 
     ``mode`` says what happens at release: ``direct_save`` and ``preadd`` rows carry a
-    ``grant_id`` and are the fulfilment engine's work; ``reminder`` rows have no grant and
-    are served by their :class:`Reminder` rows (messaging).
+    ``grant_id`` and are the fulfilment engine's work; ``reminder`` rows have no grant: their
+    release-day messages are messaging's (``messaging/planner.py``).
 
     ``browser_hash`` is the browser that made it (the last one, when the same account
     pre-saved again): confirmation pages show a browser only what it made, and a browser's
@@ -320,34 +308,6 @@ class ConsentRecord(IdMixin, Base):
     ip_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     user_agent: Mapped[str | None] = mapped_column(String(500), default=None)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
-
-
-class Reminder(IdMixin, TimestampsMixin, Base):
-    """A release-day message a fan asked for (email or SMS), routed to their service."""
-
-    __tablename__ = "reminder"
-    __table_args__ = (Index("ix_reminder_state_send_at", "state", "send_at"),)
-
-    workspace_id: Mapped[UUID] = mapped_column(
-        Uuid, ForeignKey("workspace.id", ondelete="CASCADE"), index=True
-    )
-    fan_id: Mapped[UUID] = mapped_column(Uuid, ForeignKey("fan.id", ondelete="CASCADE"), index=True)
-    link_id: Mapped[UUID] = mapped_column(Uuid, ForeignKey("link.id", ondelete="CASCADE"))
-    presave_id: Mapped[UUID | None] = mapped_column(
-        Uuid, ForeignKey("presave.id", ondelete="SET NULL"), default=None
-    )
-    channel: Mapped[ReminderChannel] = mapped_column(_enum(ReminderChannel))
-    service: Mapped[str | None] = mapped_column(String(32), default=None)
-    send_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    state: Mapped[ReminderState] = mapped_column(
-        _enum(ReminderState), default=ReminderState.pending
-    )
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-    last_error: Mapped[str | None] = mapped_column(String(500), default=None)
-    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    """Failed hand-overs to the mail server so far (capped: ``messaging.service.MAX_ATTEMPTS``)."""
-    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-    """After a failed hand-over, not before this instant (``send_at`` stays the plan)."""
 
 
 class OAuthAttempt(IdMixin, Base):

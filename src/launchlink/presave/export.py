@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.db import Database
 from launchlink.errors import NotFound
+from launchlink.messaging.repository import MessagingRepository
 from launchlink.models import Fan
 from launchlink.presave.repository import PresaveRepository
 from launchlink.presave.schemas import FanDeleted, FanLookup
@@ -131,14 +132,14 @@ async def export_fan_data(
                     }
                     for c in await repository.consents_of_fan(fan.id)
                 ],
-                "reminders": [
+                "messages": [
                     {
-                        "channel": r.channel.value,
-                        "service": r.service,
-                        "send_at": _iso(r.send_at),
-                        "state": r.state.value,
+                        "channel": m.channel.value,
+                        "kind": m.kind.value,
+                        "send_at": _iso(m.send_at),
+                        "state": m.state.value,
                     }
-                    for r in await repository.reminders_of_fan(fan.id)
+                    for m in await MessagingRepository(session).messages_of_fan(fan.id)
                 ],
             }
         )

@@ -1,6 +1,6 @@
-"""Re-planning a release's pre-saves and reminders when its timing changes.
+"""Re-planning a release's pre-saves and messages when its timing changes.
 
-A pre-save's ``due_at`` and ``time_zone``, and its reminders' ``send_at``, are planned
+A pre-save's ``due_at`` and ``time_zone``, and its messages' ``send_at``, are planned
 from the release's timing (mode, instant or local date, default zone) with the fan's
 country and chosen zone (:mod:`launchlink.presave.timing`). Whatever changes the timing
 calls :func:`replan_release` in the same transaction, so the moment a fan was promised
@@ -15,9 +15,9 @@ always follows the release; in both directions:
   stays queued with the new instant, and a job polling for the release looks again now;
 * **started** (a worker holds the job, or an action was recorded), ``executing`` and
   final pre-saves are left alone: part of the promise may already be in the library;
-* pending **reminders** of movable pre-saves take their pre-save's new instant;
-* queued release-day and countdown **messages** (``messaging/planner.py``) follow their
-  pre-save's instant (a countdown whose moment has passed is cancelled);
+* queued release-day and countdown **messages** (``messaging/planner.py``; "remind me"
+  sign-ups' included) follow their pre-save's instant (a countdown whose moment has
+  passed is cancelled);
 * the release's "not found yet" lookups are forgotten: their poll schedule, and the
   give-up deadline counted from the first poll, belonged to the old date.
 
@@ -61,8 +61,6 @@ class Replan:
     """Due pre-saves (not started) sent back to wait for their new, later instant."""
     kept_due: int = 0
     """Due pre-saves (not started) whose new instant has passed as well."""
-    reminders: int = 0
-    """Pending reminders with a new send time."""
     messages: int = 0
     """Queued release-day and countdown messages with a new instant (or cancelled)."""
 
@@ -70,7 +68,7 @@ class Replan:
 async def replan_release(
     session: AsyncSession, release: Release, *, territories: ReleaseZones, clock: Clock
 ) -> Replan:
-    """Re-plan every pre-save and reminder of ``release`` that has not started (see the
+    """Re-plan every pre-save and message of ``release`` that has not started (see the
     module's docstring). The caller has flushed the new timing and commits."""
     repository = ReplanRepository(session)
     now = clock.now()
@@ -104,10 +102,9 @@ async def replan_release(
         back, now=now, reason="the release moved; waiting for its new date"
     )
     await repository.keep_due(kept, now=now)
-    reminders = await repository.move_reminders(release.id, now=now)
     await repository.forget_unfound_resolutions(release.id)
     messages = await replan_release_messages(session, release.id, now=now)
-    result = Replan(moved, len(back), len(kept), reminders, messages)
+    result = Replan(moved, len(back), len(kept), messages)
     logger.info("release %s moved: re-planned %s", release.id, result)
     return result
 

@@ -33,7 +33,6 @@ from launchlink.models import (
     Presave,
     PresaveEvent,
     Release,
-    Reminder,
     ServiceGrant,
     WorkspaceServiceMode,
 )
@@ -44,24 +43,8 @@ from launchlink.models.presave import (
     FormRateHit,
     PendingContact,
     PresaveState,
-    ReminderChannel,
-    ReminderState,
     ServiceMode,
 )
-
-
-@dataclass(frozen=True)
-class DueReminder:
-    """An email reminder claimed for sending, with what the message needs."""
-
-    reminder_id: UUID
-    fan_id: UUID
-    link_id: UUID
-    email: str
-    language: str
-    service: str | None
-    attempts: int = 0
-    """Hand-overs that failed before this one."""
 
 
 class FormRateRepository:
@@ -324,47 +307,11 @@ class PresaveRepository:
         )
         return list(result.scalars())
 
-    # -- consents, reminders ------------------------------------------------------------
+    # -- consents ------------------------------------------------------------
 
     async def consents_of_fan(self, fan_id: UUID) -> list[ConsentRecord]:
         result = await self.session.execute(
             select(ConsentRecord).where(ConsentRecord.fan_id == fan_id).order_by(ConsentRecord.id)
-        )
-        return list(result.scalars())
-
-    async def reminders_of_fan(self, fan_id: UUID) -> list[Reminder]:
-        result = await self.session.execute(
-            select(Reminder).where(Reminder.fan_id == fan_id).order_by(Reminder.id)
-        )
-        return list(result.scalars())
-
-    async def pending_reminders(
-        self,
-        *,
-        fan_id: UUID,
-        link_id: UUID | None = None,
-        presave_ids: Sequence[UUID] | None = None,
-    ) -> list[Reminder]:
-        query = select(Reminder).where(
-            Reminder.fan_id == fan_id, Reminder.state == ReminderState.pending
-        )
-        if link_id is not None:
-            query = query.where(Reminder.link_id == link_id)
-        if presave_ids is not None:
-            query = query.where(Reminder.presave_id.in_(presave_ids))
-        result = await self.session.execute(query)
-        return list(result.scalars())
-
-    async def due_email_reminders(self, now: datetime, *, limit: int) -> list[Reminder]:
-        result = await self.session.execute(
-            select(Reminder)
-            .where(
-                Reminder.state == ReminderState.pending,
-                Reminder.channel == "email",
-                Reminder.send_at <= now,
-            )
-            .order_by(Reminder.send_at)
-            .limit(limit)
         )
         return list(result.scalars())
 
@@ -512,88 +459,6 @@ class PresaveRepository:
     async def delete_fan(self, fan: Fan) -> None:
         await self.session.delete(fan)
         await self.session.flush()
-
-    # -- release-day reminders ---------------------------------------------------------------
-
-    async def claim_due_email_reminders(self, now: datetime, *, limit: int) -> list[DueReminder]:
-        """Mark up to ``limit`` due email reminders sent and return what to send.
-
-        The caller commits before sending; ``SKIP LOCKED`` lets PostgreSQL workers share
-        the work (SQLite serialises writers with ``BEGIN IMMEDIATE`` instead). A reminder
-        whose last hand-over failed waits for its ``retry_at``.
-        """
-        rows = (
-            await self.session.execute(
-                select(Reminder.id, Reminder.fan_id, Reminder.link_id, Reminder.service,
-                       Fan.email, Fan.language, Reminder.attempts)
-                .join(Fan, Fan.id == Reminder.fan_id)
-                .where(
-                    Reminder.state == ReminderState.pending,
-                    Reminder.channel == ReminderChannel.email,
-                    Reminder.send_at <= now,
-                    (Reminder.retry_at.is_(None)) | (Reminder.retry_at <= now),
-                    Fan.email.is_not(None),
-                    Fan.deleted_at.is_(None),
-                )
-                .order_by(Reminder.send_at)
-                .limit(limit)
-                .with_for_update(of=Reminder, skip_locked=True)
-            )
-        ).all()  # fmt: skip
-        if not rows:
-            return []
-        await self.session.execute(
-            update(Reminder)
-            .where(Reminder.id.in_([row[0] for row in rows]))
-            .values(state=ReminderState.sent, sent_at=now, last_error=None, updated_at=now)
-        )
-        return [
-            DueReminder(
-                reminder_id=row[0],
-                fan_id=row[1],
-                link_id=row[2],
-                service=row[3],
-                email=str(row[4]),
-                language=row[5] or "en",
-                attempts=int(row[6] or 0),
-            )
-            for row in rows
-        ]
-
-    async def retry_reminder(
-        self, reminder_id: UUID, *, error: str, attempts: int, retry_at: datetime, now: datetime
-    ) -> None:
-        """A failed hand-over: back to ``pending``, counted, not before ``retry_at``."""
-        await self.session.execute(
-            update(Reminder)
-            .where(Reminder.id == reminder_id)
-            .values(
-                state=ReminderState.pending,
-                sent_at=None,
-                last_error=error[:500],
-                attempts=attempts,
-                retry_at=retry_at,
-                updated_at=now,
-            )
-        )
-
-    async def fail_reminder(
-        self, reminder_id: UUID, *, reason: str, attempts: int, now: datetime
-    ) -> None:
-        """A reminder that will never go out (its message cannot be built, or every
-        hand-over failed): ``failed`` with the reason, so it leaves the queue."""
-        await self.session.execute(
-            update(Reminder)
-            .where(Reminder.id == reminder_id)
-            .values(
-                state=ReminderState.failed,
-                sent_at=None,
-                last_error=reason[:500],
-                attempts=attempts,
-                retry_at=None,
-                updated_at=now,
-            )
-        )
 
     async def link_location(self, link_id: UUID) -> tuple[str, str] | None:
         row = (
@@ -778,27 +643,6 @@ class ReplanRepository:
                 for m in moved
             ],
         )
-
-    async def move_reminders(self, release_id: UUID, *, now: datetime) -> int:
-        """Pending reminders of the release's movable pre-saves follow their pre-save.
-
-        One ``UPDATE … FROM presave`` (a join): a correlated subquery per reminder took
-        minutes on PostgreSQL for a hundred thousand reminders.
-        """
-        result = await self.session.execute(
-            update(Reminder)
-            .where(
-                Reminder.presave_id == Presave.id,
-                Presave.release_id == release_id,
-                Presave.state.in_(REPLANNED_STATES),
-                Reminder.state == ReminderState.pending,
-                Reminder.send_at != Presave.due_at,
-            )
-            .values(send_at=Presave.due_at, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        assert isinstance(result, CursorResult)
-        return int(result.rowcount or 0)
 
     async def forget_unfound_resolutions(self, release_id: UUID) -> int:
         """Drop "not there yet" answers: their poll schedule (and the give-up deadline

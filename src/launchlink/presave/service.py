@@ -37,6 +37,7 @@ from launchlink.events import (
 from launchlink.kit.clock import Clock
 from launchlink.kit.crypto import TokenCipher, keyed_hash
 from launchlink.links.phase import Phase, ReleaseZones
+from launchlink.messaging.planner import cancel_presave_messages, plan_fan
 from launchlink.models import (
     Campaign,
     ConsentRecord,
@@ -48,7 +49,6 @@ from launchlink.models import (
     Presave,
     PresaveEvent,
     Release,
-    Reminder,
     ServiceGrant,
 )
 from launchlink.models.presave import (
@@ -58,8 +58,6 @@ from launchlink.models.presave import (
     FollowTiming,
     PendingContact,
     PresaveState,
-    ReminderChannel,
-    ReminderState,
     ServiceMode,
 )
 from launchlink.presave import consent
@@ -889,7 +887,6 @@ async def choose_playlist(
 class ReminderSignup:
     fan: Fan
     presave: Presave
-    reminders: list[Reminder] = field(default_factory=list)
     created: bool = False
 
 
@@ -905,7 +902,9 @@ async def sign_up_for_reminder(
     browser_hash: str,
     translate: consent.Translate,
 ) -> ReminderSignup | PendingStart:
-    """A release-day email and/or SMS routed to ``service`` (recorded; sent at release).
+    """A release-day email and/or SMS routed to ``service``: a pre-save in ``reminder``
+    mode, whose ``presave.created`` has messaging plan the fan's release-day (and
+    countdown) messages on each channel the fan consented to (``messaging/planner.py``).
 
     With an address the fan has not proven in this session, nothing is scheduled yet: the
     address waits (:class:`PendingStart`) for the confirmation link emailed to it, and the
@@ -1003,30 +1002,9 @@ async def _schedule_reminder(
             await transition(
                 session, presave, PresaveState.waiting, clock=kit.clock, reason="again"
             )
-    pending = {
-        (r.channel, r.service)
-        for r in await repository.pending_reminders(fan_id=fan.id)
-        if r.link_id == link.id
-    }
-    reminders: list[Reminder] = []
-    for channel, wanted in (
-        (ReminderChannel.email, _email_proven(fan, choices)),
-        (ReminderChannel.sms, choices.sms_consent and fan.phone is not None),
-    ):
-        if not wanted or (channel, service) in pending:
-            continue
-        reminder = Reminder(
-            workspace_id=link.workspace_id,
-            fan_id=fan.id,
-            link_id=link.id,
-            presave_id=presave.id,
-            channel=channel,
-            service=service,
-            send_at=presave.due_at,
-            state=ReminderState.pending,
-        )
-        await repository.add(reminder)
-        reminders.append(reminder)
+        # The same sign-up again, perhaps with a channel it did not have: planning
+        # twice adds only what is new.
+        await plan_fan(session, fan.id, now=kit.clock.now())
     await _record_opt_ins(
         session,
         kit,
@@ -1037,7 +1015,7 @@ async def _schedule_reminder(
         presave_id=presave.id,
         service=None,
     )
-    return ReminderSignup(fan=fan, presave=presave, reminders=reminders, created=created)
+    return ReminderSignup(fan=fan, presave=presave, created=created)
 
 
 @dataclass(frozen=True)
@@ -1144,6 +1122,8 @@ async def confirm_contact(
             user_agent=user_agent,
             presave_id=contact.presave_id if joined_typist else None,
         )
+        # The address is proven now: the fan's pre-saves get their messages by email.
+        await plan_fan(session, fan.id, now=now)
     if reminder is not None and reminder.created:
         await _receipt_due(session, kit.clock, fan=fan, link_id=link.id, language=choices.language)
     return ContactConfirmed(
@@ -1304,7 +1284,7 @@ def read_fan_token(kit: PresaveKit, purpose: str, token: str) -> FanToken:
 class Revoked:
     presaves_cancelled: int
     grants_revoked: int
-    reminders_cancelled: int
+    messages_cancelled: int
 
 
 async def revoke(
@@ -1355,17 +1335,15 @@ async def revoke(
             delete_tokens(grant, now=kit.clock.now(), reason="revoked by the fan")
             grant.standing = False
             revoked += 1
-    reminders = await repository.pending_reminders(
-        fan_id=fan_id,
-        link_id=link_id,
-        presave_ids=[p.id for p in presaves] if browser_hash is not None else None,
+    # Applied at once, in this transaction: no message about what the fan took back
+    # leaves after this commit (a message being handed over right now is past recall).
+    messages = await cancel_presave_messages(
+        session, [p.id for p in presaves], now=kit.clock.now(), reason="revoked by the fan"
     )
-    for reminder in reminders:
-        reminder.state = ReminderState.cancelled
     if browser_hash is None:
         await _withdraw_email_consent(session, kit, fan_id=fan_id, link_id=link_id)
     await session.flush()
-    return Revoked(cancelled, revoked, len(reminders))
+    return Revoked(cancelled, revoked, messages)
 
 
 async def _withdraw_email_consent(

@@ -7,7 +7,10 @@ whether it can send, and when not, what the operator must set.
 from __future__ import annotations
 
 from launchlink.config import Settings
+from launchlink.kit.clock import Clock
+from launchlink.mail.port import MailSender
 from launchlink.messaging.channels.base import Channel, ChannelStatus
+from launchlink.messaging.channels.devmail import DevOutboxChannel
 from launchlink.messaging.channels.email import SmtpChannel
 from launchlink.messaging.dkim import DkimKeyError, DkimSigner
 from launchlink.messaging.sms.twilio import TwilioChannel
@@ -18,8 +21,19 @@ def statuses(settings: Settings) -> list[ChannelStatus]:
     return [_email_status(settings), _sms_status(settings)]
 
 
+DEV_OUTBOX = "dev-outbox"
+
+
 def _email_status(settings: Settings) -> ChannelStatus:
     mail, messaging = settings.resolved_mail, settings.messaging
+    if not mail.host and settings.dev_outbox_dir is not None:
+        return ChannelStatus(
+            "email",
+            True,
+            provider=DEV_OUTBOX,
+            reason="development: messages are kept in the dev outbox (/_dev/mail); set "
+            "LAUNCHLINK_SMTP_URL and a DKIM key to send them",
+        )
     if not mail.host:
         return ChannelStatus(
             "email", False, reason="no SMTP server: set LAUNCHLINK_SMTP_URL (or MAIL__HOST)"
@@ -76,16 +90,24 @@ def _signer(settings: Settings) -> DkimSigner:
     )
 
 
-def channels_from(settings: Settings) -> dict[MessageChannel, Channel]:
-    """The channels that can send (the others are absent)."""
-    available = {status.channel for status in statuses(settings) if status.available}
+def channels_from(
+    settings: Settings, *, mail: MailSender | None = None, clock: Clock | None = None
+) -> dict[MessageChannel, Channel]:
+    """The channels that can send (the others are absent); ``mail`` is the process's
+    mail port, which development without SMTP sends through (the dev outbox)."""
+    found = {status.channel: status for status in statuses(settings) if status.available}
     built: dict[MessageChannel, Channel] = {}
-    if "email" in available:
+    email = found.get("email")
+    if email is not None and email.provider == DEV_OUTBOX:
+        if mail is not None:
+            built[MessageChannel.email] = DevOutboxChannel(mail)
+    elif email is not None:
         built[MessageChannel.email] = SmtpChannel(
             settings.resolved_mail,
             signer=_signer(settings),
             connections=settings.messaging.smtp_connections,
+            clock=clock,
         )
-    if "sms" in available:
+    if "sms" in found:
         built[MessageChannel.sms] = TwilioChannel(settings.messaging.twilio)
     return built

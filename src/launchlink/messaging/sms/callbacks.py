@@ -20,6 +20,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from launchlink.messaging.planner import plan_fan
 from launchlink.messaging.repository import MessagingRepository
 from launchlink.messaging.sms.keywords import Intent, intent_of
 from launchlink.messaging.sms.twilio import classify_error
@@ -137,4 +138,6 @@ async def handle_inbound(
             )
         )
     await session.flush()
+    for fan in fans:  # confirmed: the texts their pre-saves call for are planned now
+        await plan_fan(session, fan.id, now=now)
     return InboundReply(intent, len(fans), STARTED_TEXT if fans else None)
