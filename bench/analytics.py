@@ -120,13 +120,15 @@ async def bench_ingest(database: Database, count: int, batch: int) -> dict[str, 
     async with database.transaction(write_lock=True) as session:
         salts = await service.salts_for(session, sorted(ingest.days_of(events[:1])), now)
     enrich = store = 0.0
+    seen = service.SeenVisitors()  # the flusher's and the workers' (analytics/tasks.py)
     for index, start in enumerate(range(0, len(events), batch)):
         part = events[start : start + batch]
         began = time.perf_counter()
         result = ingest.run(part, BatchSalts(salts, now))
         enriched = time.perf_counter()
         async with database.transaction(write_lock=True) as session:
-            await service.store(session, result.rows, result.returns)
+            await service.store(session, result.rows, result.returns, seen=seen)
+        seen.committed()
         stored = time.perf_counter()
         if index:  # the first batch warms the caches
             enrich += enriched - began

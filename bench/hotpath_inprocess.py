@@ -15,17 +15,18 @@ import asyncio
 import statistics
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from launchlink.analytics import shipping
 from launchlink.analytics.capture import AnalyticsCapture
+from launchlink.analytics.ingest import BatchSalts, VisitIngest
 from launchlink.kit.clock import FrozenClock
 from launchlink.kit.geo import CountryDetector, NullGeoResolver
 from launchlink.kit.territories import TerritoryTimeZones
 from launchlink.kit.useragent import warm_up
 from launchlink.links.page_cache import PageCache
-from launchlink.links.public import ClickEvent, PublicLinkApp, PublicLinkConfig
+from launchlink.links.public import PublicLinkApp, PublicLinkConfig
 from launchlink.links.snapshot import (
     DestinationView,
     LinkSnapshot,
@@ -120,7 +121,7 @@ async def measure(app: PublicLinkApp, request: Any, count: int) -> float:
     return statistics.median(rounds)
 
 
-def build(on_click: Callable[[ClickEvent], None] | None) -> PublicLinkApp:
+def build() -> PublicLinkApp:
     return PublicLinkApp(
         source=DictSource(SNAPSHOT),
         cache=PageCache(),
@@ -129,15 +130,13 @@ def build(on_click: Callable[[ClickEvent], None] | None) -> PublicLinkApp:
         clock=FrozenClock(datetime(2026, 6, 1, tzinfo=UTC)),
         fallback=fallback,
         config=PublicLinkConfig(public_base_url="https://links.example"),
-        on_click=on_click,
     )
 
 
 async def main(count: int) -> None:
     warm_up()
-    clicks: list[ClickEvent] = []
-    plain, capturing = build(None), build(clicks.append)
-    analysed = build(None)
+    plain = build()
+    analysed = build()
     analysed.capture = AnalyticsCapture(max_buffered=10**8)
     remembered = ((b"cookie", b"ll_last=tidal"),)
     always = ((b"cookie", b"ll_always=tidal"),)
@@ -146,7 +145,6 @@ async def main(count: int) -> None:
         ("page (cached)", plain, scope("/night-drive")),
         ("page, remembered service", plain, scope("/night-drive", extra=remembered)),
         ("redirect", plain, scope("/night-drive/deezer")),
-        ("redirect + click hook", capturing, scope("/night-drive/deezer")),
         ("redirect + analytics capture", analysed, scope("/night-drive/deezer")),
         ("page + analytics capture", analysed, scope("/night-drive")),
         ("redirect, country override", plain, scope("/night-drive/spotify", extra=in_germany)),
@@ -155,8 +153,22 @@ async def main(count: int) -> None:
     ]
     print(f"{'case':32} µs/request (median of 5 rounds, {count} requests)")
     for name, app, request in cases:
-        clicks.clear()
         print(f"{name:32} {await measure(app, request, count):8.2f}")
+    # What a web process with workers then does per captured event, on its event loop
+    # (analytics/tasks.py, ship mode): anonymise (country, visitor hash) and encode.
+    assert analysed.capture is not None
+    batch = analysed.capture.take()[:count]
+    ingest = VisitIngest(
+        countries=CountryDetector(NullGeoResolver(), trusted_header="cf-ipcountry")
+    )
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    salts = BatchSalts({now.date(): "s" * 43}, now)
+    started = time.perf_counter_ns()
+    for start in range(0, len(batch), 1000):
+        anonymised, _ = ingest.anonymise(batch[start : start + 1000], salts)
+        shipping.encode(anonymised)
+    per_event = (time.perf_counter_ns() - started) / max(1, len(batch)) / 1000
+    print(f"{'web flush (anonymise + encode)':32} {per_event:8.2f}  per captured event")
 
 
 if __name__ == "__main__":

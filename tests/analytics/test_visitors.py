@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from datetime import UTC, date, datetime, timedelta
+from uuid import UUID, uuid4
 
 import pytest
 
+from launchlink.analytics.service import SeenVisitors
 from launchlink.analytics.visitors import SALT_LIFETIME, InMemorySaltStore, visitor_hash
 from launchlink.kit.clock import FrozenClock
 
@@ -57,3 +58,14 @@ def test_naive_times_are_refused() -> None:
     store = InMemorySaltStore(FrozenClock(DAY))
     with pytest.raises(ValueError, match="aware"):
         store.salt_for(datetime(2027, 3, 1))  # noqa: DTZ001 - the bad input
+
+
+def test_a_sighting_is_known_to_the_process_only_once_its_transaction_committed() -> None:
+    seen = SeenVisitors()
+    key = (uuid4(), date(2027, 3, 1), "all", "ab" * 16)
+    at = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    assert seen.unknown({key: at}) == {key: at}
+    seen.rolled_back()
+    assert seen.unknown({key: at}) == {key: at}  # asked about again: it was never stored
+    seen.committed()
+    assert seen.unknown({key: at}) == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -14,7 +15,8 @@ from launchlink.fulfilment.repository import FinalState, LeaseLost
 from launchlink.fulfilment.writes import Write
 from launchlink.models.fulfilment import FulfilmentJob
 from launchlink.models.presave import PresaveState
-from tests.fulfilment.harness import make_world
+from launchlink.ops import metrics
+from tests.fulfilment.harness import drain, make_world
 
 
 async def test_writes_arriving_during_a_flush_share_the_next_and_a_lost_lease_fails_alone(
@@ -71,3 +73,29 @@ async def test_a_lone_write_that_fails_reaches_its_job(db: Database) -> None:
         await engine.writes.submit(Write(job, "worker-a", final=bad))
 
     assert (await world.states())[presave_id] == PresaveState.resolving
+
+
+async def test_a_saved_presave_records_its_time_from_release_instant_to_fulfilment(
+    db: Database,
+) -> None:
+    world = await make_world(db)
+    presave_id = await world.add_fan("deezer", user="gw-delay")
+    engine = world.engine()
+    delays = metrics.FULFILMENT_DELAY.labels("deezer")
+    before_count, before_sum = _count_and_sum(delays)
+    # 90 s after the fan's release instant (its due_at), the worker gets to it.
+    due_at = (await world.presave(presave_id)).due_at
+    world.advance((due_at - world.clock.now()).total_seconds() + 90)
+    await drain(engine)
+
+    assert (await world.states())[presave_id] == PresaveState.done
+    count, total = _count_and_sum(delays)
+    assert count - before_count == 1
+    assert total - before_sum == pytest.approx(90, abs=1)
+
+
+def _count_and_sum(histogram: Any) -> tuple[float, float]:
+    samples = {s.name: s.value for s in histogram.collect()[0].samples if not s.labels.get("le")}
+    return samples["launchlink_fulfilment_delay_seconds_count"], samples[
+        "launchlink_fulfilment_delay_seconds_sum"
+    ]

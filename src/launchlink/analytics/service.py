@@ -11,22 +11,67 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.analytics.enrich import CLASSIFIER_VERSION, Dropped, EventDraft, reclassify
 from launchlink.analytics.repository import AnalyticsRepository
-from launchlink.analytics.rollups import day_of, rollup_counts, visitor_candidates
+from launchlink.analytics.rollups import (
+    VisitorKey,
+    day_of,
+    rollup_counts,
+    visitor_candidates,
+)
 from launchlink.analytics.visitors import SALT_LIFETIME, new_salt
+
+
+class SeenVisitors:
+    """The visitor sightings this process knows are stored (scope, day, bucket, hash).
+
+    Most page views come from a visitor already seen that day; asking the database about
+    each again was the most expensive part of a write. Keys join ``known`` only after
+    their transaction committed (:meth:`committed`), so a rolled-back batch is asked about
+    again. Stale entries are harmless: a sighting, once stored, stays for its day (replay
+    rebuilds it from the raw events it came from; pruning takes days already over).
+    """
+
+    MAX_KEYS = 1_000_000
+
+    def __init__(self) -> None:
+        self.known: set[VisitorKey] = set()
+        self.pending: list[VisitorKey] = []
+
+    def unknown(self, candidates: Mapping[VisitorKey, datetime]) -> dict[VisitorKey, datetime]:
+        known = self.known
+        fresh = {key: seen for key, seen in candidates.items() if key not in known}
+        self.pending.extend(fresh)
+        return fresh
+
+    def committed(self) -> None:
+        if len(self.known) + len(self.pending) > self.MAX_KEYS:
+            self.known.clear()  # rare (a million sightings); cheaper than an LRU
+        self.known.update(self.pending)
+        self.pending.clear()
+
+    def rolled_back(self) -> None:
+        self.pending.clear()
 
 
 async def store(
     session: AsyncSession,
     rows: Sequence[Mapping[str, Any]],
     returns: Mapping[tuple[UUID, str], tuple[UUID, datetime]] | None = None,
+    *,
+    seen: SeenVisitors | None = None,
 ) -> None:
-    """Write raw rows and add what they count to the rollups, in the caller's transaction."""
+    """Write raw rows and add what they count to the rollups, in the caller's transaction.
+
+    With ``seen``, sightings it knows are stored are not asked about again; the caller
+    tells it whether the transaction committed.
+    """
     if not rows and not returns:
         return
     repository = AnalyticsRepository(session)
     await repository.lock_rollups()
     await repository.insert_events(rows)
     candidates = visitor_candidates(rows)
+    if seen is not None:
+        candidates = seen.unknown(candidates)
     new = await repository.new_visitors(candidates) if candidates else []
     new_visitors = [(key[0], key[2], candidates[key]) for key in new]
     came_back: list[tuple[UUID, UUID, datetime]] = []
@@ -34,8 +79,8 @@ async def store(
         presavers = await repository.presaver_browsers(list(returns))
         wanted = {key: returns[key][1] for key in returns if key in presavers}
         for link_id, browser_hash in await repository.new_returns(wanted):
-            workspace_id, seen = returns[(link_id, browser_hash)]
-            came_back.append((link_id, workspace_id, seen))
+            workspace_id, first_seen = returns[(link_id, browser_hash)]
+            came_back.append((link_id, workspace_id, first_seen))
     await repository.add_rollups(rollup_counts(rows, new_visitors=new_visitors, returns=came_back))
 
 

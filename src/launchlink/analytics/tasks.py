@@ -168,9 +168,9 @@ class AnalyticsFlusher:
                     await service.ship(session, payloads, now=now)
             written = sum(count for _, count in payloads)
         else:
+            assert self.drain is not None
             result = await asyncio.to_thread(self.ingest.run, batch, salts)
-            async with self.database.transaction(write_lock=True) as session:
-                await service.store(session, result.rows, result.returns)
+            await self.drain.write(result)
             written, dropped = len(result.rows), result.dropped
         self.written += written
         self.dropped_by_steps += dropped
@@ -213,6 +213,7 @@ class InboxDrain:
         self.settings = settings or AnalyticsSettings()
         self.written = 0
         self.bad_rows = 0
+        self.seen = service.SeenVisitors()
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._next_salt_check = 0.0
@@ -232,26 +233,41 @@ class InboxDrain:
         async with self.database.transaction() as session:
             if not await service.inbox_waiting(session):
                 return -1  # a read, not the write lock, when there is nothing to do
-        async with self.database.transaction(write_lock=True) as session:
-            claimed = await service.take_from_inbox(session, limit=self.ROWS_PER_ROUND)
-            if not claimed:
-                return -1
-            batch = []
-            for row_id, payload in claimed:
-                try:
-                    batch.extend(shipping.decode(payload))
-                except shipping.BadPayload as error:
-                    # Never retried: it would fail the same way and hold the queue up.
-                    self.bad_rows += 1
-                    metrics.events_dropped("bad_payload")
-                    logger.error("analytics inbox row %s set aside: %s", row_id, error)
-            result: IngestResult = await asyncio.to_thread(self.ingest.enrich, batch)
-            await service.store(session, result.rows, result.returns)
-            await service.remove_from_inbox(session, [row_id for row_id, _ in claimed])
+        try:
+            async with self.database.transaction(write_lock=True) as session:
+                claimed = await service.take_from_inbox(session, limit=self.ROWS_PER_ROUND)
+                if not claimed:
+                    return -1
+                batch = []
+                for row_id, payload in claimed:
+                    try:
+                        batch.extend(shipping.decode(payload))
+                    except shipping.BadPayload as error:
+                        # Never retried: it would fail the same way and hold the queue up.
+                        self.bad_rows += 1
+                        metrics.events_dropped("bad_payload")
+                        logger.error("analytics inbox row %s set aside: %s", row_id, error)
+                result: IngestResult = await asyncio.to_thread(self.ingest.enrich, batch)
+                await service.store(session, result.rows, result.returns, seen=self.seen)
+                await service.remove_from_inbox(session, [row_id for row_id, _ in claimed])
+        except BaseException:
+            self.seen.rolled_back()
+            raise
+        self.seen.committed()
         self.written += len(result.rows)
         if result.dropped:
             metrics.events_dropped("invalid", result.dropped)
         return len(result.rows)
+
+    async def write(self, result: IngestResult) -> None:
+        """Store enriched rows in a transaction of their own (the embedded flusher)."""
+        try:
+            async with self.database.transaction(write_lock=True) as session:
+                await service.store(session, result.rows, result.returns, seen=self.seen)
+        except BaseException:
+            self.seen.rolled_back()
+            raise
+        self.seen.committed()
 
     async def start(self) -> None:
         if self._task is None:

@@ -34,6 +34,7 @@ from launchlink.fulfilment.repository import (
 )
 from launchlink.kit.clock import Clock
 from launchlink.models.presave import PresaveState
+from launchlink.ops import metrics
 
 IN_FLIGHT = "in_flight"
 
@@ -106,6 +107,7 @@ class GroupWriter:
             raise
         self.flushes += 1
         self.writes += len(batch)
+        _observe_delays([write for write in batch if write.job.job_id not in lost], self._clock)
         for write in batch:
             assert write.future is not None
             if write.future.done():
@@ -177,6 +179,18 @@ class GroupWriter:
                 ],
             )
         return {write.job.job_id for write in batch} - held
+
+
+def _observe_delays(committed: Sequence[Write], clock: Clock) -> None:
+    """Time from each saved pre-save's release instant in its territory (its ``due_at``:
+    local midnight in local mode) to the commit that made it final."""
+    now = clock.now()
+    for write in committed:
+        if write.final is not None and write.final.state in _SAVED:
+            metrics.fulfilment_delay(write.job.service, (now - write.job.due_at).total_seconds())
+
+
+_SAVED = frozenset({PresaveState.done, PresaveState.partial})
 
 
 def _abort(writes: list[Write]) -> None:
