@@ -191,17 +191,23 @@ async def set_credential(
     repository = IntegrationsRepository(session)
     row = await repository.credential(actor.workspace_id, service)
     replaced = row is not None
-    if row is None:
-        row = ServiceCredential(workspace_id=actor.workspace_id, service=service)
-        session.add(row)
-    row.client_id = client_id
-    row.secret = cipher.encrypt(checked)
     # A PEM's last characters are its END line: the hint comes from the key itself.
     body = "".join(line for line in checked.splitlines() if not line.startswith("-----"))
-    row.secret_hint = body.strip()[-4:]
-    row.extra = kept
-    row.updated_at = clock.now()
-    await session.flush()
+    values = {
+        "client_id": client_id,
+        "secret": cipher.encrypt(checked),
+        "secret_hint": body.strip()[-4:],
+        "extra": kept,
+        "updated_at": clock.now(),
+    }
+    if row is None:
+        await repository.add(
+            ServiceCredential(workspace_id=actor.workspace_id, service=service, **values)
+        )
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
+        await session.flush()
     await audit.record(
         session,
         actor,
