@@ -216,6 +216,7 @@ def build_presave(
 ) -> PresaveParts:
     """The pre-save page and routes of a web process, on the context's kit and mail."""
     # Imported here: a worker process never loads the web pieces.
+    from launchlink.design.media import artwork_store
     from launchlink.presave.front import PresaveFront
     from launchlink.presave.web import PresaveWeb
 
@@ -242,6 +243,7 @@ def build_presave(
         platform_host=(urlsplit(settings.public_url).hostname or "").lower(),
         trusted_proxies=settings.trusted_proxies,
         deliver=fast_delivery(context),
+        artwork=artwork_store(settings.var_dir),
     )
     return PresaveParts(front=front, web=web)
 

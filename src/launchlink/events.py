@@ -327,6 +327,37 @@ class PresaveEventBase(Event):
     service: str
 
 
+class PresaveSubject(Protocol):
+    """What a pre-save event names besides its id: a ``Presave`` row, a fulfilment job."""
+
+    @property
+    def workspace_id(self) -> UUID: ...
+    @property
+    def link_id(self) -> UUID: ...
+    @property
+    def release_id(self) -> UUID: ...
+    @property
+    def fan_id(self) -> UUID: ...
+    @property
+    def service(self) -> str: ...
+
+
+def about_presave(
+    presave_id: UUID, subject: PresaveSubject, *, occurred_at: datetime
+) -> dict[str, Any]:
+    """The fields every :class:`PresaveEventBase` takes, from the pre-save they are about:
+    ``PresaveDone(**about_presave(job.presave_id, job, occurred_at=now), reason=...)``."""
+    return {
+        "occurred_at": occurred_at,
+        "workspace_id": subject.workspace_id,
+        "presave_id": presave_id,
+        "link_id": subject.link_id,
+        "release_id": subject.release_id,
+        "fan_id": subject.fan_id,
+        "service": subject.service,
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class PresaveCreated(PresaveEventBase):
     """A fan agreed to a pre-save (the grant, if any, is stored)."""
@@ -575,6 +606,7 @@ __all__ = [
     "Subscriber",
     "Subscriptions",
     "UnknownEventType",
+    "about_presave",
     "emit",
     "emit_many",
     "listen_locally",

@@ -110,10 +110,7 @@ async def new_workspace(
     session: AsyncSession, *, user: User, name: str, kind: WorkspaceKind, clock: Clock
 ) -> Workspace:
     workspace = await create_workspace(session, name=name, kind=kind)
-    await UserRepository(session).add_membership(
-        Membership(workspace_id=workspace.id, user_id=user.id, role=Role.owner)
-    )
-    actor = Actor(user_id=user.id, email=user.email, role=Role.owner, workspace_id=workspace.id)
+    actor = await _join(session, user, workspace.id, Role.owner)
     await audit.record(
         session,
         actor,
@@ -131,6 +128,17 @@ async def new_workspace(
         clock=clock,
     )
     return workspace
+
+
+async def _join(session: AsyncSession, user: User, workspace_id: UUID, role: Role) -> Actor:
+    """``user`` becomes a member of the workspace with ``role`` (a member already keeps
+    theirs); returns them as the actor of what follows."""
+    users = UserRepository(session)
+    if await users.get_membership(workspace_id, user.id) is None:
+        await users.add_membership(
+            Membership(workspace_id=workspace_id, user_id=user.id, role=role)
+        )
+    return Actor(user_id=user.id, email=user.email, role=role, workspace_id=workspace_id)
 
 
 async def authenticate(session: AsyncSession, *, email: str, password: str) -> User:
@@ -386,18 +394,8 @@ async def accept_invitation(
         raise RoleRefused(
             f"this invitation is for {invitation.email}; log in with that address to accept it"
         )
-    users = UserRepository(session)
-    if await users.get_membership(invitation.workspace_id, user.id) is None:
-        await users.add_membership(
-            Membership(workspace_id=invitation.workspace_id, user_id=user.id, role=invitation.role)
-        )
+    actor = await _join(session, user, invitation.workspace_id, invitation.role)
     invitation.accepted_at = clock.now()
-    actor = Actor(
-        user_id=user.id,
-        email=user.email,
-        role=invitation.role,
-        workspace_id=invitation.workspace_id,
-    )
     await audit.record(
         session,
         actor,
@@ -490,9 +488,24 @@ async def set_password(
     check_password(password)
     user.password_hash = hash_password(password)
     await SessionRepository(session).revoke(at=clock.now(), user_id=user.id)
+    await _record_in_every_workspace(session, user, f"user.{reason}", clock=clock)
+
+
+async def _record_in_every_workspace(
+    session: AsyncSession,
+    user: User,
+    action: str,
+    *,
+    before: dict[str, object] | None = None,
+    after: dict[str, object] | None = None,
+    clock: Clock,
+) -> None:
+    # A change to the person is seen in the audit log of every workspace they belong to.
     for workspace, role in await workspaces_of(session, user.id):
         actor = Actor(user_id=user.id, email=user.email, role=role, workspace_id=workspace.id)
-        await audit.record(session, actor, f"user.{reason}", ("user", user.id), clock=clock)
+        await audit.record(
+            session, actor, action, ("user", user.id), before=before, after=after, clock=clock
+        )
 
 
 async def change_password(
@@ -511,17 +524,9 @@ async def rename_user(session: AsyncSession, *, user: User, name: str, clock: Cl
     if before == name:
         return
     user.name = name
-    for workspace, role in await workspaces_of(session, user.id):
-        actor = Actor(user_id=user.id, email=user.email, role=role, workspace_id=workspace.id)
-        await audit.record(
-            session,
-            actor,
-            "user.renamed",
-            ("user", user.id),
-            before={"name": before},
-            after={"name": name},
-            clock=clock,
-        )
+    await _record_in_every_workspace(
+        session, user, "user.renamed", before={"name": before}, after={"name": name}, clock=clock
+    )
 
 
 # -- API keys ------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 from launchlink.connectors.base import (
     ActionResult,
@@ -15,8 +15,8 @@ from launchlink.connectors.base import (
     TrackMatch,
 )
 from launchlink.connectors.errors import NotSupported, PlatformError, Unavailable
-from launchlink.connectors.oauth import TokenClient
-from launchlink.kit.clock import Clock
+from launchlink.connectors.oauth import OAuthAppSettings, TokenClient
+from launchlink.kit.clock import Clock, SystemClock
 
 T = TypeVar("T")
 
@@ -318,6 +318,18 @@ class OAuthConnector(ConnectorBase):
     """
 
     oauth: TokenClient
+    display_name: ClassVar[str]
+    """The service's name in messages ("Spotify client secret not configured")."""
+
+    def __init__(self, settings: OAuthAppSettings, *, clock: Clock | None) -> None:
+        # Without its client id and secret the app is present but unavailable, saying why.
+        reason = missing_client_credentials(
+            self.display_name,
+            self.service,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+        )
+        super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
 
     def authorization_url(
         self, *, state: str, code_challenge: str, redirect_uri: str, scopes: Sequence[str]

@@ -13,15 +13,22 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Literal, TypeVar
+from typing import Literal, Protocol, TypeVar
 from urllib.parse import urlencode
 
 import httpx
+from pydantic import SecretStr
 
 from launchlink.connectors._json import as_dict, as_int, as_str
 from launchlink.connectors.base import TokenSet
 from launchlink.connectors.errors import AccessTokenExpired, AuthRevoked, NotAllowed, PlatformError
-from launchlink.connectors.http import ServiceHttp, json_body, raise_if_throttled_or_down
+from launchlink.connectors.http import (
+    HttpLimits,
+    ServiceHttp,
+    json_body,
+    raise_if_throttled_or_down,
+    service_http,
+)
 from launchlink.kit.clock import Clock
 
 T = TypeVar("T")
@@ -327,3 +334,57 @@ class TokenClient:
         except AccessTokenExpired:
             self._app_tokens.forget()
         return await call(await self.app_token())
+
+
+class OAuthAppSettings(HttpLimits, Protocol):
+    """The settings of a service reached as one OAuth app (client id and secret)."""
+
+    @property
+    def client_id(self) -> str | None: ...
+
+    @property
+    def client_secret(self) -> SecretStr | None: ...
+
+
+@dataclass(frozen=True)
+class OAuthApp:
+    """One service's OAuth app: its guarded HTTP client and the token client on top."""
+
+    http: ServiceHttp
+    oauth: TokenClient
+
+
+def oauth_app(
+    service: str,
+    settings: OAuthAppSettings,
+    *,
+    clock: Clock,
+    transport: httpx.AsyncBaseTransport | None,
+    base_urls: Sequence[str],
+    authorize_url: str,
+    token_url: str,
+    auth: ClientAuth,
+    secrets: Sequence[str | None] = (),
+    app_auth: ClientAuth | None = None,
+    refresh_form: Mapping[str, str] | None = None,
+    authorize_params: Mapping[str, str] | None = None,
+) -> OAuthApp:
+    """The HTTP client (its hosts, limits, and the client secret plus ``secrets`` redacted)
+    and the :class:`TokenClient` of an OAuth app, built the same way for every service."""
+    secret = settings.client_secret.get_secret_value() if settings.client_secret else None
+    http = service_http(
+        service, settings, base_urls=base_urls, transport=transport, secrets=[secret, *secrets]
+    )
+    oauth = TokenClient(
+        http,
+        clock=clock,
+        authorize_url=authorize_url,
+        token_url=token_url,
+        client_id=settings.client_id,
+        client_secret=secret,
+        auth=auth,
+        app_auth=app_auth,
+        refresh_form=refresh_form,
+        authorize_params=authorize_params,
+    )
+    return OAuthApp(http=http, oauth=oauth)

@@ -101,6 +101,25 @@ def _notice(request: Request) -> str | None:
     return NOTICES.get(request.query_params.get("done", ""))
 
 
+def _form_page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int,
+    errors: dict[str, str] | None,
+    values: dict[str, str] | None,
+) -> Response:
+    """A page with forms: the notice of the action just done, each field's error and what
+    was typed, shown again after a refusal (``status`` 422)."""
+    return page(
+        request,
+        template,
+        {**context, "notice": _notice(request), "errors": errors or {}, "values": values or {}},
+        status=status,
+    )
+
+
 def _see_other(url: str, *cookies: str) -> Response:
     response = RedirectResponse(url, status_code=303)
     for cookie in cookies:
@@ -683,7 +702,7 @@ async def _members_page(
         await people.open_invitations(session, m.workspace.id, clock) if m.can(Need.manage) else []
     )
     assignable = [r for r in Role if r.rank <= m.workspace.role.rank] if m.can(Need.manage) else []
-    return page(
+    return _form_page(
         request,
         "dashboard/members.html",
         {
@@ -693,11 +712,10 @@ async def _members_page(
             ],
             "invitations": invitations,
             "roles": assignable,
-            "notice": _notice(request),
-            "errors": errors or {},
-            "values": values or {},
         },
         status=status,
+        errors=errors,
+        values=values,
     )
 
 
@@ -811,7 +829,7 @@ async def _keys_page(
     values: dict[str, str] | None = None,
 ) -> Response:
     keys = await people.api_keys_of(session, m.workspace.id)
-    return page(
+    return _form_page(
         request,
         "dashboard/api_keys.html",
         {
@@ -819,11 +837,10 @@ async def _keys_page(
             "keys": keys,
             "secret": secret,
             "roles": [Role.admin, Role.editor, Role.viewer],
-            "notice": _notice(request),
-            "errors": errors or {},
-            "values": values or {},
         },
         status=status,
+        errors=errors,
+        values=values,
     )
 
 
@@ -896,19 +913,13 @@ async def _account_page(
 ) -> Response:
     sessions = await people.sessions_of(session, user.user_id, clock)
     workspace = user.workspaces[0] if user.workspaces else None
-    return page(
+    return _form_page(
         request,
         "dashboard/account.html",
-        {
-            "user": user,
-            "workspace": workspace,
-            "active": "account",
-            "sessions": sessions,
-            "notice": _notice(request),
-            "errors": errors or {},
-            "values": values or {"name": user.name},
-        },
+        {"user": user, "workspace": workspace, "active": "account", "sessions": sessions},
         status=status,
+        errors=errors,
+        values=values or {"name": user.name},
     )
 
 

@@ -49,6 +49,7 @@ from launchlink.events import (
     PresaveNeedsReauth,
     PresaveOutcome,
     PresavePartial,
+    about_presave,
     emit,
 )
 from launchlink.fulfilment.executor import (
@@ -478,13 +479,7 @@ class FulfilmentEngine:
         ]
 
         event = FINAL_EVENT[state](
-            occurred_at=self.clock.now(),
-            workspace_id=job.workspace_id,
-            presave_id=job.presave_id,
-            link_id=job.link_id,
-            release_id=job.release_id,
-            fan_id=job.fan_id,
-            service=job.service,
+            **about_presave(job.presave_id, job, occurred_at=self.clock.now()),
             reason=reason,
             outcome=actions,
         )

@@ -140,7 +140,7 @@ class PageRenderer:
             "artwork_url": artwork_url,
             "artwork_alt": _("Cover art of %(title)s by %(artists)s")
             % {"title": snapshot.release_title, "artists": artists_text},
-            "json_ld": _json_ld(snapshot, artwork_url),
+            "json_ld": json_ld(snapshot, artwork_url),
             "theme_css": theme_css(snapshot),
             "headline": snapshot.design.headline,
             "buttons": [],
@@ -254,7 +254,8 @@ def _release_moment(variant: PageVariant) -> datetime:
     return datetime.fromisoformat(variant.release_instant_utc).astimezone(ZoneInfo(_zone(variant)))
 
 
-def _json_ld(snapshot: LinkSnapshot, artwork_url: str | None) -> Markup:
+def json_ld(snapshot: LinkSnapshot, artwork_url: str | None) -> Markup:
+    """The schema.org description of the release, safe inside a ``<script>`` block."""
     by_artist = [{"@type": "MusicGroup", "name": name} for name in snapshot.artists]
     data: dict[str, Any] = {"@context": "https://schema.org"}
     if snapshot.release_type == "single":
@@ -327,5 +328,6 @@ __all__ = [
     "ServiceLook",
     "ServiceLooks",
     "iso8601_duration",
+    "json_ld",
     "theme_css",
 ]

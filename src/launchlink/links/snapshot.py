@@ -80,6 +80,15 @@ class CampaignView:
 
 
 @dataclass(frozen=True, slots=True)
+class ArtistPage:
+    """An artist's profile on one service (a follow suggestion after a pre-save)."""
+
+    name: str
+    service: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
 class DesignView:
     """How the fan pages of a link look: the theme and the operator's own headings."""
 
@@ -112,6 +121,8 @@ class LinkSnapshot:
     """The pre-save campaign, if the link has one."""
     design: DesignView = field(default_factory=lambda: DesignView())
     """The operator's look for the fan pages (defaults until one is saved)."""
+    artist_pages: tuple[ArtistPage, ...] = ()
+    """The artists' profiles on the services we know their ids on."""
 
     def destination(self, service: str) -> DestinationView | None:
         for destination in self.destinations:

@@ -9,6 +9,7 @@ from uuid import UUID
 from launchlink.db import Database
 from launchlink.design.repository import DesignRepository
 from launchlink.design.views import design_view, stored_artwork_url
+from launchlink.links.follow import artist_pages
 from launchlink.links.repository import LinkRepository
 from launchlink.links.service import public_url_of
 from launchlink.links.snapshot import (
@@ -90,6 +91,9 @@ def build_snapshot(
         destinations=destinations,
         campaign=campaign_view(campaign),
         design=design_view(design),
+        artist_pages=artist_pages(
+            (credit.artist.name, credit.artist.service_ids or {}) for credit in release.artist_links
+        ),
     )
 
 

@@ -76,9 +76,16 @@ class AnalyticsEvent(Base):
 
 
 class AnalyticsRollup(Base):
-    """A count per scope × period × metric × dimension × value (``period``: h or d)."""
+    """A count per scope × period × metric × dimension × value (``period``: h or d).
+
+    The primary key serves totals (a scope's period over a time range, every cell); the
+    series index serves time series (the few ``all``/``bucket`` cells of each period).
+    """
 
     __tablename__ = "analytics_rollup"
+    __table_args__ = (
+        Index("ix_analytics_rollup_series", "scope_id", "period", "dimension", "metric", "start"),
+    )
 
     scope_id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
     period: Mapped[str] = mapped_column(String(1), primary_key=True)

@@ -21,9 +21,8 @@ from http.cookies import SimpleCookie
 from typing import Any, Protocol
 from uuid import UUID
 
-from markupsafe import Markup
-
 from launchlink.db import Database
+from launchlink.links.page import json_ld
 from launchlink.links.phase import Phase
 from launchlink.links.snapshot import LinkSnapshot
 from launchlink.models.presave import ConsentKind, ServiceMode
@@ -353,7 +352,11 @@ class PresaveFront:
             description=description,
             errors=list(errors),
             values=dict(values or {}),
-            card=Markup(""),
+            # The same Open Graph / Twitter card and JSON-LD as the smart link: a shared
+            # pre-save link previews with its cover, and search engines may index it.
+            page_title=f"{context['title']} – {context['artists_text']}",
+            og_type="music.song" if snapshot.release_type == "single" else "music.album",
+            json_ld=json_ld(snapshot, context["artwork_url"]),
         )
         for name, empty in (
             ("email", ""),

@@ -14,6 +14,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -150,7 +151,10 @@ class PresavePages:
             "language": language,
             "title": snapshot.release_title,
             "artists_text": artists_text,
-            "artwork_url": snapshot.artwork_url,
+            # Absolute: the same value feeds og:image, which must be (the <img> takes both).
+            "artwork_url": urljoin(snapshot.canonical_url, snapshot.artwork_url)
+            if snapshot.artwork_url
+            else None,
             "artwork_alt": _("Cover art of %(title)s by %(artists)s")
             % {"title": snapshot.release_title, "artists": artists_text},
             "slug": snapshot.slug,

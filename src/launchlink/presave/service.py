@@ -32,6 +32,7 @@ from launchlink.events import (
     PresaveCreated,
     PresaveReceiptDue,
     PresaveRevoked,
+    about_presave,
     emit,
 )
 from launchlink.kit.clock import Clock
@@ -1315,13 +1316,7 @@ async def revoke(
         await emit(
             session,
             PresaveRevoked(
-                occurred_at=kit.clock.now(),
-                workspace_id=presave.workspace_id,
-                presave_id=presave.id,
-                link_id=presave.link_id,
-                release_id=presave.release_id,
-                fan_id=presave.fan_id,
-                service=presave.service,
+                **about_presave(presave.id, presave, occurred_at=kit.clock.now()),
                 reason="revoked by the fan",
             ),
         )
@@ -1402,13 +1397,7 @@ async def _emit_created(session: AsyncSession, clock: Clock, presave: Presave) -
     await emit(
         session,
         PresaveCreated(
-            occurred_at=clock.now(),
-            workspace_id=presave.workspace_id,
-            presave_id=presave.id,
-            link_id=presave.link_id,
-            release_id=presave.release_id,
-            fan_id=presave.fan_id,
-            service=presave.service,
+            **about_presave(presave.id, presave, occurred_at=clock.now()),
             mode=presave.mode.value,
             due_at=presave.due_at,
         ),

@@ -13,6 +13,7 @@ screen are bound to the browser that made the pre-saves on them.
 
 from __future__ import annotations
 
+import asyncio
 import email.parser
 import email.policy
 import logging
@@ -21,7 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from uuid import UUID
 
 from starlette.requests import Request
@@ -33,10 +34,12 @@ from launchlink.connectors.base import Capability, PlaylistInfo, TokenSet, run_w
 from launchlink.connectors.errors import ConnectorError
 from launchlink.connectors.oauth import new_pkce_pair
 from launchlink.db import Database
+from launchlink.design.artwork import MEDIA_PREFIX, ArtworkStore
+from launchlink.design.story import StoryCache, StoryText, story_png
 from launchlink.errors import LaunchlinkError
 from launchlink.links.phase import Phase
 from launchlink.links.snapshot import LinkSnapshot, SnapshotSource
-from launchlink.models import Link, ServiceGrant
+from launchlink.models import Link, Presave, ServiceGrant
 from launchlink.models.presave import ContactPurpose, ServiceMode
 from launchlink.presave import service as presave_service
 from launchlink.presave.consent import hash_ip
@@ -152,6 +155,7 @@ class PresaveWeb:
         platform_host: str = "",
         trusted_proxies: Sequence[str] = (),
         limiter: FormRateLimiter | None = None,
+        artwork: ArtworkStore | None = None,
     ) -> None:
         self.front = front
         self.kit = front.kit
@@ -168,6 +172,9 @@ class PresaveWeb:
         self.platform_host = platform_host
         self.trusted_proxies = tuple(trusted_proxies)
         self.limiter = limiter or FormRateLimiter(database, self.kit.clock, self.kit.secret_key)
+        self.artwork = artwork
+        """Artwork we stored (drawn into the Stories image; a CDN's is never fetched)."""
+        self.stories = StoryCache()
         self.capture: AnalyticsCapture | None = None
         """The analytics buffer (set by the app): the pre-save funnel's steps."""
 
@@ -183,6 +190,7 @@ class PresaveWeb:
             Route("/presave/{slug}/done", self._guard(self.done), methods=["GET"]),
             Route("/presave/{slug}/playlist", self._guard(self.playlist), methods=["GET", "POST"]),
             Route("/presave/{slug}/calendar.ics", self._guard(self.calendar), methods=["GET"]),
+            Route("/presave/{slug}/story.png", self._guard(self.story), methods=["GET"]),
             Route("/presave/{slug}/timezone", self._guard(self.timezone), methods=["GET", "POST"]),
             # After the /presave/{slug}/... routes: a link slugged "confirm" keeps its pages
             # (a random token is never "done" or "connect").
@@ -924,9 +932,27 @@ class PresaveWeb:
                 {"name": "Telegram", "href": f"https://t.me/share/url?url={share_url}&text={text}"},
                 {"name": "Email", "href": f"mailto:?subject={text}&body={share_url}"},
             ],
+            story_href=f"/presave/{slug}/story.png",
+            follows=self._follow_suggestions(snapshot, presaves, language),
         )
         body = self.pages.render("presave/confirm.html", language, context)
         return HTMLResponse(body, headers=self._security_headers())
+
+    def _follow_suggestions(
+        self, snapshot: LinkSnapshot, presaves: Sequence[Presave], language: str
+    ) -> list[dict[str, str]]:
+        """The artists' profiles, the services the fan pre-saved on first (at most four)."""
+        _ = self.pages.translations.get(language).gettext
+        used = {p.service for p in presaves}
+        ranked = sorted(snapshot.artist_pages, key=lambda page: page.service not in used)
+        return [
+            {
+                "href": page.url,
+                "text": _("Follow %(artist)s on %(service)s")
+                % {"artist": page.name, "service": self.pages.service_name(page.service)},
+            }
+            for page in ranked[:4]
+        ]
 
     # -- the fan's playlist ------------------------------------------------------------------
 
@@ -1034,6 +1060,51 @@ class PresaveWeb:
             body,
             media_type="text/calendar; charset=utf-8",
             headers={"content-disposition": f'attachment; filename="{snapshot.slug}.ics"'},
+        )
+
+    async def story(self, request: Request) -> Response:
+        """The release as a 1080 × 1920 Instagram Stories image, in the fan's language."""
+        snapshot = await self._snapshot(request, request.path_params["slug"])
+        view = self.front.view(
+            snapshot, RequestVisitor.of(request), self.countries.country(request)
+        )
+        language = view.language
+        _ = self.pages.translations.get(language).gettext
+        if view.phase is Phase.LIVE:
+            when, call = _("Out now"), _("Listen now")
+        else:
+            moment = self.pages.moment_context(
+                view.instant, view.zone, language, self.kit.clock.now()
+            )
+            when = _("Out %(moment)s") % {"moment": moment["release_moment_text"]}
+            call = _("Pre-save now")
+        key = (snapshot.link_id, snapshot.version, language, when, call)
+        image = self.stories.get(key)
+        if image is None:
+            cover = None
+            if self.artwork is not None and snapshot.artwork_url:
+                stored = snapshot.artwork_url.removeprefix(MEDIA_PREFIX)
+                cover = self.artwork.read(stored) if stored != snapshot.artwork_url else None
+            parts = urlsplit(snapshot.canonical_url)
+            text = StoryText(
+                title=snapshot.release_title,
+                artists=self.pages.release_context(snapshot, language)["artists_text"],
+                when=when,
+                call=call,
+                link=f"{parts.netloc}{parts.path}",
+            )
+            image = await asyncio.to_thread(
+                story_png, text, accent=snapshot.design.theme.accent, cover=cover
+            )
+            self.stories.put(key, image)
+        return Response(
+            image,
+            media_type="image/png",
+            headers={
+                "cache-control": "public, max-age=3600",
+                "x-content-type-options": "nosniff",
+                "content-disposition": f'inline; filename="{snapshot.slug}-story.png"',
+            },
         )
 
     async def timezone(self, request: Request) -> Response:

@@ -400,6 +400,30 @@ class SimulatorState:
 
     # -- tokens ---------------------------------------------------------------------------
 
+    def add_playlist(
+        self,
+        service: str,
+        playlist_id: str,
+        *,
+        owner_id: str,
+        name: str,
+        description: str = "",
+        public: bool = True,
+        collaborative: bool = False,
+    ) -> Playlist:
+        """A playlist ``owner_id`` just created on ``service`` (every create-playlist call)."""
+        playlist = Playlist(
+            service=service,
+            playlist_id=playlist_id,
+            owner_id=owner_id,
+            name=name,
+            description=description,
+            public=public,
+            collaborative=collaborative,
+        )
+        self.playlists[(service, playlist_id)] = playlist
+        return playlist
+
     def new_token(self, prefix: str) -> str:
         return f"{prefix}{secrets.token_urlsafe(24)}"
 

@@ -19,7 +19,6 @@ import httpx
 
 from launchlink.connectors._common import (
     OAuthConnector,
-    missing_client_credentials,
     unique,
 )
 from launchlink.connectors._json import as_dict, as_int, as_list, as_str
@@ -32,10 +31,10 @@ from launchlink.connectors.base import (
     TrackInfo,
 )
 from launchlink.connectors.errors import NotAllowed, NotFound
-from launchlink.connectors.http import ServiceHttp, json_body, raise_for_status, service_http
-from launchlink.connectors.oauth import ClientAuth, TokenClient
+from launchlink.connectors.http import ServiceHttp, json_body, raise_for_status
+from launchlink.connectors.oauth import ClientAuth, oauth_app
 from launchlink.connectors.settings import SoundCloudSettings
-from launchlink.kit.clock import Clock, SystemClock
+from launchlink.kit.clock import Clock
 
 SERVICE = "soundcloud"
 _HOSTS = {"soundcloud.com", "www.soundcloud.com", "m.soundcloud.com"}
@@ -155,6 +154,7 @@ class SoundCloudConnector(OAuthConnector):
     """SoundCloud API with OAuth 2.1 + PKCE and single-use refresh tokens."""
 
     service = SERVICE
+    display_name = "SoundCloud"
     capabilities = frozenset(
         {
             Capability.OAUTH,
@@ -177,31 +177,18 @@ class SoundCloudConnector(OAuthConnector):
         clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        reason = missing_client_credentials(
-            "SoundCloud",
-            SERVICE,
-            client_id=settings.client_id,
-            client_secret=settings.client_secret,
-        )
-        super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
+        super().__init__(settings, clock=clock)
         self.settings = settings
         self._secure = settings.secure_url.rstrip("/")
         self._api = settings.api_url.rstrip("/")
-        self._secret = settings.client_secret.get_secret_value() if settings.client_secret else None
-        self.http = service_http(
+        app = oauth_app(
             SERVICE,
             settings,
-            base_urls=[self._secure, self._api],
-            transport=transport,
-            secrets=[self._secret],
-        )
-        self.oauth = TokenClient(
-            self.http,
             clock=self._clock,
+            transport=transport,
+            base_urls=[self._secure, self._api],
             authorize_url=f"{self._secure}/authorize",
             token_url=f"{self._secure}/oauth/token",
-            client_id=settings.client_id,
-            client_secret=self._secret,
             auth=ClientAuth.FORM,
             # Client-credentials tokens are scarce (50 per 12 h per app): the client caches
             # one until it expires; SoundCloud wants Basic for them.
@@ -211,6 +198,7 @@ class SoundCloudConnector(OAuthConnector):
                 {"redirect_uri": settings.redirect_uri} if settings.redirect_uri else None
             ),
         )
+        self.http, self.oauth = app.http, app.oauth
 
     def recognises_release_url(self, url: str) -> bool:
         """A track or a set (album); ``/resolve`` answers for either."""

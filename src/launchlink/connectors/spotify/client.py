@@ -17,8 +17,8 @@ import httpx
 
 from launchlink.connectors._json import as_dict, as_int, as_str
 from launchlink.connectors.errors import NotFound, PlatformError
-from launchlink.connectors.http import ServiceHttp, json_body, raise_for_status, service_http
-from launchlink.connectors.oauth import ClientAuth, TokenClient
+from launchlink.connectors.http import ServiceHttp, json_body, raise_for_status
+from launchlink.connectors.oauth import ClientAuth, oauth_app
 from launchlink.connectors.settings import SpotifySettings
 from launchlink.kit.clock import Clock
 
@@ -74,23 +74,17 @@ class SpotifyClient:
         self._clock = clock
         self._accounts = settings.accounts_url.rstrip("/")
         self._api = settings.api_url.rstrip("/")
-        self._secret = settings.client_secret.get_secret_value() if settings.client_secret else None
-        self.http = service_http(
+        app = oauth_app(
             SERVICE,
             settings,
-            base_urls=[self._accounts, self._api],
-            transport=transport,
-            secrets=[self._secret],
-        )
-        self.oauth = TokenClient(
-            self.http,
             clock=clock,
+            transport=transport,
+            base_urls=[self._accounts, self._api],
             authorize_url=f"{self._accounts}/authorize",
             token_url=f"{self._accounts}/api/token",
-            client_id=settings.client_id,
-            client_secret=self._secret,
             auth=ClientAuth.BASIC,
         )
+        self.http, self.oauth = app.http, app.oauth
 
     # -- Web API ----------------------------------------------------------------------------
 

@@ -26,7 +26,6 @@ from launchlink.connectors._common import (
     OAuthConnector,
     chunks,
     created_playlist,
-    missing_client_credentials,
     playlist_added,
     same_upc,
     unique,
@@ -46,7 +45,7 @@ from launchlink.connectors.base import (
 from launchlink.connectors.errors import NotAllowed, PlatformError
 from launchlink.connectors.settings import SpotifySettings
 from launchlink.connectors.spotify.client import SERVICE, SpotifyClient
-from launchlink.kit.clock import Clock, SystemClock
+from launchlink.kit.clock import Clock
 
 LIBRARY_BATCH = 40
 LEGACY_ALBUM_BATCH = 20
@@ -158,6 +157,7 @@ class SpotifyConnector(OAuthConnector):
     """Spotify Web API (accounts + v1), development or extended quota mode."""
 
     service = SERVICE
+    display_name = "Spotify"
     capabilities = frozenset(
         {Capability.OAUTH, *CATALOGUE_LOOKUPS, *LIBRARY_ACTIONS, Capability.PLAYLIST_READ}
     )
@@ -170,13 +170,7 @@ class SpotifyConnector(OAuthConnector):
         clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        reason = missing_client_credentials(
-            "Spotify",
-            SERVICE,
-            client_id=settings.client_id,
-            client_secret=settings.client_secret,
-        )
-        super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
+        super().__init__(settings, clock=clock)
         self.settings = settings
         self.client = SpotifyClient(settings, clock=self._clock, transport=transport)
         self.oauth = self.client.oauth

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 
 from launchlink.connectors._json import as_dict, as_list, as_str
-from launchlink.connectors.http import ServiceHttp, json_body, raise_for_status, service_http
-from launchlink.connectors.oauth import ClientAuth, TokenClient
+from launchlink.connectors.http import ServiceHttp, json_body, raise_for_status
+from launchlink.connectors.oauth import ClientAuth, oauth_app
 from launchlink.connectors.settings import TidalSettings
 from launchlink.kit.clock import Clock
 
@@ -50,23 +50,17 @@ class TidalClient:
         self._login = settings.login_url.rstrip("/")
         self._auth = settings.auth_url.rstrip("/")
         self._api = settings.api_url.rstrip("/")
-        self._secret = settings.client_secret.get_secret_value() if settings.client_secret else None
-        self.http = service_http(
+        app = oauth_app(
             SERVICE,
             settings,
-            base_urls=[self._login, self._auth, self._api],
-            transport=transport,
-            secrets=[self._secret],
-        )
-        self.oauth = TokenClient(
-            self.http,
             clock=clock,
+            transport=transport,
+            base_urls=[self._login, self._auth, self._api],
             authorize_url=f"{self._login}/authorize",
             token_url=f"{self._auth}/oauth2/token",
-            client_id=settings.client_id,
-            client_secret=self._secret,
             auth=ClientAuth.BASIC_WITH_ID,
         )
+        self.http, self.oauth = app.http, app.oauth
 
     async def call(
         self,

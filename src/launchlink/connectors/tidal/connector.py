@@ -22,7 +22,6 @@ from launchlink.connectors._common import (
     OAuthConnector,
     chunks,
     created_playlist,
-    missing_client_credentials,
     same_upc,
     unique,
     upc_variants,
@@ -40,7 +39,7 @@ from launchlink.connectors.base import (
 from launchlink.connectors.errors import NotFound, PlatformError
 from launchlink.connectors.settings import TidalSettings
 from launchlink.connectors.tidal.client import SERVICE, TidalClient
-from launchlink.kit.clock import Clock, SystemClock
+from launchlink.kit.clock import Clock
 
 COLLECTION_BATCH = 50
 _HOSTS = {"tidal.com", "www.tidal.com", "listen.tidal.com"}
@@ -164,6 +163,7 @@ class TidalConnector(OAuthConnector):
     """TIDAL open API v2 with OAuth 2.1 + PKCE."""
 
     service = SERVICE
+    display_name = "TIDAL"
     capabilities = frozenset({Capability.OAUTH, *CATALOGUE_LOOKUPS, *LIBRARY_ACTIONS})
     scope_descriptions = SCOPES
 
@@ -174,13 +174,7 @@ class TidalConnector(OAuthConnector):
         clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        reason = missing_client_credentials(
-            "TIDAL",
-            SERVICE,
-            client_id=settings.client_id,
-            client_secret=settings.client_secret,
-        )
-        super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
+        super().__init__(settings, clock=clock)
         self.settings = settings
         self.client = TidalClient(settings, clock=self._clock, transport=transport)
         self.oauth = self.client.oauth

@@ -21,7 +21,6 @@ import httpx
 
 from launchlink.connectors._common import (
     OAuthConnector,
-    missing_client_credentials,
     setting_name,
     unique,
 )
@@ -45,12 +44,11 @@ from launchlink.connectors.http import (
     json_body,
     parse_retry_after,
     raise_for_status,
-    service_http,
 )
-from launchlink.connectors.oauth import ClientAuth, TokenClient
+from launchlink.connectors.oauth import ClientAuth, oauth_app
 from launchlink.connectors.settings import YouTubeSettings
 from launchlink.connectors.youtube.quota import COST_LIST, COST_WRITE, QuotaLedger, YouTubeQuota
-from launchlink.kit.clock import Clock, SystemClock
+from launchlink.kit.clock import Clock
 
 SERVICE = "youtube"
 SCOPE = "https://www.googleapis.com/auth/youtube"
@@ -125,6 +123,7 @@ class YouTubeConnector(OAuthConnector):
     """YouTube Data API v3 with Google OAuth 2 (offline access, PKCE)."""
 
     service = SERVICE
+    display_name = "YouTube"
     scope_descriptions = MappingProxyType(
         {SCOPE: "Subscribe to the artist's channel and like the release's tracks on YouTube."}
     )
@@ -137,31 +136,19 @@ class YouTubeConnector(OAuthConnector):
         transport: httpx.AsyncBaseTransport | None = None,
         quota_ledger: QuotaLedger | None = None,
     ) -> None:
-        reason = missing_client_credentials(
-            "YouTube",
-            SERVICE,
-            client_id=settings.client_id,
-            client_secret=settings.client_secret,
-        )
-        super().__init__(clock=clock or SystemClock(), unavailable_reason=reason)
+        super().__init__(settings, clock=clock)
         self.settings = settings
         self._api = settings.api_url.rstrip("/")
-        self._secret = settings.client_secret.get_secret_value() if settings.client_secret else None
         self._api_key = settings.api_key.get_secret_value() if settings.api_key else None
-        self.http = service_http(
+        app = oauth_app(
             SERVICE,
             settings,
-            base_urls=[settings.oauth_url, settings.token_url, self._api],
-            transport=transport,
-            secrets=[self._secret, self._api_key],
-        )
-        self.oauth = TokenClient(
-            self.http,
             clock=self._clock,
+            transport=transport,
+            base_urls=[settings.oauth_url, settings.token_url, self._api],
             authorize_url=settings.oauth_url,
             token_url=settings.token_url,
-            client_id=settings.client_id,
-            client_secret=self._secret,
+            secrets=[self._api_key],
             auth=ClientAuth.FORM,
             # offline: a refresh token, so the save can happen on release day without the
             # fan; Google keeps that refresh token on refresh (the old one is carried over).
@@ -171,6 +158,7 @@ class YouTubeConnector(OAuthConnector):
                 "include_granted_scopes": "true",
             },
         )
+        self.http, self.oauth = app.http, app.oauth
         self.quota = YouTubeQuota(
             clock=self._clock,
             daily_units=settings.daily_quota_units,

@@ -421,14 +421,13 @@ async def create_library_playlist(caller: Caller) -> Response:
     state, user = caller.state, caller.user
     assert user is not None
     playlist_id = "p." + hashlib.sha256(state.new_token("").encode()).hexdigest()[:14]
-    playlist = Playlist(
-        service=SERVICE,
-        playlist_id=playlist_id,
+    playlist = state.add_playlist(
+        SERVICE,
+        playlist_id,
         owner_id=user.user_id,
         name=attributes["name"],
         description=str(attributes.get("description", "")),
     )
-    state.playlists[(SERVICE, playlist_id)] = playlist
     tracks = (body.get("relationships") or {}).get("tracks", {}).get("data", [])
     _add_to_playlist(caller, playlist, tracks)
     resource = {

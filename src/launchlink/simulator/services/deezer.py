@@ -23,7 +23,7 @@ from launchlink.simulator.catalog import Album, Artist, Track
 from launchlink.simulator.consent import AuthorizeDialect, authorize_endpoint
 from launchlink.simulator.gateway import Access, Dialect, ServiceApi, access_token_of, require_user
 from launchlink.simulator.http import form_of, json_response, state_of
-from launchlink.simulator.models import AccessToken, Playlist, SimApp, SimUser
+from launchlink.simulator.models import AccessToken, SimApp, SimUser
 from launchlink.simulator.state import DEFAULT_RATE_LIMITS, SimulatorState
 
 SERVICE = "deezer"
@@ -365,11 +365,8 @@ async def create_playlist(caller: Caller) -> Response:
     if "manage_library" not in token.scopes:
         return deezer_error("OAuthException", "Permission denied", 200)
     playlist_id = str(10_000_000_000 + len(state.playlists) + 1)
-    state.playlists[(SERVICE, playlist_id)] = Playlist(
-        service=SERVICE,
-        playlist_id=playlist_id,
-        owner_id=user.user_id,
-        name=caller.param("title") or "",
+    state.add_playlist(
+        SERVICE, playlist_id, owner_id=user.user_id, name=caller.param("title") or ""
     )
     return json_response({"id": int(playlist_id)})
 

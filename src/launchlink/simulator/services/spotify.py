@@ -657,16 +657,15 @@ async def create_playlist(caller: Caller) -> Response:
     playlist_id = make_id(
         SERVICE, "album", f"playlist:{len(state.playlists)}:{state.new_token('')}"
     )
-    playlist = Playlist(
-        service=SERVICE,
-        playlist_id=playlist_id,
+    playlist = state.add_playlist(
+        SERVICE,
+        playlist_id,
         owner_id=caller.user.user_id,
         name=body["name"],
         public=public,
         collaborative=bool(body.get("collaborative", False)),
         description=str(body.get("description", "")),
     )
-    state.playlists[(SERVICE, playlist_id)] = playlist
     return json_response(_playlist_json(caller, playlist), 201)
 
 

@@ -30,7 +30,7 @@ from launchlink.simulator.gateway import (
     token_route,
 )
 from launchlink.simulator.http import json_response
-from launchlink.simulator.models import AccessToken, Playlist, SimApp, SimUser
+from launchlink.simulator.models import AccessToken, SimApp, SimUser
 from launchlink.simulator.oauth import TokenResult
 from launchlink.simulator.state import IdempotentReply, SimulatorState
 
@@ -561,15 +561,14 @@ async def create_playlist(caller: Caller) -> Response:
     assert user is not None
     digest = hashlib.sha256(state.new_token("").encode()).hexdigest()
     playlist_id = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
-    playlist = Playlist(
-        service=SERVICE,
-        playlist_id=playlist_id,
+    playlist = state.add_playlist(
+        SERVICE,
+        playlist_id,
         owner_id=user.user_id,
         name=attributes["name"],
         description=str(attributes.get("description", "")),
         public=attributes.get("accessType", "UNLISTED") == "PUBLIC",
     )
-    state.playlists[(SERVICE, playlist_id)] = playlist
     resource = {
         "id": playlist_id,
         "type": "playlists",

@@ -28,7 +28,7 @@ from launchlink.simulator.gateway import (
     token_route,
 )
 from launchlink.simulator.http import bearer, empty, json_body, json_response
-from launchlink.simulator.models import AccessToken, Playlist, SimApp, SimUser
+from launchlink.simulator.models import AccessToken, SimApp, SimUser
 from launchlink.simulator.oauth import OAuthError
 from launchlink.simulator.state import SimulatorState
 
@@ -298,7 +298,7 @@ async def insert_playlist(caller: Caller) -> Response:
     if not isinstance(title, str):
         return google_error(400, "playlistTitleRequired", "A playlist title is required.")
     playlist_id = f"PL{state.new_token('')[:32]}"
-    state.playlists[(SERVICE, playlist_id)] = Playlist(SERVICE, playlist_id, user.user_id, title)
+    state.add_playlist(SERVICE, playlist_id, owner_id=user.user_id, name=title)
     return json_response(
         {"kind": "youtube#playlist", "id": playlist_id, "snippet": {"title": title}}
     )

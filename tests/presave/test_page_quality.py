@@ -1,0 +1,77 @@
+"""What the pre-save page promises without a browser: services before the opt-ins, the
+countdown as text with its script allowed by hash only, SEO and share previews, and the
+time-zone choice grouped by country."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+import httpx
+
+from launchlink.app import Application
+from tests.api.conftest import Api
+from tests.builders import WorkspaceKey
+from tests.presave.conftest import make_presave_link
+
+
+async def test_services_come_first_and_the_opt_ins_after(
+    papp: Application, admin: Api, label: WorkspaceKey, fan: httpx.AsyncClient
+) -> None:
+    await make_presave_link(admin, label)
+    page = (await fan.get("/soon")).text
+    assert page.index('id="presave-spotify"') < page.index('id="email"')
+    assert page.index('id="email"') < page.index('id="remind-any"')
+    # The same permission summary shape for every connecting service.
+    assert re.search(r'<p class="allow" id="allow-spotify">What you allow: [^<]+</p>', page)
+
+
+async def test_the_countdown_is_text_without_javascript_and_its_script_is_allowed_by_hash(
+    papp: Application, admin: Api, label: WorkspaceKey, fan: httpx.AsyncClient
+) -> None:
+    await make_presave_link(admin, label)
+    response = await fan.get("/soon")
+    countdown = re.search(
+        r'<p id="countdown" role="timer" data-at="([^"]+)">(\d+ days to go)</p>', response.text
+    )
+    assert countdown is not None, response.text
+    assert countdown.group(1) == "2026-03-06T00:00:00+00:00"
+    scripts = re.findall(r"<script>(.*?)</script>", response.text, re.S)
+    assert len(scripts) == 1
+    digest = base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode()
+    csp = response.headers["content-security-policy"]
+    assert f"'sha256-{digest}'" in csp
+    assert "'unsafe-inline'" not in csp.split("script-src", 1)[1]
+    assert re.search(r"<[^>]+\son[a-z]+\s*=", response.text) is None  # no inline handlers
+
+
+async def test_the_presave_page_has_the_seo_basics_and_share_previews(
+    papp: Application, admin: Api, label: WorkspaceKey, fan: httpx.AsyncClient
+) -> None:
+    await make_presave_link(admin, label, release={"artwork_url": "https://i.scdn.co/image/ab67"})
+    page = (await fan.get("/soon")).text
+    assert '<html lang="en">' in page
+    assert "<title>Midnight Cartography – Nova Reyes</title>" in page
+    assert '<meta name="description" content="Pre-save Midnight Cartography' in page
+    assert '<link rel="canonical" href="https://links.example.test/soon">' in page
+    assert '<meta property="og:image" content="https://i.scdn.co/image/ab67">' in page
+    assert '<meta name="twitter:card" content="summary_large_image">' in page
+    assert '<script type="application/ld+json">' in page
+    assert "noindex" not in page
+
+
+async def test_the_time_zone_choice_is_grouped_by_country_and_keeps_the_current_zone(
+    papp: Application, admin: Api, label: WorkspaceKey, fan: httpx.AsyncClient
+) -> None:
+    await make_presave_link(admin, label)
+    await fan.get("/soon")
+    page = (await fan.get("/presave/soon/timezone", headers={"accept-language": "de"})).text
+    groups = re.findall(r'<optgroup label="([^"]+)">', page)
+    assert len(groups) > 200
+    assert groups == sorted(groups, key=str.casefold)
+    germany = re.search(r'<optgroup label="Deutschland">(.*?)</optgroup>', page)
+    assert germany is not None
+    assert '<option value="Europe/Berlin"' in germany.group(1)
+    assert re.search(r'<option value="[^"]+" selected>', page)
+    assert '<div id="zone-search" hidden>' in page  # the filter appears with JavaScript only
