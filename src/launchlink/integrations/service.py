@@ -193,20 +193,21 @@ async def set_credential(
     replaced = row is not None
     # A PEM's last characters are its END line: the hint comes from the key itself.
     body = "".join(line for line in checked.splitlines() if not line.startswith("-----"))
-    values = {
-        "client_id": client_id,
-        "secret": cipher.encrypt(checked),
-        "secret_hint": body.strip()[-4:],
-        "extra": kept,
-        "updated_at": clock.now(),
-    }
+    sealed, hint = cipher.encrypt(checked), body.strip()[-4:]
     if row is None:
         await repository.add(
-            ServiceCredential(workspace_id=actor.workspace_id, service=service, **values)
+            ServiceCredential(
+                workspace_id=actor.workspace_id,
+                service=service,
+                client_id=client_id,
+                secret=sealed,
+                secret_hint=hint,
+                extra=kept,
+            )
         )
     else:
-        for name, value in values.items():
-            setattr(row, name, value)
+        row.client_id, row.secret, row.secret_hint, row.extra = client_id, sealed, hint, kept
+        row.updated_at = clock.now()
         await session.flush()
     await audit.record(
         session,
