@@ -24,7 +24,7 @@ async def test_the_workspaces_translation_wins_and_its_english_covers_the_rest(
     db: Database, sink: Sink
 ) -> None:
     world = await make_world(db, release_date=RELEASE)
-    for name, language in (("de", "de"), ("pt", "pt-BR"), ("fr", "fr")):
+    for name, language in (("de", "de"), ("ja", "ja-JP"), ("fr", "fr")):
         await world.add_fan(name, country="DE", language=language, consent_at=BEFORE)
     async with db.transaction() as session:
         for language, subject in (("en", "OUT: {{ title }}"), ("de", "DA: {{ title }}")):
@@ -45,7 +45,7 @@ async def test_the_workspaces_translation_wins_and_its_english_covers_the_rest(
     subjects = {m["To"].split("@")[0]: m["Subject"] for m in sink.messages()}
     assert subjects == {
         "de": "DA: Tidewater",  # the workspace's German
-        "pt": "OUT: Tidewater",  # no Portuguese anywhere: the workspace's English
+        "ja": "OUT: Tidewater",  # no Japanese anywhere: the workspace's English
         "fr": "Tidewater est sorti",  # the built-in French beats the workspace's English
     }
 

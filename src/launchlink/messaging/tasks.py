@@ -82,6 +82,7 @@ def sms_webhooks_for(context: AppContext) -> SmsWebhooks | None:
         clock=context.clock,
         auth_token=twilio.auth_token.get_secret_value(),
         public_url=context.settings.public_url,
+        settings=context.settings.messaging,
     )
 
 
