@@ -116,6 +116,19 @@ def register_subscribers(context: AppContext) -> None:
     from launchlink.messaging import subscribers as messaging
 
     messaging.register(context.subscriptions, context)
+    from launchlink.integrations import delivery
+
+    if context.cipher is not None:
+        delivery.register(
+            context.subscriptions,
+            delivery.WebhookSender(
+                database=context.database,
+                cipher=context.cipher,
+                clock=context.clock,
+                # Development and tests deliver to local receivers; production refuses them.
+                allow_private=context.settings.environment != "production",
+            ),
+        )
     if context.settings.analytics.enabled:
         from launchlink.analytics import subscribers as analytics
 

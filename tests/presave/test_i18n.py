@@ -62,5 +62,6 @@ async def test_a_spanish_fan_reads_the_page_and_the_scopes_in_spanish(
     await make_presave_link(admin, label)
     async with browser_for(papp, **{"Accept-Language": "es-ES,es;q=0.9"}) as browser:
         html = (await browser.get("/soon")).text
-    assert "Pre-save en Spotify" in html
+    assert '<span class="name">Spotify</span><span class="cta">Pre-save</span>' in html
+    assert "Recibe un recordatorio" in html  # the opt-in box's heading
     assert "Guardar el lanzamiento (álbum y canciones) en tu biblioteca de Spotify." in html

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -117,7 +119,11 @@ async def test_apple_music_preadd_runs_through_the_musickit_stand_in(
     )
     html = await open_page(fan)
     assert 'id="presave-apple_music"' in html
-    assert "Pre-add on Apple Music" in html
+    assert re.search(
+        r'id="presave-apple_music".*?<span class="name">Apple Music</span>'
+        r'<span class="cta">Pre-add</span>',
+        html,
+    )
     started = await fan.post(
         "/presave/soon/connect", data={"csrf": csrf_of(html), "service": "apple_music"}
     )

@@ -24,7 +24,11 @@ async def test_services_come_first_and_the_opt_ins_after(
     assert page.index('id="presave-spotify"') < page.index('id="email"')
     assert page.index('id="email"') < page.index('id="remind-any"')
     # The same permission summary shape for every connecting service.
-    assert re.search(r'<p class="allow" id="allow-spotify">What you allow: [^<]+</p>', page)
+    summary = re.search(
+        r'<div class="allow" id="allow-spotify">What you allow:<ul>(.*?)</ul>', page
+    )
+    assert summary is not None
+    assert summary.group(1).count("<li>") >= 2
 
 
 async def test_the_countdown_is_text_without_javascript_and_its_script_is_allowed_by_hash(

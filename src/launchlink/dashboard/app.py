@@ -16,6 +16,7 @@ from launchlink.context import AppContext
 from launchlink.dashboard.design import router as design_router
 from launchlink.dashboard.kit import PREFIX, DashboardKit, NeedsLogin
 from launchlink.dashboard.pages import router
+from launchlink.dashboard.settings_pages import router as settings_router
 from launchlink.errors import LaunchlinkError
 from launchlink.presave.ratelimit import FormRateLimiter, RateLimited
 from launchlink.web.errors import error_response
@@ -90,6 +91,7 @@ def create_dashboard(
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_unexpected)
     app.include_router(router)
+    app.include_router(settings_router)
     app.include_router(design_router)
     return app
 

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.kit.ids import uuid7
+from launchlink.kit.repository import in_workspace
 from launchlink.models.catalog import Release, ReleaseArtist
 from launchlink.models.fulfilment import (
     FulfilmentAction,
@@ -879,8 +880,7 @@ class FulfilmentRepository:
         return list(
             (
                 await self.session.scalars(
-                    select(ServiceGrant).where(
-                        ServiceGrant.workspace_id == workspace_id,
+                    in_workspace(ServiceGrant, workspace_id).where(
                         ServiceGrant.standing.is_(True),
                         ServiceGrant.revoked_at.is_(None),
                         ServiceGrant.access_token.is_not(None),

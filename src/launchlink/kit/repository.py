@@ -14,7 +14,7 @@ from operator import attrgetter
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Delete, Select, delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -46,6 +46,17 @@ class WorkspaceOwned(Protocol):
 M = TypeVar("M", bound=WorkspaceOwned)
 
 
+def in_workspace(model: type[M], workspace_id: UUID) -> Select[M]:
+    """``SELECT model WHERE workspace_id = :workspace_id``: where every query of a
+    workspace's rows begins, in a repository class of its own or not."""
+    return select(model).where(model.workspace_id == workspace_id)
+
+
+def delete_in_workspace(model: type[M], workspace_id: UUID) -> Delete:
+    """``DELETE FROM model WHERE workspace_id = :workspace_id`` (narrow it further)."""
+    return delete(model).where(model.workspace_id == workspace_id)
+
+
 class WorkspaceScoped(Generic[M]):
     """``get`` / ``get_many`` / ``list_page`` / ``add`` / ``delete`` within one workspace.
 
@@ -66,7 +77,7 @@ class WorkspaceScoped(Generic[M]):
 
     def scoped(self, workspace_id: UUID) -> Select[M]:
         """``SELECT model WHERE workspace_id = :workspace_id``: start every query here."""
-        return select(self.model).where(self.model.workspace_id == workspace_id)
+        return in_workspace(self.model, workspace_id)
 
     async def get(self, workspace_id: UUID, row_id: UUID, *, for_update: bool = False) -> M | None:
         query = self.scoped(workspace_id).where(self._key() == row_id)

@@ -51,6 +51,7 @@ from launchlink.models.presave import (
     ServiceGrant,
     WorkspaceServiceMode,
 )
+from launchlink.models.webhooks import ServiceCredential, WebhookAttempt, WebhookEndpoint
 
 __all__ = [
     "AnalyticsEvent",
@@ -89,11 +90,14 @@ __all__ = [
     "Release",
     "ReleaseArtist",
     "ReleaseResolution",
+    "ServiceCredential",
     "ServiceGrant",
     "ServiceLimiterState",
     "Track",
     "User",
     "UserSession",
+    "WebhookAttempt",
+    "WebhookEndpoint",
     "Workspace",
     "WorkspaceMessaging",
     "WorkspaceServiceMode",

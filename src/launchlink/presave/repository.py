@@ -21,7 +21,12 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.kit.ids import uuid7
-from launchlink.kit.repository import WorkspaceScoped, advisory_xact_locks
+from launchlink.kit.repository import (
+    WorkspaceScoped,
+    advisory_xact_locks,
+    delete_in_workspace,
+    in_workspace,
+)
 from launchlink.models import (
     Campaign,
     ConsentRecord,
@@ -113,17 +118,13 @@ class PresaveRepository:
         return await self.session.get(Campaign, link_id)
 
     async def workspace_modes(self, workspace_id: UUID) -> dict[str, ServiceMode]:
-        result = await self.session.execute(
-            select(WorkspaceServiceMode).where(WorkspaceServiceMode.workspace_id == workspace_id)
-        )
+        result = await self.session.execute(in_workspace(WorkspaceServiceMode, workspace_id))
         return {row.service: row.mode for row in result.scalars()}
 
     async def replace_workspace_modes(
         self, workspace_id: UUID, modes: dict[str, ServiceMode]
     ) -> None:
-        await self.session.execute(
-            delete(WorkspaceServiceMode).where(WorkspaceServiceMode.workspace_id == workspace_id)
-        )
+        await self.session.execute(delete_in_workspace(WorkspaceServiceMode, workspace_id))
         self.session.add_all(
             WorkspaceServiceMode(workspace_id=workspace_id, service=service, mode=mode)
             for service, mode in modes.items()
@@ -137,8 +138,8 @@ class PresaveRepository:
 
     async def consent_texts(self, workspace_id: UUID, kind: ConsentKind) -> list[ConsentText]:
         result = await self.session.execute(
-            select(ConsentText)
-            .where(ConsentText.workspace_id == workspace_id, ConsentText.kind == kind)
+            in_workspace(ConsentText, workspace_id)
+            .where(ConsentText.kind == kind)
             .order_by(ConsentText.version)
         )
         return list(result.scalars())
@@ -146,28 +147,22 @@ class PresaveRepository:
     # -- fans and grants ----------------------------------------------------------------
 
     async def fan(self, workspace_id: UUID, fan_id: UUID) -> Fan | None:
-        result = await self.session.execute(
-            select(Fan).where(Fan.id == fan_id, Fan.workspace_id == workspace_id)
-        )
+        result = await self.session.execute(in_workspace(Fan, workspace_id).where(Fan.id == fan_id))
         return result.scalars().first()
 
     async def fan_by_email(self, workspace_id: UUID, email: str) -> Fan | None:
         """The fan who proved ``email`` (only proven addresses are in ``fan.email``)."""
         result = await self.session.execute(
-            select(Fan).where(Fan.workspace_id == workspace_id, Fan.email == email)
+            in_workspace(Fan, workspace_id).where(Fan.email == email)
         )
         return result.scalars().first()
 
     async def fan_of_browser(self, workspace_id: UUID, browser_hash: str) -> Fan | None:
         """The fan of the newest pre-save this browser made in the workspace."""
         result = await self.session.execute(
-            select(Fan)
+            in_workspace(Fan, workspace_id)
             .join(Presave, Presave.fan_id == Fan.id)
-            .where(
-                Presave.workspace_id == workspace_id,
-                Presave.browser_hash == browser_hash,
-                Fan.workspace_id == workspace_id,
-            )
+            .where(Presave.workspace_id == workspace_id, Presave.browser_hash == browser_hash)
             .order_by(Presave.id.desc())
             .limit(1)
         )
@@ -175,10 +170,8 @@ class PresaveRepository:
 
     async def grant(self, workspace_id: UUID, service: str, account_id: str) -> ServiceGrant | None:
         result = await self.session.execute(
-            select(ServiceGrant).where(
-                ServiceGrant.workspace_id == workspace_id,
-                ServiceGrant.service == service,
-                ServiceGrant.account_id == account_id,
+            in_workspace(ServiceGrant, workspace_id).where(
+                ServiceGrant.service == service, ServiceGrant.account_id == account_id
             )
         )
         return result.scalars().first()
@@ -384,9 +377,7 @@ class PresaveRepository:
 
     async def magic_link_by_id(self, workspace_id: UUID, magic_id: UUID) -> MagicLink | None:
         result = await self.session.execute(
-            select(MagicLink).where(
-                MagicLink.id == magic_id, MagicLink.workspace_id == workspace_id
-            )
+            in_workspace(MagicLink, workspace_id).where(MagicLink.id == magic_id)
         )
         return result.scalars().first()
 
@@ -402,9 +393,7 @@ class PresaveRepository:
         self, workspace_id: UUID, contact_id: UUID
     ) -> PendingContact | None:
         result = await self.session.execute(
-            select(PendingContact).where(
-                PendingContact.id == contact_id, PendingContact.workspace_id == workspace_id
-            )
+            in_workspace(PendingContact, workspace_id).where(PendingContact.id == contact_id)
         )
         return result.scalars().first()
 
@@ -421,17 +410,15 @@ class PresaveRepository:
 
     async def pending_contacts_for(self, workspace_id: UUID, email: str) -> list[PendingContact]:
         result = await self.session.execute(
-            select(PendingContact)
-            .where(PendingContact.workspace_id == workspace_id, PendingContact.email == email)
+            in_workspace(PendingContact, workspace_id)
+            .where(PendingContact.email == email)
             .order_by(PendingContact.id)
         )
         return list(result.scalars())
 
     async def delete_pending_contacts(self, workspace_id: UUID, email: str) -> int:
         result = await self.session.execute(
-            delete(PendingContact).where(
-                PendingContact.workspace_id == workspace_id, PendingContact.email == email
-            )
+            delete_in_workspace(PendingContact, workspace_id).where(PendingContact.email == email)
         )
         assert isinstance(result, CursorResult)
         return int(result.rowcount)
@@ -439,10 +426,8 @@ class PresaveRepository:
     async def delete_unused_magic_links(self, workspace_id: UUID, email: str) -> int:
         """Magic links sent to ``email`` and never used (a used one belongs to its fan)."""
         result = await self.session.execute(
-            delete(MagicLink).where(
-                MagicLink.workspace_id == workspace_id,
-                MagicLink.email == email,
-                MagicLink.fan_id.is_(None),
+            delete_in_workspace(MagicLink, workspace_id).where(
+                MagicLink.email == email, MagicLink.fan_id.is_(None)
             )
         )
         assert isinstance(result, CursorResult)
