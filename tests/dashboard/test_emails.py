@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from launchlink.accounts import people
 from launchlink.app import Application
+from launchlink.errors import NotFound
 from launchlink.models import OutboxEvent
 from launchlink.models.accounts import Role, WorkspaceKind
 from tests.dashboard.conftest import PASSWORD, BrowserFactory, Inbox, link_in
@@ -128,6 +129,38 @@ async def test_an_invitation_withdrawn_before_delivery_gets_no_email(
     await _deliver(dapp)
     assert len(await _events(dapp, "invitation.issued")) == 1
     assert inbox.to("bo@example.com") == []
+
+
+async def test_another_workspace_cannot_withdraw_the_invitation_so_its_email_goes_out(
+    dapp: Application, inbox: Inbox
+) -> None:
+    actor = await _owner(dapp)
+    await _invite(dapp, actor, "bo@example.com")
+    clock = dapp.context.clock
+    async with dapp.context.database.transaction(write_lock=True) as session:
+        [invitation] = await people.open_invitations(session, actor.workspace_id, clock)
+        stranger_user, stranger_workspace = await people.sign_up(
+            session,
+            email="eve@example.com",
+            name="Eve",
+            password=PASSWORD,
+            workspace_name="Eve Records",
+            kind=WorkspaceKind.label,
+            open_sign_up=True,
+            clock=clock,
+        )
+        stranger = people.Actor(
+            user_id=stranger_user.id,
+            email=stranger_user.email,
+            role=Role.owner,
+            workspace_id=stranger_workspace.id,
+        )
+        with pytest.raises(NotFound):
+            await people.withdraw_invitation(
+                session, stranger, invitation_id=invitation.id, clock=clock
+            )
+    await _deliver(dapp)
+    assert len(inbox.to("bo@example.com")) == 1
 
 
 async def test_a_reset_link_voided_by_a_password_change_before_delivery_is_not_sent(
