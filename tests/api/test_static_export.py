@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import functools
 import http.server
+import io
 import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
+from uuid import UUID
 
 import pytest
 from typer.testing import CliRunner
 
 from launchlink.cli import app as cli
 from launchlink.config import Settings
+from launchlink.db import Database
+from launchlink.design import service as design_service
+from launchlink.design.artwork import process_artwork
+from launchlink.design.media import artwork_store
 from launchlink.ops.static_export import export_site
 from tests.api.conftest import Api, artist_body, release_body
 from tests.builders import WorkspaceKey
@@ -78,6 +84,31 @@ async def test_every_link_becomes_a_page_and_redirect_maps(
         (out / "nginx-redirects.conf").read_text()
     )
     assert f'redir /second/spotify "{SPOTIFY}" 302' in (out / "Caddyfile.redirects").read_text()
+
+
+async def test_artwork_uploaded_on_the_design_page_is_copied_beside_the_page(
+    api: Api, owner: WorkspaceKey, settings: Settings, app_db: Database, tmp_path: Path
+) -> None:
+    Image = pytest.importorskip("PIL.Image")  # a dependency; an old environment skips
+    await _link(api, owner, "designed")
+    links = (await api.get(owner, "/links")).json()["items"]
+    link_id = UUID(next(link["id"] for link in links if link["slug"] == "designed"))
+    cover = io.BytesIO()
+    Image.new("RGB", (500, 500), (10, 20, 30)).save(cover, "PNG")
+    async with app_db.transaction() as session:
+        await design_service.save_artwork(
+            session,
+            owner.workspace_id,
+            link_id,
+            process_artwork(cover.getvalue()),
+            artwork_store(settings.var_dir),
+        )
+    out = tmp_path / "site"
+    await export_site(settings, out)
+    page = (out / "designed" / "index.html").read_text()
+    assert page.count('src="artwork.jpg"') == 2  # the cover and its blurred backdrop
+    assert "/_media/" not in page.split("<body>", 1)[1].split("<script", 1)[0]
+    assert (out / "designed" / "artwork.jpg").read_bytes()[:2] == b"\xff\xd8"
 
 
 def test_the_command_writes_the_site_and_says_how_much(settings: Settings, tmp_path: Path) -> None:

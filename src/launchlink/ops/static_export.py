@@ -26,6 +26,8 @@ from markupsafe import escape
 
 from launchlink.config import Settings
 from launchlink.db import Database
+from launchlink.design.artwork import MEDIA_PREFIX
+from launchlink.design.media import artwork_store
 from launchlink.i18n import Catalogues
 from launchlink.links.page import PageRenderer
 from launchlink.links.page_cache import PageVariant
@@ -104,7 +106,9 @@ def _write_one_site(
         page_dir = root / snapshot.slug
         page_dir.mkdir(parents=True, exist_ok=True)
         snapshot = replace(snapshot, canonical_url=f"{site_url}/{snapshot.slug}")
-        artwork = _copy_artwork(snapshot.artwork_url, page_dir, settings.public_url)
+        artwork = _copy_artwork(
+            snapshot.artwork_url, page_dir, settings.public_url, settings.var_dir
+        )
         if artwork is not None:
             snapshot = replace(snapshot, artwork_url=f"{site_url}/{snapshot.slug}/{artwork}")
         variant = PageVariant(
@@ -114,11 +118,9 @@ def _write_one_site(
         )
         html = renderer.link_page(snapshot, variant, direct=True).decode("utf-8")
         if artwork is not None:
-            # The <img> reads the copy beside the page, so file:// shows it too; the
-            # preview cards keep the absolute URL that crawlers need.
-            html = html.replace(
-                f'src="{escape(snapshot.artwork_url)}"', f'src="{escape(artwork)}"', 1
-            )
+            # The <img>s (cover and blurred backdrop) read the copy beside the page, so
+            # file:// shows them too; the preview cards keep the absolute URL crawlers need.
+            html = html.replace(f'src="{escape(snapshot.artwork_url)}"', f'src="{escape(artwork)}"')
         (page_dir / "index.html").write_text(html, encoding="utf-8")
         for destination in snapshot.destinations:
             source = f"/{snapshot.slug}/{destination.service}"
@@ -129,14 +131,24 @@ def _write_one_site(
     return len(redirects)
 
 
-def _copy_artwork(url: str | None, page_dir: Path, public_url: str) -> str | None:
-    """Copy cover art served from our own ``/static`` next to the page; None otherwise."""
+def _copy_artwork(
+    url: str | None, page_dir: Path, public_url: str, settings_var_dir: Path
+) -> str | None:
+    """Copy cover art served by us (``/static``, or stored from an upload) next to the
+    page; None otherwise."""
     if not url:
         return None
     parts = urlsplit(url)
     own = urlsplit(public_url)
     if parts.scheme and (parts.scheme, parts.netloc) != (own.scheme, own.netloc):
         return None  # somebody else's image: it outlives us or not on its own
+    if parts.path.startswith(MEDIA_PREFIX):
+        # Artwork uploaded on the Design page: the file we stored, named by its content.
+        stored = artwork_store(settings_var_dir).path(parts.path.removeprefix(MEDIA_PREFIX))
+        if stored is None:
+            return None
+        shutil.copyfile(stored, page_dir / "artwork.jpg")
+        return "artwork.jpg"
     if not parts.path.startswith("/static/"):
         return None
     relative = Path(parts.path.removeprefix("/static/"))
