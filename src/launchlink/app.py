@@ -40,7 +40,7 @@ from launchlink.links.public import PublicLinkApp, PublicLinkConfig
 from launchlink.links.snapshots import CachingSnapshotSource, DatabaseSnapshotSource
 from launchlink.links.visitors import VisitorLocation
 from launchlink.mail.outbox import Outbox, OutboxPages
-from launchlink.messaging.tasks import delivery_worker, sms_webhooks_for
+from launchlink.messaging.tasks import delivery_worker, email_feedback_for, sms_webhooks_for
 from launchlink.ops.middleware import RequestObserver
 from launchlink.ops.web import routes as ops_routes
 from launchlink.web.static import CachedStaticFiles
@@ -219,6 +219,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     sms = sms_webhooks_for(context)
     if sms is not None:  # the provider's signed status callbacks and fans' replies
         routes.extend(sms.routes())
+    feedback = email_feedback_for(context)
+    if feedback is not None:  # bounces and complaints from the bounce mailbox
+        routes.extend(feedback.routes())
     from launchlink.dashboard.app import dashboard_routes
 
     routes.extend(dashboard_routes(context, deliver=presave.web.deliver))
