@@ -9,6 +9,7 @@ the platform simulator at ``/_sim``.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,7 +40,7 @@ from launchlink.links.public import PublicLinkApp, PublicLinkConfig
 from launchlink.links.snapshots import CachingSnapshotSource, DatabaseSnapshotSource
 from launchlink.links.visitors import VisitorLocation
 from launchlink.mail.outbox import Outbox, OutboxPages
-from launchlink.messaging.tasks import delivery_worker, sms_webhooks_for
+from launchlink.messaging.tasks import delivery_worker, email_feedback_for, sms_webhooks_for
 from launchlink.ops.middleware import RequestObserver
 from launchlink.ops.web import routes as ops_routes
 from launchlink.web.static import CachedStaticFiles
@@ -121,6 +122,15 @@ class Application:
         if self.analytics is not None:
             await self.analytics.start()
         await self._start_fulfilment()
+        # Everything built so far lives as long as the process (routes, templates, the
+        # classifier's tables, the geo-IP database): moved out of the collector's sight,
+        # full collections no longer re-scan it. With analytics capture holding a second
+        # of requests in memory they ran often and paused the loop for ~200 ms each
+        # (bench/smartlink.py, docs/benchmarks.md). Not in tests: they start many apps
+        # in one process, and frozen objects are never freed.
+        if self.context.settings.environment != "test":
+            gc.collect()
+            gc.freeze()
 
     async def _start_fulfilment(self) -> None:
         # Embedded mode: the worker lives in this process (one worker is enough there:
@@ -209,6 +219,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     sms = sms_webhooks_for(context)
     if sms is not None:  # the provider's signed status callbacks and fans' replies
         routes.extend(sms.routes())
+    feedback = email_feedback_for(context)
+    if feedback is not None:  # bounces and complaints from the bounce mailbox
+        routes.extend(feedback.routes())
     from launchlink.dashboard.app import dashboard_routes
 
     routes.extend(dashboard_routes(context, deliver=presave.web.deliver))

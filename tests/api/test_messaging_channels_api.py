@@ -9,9 +9,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
-from launchlink.app import create_app
+from launchlink.app import Application, create_app
 from launchlink.config import Settings
 from launchlink.messaging.channels.settings import MessagingSettings, TwilioSettings
+from launchlink.messaging.repository import MessagingRepository
+from launchlink.models.accounts import Role
 from tests.api.conftest import Api
 from tests.builders import WorkspaceKey, create_workspace_with_key
 
@@ -65,6 +67,8 @@ async def test_configured_channels_are_on(database_url: str, tmp_path: Path) -> 
         "available": True,
         "provider": "smtp",
         "reason": None,
+        "paused": False,
+        "paused_reason": None,
     }
     assert channels["sms"]["available"] is True
 
@@ -84,3 +88,23 @@ async def test_a_half_configured_email_channel_says_the_dkim_key_is_missing(
     assert not email.available
     assert email.reason is not None
     assert "DKIM" in email.reason
+
+
+async def test_a_paused_workspace_sees_its_pause_and_an_admin_lifts_it(
+    api: Api, app: Application, owner: WorkspaceKey, stranger: WorkspaceKey
+) -> None:
+    async with app.context.database.transaction() as session:
+        await MessagingRepository(session).pause(
+            owner.workspace_id, "12 of 200 messages bounced", app.context.clock.now()
+        )
+    channels = (await api.get(owner, "/messaging/channels")).json()
+    assert {(c["paused"], c["paused_reason"]) for c in channels} == {
+        (True, "12 of 200 messages bounced")
+    }
+    assert {c["paused"] for c in (await api.get(stranger, "/messaging/channels")).json()} == {False}
+    viewer = await create_workspace_with_key(app.context.database, name="V", role=Role.viewer)
+    assert (await api.post(viewer, "/messaging/sender/resume", {})).status_code == 403
+    resumed = await api.post(owner, "/messaging/sender/resume", {})
+    assert resumed.status_code == 200
+    assert resumed.json()["paused"] is False
+    assert {c["paused"] for c in (await api.get(owner, "/messaging/channels")).json()} == {False}

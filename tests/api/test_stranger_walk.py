@@ -4,10 +4,14 @@ back exactly as it was."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy import select
 
 from launchlink.api import API_PREFIX, create_api
 from launchlink.app import Application
+from launchlink.models import Fan, Message
 from tests.api.conftest import Api, FakeDns, make_link, verified_domain
 from tests.builders import WorkspaceKey
 
@@ -50,6 +54,11 @@ ATTEMPTS: list[tuple[str, str, Body]] = [
     ("PATCH", "/domains/{domain_id}", {"root_link_id": None}),
     ("DELETE", "/domains/{domain_id}", None),
     ("POST", "/domains/{domain_id}/verify", {"method": "dns"}),
+    ("GET", "/messaging/templates/{template_id}", None),
+    ("PATCH", "/messaging/templates/{template_id}", {"text": "Taken over {{ title }}"}),
+    ("DELETE", "/messaging/templates/{template_id}", None),
+    ("GET", "/messaging/announcements/{announcement_id}", None),
+    ("GET", "/messaging/messages/{message_id}", None),
 ]
 
 
@@ -69,8 +78,32 @@ def test_the_walk_tries_every_route_that_names_an_id(app: Application) -> None:
     assert {(method, path) for method, path, _ in ATTEMPTS} == _routes_with_ids(app)
 
 
-async def _owners_world(api: Api, dns: FakeDns, owner: WorkspaceKey) -> dict[str, str]:
+async def _owners_world(
+    api: Api, dns: FakeDns, owner: WorkspaceKey, app: Application
+) -> dict[str, str]:
     link = await make_link(api, owner)
+    async with app.context.database.transaction() as session:
+        session.add(
+            Fan(
+                workspace_id=owner.workspace_id,
+                email="fan@fans.example.test",
+                email_consent_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
+    template = await api.post(
+        owner,
+        "/messaging/templates",
+        {"kind": "countdown", "channel": "email", "language": "en", "text": "{{ title }}"},
+    )
+    assert template.status_code == 201, template.text
+    announcement = await api.post(
+        owner,
+        "/messaging/announcements",
+        {"link_id": link["id"], "body": "News", "channels": ["email"]},
+    )
+    assert announcement.json()["queued"] == 1, announcement.text
+    async with app.context.database.sessionmaker() as session:
+        [message_id] = (await session.execute(select(Message.id))).scalars()
     release = (await api.get(owner, f"/releases/{link['release_id']}")).json()
     campaign = await api.put(owner, f"/links/{link['id']}/campaign", {})
     assert campaign.status_code == 200, campaign.text
@@ -81,6 +114,9 @@ async def _owners_world(api: Api, dns: FakeDns, owner: WorkspaceKey) -> dict[str
         "link_id": link["id"],
         "service_key": "spotify",
         "domain_id": domain["id"],
+        "template_id": template.json()["id"],
+        "announcement_id": announcement.json()["id"],
+        "message_id": str(message_id),
     }
 
 
@@ -97,6 +133,9 @@ async def _everything_of(api: Api, owner: WorkspaceKey, ids: dict[str, str]) -> 
         f"/links/{ids['link_id']}/destinations",
         f"/links/{ids['link_id']}/campaign",
         f"/domains/{ids['domain_id']}",
+        "/messaging/templates",
+        f"/messaging/messages/{ids['message_id']}",
+        f"/messaging/announcements/{ids['announcement_id']}",
     ]
     seen: list[Any] = []
     for path in paths:
@@ -107,9 +146,9 @@ async def _everything_of(api: Api, owner: WorkspaceKey, ids: dict[str, str]) -> 
 
 
 async def test_a_stranger_gets_404_on_every_route_with_anothers_ids_and_changes_nothing(
-    api: Api, owner: WorkspaceKey, stranger: WorkspaceKey, dns: FakeDns
+    api: Api, owner: WorkspaceKey, stranger: WorkspaceKey, dns: FakeDns, app: Application
 ) -> None:
-    ids = await _owners_world(api, dns, owner)
+    ids = await _owners_world(api, dns, owner, app)
     before = await _everything_of(api, owner, ids)
     answers: dict[str, int] = {}
     for method, route, body in ATTEMPTS:
@@ -122,9 +161,9 @@ async def test_a_stranger_gets_404_on_every_route_with_anothers_ids_and_changes_
 
 
 async def test_the_owner_reaches_every_read_the_stranger_was_refused(
-    api: Api, owner: WorkspaceKey, dns: FakeDns
+    api: Api, owner: WorkspaceKey, dns: FakeDns, app: Application
 ) -> None:
-    ids = await _owners_world(api, dns, owner)
+    ids = await _owners_world(api, dns, owner, app)
     for method, route, _ in ATTEMPTS:
         if method == "GET":
             response = await api.get(owner, route.format(**ids))

@@ -1,22 +1,31 @@
 """A frozen clock walks one release through three time zones: every fan is messaged at
 their own local release instant, a text is held until quiet hours end in the fan's zone,
-and when the release moves every planned message follows it (both databases)."""
+and when the release moves every planned message follows it (both databases).
+
+All through the wired path of a worker process: the context the bootstrap builds, the
+pre-saves' ``presave.created`` events delivered by its outbox dispatcher to messaging's
+planner, the move re-planning in its own transaction, and the process's delivery
+(``messaging.tasks.delivery_for``) sending on a real SMTP server and the SMS simulator."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
+from launchlink.bootstrap import build_context
 from launchlink.catalog import service as catalog
+from launchlink.config import Settings
 from launchlink.db import Database
 from launchlink.kit.clock import FrozenClock
-from launchlink.messaging import planner
+from launchlink.messaging.channels.settings import MessagingSettings
+from launchlink.messaging.tasks import delivery_for
 from launchlink.models import Message
 from launchlink.models.messaging import MessageChannel, MessageKind, MessageState
-from tests.messaging.conftest import email_channel, make_delivery, make_sms_rig
+from tests.messaging.conftest import email_channel, make_sms_rig
 from tests.messaging.sink import Sink
-from tests.messaging.world import TERRITORIES, make_world
+from tests.messaging.world import PUBLIC_URL, TERRITORIES, make_world
 
 BEFORE = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
 FIRST_DATE, MOVED_DATE = date(2026, 6, 5), date(2026, 6, 12)
@@ -38,24 +47,37 @@ async def _planned(db: Database) -> dict[tuple[str, str, str], Message]:
         return {(str(m.fan_id), m.kind.value, m.channel.value): m for m in rows}
 
 
-async def test_three_zones_quiet_hours_and_a_moved_release(db: Database, sink: Sink) -> None:
+async def test_three_zones_quiet_hours_and_a_moved_release(
+    db: Database, database_url: str, sink: Sink, tmp_path: Path
+) -> None:
+    clock = FrozenClock(BEFORE)
+    settings = Settings(
+        database_url=database_url, var_dir=tmp_path / "var", public_url=PUBLIC_URL,
+        environment="test",
+        messaging=MessagingSettings(sms_per_second=100, email_per_second=10_000),
+    )  # fmt: skip
+    context = build_context(settings, role="worker", clock=clock, database=db)
+    assert context.outbox is not None
+    await context.outbox.run_once()  # the subscriptions exist before the first event
     world = await make_world(db, release_date=FIRST_DATE)
-    await world.add_fan("tokyo", country="JP", consent_at=BEFORE)
-    await world.add_fan("berlin", country="DE", consent_at=BEFORE)
+    await world.add_fan("tokyo", country="JP", consent_at=BEFORE, emit=True)
+    await world.add_fan("berlin", country="DE", consent_at=BEFORE, emit=True)
     await world.add_fan(
         "ny", country="US", zone="America/New_York", phone="+12125550147", sms_confirmed=True,
-        consent_at=BEFORE,
+        consent_at=BEFORE, emit=True,
     )  # fmt: skip
-    clock = FrozenClock(BEFORE)
     rig = make_sms_rig(db, clock)
-    delivery = make_delivery(
-        db,
-        clock,
-        {MessageChannel.email: email_channel(sink, None, clock), MessageChannel.sms: rig.channel},
-        sms_per_second=100,
+    delivery = delivery_for(
+        context,
+        channels={
+            MessageChannel.email: email_channel(sink, None, clock),
+            MessageChannel.sms: rig.channel,
+        },
     )
-    async with db.transaction() as session:
-        assert await planner.plan_release(session, world.release_id, now=clock.now()) == 8
+    await context.outbox.drain()  # presave.created → messaging.plan
+    assert len(await _planned(db)) == 8
+    await context.outbox.drain()
+    assert len(await _planned(db)) == 8  # an event plans once
 
     # The release moves a week later before anything was sent: every message follows.
     async with db.transaction() as session:
@@ -117,3 +139,5 @@ async def test_three_zones_quiet_hours_and_a_moved_release(db: Database, sink: S
     assert {m.state for m in final.values()} == {MessageState.sent}
     assert {m.kind for m in final.values()} == {MessageKind.release_day, MessageKind.countdown}
     await rig.webhooks.aclose()
+    assert context.registry is not None
+    await context.registry.aclose()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
+from launchlink import events
 from launchlink.accounts import service as accounts
 from launchlink.db import Database
 from launchlink.kit.territories import bundled_territory_time_zones
@@ -41,7 +42,11 @@ class World:
         language: str = "en",
         consent_at: datetime,
         service: str = "spotify",
+        mode: ServiceMode = ServiceMode.direct_save,
+        emit: bool = False,
     ) -> UUID:
+        """A fan and their pre-save; ``emit``: with its ``presave.created`` in the same
+        transaction, as the pre-save service does (messaging's planner answers it)."""
         async with self.database.transaction() as session:
             release = await session.get(Release, self.release_id)
             assert release is not None
@@ -66,7 +71,7 @@ class World:
                 release_id=self.release_id,
                 fan_id=fan.id,
                 service=service,
-                mode=ServiceMode.direct_save,
+                mode=mode,
                 state=PresaveState.waiting,
                 country=country,
                 time_zone=fan_zone_name(timing, country, TERRITORIES, zone),
@@ -75,6 +80,21 @@ class World:
             )
             session.add(presave)
             await session.flush()
+            if emit:
+                await events.emit(
+                    session,
+                    events.PresaveCreated(
+                        occurred_at=consent_at,
+                        workspace_id=self.workspace_id,
+                        presave_id=presave.id,
+                        link_id=self.link_id,
+                        release_id=self.release_id,
+                        fan_id=fan.id,
+                        service=service,
+                        mode=mode.value,
+                        due_at=presave.due_at,
+                    ),
+                )
             self.fans[name], self.presaves[name] = fan.id, presave.id
             return fan.id
 

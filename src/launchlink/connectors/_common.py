@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
+from launchlink.connectors._json import as_str
 from launchlink.connectors.base import (
     ActionResult,
     Capability,
@@ -140,6 +141,39 @@ async def playlist_added(
     return ActionResult(
         service=service, action=Capability.PLAYLIST_ADD, targets=tuple(tracks), requests=requests
     )
+
+
+Item = dict[str, Any]
+
+
+async def writable_playlists(
+    page_at: Callable[[int], Awaitable[tuple[list[Item], bool]]],
+    *,
+    me: str | None,
+    owner: Callable[[Item], str | None],
+    describe: Callable[[Item, str, bool], PlaylistInfo],
+    limit: int,
+    max_pages: int,
+) -> list[PlaylistInfo]:
+    """The fan's own and collaborative playlists (only those accept new items), read page
+    by page: ``page_at(offset)`` answers (items, whether more follow), until ``limit``
+    playlists or ``max_pages`` pages; ``describe(item, id, owned)`` maps one."""
+    found: list[PlaylistInfo] = []
+    offset = 0
+    for _page in range(max_pages):
+        if len(found) >= limit:
+            break
+        items, more = await page_at(offset)
+        for item in items:
+            playlist_id = as_str(item.get("id"))
+            owned = me is not None and owner(item) == me
+            if not playlist_id or not (owned or item.get("collaborative") is True):
+                continue
+            found.append(describe(item, playlist_id, owned))
+        offset += len(items)
+        if not items or not more:
+            break
+    return found[:limit]
 
 
 def created_playlist(

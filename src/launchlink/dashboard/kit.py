@@ -27,7 +27,7 @@ from launchlink.kit.crypto import TokenCipher
 from launchlink.models.accounts import Role, WorkspaceKind
 from launchlink.presave.front import parse_cookies
 from launchlink.presave.ratelimit import FormRateLimiter
-from launchlink.web.forms import read_form
+from launchlink.web.forms import MAX_FORM_BYTES, read_form
 from launchlink.web.security import (
     BROWSER_COOKIE,
     CSRF_FIELD,
@@ -157,17 +157,22 @@ def browser_id(request: Request, kit: DashboardKit) -> str | None:
     )
 
 
-async def _csrf_form(request: Request, kit: Kit) -> dict[str, str]:
-    form = await read_form(request)
-    browser = browser_id(request, kit)
-    if browser is None or not kit.signer.csrf_ok(browser, form.get(CSRF_FIELD)):
-        raise Forbidden(
-            "this form expired or was sent from another site; go back, reload and try again"
-        )
-    return form
+def _csrf_form_of(max_bytes: int) -> Any:
+    async def _csrf_form(request: Request, kit: Kit) -> dict[str, str]:
+        form = await read_form(request, max_bytes=max_bytes)
+        browser = browser_id(request, kit)
+        if browser is None or not kit.signer.csrf_ok(browser, form.get(CSRF_FIELD)):
+            raise Forbidden(
+                "this form expired or was sent from another site; go back, reload and try again"
+            )
+        return form
+
+    return _csrf_form
 
 
-CsrfForm = Annotated[dict[str, str], Depends(_csrf_form)]
+CsrfForm = Annotated[dict[str, str], Depends(_csrf_form_of(MAX_FORM_BYTES))]
+LargeCsrfForm = Annotated[dict[str, str], Depends(_csrf_form_of(256 * 1024))]
+"""A form carrying a pasted file (the bulk CSV)."""
 
 
 def page(

@@ -18,7 +18,7 @@ from launchlink.analytics import queries
 from launchlink.analytics.exports import MEDIA_TYPES, ExportFormat, export_stream
 from launchlink.autofill.sources import LookupSources, get_lookup_sources
 from launchlink.context import AppContext
-from launchlink.dashboard import campaigns, insights, lifecycle, release_day
+from launchlink.dashboard import bulk, campaigns, insights, lifecycle, release_day
 from launchlink.dashboard import fans as fan_pages
 from launchlink.dashboard.forms import (
     AcceptForm,
@@ -44,6 +44,7 @@ from launchlink.dashboard.kit import (
     CurrentClock,
     CurrentUser,
     Kit,
+    LargeCsrfForm,
     Member,
     Need,
     NeedsLogin,
@@ -1077,6 +1078,48 @@ async def create_campaign(
             "values": result.values,
         },
         status=422,
+    )
+
+
+@router.get("/w/{workspace_id}/campaigns/bulk")
+async def bulk_page(request: Request, m: Annotated[Member, member(Need.edit)]) -> Response:
+    return page(
+        request,
+        "dashboard/campaign_bulk.html",
+        {**_nav(m, "campaigns"), "results": None, "dry_run": True, "max_rows": bulk.MAX_ROWS},
+    )
+
+
+@router.post("/w/{workspace_id}/campaigns/bulk")
+async def bulk_run(
+    request: Request,
+    form: LargeCsrfForm,
+    session: Session,
+    sources: Sources,
+    clock: CurrentClock,
+    m: Annotated[Member, member(Need.edit)],
+) -> Response:
+    dry_run = form.get("dry_run") == "1"
+    results = None
+    errors: dict[str, str] = {}
+    try:
+        results = await bulk.run(
+            session, m.actor, form.get("csv", ""), dry_run=dry_run, sources=sources, clock=clock
+        )
+    except ValidationFailed as error:
+        errors["csv"] = error.message
+    return page(
+        request,
+        "dashboard/campaign_bulk.html",
+        {
+            **_nav(m, "campaigns"),
+            "results": results,
+            "dry_run": dry_run,
+            "max_rows": bulk.MAX_ROWS,
+            "errors": errors,
+            "values": {"csv": form.get("csv", "")},
+        },
+        status=422 if errors else 200,
     )
 
 

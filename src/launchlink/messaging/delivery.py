@@ -23,7 +23,6 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.utils import parseaddr
 from typing import Any
 from uuid import UUID
 
@@ -42,6 +41,8 @@ from launchlink.messaging.channels.base import (
     TransientFailure,
 )
 from launchlink.messaging.channels.settings import MessagingSettings
+from launchlink.messaging.manage import effective_sender
+from launchlink.messaging.pauses import check_pauses
 from launchlink.messaging.planner import COUNTDOWN
 from launchlink.messaging.quiet_hours import QuietHours
 from launchlink.messaging.repository import (
@@ -51,6 +52,7 @@ from launchlink.messaging.repository import (
     Settled,
 )
 from launchlink.messaging.templates import (
+    DEFAULTS,
     InvalidTemplate,
     Template,
     default_template,
@@ -108,8 +110,6 @@ class Delivery:
     unsubscribe: Unsubscribe
     limiter: RateLimiter = field(default_factory=MemoryLimiter)
     owner: str = field(default_factory=worker_name)
-    templates: Callable[[UUID, MessageKind, MessageChannel, str], Template | None] | None = None
-    """A workspace's own template, when it has one (None: the built-in wording)."""
 
     async def run_round(self, channel: MessageChannel) -> Round:
         """Claim one batch of ``channel`` and settle it."""
@@ -129,29 +129,51 @@ class Delivery:
             )
             if not claimed:
                 return Round()
-            quiet = QuietHours.for_channel(channel.value, await repository.quiet_rules(channel))
-            identities = await repository.identities(m.workspace_id for m in claimed)
+            workspaces = {m.workspace_id for m in claimed}
+            instance = await repository.quiet_rules(channel, workspace_id=None)
+            own = await repository.workspace_quiet_rules(channel, workspaces)
+            # A workspace's own rows replace the operator's of the same scope.
+            quiet = {
+                w: QuietHours.for_channel(channel.value, [*instance, *own.get(w, [])])
+                for w in workspaces
+            }
+            identities = await repository.identities(workspaces)
+            templates = await repository.templates_for(workspaces)
             contents = await repository.link_contents(
                 m.link_id for m in claimed if m.link_id is not None
             )
         plans = [
-            self._decide(m, now, quiet, identities.get(m.workspace_id), contents) for m in claimed
+            self._decide(
+                m, now, quiet[m.workspace_id], identities.get(m.workspace_id), contents, templates
+            )
+            for m in claimed
         ]
         await self._hand_over(sender, [p for p in plans if p.result is None])
         return await self._settle(plans, channel)
 
     async def run(self, stop: asyncio.Event, *, idle_seconds: float = 1.0) -> None:
-        """Every channel in turn until ``stop`` is set; sleeps only when nothing was due."""
+        """``settings.lanes`` rounds of every channel at once until ``stop`` is set: while
+        one lane settles its batch and claims the next (database work), another hands
+        over, so the provider's rate limit is kept busy. A lane sleeps only when nothing
+        was due; a round in hand when ``stop`` is set finishes and settles."""
+        await asyncio.gather(
+            *(
+                self._lane(channel, stop, idle_seconds)
+                for channel in self.channels
+                for _ in range(self.settings.lanes)
+            )
+        )
+
+    async def _lane(self, channel: MessageChannel, stop: asyncio.Event, idle: float) -> None:
         while not stop.is_set():
-            busy = False
-            for channel in self.channels:
-                try:
-                    busy |= (await self.run_round(channel)).claimed > 0
-                except Exception:
-                    logger.exception("a %s delivery round failed; retrying", channel.value)
+            try:
+                busy = (await self.run_round(channel)).claimed > 0
+            except Exception:
+                logger.exception("a %s delivery round failed; retrying", channel.value)
+                busy = False
             if not busy:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), idle_seconds)
+                    await asyncio.wait_for(stop.wait(), idle)
 
     # -- deciding ---------------------------------------------------------------------------
 
@@ -162,6 +184,7 @@ class Delivery:
         quiet: QuietHours,
         identity: WorkspaceMessaging | None,
         contents: Mapping[UUID, LinkContent],
+        templates: Mapping[tuple[UUID, MessageKind, MessageChannel, str], Template],
     ) -> _Plan:
         plan = _Plan(m)
         refusal = _no_consent(m)
@@ -185,7 +208,7 @@ class Delivery:
             plan.result = _defer(m, allowed, f"quiet hours in {zone}")
             return plan
         try:
-            plan.envelope = self._envelope(m, identity, contents)
+            plan.envelope = self._envelope(m, identity, contents, templates)
         except InvalidTemplate as error:
             plan.result = Settled(m.id, MessageState.failed, "failed", error=str(error))
         return plan
@@ -195,11 +218,12 @@ class Delivery:
         m: ClaimedMessage,
         identity: WorkspaceMessaging | None,
         contents: Mapping[UUID, LinkContent],
+        templates: Mapping[tuple[UUID, MessageKind, MessageChannel, str], Template],
     ) -> Envelope:
         content = contents.get(m.link_id) if m.link_id is not None else None
         if m.link_id is not None and content is None:
             raise InvalidTemplate("the link of this message no longer exists")
-        sender = self._sender(identity)
+        sender = effective_sender(self.default_sender, identity)
         service = m.variables.get("service")
         variables: dict[str, Any] = {
             "workspace": sender.email_name or "launchlink",
@@ -223,11 +247,7 @@ class Delivery:
             )
         else:
             variables.update(title="", artists="", service_name="", listen_url="")
-        template = (
-            self.templates(m.workspace_id, m.kind, m.channel, m.language)
-            if self.templates is not None
-            else None
-        ) or default_template(m.kind, m.channel, m.language)
+        template = _template(templates, m)
         rendered = render(template, variables)
         if m.channel is MessageChannel.email:
             if m.link_id is None:
@@ -255,34 +275,18 @@ class Delivery:
             status_callback=f"{self.public_url}/messaging/sms/status",
         )
 
-    def _sender(self, identity: WorkspaceMessaging | None) -> SenderIdentity:
-        default = self.default_sender
-        if identity is None:
-            return default
-        domain = parseaddr(default.email_address)[1].rpartition("@")[2]
-        address = (
-            f"{identity.email_local_part}@{domain}"
-            if identity.email_local_part and domain
-            else default.email_address
-        )
-        return SenderIdentity(
-            email_address=address,
-            email_name=identity.email_name or default.email_name,
-            reply_to=identity.reply_to or default.reply_to,
-            sms_from=identity.sms_from or default.sms_from,
-        )
-
     # -- sending ----------------------------------------------------------------------------
 
     async def _hand_over(self, channel: Channel, plans: list[_Plan]) -> None:
         if not plans:
             return
         key = f"messaging:{channel.name}:{channel.provider}"
-        rate = (
+        limit = (
             self.settings.email_per_second
             if channel.name == MessageChannel.email.value
             else self.settings.sms_per_second
         )
+        rate = limit * (1 - self.settings.rate_margin)
         queue: asyncio.Queue[_Plan] = asyncio.Queue()
         for plan in plans:
             queue.put_nowait(plan)
@@ -322,6 +326,14 @@ class Delivery:
             )
         except TransientFailure as error:
             settings = self.settings
+            if error.rate_limited:
+                # Our pace, not this message: no attempt is charged, it waits Retry-After.
+                wait = error.retry_after if error.retry_after is not None else 1.0
+                return Settled(
+                    m.id, MessageState.queued, "retrying", attempts=m.attempts,
+                    next_attempt_at=self.clock.now() + timedelta(seconds=wait),
+                    error=f"rate limited: {error}",
+                )  # fmt: skip
             if attempts >= settings.max_attempts:
                 return Settled(
                     m.id, MessageState.failed, "failed", attempts=attempts,
@@ -378,27 +390,10 @@ class Delivery:
                     source="worker",
                 )  # fmt: skip
             await emit_many(session, events)
-            await self._maybe_pause(repository, {m.workspace_id for m in by_id.values()}, now)
-        return done
-
-    async def _maybe_pause(
-        self, repository: MessagingRepository, workspace_ids: set[UUID], now: datetime
-    ) -> None:
-        settings = self.settings
-        for workspace_id in workspace_ids:
-            total, bounced, complaints = await repository.sending_record(
-                workspace_id, now - timedelta(days=1)
+            await check_pauses(
+                repository, {m.workspace_id for m in by_id.values()}, self.settings, now
             )
-            if total < settings.pause_min_sample:
-                continue
-            if bounced / total > settings.pause_bounce_rate:
-                reason = f"{bounced} of {total} messages bounced in a day"
-            elif complaints / total > settings.pause_complaint_rate:
-                reason = f"{complaints} of {total} messages drew complaints in a day"
-            else:
-                continue
-            logger.warning("pausing the sends of workspace %s: %s", workspace_id, reason)
-            await repository.pause(workspace_id, reason, now)
+        return done
 
 
 def _no_consent(m: ClaimedMessage) -> str | None:
@@ -416,6 +411,26 @@ def _no_consent(m: ClaimedMessage) -> str | None:
     if not m.sms_confirmed:
         return "the fan has not confirmed texts (double opt-in)"
     return None
+
+
+def _template(
+    templates: Mapping[tuple[UUID, MessageKind, MessageChannel, str], Template],
+    m: ClaimedMessage,
+) -> Template:
+    """The workspace's wording in the fan's language (or its base language), else the
+    built-in one in that language, else the workspace's English, else the built-in
+    English: a translation the workspace wrote wins over the built-in one."""
+    base = m.language.split("-")[0].lower()
+    for language in (m.language, base):
+        own = templates.get((m.workspace_id, m.kind, m.channel, language))
+        if own is not None:
+            return own
+    built_in = DEFAULTS.get((m.kind, m.channel), {})
+    if m.language in built_in or base in built_in:
+        return default_template(m.kind, m.channel, m.language)
+    return templates.get((m.workspace_id, m.kind, m.channel, "en")) or default_template(
+        m.kind, m.channel, m.language
+    )
 
 
 def _defer(m: ClaimedMessage, until: datetime, reason: str) -> Settled:

@@ -15,22 +15,34 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.kit.ids import uuid7
-from launchlink.models import Artist, Destination, Fan, Link, Presave, Release, ReleaseArtist
+from launchlink.messaging.templates import Template
+from launchlink.models import (
+    Artist,
+    ConsentRecord,
+    Destination,
+    Fan,
+    Link,
+    Presave,
+    Release,
+    ReleaseArtist,
+)
 from launchlink.models.messaging import (
+    Announcement,
     Message,
     MessageChannel,
     MessageKind,
     MessageState,
     MessageStatus,
+    MessageTemplate,
     QuietHoursRule,
     WorkspaceMessaging,
 )
-from launchlink.models.presave import PresaveState
+from launchlink.models.presave import ConsentKind, PresaveState
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,9 +209,10 @@ class MessagingRepository:
                     m.id, m.workspace_id, m.fan_id, m.link_id, m.release_id, m.channel, m.kind,
                     m.variables, m.send_at, m.attempts, m.claims, f.email, f.phone, f.language,
                     f.time_zone, f.country, f.region, f.email_consent_at, f.sms_consent_at,
-                    f.sms_confirmed_at, f.deleted_at,
+                    f.sms_confirmed_at, f.deleted_at, Presave.time_zone,
                 )
                 .join(f, f.id == m.fan_id)
+                .outerjoin(Presave, Presave.id == m.presave_id)
                 .where(m.id.in_(ids))
                 .order_by(m.send_at)
             )
@@ -209,7 +222,10 @@ class MessagingRepository:
                 id=r[0], workspace_id=r[1], fan_id=r[2], link_id=r[3], release_id=r[4],
                 channel=r[5], kind=r[6], variables=dict(r[7] or {}), send_at=r[8],
                 attempts=r[9], claims=r[10], email=r[11], phone=r[12], language=r[13] or "en",
-                time_zone=r[14], country=r[15], region=r[16], email_consent=r[17] is not None,
+                # The fan's chosen zone, else their pre-save's (planned from their
+                # country's territory), else UTC.
+                time_zone=r[14] or r[21], country=r[15], region=r[16],
+                email_consent=r[17] is not None,
                 sms_consent=r[18] is not None, sms_confirmed=r[19] is not None,
                 fan_deleted=r[20] is not None, interrupted=r[0] in interrupted,
             )
@@ -351,24 +367,188 @@ class MessagingRepository:
         )
         return {row.workspace_id: row for row in rows.scalars()}
 
-    async def pause(self, workspace_id: UUID, reason: str, now: datetime) -> None:
+    async def pause(self, workspace_id: UUID, reason: str, now: datetime) -> bool:
+        """Pause the workspace's sends; False when it was paused already."""
         row = await self.session.get(WorkspaceMessaging, workspace_id, with_for_update=True)
         if row is None:
             row = WorkspaceMessaging(workspace_id=workspace_id)
             self.session.add(row)
-        if not row.paused:
-            row.paused, row.paused_reason, row.paused_at = True, reason, now
+        if row.paused:
+            return False
+        row.paused, row.paused_reason, row.paused_at = True, reason, now
         await self.session.flush()
+        return True
 
     # -- quiet hours ------------------------------------------------------------------------
 
-    async def quiet_rules(self, channel: MessageChannel) -> list[tuple[str, int, int]]:
+    async def quiet_rules(
+        self, channel: MessageChannel, *, workspace_id: UUID | None
+    ) -> list[tuple[str, int, int]]:
+        """The operator's rows of ``channel`` (``workspace_id=None``), or one workspace's."""
+        owner = (
+            QuietHoursRule.workspace_id.is_(None)
+            if workspace_id is None
+            else QuietHoursRule.workspace_id == workspace_id
+        )
         rows = await self.session.execute(
             select(
                 QuietHoursRule.scope, QuietHoursRule.allowed_from, QuietHoursRule.allowed_until
-            ).where(QuietHoursRule.channel == channel)
+            ).where(QuietHoursRule.channel == channel, owner)
         )
         return [(str(r[0]), int(r[1]), int(r[2])) for r in rows.all()]
+
+    async def workspace_quiet_rules(
+        self, channel: MessageChannel, workspace_ids: Iterable[UUID]
+    ) -> dict[UUID, list[tuple[str, int, int]]]:
+        """The workspaces' own rows of ``channel``, by workspace (those with any)."""
+        wanted = list(set(workspace_ids))
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(
+                QuietHoursRule.workspace_id, QuietHoursRule.scope,
+                QuietHoursRule.allowed_from, QuietHoursRule.allowed_until,
+            ).where(QuietHoursRule.channel == channel, QuietHoursRule.workspace_id.in_(wanted))
+        )  # fmt: skip
+        found: dict[UUID, list[tuple[str, int, int]]] = {}
+        for workspace_id, scope, start, end in rows.all():
+            if workspace_id is not None:
+                found.setdefault(workspace_id, []).append((str(scope), int(start), int(end)))
+        return found
+
+    async def quiet_rule_rows(self, workspace_id: UUID) -> list[QuietHoursRule]:
+        """The operator's rows, then the workspace's (a later row replaces an earlier)."""
+        rows = await self.session.execute(
+            select(QuietHoursRule)
+            .where(
+                (QuietHoursRule.workspace_id.is_(None))
+                | (QuietHoursRule.workspace_id == workspace_id)
+            )
+            .order_by(QuietHoursRule.workspace_id.is_not(None), QuietHoursRule.scope)
+        )
+        return list(rows.scalars())
+
+    async def put_quiet_rule(
+        self,
+        workspace_id: UUID,
+        channel: MessageChannel,
+        scope: str,
+        allowed_from: int,
+        allowed_until: int,
+        note: str | None,
+    ) -> None:
+        row = (
+            await self.session.execute(
+                select(QuietHoursRule)
+                .where(
+                    QuietHoursRule.workspace_id == workspace_id,
+                    QuietHoursRule.channel == channel,
+                    QuietHoursRule.scope == scope,
+                )
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            row = QuietHoursRule(workspace_id=workspace_id, channel=channel, scope=scope)
+            self.session.add(row)
+        row.allowed_from, row.allowed_until, row.note = allowed_from, allowed_until, note
+        await self.session.flush()
+
+    async def delete_quiet_rule(
+        self, workspace_id: UUID, channel: MessageChannel, scope: str
+    ) -> bool:
+        result = await self.session.execute(
+            delete(QuietHoursRule).where(
+                QuietHoursRule.workspace_id == workspace_id,
+                QuietHoursRule.channel == channel,
+                QuietHoursRule.scope == scope,
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    # -- templates --------------------------------------------------------------------------
+
+    async def templates_of(self, workspace_id: UUID) -> list[MessageTemplate]:
+        rows = await self.session.execute(
+            select(MessageTemplate)
+            .where(MessageTemplate.workspace_id == workspace_id)
+            .order_by(MessageTemplate.kind, MessageTemplate.channel, MessageTemplate.language)
+        )
+        return list(rows.scalars())
+
+    async def template(self, workspace_id: UUID, template_id: UUID) -> MessageTemplate | None:
+        row = await self.session.get(MessageTemplate, template_id)
+        return row if row is not None and row.workspace_id == workspace_id else None
+
+    async def add_template(self, row: MessageTemplate) -> bool:
+        """False when the workspace has one for that kind, channel and language."""
+        taken = await self.session.scalar(
+            select(func.count()).where(
+                MessageTemplate.workspace_id == row.workspace_id,
+                MessageTemplate.kind == row.kind,
+                MessageTemplate.channel == row.channel,
+                MessageTemplate.language == row.language,
+            )
+        )
+        if taken:
+            return False
+        self.session.add(row)
+        await self.session.flush()
+        return True
+
+    async def delete_template(self, row: MessageTemplate) -> None:
+        await self.session.delete(row)
+        await self.session.flush()
+
+    async def templates_for(
+        self, workspace_ids: Iterable[UUID]
+    ) -> dict[tuple[UUID, MessageKind, MessageChannel, str], Template]:
+        """Every template of these workspaces, for a delivery round to render with."""
+        wanted = list(set(workspace_ids))
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(MessageTemplate).where(MessageTemplate.workspace_id.in_(wanted))
+        )
+        return {
+            (t.workspace_id, t.kind, t.channel, t.language): Template(t.subject, t.text, t.html)
+            for t in rows.scalars()
+        }
+
+    # -- announcements, the ledger ----------------------------------------------------------
+
+    async def link_in_workspace(self, workspace_id: UUID, link_id: UUID) -> bool:
+        link = await self.session.get(Link, link_id)
+        return link is not None and link.workspace_id == workspace_id
+
+    async def add_announcement(self, row: Announcement) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+    async def announcement(self, workspace_id: UUID, announcement_id: UUID) -> Announcement | None:
+        row = await self.session.get(Announcement, announcement_id)
+        return row if row is not None and row.workspace_id == workspace_id else None
+
+    async def message_in_workspace(self, workspace_id: UUID, message_id: UUID) -> Message | None:
+        row = await self.session.get(Message, message_id)
+        return row if row is not None and row.workspace_id == workspace_id else None
+
+    async def ledger(self, message_id: UUID) -> list[MessageStatus]:
+        rows = await self.session.execute(
+            select(MessageStatus)
+            .where(MessageStatus.message_id == message_id)
+            .order_by(MessageStatus.at, MessageStatus.id)
+        )
+        return list(rows.scalars())
+
+    async def identity_for_update(self, workspace_id: UUID) -> WorkspaceMessaging:
+        """The workspace's row, made when it has none yet."""
+        row = await self.session.get(WorkspaceMessaging, workspace_id, with_for_update=True)
+        if row is None:
+            row = WorkspaceMessaging(workspace_id=workspace_id)
+            self.session.add(row)
+            await self.session.flush()
+        return row
 
     # -- fans -------------------------------------------------------------------------------
 
@@ -431,6 +611,26 @@ class MessagingRepository:
         )  # fmt: skip
         await self.record((i, "cancelled", "fan", reason, now) for i in ids)
         return len(ids)
+
+    async def withdraw_email_consent(self, fan_id: UUID, *, now: datetime, why: str) -> bool:
+        """The fan's email consent withdrawn, with its consent-ledger row; False when the
+        fan had none (or is gone)."""
+        fan = await self.session.get(Fan, fan_id, with_for_update=True)
+        if fan is None or fan.email_consent_at is None:
+            return False
+        fan.email_consent_at = None
+        self.session.add(
+            ConsentRecord(
+                workspace_id=fan.workspace_id,
+                fan_id=fan.id,
+                kind=ConsentKind.email,
+                granted=False,
+                user_agent=why[:500],
+                at=now,
+            )
+        )
+        await self.session.flush()
+        return True
 
     async def fans_by_phone(self, phone: str) -> list[Fan]:
         rows = await self.session.execute(

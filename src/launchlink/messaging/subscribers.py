@@ -47,6 +47,7 @@ from launchlink.events import (
     Subscriptions,
 )
 from launchlink.i18n import Catalogues
+from launchlink.kit.clock import Clock
 from launchlink.links.snapshots import DatabaseSnapshotSource
 from launchlink.messaging import planner
 from launchlink.messaging.accounts import AccountEmails, AccountMessenger
@@ -67,20 +68,24 @@ SAVED_OUTCOMES: tuple[type[PresaveOutcome], ...] = (PresaveDone, PresavePartial)
 UNSAVED_OUTCOMES: tuple[type[PresaveOutcome], ...] = (PresaveFailed, PresaveNeedsReauth)
 
 
-async def plan_presave(session: AsyncSession, event: PresaveCreated) -> None:
-    await planner.plan_presave(session, event.presave_id, now=event.occurred_at)
+class Planning:
+    """The planner's session handlers, on the process's clock: "now" is when the event is
+    handled (a countdown whose moment passed while the event waited is not planned)."""
 
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
 
-async def plan_receipt(session: AsyncSession, event: PresaveOutcome) -> None:
-    await planner.plan_receipt(
-        session, event.presave_id, saved=isinstance(event, SAVED_OUTCOMES), now=event.occurred_at
-    )
+    async def plan_presave(self, session: AsyncSession, event: PresaveCreated) -> None:
+        await planner.plan_presave(session, event.presave_id, now=self.clock.now())
 
+    async def plan_receipt(self, session: AsyncSession, event: PresaveOutcome) -> None:
+        saved = isinstance(event, SAVED_OUTCOMES)
+        await planner.plan_receipt(session, event.presave_id, saved=saved, now=self.clock.now())
 
-async def cancel_planned(session: AsyncSession, event: PresaveCancelled) -> None:
-    await planner.cancel_presave_messages(
-        session, [event.presave_id], now=event.occurred_at, reason="the pre-save was cancelled"
-    )
+    async def cancel_planned(self, session: AsyncSession, event: PresaveCancelled) -> None:
+        await planner.cancel_presave_messages(
+            session, [event.presave_id], now=self.clock.now(), reason="the pre-save was cancelled"
+        )
 
 
 INVITATION = "messaging.dashboard_invitation"
@@ -134,8 +139,9 @@ def register(subscriptions: Subscriptions, context: AppContext) -> Messenger:
     )
     subscriptions.subscribe_effect(PresaveReceiptDue, messenger.receipt, name=RECEIPT)
     subscriptions.subscribe_effect(MagicLinkRequested, messenger.magic_link, name=MAGIC_LINK)
-    subscriptions.subscribe(PresaveCreated, plan_presave, name=PLAN)
+    planning = Planning(context.clock)
+    subscriptions.subscribe(PresaveCreated, planning.plan_presave, name=PLAN)
     for outcome in (*SAVED_OUTCOMES, *UNSAVED_OUTCOMES):
-        subscriptions.subscribe(outcome, plan_receipt, name=FULFILMENT_RECEIPT)
-    subscriptions.subscribe(PresaveCancelled, cancel_planned, name=CANCEL)
+        subscriptions.subscribe(outcome, planning.plan_receipt, name=FULFILMENT_RECEIPT)
+    subscriptions.subscribe(PresaveCancelled, planning.cancel_planned, name=CANCEL)
     return messenger

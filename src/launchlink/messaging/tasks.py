@@ -19,6 +19,7 @@ from launchlink.fulfilment.limiter import RateLimiter
 from launchlink.messaging.channels.base import Channel, SenderIdentity
 from launchlink.messaging.channels.registry import channels_from
 from launchlink.messaging.delivery import Delivery
+from launchlink.messaging.email_web import EmailFeedback
 from launchlink.messaging.sms.web import SmsWebhooks
 from launchlink.models.messaging import MessageChannel
 from launchlink.presave.service import signed_unsubscribe_headers
@@ -81,6 +82,20 @@ def sms_webhooks_for(context: AppContext) -> SmsWebhooks | None:
         clock=context.clock,
         auth_token=twilio.auth_token.get_secret_value(),
         public_url=context.settings.public_url,
+        settings=context.settings.messaging,
+    )
+
+
+def email_feedback_for(context: AppContext) -> EmailFeedback | None:
+    """The bounce and complaint intake, when its token is configured."""
+    token = context.settings.messaging.feedback_token
+    if token is None:
+        return None
+    return EmailFeedback(
+        database=context.database,
+        clock=context.clock,
+        settings=context.settings.messaging,
+        token=token.get_secret_value(),
     )
 
 

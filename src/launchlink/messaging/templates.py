@@ -104,12 +104,31 @@ DEFAULTS: dict[tuple[MessageKind, MessageChannel], dict[str, Template]] = {
             "{{ title }} de {{ artists }} ya está disponible.\n\nEscúchalo en "
             "{{ service_name }}: {{ listen_url }}\n",
         ),
+        # The subjects of the release-day reminder email these replace (presave.po).
+        "it": Template(
+            "{{ title }} è uscito",
+            "{{ title }} di {{ artists }} è uscito.\n\nAscoltalo su {{ service_name }}: "
+            "{{ listen_url }}\n",
+        ),
+        "nl": Template(
+            "{{ title }} is nu uit",
+            "{{ title }} van {{ artists }} is nu uit.\n\nLuister op {{ service_name }}: "
+            "{{ listen_url }}\n",
+        ),
+        "pt": Template(
+            "{{ title }} já saiu",
+            "{{ title }} de {{ artists }} já saiu.\n\nOuve no {{ service_name }}: "
+            "{{ listen_url }}\n",
+        ),
     },
     (_K.release_day, _S): {
         "en": Template("", "{{ title }} by {{ artists }} is out now: {{ listen_url }}"),
         "de": Template("", "{{ title }} von {{ artists }} ist erschienen: {{ listen_url }}"),
         "fr": Template("", "{{ title }} de {{ artists }} est sorti : {{ listen_url }}"),
         "es": Template("", "{{ title }} de {{ artists }} ya está aquí: {{ listen_url }}"),
+        "it": Template("", "{{ title }} di {{ artists }} è uscito: {{ listen_url }}"),
+        "nl": Template("", "{{ title }} van {{ artists }} is nu uit: {{ listen_url }}"),
+        "pt": Template("", "{{ title }} de {{ artists }} já saiu: {{ listen_url }}"),
     },
     (_K.countdown, _E): {
         "en": Template(

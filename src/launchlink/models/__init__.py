@@ -32,6 +32,7 @@ from launchlink.models.links import (
     LinkChange,
 )
 from launchlink.models.messaging import (
+    Announcement,
     Message,
     MessageStatus,
     MessageTemplate,
@@ -59,6 +60,7 @@ __all__ = [
     "AnalyticsRollup",
     "AnalyticsSalt",
     "AnalyticsVisitor",
+    "Announcement",
     "ApiKey",
     "Artist",
     "AuditEntry",

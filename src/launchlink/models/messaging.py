@@ -166,12 +166,27 @@ class QuietHoursRule(IdMixin, TimestampsMixin, Base):
 
     ``scope`` is ``*`` (everywhere), a country (``US``) or a subdivision (``US-FL``); the
     most specific rule that exists wins. Minutes after local midnight, ``allowed_from``
-    inclusive, ``allowed_until`` exclusive.
+    inclusive, ``allowed_until`` exclusive. A row without ``workspace_id`` is the
+    operator's, for every workspace; a workspace's own row replaces it for that
+    workspace's fans and may only narrow it (``messaging/manage.py``).
     """
 
     __tablename__ = "quiet_hours_rule"
-    __table_args__ = (UniqueConstraint("scope", "channel"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "scope", "channel"),
+        Index(
+            "uq_quiet_hours_rule_instance",
+            "scope",
+            "channel",
+            unique=True,
+            postgresql_where=text("workspace_id IS NULL"),
+            sqlite_where=text("workspace_id IS NULL"),
+        ),
+    )
 
+    workspace_id: Mapped[UUID | None] = mapped_column(
+        Uuid, ForeignKey("workspace.id", ondelete="CASCADE"), default=None
+    )
     scope: Mapped[str] = mapped_column(String(8))
     channel: Mapped[MessageChannel] = mapped_column(_enum(MessageChannel))
     allowed_from: Mapped[int] = mapped_column(Integer)
@@ -196,3 +211,23 @@ class WorkspaceMessaging(TimestampsMixin, Base):
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_reason: Mapped[str | None] = mapped_column(String(300), default=None)
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    """When an admin last lifted a pause: the rates count from then, not the whole day."""
+
+
+class Announcement(IdMixin, TimestampsMixin, Base):
+    """A one-off message of a workspace to its consenting fans (one ``message`` each)."""
+
+    __tablename__ = "announcement"
+
+    workspace_id: Mapped[UUID] = mapped_column(
+        Uuid, ForeignKey("workspace.id", ondelete="CASCADE"), index=True
+    )
+    link_id: Mapped[UUID | None] = mapped_column(
+        Uuid, ForeignKey("link.id", ondelete="SET NULL"), default=None
+    )
+    body: Mapped[str] = mapped_column(Text)
+    channels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    queued: Mapped[int] = mapped_column(Integer, default=0)
+    """Messages planned when it was made (fans with a confirmed consent then)."""

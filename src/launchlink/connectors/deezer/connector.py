@@ -28,6 +28,7 @@ from launchlink.connectors._common import (
     setting_name,
     unique,
     upc_variants,
+    writable_playlists,
 )
 from launchlink.connectors._json import as_dict, as_int, as_list, as_str, dig
 from launchlink.connectors.base import (
@@ -383,11 +384,8 @@ class DeezerConnector(ConnectorBase):
         favourite playlists of others are left out (Deezer refuses tracks added to them)."""
         self._require(Capability.PLAYLIST_READ)
         me = await self.current_user(tokens)
-        found: list[PlaylistInfo] = []
-        index = 0
-        for _page in range(PLAYLIST_MAX_PAGES):
-            if len(found) >= limit:
-                break
+
+        async def page_at(index: int) -> tuple[list[dict[str, Any]], bool]:
             page = as_dict(
                 await self.client.call(
                     "GET",
@@ -397,24 +395,21 @@ class DeezerConnector(ConnectorBase):
                     retry_safe=True,
                 )
             )
-            items = [as_dict(item) for item in as_list(page.get("data"))]
-            for item in items:
-                playlist_id = as_str(item.get("id"))
-                owned = me.id is not None and as_str(dig(item, "creator", "id")) == me.id
-                if not playlist_id or not (owned or item.get("collaborative") is True):
-                    continue
-                found.append(
-                    PlaylistInfo(
-                        id=playlist_id,
-                        name=as_str(item.get("title")) or "",
-                        owned=owned,
-                        track_count=as_int(item.get("nb_tracks")),
-                    )
-                )
-            index += len(items)
-            if not items or not page.get("next"):
-                break
-        return found[:limit]
+            return [as_dict(item) for item in as_list(page.get("data"))], bool(page.get("next"))
+
+        def describe(item: dict[str, Any], playlist_id: str, owned: bool) -> PlaylistInfo:
+            name = as_str(item.get("title")) or ""
+            count = as_int(item.get("nb_tracks"))
+            return PlaylistInfo(id=playlist_id, name=name, owned=owned, track_count=count)
+
+        return await writable_playlists(
+            page_at,
+            me=me.id,
+            owner=lambda item: as_str(dig(item, "creator", "id")),
+            describe=describe,
+            limit=limit,
+            max_pages=PLAYLIST_MAX_PAGES,
+        )
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -30,6 +30,7 @@ from launchlink.connectors._common import (
     same_upc,
     unique,
     upc_variants,
+    writable_playlists,
 )
 from launchlink.connectors._json import as_dict, as_int, as_list, as_str, dig, str_tuple
 from launchlink.connectors.base import (
@@ -491,12 +492,8 @@ class SpotifyConnector(OAuthConnector):
         me = as_dict(
             await self.client.call("GET", "/me", token=tokens.access_token, retry_safe=True)
         )
-        user_id = as_str(me.get("id"))
-        found: list[PlaylistInfo] = []
-        offset = 0
-        for _page in range(PLAYLIST_MAX_PAGES):
-            if len(found) >= limit:
-                break
+
+        async def page_at(offset: int) -> tuple[list[dict[str, Any]], bool]:
             page = as_dict(
                 await self.client.call(
                     "GET",
@@ -507,26 +504,23 @@ class SpotifyConnector(OAuthConnector):
                 )
             )
             items = [as_dict(item) for item in as_list(page.get("items"))]
-            for item in items:
-                playlist_id = as_str(item.get("id"))
-                owned = user_id is not None and as_str(dig(item, "owner", "id")) == user_id
-                if not playlist_id or not (owned or item.get("collaborative") is True):
-                    continue
-                count = as_int(dig(item, "items", "total"))
-                if count is None:
-                    count = as_int(dig(item, "tracks", "total"))
-                found.append(
-                    PlaylistInfo(
-                        id=playlist_id,
-                        name=as_str(item.get("name")) or "",
-                        owned=owned,
-                        track_count=count,
-                    )
-                )
-            offset += len(items)
-            if not items or page.get("next") is None:
-                break
-        return found[:limit]
+            return items, page.get("next") is not None
+
+        def describe(item: dict[str, Any], playlist_id: str, owned: bool) -> PlaylistInfo:
+            count = as_int(dig(item, "items", "total"))
+            if count is None:
+                count = as_int(dig(item, "tracks", "total"))
+            name = as_str(item.get("name")) or ""
+            return PlaylistInfo(id=playlist_id, name=name, owned=owned, track_count=count)
+
+        return await writable_playlists(
+            page_at,
+            me=as_str(me.get("id")),
+            owner=lambda item: as_str(dig(item, "owner", "id")),
+            describe=describe,
+            limit=limit,
+            max_pages=PLAYLIST_MAX_PAGES,
+        )
 
     async def library_contains(self, tokens: TokenSet, uris: Sequence[str]) -> list[bool]:
         """``GET /me/library/contains`` (needs ``user-library-read``): verification aid."""

@@ -56,11 +56,17 @@ class ChannelError(Exception):
 
 
 class TransientFailure(ChannelError):
-    """Try again later (server busy, greylisting, a network failure, a 429)."""
+    """Try again later (server busy, greylisting, a network failure, a 429).
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    ``rate_limited``: the provider refused for our pace, not for this message (a 429):
+    the message is not charged an attempt and waits ``retry_after`` only."""
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, rate_limited: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.rate_limited = rate_limited
 
 
 class PermanentFailure(ChannelError):

@@ -89,6 +89,21 @@ class MessagingSettings(BaseModel):
     sms_per_second: float = Field(
         default=1.0, gt=0, description="SMS per second (a Twilio long code sends 1/s)."
     )
+    rate_margin: float = Field(
+        default=0.02,
+        ge=0,
+        lt=0.5,
+        description="Pace this fraction under each provider's limit: a provider counts a "
+        "sliding window, and our requests reach it with jitter, so pacing exactly at the "
+        "limit earns 429s that cost a retry each.",
+    )
+    lanes: int = Field(
+        default=2,
+        ge=1,
+        le=8,
+        description="Rounds of one channel a worker runs at once: one claims and settles "
+        "while another hands over, so the rate limit, not the database, sets the pace.",
+    )
     batch: int = Field(default=100, ge=1, le=5000, description="Messages claimed at once.")
     lease_seconds: float = Field(default=60.0, gt=0)
     max_attempts: int = Field(default=8, ge=1, description="Hand-overs before a message fails.")
@@ -99,6 +114,11 @@ class MessagingSettings(BaseModel):
     )
     pause_complaint_rate: float = Field(
         default=0.003, gt=0, le=1, description="... or past this complaint rate."
+    )
+    feedback_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token of POST /messaging/email/feedback, where the bounce "
+        "mailbox or MTA posts DSNs and complaint reports (unset: not mounted).",
     )
     pause_min_sample: int = Field(
         default=200, ge=1, description="Messages of the last day before a rate counts."

@@ -79,7 +79,7 @@ def parse_dsn(raw: bytes) -> list[DsnRecipient]:
     """The per-recipient results of a delivery status notification (RFC 3464); empty
     when ``raw`` is not one."""
     report = message_from_bytes(raw)
-    original = _original_message_id(report)
+    original = original_message_id(report)
     found: list[DsnRecipient] = []
     for part in report.walk():
         if part.get_content_type() != "message/delivery-status":
@@ -107,7 +107,8 @@ def parse_dsn(raw: bytes) -> list[DsnRecipient]:
     return found
 
 
-def _original_message_id(report: Message) -> str | None:
+def original_message_id(report: Message) -> str | None:
+    """The Message-ID of the message a report is about (its attached copy or headers)."""
     for part in report.walk():
         if part.get_content_type() in ("message/rfc822", "text/rfc822-headers"):
             payload = part.get_payload()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,17 +49,18 @@ async def record_status(
     status: str,
     error_code: int | None,
     now: datetime,
-) -> bool:
-    """Apply one status callback; False when no message has that id (ignored)."""
+) -> UUID | None:
+    """Apply one status callback; the message's workspace, or None when no message has
+    that id (ignored)."""
     repository = MessagingRepository(session)
     message = await repository.by_provider_id(provider, provider_message_id)
     if message is None:
-        return False
+        return None
     status = status.lower()
     detail = f"error {error_code}" if error_code else None
     if message.state in (MessageState.delivered, MessageState.failed, MessageState.cancelled):
         await repository.record([(message.id, f"late-{status}", "callback", detail, now)])
-        return True
+        return message.workspace_id
     if status == "delivered":
         message.state, message.delivered_at, message.finished_at = (
             MessageState.delivered,
@@ -75,7 +77,7 @@ async def record_status(
     message.updated_at = now
     await session.flush()
     await repository.record([(message.id, status[:24], "callback", detail, now)])
-    return True
+    return message.workspace_id
 
 
 @dataclass(frozen=True)

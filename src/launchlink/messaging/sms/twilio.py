@@ -97,7 +97,11 @@ class TwilioChannel:
         summary = f"Twilio {response.status_code} {code or ''} {str(body.get('message', ''))[:200]}"
         if response.status_code == 429 or response.status_code >= 500:
             retry_after = _seconds(response.headers.get("retry-after"))
-            raise TransientFailure(summary.strip(), retry_after=retry_after)
+            raise TransientFailure(
+                summary.strip(),
+                retry_after=retry_after,
+                rate_limited=response.status_code == 429 or code == 20429,
+            )
         permanent, bounce = classify_error(code)
         if not permanent:
             raise TransientFailure(summary.strip())

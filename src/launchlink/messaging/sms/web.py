@@ -18,6 +18,9 @@ from starlette.routing import BaseRoute, Route
 from launchlink.db import Database
 from launchlink.errors import LaunchlinkError
 from launchlink.kit.clock import Clock
+from launchlink.messaging.channels.settings import MessagingSettings
+from launchlink.messaging.pauses import check_pauses
+from launchlink.messaging.repository import MessagingRepository
 from launchlink.messaging.sms.callbacks import handle_inbound, record_status
 from launchlink.messaging.sms.signature import valid_signature
 from launchlink.web.forms import read_form
@@ -31,13 +34,14 @@ INBOUND_PATH = "/messaging/sms/inbound"
 class SmsWebhooks:
     def __init__(
         self, *, database: Database, clock: Clock, auth_token: str, public_url: str,
-        provider: str = "twilio",
+        provider: str = "twilio", settings: MessagingSettings | None = None,
     ) -> None:  # fmt: skip
         self.database = database
         self.clock = clock
         self.auth_token = auth_token
         self.public_url = public_url.rstrip("/")
         self.provider = provider
+        self.settings = settings
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -70,7 +74,7 @@ class SmsWebhooks:
             return Response("MessageSid and MessageStatus are required", status_code=400)
         code = fields.get("ErrorCode", "")
         async with self.database.transaction(write_lock=True) as session:
-            await record_status(
+            workspace_id = await record_status(
                 session,
                 provider=self.provider,
                 provider_message_id=sid[:200],
@@ -78,6 +82,11 @@ class SmsWebhooks:
                 error_code=int(code) if code.isdigit() else None,
                 now=self.clock.now(),
             )
+            if workspace_id is not None and self.settings is not None:
+                # A carrier's refusal (blocked, unknown number) counts towards the pause.
+                await check_pauses(
+                    MessagingRepository(session), [workspace_id], self.settings, self.clock.now()
+                )
         return Response(status_code=204)
 
     async def inbound(self, request: Request) -> Response:

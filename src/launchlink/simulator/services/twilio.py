@@ -94,6 +94,8 @@ class TwilioSim:
     """(account, URL, form) callbacks not yet posted."""
     accepted_at: list[float] = field(default_factory=list)
     """Real-clock instants of accepted messages (the benchmark reads the rate off them)."""
+    rejected: int = 0
+    """Requests refused with 429 for the rate."""
     _window: deque[float] = field(default_factory=deque)
 
     def _over_rate(self) -> bool:
@@ -103,6 +105,7 @@ class TwilioSim:
         while self._window and self._window[0] <= now - 1.0:
             self._window.popleft()
         if len(self._window) >= self.rate_per_second:
+            self.rejected += 1
             return True
         self._window.append(now)
         return False
