@@ -9,6 +9,7 @@ the platform simulator at ``/_sim``.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -121,6 +122,15 @@ class Application:
         if self.analytics is not None:
             await self.analytics.start()
         await self._start_fulfilment()
+        # Everything built so far lives as long as the process (routes, templates, the
+        # classifier's tables, the geo-IP database): moved out of the collector's sight,
+        # full collections no longer re-scan it. With analytics capture holding a second
+        # of requests in memory they ran often and paused the loop for ~200 ms each
+        # (bench/smartlink.py, docs/benchmarks.md). Not in tests: they start many apps
+        # in one process, and frozen objects are never freed.
+        if self.context.settings.environment != "test":
+            gc.collect()
+            gc.freeze()
 
     async def _start_fulfilment(self) -> None:
         # Embedded mode: the worker lives in this process (one worker is enough there:

@@ -5,6 +5,7 @@ laptop and a phone. Screenshots go to tests/artifacts/dashboard/ (ignored by git
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from launchlink.kit.clock import SystemClock
 from launchlink.mail import MailSettings
 from launchlink.simulator.demo import DEMO_ALBUM
 from tests.dashboard.conftest import PASSWORD, Inbox
+from tests.links.test_public_support import IPHONE
 from tests.presave.test_browser import CHROMIUM_ARGS, _free_port, _Served
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
@@ -156,5 +158,86 @@ async def test_an_artist_signs_up_creates_a_workspace_and_invites_a_manager(
             assert "Nova Reyes" not in options
             await invitee.click("text=Account")
             await _audit(invitee, "10-account-phone")
+        finally:
+            await browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+async def test_every_new_page_passes_axe_and_a_fans_click_reaches_the_charts(
+    served: _Served, chromium_path: str
+) -> None:
+    """Sign up → paste a simulator Spotify link → the campaign page → a fan on a phone
+    opens the link and clicks Spotify → the click in the analytics charts → the fans,
+    fulfilment, bulk and settings pages; axe-core on each, screenshots of each."""
+    from playwright.async_api import Error as PlaywrightError
+    from playwright.async_api import async_playwright
+
+    base = served.url
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS
+        )
+        try:
+            artist = await browser.new_context(viewport=LAPTOP, bypass_csp=True)
+            page = await artist.new_page()
+            page.set_default_timeout(20_000)
+            await page.goto(f"{base}/dashboard/signup")
+            await page.fill("#f-name", "Nova Reyes")
+            await page.fill("#f-email", "nova@example.com")
+            await page.fill("#f-password", PASSWORD)
+            await page.fill("#f-workspace_name", "Nova Reyes")
+            await page.click("button[type=submit]")
+            await page.wait_for_url(re.compile(r".*/campaigns$"))
+            workspace = page.url.rsplit("/", 1)[0]
+            await page.click("main >> text=New campaign")
+            await page.fill("#f-paste", DEMO_ALBUM.service_urls["spotify"])
+            await page.click("text=Find the release")
+            await page.wait_for_selector("#found-heading")
+            await page.fill("#f-slug", "midnight")
+            await page.click("text=Launch campaign")
+            await page.wait_for_url(re.compile(r".*/campaigns/[0-9a-f-]+\?done=launched$"))
+            campaign = page.url.split("?")[0]
+            assert "Smart link" in await page.inner_text("ol.timeline")
+            await _audit(page, "20-campaign-timeline")
+
+            # A phone's own user agent: headless Chromium's is (rightly) counted as a robot.
+            fan_context = await browser.new_context(
+                viewport=PHONE, is_mobile=True, user_agent=IPHONE
+            )
+            fan = await fan_context.new_page()
+            await fan.goto(f"{base}/midnight?utm_source=instagram")
+            # The redirect leaves for the (offline) service: only our 302 matters here.
+            with contextlib.suppress(PlaywrightError):
+                await fan.goto(f"{base}/midnight/spotify", wait_until="commit")
+            await fan_context.close()
+
+            found = False
+            for _ in range(40):  # the analytics flusher writes every few seconds
+                await page.goto(f"{workspace}/analytics")
+                if "Clicks by service: spotify 1" in await page.content():
+                    found = True
+                    break
+                await page.wait_for_timeout(500)
+            assert found, "the fan's click never reached the charts"
+            await _audit(page, "21-analytics")
+            await page.goto(f"{campaign}/fulfilment")
+            await _audit(page, "22-fulfilment")
+            await page.goto(f"{workspace}/fans")
+            await _audit(page, "23-fans")
+            async with page.expect_download() as download:
+                await page.click("text=Export consenting fans (CSV)")
+            assert (await (await download.value).path()).read_text().startswith("email,")
+            await page.goto(f"{workspace}/campaigns/bulk")
+            await page.fill("#f-csv", f"{DEMO_ALBUM.service_urls['spotify']},,")
+            await page.click("button:has-text('Dry run')")
+            await page.wait_for_selector("text=already a campaign: /midnight")
+            await _audit(page, "24-bulk-dry-run")
+            for name in ("webhooks", "service-apps", "domains"):
+                await page.goto(f"{workspace}/{name}")
+                await _audit(page, f"25-{name}")
+            await page.set_viewport_size(PHONE)
+            await page.goto(campaign)
+            await _audit(page, "26-campaign-phone")
         finally:
             await browser.close()

@@ -20,9 +20,11 @@ _PAD_LEFT = 44
 _PAD_RIGHT = 12
 _PAD_TOP = 12
 _PAD_BOTTOM = 28
-_BAR_HEIGHT = 22
+_BAR_WIDTH = 300
+"""Bar charts sit in narrow cards: a small viewBox keeps their text readable there."""
+_BAR_HEIGHT = 20
 _BAR_GAP = 6
-_LABEL_WIDTH = 150
+_LABEL_WIDTH = 100
 _ids = count(1)
 
 
@@ -107,10 +109,10 @@ def bar_chart(title: str, counts: Mapping[str, int], *, limit: int = 8) -> Marku
         return Markup('<p class="muted">Nothing counted in this range yet.</p>')
     top = max(value for _, value in ordered) or 1
     height = len(ordered) * (_BAR_HEIGHT + _BAR_GAP)
-    bar_space = WIDTH - _LABEL_WIDTH - 60
+    bar_space = _BAR_WIDTH - _LABEL_WIDTH - 40
     described = ", ".join(f"{name} {value}" for name, value in ordered)
     parts = [
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'<svg class="chart" viewBox="0 0 {_BAR_WIDTH} {height}" role="img" '
         f'aria-labelledby="{chart_id}">',
         f'<title id="{chart_id}">{escape(title)}: {escape(described)}</title>',
     ]
@@ -119,7 +121,7 @@ def bar_chart(title: str, counts: Mapping[str, int], *, limit: int = 8) -> Marku
         width = max(1.0, value / top * bar_space) if value else 0.0
         parts.append(
             f'<text class="chart-label" x="{_LABEL_WIDTH - 8}" y="{top_y + 15}" '
-            f'text-anchor="end">{escape(name[:24])}</text>'
+            f'text-anchor="end">{escape(name[:14])}</text>'
             f'<rect class="chart-bar" x="{_LABEL_WIDTH}" y="{top_y}" width="{width:.1f}" '
             f'height="{_BAR_HEIGHT}" rx="3"/>'
             f'<text class="chart-value" x="{_LABEL_WIDTH + width + 6:.1f}" '
