@@ -89,6 +89,11 @@ class Round:
     def add(self, state: str) -> None:
         setattr(self, state, getattr(self, state) + 1)
 
+    def merge(self, other: Round) -> None:
+        """Add the outcomes of ``other`` (a part of this round settled on its own)."""
+        for state in ("sent", "deferred", "retrying", "failed", "cancelled"):
+            setattr(self, state, getattr(self, state) + getattr(other, state))
+
 
 @dataclass
 class _Plan:
@@ -148,8 +153,7 @@ class Delivery:
             )
             for m in claimed
         ]
-        await self._hand_over(sender, [p for p in plans if p.result is None])
-        return await self._settle(plans, channel)
+        return await self._hand_over_and_settle(sender, plans, channel)
 
     async def run(self, stop: asyncio.Event, *, idle_seconds: float = 1.0) -> None:
         """``settings.lanes`` rounds of every channel at once until ``stop`` is set: while
@@ -277,7 +281,54 @@ class Delivery:
 
     # -- sending ----------------------------------------------------------------------------
 
-    async def _hand_over(self, channel: Channel, plans: list[_Plan]) -> None:
+    async def _hand_over_and_settle(
+        self, sender: Channel, plans: list[_Plan], channel: MessageChannel
+    ) -> Round:
+        """Hand the batch over while settling each result as soon as it is known.
+
+        A message handed over is recorded ``sent`` in the next commit (group commits: what
+        finished while the previous one ran goes in together), not when the whole batch
+        is through: a worker killed mid-batch leaves only the messages of the commit in
+        hand to be sent again, not every one handed over since the claim."""
+        done = Round(claimed=len(plans))
+        ready = [p for p in plans if p.result is not None]
+        wake = asyncio.Event()
+        finished = False
+
+        def settled(plan: _Plan) -> None:
+            ready.append(plan)
+            wake.set()
+
+        async def settle_as_they_come() -> None:
+            while True:
+                await wake.wait()
+                wake.clear()
+                while ready:
+                    batch = ready[:]
+                    ready.clear()
+                    done.merge(await self._settle(batch, channel))
+                if finished:
+                    return
+
+        async def send_all() -> None:
+            nonlocal finished
+            try:
+                await self._hand_over(sender, [p for p in plans if p.result is None], settled)
+            finally:
+                finished = True
+                wake.set()
+
+        if ready:
+            wake.set()
+        # A task group: if settling fails, the hand-over stops too (and the other way round).
+        async with asyncio.TaskGroup() as group:
+            group.create_task(send_all())
+            group.create_task(settle_as_they_come())
+        return done
+
+    async def _hand_over(
+        self, channel: Channel, plans: list[_Plan], settled: Callable[[_Plan], None]
+    ) -> None:
         if not plans:
             return
         key = f"messaging:{channel.name}:{channel.provider}"
@@ -296,6 +347,7 @@ class Delivery:
                 plan = queue.get_nowait()
                 await self._pace(key, rate)
                 plan.result = await self._send_one(channel, plan)
+                settled(plan)
 
         width = min(len(plans), max(1, self.settings.smtp_connections))
         await asyncio.gather(*(worker() for _ in range(width)))
