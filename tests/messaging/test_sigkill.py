@@ -145,8 +145,9 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_no_message(
     # Nothing lost, nothing recorded twice.
     assert {m.state for m in messages} == {MessageState.sent}
     assert set(received) == expected
-    # A repeat on the wire is the same message, only where a kill cut a batch short.
-    assert max(received.values()) <= 2
+    # A repeat on the wire is the same message, only where a kill cut its send short:
+    # each of the kills can do that to a given message once.
+    assert max(received.values()) <= 1 + KILLS
     assert len(doubled) <= KILLS * BATCH * LANES
     assert {f"<{i}@{DKIM_DOMAIN}>" for i in again} >= doubled
     # What went out was signed by the operator's key (the wired channel, not a test's).
