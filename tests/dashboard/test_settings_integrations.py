@@ -22,6 +22,7 @@ from launchlink.events import PresaveCreated, ReleaseLive, emit
 from launchlink.kit.clock import FrozenClock
 from launchlink.kit.ids import uuid7
 from launchlink.models import ServiceCredential, WebhookAttempt
+from launchlink.ops.doctor import run_checks
 from tests.dashboard.conftest import Browser, Team
 
 
@@ -190,6 +191,11 @@ async def test_a_service_app_is_stored_encrypted_and_shown_only_masked(
     assert secret.encode() not in row.secret
     assert dapp.context.cipher is not None
     assert dapp.context.cipher.decrypt(row.secret) == secret
+    # The doctor says the app is stored, and that connectors do not use it yet.
+    findings = {f.area: f for f in await run_checks(dapp.context.settings)}
+    assert (
+        "1 workspace(s) brought their own spotify app" in findings["workspace apps spotify"].message
+    )
     bad = await team.admin.post(
         f"/dashboard/w/{w}/service-apps",
         {"service": "apple_music", "client_id": "KEY123", "secret": "not a key", "team_id": ""},

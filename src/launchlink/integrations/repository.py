@@ -99,6 +99,13 @@ class IntegrationsRepository:
     async def credential(self, workspace_id: UUID, service: str) -> ServiceCredential | None:
         return await self.session.get(ServiceCredential, (workspace_id, service))
 
+    async def credential_counts(self) -> dict[str, int]:
+        """Instance-wide (the doctor): how many workspaces bring their own app, per service."""
+        result = await self.session.execute(
+            select(ServiceCredential.service, func.count()).group_by(ServiceCredential.service)
+        )
+        return {row[0]: int(row[1]) for row in result}
+
     async def delete_credential(self, credential: ServiceCredential) -> None:
         await self.session.delete(credential)
         await self.session.flush()

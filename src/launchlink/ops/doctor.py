@@ -277,6 +277,30 @@ async def _services(settings: Settings) -> list[Finding]:
     return found
 
 
+async def _workspace_apps(settings: Settings) -> list[Finding]:
+    """Which workspaces bring their own service apps (stored; see the Service apps page)."""
+    from launchlink.integrations.repository import IntegrationsRepository
+
+    database = Database.from_settings(settings)
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS * 3):
+            async with database.sessionmaker() as session:
+                counts = await IntegrationsRepository(session).credential_counts()
+    except Exception:
+        return []  # the database check reports an unreachable or unmigrated database
+    finally:
+        await database.dispose()
+    return [
+        Finding(
+            f"workspace apps {service}",
+            "warn",
+            f"{count} workspace(s) brought their own {service} app: stored encrypted, but "
+            "connectors still use the instance's app for their fans",
+        )
+        for service, count in sorted(counts.items())
+    ]
+
+
 def _safe_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.password:
@@ -292,4 +316,5 @@ CHECKS: tuple[Check, ...] = (
     _encryption_keys,
     _mail,
     _services,
+    _workspace_apps,
 )
