@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -30,6 +30,7 @@ from launchlink.bootstrap import (
 )
 from launchlink.config import Settings, load_settings
 from launchlink.context import AppContext
+from launchlink.dashboard.kit import PREFIX as DASHBOARD_PREFIX
 from launchlink.design.media import artwork_store, media_routes, upload_limit
 from launchlink.guards import BodySizeLimit, TrailingSlashRedirect
 from launchlink.kit.clock import Clock, SystemClock
@@ -76,6 +77,12 @@ Disallow: /_dev/
 
 async def _robots(_request: Any) -> PlainTextResponse:
     return PlainTextResponse(ROBOTS_TXT, headers={"cache-control": "public, max-age=86400"})
+
+
+async def _home(_request: Any) -> RedirectResponse:
+    # The platform's own root is where an operator lands after `make run`: the dashboard
+    # (which sends a fresh instance to sign-up, a signed-out user to log in).
+    return RedirectResponse(DASHBOARD_PREFIX + "/", status_code=303)
 
 
 async def _favicon(_request: Any) -> Response:
@@ -193,6 +200,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     api = create_api(context)
     routes: list[Any] = [
         *ops_routes(context),
+        Route("/", _home, methods=["GET", "HEAD"]),
         Route("/robots.txt", _robots, methods=["GET", "HEAD"]),
         Route("/favicon.ico", _favicon, methods=["GET", "HEAD"]),
         Mount(

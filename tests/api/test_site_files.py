@@ -121,3 +121,16 @@ async def test_the_docs_page_renders_every_operation_offline_in_a_browser(
     assert locks == expected
     assert opened >= 1
     assert title == "launchlink API"
+
+
+async def test_the_platform_root_sends_the_operator_to_the_dashboard(
+    client: httpx.AsyncClient,
+) -> None:
+    # Where `make run` says to go: a fresh instance must not answer its own root with a 404.
+    for method in ("GET", "HEAD"):
+        response = await client.request(method, "/")
+        assert response.status_code == 303
+        assert response.headers["location"] == "/dashboard/"
+    followed = await client.get("/", follow_redirects=True)
+    assert followed.status_code == 200
+    assert "text/html" in followed.headers["content-type"]
