@@ -518,10 +518,23 @@ class LinkChanged(Event):
     """The link's ``version`` after the change."""
 
 
-# There is no ``link.clicked`` event on purpose: a click is an analytics event, captured
-# off the request path and written by the analytics flusher one batch at a time (exported by
-# /api/v1/analytics). An outbox row per click would add a durable write per redirect, on the
-# busiest path, for no subscriber; whoever needs clicks reads the analytics export.
+@dataclass(frozen=True, kw_only=True)
+class LinkClicked(Event):
+    """People (robots and prefetches excluded) went through a link to their services.
+
+    One event per link per stored analytics batch, with counts per service, not one per
+    click: a click is captured off the request path and stored in batches by analytics,
+    and this event is emitted in the transaction that stores the batch. An outbox row per
+    click would be a durable write per redirect on the busiest path."""
+
+    type = "link.clicked"
+    aggregate_type = "link"
+    aggregate_field = "link_id"
+    link_id: UUID
+    clicks: dict[str, int]
+    """Service → clicks in this batch."""
+    first_at: datetime
+    last_at: datetime
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -586,6 +599,7 @@ __all__ = [
     "FulfilmentServicePaused",
     "InvitationIssued",
     "LinkChanged",
+    "LinkClicked",
     "MagicLinkRequested",
     "MessageFailed",
     "MessageQueued",

@@ -15,6 +15,7 @@ from launchlink.analytics.repository import AnalyticsRepository
 from launchlink.analytics.tasks import AnalyticsFlusher
 from launchlink.db import Base, Database
 from launchlink.models.analytics import AnalyticsEvent, AnalyticsSalt
+from launchlink.models.outbox import OutboxEvent
 from tests.analytics._capture_support import captured, totals, write_everything
 from tests.links.test_public_support import (
     ANDROID,
@@ -179,3 +180,33 @@ async def test_a_failed_write_keeps_the_batch_for_the_next_flush(db: Database) -
         await broken.flush()
     assert len(setup.capture) == 1
     assert await setup.flusher.flush() == 1
+
+
+async def test_stored_clicks_become_one_link_clicked_event_per_link_and_batch(
+    db: Database,
+) -> None:
+    snapshot = make_snapshot()
+    setup = captured(db, snapshot)
+    async with setup.browser(ip=IPS[0], user_agent=IPHONE) as fan:
+        await fan.get("/night-drive/spotify")
+        await fan.get("/night-drive/spotify")
+    async with setup.browser(ip=IPS[1], user_agent=ANDROID) as fan:
+        await fan.get("/night-drive/deezer")
+    async with setup.browser(ip=IPS[2], user_agent=PREVIEW_BOTS["facebook"]) as preview:
+        await preview.get("/night-drive/spotify")  # a robot's click is not a person's
+    await write_everything(setup)
+
+    async with db.transaction() as session:
+        rows = (
+            await session.execute(
+                select(
+                    OutboxEvent.aggregate_id, OutboxEvent.workspace_id, OutboxEvent.payload
+                ).where(OutboxEvent.type == "link.clicked")
+            )
+        ).all()
+    assert len(rows) == 1
+    [(aggregate_id, workspace_id, payload)] = rows
+    assert aggregate_id == str(snapshot.link_id)
+    assert workspace_id == snapshot.workspace_id
+    assert payload["clicks"] == {"spotify": 2, "deezer": 1}
+    assert payload["first_at"] <= payload["last_at"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from launchlink.analytics.rollups import (
     visitor_candidates,
 )
 from launchlink.analytics.visitors import SALT_LIFETIME, new_salt
+from launchlink.events import LinkClicked, emit_many
 
 
 class SeenVisitors:
@@ -82,6 +84,31 @@ async def store(
             workspace_id, first_seen = returns[(link_id, browser_hash)]
             came_back.append((link_id, workspace_id, first_seen))
     await repository.add_rollups(rollup_counts(rows, new_visitors=new_visitors, returns=came_back))
+    await emit_many(session, link_clicks(rows))
+
+
+def link_clicks(rows: Sequence[Mapping[str, Any]]) -> list[LinkClicked]:
+    """The batch's human clicks as one ``link.clicked`` per link (counts per service)."""
+    per_link: dict[tuple[UUID, UUID], list[Mapping[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if (
+            row.get("kind") == "service_click"
+            and row.get("bot_class") == "human"
+            and row.get("link_id") is not None
+            and row.get("service")
+        ):
+            per_link[(row["workspace_id"], row["link_id"])].append(row)
+    return [
+        LinkClicked(
+            occurred_at=max(row["ts"] for row in clicks),
+            workspace_id=workspace_id,
+            link_id=link_id,
+            clicks=dict(Counter(str(row["service"]) for row in clicks)),
+            first_at=min(row["ts"] for row in clicks),
+            last_at=max(row["ts"] for row in clicks),
+        )
+        for (workspace_id, link_id), clicks in per_link.items()
+    ]
 
 
 async def ship(
