@@ -134,7 +134,11 @@ async def _kill_and_restart(
     effected = Counter(lines)
     assert {str(event_id) for event_id in ids(sent)} == set(effected)
     repeats = sum(count - 1 for count in effected.values())
-    assert 0 < repeats <= kills * BATCH, repeats
+    assert repeats <= kills * BATCH, repeats
+    if dispatchers == 1:
+        # One process does all the work, so a kill always cuts a batch short. With several,
+        # the victim may be the one waiting for SQLite's write lock: nothing to repeat.
+        assert repeats > 0
 
 
 @pytest.mark.slow
