@@ -216,7 +216,7 @@ async def test_a_smart_link_with_a_trailing_slash_is_served_in_place(
         ("PROPFIND", "/healthz", 405),
         ("TRACE", "/api/v1/artists", 405),
         ("PATCH", "/midnight", 405),
-        ("BREW", "/", 404),
+        ("BREW", "/", 405),  # / is the dashboard's door (GET, HEAD)
         ("GET", "/api/v1/nope", 404),
         ("GET", "/_sim/anything", 404),
         ("GET", "/%ff%fe", 404),
