@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -87,12 +88,17 @@ class Round:
     cancelled: int = 0
 
     def add(self, state: str) -> None:
-        setattr(self, state, getattr(self, state) + 1)
+        self.add_many(state, 1)
 
     def merge(self, other: Round) -> None:
-        """Add the outcomes of ``other`` (a part of this round settled on its own)."""
-        for state in ("sent", "deferred", "retrying", "failed", "cancelled"):
-            setattr(self, state, getattr(self, state) + getattr(other, state))
+        """Add the outcomes of ``other`` (a part of this round settled on its own; what was
+        claimed is counted once, by the round)."""
+        for item in dataclasses.fields(self):
+            if item.name != "claimed":
+                self.add_many(item.name, getattr(other, item.name))
+
+    def add_many(self, state: str, count: int) -> None:
+        setattr(self, state, getattr(self, state) + count)
 
 
 @dataclass
