@@ -20,8 +20,7 @@ from sqlalchemy import select
 
 from launchlink.app import Application
 from launchlink.events import PresaveCreated, ReleaseLive, WebhookDue, emit
-from launchlink.integrations.delivery import WebhookSender, checked_address, refusal
-from launchlink.integrations.delivery import TargetRefused
+from launchlink.integrations.delivery import TargetRefused, WebhookSender, checked_address, refusal
 from launchlink.kit.clock import FrozenClock
 from launchlink.kit.ids import uuid7
 from launchlink.models import ServiceCredential, WebhookAttempt, WebhookEndpoint
@@ -224,7 +223,7 @@ async def test_a_failing_endpoint_neither_delays_nor_re_sends_to_the_others(
         ("fe80::1", False, False),
         ("224.0.0.251", False, False),
         ("ff02::1", False, False),
-        ("0.0.0.0", False, False),
+        ("0.0.0.0", False, False),  # noqa: S104 - an address to refuse
         ("::", False, False),
         ("240.0.0.1", False, False),
         ("::ffff:127.0.0.1", False, True),
@@ -248,7 +247,7 @@ async def test_a_name_that_resolves_to_any_private_address_is_refused() -> None:
     async def rebinding(host: str, port: int) -> list[str]:
         return ["93.184.216.34", "127.0.0.1"]
 
-    with pytest.raises(TargetRefused, match="resolves to 127.0.0.1"):
+    with pytest.raises(TargetRefused, match=r"resolves to 127\.0\.0\.1"):
         await checked_address("hooks.example.com", 443, allow_private=False, resolve=rebinding)
     assert (
         await checked_address("hooks.example.com", 443, allow_private=True, resolve=rebinding)
