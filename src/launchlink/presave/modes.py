@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal, Protocol
+from uuid import UUID
 
 from launchlink.connectors.base import SERVICES as CONNECTOR_SERVICES
 from launchlink.connectors.base import Capability, Connector
@@ -60,6 +61,19 @@ class ConnectorSource(Protocol):
     """The connectors the instance has (``launchlink.connectors.registry`` fits this)."""
 
     def get(self, service: str) -> Connector | None: ...
+
+
+class WorkspaceConnectors(Protocol):
+    """Per workspace, the connectors its pre-saves use: its own service apps over the
+    instance's (``launchlink.integrations.apps.WorkspaceApps`` fits this)."""
+
+    async def source(self, workspace_id: UUID | None) -> ConnectorSource: ...
+
+    def forget(self, workspace_id: UUID) -> None: ...
+
+    async def reject(self, workspace_id: UUID, connector: Connector, reason: str) -> bool: ...
+
+    async def aclose(self) -> None: ...
 
 
 class ConnectorMap(dict[str, Connector]):
