@@ -278,7 +278,7 @@ async def _services(settings: Settings) -> list[Finding]:
 
 
 async def _workspace_apps(settings: Settings) -> list[Finding]:
-    """Which workspaces bring their own service apps (stored; see the Service apps page)."""
+    """Which workspaces bring their own service apps, and any the service refused."""
     from launchlink.integrations.repository import IntegrationsRepository
 
     database = Database.from_settings(settings)

@@ -95,7 +95,8 @@ def _own(connectors: object, service: str) -> bool:
 
 class _ModesCache:
     """Workspace modes, and the instance-wide count of Spotify users (the development-mode
-    limit is per Spotify app, and the instance has one app for every workspace)."""
+    limit is per Spotify app: the instance's serves every workspace without its own), and
+    the users of each workspace's own Spotify app (``app_users``)."""
 
     def __init__(self) -> None:
         self._entries: dict[UUID, tuple[float, dict[str, ServiceMode]]] = {}
