@@ -125,8 +125,8 @@ def register_subscribers(context: AppContext) -> None:
                 database=context.database,
                 cipher=context.cipher,
                 clock=context.clock,
-                # Development and tests deliver to local receivers; production refuses them.
-                allow_private=context.settings.environment != "production",
+                # Off by default: self-hosted setups opt in to private receivers.
+                allow_private=context.settings.webhooks_allow_private_targets,
             ),
         )
     if context.settings.analytics.enabled:
