@@ -12,6 +12,7 @@ tests/artifacts/fan-pages/.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -54,6 +55,7 @@ _FOCUSED = """
   const page = getComputedStyle(document.body).backgroundColor;
   return {tag: el.tagName, id: el.id, text: (el.textContent || '').trim().slice(0, 40),
           style: style.outlineStyle, width: parseFloat(style.outlineWidth),
+          offset: parseFloat(style.outlineOffset),
           colour: style.outlineColor, page: page};
 }
 """
@@ -95,9 +97,26 @@ async def _audit(page: Any, name: str) -> None:
     assert violations == [], f"{name}: {json.dumps(violations, indent=1)}"
 
 
+def _luminance(css: str) -> float:
+    channels = [float(part) for part in re.findall(r"[\d.]+", css)[:3]]
+    assert len(channels) == 3, css
+    linear = [
+        c / 255 / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4
+        for c in channels
+    ]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two computed ``rgb()`` colours (a focus ring needs 3:1)."""
+    light, dark = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
 async def _focus_rings(page: Any, name: str) -> None:
     """Tab through the page: every control reached shows a solid outline of 2px or more,
-    in a colour other than the page's (so it shows on dark pills and light cards alike)."""
+    at 3:1 contrast or more against the page (it sits outside the control, offset, so it
+    shows around dark pills and light cards alike)."""
     count = await page.evaluate(_FOCUS_WALK)
     reached = 0
     for _ in range(count):
@@ -107,7 +126,9 @@ async def _focus_rings(page: Any, name: str) -> None:
             continue
         assert focused["style"] not in ("none", "hidden"), f"{name}: no ring on {focused}"
         assert focused["width"] >= 2, f"{name}: thin ring on {focused}"
-        assert focused["colour"] != focused["page"], f"{name}: invisible ring on {focused}"
+        assert focused["offset"] >= 0, f"{name}: ring drawn inside the control: {focused}"
+        ratio = _contrast(focused["colour"], focused["page"])
+        assert ratio >= 3, f"{name}: ring contrast {ratio:.2f} on {focused}"
         reached += 1
     assert reached == count, f"{name}: Tab reached {reached} of {count} controls"
 
