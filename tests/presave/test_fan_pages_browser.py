@@ -356,3 +356,60 @@ async def test_fan_pages_under_their_own_csp_log_no_error_and_let_auditors_read_
                 await context.close()
         finally:
             await browser.close()
+
+
+@pytest.mark.browser
+async def test_the_presave_works_without_javascript_and_its_error_pages_pass_axe(
+    served: _Served, chromium_path: str
+) -> None:
+    """The core action needs no script: with JavaScript off a fan pre-saves from the page to
+    the confirmation. The pre-save flow's error pages (a bad emailed link, a sign-in we did
+    not start) pass axe and show focus like the other fan pages."""
+    from playwright.async_api import async_playwright
+
+    state = served.app.simulator_state
+    assert state is not None
+    state.set_consent_mode("spotify", "manual")
+    label = await create_workspace_with_key(served.app.context.database, name="Demo Records")
+    now = SystemClock().now().replace(microsecond=0)
+    async with httpx.AsyncClient(base_url=served.url) as client:
+        await make_presave_link(
+            Api(client),
+            label,
+            slug="soon",
+            release={"release_instant": (now + timedelta(days=9)).isoformat()},
+        )
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS
+        )
+        try:
+            context = await browser.new_context(
+                user_agent=DESKTOP_UA, viewport=PHONE, java_script_enabled=False
+            )
+            page = await context.new_page()
+            await page.goto(f"{served.url}/soon")
+            assert await page.text_content("#countdown") == "9 days to go"
+            await page.click("#presave-spotify")
+            await page.wait_for_selector("#approve")
+            await page.fill("#username", "no-script-fan")
+            await page.click("#approve")
+            await page.wait_for_selector("#confirmed")
+            assert "/presave/soon/done" in page.url
+            await context.close()
+            for path, status in (
+                ("/presave/magic/not-a-token", 404),
+                ("/presave/oauth/callback?state=forged&code=x", 400),
+            ):
+                context = await browser.new_context(
+                    user_agent=DESKTOP_UA, viewport=PHONE, bypass_csp=True
+                )
+                page = await context.new_page()
+                response = await page.goto(served.url + path)
+                assert response is not None
+                assert response.status == status, (path, response.status)
+                await _audit(page, path)
+                await _focus_rings(page, path)
+                await context.close()
+        finally:
+            await browser.close()
