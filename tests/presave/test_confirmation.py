@@ -56,3 +56,38 @@ async def test_a_stories_image_of_no_link_is_a_404(
 ) -> None:
     response = await fan.get("/presave/nothing-here/story.png")
     assert response.status_code == 404
+
+
+async def test_every_action_on_the_confirmation_leads_somewhere_that_works(
+    papp: Application, admin: Api, label: WorkspaceKey, fan: httpx.AsyncClient
+) -> None:
+    """Not only present: the calendar file is an event at the release, the Stories image
+    a PNG, every share and follow link an absolute address carrying the link."""
+    await make_presave_link(admin, label)
+    callback = await presave_via_spotify(fan)
+    page = (await fan.get(callback.headers["location"])).text
+    calendar = re.search(r'<a class="primary" href="([^"]+)" id="add-to-calendar">', page)
+    assert calendar is not None
+    ics = await fan.get(calendar.group(1).replace("&amp;", "&"))
+    assert ics.status_code == 200
+    assert ics.headers["content-type"].startswith("text/calendar")
+    assert "BEGIN:VEVENT" in ics.text
+    assert "DTSTART:20260306T000000Z" in ics.text.replace("\r\n ", "")
+    assert "https://links.example.test/soon" in ics.text.replace("\r\n ", "")
+    story = re.search(r'<a href="([^"]+)" id="story-image" download>', page)
+    assert story is not None
+    image = await fan.get(story.group(1))
+    assert image.status_code == 200
+    assert image.content.startswith(b"\x89PNG")
+    shares = re.search(r'<ul class="share" id="share">(.*?)</ul>', page, re.S)
+    assert shares is not None
+    hrefs = re.findall(r'<a href="([^"]+)" rel="noopener">([^<]+)</a>', shares.group(1))
+    assert {name for _, name in hrefs} == {"X", "Facebook", "WhatsApp", "Telegram", "Email"}
+    for href, name in hrefs:
+        assert href.startswith(("https://", "mailto:")), name
+        assert "https%3A%2F%2Flinks.example.test%2Fsoon" in href, name
+    follows = re.search(r'<ul class="share" id="follow">(.*?)</ul>', page, re.S)
+    assert follows is not None
+    follow_hrefs = re.findall(r'<a href="([^"]+)"', follows.group(1))
+    assert follow_hrefs
+    assert all(href.startswith("https://") for href in follow_hrefs)

@@ -12,6 +12,7 @@ tests/artifacts/fan-pages/.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -54,6 +55,7 @@ _FOCUSED = """
   const page = getComputedStyle(document.body).backgroundColor;
   return {tag: el.tagName, id: el.id, text: (el.textContent || '').trim().slice(0, 40),
           style: style.outlineStyle, width: parseFloat(style.outlineWidth),
+          offset: parseFloat(style.outlineOffset),
           colour: style.outlineColor, page: page};
 }
 """
@@ -95,9 +97,26 @@ async def _audit(page: Any, name: str) -> None:
     assert violations == [], f"{name}: {json.dumps(violations, indent=1)}"
 
 
+def _luminance(css: str) -> float:
+    channels = [float(part) for part in re.findall(r"[\d.]+", css)[:3]]
+    assert len(channels) == 3, css
+    linear = [
+        c / 255 / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4
+        for c in channels
+    ]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two computed ``rgb()`` colours (a focus ring needs 3:1)."""
+    light, dark = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
 async def _focus_rings(page: Any, name: str) -> None:
     """Tab through the page: every control reached shows a solid outline of 2px or more,
-    in a colour other than the page's (so it shows on dark pills and light cards alike)."""
+    at 3:1 contrast or more against the page (it sits outside the control, offset, so it
+    shows around dark pills and light cards alike)."""
     count = await page.evaluate(_FOCUS_WALK)
     reached = 0
     for _ in range(count):
@@ -107,7 +126,9 @@ async def _focus_rings(page: Any, name: str) -> None:
             continue
         assert focused["style"] not in ("none", "hidden"), f"{name}: no ring on {focused}"
         assert focused["width"] >= 2, f"{name}: thin ring on {focused}"
-        assert focused["colour"] != focused["page"], f"{name}: invisible ring on {focused}"
+        assert focused["offset"] >= 0, f"{name}: ring drawn inside the control: {focused}"
+        ratio = _contrast(focused["colour"], focused["page"])
+        assert ratio >= 3, f"{name}: ring contrast {ratio:.2f} on {focused}"
         reached += 1
     assert reached == count, f"{name}: Tab reached {reached} of {count} controls"
 
@@ -332,6 +353,63 @@ async def test_fan_pages_under_their_own_csp_log_no_error_and_let_auditors_read_
                 failed = {url: status for url, status in statuses.items() if status >= 400}
                 assert failed == {}, (path, failed)
                 assert errors == [], (path, errors)
+                await context.close()
+        finally:
+            await browser.close()
+
+
+@pytest.mark.browser
+async def test_the_presave_works_without_javascript_and_its_error_pages_pass_axe(
+    served: _Served, chromium_path: str
+) -> None:
+    """The core action needs no script: with JavaScript off a fan pre-saves from the page to
+    the confirmation. The pre-save flow's error pages (a bad emailed link, a sign-in we did
+    not start) pass axe and show focus like the other fan pages."""
+    from playwright.async_api import async_playwright
+
+    state = served.app.simulator_state
+    assert state is not None
+    state.set_consent_mode("spotify", "manual")
+    label = await create_workspace_with_key(served.app.context.database, name="Demo Records")
+    now = SystemClock().now().replace(microsecond=0)
+    async with httpx.AsyncClient(base_url=served.url) as client:
+        await make_presave_link(
+            Api(client),
+            label,
+            slug="soon",
+            release={"release_instant": (now + timedelta(days=9)).isoformat()},
+        )
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS
+        )
+        try:
+            context = await browser.new_context(
+                user_agent=DESKTOP_UA, viewport=PHONE, java_script_enabled=False
+            )
+            page = await context.new_page()
+            await page.goto(f"{served.url}/soon")
+            assert await page.text_content("#countdown") == "9 days to go"
+            await page.click("#presave-spotify")
+            await page.wait_for_selector("#approve")
+            await page.fill("#username", "no-script-fan")
+            await page.click("#approve")
+            await page.wait_for_selector("#confirmed")
+            assert "/presave/soon/done" in page.url
+            await context.close()
+            for path, status in (
+                ("/presave/magic/not-a-token", 404),
+                ("/presave/oauth/callback?state=forged&code=x", 400),
+            ):
+                context = await browser.new_context(
+                    user_agent=DESKTOP_UA, viewport=PHONE, bypass_csp=True
+                )
+                page = await context.new_page()
+                response = await page.goto(served.url + path)
+                assert response is not None
+                assert response.status == status, (path, response.status)
+                await _audit(page, path)
+                await _focus_rings(page, path)
                 await context.close()
         finally:
             await browser.close()

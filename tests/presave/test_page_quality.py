@@ -10,10 +10,12 @@ import re
 from urllib.robotparser import RobotFileParser
 
 import httpx
+import pytest
 
 from launchlink.app import ROBOTS_TXT, Application
 from tests.api.conftest import Api
 from tests.builders import WorkspaceKey
+from tests.links.test_public_support import PREVIEW_BOTS
 from tests.presave.conftest import make_presave_link
 
 
@@ -94,3 +96,36 @@ async def test_the_time_zone_choice_is_grouped_by_country_and_keeps_the_current_
     assert '<option value="Europe/Berlin"' in germany.group(1)
     assert re.search(r'<option value="[^"]+" selected>', page)
     assert '<div id="zone-search" hidden>' in page  # the filter appears with JavaScript only
+
+
+@pytest.mark.parametrize("bot", sorted(PREVIEW_BOTS))
+async def test_messaging_apps_get_the_preview_of_the_presave_page_in_each_phase(
+    papp: Application, admin: Api, label: WorkspaceKey, fan: httpx.AsyncClient, bot: str
+) -> None:
+    """What WhatsApp, iMessage, Slack, Discord, Telegram, Facebook… are sent: the card with
+    an absolute image, a title and a text that fits the phase, never the form or a cookie."""
+    await make_presave_link(admin, label, release={"artwork_url": "https://i.scdn.co/image/ab67"})
+    await make_presave_link(
+        admin,
+        label,
+        slug="announced",
+        release={"artwork_url": "https://i.scdn.co/image/ab67"},
+        campaign={"presave_opens_at": "2026-03-03T00:00:00+00:00"},
+    )
+    headers = {"user-agent": PREVIEW_BOTS[bot]}
+    for slug, text in (
+        ("soon", "Pre-save Midnight Cartography by Nova Reyes now. Out "),
+        ("announced", "Midnight Cartography by Nova Reyes is out "),
+    ):
+        response = await fan.get(f"/{slug}", headers=headers)
+        assert response.status_code == 200, (bot, slug)
+        assert "set-cookie" not in response.headers, (bot, slug)
+        page = response.text
+        assert "<form" not in page, (bot, slug)
+        assert '<meta property="og:image" content="https://i.scdn.co/image/ab67">' in page
+        assert '<meta name="twitter:image" content="https://i.scdn.co/image/ab67">' in page
+        assert '<meta name="twitter:card" content="summary_large_image">' in page
+        title = '<meta property="og:title" content="Midnight Cartography – Nova Reyes">'
+        assert title in page, (bot, slug)
+        assert f'<meta property="og:description" content="{text}' in page, (bot, slug)
+        assert f'<meta property="og:url" content="https://links.example.test/{slug}">' in page

@@ -157,11 +157,19 @@ class PageRenderer:
             )
             context["countdown"] = variant.countdown
             context["zone_label"] = format_zone(_zone(variant), language)
-            context["description"] = _("%(title)s by %(artists)s is out %(moment)s.") % {
+            facts = {
                 "title": snapshot.release_title,
                 "artists": artists_text,
                 "moment": moment_text,
             }
+            # What a shared link previews (messaging apps get this card, not the form):
+            # while pre-saves are open, the preview invites to pre-save, as the page does.
+            if variant.phase == "presave":
+                context["description"] = (
+                    _("Pre-save %(title)s by %(artists)s now. Out %(moment)s.") % facts
+                )
+            else:
+                context["description"] = _("%(title)s by %(artists)s is out %(moment)s.") % facts
         else:
             context["description"] = _("Listen to %(title)s by %(artists)s.") % {
                 "title": snapshot.release_title,
