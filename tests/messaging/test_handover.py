@@ -111,7 +111,7 @@ async def test_an_sms_cut_short_is_looked_up_at_twilio_and_never_sent_twice(
     async def dies(**how: int | bool) -> None:
         dying = make_delivery(
             db, clock, {MessageChannel.sms: DiesMidBatchAsking(rig.channel, **how)},  # type: ignore[arg-type]
-            sms_per_second=100, smtp_connections=1,
+            sms_per_second=100, smtp_connections=1, reconciled_in_doubt=1,
         )  # fmt: skip
         with pytest.raises(ExceptionGroup) as died:
             await dying.run_round(MessageChannel.sms)

@@ -340,25 +340,41 @@ class Delivery:
         for plan in plans:
             queue.put_nowait(plan)
 
+        # How many messages one connection may have handed over and not yet settled. Email
+        # (nothing to ask after a crash): 1 — each result is committed before the next send.
+        # A channel that can be asked (SMS): a chunk — the marks of a chunk are committed in
+        # one commit before its first send, and whatever a kill leaves is looked up.
+        window = (
+            max(1, self.settings.reconciled_in_doubt) if isinstance(channel, Reconciling) else 1
+        )
+
         async def worker() -> None:
             unsettled: list[_Plan] = []
             while not queue.empty():
-                plan = queue.get_nowait()
-                if plan.message.interrupted and isinstance(channel, Reconciling):
-                    # Ask the provider before anything is re-sent.
-                    plan.result = await self._reconcile(channel, plan)
-                    if plan.result is not None:
-                        unsettled.append(plan)
-                        continue
-                await self._pace(key, rate)
-                mine = await committer.commit(mark=plan, settle=unsettled)
+                chunk: list[_Plan] = []
+                while len(chunk) < window and not queue.empty():
+                    plan = queue.get_nowait()
+                    if plan.message.interrupted and isinstance(channel, Reconciling):
+                        # Ask the provider before anything is re-sent.
+                        plan.result = await self._reconcile(channel, plan)
+                        if plan.result is not None:
+                            unsettled.append(plan)
+                            continue
+                    chunk.append(plan)
+                if not chunk:
+                    continue
+                mine = await committer.commit(marks=chunk, settle=unsettled)
                 unsettled = []
-                if not mine:
-                    continue  # the lease ran out: the message is another worker's now
-                plan.result = await self._send_one(
-                    channel, plan, checked=isinstance(channel, Reconciling)
-                )
-                unsettled = [plan]
+                for plan in chunk:
+                    if plan.message.id not in mine:
+                        continue  # the lease ran out: the message is another worker's now
+                    # Paced after the commit, right before the send: a slot of the
+                    # provider's rate is not spent waiting for the database.
+                    await self._pace(key, rate)
+                    plan.result = await self._send_one(
+                        channel, plan, checked=isinstance(channel, Reconciling)
+                    )
+                    unsettled.append(plan)
             if unsettled:
                 await committer.commit(settle=unsettled)
 
@@ -470,12 +486,10 @@ class Delivery:
         async with self.database.transaction(write_lock=True) as session:
             repository = MessagingRepository(session)
             held = await repository.held_by(
-                (p.message.id, part.holder)
-                for part in parts
-                for p in (*part.settle, *([part.mark] if part.mark else []))
+                (p.message.id, part.holder) for part in parts for p in (*part.settle, *part.marks)
             )
             marked = await repository.mark_handed_over(
-                [(part.mark.message.id, uuid7().hex) for part in parts if part.mark],
+                [(p.message.id, uuid7().hex) for part in parts for p in part.marks],
                 held=held,
                 now=now,
                 lease_until=now + timedelta(seconds=self.settings.lease_seconds),
@@ -530,7 +544,7 @@ class _Part:
     """What one connection of one round asks a commit for."""
 
     holder: str
-    mark: _Plan | None
+    marks: Sequence[_Plan]
     settle: Sequence[_Plan]
     done: asyncio.Future[set[UUID]]
 
@@ -549,10 +563,10 @@ class _Committer:
         self._leader: asyncio.Task[None] | None = None
 
     async def commit(
-        self, holder: str, *, mark: _Plan | None = None, settle: Sequence[_Plan] = ()
+        self, holder: str, *, marks: Sequence[_Plan] = (), settle: Sequence[_Plan] = ()
     ) -> set[UUID]:
         """The ids marked by the commit that carried this part."""
-        part = _Part(holder, mark, settle, asyncio.get_running_loop().create_future())
+        part = _Part(holder, marks, settle, asyncio.get_running_loop().create_future())
         self._pending.append(part)
         if not self._running:
             self._running = True
@@ -605,14 +619,16 @@ class _Lane:
     holder: str
     done: Round
 
-    async def commit(self, *, mark: _Plan | None = None, settle: Sequence[_Plan] = ()) -> bool:
-        """Commit a mark and/or results; True when ``mark`` is marked (the lease is still
-        this round's: send it)."""
-        marked = await self.committer.commit(self.holder, mark=mark, settle=settle)
+    async def commit(
+        self, *, marks: Sequence[_Plan] = (), settle: Sequence[_Plan] = ()
+    ) -> set[UUID]:
+        """Commit marks and/or results; the ids marked (those whose lease is still this
+        round's: send them)."""
+        marked = await self.committer.commit(self.holder, marks=marks, settle=settle)
         for plan in settle:
             if plan.result is not None:
                 self.done.add(_OUTCOME.get(plan.result.status, "failed"))
-        return mark is None or mark.message.id in marked
+        return marked
 
 
 def _no_consent(m: ClaimedMessage) -> str | None:
