@@ -68,6 +68,7 @@ from launchlink.messaging.templates import (
     default_template,
     render,
     smart_link,
+    sms_footer,
 )
 from launchlink.models import Link
 from launchlink.models.messaging import (
@@ -87,7 +88,6 @@ PAUSED_RECHECK = timedelta(minutes=15)
 RECONCILE_SKEW = timedelta(minutes=2)
 """How far before our hand-over mark a provider's record may be dated (clock skew)."""
 RECONCILE_RETRY = timedelta(seconds=30)
-SMS_FOOTER = "Reply STOP to opt out."
 
 
 @dataclass
@@ -294,7 +294,7 @@ class Delivery:
             )
         text = rendered.text.strip()
         if m.kind is not MessageKind.sms_opt_in and "STOP" not in text:
-            text = f"{text} {SMS_FOOTER}"
+            text = f"{text} {sms_footer(m.language)}"
         return Envelope(
             message_id=m.id,
             to=str(m.phone),
