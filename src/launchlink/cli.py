@@ -21,6 +21,7 @@ from launchlink.catalog.repository import ReleaseRepository
 from launchlink.config import Settings, load_settings
 from launchlink.db import Database
 from launchlink.errors import LaunchlinkError, NotFound, ValidationFailed
+from launchlink.messaging.cli import app as messaging_app
 from launchlink.models.accounts import Role, WorkspaceKind
 from launchlink.ops.cli import register as register_ops_commands
 
@@ -30,6 +31,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(analytics_app, name="analytics")
+app.add_typer(messaging_app, name="messaging")
 app.command("simulate-traffic")(simulate_traffic)
 register_ops_commands(app)
 console = Console()

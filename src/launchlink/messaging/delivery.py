@@ -4,15 +4,22 @@ A round claims a batch of due messages of one channel under a lease, decides eac
 **cancel** (no confirmed consent for the channel, fan deleted), **defer** (quiet hours in
 the fan's zone, the workspace paused: ``next_attempt_at`` moves, the message is never
 dropped), or **send** — hands the sendable ones to the channel (paced by the shared rate
-limiter of the channel's provider, a few at once), and settles the batch in one
-transaction with the ledger rows and the ``message.*`` events.
+limiter of the channel's provider, a few at once), and settles each result with its
+ledger rows and ``message.*`` events in grouped commits.
 
-Exactly once, and what it costs: a message's result is committed with its lease fenced by
-``lease_owner``; a worker killed mid-batch leaves its leases to run out and the next worker
-re-claims them. A re-claimed message that the killed worker had already handed over is
-handed over again — with the same Message-ID (email), so it is the same message to the
-receiver and the ledger — which is why ``batch`` (what one kill can cut short) is kept
-small relative to throughput. ``sent-again`` in the ledger marks those re-sends.
+Exactly once, and what it costs (write-ahead): a message is marked handed over (an
+attempt token, committed, fenced by ``lease_owner``) before it goes to the provider, and
+its result is committed in the next commit of its connection — before that connection
+sends anything else. A worker killed mid-batch leaves its leases to run out; the next
+holder sees the marks it left:
+
+* **SMS**: it asks the provider (Twilio's Messages list, by To, From, DateSent and body)
+  before anything is re-sent: found → settled ``reconciled`` with the provider's SID; not
+  found → sent. No duplicate, nothing lost.
+* **Email**: SMTP has no idempotency key and nothing to ask, so the message is handed over
+  again with the same Message-ID (``sent-again`` in the ledger). A copy is doubled only
+  when the kill fell between the server's ``250`` and our commit: at most one message per
+  open connection per kill (``lanes × smtp_connections``).
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,12 +39,14 @@ from launchlink.events import Event, MessageFailed, MessageSent, emit_many
 from launchlink.fulfilment.limiter import MemoryLimiter, RateLimiter
 from launchlink.kit.backoff import backoff_delay
 from launchlink.kit.clock import Clock
+from launchlink.kit.ids import uuid7
 from launchlink.kit.leases import worker_name
 from launchlink.links.service import public_url_of
 from launchlink.messaging.channels.base import (
     Channel,
     Envelope,
     PermanentFailure,
+    Reconciling,
     SenderIdentity,
     TransientFailure,
 )
@@ -59,6 +68,7 @@ from launchlink.messaging.templates import (
     default_template,
     render,
     smart_link,
+    sms_footer,
 )
 from launchlink.models import Link
 from launchlink.models.messaging import (
@@ -75,7 +85,9 @@ Unsubscribe = Callable[[UUID, UUID], Mapping[str, str]]
 """(fan, link) → the List-Unsubscribe headers (``presave.service.signed_unsubscribe_headers``)."""
 
 PAUSED_RECHECK = timedelta(minutes=15)
-SMS_FOOTER = "Reply STOP to opt out."
+RECONCILE_SKEW = timedelta(minutes=2)
+"""How far before our hand-over mark a provider's record may be dated (clock skew)."""
+RECONCILE_RETRY = timedelta(seconds=30)
 
 
 @dataclass
@@ -121,6 +133,9 @@ class Delivery:
     unsubscribe: Unsubscribe
     limiter: RateLimiter = field(default_factory=MemoryLimiter)
     owner: str = field(default_factory=worker_name)
+    _committers: dict[MessageChannel, _Committer] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     async def run_round(self, channel: MessageChannel) -> Round:
         """Claim one batch of ``channel`` and settle it."""
@@ -129,11 +144,14 @@ class Delivery:
             return Round()
         now = self.clock.now()
         settings = self.settings
+        # The lease holder is this round, not the process: two lanes of one worker fence
+        # each other's writes too.
+        holder = f"{self.owner}/{uuid7().hex[:12]}"
         async with self.database.transaction(write_lock=True) as session:
             repository = MessagingRepository(session)
             claimed = await repository.claim(
                 channel=channel,
-                owner=self.owner,
+                owner=holder,
                 now=now,
                 lease_until=now + timedelta(seconds=settings.lease_seconds),
                 limit=settings.batch,
@@ -159,7 +177,7 @@ class Delivery:
             )
             for m in claimed
         ]
-        return await self._hand_over_and_settle(sender, plans, channel)
+        return await self._hand_over_and_settle(sender, plans, channel, holder)
 
     async def run(self, stop: asyncio.Event, *, idle_seconds: float = 1.0) -> None:
         """``settings.lanes`` rounds of every channel at once until ``stop`` is set: while
@@ -276,7 +294,7 @@ class Delivery:
             )
         text = rendered.text.strip()
         if m.kind is not MessageKind.sms_opt_in and "STOP" not in text:
-            text = f"{text} {SMS_FOOTER}"
+            text = f"{text} {sms_footer(m.language)}"
         return Envelope(
             message_id=m.id,
             to=str(m.phone),
@@ -288,53 +306,27 @@ class Delivery:
     # -- sending ----------------------------------------------------------------------------
 
     async def _hand_over_and_settle(
-        self, sender: Channel, plans: list[_Plan], channel: MessageChannel
+        self, sender: Channel, plans: list[_Plan], channel: MessageChannel, holder: str
     ) -> Round:
-        """Hand the batch over while settling each result as soon as it is known.
-
-        A message handed over is recorded ``sent`` in the next commit (group commits: what
-        finished while the previous one ran goes in together), not when the whole batch
-        is through: a worker killed mid-batch leaves only the messages of the commit in
-        hand to be sent again, not every one handed over since the claim."""
-        done = Round(claimed=len(plans))
+        """Hand the batch over, write-ahead: each message is marked handed over (its
+        attempt token, committed) before it goes out, and its result is settled in the
+        very commit that marks the next message of the same connection — so a message the
+        provider accepted is in doubt for one commit at most, and a SIGKILL leaves at most
+        one message per connection (``lanes × smtp_connections`` per worker) accepted but
+        unsettled. The commits of every lane are grouped (:class:`_Committer`)."""
+        committer = self._committers.get(channel)
+        if committer is None:
+            committer = self._committers[channel] = _Committer(self, channel)
+        lane = _Lane(committer, holder, Round(claimed=len(plans)))
         ready = [p for p in plans if p.result is not None]
-        wake = asyncio.Event()
-        finished = False
-
-        def settled(plan: _Plan) -> None:
-            ready.append(plan)
-            wake.set()
-
-        async def settle_as_they_come() -> None:
-            while True:
-                await wake.wait()
-                wake.clear()
-                while ready:
-                    batch = ready[:]
-                    ready.clear()
-                    done.merge(await self._settle(batch, channel))
-                if finished:
-                    return
-
-        async def send_all() -> None:
-            nonlocal finished
-            try:
-                await self._hand_over(sender, [p for p in plans if p.result is None], settled)
-            finally:
-                finished = True
-                wake.set()
-
         if ready:
-            wake.set()
-        # A task group: if settling fails, the hand-over stops too (and the other way round).
-        async with asyncio.TaskGroup() as group:
-            group.create_task(send_all())
-            group.create_task(settle_as_they_come())
-        return done
+            await lane.commit(settle=ready)
+        await self._hand_over(sender, [p for p in plans if p.result is None], lane)
+        # The sample a rate is read over grew with this round's messages.
+        await self._check_pauses({p.message.workspace_id for p in plans})
+        return lane.done
 
-    async def _hand_over(
-        self, channel: Channel, plans: list[_Plan], settled: Callable[[_Plan], None]
-    ) -> None:
+    async def _hand_over(self, channel: Channel, plans: list[_Plan], committer: _Lane) -> None:
         if not plans:
             return
         key = f"messaging:{channel.name}:{channel.provider}"
@@ -348,15 +340,80 @@ class Delivery:
         for plan in plans:
             queue.put_nowait(plan)
 
+        # How many messages one connection may have handed over and not yet settled. Email
+        # (nothing to ask after a crash): 1 — each result is committed before the next send.
+        # A channel that can be asked (SMS): a chunk — the marks of a chunk are committed in
+        # one commit before its first send, and whatever a kill leaves is looked up.
+        window = (
+            max(1, self.settings.reconciled_in_doubt) if isinstance(channel, Reconciling) else 1
+        )
+
         async def worker() -> None:
+            unsettled: list[_Plan] = []
             while not queue.empty():
-                plan = queue.get_nowait()
-                await self._pace(key, rate)
-                plan.result = await self._send_one(channel, plan)
-                settled(plan)
+                chunk: list[_Plan] = []
+                while len(chunk) < window and not queue.empty():
+                    plan = queue.get_nowait()
+                    if plan.message.interrupted and isinstance(channel, Reconciling):
+                        # Ask the provider before anything is re-sent.
+                        plan.result = await self._reconcile(channel, plan)
+                        if plan.result is not None:
+                            unsettled.append(plan)
+                            continue
+                    chunk.append(plan)
+                if not chunk:
+                    continue
+                mine = await committer.commit(marks=chunk, settle=unsettled)
+                unsettled = []
+                for plan in chunk:
+                    if plan.message.id not in mine:
+                        continue  # the lease ran out: the message is another worker's now
+                    # Paced after the commit, right before the send: a slot of the
+                    # provider's rate is not spent waiting for the database.
+                    await self._pace(key, rate)
+                    plan.result = await self._send_one(
+                        channel, plan, checked=isinstance(channel, Reconciling)
+                    )
+                    unsettled.append(plan)
+            if unsettled:
+                await committer.commit(settle=unsettled)
 
         width = min(len(plans), max(1, self.settings.smtp_connections))
-        await asyncio.gather(*(worker() for _ in range(width)))
+        # A task group: when one connection fails, the others stop too (their messages
+        # are settled or left marked for the next holder, never half-known).
+        async with asyncio.TaskGroup() as group:
+            for _ in range(width):
+                group.create_task(worker())
+
+    async def _reconcile(self, channel: Reconciling, plan: _Plan) -> Settled | None:
+        """What the provider says of an interrupted hand-over: ``reconciled`` with its id
+        when it accepted the message, None when it never got it (send it now)."""
+        m, envelope = plan.message, plan.envelope
+        assert envelope is not None
+        since = (m.handed_over_at or m.send_at) - RECONCILE_SKEW
+        try:
+            found = await channel.accepted_since(envelope, since)
+        except TransientFailure as error:
+            return Settled(
+                m.id, MessageState.queued, "retrying", attempts=m.attempts,
+                next_attempt_at=self.clock.now() + RECONCILE_RETRY,
+                error=f"could not ask the provider about an interrupted hand-over: {error}",
+            )  # fmt: skip
+        if not found:
+            return None
+        provider = found[0].provider
+        async with self.database.sessionmaker() as session:
+            taken = await MessagingRepository(session).provider_ids_taken(
+                provider, [a.provider_message_id for a in found]
+            )
+        for accepted in found:
+            if accepted.provider_message_id not in taken:
+                return Settled(
+                    m.id, MessageState.sent, "reconciled", provider=accepted.provider,
+                    provider_message_id=accepted.provider_message_id,
+                    error="found at the provider after an interrupted hand-over",
+                )  # fmt: skip
+        return None
 
     async def _pace(self, key: str, rate: float) -> None:
         while True:
@@ -367,7 +424,9 @@ class Delivery:
                 return
             await asyncio.sleep(min(5.0, max(0.05, reservation.wait)))
 
-    async def _send_one(self, channel: Channel, plan: _Plan) -> Settled:
+    async def _send_one(self, channel: Channel, plan: _Plan, *, checked: bool = False) -> Settled:
+        """Hand one message over; ``checked``: an interrupted hand-over was looked up at the
+        provider first and not found there (so this is not a second copy)."""
         m, envelope = plan.message, plan.envelope
         assert envelope is not None
         attempts = m.attempts + 1
@@ -411,32 +470,39 @@ class Delivery:
         return Settled(
             m.id,
             MessageState.sent,
-            "sent-again" if m.interrupted else "sent",
+            ("sent-after-check" if checked else "sent-again") if m.interrupted else "sent",
             provider=accepted.provider,
             provider_message_id=accepted.provider_message_id,
         )
 
     # -- settling ---------------------------------------------------------------------------
 
-    async def _settle(self, plans: list[_Plan], channel: MessageChannel) -> Round:
+    async def _commit(self, parts: Sequence[_Part], channel: MessageChannel) -> set[UUID]:
+        """One transaction for the parts of every lane: settle their results (ledger
+        rows, events, bounces) and write their hand-over marks, each renewing its
+        message's lease (a slow round keeps what it is sending); the ids marked."""
         now = self.clock.now()
-        done = Round(claimed=len(plans))
-        results = [p.result for p in plans if p.result is not None]
-        by_id = {p.message.id: p.message for p in plans}
+        by_id = {p.message.id: p.message for part in parts for p in part.settle}
         async with self.database.transaction(write_lock=True) as session:
             repository = MessagingRepository(session)
-            await repository.settle(self.owner, results, now=now)
+            held = await repository.held_by(
+                (p.message.id, part.holder) for part in parts for p in (*part.settle, *part.marks)
+            )
+            marked = await repository.mark_handed_over(
+                [(p.message.id, uuid7().hex) for part in parts for p in part.marks],
+                held=held,
+                now=now,
+                lease_until=now + timedelta(seconds=self.settings.lease_seconds),
+            )
+            results = [p.result for part in parts for p in part.settle if p.result is not None]
+            if not results:
+                return marked
+            await repository.settle("", results, now=now, held=held)
             events: list[Event] = []
             for result in results:
+                if result.message_id not in held:
+                    continue
                 m = by_id[result.message_id]
-                state = {
-                    "sent": "sent",
-                    "sent-again": "sent",
-                    "deferred": "deferred",
-                    "retrying": "retrying",
-                    "cancelled": "cancelled",
-                }.get(result.status, "failed")
-                done.add(state)
                 if result.state is MessageState.sent:
                     events.append(_event(MessageSent, m, now, None))
                 elif result.state is MessageState.failed:
@@ -448,10 +514,121 @@ class Delivery:
                     source="worker",
                 )  # fmt: skip
             await emit_many(session, events)
+            if any(r.bounce is not None for r in results):
+                # Only a bounce can push a rate up; each round checks once more at its end.
+                await check_pauses(
+                    repository, {m.workspace_id for m in by_id.values()}, self.settings, now
+                )
+        return marked
+
+    async def _check_pauses(self, workspace_ids: set[UUID]) -> None:
+        async with self.database.transaction(write_lock=True) as session:
             await check_pauses(
-                repository, {m.workspace_id for m in by_id.values()}, self.settings, now
+                MessagingRepository(session), workspace_ids, self.settings, self.clock.now()
             )
-        return done
+
+
+_OUTCOME = {
+    "sent": "sent",
+    "sent-again": "sent",
+    "reconciled": "sent",
+    "sent-after-check": "sent",
+    "deferred": "deferred",
+    "retrying": "retrying",
+    "cancelled": "cancelled",
+}
+
+
+@dataclass
+class _Part:
+    """What one connection of one round asks a commit for."""
+
+    holder: str
+    marks: Sequence[_Plan]
+    settle: Sequence[_Plan]
+    done: asyncio.Future[set[UUID]]
+
+
+class _Committer:
+    """Group commit for every lane of a delivery on one channel: what the connections
+    ask for while a commit runs (hand-over marks, results) goes into the next one, run by
+    the first caller that finds none running; each caller waits for the commit that
+    carries its part."""
+
+    def __init__(self, delivery: Delivery, channel: MessageChannel) -> None:
+        self.delivery = delivery
+        self.channel = channel
+        self._pending: list[_Part] = []
+        self._running = False
+        self._leader: asyncio.Task[None] | None = None
+
+    async def commit(
+        self, holder: str, *, marks: Sequence[_Plan] = (), settle: Sequence[_Plan] = ()
+    ) -> set[UUID]:
+        """The ids marked by the commit that carried this part."""
+        part = _Part(holder, marks, settle, asyncio.get_running_loop().create_future())
+        self._pending.append(part)
+        if not self._running:
+            self._running = True
+            try:
+                while not part.done.done():
+                    await self._commit_pending()
+            finally:
+                self._running = False
+                if self._pending:
+                    # Others queued while we committed: a task leads them now.
+                    self._leader = asyncio.get_running_loop().create_task(self._lead())
+        return await part.done
+
+    async def _lead(self) -> None:
+        if self._running or not self._pending:
+            return
+        self._running = True
+        try:
+            while self._pending:
+                await self._commit_pending()
+        finally:
+            self._running = False
+
+    async def _commit_pending(self) -> None:
+        parts, self._pending = self._pending, []
+        try:
+            marked = await self.delivery._commit(parts, self.channel)
+        except Exception as error:
+            for part in parts:
+                if not part.done.done():
+                    part.done.set_exception(error)
+            return
+        except BaseException:
+            # The leader was cancelled (its round is stopping): the others' parts were not
+            # committed and must not be taken for committed; their rounds fail and retry.
+            for part in parts:
+                if not part.done.done():
+                    part.done.set_exception(RuntimeError("the commit carrying this was cancelled"))
+            raise
+        for part in parts:
+            if not part.done.done():
+                part.done.set_result(marked)
+
+
+@dataclass
+class _Lane:
+    """One round's side of the committer: its lease holder and its counts."""
+
+    committer: _Committer
+    holder: str
+    done: Round
+
+    async def commit(
+        self, *, marks: Sequence[_Plan] = (), settle: Sequence[_Plan] = ()
+    ) -> set[UUID]:
+        """Commit marks and/or results; the ids marked (those whose lease is still this
+        round's: send them)."""
+        marked = await self.committer.commit(self.holder, marks=marks, settle=settle)
+        for plan in settle:
+            if plan.result is not None:
+                self.done.add(_OUTCOME.get(plan.result.status, "failed"))
+        return marked
 
 
 def _no_consent(m: ClaimedMessage) -> str | None:

@@ -285,6 +285,51 @@ async def delete_quiet_hours(
         raise QuietHoursRuleNotFound(f"this workspace has no {channel.value} rule for {scope}")
 
 
+async def instance_quiet_hours(session: AsyncSession) -> list[QuietRule]:
+    """The operator's rules for every workspace: the built-in ones, each replaced by the
+    instance's row of its scope and channel where there is one."""
+    rules: dict[tuple[MessageChannel, str], QuietRule] = {}
+    for channel in MessageChannel:
+        for scope, start, end, note in DEFAULT_RULES.get(channel.value, ()):
+            rules[(channel, scope)] = QuietRule(channel, scope, start, end, "built-in", note)
+    for row in await MessagingRepository(session).instance_quiet_rule_rows():
+        rules[(row.channel, row.scope)] = QuietRule(
+            row.channel, row.scope, row.allowed_from, row.allowed_until, "instance", row.note
+        )
+    return sorted(rules.values(), key=lambda r: (r.channel.value, r.scope))
+
+
+async def set_instance_quiet_hours(
+    session: AsyncSession,
+    *,
+    channel: MessageChannel,
+    scope: str,
+    allowed_from: int,
+    allowed_until: int,
+    note: str | None = None,
+) -> QuietRule:
+    """The operator's hours for a place, for every workspace (replacing the built-in rule
+    of that scope; ``0``-``1440`` lifts it). Workspaces may narrow them, never widen."""
+    scope = _scope(scope)
+    try:
+        window = Window(allowed_from, allowed_until)
+    except InvalidQuietHours as error:
+        raise QuietHoursRejected(str(error), field="allowed_from") from None
+    await MessagingRepository(session).put_quiet_rule(
+        None, channel, scope, window.allowed_from, window.allowed_until, note
+    )
+    return QuietRule(channel, scope, window.allowed_from, window.allowed_until, "instance", note)
+
+
+async def reset_instance_quiet_hours(
+    session: AsyncSession, *, channel: MessageChannel, scope: str
+) -> None:
+    """Drop the operator's row: the built-in rule of the scope (if any) applies again."""
+    scope = _scope(scope)
+    if not await MessagingRepository(session).delete_quiet_rule(None, channel, scope):
+        raise QuietHoursRuleNotFound(f"the instance has no {channel.value} rule for {scope}")
+
+
 def _scope(value: str) -> str:
     try:
         return parse_scope(value)

@@ -71,7 +71,10 @@ class ClaimedMessage:
     sms_confirmed: bool
     fan_deleted: bool
     interrupted: bool = False
-    """The previous holder of this message was killed before settling it."""
+    """A previous holder marked this message handed over and never settled it (killed
+    between its write-ahead mark and its settlement): it may have reached the provider."""
+    handed_over_at: datetime | None = None
+    """When that interrupted hand-over began."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +96,7 @@ class Settled:
 _SETTLED_COLUMNS = (
     "state", "lease_owner", "updated_at", "next_attempt_at", "attempts", "provider",
     "provider_message_id", "sent_at", "finished_at", "bounce", "last_error", "deferred",
+    "handover_token",
 )  # fmt: skip
 
 
@@ -117,6 +121,8 @@ def _settled_row(result: Settled, now: datetime) -> dict[str, Any]:
         "b_bounce": result.bounce,
         "b_last_error": result.error[:500] if result.error else None,
         "b_deferred": result.deferred,
+        # Settled: no longer in doubt.
+        "b_handover_token": None,
     }
 
 
@@ -182,7 +188,7 @@ class MessagingRepository:
         m = Message
         claimable = (
             await self.session.execute(
-                select(m.id, m.lease_owner)
+                select(m.id, m.handover_token)
                 .where(
                     m.state == MessageState.queued, m.channel == channel, m.next_attempt_at <= now
                 )
@@ -193,8 +199,8 @@ class MessagingRepository:
         ).all()
         if not claimable:
             return []
-        # A lease still named on a due row is one whose holder never settled it: killed
-        # while it held the batch, perhaps after handing the message over.
+        # A hand-over mark still on a due row: its holder began handing it over and
+        # never settled it (killed in between) — it may have reached the provider.
         interrupted = {row[0] for row in claimable if row[1] is not None}
         ids = [row[0] for row in claimable]
         await self.session.execute(
@@ -209,7 +215,7 @@ class MessagingRepository:
                     m.id, m.workspace_id, m.fan_id, m.link_id, m.release_id, m.channel, m.kind,
                     m.variables, m.send_at, m.attempts, m.claims, f.email, f.phone, f.language,
                     f.time_zone, f.country, f.region, f.email_consent_at, f.sms_consent_at,
-                    f.sms_confirmed_at, f.deleted_at, Presave.time_zone,
+                    f.sms_confirmed_at, f.deleted_at, Presave.time_zone, m.handed_over_at,
                 )
                 .join(f, f.id == m.fan_id)
                 .outerjoin(Presave, Presave.id == m.presave_id)
@@ -228,31 +234,42 @@ class MessagingRepository:
                 email_consent=r[17] is not None,
                 sms_consent=r[18] is not None, sms_confirmed=r[19] is not None,
                 fan_deleted=r[20] is not None, interrupted=r[0] in interrupted,
+                handed_over_at=r[22] if r[0] in interrupted else None,
             )
             for r in rows
         ]  # fmt: skip
 
-    async def settle(self, owner: str, results: Sequence[Settled], *, now: datetime) -> int:
+    async def held_by(self, wanted: Iterable[tuple[UUID, str]]) -> set[UUID]:
+        """The fence: of these (message, holder) pairs, the messages still queued and
+        leased by that holder, locked for the rest of the transaction."""
+        owners = dict(wanted)
+        if not owners:
+            return set()
+        rows = await self.session.execute(
+            select(Message.id, Message.lease_owner)
+            .where(Message.id.in_(list(owners)), Message.state == MessageState.queued)
+            .with_for_update()
+        )
+        return {row[0] for row in rows.all() if row[1] is not None and owners[row[0]] == row[1]}
+
+    async def settle(
+        self,
+        owner: str,
+        results: Sequence[Settled],
+        *,
+        now: datetime,
+        held: set[UUID] | None = None,
+    ) -> int:
         """Apply the results of a holder; those whose lease it lost are skipped. Returns how
         many were applied.
 
-        The rows still held are read and locked first (the fence), then every result is
-        written in one executemany: one round trip per batch, not per message."""
+        The rows still held are read and locked first (the fence; ``held`` when the caller
+        read it already), then every result is written in one executemany: one round trip
+        per batch, not per message."""
         if not results:
             return 0
-        held = set(
-            (
-                await self.session.execute(
-                    select(Message.id)
-                    .where(
-                        Message.id.in_([r.message_id for r in results]),
-                        Message.lease_owner == owner,
-                        Message.state == MessageState.queued,
-                    )
-                    .with_for_update()
-                )
-            ).scalars()
-        )
+        if held is None:
+            held = await self.held_by((r.message_id, owner) for r in results)
         applied = [r for r in results if r.message_id in held]
         if not applied:
             return 0
@@ -277,6 +294,51 @@ class MessagingRepository:
             (r.message_id, r.status, "worker", r.error or r.deferred, now) for r in applied
         )
         return len(applied)
+
+    async def mark_handed_over(
+        self,
+        marks: Sequence[tuple[UUID, str]],
+        *,
+        held: set[UUID],
+        now: datetime,
+        lease_until: datetime,
+    ) -> set[UUID]:
+        """The write-ahead mark: (message, attempt token) of the messages about to be
+        handed over, of those ``held`` (:meth:`held_by`), each lease renewed to
+        ``lease_until``. Returns the ids marked: a message not among them is no longer
+        its holder's and must not be sent."""
+        rows = [
+            {"b_id": i, "b_token": t, "b_at": now, "b_lease": lease_until}
+            for i, t in marks
+            if i in held
+        ]
+        if rows:
+            table = cast(Table, Message.__table__)
+            await self.session.execute(
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values(
+                    handover_token=bindparam("b_token"),
+                    handed_over_at=bindparam("b_at"),
+                    next_attempt_at=bindparam("b_lease"),
+                ),
+                rows,
+            )
+        return {i for i, _ in marks if i in held}
+
+    async def provider_ids_taken(
+        self, provider: str, provider_message_ids: Sequence[str]
+    ) -> set[str]:
+        """Which of these provider ids are already recorded on a message."""
+        if not provider_message_ids:
+            return set()
+        rows = await self.session.execute(
+            select(Message.provider_message_id).where(
+                Message.provider == provider,
+                Message.provider_message_id.in_(list(provider_message_ids)),
+            )
+        )
+        return {str(r) for r in rows.scalars()}
 
     # -- callbacks and the ledger -----------------------------------------------------------
 
@@ -416,6 +478,15 @@ class MessagingRepository:
                 found.setdefault(workspace_id, []).append((str(scope), int(start), int(end)))
         return found
 
+    async def instance_quiet_rule_rows(self) -> list[QuietHoursRule]:
+        """The operator's rows (``workspace_id`` NULL), for every workspace."""
+        rows = await self.session.execute(
+            select(QuietHoursRule)
+            .where(QuietHoursRule.workspace_id.is_(None))
+            .order_by(QuietHoursRule.channel, QuietHoursRule.scope)
+        )
+        return list(rows.scalars())
+
     async def quiet_rule_rows(self, workspace_id: UUID) -> list[QuietHoursRule]:
         """The operator's rows, then the workspace's (a later row replaces an earlier)."""
         rows = await self.session.execute(
@@ -430,18 +501,19 @@ class MessagingRepository:
 
     async def put_quiet_rule(
         self,
-        workspace_id: UUID,
+        workspace_id: UUID | None,
         channel: MessageChannel,
         scope: str,
         allowed_from: int,
         allowed_until: int,
         note: str | None,
     ) -> None:
+        """A workspace's row, or the operator's (``workspace_id=None``): made or replaced."""
         row = (
             await self.session.execute(
                 select(QuietHoursRule)
                 .where(
-                    QuietHoursRule.workspace_id == workspace_id,
+                    _rule_owner(workspace_id),
                     QuietHoursRule.channel == channel,
                     QuietHoursRule.scope == scope,
                 )
@@ -455,11 +527,11 @@ class MessagingRepository:
         await self.session.flush()
 
     async def delete_quiet_rule(
-        self, workspace_id: UUID, channel: MessageChannel, scope: str
+        self, workspace_id: UUID | None, channel: MessageChannel, scope: str
     ) -> bool:
         result = await self.session.execute(
             delete(QuietHoursRule).where(
-                QuietHoursRule.workspace_id == workspace_id,
+                _rule_owner(workspace_id),
                 QuietHoursRule.channel == channel,
                 QuietHoursRule.scope == scope,
             )
@@ -755,6 +827,14 @@ class MessagingRepository:
             )
             for row in rows
         }
+
+
+def _rule_owner(workspace_id: UUID | None) -> Any:
+    return (
+        QuietHoursRule.workspace_id.is_(None)
+        if workspace_id is None
+        else QuietHoursRule.workspace_id == workspace_id
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,12 +141,36 @@ DEFAULTS: dict[tuple[MessageKind, MessageChannel], dict[str, Template]] = {
             "Noch {{ hours }} Stunden: {{ title }} von {{ artists }} erscheint morgen.\n\n"
             "{{ listen_url }}\n",
         ),
+        "fr": Template(
+            "{{ title }} sort dans {{ hours }} heures",
+            "Plus que {{ hours }} heures : {{ title }} de {{ artists }} sort demain.\n\n"
+            "{{ listen_url }}\n",
+        ),
+        "es": Template(
+            "{{ title }} sale en {{ hours }} horas",
+            "Faltan {{ hours }} horas: {{ title }} de {{ artists }} sale mañana.\n\n"
+            "{{ listen_url }}\n",
+        ),
+        "pt": Template(
+            "{{ title }} sai daqui a {{ hours }} horas",
+            "Faltam {{ hours }} horas: {{ title }} de {{ artists }} sai amanhã.\n\n"
+            "{{ listen_url }}\n",
+        ),
     },
     (_K.countdown, _S): {
         "en": Template(
             "", "{{ hours }} hours until {{ title }} by {{ artists }}: {{ listen_url }}"
         ),
         "de": Template("", "Noch {{ hours }} Stunden bis {{ title }}: {{ listen_url }}"),
+        "fr": Template(
+            "", "Plus que {{ hours }} heures avant {{ title }} de {{ artists }} : {{ listen_url }}"
+        ),
+        "es": Template(
+            "", "Faltan {{ hours }} horas para {{ title }} de {{ artists }}: {{ listen_url }}"
+        ),
+        "pt": Template(
+            "", "Faltam {{ hours }} horas para {{ title }} de {{ artists }}: {{ listen_url }}"
+        ),
     },
     (_K.receipt, _E): {
         "en": Template(
@@ -164,6 +188,30 @@ DEFAULTS: dict[tuple[MessageKind, MessageChannel], dict[str, Template]] = {
             "in deiner {{ service_name }}-Bibliothek speichern.\n\nHier anhören: "
             "{{ listen_url }}\n{% endif %}",
         ),
+        "fr": Template(
+            "{% if saved %}{{ title }} est dans ta bibliothèque{% else %}Nous n'avons pas pu "
+            "enregistrer {{ title }}{% endif %}",
+            "{% if saved %}{{ title }} de {{ artists }} est dans ta bibliothèque "
+            "{{ service_name }}.\n\nL'ouvrir : {{ listen_url }}\n{% else %}Nous n'avons pas "
+            "pu enregistrer {{ title }} dans ta bibliothèque {{ service_name }}.\n\n"
+            "Écouter : {{ listen_url }}\n{% endif %}",
+        ),
+        "es": Template(
+            "{% if saved %}{{ title }} está en tu biblioteca{% else %}No pudimos guardar "
+            "{{ title }}{% endif %}",
+            "{% if saved %}{{ title }} de {{ artists }} está en tu biblioteca de "
+            "{{ service_name }}.\n\nÁbrelo: {{ listen_url }}\n{% else %}No pudimos guardar "
+            "{{ title }} en tu biblioteca de {{ service_name }}.\n\nToca para escuchar: "
+            "{{ listen_url }}\n{% endif %}",
+        ),
+        "pt": Template(
+            "{% if saved %}{{ title }} está na tua biblioteca{% else %}Não conseguimos "
+            "guardar {{ title }}{% endif %}",
+            "{% if saved %}{{ title }} de {{ artists }} está na tua biblioteca do "
+            "{{ service_name }}.\n\nAbre aqui: {{ listen_url }}\n{% else %}Não conseguimos "
+            "guardar {{ title }} na tua biblioteca do {{ service_name }}.\n\nToca para ouvir: "
+            "{{ listen_url }}\n{% endif %}",
+        ),
     },
     (_K.receipt, _S): {
         "en": Template(
@@ -171,10 +219,39 @@ DEFAULTS: dict[tuple[MessageKind, MessageChannel], dict[str, Template]] = {
             "{% if saved %}{{ title }} is in your {{ service_name }} library: {{ listen_url }}"
             "{% else %}We couldn't save {{ title }}. Tap to listen: {{ listen_url }}{% endif %}",
         ),
+        "de": Template(
+            "",
+            "{% if saved %}{{ title }} ist in deiner {{ service_name }}-Bibliothek: "
+            "{{ listen_url }}{% else %}Wir konnten {{ title }} nicht speichern. Hier anhören: "
+            "{{ listen_url }}{% endif %}",
+        ),
+        "fr": Template(
+            "",
+            "{% if saved %}{{ title }} est dans ta bibliothèque {{ service_name }} : "
+            "{{ listen_url }}{% else %}Nous n'avons pas pu enregistrer {{ title }}. Écouter : "
+            "{{ listen_url }}{% endif %}",
+        ),
+        "es": Template(
+            "",
+            "{% if saved %}{{ title }} está en tu biblioteca de {{ service_name }}: "
+            "{{ listen_url }}{% else %}No pudimos guardar {{ title }}. Toca para escuchar: "
+            "{{ listen_url }}{% endif %}",
+        ),
+        "pt": Template(
+            "",
+            "{% if saved %}{{ title }} está na tua biblioteca do {{ service_name }}: "
+            "{{ listen_url }}{% else %}Não conseguimos guardar {{ title }}. Toca para ouvir: "
+            "{{ listen_url }}{% endif %}",
+        ),
     },
     (_K.announcement, _E): {
         "en": Template("{{ workspace }}: news", "{{ body }}\n\n{{ listen_url }}\n"),
+        "de": Template("{{ workspace }}: Neuigkeiten", "{{ body }}\n\n{{ listen_url }}\n"),
+        "fr": Template("{{ workspace }} : nouveautés", "{{ body }}\n\n{{ listen_url }}\n"),
+        "es": Template("{{ workspace }}: novedades", "{{ body }}\n\n{{ listen_url }}\n"),
+        "pt": Template("{{ workspace }}: novidades", "{{ body }}\n\n{{ listen_url }}\n"),
     },
+    # The workspace's own words in any language: only the link is added.
     (_K.announcement, _S): {"en": Template("", "{{ body }} {{ listen_url }}")},
     (_K.sms_opt_in, _S): {
         "en": Template(
@@ -187,11 +264,43 @@ DEFAULTS: dict[tuple[MessageKind, MessageChannel], dict[str, Template]] = {
             "{{ workspace }}: Antworte YES, um SMS zu {{ title }} und künftigen "
             "Veröffentlichungen zu erhalten. Es können Gebühren anfallen. HELP für Hilfe.",
         ),
+        "fr": Template(
+            "",
+            "{{ workspace }} : réponds YES pour recevoir des SMS sur {{ title }} et les "
+            "prochaines sorties. Des frais peuvent s'appliquer. HELP pour de l'aide.",
+        ),
+        "es": Template(
+            "",
+            "{{ workspace }}: responde YES para recibir SMS sobre {{ title }} y próximos "
+            "lanzamientos. Pueden aplicarse tarifas. HELP para ayuda.",
+        ),
+        "pt": Template(
+            "",
+            "{{ workspace }}: responde YES para receber SMS sobre {{ title }} e próximos "
+            "lançamentos. Podem aplicar-se tarifas. HELP para ajuda.",
+        ),
     },
 }
 
 _text_env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
 _html_env = SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+
+
+SMS_FOOTERS = {
+    "en": "Reply STOP to opt out.",
+    "de": "Antworte STOP zum Abmelden.",
+    "fr": "Réponds STOP pour te désabonner.",
+    "es": "Responde STOP para darte de baja.",
+    "it": "Rispondi STOP per annullare l'iscrizione.",
+    "nl": "Antwoord STOP om je af te melden.",
+    "pt": "Responde STOP para cancelar.",
+}
+"""The opt-out line every text but the opt-in ends with, in the fan's language (STOP is
+the keyword in every language: carriers and our inbound webhook honour it)."""
+
+
+def sms_footer(language: str) -> str:
+    return SMS_FOOTERS.get(language.split("-")[0].lower(), SMS_FOOTERS["en"])
 
 
 def default_template(kind: MessageKind, channel: MessageChannel, language: str) -> Template:

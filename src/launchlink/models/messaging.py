@@ -119,6 +119,12 @@ class Message(IdMixin, TimestampsMixin, Base):
     claims: Mapped[int] = mapped_column(Integer, default=0)
     deferred: Mapped[str | None] = mapped_column(String(100), default=None)
     """Why ``next_attempt_at`` is later than ``send_at`` (quiet hours, paused...)."""
+    handover_token: Mapped[str | None] = mapped_column(String(64), default=None)
+    """The write-ahead mark: set (and committed) by the lease holder just before it hands
+    the message to the provider, cleared when the result is settled. A queued row that
+    still carries one was maybe handed over by a worker that died before settling it."""
+    handed_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    """When the last hand-over began (where a reconciliation asks the provider from)."""
     provider: Mapped[str | None] = mapped_column(String(24), default=None)
     provider_message_id: Mapped[str | None] = mapped_column(String(200), default=None)
     bounce: Mapped[str | None] = mapped_column(String(16), default=None)
@@ -138,7 +144,9 @@ class MessageStatus(IdMixin, Base):
     )
     status: Mapped[str] = mapped_column(String(24))
     """queued, deferred, sent, delivered, undelivered, failed, bounced, complaint,
-    cancelled, retrying."""
+    cancelled, retrying; after an interrupted hand-over (a worker killed between its
+    hand-over mark and its settlement): reconciled (the provider had it), sent-after-check
+    (it had not; sent now), sent-again (email: handed over again, maybe a second copy)."""
     source: Mapped[str] = mapped_column(String(16))
     """worker, callback (signed provider callback), dsn, planner, fan (an opt-out)."""
     detail: Mapped[str | None] = mapped_column(String(500), default=None)

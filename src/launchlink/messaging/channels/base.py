@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from datetime import datetime
+from typing import Literal, Protocol, runtime_checkable
 from uuid import UUID
 
 BounceKind = Literal["hard", "soft", "blocked", "complaint", "other"]
@@ -102,3 +103,18 @@ class Channel(Protocol):
     async def send(self, envelope: Envelope) -> Accepted: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Reconciling(Protocol):
+    """A channel whose provider can be asked what it accepted (Twilio's Messages list).
+
+    After a crash, a message marked handed over but never settled is looked up there
+    before anything is re-sent: found, it is settled with the provider's id; not found,
+    it is sent. Raises :class:`TransientFailure` when the provider cannot be asked (the
+    message then waits: it is never re-sent blind)."""
+
+    async def accepted_since(self, envelope: Envelope, since: datetime) -> list[Accepted]:
+        """The provider's messages that match ``envelope`` (recipient, sender, body)
+        created at or after ``since``, newest first."""
+        ...

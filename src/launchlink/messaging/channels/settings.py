@@ -105,6 +105,15 @@ class MessagingSettings(BaseModel):
         "while another hands over, so the rate limit, not the database, sets the pace.",
     )
     batch: int = Field(default=100, ge=1, le=5000, description="Messages claimed at once.")
+    reconciled_in_doubt: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="Messages one connection of a provider that can be asked what it "
+        "accepted (SMS: Twilio's Messages list) may hand over before their results are "
+        "committed: their hand-over marks go in one commit; what a crash leaves is looked "
+        "up, never re-sent blind. Email is always 1 (nothing to ask).",
+    )
     lease_seconds: float = Field(default=60.0, gt=0)
     max_attempts: int = Field(default=8, ge=1, description="Hand-overs before a message fails.")
     retry_base_seconds: float = Field(default=60.0, gt=0)

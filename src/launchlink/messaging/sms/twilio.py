@@ -11,6 +11,8 @@ is reconciled by when the signed status callbacks arrive (:mod:`.callbacks`).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -107,8 +109,79 @@ class TwilioChannel:
             raise TransientFailure(summary.strip())
         raise PermanentFailure(summary.strip(), code=str(code) if code else None, bounce=bounce)
 
+    async def accepted_since(self, envelope: Envelope, since: datetime) -> list[Accepted]:
+        """Twilio's Messages list (``GET …/Messages.json``), filtered by ``To``, ``From``
+        (when we send from a number) and ``DateSent>`` the day of ``since``, paged by
+        ``next_page_uri``; the outbound messages with this exact body created at or after
+        ``since``, newest first. Paging stops at the first message older than ``since``
+        (the list is most recent first)."""
+        sender = envelope.sender.sms_from or self.settings.from_number
+        using_service = bool(self.settings.messaging_service_sid and not envelope.sender.sms_from)
+        params: dict[str, str] = {
+            "To": envelope.to,
+            "DateSent>": since.astimezone(UTC).date().isoformat(),
+            "PageSize": str(LOOKUP_PAGE_SIZE),
+        }
+        if sender and not using_service:
+            params["From"] = sender
+        path: str | None = f"/2010-04-01/Accounts/{self.settings.account_sid}/Messages.json"
+        found: list[Accepted] = []
+        for _ in range(LOOKUP_MAX_PAGES):
+            if path is None:
+                break
+            try:
+                response = await self._client.get(path, params=params)
+            except httpx.HTTPError as error:
+                raise TransientFailure(f"Twilio unreachable: {type(error).__name__}") from None
+            body = _json(response)
+            if response.status_code != 200 or not isinstance(body.get("messages"), list):
+                raise TransientFailure(f"Twilio {response.status_code} listing messages")
+            older = False
+            for item in body["messages"]:
+                if not isinstance(item, dict):
+                    continue
+                created = _rfc2822(item.get("date_created"))
+                if created is not None and created < since:
+                    older = True
+                    continue
+                if (
+                    item.get("body") == envelope.text
+                    and str(item.get("direction", "")).startswith("outbound")
+                    and item.get("status") != "canceled"
+                    and isinstance(item.get("sid"), str)
+                ):
+                    found.append(
+                        Accepted(
+                            provider=self.provider,
+                            provider_message_id=item["sid"],
+                            status=str(item.get("status") or "queued"),
+                        )
+                    )
+            following = body.get("next_page_uri")
+            # next_page_uri carries every filter and the page token itself.
+            path, params = (
+                (following, {}) if isinstance(following, str) and not older else (None, {})
+            )
+        else:
+            raise TransientFailure("Twilio's message list is longer than we page through")
+        return found
+
     async def close(self) -> None:
         await self._client.aclose()
+
+
+LOOKUP_PAGE_SIZE = 100
+LOOKUP_MAX_PAGES = 50
+
+
+def _rfc2822(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

@@ -8,6 +8,13 @@
   ``21610`` a recipient who texted STOP to that sender, ``21604`` no body (400),
   ``20429`` over the account's rate (429, ``Retry-After``);
 * ``GET …/Messages/{MessageSid}.json`` reads one back;
+* ``GET …/Messages.json`` lists them, most recent first, as Twilio's list resource does:
+  filters ``To``, ``From``, ``DateSent`` (``YYYY-MM-DD``; ``DateSent<`` on or before,
+  ``DateSent>`` on or after that UTC date), paging by ``PageSize`` (default 50, at most
+  1000), ``Page`` and ``PageToken``; the answer carries ``messages``, ``page``,
+  ``page_size``, ``start``, ``end``, ``uri``, ``first_page_uri``, ``next_page_uri`` (null
+  on the last page) and ``previous_page_uri``. A message is "sent" (``date_sent``) as soon
+  as it is accepted here: the simulator has no carrier queue;
 * **status callbacks**: each accepted message queues ``sent`` then ``delivered`` — or
   ``undelivered`` with an ``ErrorCode`` for numbers set up with a carrier failure
   (``carrier_failures``) — as form posts to its ``StatusCallback``, signed with
@@ -27,8 +34,9 @@ import secrets
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 from starlette.applications import Starlette
@@ -58,6 +66,8 @@ class SimSms:
     error_code: int | None
     created_at: str
     direction: str = "outbound-api"
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
+    sequence: int = 0
 
     def resource(self) -> dict[str, Any]:
         return {
@@ -71,6 +81,8 @@ class SimSms:
             "num_segments": str(max(1, -(-len(self.body) // 153))),
             "error_code": self.error_code,
             "date_created": self.created_at,
+            "date_sent": self.created_at,
+            "date_updated": self.created_at,
             "api_version": API_VERSION,
             "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{self.sid}.json",
         }
@@ -124,6 +136,7 @@ class TwilioSim:
         if self._over_rate():
             return 429, _error(20429, "Too Many Requests", status=429)
         sid = "SM" + secrets.token_hex(16)
+        created = self.clock.now()
         message = SimSms(
             sid=sid,
             account_sid=account_sid,
@@ -133,7 +146,9 @@ class TwilioSim:
             status="queued",
             status_callback=form.get("StatusCallback"),
             error_code=None,
-            created_at=self.clock.now().strftime("%a, %d %b %Y %H:%M:%S +0000"),
+            created_at=created.strftime("%a, %d %b %Y %H:%M:%S +0000"),
+            created=created,
+            sequence=len(self.messages),
         )
         self.messages[sid] = message
         self.accepted_at.append(time.monotonic())
@@ -210,6 +225,11 @@ class TwilioSim:
                     methods=["POST"],
                 ),
                 Route(
+                    f"/{API_VERSION}/Accounts/{{account}}/Messages.json",
+                    self._list,
+                    methods=["GET"],
+                ),
+                Route(
                     f"/{API_VERSION}/Accounts/{{account}}/Messages/{{sid}}.json",
                     self._read,
                     methods=["GET"],
@@ -249,6 +269,77 @@ class TwilioSim:
         if message is None or message.account_sid != account:
             return JSONResponse(_error(20404, "not found", status=404), status_code=404)
         return JSONResponse(message.resource())
+
+    def listing(self, account_sid: str, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """Twilio's Messages list: filtered, most recent first, one page."""
+        try:
+            size = int(query.get("PageSize", "50"))
+            page = int(query.get("Page", "0"))
+        except ValueError:
+            return 400, _error(20001, "Invalid PageSize or Page")
+        if not 1 <= size <= 1000 or page < 0:
+            return 400, _error(20001, "PageSize must be 1 to 1000, Page at least 0")
+        days: dict[str, date] = {}
+        for key in ("DateSent", "DateSent<", "DateSent>"):
+            if key in query:
+                try:
+                    days[key] = date.fromisoformat(query[key])
+                except ValueError:
+                    return 400, _error(20001, f"{key} must be YYYY-MM-DD")
+        found = [
+            m
+            for m in self.messages.values()
+            if m.account_sid == account_sid
+            and query.get("To", m.to) == m.to
+            and query.get("From", m.from_) == m.from_
+            and _sent_on(m.created.date(), days)
+        ]
+        found.sort(key=lambda m: (m.created, m.sequence), reverse=True)
+        start = page * size
+        token = query.get("PageToken")
+        if token is not None and token.startswith("PA"):
+            # The token names the last message of the previous page: resume after it, so a
+            # message created meanwhile does not shift the pages.
+            after = next((i for i, m in enumerate(found) if m.sid == token[2:]), None)
+            if after is not None:
+                start = after + 1
+        chunk = found[start : start + size]
+        base = f"/{API_VERSION}/Accounts/{account_sid}/Messages.json"
+        kept = {k: v for k, v in query.items() if k not in ("Page", "PageToken", "PageSize")}
+
+        def uri(number: int, page_token: str | None = None) -> str:
+            params = {**kept, "PageSize": str(size), "Page": str(number)}
+            if page_token is not None:
+                params["PageToken"] = page_token
+            return f"{base}?{urlencode(params)}"
+
+        more = start + size < len(found) and bool(chunk)
+        return 200, {
+            "messages": [m.resource() for m in chunk],
+            "page": page,
+            "page_size": size,
+            "start": start,
+            "end": start + max(0, len(chunk) - 1),
+            "uri": uri(page, token),
+            "first_page_uri": uri(0),
+            "next_page_uri": uri(page + 1, "PA" + chunk[-1].sid) if more else None,
+            "previous_page_uri": uri(page - 1) if page > 0 else None,
+        }
+
+    async def _list(self, request: Request) -> Response:
+        account = self._authorised(request)
+        if account is None:
+            return JSONResponse(_error(20003, "Authenticate", status=401), status_code=401)
+        status, answer = self.listing(account, dict(request.query_params))
+        return JSONResponse(answer, status_code=status)
+
+
+def _sent_on(day: date, filters: dict[str, date]) -> bool:
+    if "DateSent" in filters and day != filters["DateSent"]:
+        return False
+    if "DateSent<" in filters and day > filters["DateSent<"]:
+        return False
+    return not ("DateSent>" in filters and day < filters["DateSent>"])
 
 
 def _error(code: int, message: str, *, status: int = 400) -> dict[str, Any]:
