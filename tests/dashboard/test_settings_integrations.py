@@ -378,6 +378,33 @@ async def test_a_service_app_is_stored_encrypted_and_shown_only_masked(
     assert removed.status_code == 303
 
 
+async def test_a_refused_app_is_a_configuration_error_on_the_page_until_it_is_replaced(
+    team: Team, dapp: Application
+) -> None:
+    w = team.workspace_id
+    await team.admin.get(f"/dashboard/w/{w}/service-apps")
+    form = {"service": "spotify", "client_id": "label-app", "secret": "s3cr3t-label-app-0001"}
+    assert (await team.admin.post(f"/dashboard/w/{w}/service-apps", form)).status_code == 303
+    assert dapp.context.apps is not None
+    connector = (await dapp.context.apps.source(w)).get("spotify")
+    assert connector is not None
+    # What fulfilment or a fan's sign-in records when the service answers invalid_client.
+    assert await dapp.context.apps.reject(w, connector, "invalid_client: Invalid client secret")
+    page = await team.admin.get(f"/dashboard/w/{w}/service-apps")
+    assert "refused by the service (invalid_client: Invalid client secret)" in page.text
+    assert "Not offered to fans until then" in page.text
+    refused = (await dapp.context.apps.source(w)).get("spotify")
+    assert refused is not None
+    assert not refused.available
+    form["secret"] = "s3cr3t-label-app-0002"
+    assert (await team.admin.post(f"/dashboard/w/{w}/service-apps", form)).status_code == 303
+    page = await team.admin.get(f"/dashboard/w/{w}/service-apps")
+    assert "refused by the service" not in page.text
+    replaced = (await dapp.context.apps.source(w)).get("spotify")
+    assert replaced is not None
+    assert replaced.available
+
+
 async def test_a_custom_domain_is_claimed_with_its_proof_and_bad_names_are_refused(
     team: Team,
 ) -> None:
