@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from launchlink.connectors.base import SERVICES, Capability, Connector
-from launchlink.connectors.registry import ConnectorRegistry
+from launchlink.connectors.errors import NotAllowed
+from launchlink.connectors.registry import ConnectorRegistry, app_client_id, limit_key
 from launchlink.connectors.settings import ConnectorsSettings
 from tests.connectors.simworld import RELEASED_UPC, make_world
 
@@ -39,3 +44,60 @@ async def test_the_simulator_profile_makes_every_connector_available_and_working
             assert match is not None, connector.service
             assert match.title == "Glass Harbour"
             assert match.service == connector.service
+
+
+def _p8_pair() -> tuple[str, str]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+async def test_a_workspace_app_is_a_connector_like_ours_signed_in_as_that_app() -> None:
+    """``with_app``: the same service, URLs and modes, another app's credentials; the
+    simulator checks them like the services do, and each app is its own limiter bucket."""
+    world = make_world()
+    private, public = _p8_pair()
+    world.state.register_apple_key("LABELKEY01", "LABELTEAM1", public)
+    for service in ("spotify", "deezer", "tidal"):
+        world.state.upsert_app(service, "label-app", client_secret="label-secret-1")
+    async with ConnectorRegistry(
+        world.settings, clock=world.clock, transport=world.transport
+    ) as registry:
+        apps = {
+            "spotify": registry.with_app("spotify", "label-app", "label-secret-1"),
+            "deezer": registry.with_app("deezer", "label-app", "label-secret-1"),
+            "tidal": registry.with_app("tidal", "label-app", "label-secret-1"),
+            "apple_music": registry.with_app(
+                "apple_music", "LABELKEY01", private, {"team_id": "LABELTEAM1"}
+            ),
+        }
+        try:
+            for service, connector in apps.items():
+                assert connector is not registry.get(service)
+                assert connector.available, connector.unavailable_reason
+                assert app_client_id(connector) == (
+                    "LABELKEY01" if service == "apple_music" else "label-app"
+                )
+                assert limit_key(connector) == f"{service}:{app_client_id(connector)}"
+                assert limit_key(registry.get(service)) == service
+                match = await connector.find_release_by_upc(RELEASED_UPC, country="US")
+                assert match is not None, service
+                assert match.title == "Glass Harbour"
+        finally:
+            for connector in apps.values():
+                await connector.aclose()
+        # A secret the service does not know: refused as the app's own fault.
+        wrong = registry.with_app("spotify", "label-app", "not-the-secret")
+        try:
+            with pytest.raises(NotAllowed) as refused:
+                await wrong.find_release_by_upc(RELEASED_UPC, country="US")
+            assert refused.value.reason == "invalid_client"
+        finally:
+            await wrong.aclose()

@@ -10,6 +10,7 @@ import hmac
 import ipaddress
 import json
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,8 +36,12 @@ class Receiver:
     port: int = 0
     received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
+    delay: float = 0.0
+    """Seconds before answering (a slow endpoint)."""
+    received_at: list[float] = field(default_factory=list)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.received_at.append(time.monotonic())
         head = await reader.readuntil(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         headers = {
@@ -45,6 +50,7 @@ class Receiver:
         }
         body = await reader.readexactly(int(headers.get("content-length", "0")))
         self.received.append((headers, body))
+        await asyncio.sleep(self.delay)
         status = self.statuses.pop(0) if self.statuses else 200
         writer.write(
             f"HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok".encode()
@@ -199,6 +205,31 @@ async def test_a_failing_endpoint_neither_delays_nor_re_sends_to_the_others(
             str(second.id),
         ]
         assert len(healthy.received) == 2  # the retries of the other never re-sent to it
+    finally:
+        for server in servers:
+            server.close()
+            await server.wait_closed()
+
+
+async def test_a_slow_endpoint_does_not_hold_up_the_others(
+    team: Team, dapp: Application, clock: FrozenClock
+) -> None:
+    w = team.workspace_id
+    fast, slow = Receiver(), Receiver(delay=3.0)
+    servers = [await asyncio.start_server(r.handle, "127.0.0.1", 0) for r in (fast, slow)]
+    fast.port = servers[0].sockets[0].getsockname()[1]
+    slow.port = servers[1].sockets[0].getsockname()[1]
+    try:
+        await _add_endpoint(team.owner, w, slow.url)
+        await _add_endpoint(team.owner, w, fast.url)
+        outbox = dapp.context.outbox
+        assert outbox is not None
+        await outbox.run_once()
+        await _emit(dapp, _presave_created(w, clock))
+        await outbox.drain()
+        assert len(fast.received) == len(slow.received) == 1
+        # Both POSTs left together: the fast one did not wait for the slow one's answer.
+        assert abs(fast.received_at[0] - slow.received_at[0]) < 1.5
     finally:
         for server in servers:
             server.close()
@@ -376,6 +407,33 @@ async def test_a_service_app_is_stored_encrypted_and_shown_only_masked(
     assert "not a key" not in bad.text
     removed = await team.admin.post(f"/dashboard/w/{w}/service-apps/spotify/remove", {})
     assert removed.status_code == 303
+
+
+async def test_a_refused_app_is_a_configuration_error_on_the_page_until_it_is_replaced(
+    team: Team, dapp: Application
+) -> None:
+    w = team.workspace_id
+    await team.admin.get(f"/dashboard/w/{w}/service-apps")
+    form = {"service": "spotify", "client_id": "label-app", "secret": "s3cr3t-label-app-0001"}
+    assert (await team.admin.post(f"/dashboard/w/{w}/service-apps", form)).status_code == 303
+    assert dapp.context.apps is not None
+    connector = (await dapp.context.apps.source(w)).get("spotify")
+    assert connector is not None
+    # What fulfilment or a fan's sign-in records when the service answers invalid_client.
+    assert await dapp.context.apps.reject(w, connector, "invalid_client: Invalid client secret")
+    page = await team.admin.get(f"/dashboard/w/{w}/service-apps")
+    assert "refused by the service (invalid_client: Invalid client secret)" in page.text
+    assert "Not offered to fans until then" in page.text
+    refused = (await dapp.context.apps.source(w)).get("spotify")
+    assert refused is not None
+    assert not refused.available
+    form["secret"] = "s3cr3t-label-app-0002"
+    assert (await team.admin.post(f"/dashboard/w/{w}/service-apps", form)).status_code == 303
+    page = await team.admin.get(f"/dashboard/w/{w}/service-apps")
+    assert "refused by the service" not in page.text
+    replaced = (await dapp.context.apps.source(w)).get("spotify")
+    assert replaced is not None
+    assert replaced.available
 
 
 async def test_a_custom_domain_is_claimed_with_its_proof_and_bad_names_are_refused(
