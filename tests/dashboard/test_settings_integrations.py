@@ -362,7 +362,7 @@ async def test_a_service_app_is_stored_encrypted_and_shown_only_masked(
     assert secret.encode() not in row.secret
     assert dapp.context.cipher is not None
     assert dapp.context.cipher.decrypt(row.secret) == secret
-    # The doctor says the app is stored, and that connectors do not use it yet.
+    # The doctor says the workspace brought its own app (in use for its fans).
     findings = {f.area: f for f in await run_checks(dapp.context.settings)}
     assert (
         "1 workspace(s) brought their own spotify app" in findings["workspace apps spotify"].message
