@@ -113,7 +113,7 @@ def capture_cost(args: argparse.Namespace, env: dict[str, str]) -> None:
     rounds: list[dict[str, tuple[Result, float]]] = []
     try:
         for port in ports.values():
-            wait_for("127.0.0.1", port, "/demo")
+            wait_for("127.0.0.1", port, "/demo", timeout=180)  # two start at once
         for port in ports.values():
             url = f"http://127.0.0.1:{port}/demo/spotify"
             run_wrk("warm-up", url, duration=3, connections=args.connections)
