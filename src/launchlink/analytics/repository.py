@@ -4,8 +4,9 @@
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, cast
 from uuid import UUID
@@ -29,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.analytics.rollups import RollupKey, VisitorKey
 from launchlink.models.analytics import (
+    VISITOR_BUCKET_BITS,
     AnalyticsEvent,
     AnalyticsInbox,
     AnalyticsReturn,
@@ -49,6 +51,15 @@ _ROLLUP_LOCK = 0x4C4C_414E  # "LLAN"
 EVENT_COLUMNS: tuple[str, ...] = tuple(
     column.name for column in AnalyticsEvent.__table__.columns if column.name != "id"
 )
+_SQLITE_CONVERTED = ("ts", "workspace_id", "link_id", "automatic")
+_SQLITE_EVENT_COLUMNS = (
+    *_SQLITE_CONVERTED,
+    *(name for name in EVENT_COLUMNS if name not in _SQLITE_CONVERTED),
+)
+_EVENT_VALUES = operator.itemgetter(*EVENT_COLUMNS)
+_EVENT_REST = operator.itemgetter(*_SQLITE_EVENT_COLUMNS[len(_SQLITE_CONVERTED) :])
+_Returned = tuple[Any, Any, str, int]  # scope, day, visitor hash, bits added
+_BUCKET_OF_BIT = tuple((bit, name) for name, bit in VISITOR_BUCKET_BITS.items())
 ROLLUP_DIMENSIONS_OF_SUMMARY = (
     "all",
     "service",
@@ -60,15 +71,10 @@ ROLLUP_DIMENSIONS_OF_SUMMARY = (
 
 
 def _sqlite_time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _hex(value: UUID | None) -> str | None:
-    return None if value is None else value.hex
+    """A time as SQLAlchemy's DateTime stores it on SQLite (UTC, microseconds always)."""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def _table(model: type[Any]) -> Table:
@@ -83,10 +89,15 @@ def _chunks(rows: Sequence[Any], width: int) -> list[Sequence[Any]]:
 class AnalyticsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._is_postgres: bool | None = None
+        self._hexes: dict[UUID, str] = {}
 
     @property
     def _postgres(self) -> bool:
-        return self.session.get_bind().dialect.name == "postgresql"
+        postgres = self._is_postgres
+        if postgres is None:
+            postgres = self._is_postgres = self.session.get_bind().dialect.name == "postgresql"
+        return postgres
 
     def _insert(self, table: Any) -> Any:
         return postgresql_insert(table) if self._postgres else sqlite_insert(table)
@@ -101,65 +112,114 @@ class AnalyticsRepository:
     async def insert_events(self, rows: Sequence[Mapping[str, Any]]) -> None:
         # Straight to the driver: SQLAlchemy's per-value processing costs more than the
         # insert itself at these rates (bench/analytics.py). PostgreSQL: COPY.
-        if self._postgres:
-            await self._copy(
-                "analytics_event", EVENT_COLUMNS,
-                [tuple(row[name] for name in EVENT_COLUMNS) for row in rows],
-            )  # fmt: skip
+        if not rows:
             return
-        else:
-            # Only these columns need SQLite's stored form (as SQLAlchemy's types write it).
-            converted: dict[str, Callable[[Any], Any]] = {
-                "ts": _sqlite_time, "workspace_id": _hex, "link_id": _hex, "automatic": int,
-            }  # fmt: skip
-            convert = [converted.get(name, _same) for name in EVENT_COLUMNS]
-            values = [
-                tuple(f(row[name]) for f, name in zip(convert, EVENT_COLUMNS, strict=True))
-                for row in rows
-            ]
-        marks = ", ".join([self._placeholder()] * len(EVENT_COLUMNS))
+        if self._postgres:
+            everything = _EVENT_VALUES
+            await self._copy("analytics_event", EVENT_COLUMNS, [everything(row) for row in rows])
+            return
+        # Only the first four columns need SQLite's stored form (as SQLAlchemy's types
+        # write it); the others are taken as they are, at C speed.
+        rest = _EVENT_REST
+        uuid = self._sqlite_uuid
+        time = _sqlite_time
+        values = [
+            (time(row["ts"]), uuid(row["workspace_id"]), uuid(row["link_id"]),
+             1 if row["automatic"] else 0, *rest(row))
+            for row in rows
+        ]  # fmt: skip
+        marks = ", ".join(["?"] * len(_SQLITE_EVENT_COLUMNS))
         await self._executemany(
-            f"INSERT INTO analytics_event ({', '.join(EVENT_COLUMNS)}) VALUES ({marks})",
+            f"INSERT INTO analytics_event ({', '.join(_SQLITE_EVENT_COLUMNS)}) VALUES ({marks})",
             values,
         )
 
     async def new_visitors(self, candidates: Mapping[VisitorKey, datetime]) -> list[VisitorKey]:
-        """Insert the sightings not yet known; returns the keys that were new."""
+        """Record the sightings not yet known; returns the keys that were new.
+
+        One row per (scope, day, visitor) with the buckets as bits: the upsert adds the
+        missing bits and says which it added (``added``); rows with nothing to add are
+        neither written nor returned.
+        """
         if not candidates:
             return []
-        if self._postgres:
-            # One statement with four array parameters: parsing and binding a statement
-            # of 30,000 placeholders cost PostgreSQL more than the inserts.
-            ordered = sorted(candidates, key=lambda k: (str(k[0]), k[1], k[2], k[3]))
-            connection = await self.session.connection()
-            result = await connection.exec_driver_sql(
-                "INSERT INTO analytics_visitor (scope_id, day, bucket, visitor_hash) "
-                "SELECT * FROM unnest(%s::uuid[], %s::date[], %s::text[], %s::text[]) "
-                "ON CONFLICT DO NOTHING RETURNING scope_id, day, bucket, visitor_hash",
-                tuple([key[i] for key in ordered] for i in range(4)),
-            )
-            return [cast(VisitorKey, tuple(row)) for row in result]
-        param = self._param
-        keys = sorted(candidates, key=lambda k: (str(k[0]), k[1], k[2], k[3]))
-        by_stored = {tuple(param(part) for part in key): key for key in keys}
-        returned = await self._insert_returning(
-            "analytics_visitor",
-            ("scope_id", "day", "bucket", "visitor_hash"),
-            list(by_stored),
-            ("scope_id", "day", "bucket", "visitor_hash"),
+        bits = VISITOR_BUCKET_BITS
+        wanted: dict[tuple[Any, Any, str], int] = {}
+        for scope, day, bucket, visitor in candidates:
+            key = (scope, day, visitor)
+            wanted[key] = wanted.get(key, 0) | bits[bucket]
+        sql = (
+            "INSERT INTO analytics_visitor_day AS v (scope_id, day, visitor_hash, buckets, "
+            "added) {values} ON CONFLICT (scope_id, day, visitor_hash) DO UPDATE SET "
+            "added = excluded.buckets & ~v.buckets, buckets = v.buckets | excluded.buckets "
+            "WHERE (v.buckets & excluded.buckets) != excluded.buckets "
+            "RETURNING scope_id, day, visitor_hash, added"
         )
-        return [by_stored[tuple(self._param(part) for part in row)] for row in returned]
+        returned: list[_Returned] = []
+        back: dict[tuple[Any, ...], tuple[Any, Any, str]]
+        connection = await self.session.connection()
+        if self._postgres:
+            # One statement of five array parameters, in key order (two writers upserting
+            # the same rows cannot deadlock): parsing and binding 30,000 placeholders cost
+            # PostgreSQL more than the inserts.
+            ordered = sorted(wanted, key=lambda k: (k[0].int, k[1], k[2]))
+            result = await connection.exec_driver_sql(
+                sql.format(values="SELECT *, b FROM unnest(%s::uuid[], %s::date[], %s::text[], "
+                           "%s::smallint[]) AS u(s, d, h, b)"),
+                ([k[0] for k in ordered], [k[1] for k in ordered], [k[2] for k in ordered],
+                 [wanted[k] for k in ordered]),
+            )  # fmt: skip
+            returned = [cast(_Returned, tuple(row)) for row in result]
+            back = {key: key for key in wanted}
+        else:
+            uuid = self._sqlite_uuid
+            days: dict[Any, str] = {}
+            back = {}
+            flat: list[Any] = []
+            for key, value in wanted.items():
+                scope, day, visitor = key
+                stored_day = days.get(day)
+                if stored_day is None:
+                    stored_day = days[day] = day.isoformat()
+                stored = (uuid(scope), stored_day, visitor)
+                back[stored] = key
+                flat.extend((*stored, value, value))
+            width = 5
+            size = _CHUNK_PARAMETERS // width
+            for begin in range(0, len(flat), size * width):
+                chunk = flat[begin : begin + size * width]
+                rows = len(chunk) // width
+                statement = sql.format(values="VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * rows))
+                result = await connection.exec_driver_sql(statement, tuple(chunk))
+                returned.extend(cast(_Returned, tuple(row)) for row in result)
+        names = _BUCKET_OF_BIT
+        new: list[VisitorKey] = []
+        for scope, day, visitor, added in returned:
+            key = back[(scope, day, visitor)]
+            for bit, name in names:
+                if added & bit:
+                    new.append((key[0], key[1], name, key[2]))
+        return new
 
     async def add_rollups(self, counts: Counter[RollupKey]) -> None:
         if not counts:
             return
-        param = self._param
         # A fixed order: two PostgreSQL writers upserting the same rows cannot deadlock.
-        keys = sorted(counts, key=lambda k: (str(k[0]), k[1], k[2], k[3], k[4], k[5]))
-        values = [
-            (param(s), p, param(t), m, d, v[:120], counts[(s, p, t, m, d, v)])
-            for s, p, t, m, d, v in keys
-        ]
+        keys = sorted(counts, key=lambda k: (k[0].int, k[1], k[2], k[3], k[4], k[5]))
+        values: list[tuple[Any, ...]]
+        if self._postgres:
+            values = [
+                (s, p, t, m, d, v[:120], counts[(s, p, t, m, d, v)]) for s, p, t, m, d, v in keys
+            ]
+        else:
+            uuid = self._sqlite_uuid
+            times: dict[datetime, str] = {}
+            values = []
+            for s, p, t, m, d, v in keys:
+                start = times.get(t)
+                if start is None:
+                    start = times[t] = _sqlite_time(t)
+                values.append((uuid(s), p, start, m, d, v[:120], counts[(s, p, t, m, d, v)]))
         marks = ", ".join([self._placeholder()] * 7)
         await self._executemany(
             "INSERT INTO analytics_rollup (scope_id, period, start, metric, dimension, value, "
@@ -167,6 +227,15 @@ class AnalyticsRepository:
             "value) DO UPDATE SET count = analytics_rollup.count + excluded.count",
             values,
         )
+
+    def _sqlite_uuid(self, value: UUID | None) -> str | None:
+        # A batch has a few distinct ids, each converted once.
+        if value is None:
+            return None
+        stored = self._hexes.get(value)
+        if stored is None:
+            stored = self._hexes[value] = value.hex
+        return stored
 
     async def presaver_browsers(self, wanted: Sequence[tuple[UUID, str]]) -> set[tuple[UUID, str]]:
         """Which (link, browser hash) pairs belong to a pre-save of that link."""

@@ -97,19 +97,27 @@ class AnalyticsRollup(Base):
 
 
 class AnalyticsVisitor(Base):
-    """A visitor's first sighting of a UTC day per scope and phase bucket.
+    """A visitor's first sighting of a UTC day per scope, with the phase buckets seen.
 
-    The key holds the day's pseudonymous hash only: with the day's salt deleted after
-    48 h it links to nobody. Kept to count each visitor once per day; pruned with the raw
-    events.
+    ``buckets`` are bits (:data:`VISITOR_BUCKET_BITS`: all, pre, post, none); ``added``
+    the bits the row's last write added, so one upsert tells which buckets were new (a
+    human page view writes two rows, its link's and its workspace's, not four). The key
+    holds the day's pseudonymous hash only: with the day's salt deleted after 48 h it
+    links to nobody. Kept to count each visitor once per day; pruned after three days.
+    SQLite: no rowid (one b-tree per insert).
     """
 
-    __tablename__ = "analytics_visitor"
+    __tablename__ = "analytics_visitor_day"
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     scope_id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    bucket: Mapped[str] = mapped_column(String(4), primary_key=True)
     visitor_hash: Mapped[str] = mapped_column(String(32), primary_key=True)
+    buckets: Mapped[int] = mapped_column(SmallInteger)
+    added: Mapped[int] = mapped_column(SmallInteger)
+
+
+VISITOR_BUCKET_BITS: dict[str, int] = {"all": 1, "pre": 2, "post": 4, "none": 8}
 
 
 class AnalyticsReturn(Base):
