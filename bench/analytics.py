@@ -48,7 +48,6 @@ from launchlink.analytics import queries, service  # noqa: E402
 from launchlink.analytics.capture import Captured  # noqa: E402
 from launchlink.analytics.ingest import BatchSalts, VisitIngest  # noqa: E402
 from launchlink.analytics.simulate import DEVICES, ROBOTS, SOURCES  # noqa: E402
-from launchlink.dashboard.insights import SERIES_METRICS as DASHBOARD_SERIES  # noqa: E402
 from launchlink.db import Database  # noqa: E402
 from launchlink.kit.geo import BundledGeoResolver, CountryDetector  # noqa: E402
 from launchlink.migrate import upgrade_to_head  # noqa: E402
@@ -267,6 +266,8 @@ async def timed(repeat: int, run: Callable[[], Awaitable[Any]]) -> tuple[float, 
 async def bench_queries(
     database: Database, events: int, repeat: int
 ) -> dict[str, tuple[float, float, float]]:
+    from launchlink.dashboard.insights import SERIES_METRICS as DASHBOARD_SERIES
+
     link = uuid.uuid4()
     links_b, workspace_b = [uuid.uuid4() for _ in range(100)], uuid.uuid4()
     postgres = database.dialect == "postgresql"
