@@ -212,3 +212,16 @@ def _render(text: str, values: dict[str, Any]) -> str:
         pytest.fail(f"the test renderer does not know {{{{ {expression} }}}}")
 
     return _ACTION.sub(action, text)
+
+
+def test_the_image_check_script_runs_real_commands() -> None:
+    script = DEPLOY / "check-image.sh"
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    # the script's own `run` wraps `podman run`: what follows the image is launchlink's argv
+    invocations = re.findall(
+        r'\brun (?:--rm|-d --name \S+) "\$IMAGE" ([^|;&>\n]+)', script.read_text()
+    )
+    commands = {shlex.split(invocation)[0] for invocation in invocations}
+    assert {"migrate", "demo", "doctor", "web", "worker"} <= commands, commands
+    for invocation in invocations:
+        _check_launchlink_args(shlex.split(invocation))
