@@ -394,8 +394,11 @@ class AnalyticsRepository:
         if not metrics:
             return []
         mark = self._placeholder()
+        # PostgreSQL: the hour as epoch seconds — psycopg's timestamptz parsing of every
+        # row was a third of an hourly month's time; each distinct start is built once.
+        moment_sql = "CAST(EXTRACT(EPOCH FROM start) AS BIGINT)" if self._postgres else "start"
         sql = (
-            "SELECT start, metric, count FROM analytics_rollup WHERE scope_id = "
+            f"SELECT {moment_sql}, metric, count FROM analytics_rollup WHERE scope_id = "
             f"{mark} AND period = {mark} AND dimension IN ('all', 'bucket') AND metric IN "
             f"({', '.join([mark] * len(metrics))}) AND start >= {mark} AND start < {mark} "
             "AND value IN ('', 'all')"
@@ -405,14 +408,16 @@ class AnalyticsRepository:
         connection = await self.session.connection()
         result = await connection.exec_driver_sql(sql, parameters)
         rows = cast(list[tuple[Any, Any, Any]], result.all())
-        if self._postgres:
-            return [(r[0].astimezone(UTC), str(r[1]), int(r[2])) for r in rows]
-        parsed: dict[str, datetime] = {}  # each start repeats once per cell
+        parsed: dict[Any, datetime] = {}  # each start repeats once per cell
         out = []
         for stored, metric, count in rows:
             moment = parsed.get(stored)
             if moment is None:
-                moment = parsed[stored] = datetime.fromisoformat(stored).replace(tzinfo=UTC)
+                moment = parsed[stored] = (
+                    datetime.fromtimestamp(int(stored), UTC)
+                    if self._postgres
+                    else datetime.fromisoformat(stored).replace(tzinfo=UTC)
+                )
             out.append((moment, str(metric), int(count)))
         return out
 
