@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.analytics import queries
@@ -24,6 +24,8 @@ BREAKDOWN_TITLES = {
     "in_app": "In-app browser",
 }
 SERIES = (("views", "Views"), ("clicks", "Clicks"), ("presaves", "Pre-saves"))
+# What the page draws and tabulates over time: the series reads only these metrics.
+SERIES_METRICS = ("view", "visitor", "click", "presave_authorised")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class AnalyticsView:
     summary: dict[str, Any]
     series: list[dict[str, Any]]
     series_chart: Markup
+    series_table: Markup
     clicks_chart: Markup
     breakdowns: list[Breakdown]
     launch_chart: Markup | None
@@ -62,6 +65,22 @@ def window_of(
     return queries.TimeRange.parse(begin, finish, now=now, default_days=days)
 
 
+def series_table(points: list[dict[str, Any]]) -> Markup:
+    """The body of the "figures as a table" of the series: a row per point with a view,
+    click or pre-save. Built here, not in the template: an hourly month is 720 points,
+    and Jinja's attribute lookups on them cost more than the page's queries."""
+    rows = [
+        f"<tr><td>{escape(point['start'].strftime('%Y-%m-%d %H:%M UTC'))}</td>"
+        f"<td>{int(point['views'])}</td><td>{int(point['visitors'])}</td>"
+        f"<td>{int(point['clicks'])}</td><td>{int(point['presaves'])}</td></tr>"
+        for point in points
+        if point["views"] or point["clicks"] or point["presaves"]
+    ]
+    if not rows:
+        rows.append('<tr><td colspan="5">Nothing counted in this range yet.</td></tr>')
+    return Markup("".join(rows))  # noqa: S704 - integers and an escaped time only
+
+
 def _label(moment: datetime, interval: queries.Interval) -> str:
     return moment.strftime("%d %b %H:%M" if interval == "hour" else "%d %b")
 
@@ -75,9 +94,13 @@ async def analytics_view(
 ) -> AnalyticsView:
     link = await queries.owned_link(session, workspace_id, link_id) if link_id else None
     if link is not None:
-        summary = await queries.link_summary(session, workspace_id, link.id, window, interval)
+        summary = await queries.link_summary(
+            session, workspace_id, link.id, window, interval, SERIES_METRICS
+        )
     else:
-        summary = await queries.workspace_summary(session, workspace_id, window, interval)
+        summary = await queries.workspace_summary(
+            session, workspace_id, window, interval, SERIES_METRICS
+        )
     points: list[dict[str, Any]] = summary["series"]
     labels = [_label(point["start"], interval) for point in points]
     series_chart = line_chart(
@@ -112,6 +135,7 @@ async def analytics_view(
         summary=summary,
         series=points,
         series_chart=series_chart,
+        series_table=series_table(points),
         clicks_chart=bar_chart("Clicks by service", summary["clicks"]),
         breakdowns=breakdowns,
         launch_chart=launch_chart,

@@ -634,14 +634,16 @@ async def analytics(
         result.fail({"from": "from", "to": "to"}.get(error.field or "", "interval"), error.message)
     except NotFound:
         result.fail("campaign", "choose one of your campaigns")
-    rows = await DashboardRepository(session).campaigns(m.workspace.id, limit=CAMPAIGNS_SHOWN)
+    choices = await DashboardRepository(session).campaign_choices(
+        m.workspace.id, limit=CAMPAIGNS_SHOWN
+    )
     return page(
         request,
         "dashboard/analytics.html",
         {
             **_nav(m, "analytics"),
             "view": view,
-            "campaigns": [(link.id, release.title, link.slug) for link, release in rows],
+            "campaigns": choices,
             "presets": [
                 (days, (clock.now() - timedelta(days=days - 1)).date()) for days in insights.PRESETS
             ],

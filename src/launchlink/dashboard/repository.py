@@ -59,6 +59,20 @@ class DashboardRepository:
         )
         return [(row[0], row[1]) for row in result]
 
+    async def campaign_choices(
+        self, workspace_id: UUID, *, limit: int
+    ) -> list[tuple[UUID, str, str]]:
+        """(link id, release title, slug) of the newest campaigns, for a picker: three
+        columns, not two entities and their relationships per campaign."""
+        result = await self.session.execute(
+            select(Link.id, Release.title, Link.slug)
+            .join(Release, Release.id == Link.release_id)
+            .where(Link.workspace_id == workspace_id)
+            .order_by(Link.created_at.desc(), Link.id.desc())
+            .limit(limit)
+        )
+        return [(row[0], str(row[1]), str(row[2])) for row in result]
+
     async def presave_counts(self, link_ids: list[UUID]) -> dict[UUID, int]:
         if not link_ids:
             return {}

@@ -79,12 +79,25 @@ class AnalyticsRollup(Base):
     """A count per scope × period × metric × dimension × value (``period``: h or d).
 
     The primary key serves totals (a scope's period over a time range, every cell); the
-    series index serves time series (the few ``all``/``bucket`` cells of each period).
+    series index serves time series (the few ``all``/``bucket`` cells of each period) and
+    covers them: ``value`` and ``count`` are in it (an index-only read). On
+    SQLite the table is ``WITHOUT ROWID``: the rows live in the key's b-tree, so totals
+    read no second tree (migration 0020).
     """
 
     __tablename__ = "analytics_rollup"
     __table_args__ = (
-        Index("ix_analytics_rollup_series", "scope_id", "period", "dimension", "metric", "start"),
+        Index(
+            "ix_analytics_rollup_series",
+            "scope_id",
+            "period",
+            "dimension",
+            "metric",
+            "start",
+            "value",
+            "count",
+        ),
+        {"sqlite_with_rowid": False},
     )
 
     scope_id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
