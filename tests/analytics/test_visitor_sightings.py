@@ -26,7 +26,7 @@ async def test_the_upgrade_folds_old_sightings_and_the_upsert_adds_only_new_buck
     empty_database_url: str,  # noqa: F811
 ) -> None:
     config = alembic_config(empty_database_url)
-    await asyncio.to_thread(command.upgrade, config, "0019")
+    await asyncio.to_thread(command.upgrade, config, "0021")
     link, workspace = uuid.uuid4(), uuid.uuid4()
     engine = create_engine(empty_database_url.replace("+aiosqlite", ""))
     sqlite = engine.dialect.name == "sqlite"

@@ -82,7 +82,7 @@ class AnalyticsRollup(Base):
     series index serves time series (the few ``all``/``bucket`` cells of each period) and
     covers them: ``value`` and ``count`` are in it (an index-only read). On
     SQLite the table is ``WITHOUT ROWID``: the rows live in the key's b-tree, so totals
-    read no second tree (migration 0020).
+    read no second tree (migration 0021).
     """
 
     __tablename__ = "analytics_rollup"

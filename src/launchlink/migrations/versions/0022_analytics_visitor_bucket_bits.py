@@ -6,8 +6,8 @@ post 4, none 8). ``added`` holds the bits the row's last write added, so one
 ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` tells which buckets were new. On SQLite
 the table has no rowid (one b-tree per insert, not two). Existing sightings are folded.
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-03 17:40:00.000000
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0020"
-down_revision: str | None = "0019"
+revision: str = "0022"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -7,8 +7,8 @@ series index gains ``value`` and ``count`` so a time series is read from the ind
 (an index-only scan on PostgreSQL once vacuumed). bench/analytics.py and bench/dashboard.py measure
 both; docs/benchmarks.md has the figures.
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-03 17:30:00.000000
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0020"
-down_revision: str | None = "0019"
+revision: str = "0021"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
