@@ -1,7 +1,8 @@
 """Every dashboard route, enumerated from the app itself (a route added later is covered
 without editing this file): roles (each POST refused below the role it declares, a viewer
 changes nothing, member management is admin+), CSRF on every POST, another workspace's
-ids answer 404 everywhere, and no input makes any page answer 500."""
+ids answer 404 everywhere, no input makes any page answer 500; and every form found on
+the pages answers wrong input with an error next to one of its fields."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import inspect
 import re
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from uuid import UUID
 
 import pytest
@@ -323,3 +325,122 @@ async def test_no_page_answers_500_to_junk_in_its_query_or_path(
         broken = re.sub(r"\{\w+\}", "%E2%98%83..%00", route.path)
         response = await world.owner.client.get(broken)
         assert response.status_code < 500, (broken, response.text[:300])
+
+
+TEXT_TYPES = {
+    "text",
+    "email",
+    "password",
+    "date",
+    "time",
+    "number",
+    "url",
+    "search",
+    "tel",
+    "color",
+}
+WRONG = "x" * 250  # past every 200-character limit, and no address, date, zone or number
+
+
+@dataclass
+class Form:
+    action: str
+    multipart: bool
+    fixed: dict[str, str] = field(default_factory=dict)
+    """Hidden inputs, checked boxes and radios, chosen options: sent as they are."""
+    typed: list[str] = field(default_factory=list)
+    """Fields a person types into: sent wrong."""
+
+
+class _Forms(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: list[Form] = []
+        self._form: Form | None = None
+        self._select: str | None = None
+        self._select_first: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("method", "get").lower() == "post":
+            self._form = Form(
+                action=a.get("action", ""),
+                multipart="multipart" in a.get("enctype", ""),
+            )
+            return
+        form = self._form
+        if form is None:
+            return
+        name = a.get("name")
+        if tag == "input" and name:
+            kind = a.get("type", "text").lower()
+            if kind in TEXT_TYPES:
+                form.typed.append(name)
+            elif kind == "hidden" or (kind in ("checkbox", "radio") and "checked" in a):
+                form.fixed[name] = a.get("value", "on")
+        elif tag == "textarea" and name:
+            form.typed.append(name)
+        elif tag == "select" and name:
+            self._select, self._select_first = name, None
+        elif tag == "option" and self._select:
+            value = a.get("value", "")
+            if self._select_first is None:
+                self._select_first = value
+                form.fixed.setdefault(self._select, value)
+            if "selected" in a:
+                form.fixed[self._select] = value
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form" and self._form is not None:
+            self.forms.append(self._form)
+            self._form = None
+        elif tag == "select":
+            self._select = None
+
+
+def forms_of(html: str) -> list[Form]:
+    parser = _Forms()
+    parser.feed(html)
+    return parser.forms
+
+
+async def _pages(world: World, sim_app: Application) -> list[str]:
+    urls = []
+    for route in dashboard_routes(sim_app):
+        if route.method != "GET" or "." in route.path.rsplit("/", 1)[-1]:
+            continue  # downloads (CSV, QR codes, exports) carry no forms
+        if "{" in route.path.replace("{workspace_id}", "").replace("{link_id}", ""):
+            continue  # pages of tokens from emails (tested with their own flows)
+        urls.append(fill(route.path, workspace_id=world.a, link_id=world.link_a))
+    return urls
+
+
+async def test_every_form_on_every_page_answers_wrong_input_with_a_field_error(
+    world: World, sim_app: Application
+) -> None:
+    owner: Browser = world.owner
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    checked = 0
+    for url in await _pages(world, sim_app):
+        response = await owner.get(url)
+        if response.status_code != 200 or "text/html" not in response.headers.get(
+            "content-type", ""
+        ):
+            continue
+        for form in forms_of(response.text):
+            key = (re.sub(r"[0-9a-f-]{36}", "ID", form.action), tuple(sorted(form.typed)))
+            if not form.typed or form.multipart or key in seen or "/logout" in form.action:
+                continue
+            seen.add(key)
+            await owner.get(url)  # this page's CSRF token
+            data = {**form.fixed, **dict.fromkeys(form.typed, WRONG)}
+            data.pop("csrf", None)
+            answer = await owner.post(form.action or url, data)
+            assert answer.status_code in (400, 409, 422), (url, form.action, answer.status_code)
+            shown = set(re.findall(r'class="field-error" id="e-([^"]+)"', answer.text))
+            # One page may hold a form per item: its error ids then carry the item's key.
+            names = {n.replace(".", "-") for n in form.typed} | set(form.typed)
+            mine = {e for e in shown for n in names if e == n or e.endswith("-" + n)}
+            assert mine, (url, form.action, form.typed, shown)
+            checked += 1
+    assert checked >= 10, checked  # sanity: the pages' forms were found
