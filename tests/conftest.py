@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 import launchlink.models  # noqa: F401  (registers the tables)
 from launchlink.db import Base, Database
 from launchlink.migrate import upgrade_to_head
+from tests._postgres import libpq_url
 from tests._services import (
     CHROMIUM_PATH,
     IN_CI,
@@ -48,18 +49,12 @@ class DatabaseBackend:
         return self.url
 
 
-def _libpq_url(sqlalchemy_url: str) -> str:
-    return (
-        make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    )
-
-
 def _truncate_postgres(url: str) -> None:
     """Empty every table. A connection a previous test left open (a background task that
     outlived its app, a session never closed) would hold locks TRUNCATE waits on forever, so
     such leftovers are ended first and reported, and the wait itself is bounded."""
     tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
-    with psycopg.connect(_libpq_url(url), autocommit=True) as connection:
+    with psycopg.connect(libpq_url(url), autocommit=True) as connection:
         leftovers = connection.execute(
             "SELECT pid, state, left(query, 120) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
@@ -84,7 +79,7 @@ def sqlite_backend(tmp_path_factory: pytest.TempPathFactory) -> DatabaseBackend:
 
 @pytest.fixture(scope="session")
 def postgres_backend() -> Iterator[DatabaseBackend]:
-    admin_url = _libpq_url(POSTGRES_ADMIN_URL)
+    admin_url = libpq_url(POSTGRES_ADMIN_URL)
     try:
         admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=3)
     except psycopg.Error as error:

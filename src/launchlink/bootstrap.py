@@ -92,6 +92,16 @@ def build_context(
         settings, clock, transport=transport, fulfilment_only=role == "worker"
     )
     context.connectors = RegistrySource(context.registry)
+    from launchlink.integrations.apps import WorkspaceApps
+
+    # A label's own service apps, swapped in for its workspace (integrations/apps.py).
+    context.apps = WorkspaceApps(
+        database=database,
+        cipher=context.cipher,
+        registry=context.registry,
+        base=context.connectors,
+        clock=clock,
+    )
     # Pre-saves are planned, re-planned and fulfilled with this one table.
     context.territories = TerritoryTimeZones.load(settings.territory_timezones_file)
     secret = settings.resolved_secret_key()
@@ -102,6 +112,7 @@ def build_context(
         clock=clock,
         secret_key=secret,
         territories=context.territories,
+        apps=context.apps,
     )
     context.subscriptions = Subscriptions()
     register_subscribers(context)
@@ -125,8 +136,8 @@ def register_subscribers(context: AppContext) -> None:
                 database=context.database,
                 cipher=context.cipher,
                 clock=context.clock,
-                # Development and tests deliver to local receivers; production refuses them.
-                allow_private=context.settings.environment != "production",
+                # Off by default: self-hosted setups opt in to private receivers.
+                allow_private=context.settings.webhooks_allow_private_targets,
             ),
         )
     if context.settings.analytics.enabled:
@@ -255,6 +266,8 @@ def visitor_location(context: AppContext) -> VisitorLocation:
 
 async def close_context(context: AppContext) -> None:
     """Close what :func:`build_context` opened (connections, connector clients)."""
+    if context.apps is not None:
+        await context.apps.aclose()
     if context.registry is not None:
         await context.registry.aclose()
     await context.database.dispose()

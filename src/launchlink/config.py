@@ -121,6 +121,13 @@ class Settings(BaseSettings):
     cache_poll_seconds: float = Field(
         default=1.0, gt=0, description="How often each process checks for changed links."
     )
+    webhooks_allow_private_targets: bool = Field(
+        default=False,
+        description="Let webhooks reach private, loopback and link-local addresses (a "
+        "self-hosted receiver on your own network). Off: a webhook host is resolved at "
+        "delivery and refused when any of its addresses is not public. Cloud metadata "
+        "addresses stay refused either way.",
+    )
     simulator_embedded: bool = Field(
         default=False,
         description="Mount the platform simulator at /_sim and point every connector at it "

@@ -13,6 +13,7 @@ from launchlink.links.changes import LinkChangeBus
 
 if TYPE_CHECKING:
     from launchlink.connectors.registry import ConnectorRegistry
+    from launchlink.integrations.apps import WorkspaceApps
     from launchlink.kit.crypto import TokenCipher
     from launchlink.kit.territories import TerritoryTimeZones
     from launchlink.links.domains import OwnershipProver
@@ -36,6 +37,8 @@ class AppContext:
     """The process's one connector registry (``connectors`` adapts it)."""
     connectors: ConnectorSource | None = None
     """Streaming-service connectors by service key (see launchlink.connectors)."""
+    apps: WorkspaceApps | None = None
+    """Workspaces' own service apps over ``registry`` (integrations/apps.py)."""
     cipher: TokenCipher | None = None
     """Encrypts fans' tokens at rest (keys from Settings.resolved_encryption_keys())."""
     mail: MailSender | None = None

@@ -479,6 +479,22 @@ class PasswordResetRequested(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class WebhookDue(Event):
+    """One event owed to one webhook endpoint (the endpoint is the aggregate: each endpoint
+    is its own ordered stream, so a failing or slow one never holds up or re-sends to the
+    others). ``occurred_at`` is the source event's; ``source_id`` its id, the idempotency
+    key the receiver sees."""
+
+    type = "webhook.due"
+    aggregate_type = "webhook_endpoint"
+    aggregate_field = "endpoint_id"
+    endpoint_id: UUID
+    source_id: UUID
+    source_type: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReleaseLive(Event):
     """A release is out: on one service (``service``) or at its release instant (None)."""
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import text
 
+from launchlink.analytics import service as analytics_service
 from launchlink.app import Application, create_app
 from launchlink.config import Settings
 from launchlink.db import Database
@@ -139,6 +140,29 @@ async def test_metrics_count_analytics_events_buffered_flushed_and_dropped(
     assert _sample(after, buffered) == _sample(before, buffered) + 2
     assert _sample(after, flushed) == _sample(before, flushed) + 2
     assert _sample(after, full) == _sample(before, full) + 1
+
+
+async def test_metrics_report_the_analytics_inbox_backlog_rows_events_and_oldest_age(
+    client: httpx.AsyncClient, app: Application
+) -> None:
+    gauge = r"^launchlink_analytics_inbox_%s (\S+)$"
+
+    def read(text_format: str, name: str) -> float:
+        found = re.search(gauge % name, text_format, re.MULTILINE)
+        assert found is not None, text_format
+        return float(found.group(1))
+
+    empty = await _metrics(client)
+    assert (read(empty, "rows"), read(empty, "events"), read(empty, "oldest_seconds")) == (0, 0, 0)
+    now = utc_now()
+    # Two web processes' flushes, the older one shipped five minutes ago.
+    async with app.context.database.transaction(write_lock=True) as session:
+        await analytics_service.ship(session, [(b"x", 700)], now=now - timedelta(minutes=5))
+        await analytics_service.ship(session, [(b"y", 300), (b"z", 20)], now=now)
+    waiting = await _metrics(client)
+    assert read(waiting, "rows") == 3
+    assert read(waiting, "events") == 1020
+    assert 300 <= read(waiting, "oldest_seconds") < 300 + 120
 
 
 async def test_metrics_answer_only_with_the_token_when_one_is_configured(

@@ -58,6 +58,8 @@ def dashboard_settings(database_url: str, tmp_path: Path, smtp: tuple[Inbox, int
         public_url=PUBLIC_URL,
         environment="test",
         geoip="off",
+        # The webhook tests' receiver listens on loopback (one test shows the refusal).
+        webhooks_allow_private_targets=True,
     )
 
 

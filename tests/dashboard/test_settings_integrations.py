@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import json
 import re
 from collections.abc import AsyncIterator
@@ -18,10 +19,11 @@ import pytest
 from sqlalchemy import select
 
 from launchlink.app import Application
-from launchlink.events import PresaveCreated, ReleaseLive, emit
+from launchlink.events import PresaveCreated, ReleaseLive, WebhookDue, emit
+from launchlink.integrations.delivery import TargetRefused, WebhookSender, checked_address, refusal
 from launchlink.kit.clock import FrozenClock
 from launchlink.kit.ids import uuid7
-from launchlink.models import ServiceCredential, WebhookAttempt
+from launchlink.models import ServiceCredential, WebhookAttempt, WebhookEndpoint
 from launchlink.ops.doctor import run_checks
 from tests.dashboard.conftest import Browser, Team
 
@@ -157,6 +159,175 @@ async def test_a_failing_endpoint_is_retried_from_the_outbox_and_the_log_shows_e
     assert "answered HTTP 503" in log.text
 
 
+async def test_a_failing_endpoint_neither_delays_nor_re_sends_to_the_others(
+    team: Team, dapp: Application, clock: FrozenClock
+) -> None:
+    w = team.workspace_id
+    healthy, failing = Receiver(), Receiver()
+    servers = [await asyncio.start_server(r.handle, "127.0.0.1", 0) for r in (healthy, failing)]
+    healthy.port = servers[0].sockets[0].getsockname()[1]
+    failing.port = servers[1].sockets[0].getsockname()[1]
+    try:
+        await _add_endpoint(team.owner, w, healthy.url)
+        await _add_endpoint(team.owner, w, failing.url)
+        outbox = dapp.context.outbox
+        assert outbox is not None
+        await outbox.run_once()
+        failing.statuses = [503, 503, 503]
+        first = _presave_created(w, clock)
+        await _emit(dapp, first)
+        await outbox.drain()
+        assert [h["launchlink-event-id"] for h, _ in healthy.received] == [str(first.id)]
+        assert len(failing.received) == 1
+        # While the failing endpoint backs off, the next event reaches the healthy one now.
+        second = _presave_created(w, clock)
+        await _emit(dapp, second)
+        await outbox.drain()
+        assert [h["launchlink-event-id"] for h, _ in healthy.received] == [
+            str(first.id),
+            str(second.id),
+        ]
+        assert len(failing.received) == 1  # its own stream waits behind its failed head
+        for _ in range(3):
+            clock.advance(timedelta(hours=1))
+            await outbox.drain()
+        assert [h["launchlink-event-id"] for h, _ in failing.received] == [
+            str(first.id),
+            str(first.id),
+            str(first.id),
+            str(first.id),
+            str(second.id),
+        ]
+        assert len(healthy.received) == 2  # the retries of the other never re-sent to it
+    finally:
+        for server in servers:
+            server.close()
+            await server.wait_closed()
+
+
+@pytest.mark.parametrize(
+    ("address", "allowed", "allowed_with_private"),
+    [
+        ("93.184.216.34", True, True),
+        ("2606:2800:220:1:248:1893:25c8:1946", True, True),
+        ("127.0.0.1", False, True),
+        ("10.1.2.3", False, True),
+        ("192.168.0.10", False, True),
+        ("100.64.0.1", False, True),
+        ("::1", False, True),
+        ("fc00::1", False, True),
+        ("169.254.10.1", False, False),
+        ("169.254.169.254", False, False),
+        ("fd00:ec2::254", False, False),
+        ("100.100.100.200", False, False),
+        ("fe80::1", False, False),
+        ("224.0.0.251", False, False),
+        ("ff02::1", False, False),
+        ("0.0.0.0", False, False),  # noqa: S104 - an address to refuse
+        ("::", False, False),
+        ("240.0.0.1", False, False),
+        ("::ffff:127.0.0.1", False, True),
+        ("::ffff:169.254.169.254", False, False),
+        ("::127.0.0.1", False, False),
+        ("64:ff9b::a9fe:a9fe", False, False),
+        ("64:ff9b::a00:1", False, False),
+        ("2002:7f00:1::1", False, True),
+        ("2002:5db8:d822::1", True, True),
+    ],
+)
+def test_which_addresses_webhooks_may_reach(
+    address: str, allowed: bool, allowed_with_private: bool
+) -> None:
+    ip = ipaddress.ip_address(address)
+    assert (refusal(ip) is None) is allowed
+    assert (refusal(ip, allow_private=True) is None) is allowed_with_private
+
+
+async def test_a_name_that_resolves_to_any_private_address_is_refused() -> None:
+    async def rebinding(host: str, port: int) -> list[str]:
+        return ["93.184.216.34", "127.0.0.1"]
+
+    with pytest.raises(TargetRefused, match=r"resolves to 127\.0\.0\.1"):
+        await checked_address("hooks.example.com", 443, allow_private=False, resolve=rebinding)
+    assert (
+        await checked_address("hooks.example.com", 443, allow_private=True, resolve=rebinding)
+        == "93.184.216.34"
+    )
+
+
+async def _due_for(app: Application, w: UUID, url: str, clock: FrozenClock) -> WebhookDue:
+    """An endpoint stored as it is (no URL rule at creation) and one event owed to it."""
+    assert app.context.cipher is not None
+    async with app.context.database.transaction() as session:
+        endpoint = WebhookEndpoint(
+            workspace_id=w,
+            url=url,
+            description="",
+            event_types=["presave.created"],
+            secret=app.context.cipher.encrypt("whsec_test"),
+            enabled=True,
+        )
+        session.add(endpoint)
+        await session.flush()
+        endpoint_id = endpoint.id
+    source = _presave_created(w, clock)
+    return WebhookDue(
+        occurred_at=source.occurred_at,
+        workspace_id=w,
+        endpoint_id=endpoint_id,
+        source_id=source.id,
+        source_type=source.type,
+        data=source.payload(),
+    )
+
+
+async def test_a_private_target_is_refused_by_default_and_the_log_says_why(
+    team: Team, dapp: Application, receiver: Receiver, clock: FrozenClock
+) -> None:
+    w = team.workspace_id
+    assert dapp.context.cipher is not None
+    sender = WebhookSender(
+        database=dapp.context.database, cipher=dapp.context.cipher, clock=clock
+    )  # webhooks_allow_private_targets off, as in a default install
+    due = await _due_for(dapp, w, receiver.url, clock)
+    with pytest.raises(Exception, match="loopback"):
+        await sender.handle(due)
+    assert receiver.received == []
+    log = await team.owner.get(f"/dashboard/w/{w}/webhooks")
+    assert "refused: 127.0.0.1 is a loopback address" in log.text
+
+
+async def test_the_connection_goes_to_the_address_checked_without_a_second_lookup(
+    team: Team, dapp: Application, receiver: Receiver, clock: FrozenClock
+) -> None:
+    w = team.workspace_id
+    assert dapp.context.cipher is not None
+    lookups: list[str] = []
+
+    async def resolve(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return ["127.0.0.1"]  # the name exists only here: a second resolution would fail
+
+    sender = WebhookSender(
+        database=dapp.context.database,
+        cipher=dapp.context.cipher,
+        clock=clock,
+        allow_private=True,
+        resolve=resolve,
+    )
+    due = await _due_for(dapp, w, f"http://hooks.example.test:{receiver.port}/hook", clock)
+    await sender.handle(due)
+    assert lookups == ["hooks.example.test"]
+    headers, _body = receiver.received[0]
+    assert headers["host"] == f"hooks.example.test:{receiver.port}"
+    # A redirect is a failed attempt, never followed.
+    receiver.statuses = [302]
+    again = await _due_for(dapp, w, f"http://hooks.example.test:{receiver.port}/hook", clock)
+    with pytest.raises(Exception, match="HTTP 302"):
+        await sender.handle(again)
+    assert len(receiver.received) == 2
+
+
 async def test_bad_endpoints_are_field_errors(team: Team) -> None:
     w = team.workspace_id
     await team.owner.get(f"/dashboard/w/{w}/webhooks")
@@ -191,7 +362,7 @@ async def test_a_service_app_is_stored_encrypted_and_shown_only_masked(
     assert secret.encode() not in row.secret
     assert dapp.context.cipher is not None
     assert dapp.context.cipher.decrypt(row.secret) == secret
-    # The doctor says the app is stored, and that connectors do not use it yet.
+    # The doctor says the workspace brought its own app (in use for its fans).
     findings = {f.area: f for f in await run_checks(dapp.context.settings)}
     assert (
         "1 workspace(s) brought their own spotify app" in findings["workspace apps spotify"].message

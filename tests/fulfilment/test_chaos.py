@@ -10,7 +10,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,10 +19,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 import httpx
-import psycopg
 import pytest
 from cryptography.fernet import Fernet
 
+from tests._postgres import connect, scalar
+from tests._server import free_port
 from tests._services import REDIS_URL, service_missing, tcp_reachable
 from tests.conftest import DatabaseBackend
 from tests.fulfilment.release_day import seed, wait_for_port, write_apple_keys
@@ -46,10 +46,6 @@ MIN_LIFE_SECONDS = 8
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
-
-
 @pytest.mark.slow
 async def test_killing_workers_loses_and_doubles_nothing(
     postgres_backend: DatabaseBackend, tmp_path: Path
@@ -58,7 +54,7 @@ async def test_killing_workers_loses_and_doubles_nothing(
         service_missing("Redis", f"cannot connect to {REDIS_URL}")
     # A free port and the run's own Redis database: engineers' runs on one machine must not
     # share a simulator or a limiter (a fixed port silently sent workers to another run's).
-    port = _free_port()
+    port = free_port()
     database_url = postgres_backend.fresh_url(tmp_path)
     private_key, public_key = write_apple_keys(tmp_path)
     spec = {
@@ -183,7 +179,7 @@ async def test_killing_workers_loses_and_doubles_nothing(
         for worker in workers:
             worker.wait(timeout=30)
 
-        with psycopg.connect(_libpq(database_url)) as connection:
+        with connect(database_url) as connection:
             states = dict(
                 connection.execute("SELECT state, count(*) FROM presave GROUP BY state").fetchall()
             )
@@ -229,24 +225,17 @@ async def test_killing_workers_loses_and_doubles_nothing(
             log.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _done_count(database_url: str, service: str) -> int:
-    with psycopg.connect(_libpq(database_url)) as connection:
-        row = connection.execute(
-            "SELECT count(*) FROM presave WHERE service = %s AND state = 'done'", (service,)
-        ).fetchone()
-    return int(row[0]) if row else 0
+    return scalar(
+        database_url,
+        "SELECT count(*) FROM presave WHERE service = %s AND state = 'done'",
+        (service,),
+    )
 
 
 def _open_count(database_url: str) -> int:
-    with psycopg.connect(_libpq(database_url)) as connection:
-        row = connection.execute(
-            "SELECT count(*) FROM presave WHERE state NOT IN "
-            "('done','partial','needs_reauth','failed','cancelled')"
-        ).fetchone()
-    return int(row[0]) if row else -1
+    return scalar(
+        database_url,
+        "SELECT count(*) FROM presave WHERE state NOT IN "
+        "('done','partial','needs_reauth','failed','cancelled')",
+    )

@@ -1,7 +1,9 @@
 import json
 import re
 from html.parser import HTMLParser
+from urllib.robotparser import RobotFileParser
 
+from launchlink.app import ROBOTS_TXT
 from launchlink.links.snapshot import TrackView
 from tests.links.test_public_support import (
     BASE_URL,
@@ -100,6 +102,18 @@ async def test_the_page_needs_no_javascript_and_forbids_it() -> None:
     assert re.search(r"<[^>]+\son[a-z]+\s*=", response.text) is None  # no inline handlers
     assert "script-src" not in response.headers["content-security-policy"]
     assert "default-src 'none'" in response.headers["content-security-policy"]
+
+
+async def test_auditors_may_read_robots_txt_from_inside_the_page_and_may_crawl_it() -> None:
+    """Lighthouse fetches /robots.txt from the page, under its CSP (SEO scored 92 while
+    ``default-src 'none'`` refused that); robots.txt must not keep crawlers off the link."""
+    harness = make_harness(make_snapshot())
+    async with client(harness) as fan:
+        response = await fan.get("/night-drive")
+    assert "connect-src 'self'" in response.headers["content-security-policy"]
+    rules = RobotFileParser()
+    rules.parse(ROBOTS_TXT.splitlines())
+    assert rules.can_fetch("Googlebot", "https://links.example.test/night-drive")
 
 
 async def test_open_graph_and_twitter_cards_describe_the_release() -> None:

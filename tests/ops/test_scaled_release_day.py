@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 import httpx
-import psycopg
 import pytest
 from cryptography.fernet import Fernet
 
 from launchlink.db import Database
+from tests._postgres import connect, scalar
 from tests._server import free_port, running_web
 from tests._services import REDIS_URL, service_missing, tcp_reachable
 from tests.api.conftest import artist_body, release_body
@@ -46,23 +46,13 @@ FANS = 1200
 DEADLINE_SECONDS = 240
 
 
-def _libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
-
-
-def _one(database_url: str, sql: str) -> int:
-    with psycopg.connect(_libpq(database_url)) as connection:
-        row = connection.execute(sql).fetchone()
-    return int(row[0]) if row else -1
-
-
 def _done(database_url: str) -> int:
-    return _one(database_url, "SELECT count(*) FROM presave WHERE state = 'done'")
+    return scalar(database_url, "SELECT count(*) FROM presave WHERE state = 'done'")
 
 
 def _outbox_backlog(database_url: str) -> int:
     """Events not yet turned into deliveries plus deliveries not handled yet."""
-    return _one(
+    return scalar(
         database_url,
         "SELECT (SELECT count(*) FROM outbox_event WHERE fanned_out_at IS NULL)"
         " + (SELECT count(*) FROM outbox_delivery WHERE state <> 'handled')",
@@ -182,7 +172,7 @@ async def test_two_web_processes_and_two_killed_workers_lose_and_double_nothing(
             for worker in workers:
                 worker.wait(timeout=30)
 
-        with psycopg.connect(_libpq(database_url)) as connection:
+        with connect(database_url) as connection:
             states = dict(
                 connection.execute("SELECT state, count(*) FROM presave GROUP BY state").fetchall()
             )

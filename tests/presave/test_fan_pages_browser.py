@@ -3,8 +3,10 @@ dark: axe-core finds no violation, the primary action is on screen without scrol
 every control shows a focus ring when reached by keyboard, the page stays under its
 weight budget, and the smart link and pre-save page carry the SEO basics.
 
-(Lighthouse is not available offline; these are the parts of its audits that matter for
-these pages, checked directly.) Screenshots go to tests/artifacts/fan-pages/.
+Lighthouse itself runs in tests/presave/test_lighthouse.py when it is installed; these are
+the parts of its audits that matter for these pages (and every one that has failed there),
+checked directly so a run without Lighthouse still guards them. Screenshots go to
+tests/artifacts/fan-pages/.
 """
 
 from __future__ import annotations
@@ -247,8 +249,17 @@ async def test_every_fan_page_passes_axe_keeps_its_action_in_view_and_shows_focu
                 )
                 await context.add_cookies(cookies)
                 page = await context.new_page()
+                weights: list[int] = []
+
+                async def weigh(response: Any, weights: list[int] = weights) -> None:
+                    if response.request.resource_type != "image":
+                        weights.append(len(await response.body()))
+
+                page.on("response", weigh)
                 await page.goto(confirmation)
                 await page.wait_for_selector("#confirmed")
+                await page.wait_for_timeout(150)
+                assert 0 < sum(weights) < BUDGET_BYTES, f"confirmation: {sum(weights)} bytes"
                 box = await page.evaluate(_PRIMARY_BOX, "#add-to-calendar")
                 assert box is not None
                 assert box["bottom"] <= box["height"], box
@@ -257,6 +268,70 @@ async def test_every_fan_page_passes_axe_keeps_its_action_in_view_and_shows_focu
                 await page.screenshot(
                     path=str(ARTIFACTS / f"confirmation-{scheme}.png"), full_page=True
                 )
+                await context.close()
+        finally:
+            await browser.close()
+
+
+@pytest.mark.browser
+async def test_fan_pages_under_their_own_csp_log_no_error_and_let_auditors_read_robots_txt(
+    served: _Served, chromium_path: str
+) -> None:
+    """What Lighthouse's robots-txt (SEO) and errors-in-console (best practices) audits saw.
+    Lighthouse fetches /robots.txt from inside the page, under the page's own CSP: with
+    ``default-src 'none'`` and no connect-src that fetch was refused and SEO scored 92.
+    Here the page keeps its real CSP (no bypass), and the same fetch must succeed."""
+    from playwright.async_api import async_playwright
+
+    label = await create_workspace_with_key(served.app.context.database, name="Demo Records")
+    now = SystemClock().now().replace(microsecond=0)
+    cover = f"{served.url}/static/demo/lantern-light.jpg"
+    async with httpx.AsyncClient(base_url=served.url) as client:
+        api = Api(client)
+        for slug, instant in (("soon", now + timedelta(days=9)), ("out", now - timedelta(days=2))):
+            await make_presave_link(
+                api,
+                label,
+                slug=slug,
+                release={"release_instant": instant.isoformat(), "artwork_url": cover},
+            )
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS
+        )
+        try:
+            for path in ("/out", "/soon"):
+                context = await browser.new_context(user_agent=DESKTOP_UA, viewport=PHONE)
+                page = await context.new_page()
+                errors: list[str] = []
+                page.on(
+                    "console",
+                    lambda message, errors=errors: (
+                        errors.append(message.text) if message.type == "error" else None
+                    ),
+                )
+                page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
+                statuses: dict[str, int] = {}
+                page.on(
+                    "response",
+                    lambda response, statuses=statuses: statuses.__setitem__(
+                        response.url, response.status
+                    ),
+                )
+                response = await page.goto(served.url + path)
+                assert response is not None, path
+                assert response.status == 200, path
+                assert "connect-src 'self'" in response.headers["content-security-policy"]
+                robots = await page.evaluate(
+                    "async () => { const r = await fetch('/robots.txt');"
+                    " return {status: r.status, text: await r.text()}; }"
+                )
+                assert robots["status"] == 200, (path, robots)
+                assert robots["text"].startswith("User-agent: *"), robots
+                await page.wait_for_timeout(300)  # the favicon request comes after load
+                failed = {url: status for url, status in statuses.items() if status >= 400}
+                assert failed == {}, (path, failed)
+                assert errors == [], (path, errors)
                 await context.close()
         finally:
             await browser.close()

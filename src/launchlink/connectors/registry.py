@@ -8,8 +8,10 @@ Every user-facing service is always present; one without credentials is simply
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from launchlink.connectors.apple_music import AppleMusicConnector
 from launchlink.connectors.base import SERVICES, Capability, Connector
@@ -21,6 +23,41 @@ from launchlink.connectors.spotify import SpotifyConnector
 from launchlink.connectors.tidal import TidalConnector
 from launchlink.connectors.youtube import QuotaLedger, YouTubeConnector
 from launchlink.kit.clock import Clock, SystemClock
+
+APP_FIELDS: dict[str, tuple[str, str]] = {
+    "spotify": ("client_id", "client_secret"),
+    "deezer": ("app_id", "secret"),
+    "tidal": ("client_id", "client_secret"),
+    "apple_music": ("key_id", "private_key_pem"),
+}
+"""Per service a workspace may bring its own app for: the settings fields of its identifier
+and its secret."""
+APP_EXTRA_FIELDS: dict[str, tuple[str, ...]] = {
+    "spotify": (),
+    "deezer": (),
+    "tidal": (),
+    "apple_music": ("team_id",),
+}
+
+
+LIMIT_KEY = "limit_key"
+
+
+def limit_key(connector: Connector) -> str:
+    """The rate limiter's bucket of ``connector``: its service for the instance's app, the
+    service and client id for a workspace's own app (:meth:`ConnectorRegistry.with_app`):
+    each app has its own ceiling at the service."""
+    key = getattr(connector, LIMIT_KEY, None)
+    return key if isinstance(key, str) else connector.service
+
+
+def app_client_id(connector: Connector | None) -> str | None:
+    """The identifier of the app ``connector`` signs in as (None: it has none)."""
+    if connector is None or connector.service not in APP_FIELDS:
+        return None
+    settings = getattr(connector, "settings", None)
+    value = getattr(settings, APP_FIELDS[connector.service][0], None)
+    return value if isinstance(value, str) else None
 
 
 class ConnectorRegistry:
@@ -35,6 +72,9 @@ class ConnectorRegistry:
         youtube_quota_ledger: QuotaLedger | None = None,
     ) -> None:
         clock = clock or SystemClock()
+        self.settings = settings
+        self.clock = clock
+        self.transport = transport
         connectors: list[Connector] = [
             SpotifyConnector(settings.spotify, clock=clock, transport=transport),
             AppleMusicConnector(settings.apple_music, clock=clock, transport=transport),
@@ -51,6 +91,23 @@ class ConnectorRegistry:
         self._connectors = {connector.service: connector for connector in connectors}
         assert tuple(self._connectors) == SERVICES
         self.odesli = OdesliClient(settings.odesli, transport=transport)
+
+    def with_app(
+        self, service: str, client_id: str, secret: str, extra: dict[str, str] | None = None
+    ) -> Connector:
+        """A new connector of ``service`` like the instance's (base URLs, modes, timeouts)
+        but signed in as another app: a workspace's own (``APP_FIELDS``). The caller
+        closes it."""
+        id_field, secret_field = APP_FIELDS[service]
+        update: dict[str, Any] = {id_field: client_id, secret_field: SecretStr(secret)}
+        update.update({k: v for k, v in (extra or {}).items() if k in APP_EXTRA_FIELDS[service]})
+        if service == "apple_music":
+            update["private_key_path"] = None
+        settings = getattr(self.settings, service).model_copy(update=update)
+        kind: Any = type(self._connectors[service])
+        connector: Connector = kind(settings, clock=self.clock, transport=self.transport)
+        object.__setattr__(connector, LIMIT_KEY, f"{service}:{client_id}"[:100])
+        return connector
 
     def get(self, service: str) -> Connector:
         """The connector for ``service``; ``KeyError`` for a service without one."""

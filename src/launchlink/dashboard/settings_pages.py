@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
+from launchlink.connectors.registry import app_client_id
 from launchlink.context import AppContext
 from launchlink.dashboard.kit import PREFIX, CsrfForm, CurrentClock, Member, Need, member, page
 from launchlink.dependencies import Session
@@ -172,7 +173,14 @@ async def _apps_page(
     rows = []
     for service, name in SERVICE_NAMES.items():
         instance = connectors.get(service) if connectors is not None else None
-        if service in own:
+        current = own[service].client_id if service in own else app_client_id(instance)
+        stale = await integrations.grants_of_other_apps(session, m.workspace.id, service, current)
+        if service in own and own[service].rejected_reason:
+            in_force = (
+                "none: the workspace's own app was refused by the service "
+                f"({own[service].rejected_reason}); replace it. Not offered to fans until then"
+            )
+        elif service in own:
             in_force = "the workspace's own app"
         elif instance is not None and instance.available:
             in_force = "the instance's app (set by the operator)"
@@ -186,6 +194,7 @@ async def _apps_page(
                 "name": name,
                 "own": own.get(service),
                 "in_force": in_force,
+                "stale": stale,
                 "id_label": labels[0],
                 "secret_label": labels[1],
                 "extra": labels[2],
@@ -243,11 +252,20 @@ async def save_service_app(
             errors={f"{service}:{error.field or 'client_id'}": error.message},
             values=values,
         )
+    _forget_apps(request, m.workspace.id)
     return _see_other(_base(m, "/service-apps?done=app_saved"))
+
+
+def _forget_apps(request: Request, workspace_id: UUID) -> None:
+    """This process uses the changed apps at once (others within their cache's seconds)."""
+    apps = _context(request).apps
+    if apps is not None:
+        apps.forget(workspace_id)
 
 
 @router.post("/w/{workspace_id}/service-apps/{service}/remove")
 async def remove_service_app(
+    request: Request,
     service: str,
     form: CsrfForm,
     session: Session,
@@ -255,6 +273,7 @@ async def remove_service_app(
     m: Annotated[Member, member(Need.manage)],
 ) -> Response:
     await integrations.delete_credential(session, m.actor, service, clock=clock)
+    _forget_apps(request, m.workspace.id)
     return _see_other(_base(m, "/service-apps?done=app_removed"))
 
 

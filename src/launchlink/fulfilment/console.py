@@ -217,6 +217,8 @@ async def fulfil_release(
             with contextlib.suppress(Exception):
                 await worker.stop()
         await engine.limiter.aclose()
+        if engine.apps is not None:
+            await engine.apps.aclose()
         await registry.aclose()
         await database.dispose()
 

@@ -40,6 +40,7 @@ from launchlink.connectors.errors import (
     Transient,
     Unavailable,
 )
+from launchlink.connectors.registry import app_client_id, limit_key
 from launchlink.db import Database
 from launchlink.events import (
     FulfilmentServicePaused,
@@ -84,7 +85,7 @@ from launchlink.kit.clock import Clock
 from launchlink.kit.crypto import TokenCipher
 from launchlink.models.presave import PresaveState
 from launchlink.ops import metrics
-from launchlink.presave.modes import configuration_problem
+from launchlink.presave.modes import WorkspaceConnectors, configuration_problem
 
 logger = logging.getLogger(__name__)
 
@@ -132,9 +133,12 @@ class FulfilmentEngine:
         cipher: TokenCipher,
         settings: FulfilmentSettings,
         clock: Clock,
+        apps: WorkspaceConnectors | None = None,
     ) -> None:
         self.database = database
         self.connectors = connectors
+        self.apps = apps
+        """Workspaces' own service apps: their jobs run (and are rate-limited) as them."""
         self.limiter = limiter
         self.settings = settings
         self.clock = clock
@@ -147,6 +151,37 @@ class FulfilmentEngine:
 
     def rate(self, service: str) -> float:
         return self.settings.rate_limits.get(service, 1.0)
+
+    async def _connector_for(self, job: ClaimedJob) -> tuple[Connector | None, str | None]:
+        """The connector of the app the job's grant belongs to, or a reason it needs the
+        fan to sign in again: the workspace's own app where it has one on the service, else
+        the instance's. Tokens are used and refreshed only with the app that issued them."""
+        try:
+            instance: Connector | None = self.connectors(job.service)
+        except KeyError:
+            instance = None
+        connector = instance
+        own = False
+        if self.apps is not None:
+            source = await self.apps.source(job.workspace_id)
+            connector = source.get(job.service)
+            own = bool(getattr(source, "is_own", lambda _s: False)(job.service))
+        granted = job.grant.app_client_id if job.grant is not None else None
+        if granted is None or connector is None or not connector.available:
+            return connector, None
+        if granted == app_client_id(connector):
+            return connector, None
+        if (
+            own
+            and instance is not None
+            and instance.available
+            and granted == app_client_id(instance)
+        ):
+            return instance, None  # granted before the workspace brought its own app
+        return connector, (
+            f"the fan signed in through the {job.service} app {granted}, which this "
+            "workspace no longer uses; they need to sign in again"
+        )
 
     # -- scheduling ---------------------------------------------------------------------
 
@@ -235,10 +270,10 @@ class FulfilmentEngine:
         if grant is None or grant.revoked_at is not None or grant.access_token is None:
             await self._needs_reauth(job, owner, "no live authorisation is stored", _Outcome())
             return
-        try:
-            connector: Connector | None = self.connectors(job.service)
-        except KeyError:
-            connector = None
+        connector, stale = await self._connector_for(job)
+        if stale is not None:
+            await self._needs_reauth(job, owner, stale, _Outcome(), revoke=True)
+            return
         release = await self._release(job.release_id)
         if release is None:
             await self._finish(
@@ -262,7 +297,7 @@ class FulfilmentEngine:
                 count=False,
             )
         except RateLimited as limited:
-            await self._rate_limited(job, owner, connector.service, limited)
+            await self._rate_limited(job, owner, connector.service, limited, limit_key(connector))
         except AuthRevoked as revoked:
             await self._needs_reauth(job, owner, _reason(revoked), done, revoke=True)
         except (Unavailable, NotSupported) as error:
@@ -271,6 +306,7 @@ class FulfilmentEngine:
             # Outside an action (finding the release, refreshing the grant): asking again
             # will not help, whoever is to blame.
             if refused.reason in APP_REFUSALS:
+                await self._app_refused(job, connector, refused)
                 await self._misconfigured(job, owner, _reason(refused), done)
             else:
                 await self._finish(job, owner, PresaveState.failed, _reason(refused), done)
@@ -340,6 +376,8 @@ class FulfilmentEngine:
                 outcome.records[action.kind] = self._record(action, "failed", reason)
                 if refused.reason in ("user_not_registered", "app_disabled", "invalid_client"):
                     stop_reason = reason  # every further call would be refused the same way
+                if refused.reason in APP_REFUSALS:
+                    await self._app_refused(job, connector, refused)
                 continue
             except NotFound as missing:
                 # The release exists but this account cannot see it yet (its country).
@@ -381,7 +419,7 @@ class FulfilmentEngine:
         check = already_saved(connector, action, scopes)
         if check is None:
             return False
-        paused = await acquire(self.limiter, connector.service, self.rate(connector.service))
+        paused = await acquire(self.limiter, limit_key(connector), self.rate(connector.service))
         if paused is not None:
             raise ServicePausedError(paused)
         try:
@@ -407,7 +445,7 @@ class FulfilmentEngine:
         executing: bool,
     ) -> TokenSet:
         paused = await acquire(
-            self.limiter, connector.service, self.rate(connector.service), action.cost
+            self.limiter, limit_key(connector), self.rate(connector.service), action.cost
         )
         if paused is not None:
             raise ServicePausedError(paused)
@@ -487,6 +525,17 @@ class FulfilmentEngine:
             Write(job, owner, records=unsaved, final=final, revoke=revoke, event=event)
         )
 
+    async def _app_refused(
+        self, job: ClaimedJob, connector: Connector, refused: NotAllowed
+    ) -> None:
+        """A workspace's own app refused by the service: recorded once, shown in Settings
+        and the doctor, and not offered until replaced (the instance's app: the log)."""
+        if self.apps is None or refused.reason != "invalid_client":
+            return
+        source = await self.apps.source(job.workspace_id)
+        if getattr(source, "is_own", lambda _s: False)(job.service):
+            await self.apps.reject(job.workspace_id, connector, _reason(refused))
+
     async def _misconfigured(
         self, job: ClaimedJob, owner: str, reason: str, outcome: _Outcome
     ) -> None:
@@ -562,12 +611,18 @@ class FulfilmentEngine:
         )
 
     async def _rate_limited(
-        self, job: ClaimedJob, owner: str, service: str, limited: RateLimited
+        self,
+        job: ClaimedJob,
+        owner: str,
+        service: str,
+        limited: RateLimited,
+        key: str | None = None,
     ) -> None:
         metrics.provider_rate_limited(service)
         seconds, alarming = pause_for(limited.retry_after, self.settings)
         reason = f"HTTP 429 from {service}; Retry-After {limited.retry_after!r}"
-        await self.limiter.pause(service, seconds, reason)
+        # The app's own bucket: a label's app being paused leaves the instance's running.
+        await self.limiter.pause(key or service, seconds, reason)
         if alarming:
             logger.error(
                 "ALERT: %s asked us to wait %.0f s (Retry-After); %s is paused, other "

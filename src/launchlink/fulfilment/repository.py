@@ -60,6 +60,8 @@ class GrantSnapshot:
     revoked_reason: str | None
     storefront: str | None
     account_id: str
+    app_client_id: str | None = None
+    """The app the tokens were issued to (None: recorded before apps were)."""
 
 
 @dataclass(frozen=True)
@@ -280,6 +282,7 @@ class FulfilmentRepository:
                     g.revoked_reason,
                     g.storefront,
                     g.account_id,
+                    g.app_client_id,
                 )
                 .select_from(p)
                 .outerjoin(g, g.id == p.grant_id)
@@ -334,6 +337,7 @@ class FulfilmentRepository:
                     revoked_reason=row[18],
                     storefront=row[19],
                     account_id=row[20],
+                    app_client_id=row[21],
                 )
             result.append(
                 ClaimedJob(

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from launchlink.connectors.base import Capability, Connector
+from launchlink.connectors.registry import limit_key
 from launchlink.db import Database
 from launchlink.events import ReleaseLive, emit
 from launchlink.fulfilment.gate import WriteGate
@@ -146,26 +147,26 @@ class Resolver:
         album_id: str | None = None
         track_ids: list[str] = []
         if release.upc and Capability.LOOKUP_UPC in capabilities:
-            await self._slot(connector.service, rate, cost=2)
+            await self._slot(limit_key(connector), rate, cost=2)
             match = await connector.find_release_by_upc(release.upc, country=country)
             if match is not None:
                 album_id = match.id
                 track_ids = [track.id for track in match.tracks if track.id]
         if album_id is None and release.isrcs and by_isrc:
-            await self._slot(connector.service, rate)
+            await self._slot(limit_key(connector), rate)
             track = await connector.find_track_by_isrc(release.isrcs[0], country=country)
             if track is not None and track.album_id:
                 album_id = track.album_id
         if album_id is not None and not track_ids and release.isrcs and by_isrc:
             for isrc in release.isrcs[:MAX_TRACK_LOOKUPS]:
-                await self._slot(connector.service, rate)
+                await self._slot(limit_key(connector), rate)
                 track = await connector.find_track_by_isrc(isrc, country=country)
                 if track is not None:
                     track_ids.append(track.id)
         keys = keys_of(release)
         link = release_link(connector, keys) if lookup_path(connector, keys) == "url" else None
         if album_id is None and link is not None:
-            await self._slot(connector.service, rate, cost=2)
+            await self._slot(limit_key(connector), rate, cost=2)
             found = await connector.lookup_url(link)
             if found is not None:
                 # A single's link may be its track: the track is then the "album" too.

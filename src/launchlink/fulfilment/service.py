@@ -39,6 +39,7 @@ from launchlink.kit.pagination import Page, decode_cursor, page_from
 from launchlink.kit.territories import TerritoryTimeZones
 from launchlink.models.catalog import Release, ReleaseMode
 from launchlink.models.presave import PresaveEvent, PresaveState, ServiceGrant, ServiceMode
+from launchlink.presave.modes import WorkspaceConnectors
 
 # Scopes without which a standing grant cannot save a release on each service. Apple's
 # Music-User-Token carries no scopes and Deezer's offline grant covers the library.
@@ -88,18 +89,34 @@ def build_engine(
     registry: ConnectorRegistry | None = None,
     limiter: RateLimiter | None = None,
     cipher: TokenCipher | None = None,
+    apps: WorkspaceConnectors | None = None,
 ) -> tuple[FulfilmentEngine, ConnectorRegistry]:
+    """The engine; ``apps`` (workspaces' own service apps) is built over ``registry`` when
+    not given (``engine.apps``: the caller closes it with the registry)."""
     if registry is None:
         resolved = getattr(settings, "resolved_connectors", None)
         connectors = resolved() if callable(resolved) else settings.connectors
         registry = ConnectorRegistry(engine_connectors(connectors), clock=clock)
+    cipher = cipher or TokenCipher(settings.resolved_encryption_keys())
+    if apps is None:
+        from launchlink.integrations.apps import WorkspaceApps
+        from launchlink.presave.modes import RegistrySource
+
+        apps = WorkspaceApps(
+            database=database,
+            cipher=cipher,
+            registry=registry,
+            base=RegistrySource(registry),
+            clock=clock,
+        )
     engine = FulfilmentEngine(
         database=database,
         connectors=registry.get,
         limiter=limiter or make_limiter(settings, database),
-        cipher=cipher or TokenCipher(settings.resolved_encryption_keys()),
+        cipher=cipher,
         settings=settings.fulfilment,
         clock=clock,
+        apps=apps,
     )
     return engine, registry
 

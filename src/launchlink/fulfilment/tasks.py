@@ -87,6 +87,7 @@ class EmbeddedWorker:
             context.clock,
             registry=context.registry,
             cipher=context.cipher,
+            apps=context.apps,
         )
         self.worker = Worker(
             self.engine,

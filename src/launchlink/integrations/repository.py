@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from launchlink.models import ServiceCredential, WebhookAttempt, WebhookEndpoint
+from launchlink.models import ServiceCredential, ServiceGrant, WebhookAttempt, WebhookEndpoint
 
 
 class IntegrationsRepository:
@@ -109,3 +110,41 @@ class IntegrationsRepository:
     async def delete_credential(self, credential: ServiceCredential) -> None:
         await self.session.delete(credential)
         await self.session.flush()
+
+    async def reject_credential(
+        self, workspace_id: UUID, service: str, client_id: str, *, reason: str, at: datetime
+    ) -> bool:
+        """Mark the stored app refused, only if it is still ``client_id`` (not replaced)."""
+        result = await self.session.execute(
+            update(ServiceCredential)
+            .where(
+                ServiceCredential.workspace_id == workspace_id,
+                ServiceCredential.service == service,
+                ServiceCredential.client_id == client_id,
+                ServiceCredential.rejected_reason.is_(None),
+            )
+            .values(rejected_reason=reason, rejected_at=at)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def rejected_credentials(self) -> list[ServiceCredential]:
+        """Instance-wide (the doctor): every workspace app a service refused."""
+        result = await self.session.execute(
+            select(ServiceCredential)
+            .where(ServiceCredential.rejected_reason.is_not(None))
+            .order_by(ServiceCredential.service, ServiceCredential.workspace_id)
+        )
+        return list(result.scalars())
+
+    async def grants_of_other_apps(
+        self, workspace_id: UUID, service: str, current: str | None
+    ) -> int:
+        query = select(func.count()).where(
+            ServiceGrant.workspace_id == workspace_id,
+            ServiceGrant.service == service,
+            ServiceGrant.revoked_at.is_(None),
+            ServiceGrant.app_client_id.is_not(None),
+        )
+        if current is not None:
+            query = query.where(ServiceGrant.app_client_id != current)
+        return int((await self.session.execute(query)).scalar_one())

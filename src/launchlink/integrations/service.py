@@ -141,11 +141,20 @@ class CredentialView:
     secret_hint: str
     extra: dict[str, str]
     updated_at: object
+    rejected_reason: str | None = None
+    """The service refused the app (a configuration error until it is replaced)."""
 
 
 async def credentials(session: AsyncSession, workspace_id: UUID) -> list[CredentialView]:
     return [
-        CredentialView(c.service, c.client_id, c.secret_hint, dict(c.extra), c.updated_at)
+        CredentialView(
+            c.service,
+            c.client_id,
+            c.secret_hint,
+            dict(c.extra),
+            c.updated_at,
+            c.rejected_reason,
+        )
         for c in await IntegrationsRepository(session).credentials(workspace_id)
     ]
 
@@ -207,6 +216,7 @@ async def set_credential(
         )
     else:
         row.client_id, row.secret, row.secret_hint, row.extra = client_id, sealed, hint, kept
+        row.rejected_reason, row.rejected_at = None, None  # new credentials: try them again
         row.updated_at = clock.now()
         await session.flush()
     await audit.record(
@@ -234,4 +244,16 @@ async def delete_credential(
         ("service_credential", service),
         before={"client_id": row.client_id},
         clock=clock,
+    )
+
+
+async def grants_of_other_apps(
+    session: AsyncSession, workspace_id: UUID, service: str, current: str | None
+) -> int:
+    """Fans' live grants on ``service`` issued to an app other than ``current`` (the one in
+    force): after the workspace changed or removed its own app, they need to sign in again
+    (fulfilment says so, ``needs_reauth``). Grants from before apps were recorded count as
+    the instance's."""
+    return await IntegrationsRepository(session).grants_of_other_apps(
+        workspace_id, service, current
     )

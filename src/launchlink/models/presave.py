@@ -220,6 +220,10 @@ class ServiceGrant(IdMixin, TimestampsMixin, Base):
     standing_artist_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     revoked_reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    app_client_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    """The app (client id) the tokens were issued to: refreshed and used only with it. A
+    workspace that changes or removes its own app leaves these grants needing re-auth.
+    None: granted before apps were recorded (the instance's app)."""
 
 
 class Presave(IdMixin, TimestampsMixin, Base):

@@ -70,3 +70,7 @@ class ServiceCredential(TimestampsMixin, Base):
     """The last characters of the secret, so a person can tell which one is stored."""
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     """Service-specific identifiers that are not secret (Apple's team and key ids)."""
+    rejected_reason: Mapped[str | None] = mapped_column(String(300), default=None)
+    """The service refused these credentials (``invalid_client``): a permanent
+    configuration error until they are replaced; the service is not offered meanwhile."""
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

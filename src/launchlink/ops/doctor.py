@@ -278,27 +278,41 @@ async def _services(settings: Settings) -> list[Finding]:
 
 
 async def _workspace_apps(settings: Settings) -> list[Finding]:
-    """Which workspaces bring their own service apps (stored; see the Service apps page)."""
+    """Which workspaces bring their own service apps, and any the service refused."""
     from launchlink.integrations.repository import IntegrationsRepository
 
     database = Database.from_settings(settings)
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS * 3):
             async with database.sessionmaker() as session:
-                counts = await IntegrationsRepository(session).credential_counts()
+                repository = IntegrationsRepository(session)
+                counts = await repository.credential_counts()
+                rejected = await repository.rejected_credentials()
     except Exception:
         return []  # the database check reports an unreachable or unmigrated database
     finally:
         await database.dispose()
-    return [
+    found = [
         Finding(
             f"workspace apps {service}",
-            "warn",
-            f"{count} workspace(s) brought their own {service} app: stored encrypted, but "
-            "connectors still use the instance's app for their fans",
+            "ok",
+            f"{count} workspace(s) brought their own {service} app: their fans sign in, and "
+            "their pre-saves are fulfilled, through it",
         )
         for service, count in sorted(counts.items())
     ]
+    found.extend(
+        Finding(
+            f"workspace app {row.service} {row.workspace_id}",
+            "fail",
+            f"the {row.service} app {row.client_id} of workspace {row.workspace_id} was "
+            f"refused by the service: {row.rejected_reason}; {row.service} is not offered "
+            "on that workspace's pages",
+            "the workspace's owner or admin replaces it in Settings → Service apps",
+        )
+        for row in rejected
+    )
+    return found
 
 
 def _safe_url(url: str) -> str:

@@ -152,6 +152,9 @@ class QueueDepths:
     fulfilment: dict[tuple[str, str], int]
     outbox: dict[str, int]
     outbox_lag_seconds: float
+    analytics_inbox_rows: int = 0
+    analytics_inbox_events: int = 0
+    analytics_inbox_age_seconds: float = 0.0
 
     def collect(self) -> Iterator[Metric]:
         jobs = GaugeMetricFamily(
@@ -175,6 +178,21 @@ class QueueDepths:
             "Age of the oldest event waiting for fan-out or a due delivery.",
             value=self.outbox_lag_seconds,
         )
+        yield GaugeMetricFamily(
+            "launchlink_analytics_inbox_rows",
+            "Web processes' analytics flushes waiting in analytics_inbox for a worker.",
+            value=self.analytics_inbox_rows,
+        )
+        yield GaugeMetricFamily(
+            "launchlink_analytics_inbox_events",
+            "Captured events in those waiting flushes (not yet enriched and stored).",
+            value=self.analytics_inbox_events,
+        )
+        yield GaugeMetricFamily(
+            "launchlink_analytics_inbox_oldest_seconds",
+            "Age of the oldest waiting analytics flush (0 when the inbox is empty).",
+            value=self.analytics_inbox_age_seconds,
+        )
 
 
 async def queue_depths(context: AppContext) -> QueueDepths:
@@ -184,5 +202,7 @@ async def queue_depths(context: AppContext) -> QueueDepths:
         fulfilment = await repository.fulfilment_depths(now)
         outbox = await repository.outbox_depths()
         oldest = await repository.outbox_oldest_waiting(now)
+        inbox_rows, inbox_events, inbox_oldest = await repository.analytics_inbox_backlog()
     lag = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
-    return QueueDepths(fulfilment, outbox, lag)
+    age = max(0.0, (now - inbox_oldest).total_seconds()) if inbox_oldest is not None else 0.0
+    return QueueDepths(fulfilment, outbox, lag, inbox_rows, inbox_events, round(age, 3))

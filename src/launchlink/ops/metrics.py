@@ -14,8 +14,9 @@ same truth and nothing has to be kept in sync.
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -26,6 +27,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "events_dropped",
     "events_flushed",
     "exposition",
+    "frozen_objects",
     "fulfilment_delay",
     "fulfilment_processed",
     "limiter_waited",
@@ -175,6 +178,22 @@ def scrape_failed() -> None:
 
 def multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_ENV) or None
+
+
+class _FrozenObjects:
+    """Objects the answering process moved out of the collector's sight at start-up
+    (``gc.freeze()`` in ``Application.startup``; 0 in tests, which do not freeze)."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "launchlink_gc_frozen_objects",
+            "Objects frozen out of garbage collection at start-up (the answering process).",
+            value=gc.get_freeze_count(),
+        )
+
+
+def frozen_objects() -> Collector:
+    return _FrozenObjects()
 
 
 def exposition(extra: Iterable[Collector] = ()) -> bytes:

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.models.accounts import Workspace
+from launchlink.models.analytics import AnalyticsInbox
 from launchlink.models.fulfilment import FulfilmentJob
 from launchlink.models.outbox import DeliveryState, OutboxDelivery, OutboxEvent
 
@@ -85,6 +86,17 @@ class OpsRepository:
         )
         found = [value for value in (unfanned, due) if value is not None]
         return min(found) if found else None
+
+    async def analytics_inbox_backlog(self) -> tuple[int, int, datetime | None]:
+        """(rows, events, oldest row's creation) waiting in ``analytics_inbox``: web
+        processes' flushes that no worker has enriched and stored yet."""
+        i = AnalyticsInbox
+        row = (
+            await self.session.execute(
+                select(func.count(), func.coalesce(func.sum(i.events), 0), func.min(i.created_at))
+            )
+        ).one()
+        return int(row[0]), int(row[1]), row[2]
 
     async def workspaces(self) -> list[WorkspaceRow]:
         from launchlink.models.links import Link

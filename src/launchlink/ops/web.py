@@ -48,7 +48,7 @@ def routes(context: AppContext) -> list[Route]:
                 status_code=401,
                 headers={"www-authenticate": "Bearer"},
             )
-        extra: list[Any] = []
+        extra: list[Any] = [metrics.frozen_objects()]
         try:
             extra.append(await queue_depths(context))
         except Exception:

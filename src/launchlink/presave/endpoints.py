@@ -47,8 +47,14 @@ async def _campaign_read(
 ) -> CampaignRead:
     await LinkRepository(session).reload(link, only=["destinations"])
     destinations = {d.service: d.url for d in link.destinations if not d.hidden}
+    # The workspace's own service apps where it has them: offered as its pages offer them.
+    connectors = (
+        await context.presave.connectors_for(link.workspace_id)
+        if context.presave is not None
+        else _connectors(context)
+    )
     options = await campaigns.service_options(
-        session, _connectors(context), link=link, campaign=campaign, destination_urls=destinations
+        session, connectors, link=link, campaign=campaign, destination_urls=destinations
     )
     texts = await campaigns.consent_texts_of(session, campaign)
     return CampaignRead(

@@ -21,6 +21,7 @@ from http.cookies import SimpleCookie
 from typing import Any, Protocol
 from uuid import UUID
 
+from launchlink.connectors.registry import app_client_id
 from launchlink.db import Database
 from launchlink.links.page import json_ld
 from launchlink.links.phase import Phase
@@ -86,13 +87,21 @@ def parse_cookies(header: str | None) -> dict[str, str]:
     return {name: morsel.value for name, morsel in jar.items()}
 
 
+def _own(connectors: object, service: str) -> bool:
+    """Whether ``connectors`` (a workspace's) has its own app on ``service``."""
+    is_own = getattr(connectors, "is_own", None)
+    return bool(is_own(service)) if callable(is_own) else False
+
+
 class _ModesCache:
     """Workspace modes, and the instance-wide count of Spotify users (the development-mode
-    limit is per Spotify app, and the instance has one app for every workspace)."""
+    limit is per Spotify app: the instance's serves every workspace without its own), and
+    the users of each workspace's own Spotify app (``app_users``)."""
 
     def __init__(self) -> None:
         self._entries: dict[UUID, tuple[float, dict[str, ServiceMode]]] = {}
         self._spotify_users: tuple[float, int] | None = None
+        self._app_users: dict[str, tuple[float, int]] = {}
 
     async def get(
         self, database: Database, workspace_id: UUID
@@ -112,9 +121,21 @@ class _ModesCache:
                 self._spotify_users = users
         return found[1], users[1]
 
+    async def app_users(self, database: Database, client_id: str) -> int:
+        """Spotify users of one workspace's own app (its own development-mode cap)."""
+        now = time.monotonic()
+        found = self._app_users.get(client_id)
+        if found is not None and found[0] > now:
+            return found[1]
+        async with database.sessionmaker() as session:
+            count = await PresaveRepository(session).count_active_accounts(SPOTIFY, client_id)
+        self._app_users[client_id] = (now + MODES_TTL_SECONDS, count)
+        return count
+
     def forget(self, workspace_id: UUID) -> None:
         self._entries.pop(workspace_id, None)
         self._spotify_users = None
+        self._app_users.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,13 +232,17 @@ class PresaveFront:
         if campaign is None:
             return []
         modes, spotify_grants = await self._modes.get(self.database, snapshot.workspace_id)
+        connectors = await self.kit.connectors_for(snapshot.workspace_id)
+        own_spotify = app_client_id(connectors.get(SPOTIFY)) if _own(connectors, SPOTIFY) else None
+        if own_spotify is not None:
+            spotify_grants = await self._modes.app_users(self.database, own_spotify)
         destination_urls = {d.service: d.url for d in snapshot.destinations}
         return resolve_options(
             [*destination_urls, *campaign.service_modes, *campaign.link_only_urls],
             campaign_modes=campaign.service_modes,
             workspace_modes=modes,
             link_urls={**destination_urls, **campaign.link_only_urls},
-            connectors=self.kit.connectors,
+            connectors=connectors,
             has_preorder=bool(campaign.apple_preorder_album_id),
             active_spotify_grants=spotify_grants,
             release=ReleaseKeys(
@@ -257,6 +282,7 @@ class PresaveFront:
         exactly what is asked), once per link version and service.
         """
         lines: dict[str, tuple[str, ...]] = {}
+        connectors = await self.kit.connectors_for(snapshot.workspace_id)
         missing = [
             o
             for o in options
@@ -267,7 +293,7 @@ class PresaveFront:
             async with self.database.sessionmaker() as session:
                 campaign = await PresaveRepository(session).campaign(snapshot.link_id)
                 for option in missing:
-                    connector = self.kit.connectors.get(option.service)
+                    connector = connectors.get(option.service)
                     scopes: tuple[str, ...] = ()
                     if connector is not None and campaign is not None:
                         actions = await planned_actions(
@@ -285,7 +311,7 @@ class PresaveFront:
                         (snapshot.link_id, snapshot.version, option.service, option.mode)
                     ] = scopes
         for option in options:
-            connector = self.kit.connectors.get(option.service)
+            connector = connectors.get(option.service)
             scopes = self._scopes.get(
                 (snapshot.link_id, snapshot.version, option.service, option.mode), ()
             )

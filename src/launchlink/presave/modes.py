@@ -15,8 +15,11 @@ that still matters once a fan has signed in). A mode that cannot finish is not o
 * so does a service that cannot do something the campaign promises there (follow a
   playlist on YouTube, add to a playlist on SoundCloud);
 * Spotify in development mode serves 5 users at most per Spotify app (client id). The
-  instance uses one app for every workspace, so once 5 distinct Spotify accounts hold
-  active grants anywhere on the instance, Spotify falls back to ``reminder`` everywhere;
+  instance's app serves every workspace that did not bring its own, so once 5 distinct
+  Spotify accounts hold active grants anywhere on the instance, Spotify falls back to
+  ``reminder`` on those workspaces; a workspace with its own app counts its app's users;
+* a workspace's own app the service refused (``invalid_client``) makes that service
+  unconfigured on that workspace's pages (``launchlink.integrations.apps``);
 * ``preadd`` exists only for Apple Music with a pre-order album id; without one it is a
   ``direct_save`` (the Music-User-Token is kept and the album saved at release).
 """
@@ -27,6 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal, Protocol
+from uuid import UUID
 
 from launchlink.connectors.base import SERVICES as CONNECTOR_SERVICES
 from launchlink.connectors.base import Capability, Connector
@@ -60,6 +64,19 @@ class ConnectorSource(Protocol):
     """The connectors the instance has (``launchlink.connectors.registry`` fits this)."""
 
     def get(self, service: str) -> Connector | None: ...
+
+
+class WorkspaceConnectors(Protocol):
+    """Per workspace, the connectors its pre-saves use: its own service apps over the
+    instance's (``launchlink.integrations.apps.WorkspaceApps`` fits this)."""
+
+    async def source(self, workspace_id: UUID | None) -> ConnectorSource: ...
+
+    def forget(self, workspace_id: UUID) -> None: ...
+
+    async def reject(self, workspace_id: UUID, connector: Connector, reason: str) -> bool: ...
+
+    async def aclose(self) -> None: ...
 
 
 class ConnectorMap(dict[str, Connector]):

@@ -185,18 +185,22 @@ class PresaveRepository:
         )
         return list(result.scalars())
 
-    async def count_active_accounts(self, service: str) -> int:
-        """Distinct accounts holding a live grant on ``service``, across every workspace.
+    async def count_active_accounts(self, service: str, app_client_id: str | None = None) -> int:
+        """Distinct accounts holding a live grant on ``service``, across every workspace
+        (of the one app ``app_client_id`` when given: a workspace's own app).
 
         Spotify's development-mode user limit is per app (client id), and one instance uses
-        one app for all its workspaces; a fan pre-saving for two workspaces is one user.
+        one app for all its workspaces but those that bring their own; a fan pre-saving for
+        two workspaces is one user. Without ``app_client_id`` every grant counts (the
+        instance's cap is reached no later than it is).
         """
-        result = await self.session.execute(
-            select(func.count(func.distinct(ServiceGrant.account_id))).where(
-                ServiceGrant.service == service,
-                ServiceGrant.revoked_at.is_(None),
-            )
+        query = select(func.count(func.distinct(ServiceGrant.account_id))).where(
+            ServiceGrant.service == service,
+            ServiceGrant.revoked_at.is_(None),
         )
+        if app_client_id is not None:
+            query = query.where(ServiceGrant.app_client_id == app_client_id)
+        result = await self.session.execute(query)
         return int(result.scalar_one())
 
     # -- pre-saves ----------------------------------------------------------------------

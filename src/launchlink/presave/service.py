@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from launchlink.catalog.repository import ArtistRepository
 from launchlink.connectors.base import Capability, Connector, PlatformAccount, TokenSet
 from launchlink.connectors.errors import ConnectorError
+from launchlink.connectors.registry import app_client_id
 from launchlink.events import (
     ContactConfirmationRequested,
     MagicLinkRequested,
@@ -71,7 +72,7 @@ from launchlink.presave.errors import (
     OAuthStateRefused,
     TokensGone,
 )
-from launchlink.presave.modes import APPLE_MUSIC, ConnectorSource
+from launchlink.presave.modes import APPLE_MUSIC, ConnectorSource, WorkspaceConnectors
 from launchlink.presave.repository import PresaveRepository
 from launchlink.presave.timing import fan_phase, fan_release_instant, fan_zone_name, timing_of
 from launchlink.web.security import BadSignature, Signer, new_secret_token, token_hash
@@ -98,6 +99,14 @@ class PresaveKit:
     clock: Clock
     secret_key: str
     territories: ReleaseZones
+    apps: WorkspaceConnectors | None = None
+    """A workspace's own service apps; None: every workspace uses the instance's."""
+
+    async def connectors_for(self, workspace_id: UUID | None) -> ConnectorSource:
+        """The connectors ``workspace_id``'s pre-saves use (its own apps where it has them)."""
+        if self.apps is None:
+            return self.connectors
+        return await self.apps.source(workspace_id)
 
 
 # -- input -----------------------------------------------------------------------------
@@ -631,6 +640,8 @@ async def record_connection(
     grant.scopes = list(tokens.scopes)
     grant.revoked_at = None
     grant.revoked_reason = None
+    # The app these tokens belong to: fulfilment refreshes and uses them with it only.
+    grant.app_client_id = app_client_id(connector)
     if service == APPLE_MUSIC and account.country:
         grant.storefront = account.country.lower()
     if choices.future_consent:

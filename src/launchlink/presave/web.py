@@ -31,7 +31,7 @@ from starlette.routing import BaseRoute, Route
 
 from launchlink.connectors.apple_music.connector import AppleMusicConnector
 from launchlink.connectors.base import Capability, PlaylistInfo, TokenSet, run_with_refresh
-from launchlink.connectors.errors import ConnectorError
+from launchlink.connectors.errors import ConnectorError, NotAllowed
 from launchlink.connectors.oauth import new_pkce_pair
 from launchlink.db import Database
 from launchlink.design.artwork import MEDIA_PREFIX, ArtworkStore
@@ -507,7 +507,8 @@ class PresaveWeb:
             future_consent=form.get("future_consent") == "1"
             and snapshot.campaign.future_releases_opt_in,
         )
-        connector = self.kit.connectors.get(option.service)
+        connectors = await self.kit.connectors_for(snapshot.workspace_id)
+        connector = connectors.get(option.service)
         if connector is None:
             raise ServiceNotOffered("no connector")
         await self._limit(request, browser_id, *([(CONFIRMATION_EMAILS, email)] if email else []))
@@ -614,7 +615,7 @@ class PresaveWeb:
                 back=back,
             )
         snapshot = await self._snapshot_of_link(link)
-        connector = self.kit.connectors.get(attempt.service)
+        connector = (await self.kit.connectors_for(snapshot.workspace_id)).get(attempt.service)
         option = next(
             (o for o in await self.front.options(snapshot) if o.service == attempt.service), None
         )
@@ -635,6 +636,15 @@ class PresaveWeb:
             logger.warning(
                 "pre-save sign-in failed on %s: %s", attempt.service, type(failure).__name__
             )
+            if (
+                isinstance(failure, NotAllowed)
+                and failure.reason == "invalid_client"
+                and connector is not None
+                and self.kit.apps is not None
+            ):
+                # The workspace's own app refused (the instance's is not on its row):
+                # recorded, shown in Settings, and the service is no longer offered.
+                await self.kit.apps.reject(snapshot.workspace_id, connector, str(failure))
             async with self.database.transaction(write_lock=True) as session:
                 await presave_service.finish_attempt(session, attempt.id, "failed")
             failed = type(failure).__name__
@@ -850,7 +860,7 @@ class PresaveWeb:
         slug = request.path_params["slug"]
         snapshot = await self._snapshot(request, slug)
         state = request.query_params.get("state", "")
-        connector = self.kit.connectors.get(APPLE_MUSIC)
+        connector = (await self.kit.connectors_for(snapshot.workspace_id)).get(APPLE_MUSIC)
         if not isinstance(connector, AppleMusicConnector) or not connector.available:
             raise ServiceNotOffered("Apple Music is not configured")
         view = self.front.view(
@@ -1018,7 +1028,7 @@ class PresaveWeb:
     ) -> tuple[list[PlaylistInfo], bool]:
         """The fan's playlists from the service (False when they could not be read: the
         page then offers the new playlist only)."""
-        connector = self.kit.connectors.get(service)
+        connector = (await self.kit.connectors_for(grant.workspace_id)).get(service)
         if connector is None or Capability.PLAYLIST_READ not in connector.capabilities:
             return [], False
         grant_id = grant.id

@@ -36,10 +36,13 @@ ONE_CLICK_VALUE = "One-Click"
 COOKIE_MAX_AGE = 400 * 24 * 3600
 
 FAN_PAGE_CSP = (
-    "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; "
+    "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; connect-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-"""Fan pages: no script at all, inline styles (rendered once per snapshot, cached)."""
+"""Fan pages: no script but the hashed ones, inline styles (rendered once per snapshot,
+cached). ``connect-src 'self'`` lets auditors that fetch from inside the page (Lighthouse
+reads /robots.txt that way, under the page's CSP) reach our own origin; no script may
+run that could use it for anything else."""
 APP_PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"

@@ -1,0 +1,203 @@
+"""A workspace's own service apps, in use: the connectors a workspace's pre-saves run with.
+
+A label or distributor may bring its own Spotify / Apple Music / Deezer / TIDAL app
+(``service_credential``). :meth:`WorkspaceApps.source` gives, per workspace, a
+``ConnectorSource`` in which those services are connectors built from the instance's
+settings (base URLs, modes, timeouts) with the workspace's app swapped in; every other
+service, and every other workspace, keeps the instance's connector. So that workspace's
+authorize URL (client id), token exchange, refresh, release-day catalogue lookups and
+library writes all run as its app, and fulfilment's rate limiter keeps one bucket per app
+(``connectors.registry.limit_key``).
+
+Offer only what can finish: a workspace app the service rejected (``invalid_client``) is
+recorded on its row (:meth:`WorkspaceApps.reject`, in its own transaction) and from then on
+stands in as an *unavailable* connector whose reason names the rejection: the service is
+not offered on that workspace's pages, its pre-saves fail for good with that configuration
+reason, the Settings page and ``launchlink doctor`` show it. Replacing the app clears it.
+
+Credentials are cached per workspace for :data:`TTL_SECONDS` (another process sees a
+change within that time; this one at once, :meth:`WorkspaceApps.forget`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from launchlink.connectors.base import Connector
+from launchlink.connectors.registry import APP_FIELDS, ConnectorRegistry, app_client_id
+from launchlink.db import Database
+from launchlink.integrations.repository import IntegrationsRepository
+from launchlink.kit.clock import Clock
+from launchlink.kit.crypto import TokenCipher
+
+if TYPE_CHECKING:
+    from launchlink.presave.modes import ConnectorSource
+
+logger = logging.getLogger(__name__)
+
+TTL_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class AppRow:
+    service: str
+    client_id: str
+    updated_at: datetime
+    rejected_reason: str | None
+
+
+class RejectedApp:
+    """Stands in for a workspace app the service refused: unavailable, with the reason."""
+
+    def __init__(self, base: Connector, client_id: str, reason: str) -> None:
+        self._base = base
+        self.client_id = client_id
+        self.reason = reason
+
+    @property
+    def available(self) -> bool:
+        return False
+
+    @property
+    def unavailable_reason(self) -> str:
+        return (
+            f"the workspace's own {self._base.service} app ({self.client_id}) was refused by "
+            f"the service: {self.reason}; replace it in Settings → Service apps"
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._base, name)
+
+
+@dataclass
+class WorkspaceSource:
+    """One workspace's connectors (``ConnectorSource``): its own apps over the instance's."""
+
+    base: ConnectorSource
+    own: dict[str, Connector] = field(default_factory=dict)
+
+    def get(self, service: str) -> Connector | None:
+        found = self.own.get(service)
+        return found if found is not None else self.base.get(service)
+
+    def is_own(self, service: str) -> bool:
+        return service in self.own
+
+
+class WorkspaceApps:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        cipher: TokenCipher,
+        registry: ConnectorRegistry,
+        base: ConnectorSource,
+        clock: Clock,
+    ) -> None:
+        self.database = database
+        self.cipher = cipher
+        self.registry = registry
+        self.base = base
+        self.clock = clock
+        self._rows: dict[UUID, tuple[float, dict[str, AppRow]]] = {}
+        self._built: dict[tuple[UUID, str], tuple[datetime, str | None, Connector]] = {}
+        self._retired: list[Connector] = []
+
+    async def source(self, workspace_id: UUID | None) -> WorkspaceSource:
+        """The connectors ``workspace_id``'s pre-saves use (the instance's when None)."""
+        if workspace_id is None:
+            return WorkspaceSource(self.base)
+        rows = await self._rows_of(workspace_id)
+        own: dict[str, Connector] = {}
+        for service, row in rows.items():
+            connector = await self._connector(workspace_id, row)
+            if connector is not None:
+                own[service] = connector
+        return WorkspaceSource(self.base, own)
+
+    async def _rows_of(self, workspace_id: UUID) -> dict[str, AppRow]:
+        now = time.monotonic()
+        cached = self._rows.get(workspace_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        async with self.database.sessionmaker() as session:
+            found = await IntegrationsRepository(session).credentials(workspace_id)
+        rows = {
+            c.service: AppRow(c.service, c.client_id, c.updated_at, c.rejected_reason)
+            for c in found
+            if c.service in APP_FIELDS
+        }
+        self._rows[workspace_id] = (now + TTL_SECONDS, rows)
+        return rows
+
+    async def _connector(self, workspace_id: UUID, row: AppRow) -> Connector | None:
+        key = (workspace_id, row.service)
+        built = self._built.get(key)
+        if built is not None and built[0] == row.updated_at and built[1] == row.rejected_reason:
+            return built[2]
+        base = self.base.get(row.service)
+        if base is None:
+            return None
+        connector: Connector
+        if row.rejected_reason is not None:
+            connector = RejectedApp(base, row.client_id, row.rejected_reason)
+        else:
+            async with self.database.sessionmaker() as session:
+                stored = await IntegrationsRepository(session).credential(workspace_id, row.service)
+            if stored is None:
+                return None
+            connector = self.registry.with_app(
+                row.service,
+                stored.client_id,
+                self.cipher.decrypt(stored.secret),
+                {k: str(v) for k, v in dict(stored.extra).items()},
+            )
+        if built is not None and not isinstance(built[2], RejectedApp):
+            self._retired.append(built[2])
+        self._built[key] = (row.updated_at, row.rejected_reason, connector)
+        return connector
+
+    def forget(self, workspace_id: UUID) -> None:
+        """The workspace's apps changed (this process): read and build them again."""
+        self._rows.pop(workspace_id, None)
+        for key in [k for k in self._built if k[0] == workspace_id]:
+            connector = self._built.pop(key)[2]
+            if not isinstance(connector, RejectedApp):
+                self._retired.append(connector)
+
+    async def reject(self, workspace_id: UUID, connector: Connector, reason: str) -> bool:
+        """Record that the service refused the workspace app ``connector`` signs in as
+        (only while that app is still the stored one); True when it was recorded."""
+        client_id = app_client_id(connector)
+        if client_id is None:
+            return False
+        async with self.database.transaction() as session:
+            recorded = await IntegrationsRepository(session).reject_credential(
+                workspace_id,
+                connector.service,
+                client_id,
+                reason=reason[:300],
+                at=self.clock.now(),
+            )
+        if recorded:
+            logger.error(
+                "workspace %s: its own %s app %s was refused (%s); not offered until replaced",
+                workspace_id,
+                connector.service,
+                client_id,
+                reason,
+            )
+        self.forget(workspace_id)
+        return recorded
+
+    async def aclose(self) -> None:
+        for connector in [*self._retired, *(b[2] for b in self._built.values())]:
+            if not isinstance(connector, RejectedApp):
+                await connector.aclose()
+        self._retired.clear()
+        self._built.clear()
