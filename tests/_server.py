@@ -57,8 +57,11 @@ def _children(pid: int) -> list[int]:
 
 
 @contextmanager
-def running_server(env: dict[str, str], *, server: str = "uvicorn") -> Iterator[RunningServer]:
-    port = free_port()
+def running_server(
+    env: dict[str, str], *, server: str = "uvicorn", port: int | None = None
+) -> Iterator[RunningServer]:
+    """``port``: given when the settings must name it (``LAUNCHLINK_PUBLIC_URL``)."""
+    port = port or free_port()
     # A file, not a pipe: a chatty server cannot block on it.
     with tempfile.TemporaryFile() as log:
         yield from _serve(env, ["serve", "--server", server, "--port", str(port)], port, log)

@@ -4,11 +4,12 @@ server catching the dashboard's emails."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -21,6 +22,7 @@ from launchlink.kit.clock import FrozenClock
 from launchlink.mail import MailSettings
 from launchlink.models import ConsentRecord, ConsentText, Fan, Link, Presave
 from launchlink.models.presave import ConsentKind, PresaveState, ServiceMode
+from tests.dashboard.chromium import served_app
 from tests.presave import conftest as _presave
 from tests.presave.conftest import Inbox
 
@@ -38,6 +40,13 @@ _WORKSPACE = re.compile(r"/dashboard/w/([0-9a-f-]{36})/")
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(NOW)
+
+
+@pytest.fixture
+def served(tmp_path: Path, sqlite_backend: Any, smtp: tuple[Inbox, int]) -> Iterator[Any]:
+    """The simulator app on a real port for Chromium (tests/dashboard/chromium.py)."""
+    with served_app(tmp_path, sqlite_backend.template, smtp[1]) as app:
+        yield app
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from launchlink.catalog.schemas import (
     TrackWrite,
 )
 from launchlink.errors import Conflict, NotFound, ValidationFailed
+from launchlink.events import ReleaseMoved, emit
 from launchlink.kit.clock import Clock
 from launchlink.kit.pagination import Page
 from launchlink.links.phase import ReleaseZones
@@ -195,6 +196,21 @@ async def update_release(
     await session.flush()
     replan = None
     if _timing_key(release) != before:
+        # Subscribers (webhooks, messaging) hear of the move with the commit of it.
+        await emit(
+            session,
+            ReleaseMoved(
+                occurred_at=clock.now(),
+                workspace_id=workspace_id,
+                release_id=release.id,
+                release_mode=release.release_mode.value,
+                time_zone=release.time_zone,
+                release_instant=release.release_instant,
+                release_date=release.release_date,
+                previous_release_instant=before[1],
+                previous_release_date=before[2],
+            ),
+        )
         try:
             replan = await replan_release(session, release, territories=territories, clock=clock)
         except DBAPIError as error:

@@ -16,6 +16,7 @@ from launchlink.context import AppContext
 from launchlink.dashboard.design import router as design_router
 from launchlink.dashboard.kit import PREFIX, DashboardKit, NeedsLogin
 from launchlink.dashboard.pages import router
+from launchlink.dashboard.release import router as release_router
 from launchlink.dashboard.settings_pages import router as settings_router
 from launchlink.errors import LaunchlinkError
 from launchlink.presave.ratelimit import FormRateLimiter, RateLimited
@@ -93,6 +94,7 @@ def create_dashboard(
     app.include_router(router)
     app.include_router(settings_router)
     app.include_router(design_router)
+    app.include_router(release_router)
     return app
 
 

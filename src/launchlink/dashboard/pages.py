@@ -88,6 +88,7 @@ NOTICES = {
     "created": "Workspace created.",
     "launched": "Your campaign is live.",
     "fan_deleted": "The fan and everything stored about them were deleted.",
+    "released": "Released: it is out now, and the pre-saves are being fulfilled.",
 }
 
 router = APIRouter()

@@ -235,3 +235,18 @@ async def set_page_choices(
     await session.flush()
     await touch_links(session, [campaign.link_id])
     return campaign
+
+
+async def set_presaving(
+    session: AsyncSession, workspace_id: UUID, link_id: UUID, *, enabled: bool
+) -> Campaign:
+    """Take pre-saves on a link or stop (the dashboard's switch): a link without a campaign
+    gets one with the default settings (:class:`CampaignSettings`), an existing one keeps
+    its settings and only changes ``enabled``."""
+    campaign = await CampaignRepository(session).get(workspace_id, link_id)
+    if campaign is None:
+        return await put_campaign(session, workspace_id, link_id, CampaignSettings(enabled=enabled))
+    campaign.enabled = enabled
+    await session.flush()
+    await touch_links(session, [campaign.link_id])
+    return campaign
