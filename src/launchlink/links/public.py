@@ -52,6 +52,7 @@ from launchlink.links.preferences import (
     read_preferences,
 )
 from launchlink.links.snapshot import DestinationView, LinkSnapshot, SnapshotSource
+from launchlink.web.security import fan_page_csp
 
 if TYPE_CHECKING:
     from launchlink.analytics.capture import AnalyticsCapture
@@ -104,12 +105,7 @@ _PAGE_CACHE_CONTROL = b"private, no-cache"
 _NO_STORE = b"private, no-store"
 _PAGE_VARY = b"Accept-Language, Cookie, User-Agent"
 # No scripts at all: the page never needs one, and the CSP makes sure none ever runs.
-# connect-src 'self' only so Lighthouse, which fetches /robots.txt from inside the page
-# under its CSP, can read it (without it the SEO audit fails); no script can use it.
-_CSP = (
-    b"default-src 'none'; img-src * data:; style-src 'unsafe-inline'; connect-src 'self'; "
-    b"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
+_CSP = fan_page_csp(form_action="'none'").encode()
 _COMMON_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"strict-origin-when-cross-origin"),

@@ -35,14 +35,20 @@ ONE_CLICK_VALUE = "One-Click"
 """RFC 8058: a mail client's one-click unsubscribe POSTs ``List-Unsubscribe=One-Click``."""
 COOKIE_MAX_AGE = 400 * 24 * 3600
 
-FAN_PAGE_CSP = (
-    "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; connect-src 'self'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
-"""Fan pages: no script but the hashed ones, inline styles (rendered once per snapshot,
-cached). ``connect-src 'self'`` lets auditors that fetch from inside the page (Lighthouse
-reads /robots.txt that way, under the page's CSP) reach our own origin; no script may
-run that could use it for anything else."""
+
+def fan_page_csp(*, form_action: str) -> str:
+    """Every fan page's policy; only where its forms may post differs (the smart link has
+    none, the pre-save pages post to us). No script but the hashed ones, inline styles
+    (rendered once per snapshot, cached). ``connect-src 'self'`` lets auditors that fetch
+    from inside the page (Lighthouse reads /robots.txt that way, under the page's CSP)
+    reach our own origin; no script may run that could use it for anything else."""
+    return (
+        "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; connect-src 'self'; "
+        f"form-action {form_action}; base-uri 'none'; frame-ancestors 'none'"
+    )
+
+
+FAN_PAGE_CSP = fan_page_csp(form_action="'self'")
 APP_PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
