@@ -218,3 +218,31 @@ async def test_an_unsubscribe_withdraws_the_reminder_only_consent(
     assert presave.email_reminder_at is None
     assert len(withdrawn) == 1
     assert [m.state for m in messages] == [MessageState.cancelled]
+
+
+async def test_the_operators_own_reminder_wording_is_shown_and_recorded(
+    papp: Application, admin: Api, label: WorkspaceKey, fan: httpx.AsyncClient, inbox: Inbox
+) -> None:
+    wording = "Only a note about this album, by email, on the day."
+    await make_presave_link(
+        admin,
+        label,
+        campaign={
+            "service_modes": {"deezer": "reminder"},
+            "consent_texts": {"email_reminder": wording},
+        },
+    )
+    assert wording in await open_page(fan)
+    answer = await ask_for_reminder(fan, service="deezer", email=LISTENER, reminder_only=True)
+    assert answer.status_code == 200
+    assert (await confirm_address(fan, inbox, LISTENER)).status_code == 303
+    async with papp.context.database.sessionmaker() as session:
+        [record] = [
+            r
+            for r in (await session.execute(select(ConsentRecord))).scalars()
+            if r.kind is ConsentKind.email_reminder
+        ]
+        text = await session.get(ConsentText, record.consent_text_id)
+    assert text is not None
+    assert text.text == wording
+    assert text.kind is ConsentKind.email_reminder
