@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import json
 import re
 import uuid
 from collections.abc import Iterable, Iterator
@@ -290,7 +291,10 @@ too large, invalid."""
 
 
 def reason_shown(html: str) -> str:
-    """The specific message a refusal shows: a field's error, or the error page's reason."""
+    """The specific message a refusal shows: a field's error, or the error page's reason
+    (or, from the app-wide body limit in front of every page, the JSON error's message)."""
+    if html.startswith('{"error"'):
+        return str(json.loads(html)["error"]["message"])
     field_error = re.search(r'class="(?:field-error|notice error)"[^>]*>([^<]+)<', html)
     if field_error:
         return field_error.group(1).strip()
