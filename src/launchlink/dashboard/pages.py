@@ -57,7 +57,7 @@ from launchlink.db import after_commit
 from launchlink.dependencies import Session
 from launchlink.errors import InvalidTimeRange, LaunchlinkError, NotFound, ValidationFailed
 from launchlink.kit.territories import bundled_territory_time_zones
-from launchlink.links.service import public_url_of
+from launchlink.links.service import public_url_at
 from launchlink.models.accounts import Role, WorkspaceKind
 from launchlink.presave.front import parse_cookies
 from launchlink.presave.ratelimit import Hit, RateLimit, RateLimited, client_address
@@ -532,20 +532,20 @@ async def campaign_list(
 ) -> Response:
     repository = DashboardRepository(session)
     rows = await repository.campaigns(m.workspace.id, limit=CAMPAIGNS_SHOWN)
-    counts = await repository.presave_counts([link.id for link, _ in rows])
+    counts = await repository.presave_counts([row.link_id for row in rows])
     public_url = _context(request).settings.public_url.rstrip("/")
     items = [
         {
-            "id": link.id,
-            "title": release.title,
-            "slug": link.slug,
-            "url": public_url_of(link, public_base_url=public_url),
-            "release": release.release_instant or release.release_date,
-            "artwork": release.artwork_url,
-            "presaves": counts.get(link.id, 0),
-            "created": link.created_at,
+            "id": row.link_id,
+            "title": row.title,
+            "slug": row.slug,
+            "url": public_url_at(row.host, row.slug, public_base_url=public_url),
+            "release": row.release_instant or row.release_date,
+            "artwork": row.artwork_url,
+            "presaves": counts.get(row.link_id, 0),
+            "created": row.created_at,
         }
-        for link, release in rows
+        for row in rows
     ]
     return page(
         request,
@@ -569,7 +569,7 @@ async def fans(
         wanted, before = FanFilter(), None
     view = await fan_pages.fans_view(session, m.workspace.id, wanted, before=before)
     repository = DashboardRepository(session)
-    rows = await repository.campaigns(m.workspace.id, limit=CAMPAIGNS_SHOWN)
+    choices = await repository.campaign_choices(m.workspace.id, limit=CAMPAIGNS_SHOWN)
     query = {k: v for k, v in request.query_params.items() if k != "before" and v}
     return page(
         request,
@@ -578,7 +578,7 @@ async def fans(
             **_nav(m, "fans"),
             "view": view,
             "fan_count": await repository.fan_count(m.workspace.id),
-            "campaigns": [(link.id, release.title, link.slug) for link, release in rows],
+            "campaigns": choices,
             "query": urlencode(query),
             "errors": result.errors,
             "values": result.values,
