@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
@@ -998,11 +998,10 @@ async def revoke_session(
 # -- campaigns from one paste --------------------------------------------------------------
 
 
-def _sources(request: Request) -> LookupSources:
-    return get_lookup_sources(request)
-
-
-Sources = Annotated[LookupSources, Depends(_sources)]
+async def _sources(request: Request, m: Member) -> LookupSources:
+    return await campaigns.lookup_sources(
+        get_lookup_sources(request), _context(request).apps, m.workspace.id
+    )
 
 
 @router.get("/w/{workspace_id}/campaigns/new")
@@ -1015,14 +1014,19 @@ async def paste_campaign(
     request: Request,
     form: CsrfForm,
     session: Session,
-    sources: Sources,
     m: Annotated[Member, member(Need.edit)],
 ) -> Response:
     result = validate(PasteForm, form)
     found = None
     if result.data is not None:
         try:
-            found = await campaigns.preview(session, m.workspace.id, result.data.paste, sources)
+            found = await campaigns.preview(
+                session,
+                m.workspace.id,
+                result.data.paste,
+                await _sources(request, m),
+                apps=_context(request).apps,
+            )
         except LaunchlinkError as error:
             _field_error(result, error, "paste")
     return page(
@@ -1043,12 +1047,12 @@ async def create_campaign(
     request: Request,
     form: CsrfForm,
     session: Session,
-    sources: Sources,
     clock: CurrentClock,
     m: Annotated[Member, member(Need.edit)],
 ) -> Response:
     result = validate(CampaignForm, form)
     data = result.data
+    sources = await _sources(request, m)
     if data is not None:
         try:
             link = await campaigns.create(
@@ -1059,6 +1063,7 @@ async def create_campaign(
                 release_date=data.release_date,
                 sources=sources,
                 clock=clock,
+                apps=_context(request).apps,
             )
             return _see_other(_ws(m, f"/campaigns/{link.id}?done=launched"))
         except LaunchlinkError as error:
@@ -1098,7 +1103,6 @@ async def bulk_run(
     request: Request,
     form: LargeCsrfForm,
     session: Session,
-    sources: Sources,
     clock: CurrentClock,
     m: Annotated[Member, member(Need.edit)],
 ) -> Response:
@@ -1107,7 +1111,12 @@ async def bulk_run(
     errors: dict[str, str] = {}
     try:
         results = await bulk.run(
-            session, m.actor, form.get("csv", ""), dry_run=dry_run, sources=sources, clock=clock
+            session,
+            m.actor,
+            form.get("csv", ""),
+            dry_run=dry_run,
+            sources=await _sources(request, m),
+            clock=clock,
         )
     except ValidationFailed as error:
         errors["csv"] = error.message
