@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from launchlink.models import ConsentRecord, ConsentText, Fan, Link, Presave, Release
+from launchlink.models import (
+    Announcement,
+    ConsentRecord,
+    ConsentText,
+    Fan,
+    Link,
+    Message,
+    Presave,
+    Release,
+)
 from launchlink.models.presave import PendingContact
 
-Consent = Literal["", "any", "email", "sms", "none"]
+Consent = Literal["", "any", "email", "sms", "reminder", "none"]
+"""``any``/``email``/``sms``: marketing consent; ``reminder``: a release's reminders only
+(no marketing); ``none``: neither."""
 
 
 @dataclass(frozen=True)
@@ -45,19 +56,45 @@ class Provenance:
     at: datetime
 
 
+@dataclass(frozen=True)
+class CampaignRow:
+    """One line of the campaigns list."""
+
+    link_id: UUID
+    host: str
+    slug: str
+    created_at: datetime
+    title: str
+    release_instant: datetime | None
+    release_date: date | None
+    artwork_url: str | None
+
+
 class DashboardRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def campaigns(self, workspace_id: UUID, *, limit: int) -> list[tuple[Link, Release]]:
+    async def campaigns(self, workspace_id: UUID, *, limit: int) -> list[CampaignRow]:
+        """The newest campaigns as the list shows them: columns, not a link and a release
+        entity each, which loaded every release's artists, tracks and the link's
+        destinations (selectin relationships) — most of the list page's time."""
         result = await self.session.execute(
-            select(Link, Release)
+            select(
+                Link.id,
+                Link.host,
+                Link.slug,
+                Link.created_at,
+                Release.title,
+                Release.release_instant,
+                Release.release_date,
+                Release.artwork_url,
+            )
             .join(Release, Release.id == Link.release_id)
             .where(Link.workspace_id == workspace_id)
             .order_by(Link.created_at.desc(), Link.id.desc())
             .limit(limit)
         )
-        return [(row[0], row[1]) for row in result]
+        return [CampaignRow(*row) for row in result]
 
     async def campaign_choices(
         self, workspace_id: UUID, *, limit: int
@@ -118,8 +155,16 @@ class DashboardRepository:
             query = query.where(Fan.email_consent_at.is_not(None))
         elif wanted.consent == "sms":
             query = query.where(Fan.sms_consent_at.is_not(None))
-        elif wanted.consent == "none":
-            query = query.where(Fan.email_consent_at.is_(None), Fan.sms_consent_at.is_(None))
+        elif wanted.consent in ("reminder", "none"):
+            reminded = select(Presave.fan_id).where(
+                Presave.workspace_id == workspace_id,
+                Presave.email_reminder_at.is_not(None) | Presave.sms_reminder_at.is_not(None),
+            )
+            query = query.where(
+                Fan.email_consent_at.is_(None),
+                Fan.sms_consent_at.is_(None),
+                Fan.id.in_(reminded) if wanted.consent == "reminder" else Fan.id.not_in(reminded),
+            )
         if wanted.link_id is not None or wanted.service:
             presaved = select(Presave.fan_id).where(Presave.workspace_id == workspace_id)
             if wanted.link_id is not None:
@@ -151,7 +196,9 @@ class DashboardRepository:
     ) -> AsyncIterator[Fan]:
         """The filtered fans who consented to email or SMS, in id order, batch by batch."""
         consenting = FanFilter(wanted.search, "any", wanted.link_id, wanted.service)
-        if wanted.consent in ("email", "sms"):
+        # "reminder" passes through: those fans have no marketing consent, so the CSV
+        # (written under marketing consent only) comes out empty rather than widened.
+        if wanted.consent in ("email", "sms", "reminder"):
             consenting = FanFilter(wanted.search, wanted.consent, wanted.link_id, wanted.service)
         after: UUID | None = None
         while True:
@@ -167,19 +214,28 @@ class DashboardRepository:
                 return
             after = found[-1].id
 
-    async def presaves_of(self, fan_ids: Sequence[UUID]) -> dict[UUID, list[tuple[str, str, str]]]:
-        """Per fan: (service, state, campaign slug) of each pre-save."""
+    async def presaves_of(
+        self, fan_ids: Sequence[UUID]
+    ) -> dict[UUID, list[tuple[str, str, str, str]]]:
+        """Per fan: (service, state, campaign slug, reminder-only channels: "", "email",
+        "SMS" or "email + SMS") of each pre-save."""
         if not fan_ids:
             return {}
         result = await self.session.execute(
-            select(Presave.fan_id, Presave.service, Presave.state, Link.slug)
+            select(
+                Presave.fan_id, Presave.service, Presave.state, Link.slug,
+                Presave.email_reminder_at, Presave.sms_reminder_at,
+            )
             .join(Link, Link.id == Presave.link_id)
             .where(Presave.fan_id.in_(fan_ids))
             .order_by(Presave.created_at)
-        )
-        out: dict[UUID, list[tuple[str, str, str]]] = {}
-        for fan_id, service, state, slug in result:
-            out.setdefault(fan_id, []).append((service, str(state), slug))
+        )  # fmt: skip
+        out: dict[UUID, list[tuple[str, str, str, str]]] = {}
+        for fan_id, service, state, slug, email_at, sms_at in result:
+            reminder = " + ".join(
+                name for name, at in (("email", email_at), ("SMS", sms_at)) if at is not None
+            )
+            out.setdefault(fan_id, []).append((service, str(state), slug, reminder))
         return out
 
     async def provenance_of(self, fan_ids: Sequence[UUID]) -> dict[UUID, list[Provenance]]:
@@ -219,3 +275,97 @@ class DashboardRepository:
             .order_by(Presave.service)
         )
         return list(result.scalars())
+
+    # -- messaging pages -------------------------------------------------------------------
+
+    async def message_tallies(
+        self,
+        workspace_id: UUID,
+        *,
+        announcement_id: UUID | None = None,
+        release_id: UUID | None = None,
+    ) -> list[MessageTally]:
+        """Messages by channel, kind, state, bounce and whether a wait was imposed on them
+        (quiet hours, a pause), for one announcement or one release."""
+        m = Message
+        query = select(
+            m.channel, m.kind, m.state, m.bounce, m.deferred.is_not(None), func.count()
+        ).where(m.workspace_id == workspace_id)
+        if announcement_id is not None:
+            query = query.where(m.announcement_id == announcement_id)
+        if release_id is not None:
+            query = query.where(m.release_id == release_id)
+        rows = await self.session.execute(
+            query.group_by(m.channel, m.kind, m.state, m.bounce, m.deferred.is_not(None))
+        )
+        return [
+            MessageTally(
+                channel=str(r[0]),
+                kind=str(r[1]),
+                state=str(r[2]),
+                bounce=r[3],
+                deferred=bool(r[4]),
+                count=int(r[5]),
+            )
+            for r in rows
+        ]
+
+    async def planned_instants(self, release_id: UUID) -> list[PlannedInstant]:
+        """The release's messages by kind, channel and the time zone of their pre-save,
+        with the planned instant (earliest, latest) and how many of them are in each
+        state."""
+        m, p = Message, Presave
+        zone = func.coalesce(p.time_zone, "")
+        rows = await self.session.execute(
+            select(
+                m.kind, m.channel, zone, m.state, func.min(m.send_at), func.max(m.send_at),
+                func.count(),
+            )
+            .select_from(m)
+            .outerjoin(p, p.id == m.presave_id)
+            .where(m.release_id == release_id)
+            .group_by(m.kind, m.channel, zone, m.state)
+        )  # fmt: skip
+        return [
+            PlannedInstant(
+                kind=str(r[0]),
+                channel=str(r[1]),
+                time_zone=str(r[2]) or None,
+                state=str(r[3]),
+                first=r[4],
+                last=r[5],
+                count=int(r[6]),
+            )
+            for r in rows
+        ]
+
+    async def announcements(self, workspace_id: UUID, *, limit: int) -> list[Announcement]:
+        result = await self.session.execute(
+            select(Announcement)
+            .where(Announcement.workspace_id == workspace_id)
+            .order_by(Announcement.created_at.desc(), Announcement.id.desc())
+            .limit(limit)
+        )
+        return list(result.scalars())
+
+
+@dataclass(frozen=True)
+class MessageTally:
+    channel: str
+    kind: str
+    state: str
+    bounce: str | None
+    deferred: bool
+    """A wait was put on it (quiet hours in the fan's zone, a pause): ``deferred`` set."""
+    count: int
+
+
+@dataclass(frozen=True)
+class PlannedInstant:
+    kind: str
+    channel: str
+    time_zone: str | None
+    state: str
+    first: datetime
+    last: datetime
+    count: int
