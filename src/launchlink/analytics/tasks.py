@@ -214,6 +214,7 @@ class InboxDrain:
         self.written = 0
         self.bad_rows = 0
         self.seen = service.SeenVisitors()
+        self.shapes = service.ShapeIds()
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._next_salt_check = 0.0
@@ -248,12 +249,14 @@ class InboxDrain:
                         metrics.events_dropped("bad_payload")
                         logger.error("analytics inbox row %s set aside: %s", row_id, error)
                 result: IngestResult = await asyncio.to_thread(self.ingest.enrich, batch)
-                await service.store(session, result.rows, result.returns, seen=self.seen)
+                await service.store(
+                    session, result.rows, result.returns, seen=self.seen, shapes=self.shapes
+                )
                 await service.remove_from_inbox(session, [row_id for row_id, _ in claimed])
         except BaseException:
-            self.seen.rolled_back()
+            self._rolled_back()
             raise
-        self.seen.committed()
+        self._committed()
         self.written += len(result.rows)
         if result.dropped:
             metrics.events_dropped("invalid", result.dropped)
@@ -263,11 +266,21 @@ class InboxDrain:
         """Store enriched rows in a transaction of their own (the embedded flusher)."""
         try:
             async with self.database.transaction(write_lock=True) as session:
-                await service.store(session, result.rows, result.returns, seen=self.seen)
+                await service.store(
+                    session, result.rows, result.returns, seen=self.seen, shapes=self.shapes
+                )
         except BaseException:
-            self.seen.rolled_back()
+            self._rolled_back()
             raise
+        self._committed()
+
+    def _committed(self) -> None:
         self.seen.committed()
+        self.shapes.committed()
+
+    def _rolled_back(self) -> None:
+        self.seen.rolled_back()
+        self.shapes.rolled_back()
 
     async def start(self) -> None:
         if self._task is None:
