@@ -103,6 +103,78 @@ def test_the_doctor_fails_production_over_plain_http(env: dict[str, str]) -> Non
     assert "LAUNCHLINK_PUBLIC_URL=https://" in output
 
 
+def _on_sqlite(env: dict[str, str]) -> bool:
+    return env["LAUNCHLINK_DATABASE_URL"].startswith("sqlite")
+
+
+def test_a_one_off_doctor_does_not_warn_of_a_worker_no_web_process_will_run(
+    env: dict[str, str],
+) -> None:
+    # `docker run image launchlink doctor` with the image's defaults: the variable is unset,
+    # so `launchlink web` (the image's command) serves only; nothing to fix.
+    code, output = invoke(env, "doctor")
+    assert code == 0, output
+    finding = _lines(output)["process model"]
+    assert finding.startswith("ok: ")
+    if _on_sqlite(env):
+        assert "embedded: `launchlink serve` runs the web app and fulfilment" in finding
+    else:
+        assert "`launchlink web` serves requests only and `launchlink worker` runs" in finding
+        assert "`launchlink serve` would run them in every web process" in finding
+
+
+def test_the_doctor_warns_when_web_processes_are_told_to_run_a_worker_on_a_shared_database(
+    env: dict[str, str],
+) -> None:
+    code, output = invoke({**env, "LAUNCHLINK_EMBEDDED_WORKER": "true"}, "doctor", "--for", "web")
+    assert code == 0, output
+    finding = _lines(output)["process model (web)"]
+    if _on_sqlite(env):
+        # One host, one file: a worker in the web process is the embedded shape.
+        assert finding.startswith("ok: LAUNCHLINK_EMBEDDED_WORKER=true: each web process")
+    else:
+        assert finding.startswith("warn: LAUNCHLINK_EMBEDDED_WORKER=true: every `launchlink web`")
+        assert "-> unset LAUNCHLINK_EMBEDDED_WORKER" in finding
+        assert "run `launchlink worker` processes" in finding
+
+
+def test_the_doctor_for_web_says_a_worker_must_run_beside_it(env: dict[str, str]) -> None:
+    code, output = invoke(env, "doctor", "--for", "web")
+    assert code == 0, output
+    finding = _lines(output)["process model (web)"]
+    assert finding.startswith("ok: `launchlink web` serves requests only")
+    assert "need at least one `launchlink worker` running" in finding
+
+
+def test_the_doctor_warns_that_serve_without_its_worker_fulfils_nothing_alone(
+    env: dict[str, str],
+) -> None:
+    code, output = invoke(
+        {**env, "LAUNCHLINK_EMBEDDED_WORKER": "false"}, "doctor", "--for", "serve"
+    )
+    assert code == 0, output
+    finding = _lines(output)["process model (serve)"]
+    assert finding.startswith("warn: LAUNCHLINK_EMBEDDED_WORKER=false: `launchlink serve`")
+    assert "-> run `launchlink worker` beside it, or unset LAUNCHLINK_EMBEDDED_WORKER" in finding
+
+
+def test_the_doctor_for_a_worker_ignores_the_embedded_worker_setting(env: dict[str, str]) -> None:
+    code, output = invoke(
+        {**env, "LAUNCHLINK_EMBEDDED_WORKER": "true"}, "doctor", "--for", "worker"
+    )
+    assert code == 0, output
+    finding = _lines(output)["process model (worker)"]
+    assert finding.startswith("ok: `launchlink worker` runs fulfilment, outbox delivery")
+    assert "LAUNCHLINK_EMBEDDED_WORKER does not apply to it" in finding
+
+
+def test_the_doctor_refuses_a_process_it_does_not_know(env: dict[str, str]) -> None:
+    code, output = invoke(env, "doctor", "--for", "migrate")
+    assert code == 2
+    assert "Invalid value for '--for'" in output
+    assert "'migrate' is not one of 'serve'," in output
+
+
 def test_workspaces_are_listed_one_per_line_when_piped(env: dict[str, str]) -> None:
     for name in ("Zephyr Sound", "Acme Records"):
         code, made = invoke(env, "create-workspace", "--name", name)

@@ -282,10 +282,10 @@ JUNK: dict[str, str] = {
 def _field_names() -> set[str]:
     """Every field name a dashboard form reads (the form models' fields, and the names the
     templates post), so junk reaches every parser."""
-    from launchlink.dashboard import design, forms, release, settings_pages
+    from launchlink.dashboard import design, forms, messaging, release, settings_pages
 
     names = {"csrf", "email", "password", "name", "role", "paste", "slug", "csv", "enabled"}
-    for module in (forms, design, release, settings_pages):
+    for module in (forms, design, release, settings_pages, messaging):
         for value in vars(module).values():
             fields = getattr(value, "model_fields", None)
             if isinstance(fields, dict):

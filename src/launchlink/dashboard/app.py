@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from launchlink.context import AppContext
 from launchlink.dashboard.design import router as design_router
 from launchlink.dashboard.kit import PREFIX, DashboardKit, NeedsLogin
+from launchlink.dashboard.messaging import router as messaging_router
 from launchlink.dashboard.pages import router
 from launchlink.dashboard.release import router as release_router
 from launchlink.dashboard.settings_pages import router as settings_router
@@ -95,6 +96,7 @@ def create_dashboard(
     app.include_router(settings_router)
     app.include_router(design_router)
     app.include_router(release_router)
+    app.include_router(messaging_router)
     return app
 
 

@@ -11,7 +11,16 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from launchlink.models import ConsentRecord, ConsentText, Fan, Link, Presave, Release
+from launchlink.models import (
+    Announcement,
+    ConsentRecord,
+    ConsentText,
+    Fan,
+    Link,
+    Message,
+    Presave,
+    Release,
+)
 from launchlink.models.presave import PendingContact
 
 Consent = Literal["", "any", "email", "sms", "none"]
@@ -219,3 +228,97 @@ class DashboardRepository:
             .order_by(Presave.service)
         )
         return list(result.scalars())
+
+    # -- messaging pages -------------------------------------------------------------------
+
+    async def message_tallies(
+        self,
+        workspace_id: UUID,
+        *,
+        announcement_id: UUID | None = None,
+        release_id: UUID | None = None,
+    ) -> list[MessageTally]:
+        """Messages by channel, kind, state, bounce and whether a wait was imposed on them
+        (quiet hours, a pause), for one announcement or one release."""
+        m = Message
+        query = select(
+            m.channel, m.kind, m.state, m.bounce, m.deferred.is_not(None), func.count()
+        ).where(m.workspace_id == workspace_id)
+        if announcement_id is not None:
+            query = query.where(m.announcement_id == announcement_id)
+        if release_id is not None:
+            query = query.where(m.release_id == release_id)
+        rows = await self.session.execute(
+            query.group_by(m.channel, m.kind, m.state, m.bounce, m.deferred.is_not(None))
+        )
+        return [
+            MessageTally(
+                channel=str(r[0]),
+                kind=str(r[1]),
+                state=str(r[2]),
+                bounce=r[3],
+                deferred=bool(r[4]),
+                count=int(r[5]),
+            )
+            for r in rows
+        ]
+
+    async def planned_instants(self, release_id: UUID) -> list[PlannedInstant]:
+        """The release's messages by kind, channel and the time zone of their pre-save,
+        with the planned instant (earliest, latest) and how many of them are in each
+        state."""
+        m, p = Message, Presave
+        zone = func.coalesce(p.time_zone, "")
+        rows = await self.session.execute(
+            select(
+                m.kind, m.channel, zone, m.state, func.min(m.send_at), func.max(m.send_at),
+                func.count(),
+            )
+            .select_from(m)
+            .outerjoin(p, p.id == m.presave_id)
+            .where(m.release_id == release_id)
+            .group_by(m.kind, m.channel, zone, m.state)
+        )  # fmt: skip
+        return [
+            PlannedInstant(
+                kind=str(r[0]),
+                channel=str(r[1]),
+                time_zone=str(r[2]) or None,
+                state=str(r[3]),
+                first=r[4],
+                last=r[5],
+                count=int(r[6]),
+            )
+            for r in rows
+        ]
+
+    async def announcements(self, workspace_id: UUID, *, limit: int) -> list[Announcement]:
+        result = await self.session.execute(
+            select(Announcement)
+            .where(Announcement.workspace_id == workspace_id)
+            .order_by(Announcement.created_at.desc(), Announcement.id.desc())
+            .limit(limit)
+        )
+        return list(result.scalars())
+
+
+@dataclass(frozen=True)
+class MessageTally:
+    channel: str
+    kind: str
+    state: str
+    bounce: str | None
+    deferred: bool
+    """A wait was put on it (quiet hours in the fan's zone, a pause): ``deferred`` set."""
+    count: int
+
+
+@dataclass(frozen=True)
+class PlannedInstant:
+    kind: str
+    channel: str
+    time_zone: str | None
+    state: str
+    first: datetime
+    last: datetime
+    count: int

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from launchlink.config import Settings, load_settings
+from launchlink.ops.doctor import Process
 from launchlink.ops.metrics import MULTIPROC_ENV
 
 console = Console()
@@ -114,9 +115,18 @@ def prepare_worker(
         start_http_server(metrics_port, addr=metrics_host)
 
 
-def doctor() -> None:
-    """Check configuration, database, migrations, Redis, keys, mail and services; say what
-    to fix. Exits 1 when something will not work."""
+def doctor(
+    process: Annotated[
+        Process | None,
+        typer.Option(
+            "--for",
+            help="The command this configuration runs (serve, web or worker): the process "
+            "model is judged for it. Without it, for every command.",
+        ),
+    ] = None,
+) -> None:
+    """Check configuration, process model, database, migrations, Redis, keys, mail and
+    services; say what to fix. Exits 1 when something will not work."""
     from launchlink.ops.doctor import run_checks
 
     try:
@@ -124,7 +134,7 @@ def doctor() -> None:
     except Exception as error:  # pydantic's ValidationError names the variable
         errors.print(f"[bold red]configuration does not load:[/]\n{error}")
         raise typer.Exit(1) from None
-    findings = asyncio.run(run_checks(settings))
+    findings = asyncio.run(run_checks(settings, process=process))
     marks = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[bold red]FAIL[/]"}
     if console.is_terminal:
         table = Table("check", "", "finding", "what to do")

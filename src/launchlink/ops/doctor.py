@@ -12,6 +12,7 @@ import base64
 import binascii
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -35,8 +36,18 @@ class Finding:
 Check = Callable[[Settings], Awaitable[list[Finding]]]
 
 
-async def run_checks(settings: Settings) -> list[Finding]:
-    findings: list[Finding] = []
+class Process(StrEnum):
+    """The long-running commands a configuration can be for (``doctor --for``)."""
+
+    SERVE = "serve"
+    WEB = "web"
+    WORKER = "worker"
+
+
+async def run_checks(settings: Settings, *, process: Process | None = None) -> list[Finding]:
+    """Every check; ``process`` is the command this configuration is meant for (None: the
+    doctor runs as a one-off, e.g. ``docker run image launchlink doctor``)."""
+    findings: list[Finding] = [_process_model(settings, process)]
     for check in CHECKS:
         try:
             findings.extend(await check(settings))
@@ -97,18 +108,89 @@ async def _configuration(settings: Settings) -> list[Finding]:
                         f"set {name} explicitly and identically on every host",
                     )
                 )
-    if not settings.is_sqlite and settings.embedded_worker:
-        found.append(
-            Finding(
-                "configuration",
-                "warn",
-                "every web process also runs a fulfilment worker",
-                "set LAUNCHLINK_EMBEDDED_WORKER=false and run `launchlink worker` processes",
-            )
-        )
     if not found:
         found.append(Finding("configuration", "ok", f"{settings.environment} at {url.geturl()}"))
     return found
+
+
+_WORKER_PARTS = "fulfilment, outbox delivery, fans' messages and analytics enrichment"
+
+
+def _process_model(settings: Settings, process: Process | None) -> Finding:
+    """What runs where under this configuration, for the command it is meant for.
+
+    ``LAUNCHLINK_EMBEDDED_WORKER`` is read by web processes only, and ``launchlink web``
+    turns it off unless it is set: the same unset variable means "worker inside" for
+    ``serve`` and "no worker" for ``web``, and nothing for ``worker`` or a one-off command
+    (``migrate``, this doctor). So the finding names the command, and whether the variable
+    was set decides what ``web`` does.
+    """
+    explicit = "embedded_worker" in settings.model_fields_set
+    shared = not settings.is_sqlite
+    area = f"process model ({process.value})" if process else "process model"
+    if process is Process.WORKER:
+        return Finding(
+            area,
+            "ok",
+            f"`launchlink worker` runs {_WORKER_PARTS}; LAUNCHLINK_EMBEDDED_WORKER does not "
+            "apply to it",
+        )
+    if process is Process.WEB or (process is None and (shared or explicit)):
+        inside = settings.embedded_worker if explicit else False
+        if inside and shared:
+            return Finding(
+                area,
+                "warn",
+                "LAUNCHLINK_EMBEDDED_WORKER=true: every `launchlink web` (and `serve`) "
+                f"process also runs {_WORKER_PARTS}, beside its requests",
+                "unset LAUNCHLINK_EMBEDDED_WORKER (`launchlink web` then serves only) and run "
+                "`launchlink worker` processes",
+            )
+        if inside:
+            return Finding(
+                area,
+                "ok",
+                f"LAUNCHLINK_EMBEDDED_WORKER=true: each web process also runs {_WORKER_PARTS}",
+            )
+        if process is Process.WEB:
+            return Finding(
+                area,
+                "ok",
+                f"`launchlink web` serves requests only: {_WORKER_PARTS} need at least one "
+                "`launchlink worker` running",
+            )
+        return Finding(
+            area,
+            "ok",
+            f"`launchlink web` serves requests only and `launchlink worker` runs {_WORKER_PARTS}"
+            + (
+                "; `launchlink serve` would run them in every web process"
+                if not explicit
+                else "; `launchlink serve` too serves only (LAUNCHLINK_EMBEDDED_WORKER=false)"
+            ),
+        )
+    # `serve`, or a one-off command on SQLite with the variable unset: the embedded shape.
+    command = "`launchlink serve`"
+    if not settings.embedded_worker:
+        return Finding(
+            area,
+            "warn",
+            f"LAUNCHLINK_EMBEDDED_WORKER=false: {command} serves requests only; pre-saves are "
+            "fulfilled and emails sent only while a `launchlink worker` runs",
+            "run `launchlink worker` beside it, or unset LAUNCHLINK_EMBEDDED_WORKER",
+        )
+    if shared:
+        return Finding(
+            area,
+            "ok",
+            f"{command} runs {_WORKER_PARTS} in each of its web processes (`--workers N`); "
+            "on several hosts run `launchlink web` and `launchlink worker` instead",
+        )
+    return Finding(
+        area,
+        "ok",
+        f"embedded: {command} runs the web app and {_WORKER_PARTS} in one process on SQLite",
+    )
 
 
 async def _database(settings: Settings) -> list[Finding]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -19,6 +20,16 @@ def _when(value: datetime | None) -> str:
     if value is None:
         return "—"
     return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _local(value: datetime | None, zone: str) -> str:
+    """The instant on the clocks of ``zone`` (an unknown zone: the instant in UTC)."""
+    if value is None:
+        return "—"
+    try:
+        return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M ") + zone
+    except (ZoneInfoNotFoundError, ValueError):
+        return _when(value)
 
 
 @cache
@@ -33,6 +44,7 @@ def environment() -> Environment:
     )
     env.globals["static"] = static_url
     env.filters["when"] = _when
+    env.filters["local"] = _local
     return env
 
 
