@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import statistics
@@ -133,13 +134,18 @@ async def bench_ingest(database: Database, count: int, batch: int) -> dict[str, 
     # The workers' shape ids too; absent before migration 0026 (the A/B runs old code).
     shape_ids = service.ShapeIds() if hasattr(service, "ShapeIds") else None
     extra: dict[str, Any] = {} if shape_ids is None else {"shapes": shape_ids}
+    try:  # the collector's pause per batch; absent before it too
+        from launchlink.kit.gcpause import collection_paused as paused
+    except ImportError:
+        paused = contextlib.nullcontext  # type: ignore[assignment]
     for index, start in enumerate(range(0, len(events), batch)):
         part = events[start : start + batch]
-        began, began_cpu = time.perf_counter(), time.process_time()
-        result = ingest.run(part, BatchSalts(salts, now))
-        enriched, enriched_cpu = time.perf_counter(), time.process_time()
-        async with database.transaction(write_lock=True) as session:
-            await service.store(session, result.rows, result.returns, seen=seen, **extra)
+        with paused():  # as the workers' drain does
+            began, began_cpu = time.perf_counter(), time.process_time()
+            result = ingest.run(part, BatchSalts(salts, now))
+            enriched, enriched_cpu = time.perf_counter(), time.process_time()
+            async with database.transaction(write_lock=True) as session:
+                await service.store(session, result.rows, result.returns, seen=seen, **extra)
         seen.committed()
         if shape_ids is not None:
             shape_ids.committed()

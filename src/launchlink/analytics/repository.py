@@ -170,10 +170,12 @@ class AnalyticsRepository:
                 ],
             )  # fmt: skip
             return
-        uuid = self._sqlite_uuid
-        time = _sqlite_time
+        # A batch has a few ids, each converted once; the dict first (a method call per
+        # value cost more than the conversion), the method when it misses.
+        hexes, uuid, time = self._hexes.get, self._sqlite_uuid, _sqlite_time
         values = [
-            (time(row["ts"]), uuid(row["workspace_id"]), uuid(row["link_id"]), *middle(row),
+            (time(row["ts"]), hexes(row["workspace_id"]) or uuid(row["workspace_id"]),
+             hexes(row["link_id"]) or uuid(row["link_id"]), *middle(row),
              1 if row["automatic"] else 0, *end(row),
              shape_ids[(row["shape"], row["classifier_version"])])
             for row in rows
