@@ -100,8 +100,17 @@ async def handle_inbound(
         return InboundReply(intent, len(fans), HELP_TEXT)
     if intent is Intent.opt_out:
         for fan in fans:
+            # STOP is everything at once: the reminder-only consents of every release too
+            # (withdraw_reminders writes their ledger rows).
+            reminders = await PresaveRepository(session).withdraw_reminders(
+                fan.id, email=True, sms=True, now=now, why="sms: " + body[:100]
+            )
             withdrawn = []
-            if fan.sms_consent_at is not None or fan.sms_confirmed_at is not None:
+            # A confirmed number without marketing consent was confirmed for a reminder:
+            # its withdrawal is the sms_reminder row, not an "sms" one.
+            if fan.sms_consent_at is not None or (
+                fan.sms_confirmed_at is not None and ConsentKind.sms_reminder not in reminders
+            ):
                 withdrawn.append(ConsentKind.sms)
             if fan.email_consent_at is not None:
                 withdrawn.append(ConsentKind.email)
@@ -127,13 +136,19 @@ async def handle_inbound(
         )
         return InboundReply(intent, len(fans), STOPPED_TEXT)
     for fan in fans:
-        fan.sms_consent_at = fan.sms_consent_at or now
+        # A YES to the opt-in text confirms the number; it is not marketing consent when
+        # the fan asked for a release's texts only (a START after a STOP re-subscribes).
+        reminder_only = fan.sms_consent_at is None and await PresaveRepository(
+            session
+        ).has_sms_reminder(fan.id)
+        if not reminder_only:
+            fan.sms_consent_at = fan.sms_consent_at or now
         fan.sms_confirmed_at = now
         await PresaveRepository(session).add(
             ConsentRecord(
                 workspace_id=fan.workspace_id,
                 fan_id=fan.id,
-                kind=ConsentKind.sms,
+                kind=ConsentKind.sms_reminder if reminder_only else ConsentKind.sms,
                 granted=True,
                 user_agent="sms: " + body[:100],
                 at=now,
