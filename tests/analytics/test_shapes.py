@@ -16,6 +16,7 @@ from typing import Any
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection
 
@@ -53,7 +54,9 @@ async def test_the_upgrade_moves_wide_rows_onto_shapes_and_the_ingest_reuses_the
     empty_database_url: str,  # noqa: F811
 ) -> None:
     config = alembic_config(empty_database_url)
-    await asyncio.to_thread(command.upgrade, config, "0022")
+    before = ScriptDirectory.from_config(config).get_revision("0026").down_revision
+    assert isinstance(before, str)
+    await asyncio.to_thread(command.upgrade, config, before)
     link, workspace = uuid.uuid4(), uuid.uuid4()
     old = [
         _wide(visitor_hash="a" * 32),
@@ -116,9 +119,9 @@ async def test_the_upgrade_moves_wide_rows_onto_shapes_and_the_ingest_reuses_the
             ]
         # Every reader's row is what the wide table held, ids kept.
         assert [row["id"] for row in moved] == [1, 2, 3, 4]
-        for before, after in zip(old, moved, strict=True):
+        for written, after in zip(old, moved, strict=True):
             assert {name: after[name] for name in _WIDE if name != "ts"} == {
-                **{name: before[name] for name in _WIDE if name != "ts"},
+                **{name: written[name] for name in _WIDE if name != "ts"},
                 "workspace_id": workspace,
                 "link_id": link,
             }
@@ -146,7 +149,7 @@ async def test_the_upgrade_moves_wide_rows_onto_shapes_and_the_ingest_reuses_the
         await database.dispose()
 
     # And back: the wide rows as they were (the event written since included).
-    await asyncio.to_thread(command.downgrade, config, "0022")
+    await asyncio.to_thread(command.downgrade, config, before)
     engine = create_engine(empty_database_url.replace("+aiosqlite", ""))
     with engine.connect() as connection:
         back = [
