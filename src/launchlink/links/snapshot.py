@@ -123,6 +123,9 @@ class LinkSnapshot:
     """The operator's look for the fan pages (defaults until one is saved)."""
     artist_pages: tuple[ArtistPage, ...] = ()
     """The artists' profiles on the services we know their ids on."""
+    artwork_side: int | None = None
+    """Pixels per side of ``artwork_url`` when it is artwork we stored (squared, resized,
+    JPEG: design/artwork.py); None for the release's own, whose size we do not know."""
 
     def destination(self, service: str) -> DestinationView | None:
         for destination in self.destinations:
