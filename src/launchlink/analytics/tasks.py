@@ -25,7 +25,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 
 from launchlink.analytics import service, shipping
 from launchlink.analytics.capture import AnalyticsCapture, Captured
@@ -150,7 +151,7 @@ class AnalyticsFlusher:
     async def _write(self, batch: list[Captured]) -> int:
         began = time.perf_counter()
         now = self.clock.now()
-        days = sorted(self.ingest.days_of(batch))
+        days = sorted(_days_of(batch, self.ingest))
         salts = BatchSalts(dict(await self._salts_for(days, now)), now)
         if self.ship:
             payloads: list[tuple[bytes, int]] = []
@@ -188,6 +189,23 @@ class AnalyticsFlusher:
         # Salts and retention are the workers' (or the embedded process's) business.
         if self.drain is not None:
             await self.drain.housekeeping()
+
+
+_TS = itemgetter(1)
+
+
+def _days_of(batch: list[Captured], ingest: VisitIngest) -> set[date]:
+    """The UTC days a batch covers: a flush is nearly always within one day, and then the
+    first and last times (``min``/``max``, loops in C) say so without a date per event —
+    that cost the redirect's event loop a third of a microsecond per captured event."""
+    if not batch:
+        return set()
+    try:
+        first, last = min(map(_TS, batch)), max(map(_TS, batch))
+        low, high = first.astimezone(UTC).date(), last.astimezone(UTC).date()
+    except TypeError:  # a naive time among aware ones (the anonymise step drops it)
+        return ingest.days_of(batch)
+    return {low} if low == high else ingest.days_of(batch)
 
 
 class InboxDrain:
