@@ -37,12 +37,12 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from uuid import UUID
 
 import httpx
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 
 sys.path.insert(0, str(Path(__file__).parent))
 from analytics import build_rollups, drop, scratch_url
@@ -73,6 +73,7 @@ async def run(
     only: list[str],
     *,
     build: bool = True,
+    fans: int = 0,
 ) -> None:
     app = create_app(
         Settings(database_url=url, var_dir=Path(tmp, "var"), public_url=BASE, environment="test")
@@ -82,6 +83,8 @@ async def run(
             base = await _sign_up(c)
             workspace_id = base.rsplit("/", 1)[1]
             link_ids = await _fill(app.context.database, workspace_id, campaigns)
+            if fans:
+                await _fans(app.context.database, workspace_id, link_ids, fans)
             if events:
                 await _rollups(app.context.database, workspace_id, link_ids, events)
         else:
@@ -242,6 +245,61 @@ async def _log_in(c: httpx.AsyncClient) -> str:
     return workspace.group(1)
 
 
+async def _fans(database: Database, workspace_id: str, link_ids: list[UUID], count: int) -> None:
+    """``count`` fans as the pre-save page leaves them, spread over the campaigns: a
+    pre-save each, a consent record for the service and, for every second fan, one for
+    email under the workspace's consent text (ORM bulk inserts, 5,000 rows a statement)."""
+    from sqlalchemy import insert
+
+    from launchlink.kit.ids import uuid7
+    from launchlink.models import ConsentRecord, ConsentText, Fan, Link, Presave
+    from launchlink.models.presave import ConsentKind, PresaveState, ServiceMode
+
+    started = time.perf_counter()
+    workspace = UUID(workspace_id)
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    async with database.transaction() as session:
+        releases = dict(
+            (await session.execute(select(Link.id, Link.release_id).where(Link.id.in_(link_ids))))
+            .tuples()
+            .all()
+        )
+        text_row = ConsentText(
+            workspace_id=workspace, kind=ConsentKind.email, version=1, text="News by email"
+        )
+        session.add(text_row)
+        await session.flush()
+        for chunk in range(0, count, 5000):
+            fans, presaves, consents = [], [], []
+            for n in range(chunk, min(count, chunk + 5000)):
+                fan_id, presave_id, link_id = uuid7(), uuid7(), link_ids[n % len(link_ids)]
+                fans.append({
+                    "id": fan_id, "workspace_id": workspace, "email": f"fan{n}@example.com",
+                    "country": "GB", "email_consent_at": at if n % 2 == 0 else None,
+                })  # fmt: skip
+                presaves.append({
+                    "id": presave_id, "workspace_id": workspace, "link_id": link_id,
+                    "release_id": releases[link_id], "fan_id": fan_id, "service": "spotify",
+                    "mode": ServiceMode.direct_save, "state": PresaveState.waiting,
+                    "time_zone": "Europe/London", "due_at": at,
+                })  # fmt: skip
+                consents.append({
+                    "id": uuid7(), "workspace_id": workspace, "fan_id": fan_id,
+                    "presave_id": presave_id, "kind": ConsentKind.connect_service,
+                    "service": "spotify", "at": at,
+                })  # fmt: skip
+                if n % 2 == 0:
+                    consents.append({
+                        "id": uuid7(), "workspace_id": workspace, "fan_id": fan_id,
+                        "presave_id": presave_id, "kind": ConsentKind.email,
+                        "consent_text_id": text_row.id, "at": at,
+                    })  # fmt: skip
+            await session.execute(insert(Fan), fans)
+            await session.execute(insert(Presave), presaves)
+            await session.execute(insert(ConsentRecord), consents)
+    print(f"{count} fans in {time.perf_counter() - started:.0f} s")
+
+
 async def _rollups(
     database: Database, workspace_id: str, link_ids: list[UUID], events: int
 ) -> None:
@@ -321,6 +379,7 @@ def main() -> None:
     parser.add_argument("--campaigns", type=int, default=100)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--fans", type=int, default=0, help="fans with a pre-save each")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--pages", default="", help="comma-separated page names (default all)")
     parser.add_argument("--keep", help="build into DIR and keep it (for --reuse)")
@@ -338,7 +397,9 @@ def main() -> None:
         Path(args.keep).mkdir(parents=True, exist_ok=True)
         url, name = scratch_url(args.database, Path(args.keep))
         upgrade_to_head(url)
-        asyncio.run(run(args.keep, url, args.campaigns, args.events, args.requests, only))
+        asyncio.run(
+            run(args.keep, url, args.campaigns, args.events, args.requests, only, fans=args.fans)
+        )
         kept = {"url": url, "name": name, "campaigns": args.campaigns, "events": args.events}
         Path(args.keep, "bench.json").write_text(json.dumps(kept))
         print(f"kept in {args.keep}" + (f' (drop it: DROP DATABASE "{name}")' if name else ""))
@@ -347,7 +408,9 @@ def main() -> None:
         url, name = scratch_url(args.database, Path(tmp))
         try:
             upgrade_to_head(url)  # outside the event loop: Alembic runs its own
-            asyncio.run(run(tmp, url, args.campaigns, args.events, args.requests, only))
+            asyncio.run(
+                run(tmp, url, args.campaigns, args.events, args.requests, only, fans=args.fans)
+            )
         finally:
             drop(name)
 
