@@ -265,11 +265,8 @@ async def _fans(database: Database, workspace_id: str, link_ids: list[UUID], cou
     workspace = UUID(workspace_id)
     at = datetime(2026, 11, 1, tzinfo=UTC)
     async with database.transaction() as session:
-        releases = dict(
-            (await session.execute(select(Link.id, Link.release_id).where(Link.id.in_(link_ids))))
-            .tuples()
-            .all()
-        )
+        rows = await session.execute(select(Link.id, Link.release_id).where(Link.id.in_(link_ids)))
+        releases = {link_id: release_id for link_id, release_id in rows}
         text_row = ConsentText(
             workspace_id=workspace, kind=ConsentKind.email, version=1, text="News by email"
         )
