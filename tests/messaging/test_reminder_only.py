@@ -45,6 +45,9 @@ async def test_a_reminder_only_number_gets_its_release_text_but_no_announcement(
     async with db.transaction() as session:
         assert await planner.plan_release(session, world.release_id, now=clock.now()) == 1
     assert (await delivery.run_round(MessageChannel.sms)).sent == 1
+    [opt_in] = rig.sim.messages.values()
+    assert "reply YES to get texts about Tidewater." in opt_in.body
+    assert "future releases" not in opt_in.body
     await rig.deliver()
     rig.sim.inbound(from_=NY_PHONE, to="+15005550006", body="YES")
     await rig.deliver()
