@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from launchlink.app import Application
 from launchlink.kit.clock import FrozenClock
-from launchlink.models import AuditEntry
+from launchlink.models import AuditEntry, Fan
 from launchlink.models.accounts import Role
 from launchlink.models.messaging import MessageChannel, WorkspaceMessaging
 from tests.dashboard.conftest import Browser, seed_fan
@@ -320,3 +320,67 @@ async def test_the_campaign_page_links_its_message_plan(world: World) -> None:
     assert plan.status_code == 200
     assert 'id="plan"' in plan.text
     assert 'id="plan-counts"' in plan.text
+
+
+async def test_the_base_language_is_an_admin_setting_with_a_field_error(
+    world: World, sim_app: Application
+) -> None:
+    editor, admin = world.people[Role.editor], world.people[Role.admin]
+    url = f"{PREFIX}/w/{world.a}/general"
+    page = await editor.get(url)
+    assert page.status_code == 200
+    assert 'id="base-language">English<' in page.text
+    assert 'name="base_language"' not in page.text
+    assert (await editor.post(url, {"base_language": "de"})).status_code == 403
+    await admin.get(url)
+    unknown = await admin.post(url, {"base_language": "ja"})
+    assert unknown.status_code == 422
+    assert 'id="e-base_language"' in unknown.text
+    assert "not a language we have pages in" in unknown.text
+    saved = await admin.post(url, {"base_language": "de"})
+    assert saved.status_code == 303
+    page = await admin.get(saved.headers["location"])
+    assert 'id="base-language">Deutsch<' in page.text
+    assert "workspace.base_language_changed" in await _audit_actions(sim_app, world.a)
+
+
+async def test_fans_in_a_language_we_lack_get_the_base_language_on_pages_and_in_messages(
+    world: World, sim_app: Application, clock: FrozenClock
+) -> None:
+    client = world.owner.client
+    before = await client.get("/in-a", headers={"accept-language": "ja"})
+    assert '<html lang="en">' in before.text  # cached before the change: dropped by it
+    await world.owner.get(f"{PREFIX}/w/{world.a}/general")
+    saved = await world.owner.post(f"{PREFIX}/w/{world.a}/general", {"base_language": "de"})
+    assert saved.status_code == 303
+    page = await client.get("/in-a", headers={"accept-language": "ja"})
+    assert '<html lang="de">' in page.text
+    french = await client.get("/in-a", headers={"accept-language": "fr"})
+    assert '<html lang="fr">' in french.text
+    # Another workspace keeps its own base language.
+    other = await client.get("/in-b", headers={"accept-language": "ja"})
+    assert '<html lang="en">' in other.text
+
+    japanese = await seed_fan(sim_app, world.link_a, email="ja@example.com", email_consent=True)
+    french_fan = await seed_fan(sim_app, world.link_a, email="fr@example.com", email_consent=True)
+    async with sim_app.context.database.transaction() as session:
+        for fan_id, language in ((japanese, "ja"), (french_fan, "fr")):
+            fan = await session.get(Fan, fan_id)
+            assert fan is not None
+            fan.language = language
+    editor = world.people[Role.editor]
+    await editor.get(_m(world, "/announcements"))
+    sent = await editor.post(
+        _m(world, "/announcements"),
+        {"link_id": str(world.link_a), "body": "Neue Termine!", "channel_email": "1"},
+    )
+    assert sent.status_code == 303
+    with smtp_sink() as sink:
+        delivery = make_delivery(
+            sim_app.context.database, clock,
+            {MessageChannel.email: email_channel(sink, None, clock)},
+        )  # fmt: skip
+        assert (await delivery.run_round(MessageChannel.email)).sent == 2
+        subjects = {str(m["To"]): str(m["Subject"]) for m in sink.messages()}
+    assert subjects["ja@example.com"].endswith(": Neuigkeiten")  # the German wording
+    assert "Neuigkeiten" not in subjects["fr@example.com"]  # a language we have: French

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from launchlink.accounts import audit
+from launchlink.accounts import service as accounts
 from launchlink.dashboard import campaigns, messages
 from launchlink.dashboard.forms import Optional
 from launchlink.dashboard.kit import (
@@ -697,22 +698,23 @@ async def announcements_page(
 async def _announcement_previews(
     session: AsyncSession, m: Member, data: AnnouncementForm, public_url: str
 ) -> dict[str, Rendered]:
-    """What fans will read, per channel: the workspace's announcement wording in English
-    with the text written here (each fan gets their own language's wording)."""
+    """What fans will read, per channel: the workspace's announcement wording in its base
+    language with the text written here (each fan gets their own language's wording)."""
     found = await campaigns.campaign(
         session, m.workspace.id, data.link_id, public_base_url=public_url
     )
     own = await manage.list_templates(session, m.workspace.id)
+    language = (await accounts.get_workspace(session, m.workspace.id)).base_language
     shown: dict[str, Rendered] = {}
     for channel in data.channels:
-        wording = messages.wording(own, MessageKind.announcement, channel, "en")
+        wording = messages.wording(own, MessageKind.announcement, channel, language)
         variables = {**SAMPLE, "body": data.body, "title": found.release.title,
                      "listen_url": found.url}  # fmt: skip
         try:
             shown[channel.value] = render(wording.template, variables)
         except InvalidTemplate:
             shown[channel.value] = render(
-                default_template(MessageKind.announcement, channel, "en"), variables
+                default_template(MessageKind.announcement, channel, language), variables
             )
     return shown
 

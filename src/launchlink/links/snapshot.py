@@ -123,6 +123,8 @@ class LinkSnapshot:
     """The operator's look for the fan pages (defaults until one is saved)."""
     artist_pages: tuple[ArtistPage, ...] = ()
     """The artists' profiles on the services we know their ids on."""
+    base_language: str = "en"
+    """The workspace's language for visitors whose language we have no translation in."""
 
     def destination(self, service: str) -> DestinationView | None:
         for destination in self.destinations:

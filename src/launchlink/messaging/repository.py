@@ -30,6 +30,7 @@ from launchlink.models import (
     Presave,
     Release,
     ReleaseArtist,
+    Workspace,
 )
 from launchlink.models.messaging import (
     Announcement,
@@ -419,6 +420,16 @@ class MessagingRepository:
 
     async def identity(self, workspace_id: UUID) -> WorkspaceMessaging | None:
         return await self.session.get(WorkspaceMessaging, workspace_id)
+
+    async def base_languages(self, workspace_ids: Iterable[UUID]) -> dict[UUID, str]:
+        """Each workspace's language for fans whose language it has no wording in."""
+        wanted = list(set(workspace_ids))
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(Workspace.id, Workspace.base_language).where(Workspace.id.in_(wanted))
+        )
+        return {row[0]: str(row[1]) for row in rows}
 
     async def identities(self, workspace_ids: Iterable[UUID]) -> dict[UUID, WorkspaceMessaging]:
         wanted = list(set(workspace_ids))
