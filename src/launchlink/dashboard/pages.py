@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from launchlink.accounts import audit, people
-from launchlink.accounts.errors import InvalidCredentials
+from launchlink.accounts.errors import InvalidCredentials, SignUpClosed
 from launchlink.analytics import queries
 from launchlink.analytics.exports import MEDIA_TYPES, ExportFormat, export_stream
 from launchlink.autofill.sources import LookupSources, get_lookup_sources
@@ -214,6 +214,9 @@ async def signup(request: Request, form: CsrfForm, kit: Kit, clock: CurrentClock
     database = _context(request).database
     async with database.transaction(write_lock=True) as session:
         fresh = await people.is_fresh_instance(session)
+        if not (fresh or kit.open_sign_up):
+            # Closed whatever was typed: the same refusal for a valid and an invalid form.
+            raise SignUpClosed()
         if result.data is not None:
             try:
                 user, workspace = await people.sign_up(
