@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from launchlink.app import Application
 from launchlink.kit.clock import FrozenClock
-from launchlink.models import AuditEntry, Fan
+from launchlink.messaging import planner
+from launchlink.models import AuditEntry, Fan, Link, Presave
 from launchlink.models.accounts import Role
 from launchlink.models.messaging import MessageChannel, WorkspaceMessaging
 from tests.dashboard.conftest import Browser, seed_fan
@@ -318,8 +319,55 @@ async def test_the_campaign_page_links_its_message_plan(world: World) -> None:
     assert 'id="messages-link"' in campaign.text
     plan = await viewer.get(f"{PREFIX}/w/{world.a}/campaigns/{world.link_a}/messages")
     assert plan.status_code == 200
-    assert 'id="plan"' in plan.text
-    assert 'id="plan-counts"' in plan.text
+    assert "No message is planned for this release yet" in plan.text
+
+
+async def test_the_message_plan_shows_each_time_zones_instants_and_counts(
+    world: World, sim_app: Application, clock: FrozenClock
+) -> None:
+    london_at = clock.now() + timedelta(days=2)
+    new_york_at = london_at + timedelta(hours=5)
+    fans = {}
+    for name, zone, due in (
+        ("ldn1", "Europe/London", london_at),
+        ("ldn2", "Europe/London", london_at),
+        ("nyc", "America/New_York", new_york_at),
+    ):
+        fans[name] = await seed_fan(
+            sim_app, world.link_a, email=f"{name}@example.com", email_consent=True
+        )
+        async with sim_app.context.database.transaction() as session:
+            presave = (
+                await session.execute(select(Presave).where(Presave.fan_id == fans[name]))
+            ).scalar_one()
+            presave.time_zone, presave.due_at = zone, due
+    async with sim_app.context.database.transaction() as session:
+        link = await session.get(Link, world.link_a)
+        assert link is not None
+        assert await planner.plan_release(session, link.release_id, now=clock.now()) == 6
+    page = await world.people[Role.viewer].get(
+        f"{PREFIX}/w/{world.a}/campaigns/{world.link_a}/messages"
+    )
+    rows = [
+        re.sub(r"<[^>]+>", "|", row)
+        for row in re.findall(r"<tr><td>(?:countdown|release day).*?</tr>", page.text, re.S)
+    ]
+    cells = [[c.strip() for c in row.split("|") if c.strip()] for row in rows]
+    assert cells == [
+        ["countdown", "email", "Europe/London", "2026-03-11 12:00 UTC",
+         "2026-03-11 12:00 Europe/London", "2", "2", "0", "0", "0"],
+        ["countdown", "email", "America/New_York", "2026-03-11 17:00 UTC",
+         "2026-03-11 13:00 America/New_York", "1", "1", "0", "0", "0"],
+        ["release day", "email", "Europe/London", "2026-03-12 12:00 UTC",
+         "2026-03-12 12:00 Europe/London", "2", "2", "0", "0", "0"],
+        ["release day", "email", "America/New_York", "2026-03-12 17:00 UTC",
+         "2026-03-12 13:00 America/New_York", "1", "1", "0", "0", "0"],
+    ]  # fmt: skip
+    totals = re.search(r'<tr data-kind="release_day">(.*?)</tr>', page.text, re.S)
+    assert totals is not None
+    assert re.sub(r"<[^>]+>", " ", totals.group(1)).split() == [
+        "release", "day", "3", "0", "0", "0", "0", "0", "0"
+    ]  # fmt: skip
 
 
 async def test_the_base_language_is_an_admin_setting_with_a_field_error(

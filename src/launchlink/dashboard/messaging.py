@@ -666,9 +666,7 @@ async def _announcements(
     context = _context(request)
     repository = DashboardRepository(session)
     rows = await repository.announcements(m.workspace.id, limit=messages.ANNOUNCEMENTS_SHOWN)
-    counts = {
-        row.id: await messages.announcement_counts(session, m.workspace.id, row.id) for row in rows
-    }
+    counts = await messages.counts_of_announcements(session, m.workspace.id, [r.id for r in rows])
     return page(
         request,
         "dashboard/announcements.html",
