@@ -2,7 +2,9 @@
 simulator in its own process, with a per-app rate limit R and 30 ms service latency.
 
 Prints wall time against the ideal (count / R per service), utilisation = ideal / actual
-(target >= 0.9) and peak worker memory (target < 300 MB). Not a test: run it by hand.
+(target >= 0.9), peak worker memory (target < 300 MB) and its growth with the pre-saves
+done, and CPU time per fulfilled pre-save in the workers, the simulator and PostgreSQL (the
+figure that survives a loaded machine). Not a test: run it by hand.
 
     .venv/bin/python bench/fulfilment.py --presaves 100000 --rate 100 --database sqlite
     .venv/bin/python bench/fulfilment.py --presaves 100000 --rate 100 --workers 4 \
@@ -66,6 +68,74 @@ def peak_rss_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # After the command name: state is field 3, utime 14 and stime 15 (proc(5)).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class CpuMeter:
+    """CPU seconds spent by the workers, the simulator and this database's PostgreSQL
+    backends since the run started: the figure a loaded machine does not distort much
+    (wall time and utilisation it does). Backends are found in pg_stat_activity at every
+    sample; one that ends between samples loses its last few seconds, the workers' pooled
+    connections live as long as they do."""
+
+    def __init__(self, workers: list[int], simulator: int) -> None:
+        self.workers = workers
+        self.simulator = simulator
+        self.start = {pid: cpu_seconds(pid) for pid in [*workers, simulator]}
+        self.last: dict[int, float] = dict(self.start)
+        self.backends: dict[int, tuple[float, float]] = {}
+        """pid → (CPU when first seen, CPU last seen)."""
+        self.steady_from: tuple[int, float] | None = None
+        """(pre-saves final, worker CPU) once a tenth is done: start-up and warm-up behind."""
+
+    def mark(self, done: int, total: int) -> None:
+        if self.steady_from is None and done >= total / 10:
+            self.steady_from = (done, self.spent()[0])
+
+    def steady_ms(self, done: int) -> float | None:
+        """Worker CPU per pre-save after the first tenth (no start-up in it)."""
+        if self.steady_from is None or done <= self.steady_from[0]:
+            return None
+        cpu = self.spent()[0] - self.steady_from[1]
+        return 1000 * cpu / (done - self.steady_from[0])
+
+    def sample(self, backend_pids: list[int]) -> None:
+        for pid in [*self.workers, self.simulator]:
+            now = cpu_seconds(pid)
+            if now:
+                self.last[pid] = now
+        for pid in backend_pids:
+            now = cpu_seconds(pid)
+            if not now:
+                continue
+            first, _ = self.backends.get(pid, (now, now))
+            self.backends[pid] = (first, now)
+
+    def spent(self) -> tuple[float, float, float]:
+        """(workers, simulator, PostgreSQL backends) CPU seconds."""
+        workers = sum(self.last[pid] - self.start[pid] for pid in self.workers)
+        simulator = self.last[self.simulator] - self.start[self.simulator]
+        postgres = sum(last - first for first, last in self.backends.values())
+        return workers, simulator, postgres
 
 
 def main() -> None:
@@ -163,7 +233,9 @@ def main() -> None:
             for n in range(workers)
         ]
         peak = 0.0
-        finished = asyncio.run(_wait_done(url, total, procs, lambda mb: None))
+        meter = CpuMeter([proc.pid for proc in procs], simulator.pid)
+        rss_at: list[tuple[int, float]] = []
+        finished = asyncio.run(_wait_done(url, total, procs, meter, rss_at))
         elapsed = time.monotonic() - started
         for proc in procs:
             peak = max(peak, peak_rss_mb(proc.pid))
@@ -201,23 +273,64 @@ def main() -> None:
             f"utilisation {service_ideal / seconds:.2f}"
         )
     print(f"  peak worker memory (VmHWM) {peak:.0f} MB")
+    worker_cpu, simulator_cpu, postgres_cpu = meter.spent()
+    per = 1000 / max(1, finished)
+    print(
+        f"  CPU per fulfilled pre-save: workers {worker_cpu * per:.2f} ms "
+        f"({worker_cpu:.1f} s over {workers} process(es)), simulator "
+        f"{simulator_cpu * per:.2f} ms ({simulator_cpu:.1f} s), PostgreSQL backends "
+        f"{postgres_cpu * per:.2f} ms ({postgres_cpu:.1f} s); load average "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
+    steady = meter.steady_ms(finished)
+    if steady is not None:
+        print(f"  worker CPU per pre-save after the first tenth (no start-up): {steady:.2f} ms")
+    if rss_at:
+        marks = ", ".join(f"{done}: {mb:.0f} MB" for done, mb in rss_at)
+        print(f"  largest worker RSS by pre-saves final: {marks}")
 
 
-async def _wait_done(url: str, total: int, procs: list[subprocess.Popen[bytes]], _: object) -> int:
-    from sqlalchemy import func, select
+async def _wait_done(
+    url: str,
+    total: int,
+    procs: list[subprocess.Popen[bytes]],
+    meter: CpuMeter,
+    rss_at: list[tuple[int, float]],
+) -> int:
+    """Poll until every pre-save is final; sample CPU and, at each tenth of the run, the
+    largest worker's RSS (how memory grows with the pre-saves behind it)."""
+    from sqlalchemy import func, select, text
 
     from launchlink.db import Database
     from launchlink.models.presave import FINAL_PRESAVE_STATES, Presave
 
     database = Database(url)
+    step = max(1, total // 10)
+    # The count scans the pre-saves: every 2 s at a million it would be a load of its own.
+    poll = max(2.0, total / 50_000)
     try:
         while True:
-            await asyncio.sleep(2)
+            await asyncio.sleep(poll)
             async with database.transaction() as session:
                 done = await session.scalar(
                     select(func.count()).where(Presave.state.in_(FINAL_PRESAVE_STATES))
                 )
+                backends = list(
+                    await session.scalars(
+                        text(
+                            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                            " AND pid <> pg_backend_pid()"
+                        )
+                    )
+                    if database.dialect == "postgresql"
+                    else []
+                )
+            meter.sample(backends)
+            meter.mark(int(done or 0), total)
             peak = max(peak_rss_mb(p.pid) for p in procs)
+            largest = max(rss_mb(p.pid) for p in procs)
+            if done and (not rss_at or done // step > rss_at[-1][0] // step):
+                rss_at.append((int(done), largest))
             print(f"  {done}/{total} final, worker peak {peak:.0f} MB", flush=True)
             if done is not None and done >= total:
                 return int(done)

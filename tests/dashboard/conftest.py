@@ -249,8 +249,10 @@ async def seed_fan(
     sms: str | None = None,
     state: PresaveState = PresaveState.done,
     reason: str | None = None,
+    reminder_only: bool = False,
 ) -> UUID:
-    """A fan as the pre-save page leaves one: a pre-save, a consent record per agreement."""
+    """A fan as the pre-save page leaves one: a pre-save, a consent record per agreement
+    (``reminder_only``: the address given for this release's reminders only)."""
     async with app.context.database.transaction() as session:
         link = (await session.execute(select(Link).where(Link.id == link_id))).scalar_one()
         text = (
@@ -281,6 +283,7 @@ async def seed_fan(
             final_reason=reason,
             time_zone="Europe/London",
             due_at=SEEDED_AT,
+            email_reminder_at=SEEDED_AT - timedelta(days=1) if reminder_only else None,
         )
         session.add(presave)
         await session.flush()

@@ -86,6 +86,33 @@ async def test_the_export_holds_consenting_fans_only_each_value_under_its_consen
     assert [r["email"] for r in csv.DictReader(io.StringIO(only_email.text))] == ["yes@example.com"]
 
 
+async def test_a_reminder_only_fan_is_shown_as_such_and_never_exported_as_consenting(
+    artist: tuple[Browser, str], sim_app: Application
+) -> None:
+    browser, base = artist
+    link_id = await _campaign(browser, base)
+    await seed_fan(sim_app, link_id, email="news@example.com", email_consent=True)
+    await seed_fan(
+        sim_app, link_id, email="only@example.com", email_consent=False, reminder_only=True
+    )
+    listing = await browser.get(f"{base}/fans?consent=reminder")
+    assert listing.status_code == 200, listing.text
+    assert "only@example.com" in listing.text
+    assert "news@example.com" not in listing.text
+    assert '<span class="badge">reminder only</span>' in listing.text
+    assert "email for /midnight" in listing.text
+    marketing = await browser.get(f"{base}/fans?consent=email")
+    assert "only@example.com" not in marketing.text
+    nobody = await browser.get(f"{base}/fans?consent=none")
+    assert "only@example.com" not in nobody.text
+    for query in ("", "?consent=reminder", "?consent=any"):
+        export = await browser.client.get(f"{base}/fans/export.csv{query}")
+        assert export.status_code == 200
+        emails = [row["email"] for row in csv.DictReader(io.StringIO(export.text))]
+        assert "only@example.com" not in emails
+        assert emails == ([] if query == "?consent=reminder" else ["news@example.com"])
+
+
 async def test_an_admin_deletes_a_fan_on_request_and_the_audit_log_says_so(
     artist: tuple[Browser, str], sim_app: Application
 ) -> None:

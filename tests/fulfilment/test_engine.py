@@ -155,6 +155,28 @@ async def test_a_rotated_refresh_token_is_stored_before_use(db: Database) -> Non
     assert after.access_expires_at > world.clock.now()
 
 
+async def test_refreshing_every_fans_grant_keeps_no_lock_per_grant_behind(db: Database) -> None:
+    # Release day: every Spotify fan's hour-long token has expired and is refreshed once.
+    world = await make_world(db)
+    presaves = [
+        # Standing grants keep their tokens after the save, so the refresh can be seen.
+        await world.add_fan("spotify", user=f"exp-{n}", ttl_seconds=60, standing=True)
+        for n in range(6)
+    ]
+    world.advance(3600)
+    engine = world.engine()
+
+    await drain(engine)
+
+    for presave_id in presaves:
+        assert (await world.presave(presave_id)).state == PresaveState.done
+        grant = await world.grant_of(presave_id)
+        assert grant.access_expires_at is not None
+        assert grant.access_expires_at > world.clock.now()  # refreshed and stored
+    # The worker's memory: a lock per grant refreshed would grow with every fan served.
+    assert engine.tokens._locks == {}
+
+
 async def test_a_development_mode_app_fails_fans_not_on_the_allow_list(db: Database) -> None:
     world = await make_world(db, spotify_mode="development")
     presave_id = await world.add_fan("spotify", user="stranger-1")

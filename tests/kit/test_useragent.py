@@ -679,6 +679,12 @@ def test_attack_probes_are_named_as_probes(user_agent: str) -> None:
         "Chrome/125.0.0.0 Safari/537.36 (+https://example.org/about-our-robot)",
         "Mozilla/5.0 (Linux; Android 8.0; Pixel 2 Build/OPD3.170816.012; DuplexWeb-Google/1.0) "
         "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/74.0.3729.131 Mobile Safari/537.36",
+        # Automation drivers whose camel-case names split into harmless tokens.
+        "Mozilla/5.0 (X11; Linux x86_64; rv:38.0) Gecko/20100101 SlimerJS/0.10.3",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0 WebDriver",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Nightmare/3.0 "
+        "Safari/537.36",
     ],
 )
 def test_bots_no_list_names_are_caught_by_the_word_and_shape_rules(user_agent: str) -> None:

@@ -339,11 +339,16 @@ async def ask_for_reminder(
     phone: str | None = None,
     service: str = "",
     slug: str = "soon",
+    reminder_only: bool = False,
 ) -> httpx.Response:
-    """Open the page and post "remind me" with the given contact details, boxes ticked."""
+    """Open the page and post "remind me" with the given contact details, boxes ticked:
+    the marketing boxes, or with ``reminder_only`` the this-release-only ones."""
     data = {"csrf": csrf_of(await open_page(browser, slug)), "service": service}
+    email_box, sms_box = (
+        ("email_reminder", "sms_reminder") if reminder_only else ("email_consent", "sms_consent")
+    )
     if email is not None:
-        data.update(email=email, email_consent="1")
+        data.update({"email": email, email_box: "1"})
     if phone is not None:
-        data.update(phone=phone, sms_consent="1")
+        data.update({"phone": phone, sms_box: "1"})
     return await browser.post(f"/presave/{slug}/remind", data=data)

@@ -52,9 +52,11 @@ from launchlink.kit.useragent import rules_fingerprint as useragent_rules_finger
 
 # 1: is_bot / is_preview_bot only (crawler lists + crawlerdetect).
 # 2: bot classes, anchored word rules, browser grammar, prefetch labels, sources, UTM.
-CLASSIFIER_VERSION = 2
+# 3: a whole camel-case product that is a bot word (SlimerJS, WebDriver), more
+#    automation drivers (Nightmare, CasperJS…).
+CLASSIFIER_VERSION = 3
 # The rules' fingerprint CLASSIFIER_VERSION was last bumped for (kept in step by a test).
-RULES_FINGERPRINT = "3527f8cb24f0917d"
+RULES_FINGERPRINT = "06fd8bcde67ec2c6"
 
 EventBotClass = Literal["human", "preview", "ai_agent", "monitor", "bot", "prefetch"]
 EVENT_BOT_CLASSES: tuple[EventBotClass, ...] = (

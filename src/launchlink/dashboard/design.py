@@ -55,7 +55,13 @@ from launchlink.web.security import APP_PAGE_CSP, CSRF_FIELD, FAN_PAGE_CSP
 router = APIRouter()
 
 PHASES = ("live", "presave", "announce")
-TEXT_KINDS = (ConsentKind.email, ConsentKind.sms, ConsentKind.connect_service)
+TEXT_KINDS = (
+    ConsentKind.email_reminder,
+    ConsentKind.email,
+    ConsentKind.sms_reminder,
+    ConsentKind.sms,
+    ConsentKind.connect_service,
+)
 MAX_TEXT = 600
 _DESIGN_CSP = APP_PAGE_CSP + "; frame-src 'self'"
 
@@ -77,7 +83,9 @@ class ThemeForm(BaseModel):
 
 
 class TextsForm(BaseModel):
+    email_reminder: str = Field(default="", max_length=MAX_TEXT)
     email: str = Field(default="", max_length=MAX_TEXT)
+    sms_reminder: str = Field(default="", max_length=MAX_TEXT)
     sms: str = Field(default="", max_length=MAX_TEXT)
     connect_service: str = Field(default="", max_length=MAX_TEXT)
 
@@ -329,7 +337,9 @@ async def save_texts(
             link_id,
             service_modes={},
             consent_texts={
+                ConsentKind.email_reminder: data.email_reminder,
                 ConsentKind.email: data.email,
+                ConsentKind.sms_reminder: data.sms_reminder,
                 ConsentKind.sms: data.sms,
                 ConsentKind.connect_service: data.connect_service,
             },

@@ -30,7 +30,26 @@ FANS_SHOWN = 100
 @dataclass(frozen=True)
 class FanRow:
     fan: Fan
-    presaves: list[tuple[str, str, str]]
+    presaves: list[tuple[str, str, str, str]]
+    """(service, state, campaign slug, reminder-only channels) of each pre-save."""
+
+    @property
+    def reminders_only(self) -> list[str]:
+        """ "email for /slug", "SMS for /slug": the channels the fan gave one release's
+        reminders on and no marketing consent (so no announcement, no CSV)."""
+        marketing = {
+            name
+            for name, at in (("email", self.fan.email_consent_at), ("SMS", self.fan.sms_consent_at))
+            if at is not None
+        }
+        shown: list[str] = []
+        for _service, _state, slug, reminder in self.presaves:
+            for channel in reminder.split(" + ") if reminder else []:
+                line = f"{channel} for /{slug}"
+                if channel not in marketing and line not in shown:
+                    shown.append(line)
+        return shown
+
     provenance: list[Provenance]
 
 

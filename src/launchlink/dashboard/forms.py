@@ -107,7 +107,7 @@ class FansForm(_Form):
     """The fans page's filters (GET)."""
 
     q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] = ""
-    consent: Literal["", "any", "email", "sms", "none"] = ""
+    consent: Literal["", "any", "email", "sms", "reminder", "none"] = ""
     campaign: Annotated[UUID | None, Optional] = None
     service: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] = ""
     before: Annotated[UUID | None, Optional] = None

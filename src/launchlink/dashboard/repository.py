@@ -23,7 +23,9 @@ from launchlink.models import (
 )
 from launchlink.models.presave import PendingContact
 
-Consent = Literal["", "any", "email", "sms", "none"]
+Consent = Literal["", "any", "email", "sms", "reminder", "none"]
+"""``any``/``email``/``sms``: marketing consent; ``reminder``: a release's reminders only
+(no marketing); ``none``: neither."""
 
 
 @dataclass(frozen=True)
@@ -127,8 +129,16 @@ class DashboardRepository:
             query = query.where(Fan.email_consent_at.is_not(None))
         elif wanted.consent == "sms":
             query = query.where(Fan.sms_consent_at.is_not(None))
-        elif wanted.consent == "none":
-            query = query.where(Fan.email_consent_at.is_(None), Fan.sms_consent_at.is_(None))
+        elif wanted.consent in ("reminder", "none"):
+            reminded = select(Presave.fan_id).where(
+                Presave.workspace_id == workspace_id,
+                Presave.email_reminder_at.is_not(None) | Presave.sms_reminder_at.is_not(None),
+            )
+            query = query.where(
+                Fan.email_consent_at.is_(None),
+                Fan.sms_consent_at.is_(None),
+                Fan.id.in_(reminded) if wanted.consent == "reminder" else Fan.id.not_in(reminded),
+            )
         if wanted.link_id is not None or wanted.service:
             presaved = select(Presave.fan_id).where(Presave.workspace_id == workspace_id)
             if wanted.link_id is not None:
@@ -160,7 +170,9 @@ class DashboardRepository:
     ) -> AsyncIterator[Fan]:
         """The filtered fans who consented to email or SMS, in id order, batch by batch."""
         consenting = FanFilter(wanted.search, "any", wanted.link_id, wanted.service)
-        if wanted.consent in ("email", "sms"):
+        # "reminder" passes through: those fans have no marketing consent, so the CSV
+        # (written under marketing consent only) comes out empty rather than widened.
+        if wanted.consent in ("email", "sms", "reminder"):
             consenting = FanFilter(wanted.search, wanted.consent, wanted.link_id, wanted.service)
         after: UUID | None = None
         while True:
@@ -176,19 +188,28 @@ class DashboardRepository:
                 return
             after = found[-1].id
 
-    async def presaves_of(self, fan_ids: Sequence[UUID]) -> dict[UUID, list[tuple[str, str, str]]]:
-        """Per fan: (service, state, campaign slug) of each pre-save."""
+    async def presaves_of(
+        self, fan_ids: Sequence[UUID]
+    ) -> dict[UUID, list[tuple[str, str, str, str]]]:
+        """Per fan: (service, state, campaign slug, reminder-only channels: "", "email",
+        "SMS" or "email + SMS") of each pre-save."""
         if not fan_ids:
             return {}
         result = await self.session.execute(
-            select(Presave.fan_id, Presave.service, Presave.state, Link.slug)
+            select(
+                Presave.fan_id, Presave.service, Presave.state, Link.slug,
+                Presave.email_reminder_at, Presave.sms_reminder_at,
+            )
             .join(Link, Link.id == Presave.link_id)
             .where(Presave.fan_id.in_(fan_ids))
             .order_by(Presave.created_at)
-        )
-        out: dict[UUID, list[tuple[str, str, str]]] = {}
-        for fan_id, service, state, slug in result:
-            out.setdefault(fan_id, []).append((service, str(state), slug))
+        )  # fmt: skip
+        out: dict[UUID, list[tuple[str, str, str, str]]] = {}
+        for fan_id, service, state, slug, email_at, sms_at in result:
+            reminder = " + ".join(
+                name for name, at in (("email", email_at), ("SMS", sms_at)) if at is not None
+            )
+            out.setdefault(fan_id, []).append((service, str(state), slug, reminder))
         return out
 
     async def provenance_of(self, fan_ids: Sequence[UUID]) -> dict[UUID, list[Provenance]]:

@@ -23,8 +23,9 @@ the stored refresh token changed since it was read uses the stored (newer) token
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
@@ -237,7 +238,8 @@ class GrantTokens:
         self._gate = gate or WriteGate(database)
         self._cipher = cipher
         self._clock = clock
-        self._locks: dict[UUID, asyncio.Lock] = {}
+        self._locks: dict[UUID, tuple[asyncio.Lock, int]] = {}
+        """grant → (its refresh lock, how many hold or await it)."""
 
     def tokens_of(self, job: ClaimedJob) -> TokenSet | None:
         grant = job.grant
@@ -264,7 +266,7 @@ class GrantTokens:
     async def refresh(self, job: ClaimedJob, connector: Connector, tokens: TokenSet) -> TokenSet:
         assert job.grant is not None
         grant_id = job.grant.id
-        async with self._locks.setdefault(grant_id, asyncio.Lock()):
+        async with self._grant_lock(grant_id):
             if self._gate.serialises:
                 return await self._refresh_then_store(grant_id, connector, tokens)
             # PostgreSQL: the grant's row lock keeps other processes out during the call.
@@ -277,6 +279,24 @@ class GrantTokens:
                 self._store(grant, fresh)
             # The transaction above has committed: the rotated refresh token is on disk.
             return fresh
+
+    @contextlib.asynccontextmanager
+    async def _grant_lock(self, grant_id: UUID) -> AsyncIterator[None]:
+        """This process's refreshes of one grant, one at a time. The lock lives only while
+        someone holds or awaits it: every fan's grant is refreshed once on release day (an
+        hour-long token issued days before), and a lock kept per grant grew the worker by
+        a lock and a UUID per fan (docs/benchmarks.md)."""
+        lock, users = self._locks.get(grant_id, (asyncio.Lock(), 0))
+        self._locks[grant_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[grant_id]
+            if users == 1:
+                del self._locks[grant_id]
+            else:
+                self._locks[grant_id] = (lock, users - 1)
 
     async def _refresh_then_store(
         self, grant_id: UUID, connector: Connector, tokens: TokenSet

@@ -21,6 +21,7 @@ change within that time; this one at once, :meth:`WorkspaceApps.forget`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -105,6 +106,7 @@ class WorkspaceApps:
         self.base = base
         self.clock = clock
         self._rows: dict[UUID, tuple[float, dict[str, AppRow]]] = {}
+        self._loading: dict[UUID, asyncio.Future[dict[str, AppRow]]] = {}
         self._built: dict[tuple[UUID, str], tuple[datetime, str | None, Connector]] = {}
         self._retired: list[Connector] = []
 
@@ -121,19 +123,37 @@ class WorkspaceApps:
         return WorkspaceSource(self.base, own)
 
     async def _rows_of(self, workspace_id: UUID) -> dict[str, AppRow]:
-        now = time.monotonic()
         cached = self._rows.get(workspace_id)
-        if cached is not None and cached[0] > now:
+        if cached is not None and cached[0] > time.monotonic():
             return cached[1]
+        # One read per workspace at a time: when the entry expires, every job a worker
+        # started in that instant (a claimed batch, three lanes) missed together and each
+        # ran the same query, most of this cache's cost at full speed (docs/benchmarks.md).
+        loading = self._loading.get(workspace_id)
+        if loading is None:
+            loading = asyncio.ensure_future(self._read_rows(workspace_id))
+            self._loading[workspace_id] = loading
+            loading.add_done_callback(lambda done: self._loaded(workspace_id, done))
+        # Shielded: one waiter cancelled (its job handed back) does not fail the others.
+        return await asyncio.shield(loading)
+
+    def _loaded(self, workspace_id: UUID, done: asyncio.Future[dict[str, AppRow]]) -> None:
+        # Looked at here too, so a failure nobody still awaits is not logged as unretrieved.
+        failed = done.cancelled() or done.exception() is not None
+        if self._loading.get(workspace_id) is not done:
+            return  # forgotten while reading: what it read may predate the change
+        del self._loading[workspace_id]
+        if not failed:
+            self._rows[workspace_id] = (time.monotonic() + TTL_SECONDS, done.result())
+
+    async def _read_rows(self, workspace_id: UUID) -> dict[str, AppRow]:
         async with self.database.sessionmaker() as session:
             found = await IntegrationsRepository(session).credentials(workspace_id)
-        rows = {
+        return {
             c.service: AppRow(c.service, c.client_id, c.updated_at, c.rejected_reason)
             for c in found
             if c.service in APP_FIELDS
         }
-        self._rows[workspace_id] = (now + TTL_SECONDS, rows)
-        return rows
 
     async def _connector(self, workspace_id: UUID, row: AppRow) -> Connector | None:
         key = (workspace_id, row.service)
@@ -165,6 +185,7 @@ class WorkspaceApps:
     def forget(self, workspace_id: UUID) -> None:
         """The workspace's apps changed (this process): read and build them again."""
         self._rows.pop(workspace_id, None)
+        self._loading.pop(workspace_id, None)  # a read begun before the change is not shared
         for key in [k for k in self._built if k[0] == workspace_id]:
             connector = self._built.pop(key)[2]
             if not isinstance(connector, RejectedApp):

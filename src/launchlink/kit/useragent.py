@@ -470,6 +470,7 @@ _BOT_WORDS: frozenset[str] = frozenset(
     aiohttp httplib httplib2 httpclient libwww lwp perl python jdk ruby golang
     node nodejs deno bun dart reqwest hyper guzzle faraday typhoeus mechanize phantomjs
     selenium webdriver puppeteer playwright cypress slimerjs jsdom httpie postman
+    nightmare casperjs triflejs zombiejs htmlunit
     insomnia powershell winhttp wininet nutch heritrix wordpress joomla drupal feed
     feeds rss aggregator podcast podcasts newsreader reader readers feedreader
     spiderman indexbot searchbot webbot sitebot
@@ -841,6 +842,10 @@ def _bot_word(user_agent: str, masked: str, matchers: _Matchers) -> str | None:
         return None
     for product in _PRODUCT.findall(masked):
         lowered = str(product).lower()
+        # A whole product that is a bot word: camel case splits "SlimerJS", "WebDriver",
+        # "NodeJS" into tokens that are not ("slimer js"), so they would pass below.
+        if lowered in _BOT_WORDS and lowered not in _NOT_BOT_TOKENS:
+            return lowered
         if (
             lowered.endswith(_PRODUCT_SUFFIXES)
             and not lowered.startswith(_PRODUCT_SUFFIXES)

@@ -9,6 +9,12 @@
   text first; nothing else goes to the number until they answer YES/START.
 * **receipts** after fulfilment, and one-off **announcements** to consenting fans.
 
+Which consent a message needs: the fan's marketing consent (``fan.email_consent_at`` /
+``sms_consent_at``) covers all of them; a pre-save's reminder-only consent
+(``presave.email_reminder_at`` / ``sms_reminder_at``) covers the release-day, countdown,
+receipt (and SMS opt-in) messages of that pre-save only — never an announcement, never
+another release. The delivery worker checks the same again at send time.
+
 Every message has a ``dedupe_key`` naming its purpose, so planning twice (a sweep, a
 replayed event) adds nothing. When a release moves, :func:`replan_release_messages` —
 called by ``presave/replan.py`` in the same transaction, after the pre-saves moved —
@@ -38,13 +44,27 @@ def _key(kind: MessageKind, scope: UUID | str, fan_id: UUID, channel: MessageCha
     return f"{kind.value}:{scope}:{fan_id}:{channel.value}"
 
 
-def _channels(fan: Fan) -> list[MessageChannel]:
+def _channels(fan: Fan, presave: Presave | None = None) -> list[MessageChannel]:
+    """The channels the fan consented to for a message: marketing consent (the fan's)
+    covers every message; a reminder-only consent (the pre-save's) only the messages of
+    that pre-save's release. Announcements pass no pre-save."""
     wanted = []
-    if fan.email and fan.email_consent_at is not None:
+    if fan.email and (fan.email_consent_at is not None or _reminder(presave, "email")):
         wanted.append(MessageChannel.email)
-    if fan.phone and fan.sms_consent_at is not None and fan.sms_confirmed_at is not None:
+    if (
+        fan.phone
+        and (fan.sms_consent_at is not None or _reminder(presave, "sms"))
+        and fan.sms_confirmed_at is not None
+    ):
         wanted.append(MessageChannel.sms)
     return wanted
+
+
+def _reminder(presave: Presave | None, channel: str) -> bool:
+    if presave is None:
+        return False
+    at = presave.email_reminder_at if channel == "email" else presave.sms_reminder_at
+    return at is not None
 
 
 async def _queue(session: AsyncSession, rows: list[dict[str, Any]], *, now: datetime) -> list[UUID]:
@@ -104,12 +124,13 @@ async def plan_fan(session: AsyncSession, fan_id: UUID, *, now: datetime) -> int
 
 def _release_rows(presave: Presave, fan: Fan, now: datetime) -> list[dict[str, Any]]:
     planned: list[dict[str, Any]] = []
-    if fan.phone and fan.sms_consent_at is not None and fan.sms_confirmed_at is None:
+    wants_texts = fan.sms_consent_at is not None or _reminder(presave, "sms")
+    if fan.phone and wants_texts and fan.sms_confirmed_at is None:
         planned.append(
             _row(fan, presave, MessageKind.sms_opt_in, MessageChannel.sms, now,
                  key=_key(MessageKind.sms_opt_in, "number", fan.id, MessageChannel.sms))
         )  # fmt: skip
-    for channel in _channels(fan):
+    for channel in _channels(fan, presave):
         planned.append(_row(fan, presave, MessageKind.release_day, channel, presave.due_at))
         countdown_at = presave.due_at - COUNTDOWN
         if countdown_at > now:
@@ -159,7 +180,7 @@ async def plan_receipt(
     if row is None or row[1].deleted_at is not None:
         return 0
     presave, fan = row
-    channels = _channels(fan)
+    channels = _channels(fan, presave)
     if not channels:
         return 0
     planned = _row(

@@ -33,6 +33,7 @@ from launchlink.models import (
     Workspace,
 )
 from launchlink.models.messaging import (
+    REMINDER_MESSAGE_KINDS,
     Announcement,
     Message,
     MessageChannel,
@@ -44,6 +45,7 @@ from launchlink.models.messaging import (
     WorkspaceMessaging,
 )
 from launchlink.models.presave import ConsentKind, PresaveState
+from launchlink.presave.repository import PresaveRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +219,7 @@ class MessagingRepository:
                     m.variables, m.send_at, m.attempts, m.claims, f.email, f.phone, f.language,
                     f.time_zone, f.country, f.region, f.email_consent_at, f.sms_consent_at,
                     f.sms_confirmed_at, f.deleted_at, Presave.time_zone, m.handed_over_at,
+                    Presave.email_reminder_at, Presave.sms_reminder_at,
                 )
                 .join(f, f.id == m.fan_id)
                 .outerjoin(Presave, Presave.id == m.presave_id)
@@ -232,8 +235,14 @@ class MessagingRepository:
                 # The fan's chosen zone, else their pre-save's (planned from their
                 # country's territory), else UTC.
                 time_zone=r[14] or r[21], country=r[15], region=r[16],
-                email_consent=r[17] is not None,
-                sms_consent=r[18] is not None, sms_confirmed=r[19] is not None,
+                # Marketing consent, or the pre-save's reminder-only consent for the
+                # messages of its own release (checked again at send: a withdrawn one
+                # cancels what was planned).
+                email_consent=r[17] is not None
+                or (r[6] in REMINDER_MESSAGE_KINDS and r[23] is not None),
+                sms_consent=r[18] is not None
+                or (r[6] in REMINDER_MESSAGE_KINDS and r[24] is not None),
+                sms_confirmed=r[19] is not None,
                 fan_deleted=r[20] is not None, interrupted=r[0] in interrupted,
                 handed_over_at=r[22] if r[0] in interrupted else None,
             )
@@ -699,8 +708,13 @@ class MessagingRepository:
         """The fan's email consent withdrawn, with its consent-ledger row; False when the
         fan had none (or is gone)."""
         fan = await self.session.get(Fan, fan_id, with_for_update=True)
-        if fan is None or fan.email_consent_at is None:
+        if fan is None:
             return False
+        reminders = await PresaveRepository(self.session).withdraw_reminders(
+            fan_id, email=True, sms=False, now=now, why=why
+        )
+        if fan.email_consent_at is None:
+            return bool(reminders)
         fan.email_consent_at = None
         self.session.add(
             ConsentRecord(

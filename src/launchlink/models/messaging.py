@@ -58,6 +58,13 @@ class MessageKind(enum.StrEnum):
     """The double opt-in text: reply YES to get texts (the only SMS sent before it)."""
 
 
+REMINDER_MESSAGE_KINDS = frozenset(
+    {MessageKind.release_day, MessageKind.countdown, MessageKind.receipt, MessageKind.sms_opt_in}
+)
+"""The messages of one pre-save's own release: a reminder-only consent on that pre-save
+covers them. Announcements (and every other release's messages) need marketing consent."""
+
+
 class MessageState(enum.StrEnum):
     queued = "queued"
     """Waiting for ``next_attempt_at`` (planned, deferred by quiet hours, backing off) or

@@ -89,8 +89,15 @@ class FollowTiming(enum.StrEnum):
 class ConsentKind(enum.StrEnum):
     connect_service = "connect_service"
     email = "email"
+    """Marketing by email: this artist's future releases and announcements (and, as
+    before migration 0023, the reminders of every release the fan pre-saved)."""
     sms = "sms"
+    """Marketing by text, as ``email``."""
     future_releases = "future_releases"
+    email_reminder = "email_reminder"
+    """A reminder of one release only (its release-day message, countdown, receipt)."""
+    sms_reminder = "sms_reminder"
+    """A text reminder of one release only, as ``email_reminder``."""
 
 
 class ContactPurpose(enum.StrEnum):
@@ -277,6 +284,11 @@ class Presave(IdMixin, TimestampsMixin, Base):
     """Queued from a standing authorisation rather than a visit."""
     browser_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     """Keyed hash of the browser cookie of the browser that made this pre-save."""
+    email_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    """The fan asked for this release's reminders by email only (no marketing consent):
+    its release-day, countdown and receipt emails go out on it, nothing else does."""
+    sms_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    """As ``email_reminder_at``, by text (still after the double opt-in)."""
 
 
 class PresaveEvent(IdMixin, Base):

@@ -27,19 +27,31 @@ DEFAULT_TEXTS: dict[ConsentKind, str] = {
         "listed here, now and at release. I can revoke this at any time with the link on "
         "the confirmation page and in every email."
     ),
+    # Marketing consent: it also covers this release's reminders, but a fan can ask for
+    # those alone (``email_reminder``) without agreeing to hear about anything else.
     ConsentKind.email: N_(
-        "Email me when this release is out and about future releases from this artist. "
-        "I can unsubscribe at any time."
+        "Email me about this artist's future releases and news. I can unsubscribe at any time."
     ),
     ConsentKind.sms: N_(
-        "Text me when this release is out and about future releases from this artist. "
+        "Text me about this artist's future releases and news. "
         "Message and data rates may apply. Reply STOP to opt out."
     ),
     ConsentKind.future_releases: N_(
         "Also save this artist's future releases to my library with the same sign-in, "
         "until I revoke it."
     ),
+    ConsentKind.email_reminder: N_(
+        "Email me about this release only: the day before, when it is out and whether my "
+        "pre-save worked. Nothing else. I can unsubscribe at any time."
+    ),
+    ConsentKind.sms_reminder: N_(
+        "Text me about this release only: the day before and when it is out. Nothing else. "
+        "Message and data rates may apply. Reply STOP to opt out."
+    ),
 }
+
+REMINDER_KINDS = frozenset({ConsentKind.email_reminder, ConsentKind.sms_reminder})
+"""Consent to one release's messages only (kept on its pre-saves, see docs/presave.md)."""
 
 Translate = Callable[[str], str]
 

@@ -109,6 +109,9 @@ async def export_fan_data(
                         "due_at": _iso(p.due_at),
                         "time_zone": p.time_zone,
                         "country": p.country,
+                        # This release's reminders only (no marketing consent), per channel.
+                        "email_reminder_at": _iso(p.email_reminder_at),
+                        "sms_reminder_at": _iso(p.sms_reminder_at),
                         "actions": p.actions,
                         "outcome": p.outcome,
                         "events": [

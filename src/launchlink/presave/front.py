@@ -56,6 +56,10 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 _CSP = PRESAVE_PAGE_CSP
 
+CONTACT_BOXES = ("email_reminder", "email_consent", "sms_reminder", "sms_consent")
+"""The page's consent boxes per channel: this release's reminders only, or marketing (the
+artist's future releases and news). Never pre-ticked; either one makes its value needed."""
+
 
 class Visitor(Protocol):
     """The request facts the page needs (``links.public._Request`` fits)."""
@@ -389,8 +393,7 @@ class PresaveFront:
         for name, empty in (
             ("email", ""),
             ("phone", ""),
-            ("email_consent", False),
-            ("sms_consent", False),
+            *((box, False) for box in CONTACT_BOXES),
             ("future_consent", False),
         ):
             context["values"].setdefault(name, empty)

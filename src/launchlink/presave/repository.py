@@ -243,6 +243,56 @@ class PresaveRepository:
         result = await self.session.execute(query.order_by(Presave.id))
         return list(result.scalars())
 
+    async def has_sms_reminder(self, fan_id: UUID) -> bool:
+        """Whether the fan asked for a release's texts only (on a pre-save not cancelled)."""
+        result = await self.session.execute(
+            select(
+                exists().where(
+                    Presave.fan_id == fan_id,
+                    Presave.sms_reminder_at.is_not(None),
+                    Presave.state != PresaveState.cancelled,
+                )
+            )
+        )
+        return bool(result.scalar())
+
+    async def withdraw_reminders(
+        self, fan_id: UUID, *, email: bool, sms: bool, now: datetime, why: str | None = None
+    ) -> list[ConsentKind]:
+        """Clear the fan's reminder-only consents on every pre-save (an unsubscribe, a
+        STOP: everything at once), with a consent-ledger row per kind the fan had."""
+        withdrawn: list[ConsentKind] = []
+        for column, kind, wanted in (
+            (Presave.email_reminder_at, ConsentKind.email_reminder, email),
+            (Presave.sms_reminder_at, ConsentKind.sms_reminder, sms),
+        ):
+            if not wanted:
+                continue
+            result = await self.session.execute(
+                update(Presave)
+                .where(Presave.fan_id == fan_id, column.is_not(None))
+                .values({column.key: None})
+                .execution_options(synchronize_session="fetch")
+            )
+            assert isinstance(result, CursorResult)
+            if result.rowcount:
+                withdrawn.append(kind)
+        fan = await self.session.get(Fan, fan_id) if withdrawn else None
+        if fan is not None:
+            self.session.add_all(
+                ConsentRecord(
+                    workspace_id=fan.workspace_id,
+                    fan_id=fan_id,
+                    kind=kind,
+                    granted=False,
+                    user_agent=why[:500] if why else None,
+                    at=now,
+                )
+                for kind in withdrawn
+            )
+        await self.session.flush()
+        return withdrawn
+
     async def open_presaves_of_grants(self, grant_ids: Sequence[UUID]) -> list[Presave]:
         if not grant_ids:
             return []

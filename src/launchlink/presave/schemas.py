@@ -142,6 +142,12 @@ class PresaveRead(BaseModel):
     actions: dict[str, Any]
     outcome: dict[str, Any]
     final_reason: str | None
+    email_reminder_at: datetime | None = Field(
+        description="The fan asked for this release's emails only (no marketing consent)."
+    )
+    sms_reminder_at: datetime | None = Field(
+        description="The fan asked for this release's texts only (no marketing consent)."
+    )
     created_at: datetime
 
 

@@ -144,8 +144,13 @@ class FanChoices:
     language: str = "en"
     email: str | None = None
     email_consent: bool = False
+    """Marketing by email (the artist's future releases and news; this release too)."""
+    email_reminder: bool = False
+    """This release's reminders by email, nothing else (choices made before migration 0023
+    lack it: their ``email_consent`` keeps its old meaning, marketing and reminders)."""
     phone: str | None = None
     sms_consent: bool = False
+    sms_reminder: bool = False
     future_consent: bool = False
     country: str | None = None
     chosen_zone: str | None = None
@@ -157,6 +162,15 @@ class FanChoices:
     consent_text_ids: dict[str, str] = field(default_factory=dict)
     """ConsentKind value → the ConsentText version shown when the fan ticked the box (kept
     while an address waits for its confirmation, so the ledger records what was shown)."""
+
+    @property
+    def wants_email(self) -> bool:
+        """An address given with one of its boxes (reminder, marketing) ticked."""
+        return bool(self.email and (self.email_consent or self.email_reminder))
+
+    @property
+    def wants_sms(self) -> bool:
+        return bool(self.phone and (self.sms_consent or self.sms_reminder))
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -177,7 +191,9 @@ def contact_choices(
 ) -> tuple[str | None, str | None]:
     """Validated (email, phone) the fan consented to share; unticked boxes drop the value.
 
-    A ticked box needs its value; ``require_one`` (reminders) needs at least one channel.
+    ``email_consent`` / ``sms_consent`` here: any box of that channel ticked (reminder or
+    marketing). A ticked box needs its value; ``require_one`` (reminders) needs at least
+    one channel.
     """
     checked_email = normalise_email(email) if email_consent else None
     checked_phone = normalise_phone(phone) if sms_consent else None
@@ -459,20 +475,41 @@ async def _new_fan(session: AsyncSession, workspace_id: UUID) -> Fan:
 
 
 def _email_proven(fan: Fan, choices: FanChoices) -> bool:
-    """The fan gave an address with its box ticked, and it is the address they proved."""
-    return bool(choices.email_consent and choices.email and fan.email == choices.email)
+    """The fan gave an address with a box ticked, and it is the address they proved."""
+    return choices.wants_email and fan.email == choices.email
 
 
 def _apply_choices(fan: Fan, choices: FanChoices, *, now: datetime) -> None:
     # The email address is never set from what was typed: only a confirmed link sets it.
-    if choices.sms_consent and choices.phone:
+    # Fan-level consent is marketing only: a reminder-only choice lives on the pre-saves of
+    # that release (:func:`_grant_reminders`), so it never reaches another release.
+    if choices.wants_sms:
         fan.phone = choices.phone
-        fan.sms_consent_at = now
-    if _email_proven(fan, choices):
+        if choices.sms_consent:
+            fan.sms_consent_at = now
+    if _email_proven(fan, choices) and choices.email_consent:
         fan.email_consent_at = now
     fan.language = choices.language
     fan.country = choices.country or fan.country
     fan.time_zone = choices.chosen_zone or fan.time_zone
+
+
+async def _grant_reminders(
+    session: AsyncSession, fan: Fan, link_id: UUID, choices: FanChoices, *, now: datetime
+) -> None:
+    """Mark the fan's pre-saves of this link with the reminder-only channels chosen: the
+    planner and the delivery worker send this release's release-day, countdown and receipt
+    messages on them (docs/messaging.md, "Which consent a message needs")."""
+    email = choices.email_reminder and _email_proven(fan, choices)
+    sms = choices.sms_reminder and bool(choices.phone)
+    if not (email or sms):
+        return
+    for presave in await PresaveRepository(session).presaves_of_fan(fan.id, link_id=link_id):
+        if email and presave.email_reminder_at is None:
+            presave.email_reminder_at = now
+        if sms and presave.sms_reminder_at is None:
+            presave.sms_reminder_at = now
+    await session.flush()
 
 
 async def _consent_text(
@@ -522,9 +559,19 @@ async def _start_pending_contact(
     """Keep ``email`` aside until its owner confirms it. Nothing here reads who else may
     hold the address, so the typing browser sees the same thing for every address."""
     repository = PresaveRepository(session)
-    kinds = [ConsentKind.email]
-    if purpose is ContactPurpose.reminder and choices.sms_consent and choices.phone:
-        kinds.append(ConsentKind.sms)
+    kinds = [
+        kind
+        for kind, ticked in (
+            (ConsentKind.email, choices.email_consent),
+            (ConsentKind.email_reminder, choices.email_reminder),
+        )
+        if ticked
+    ]
+    if purpose is ContactPurpose.reminder and choices.phone:
+        if choices.sms_consent:
+            kinds.append(ConsentKind.sms)
+        if choices.sms_reminder:
+            kinds.append(ConsentKind.sms_reminder)
     shown = {
         kind.value: str(
             (await _consent_text(session, campaign, link.workspace_id, kind, choices, translate)).id
@@ -575,9 +622,12 @@ async def _record_opt_ins(
     presave_id: UUID | None,
     service: str | None,
 ) -> None:
+    proven = _email_proven(fan, choices)
     opted = [
-        (ConsentKind.email, _email_proven(fan, choices)),
+        (ConsentKind.email, proven and choices.email_consent),
+        (ConsentKind.email_reminder, proven and choices.email_reminder),
         (ConsentKind.sms, choices.sms_consent and choices.phone is not None),
+        (ConsentKind.sms_reminder, choices.sms_reminder and choices.phone is not None),
         (ConsentKind.future_releases, choices.future_consent and service is not None),
     ]
     for kind, given in opted:
@@ -690,8 +740,9 @@ async def record_connection(
             )
             presave.finished_at = None
             presave.final_reason = None
+    await _grant_reminders(session, fan, link.id, choices, now=kit.clock.now())
     pending = None
-    if choices.email_consent and choices.email and not _email_proven(fan, choices):
+    if choices.wants_email and choices.email and not _email_proven(fan, choices):
         pending = await _start_pending_contact(
             session,
             kit,
@@ -706,7 +757,7 @@ async def record_connection(
             service=service,
             translate=translate,
         )
-    if created or choices.email_consent or choices.sms_consent or choices.future_consent:
+    if created or choices.wants_email or choices.wants_sms or choices.future_consent:
         connect_text = await consent.text_version_for(
             session,
             campaign,
@@ -923,9 +974,7 @@ async def sign_up_for_reminder(
     sign-up takes effect when that link is confirmed (:func:`confirm_contact`).
     """
     ensure_presave_phase(kit, release, campaign, choices)
-    if not (choices.email_consent and choices.email) and not (
-        choices.sms_consent and choices.phone
-    ):
+    if not choices.wants_email and not choices.wants_sms:
         raise InvalidContact("enter an email address or a mobile number", field="email")
     fan = await _proven_fan(
         session,
@@ -934,7 +983,7 @@ async def sign_up_for_reminder(
         resume_magic_id=choices.resume_magic_id,
         browser_hash=browser_hash,
     )
-    if choices.email_consent and choices.email and (fan is None or not _email_proven(fan, choices)):
+    if choices.wants_email and choices.email and (fan is None or not _email_proven(fan, choices)):
         return await _start_pending_contact(
             session,
             kit,
@@ -964,7 +1013,7 @@ async def sign_up_for_reminder(
         browser_hash=browser_hash,
         translate=translate,
     )
-    if signup.created and choices.email_consent and choices.email and fan.email == choices.email:
+    if signup.created and _email_proven(fan, choices):
         await _receipt_due(session, kit.clock, fan=fan, link_id=link.id, language=choices.language)
     return signup
 
@@ -1008,12 +1057,14 @@ async def _schedule_reminder(
         await repository.add(presave)
         await _event(session, kit.clock, presave, PresaveState.waiting, "reminder requested")
         await _emit_created(session, kit.clock, presave)
+        await _grant_reminders(session, fan, link.id, choices, now=kit.clock.now())
     else:
         presave.browser_hash = browser_hash
         if presave.state is PresaveState.cancelled:
             await transition(
                 session, presave, PresaveState.waiting, clock=kit.clock, reason="again"
             )
+        await _grant_reminders(session, fan, link.id, choices, now=kit.clock.now())
         # The same sign-up again, perhaps with a channel it did not have: planning
         # twice adds only what is new.
         await plan_fan(session, fan.id, now=kit.clock.now())
@@ -1098,10 +1149,16 @@ async def confirm_contact(
         _apply_choices(fan, choices, now=now)
     elif joined_typist:
         _apply_choices(fan, choices, now=now)
-    elif choices.sms_consent and choices.phone:
-        fan.phone, fan.sms_consent_at = choices.phone, now
+    elif choices.wants_sms:
+        fan.phone = choices.phone
+        if choices.sms_consent:
+            fan.sms_consent_at = now
     fan.email = contact.email
-    fan.email_consent_at = now
+    # Marketing only when that box was ticked (contexts from before migration 0023 always
+    # had it: their consent keeps its meaning); a reminder-only address is marked on the
+    # pre-saves of this link below.
+    if choices.email_consent:
+        fan.email_consent_at = now
     contact.confirmed_fan_id = fan.id
     await session.flush()
     reminder = None
@@ -1120,20 +1177,26 @@ async def confirm_contact(
             translate=translate,
         )
     else:
-        text = await _consent_text(
-            session, campaign, link.workspace_id, ConsentKind.email, choices, translate
+        ticked = (
+            (ConsentKind.email, choices.email_consent),
+            (ConsentKind.email_reminder, choices.email_reminder),
         )
-        await consent.record_consent(
-            session,
-            clock=kit.clock,
-            workspace_id=link.workspace_id,
-            fan_id=fan.id,
-            kind=ConsentKind.email,
-            text=text,
-            ip_hash=ip_hash,
-            user_agent=user_agent,
-            presave_id=contact.presave_id if joined_typist else None,
-        )
+        for kind in (kind for kind, given in ticked if given):
+            text = await _consent_text(
+                session, campaign, link.workspace_id, kind, choices, translate
+            )
+            await consent.record_consent(
+                session,
+                clock=kit.clock,
+                workspace_id=link.workspace_id,
+                fan_id=fan.id,
+                kind=kind,
+                text=text,
+                ip_hash=ip_hash,
+                user_agent=user_agent,
+                presave_id=contact.presave_id if joined_typist else None,
+            )
+        await _grant_reminders(session, fan, link.id, choices, now=now)
         # The address is proven now: the fan's pre-saves get their messages by email.
         await plan_fan(session, fan.id, now=now)
     if reminder is not None and reminder.created:
@@ -1358,7 +1421,11 @@ async def _withdraw_email_consent(
     repository = PresaveRepository(session)
     link = await repository.link(link_id)
     fan = await repository.fan(link.workspace_id, fan_id) if link is not None else None
-    if fan is None or fan.email_consent_at is None:
+    if fan is None:
+        return
+    # Reminder-only consents of every release go with it: an unsubscribe is everything.
+    await repository.withdraw_reminders(fan.id, email=True, sms=False, now=kit.clock.now())
+    if fan.email_consent_at is None:
         return
     fan.email_consent_at = None
     await repository.add(

@@ -55,7 +55,7 @@ from launchlink.presave.errors import (
     ServiceNotOffered,
     TokensGone,
 )
-from launchlink.presave.front import FanView, PresaveFront, parse_cookies
+from launchlink.presave.front import CONTACT_BOXES, FanView, PresaveFront, parse_cookies
 from launchlink.presave.ics import release_event
 from launchlink.presave.modes import APPLE_MUSIC, ServiceOption
 from launchlink.presave.page import PRESAVE_PAGE_CSP, zone_groups
@@ -425,14 +425,18 @@ class PresaveWeb:
         phone: str | None,
         sms_consent: bool,
         future_consent: bool,
+        email_reminder: bool = False,
+        sms_reminder: bool = False,
     ) -> FanChoices:
         client = self._client_ip(request)
         return FanChoices(
             language=view.language,
             email=email,
             email_consent=email_consent,
+            email_reminder=email_reminder,
             phone=phone,
             sms_consent=sms_consent,
+            sms_reminder=sms_reminder,
             future_consent=future_consent,
             country=view.country,
             chosen_zone=view.chosen_zone,
@@ -453,8 +457,7 @@ class PresaveWeb:
         values = {
             "email": form.get("email", ""),
             "phone": form.get("phone", ""),
-            "email_consent": form.get("email_consent") == "1",
-            "sms_consent": form.get("sms_consent") == "1",
+            **{box: form.get(box) == "1" for box in CONTACT_BOXES},
             "future_consent": form.get("future_consent") == "1",
         }
         page = await self.front.page_body(snapshot, view, errors=[message], values=values)
@@ -486,13 +489,7 @@ class PresaveWeb:
         if not option.connects:
             raise ServiceNotOffered("this service takes reminders only")
         try:
-            email, phone = presave_service.contact_choices(
-                email=form.get("email"),
-                email_consent=form.get("email_consent") == "1",
-                phone=form.get("phone"),
-                sms_consent=form.get("sms_consent") == "1",
-                require_one=False,
-            )
+            email, phone = self._contact(form, require_one=False)
         except InvalidContact as error:
             return await self._page_with_errors(
                 request, snapshot, view, form, self._translated_error(view.language, error)
@@ -501,11 +498,10 @@ class PresaveWeb:
             request,
             view,
             email=email,
-            email_consent=email is not None,
             phone=phone,
-            sms_consent=phone is not None,
             future_consent=form.get("future_consent") == "1"
             and snapshot.campaign.future_releases_opt_in,
+            **self._boxes(form, email=email, phone=phone),
         )
         connectors = await self.kit.connectors_for(snapshot.workspace_id)
         connector = connectors.get(option.service)
@@ -696,10 +692,33 @@ class PresaveWeb:
         return self._to_confirmation(snapshot, fan_id, browser_hash, email_pending=confirm_email)
 
     def _track_optins(self, request: Request, link: Link, choices: FanChoices) -> None:
-        if choices.email and choices.email_consent:
+        if choices.wants_email:
             self._track("optin_email", request, link)
-        if choices.phone and choices.sms_consent:
+        if choices.wants_sms:
             self._track("optin_sms", request, link)
+
+    @staticmethod
+    def _contact(form: dict[str, str], *, require_one: bool) -> tuple[str | None, str | None]:
+        """The (email, phone) the fan ticked a box for: this release's reminder or
+        marketing, either box of a channel makes its value needed."""
+        return presave_service.contact_choices(
+            email=form.get("email"),
+            email_consent=form.get("email_consent") == "1" or form.get("email_reminder") == "1",
+            phone=form.get("phone"),
+            sms_consent=form.get("sms_consent") == "1" or form.get("sms_reminder") == "1",
+            require_one=require_one,
+        )
+
+    @staticmethod
+    def _boxes(form: dict[str, str], *, email: str | None, phone: str | None) -> dict[str, bool]:
+        """Which consent each channel was given: ``*_reminder`` is this release only,
+        ``*_consent`` marketing (a form posted before the split had only the latter)."""
+        return {
+            "email_consent": email is not None and form.get("email_consent") == "1",
+            "email_reminder": email is not None and form.get("email_reminder") == "1",
+            "sms_consent": phone is not None and form.get("sms_consent") == "1",
+            "sms_reminder": phone is not None and form.get("sms_reminder") == "1",
+        }
 
     def _to_confirmation(
         self, snapshot: LinkSnapshot, fan_id: UUID, browser_hash: str, *, email_pending: bool
@@ -726,13 +745,7 @@ class PresaveWeb:
         if service is not None:
             await self._option(snapshot, service)
         try:
-            email, phone = presave_service.contact_choices(
-                email=form.get("email"),
-                email_consent=form.get("email_consent") == "1",
-                phone=form.get("phone"),
-                sms_consent=form.get("sms_consent") == "1",
-                require_one=True,
-            )
+            email, phone = self._contact(form, require_one=True)
         except InvalidContact as error:
             return await self._page_with_errors(
                 request, snapshot, view, form, self._translated_error(view.language, error)
@@ -741,10 +754,9 @@ class PresaveWeb:
             request,
             view,
             email=email,
-            email_consent=email is not None,
             phone=phone,
-            sms_consent=phone is not None,
             future_consent=False,
+            **self._boxes(form, email=email, phone=phone),
         )
         await self._limit(request, browser_id, *([(CONFIRMATION_EMAILS, email)] if email else []))
         browser_hash = self.kit.signer.browser_hash(browser_id)
@@ -1216,12 +1228,18 @@ class PresaveWeb:
                 if link is None:
                     raise LinkInvalid("no such link")
                 purpose, phone = contact.purpose, contact.context.get("phone")
-                sms = bool(contact.context.get("sms_consent") and phone)
+                # Marketing as well, or this release only (old contexts: marketing).
+                marketing = bool(contact.context.get("email_consent"))
+                sms = bool(
+                    (contact.context.get("sms_consent") or contact.context.get("sms_reminder"))
+                    and phone
+                )
             snapshot = await self._snapshot_of_link(link)
             context = self.pages.release_context(snapshot, language)
             context.update(
                 action=f"/presave/confirm/{token}",
                 reminder=purpose is ContactPurpose.reminder,
+                marketing=marketing,
                 phone_ending=str(phone)[-3:] if sms else "",
             )
             return self._form_page(request, "presave/confirm_contact.html", language, context)

@@ -28,6 +28,7 @@ from launchlink.messaging.sms.twilio import classify_error
 from launchlink.models import ConsentRecord
 from launchlink.models.messaging import MessageChannel, MessageState
 from launchlink.models.presave import ConsentKind
+from launchlink.presave.consent import REMINDER_KINDS
 from launchlink.presave.repository import PresaveRepository
 
 HANDED_OVER = frozenset({"accepted", "queued", "sending", "sent", "scheduled"})
@@ -106,7 +107,13 @@ async def handle_inbound(
             if fan.email_consent_at is not None:
                 withdrawn.append(ConsentKind.email)
             fan.sms_consent_at = fan.sms_confirmed_at = fan.email_consent_at = None
+            # STOP is everything at once: the reminder-only consents of every release too.
+            withdrawn += await PresaveRepository(session).withdraw_reminders(
+                fan.id, email=True, sms=True, now=now, why="sms: " + body[:100]
+            )
             for kind in withdrawn:
+                if kind in REMINDER_KINDS:
+                    continue  # withdraw_reminders wrote their ledger rows
                 await PresaveRepository(session).add(
                     ConsentRecord(
                         workspace_id=fan.workspace_id,
@@ -127,13 +134,19 @@ async def handle_inbound(
         )
         return InboundReply(intent, len(fans), STOPPED_TEXT)
     for fan in fans:
-        fan.sms_consent_at = fan.sms_consent_at or now
+        # A YES to the opt-in text confirms the number; it is not marketing consent when
+        # the fan asked for a release's texts only (a START after a STOP re-subscribes).
+        reminder_only = fan.sms_consent_at is None and await PresaveRepository(
+            session
+        ).has_sms_reminder(fan.id)
+        if not reminder_only:
+            fan.sms_consent_at = fan.sms_consent_at or now
         fan.sms_confirmed_at = now
         await PresaveRepository(session).add(
             ConsentRecord(
                 workspace_id=fan.workspace_id,
                 fan_id=fan.id,
-                kind=ConsentKind.sms,
+                kind=ConsentKind.sms_reminder if reminder_only else ConsentKind.sms,
                 granted=True,
                 user_agent="sms: " + body[:100],
                 at=now,
