@@ -17,7 +17,7 @@ from launchlink.messaging import planner
 from launchlink.models import AuditEntry, Fan, Link, Presave
 from launchlink.models.accounts import Role
 from launchlink.models.messaging import MessageChannel, WorkspaceMessaging
-from tests.dashboard.conftest import Browser, seed_fan
+from tests.dashboard.conftest import SEEDED_AT, Browser, seed_fan
 from tests.dashboard.test_every_route import World, clock, world
 from tests.messaging.conftest import email_channel, make_delivery
 from tests.messaging.sink import smtp_sink
@@ -263,6 +263,11 @@ async def test_an_announcement_reaches_consenting_fans_over_smtp_and_its_counts_
     for n in range(3):
         await seed_fan(sim_app, world.link_a, email=f"fan{n}@example.com", email_consent=True)
     await seed_fan(sim_app, world.link_a, email="quiet@example.com", email_consent=False)
+    # An address given for this release's reminders only is no audience for announcements.
+    await seed_fan(
+        sim_app, world.link_a, email="reminders@example.com", email_consent=False,
+        reminder_only=True,
+    )  # fmt: skip
     editor: Browser = world.people[Role.editor]
     page = await editor.get(_m(world, "/announcements"))
     assert page.status_code == 200
@@ -432,3 +437,36 @@ async def test_fans_in_a_language_we_lack_get_the_base_language_on_pages_and_in_
         subjects = {str(m["To"]): str(m["Subject"]) for m in sink.messages()}
     assert subjects["ja@example.com"].endswith(": Neuigkeiten")  # the German wording
     assert "Neuigkeiten" not in subjects["fr@example.com"]  # a language we have: French
+
+
+async def test_an_announcement_to_a_campaigns_fans_skips_the_workspaces_other_fans(
+    world: World, sim_app: Application
+) -> None:
+    await seed_fan(sim_app, world.link_a, email="presaver@example.com", email_consent=True)
+    async with sim_app.context.database.transaction() as session:
+        # A consenting fan of the workspace who never pre-saved this campaign.
+        session.add(
+            Fan(
+                workspace_id=world.a,
+                email="elsewhere@example.com",
+                email_consent_at=SEEDED_AT,
+                country="GB",
+            )
+        )
+    editor = world.people[Role.editor]
+    await editor.get(_m(world, "/announcements"))
+    form = {"link_id": str(world.link_a), "body": "Only for you", "channel_email": "1"}
+    bad = await editor.post(_m(world, "/announcements"), {**form, "audience": "everyone"})
+    assert bad.status_code == 422
+    assert 'id="e-audience"' in bad.text
+    campaign = await editor.post(_m(world, "/announcements"), {**form, "audience": "campaign"})
+    assert campaign.status_code == 303
+    page = await editor.get(campaign.headers["location"])
+    row = re.search(r'<tr data-channel="email">(.*?)</tr>', page.text, re.S)
+    assert row is not None
+    assert '<td data-count="queued">1</td>' in row.group(1)
+    everyone = await editor.post(_m(world, "/announcements"), {**form, "audience": "workspace"})
+    page = await editor.get(everyone.headers["location"])
+    row = re.search(r'<tr data-channel="email">(.*?)</tr>', page.text, re.S)
+    assert row is not None
+    assert '<td data-count="queued">2</td>' in row.group(1)

@@ -12,7 +12,7 @@ next to its field; each change is in the audit log.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Request
@@ -144,6 +144,7 @@ class AnnouncementForm(_Form):
     body: Annotated[MultiLine, Field(min_length=1, max_length=1000)]
     channel_email: bool = False
     channel_sms: bool = False
+    audience: Literal["workspace", "campaign"] = "workspace"
     send_date: Annotated[date | None, Optional] = None
     send_time: Annotated[time | None, Optional] = None
 
@@ -770,7 +771,7 @@ async def send_announcement(
             m.workspace.id,
             AnnouncementCreate(
                 link_id=data.link_id, body=data.body, channels=data.channels,
-                send_at=data.send_at(),
+                send_at=data.send_at(), audience=data.audience,
             ),
             now=clock.now(),
         )  # fmt: skip
@@ -787,7 +788,12 @@ async def send_announcement(
         m.actor,
         "messaging.announcement_sent",
         ("announcement", row.id),
-        after={"channels": row.channels, "queued": queued, "send_at": row.send_at.isoformat()},
+        after={
+            "channels": row.channels,
+            "queued": queued,
+            "send_at": row.send_at.isoformat(),
+            "audience": data.audience,
+        },
         clock=clock,
     )
     return _see_other(_ws(m, f"/messaging/announcements/{row.id}?done=sent"))

@@ -777,10 +777,17 @@ class MessagingRepository:
         ).first()
         return (row[0], row[1]) if row is not None else None
 
-    async def live_fans(self, workspace_id: UUID) -> list[Fan]:
-        result = await self.session.execute(
-            select(Fan).where(Fan.workspace_id == workspace_id, Fan.deleted_at.is_(None))
-        )
+    async def live_fans(self, workspace_id: UUID, *, link_id: UUID | None = None) -> list[Fan]:
+        """The workspace's fans not deleted (``link_id``: only those with a pre-save on
+        that link, the fans of one campaign)."""
+        query = select(Fan).where(Fan.workspace_id == workspace_id, Fan.deleted_at.is_(None))
+        if link_id is not None:
+            query = query.where(
+                select(Presave.id)
+                .where(Presave.fan_id == Fan.id, Presave.link_id == link_id)
+                .exists()
+            )
+        result = await self.session.execute(query)
         return list(result.scalars())
 
     async def due_of(self, presave_ids: Iterable[UUID]) -> dict[UUID, datetime]:
