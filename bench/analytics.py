@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import statistics
@@ -130,14 +131,24 @@ async def bench_ingest(database: Database, count: int, batch: int) -> dict[str, 
         salts = await service.salts_for(session, sorted(ingest.days_of(events[:1])), now)
     enrich = store = enrich_cpu = store_cpu = 0.0
     seen = service.SeenVisitors()  # the flusher's and the workers' (analytics/tasks.py)
+    # The workers' shape ids too; absent before migration 0026 (the A/B runs old code).
+    shape_ids = service.ShapeIds() if hasattr(service, "ShapeIds") else None
+    extra: dict[str, Any] = {} if shape_ids is None else {"shapes": shape_ids}
+    try:  # the collector's pause per batch; absent before it too
+        from launchlink.kit.gcpause import collection_paused as paused
+    except ImportError:
+        paused = contextlib.nullcontext  # type: ignore[assignment]
     for index, start in enumerate(range(0, len(events), batch)):
         part = events[start : start + batch]
-        began, began_cpu = time.perf_counter(), time.process_time()
-        result = ingest.run(part, BatchSalts(salts, now))
-        enriched, enriched_cpu = time.perf_counter(), time.process_time()
-        async with database.transaction(write_lock=True) as session:
-            await service.store(session, result.rows, result.returns, seen=seen)
+        with paused():  # as the workers' drain does
+            began, began_cpu = time.perf_counter(), time.process_time()
+            result = ingest.run(part, BatchSalts(salts, now))
+            enriched, enriched_cpu = time.perf_counter(), time.process_time()
+            async with database.transaction(write_lock=True) as session:
+                await service.store(session, result.rows, result.returns, seen=seen, **extra)
         seen.committed()
+        if shape_ids is not None:
+            shape_ids.committed()
         stored, stored_cpu = time.perf_counter(), time.process_time()
         if index:  # the first batch warms the caches
             enrich += enriched - began

@@ -95,12 +95,8 @@ def build_context(
     from launchlink.integrations.apps import WorkspaceApps
 
     # A label's own service apps, swapped in for its workspace (integrations/apps.py).
-    context.apps = WorkspaceApps(
-        database=database,
-        cipher=context.cipher,
-        registry=context.registry,
-        base=context.connectors,
-        clock=clock,
+    context.apps = WorkspaceApps.over(
+        context.registry, database=database, cipher=context.cipher, clock=clock
     )
     # Pre-saves are planned, re-planned and fulfilled with this one table.
     context.territories = TerritoryTimeZones.load(settings.territory_timezones_file)

@@ -126,6 +126,23 @@ async def test_a_visitor_counts_once_a_day_and_again_the_next_day(db: Database) 
     assert link["visitor"]["bucket"]["all"] == 3
 
 
+async def test_one_flush_spanning_midnight_hashes_each_visit_with_its_own_days_salt(
+    db: Database,
+) -> None:
+    snapshot = make_snapshot()
+    setup = captured(db, snapshot)
+    async with setup.browser(ip=IPS[0], user_agent=IPHONE) as fan:
+        await fan.get("/night-drive")
+        setup.harness.clock.advance(timedelta(days=1))
+        await fan.get("/night-drive")
+    assert await setup.flusher.flush() == 2  # one batch, two UTC days
+    async with db.transaction() as session:
+        salts = list((await session.execute(select(AnalyticsSalt.salt))).scalars())
+    assert len(set(salts)) == 2
+    link = await totals(db, snapshot.link_id)
+    assert link["visitor"]["bucket"]["all"] == 2  # the same fan, once on each day
+
+
 async def test_each_days_salt_is_random_and_deleted_48_hours_after_the_day_began(
     db: Database,
 ) -> None:

@@ -10,7 +10,7 @@ from launchlink.analytics import service
 from launchlink.analytics.enrich import CLASSIFIER_VERSION
 from launchlink.analytics.ingest import BatchSalts
 from launchlink.db import Database
-from launchlink.models.analytics import AnalyticsEvent, AnalyticsVisitor
+from launchlink.models.analytics import AnalyticsEvent, AnalyticsShape, AnalyticsVisitor
 from tests.analytics._capture_support import Captured, captured, totals
 from tests.links.test_public_support import ANDROID, IPHONE, make_snapshot
 
@@ -38,8 +38,9 @@ async def _store_as_an_old_rule_would_have(setup: Captured, *, human_agents: set
 async def _classes(db: Database) -> dict[tuple[str | None, str], int]:
     async with db.transaction() as session:
         rows = await session.execute(
-            select(AnalyticsEvent.user_agent, AnalyticsEvent.bot_class, func.count())
-            .group_by(AnalyticsEvent.user_agent, AnalyticsEvent.bot_class)
+            select(AnalyticsShape.user_agent, AnalyticsShape.bot_class, func.count())
+            .join(AnalyticsEvent, AnalyticsEvent.shape_id == AnalyticsShape.id)
+            .group_by(AnalyticsShape.user_agent, AnalyticsShape.bot_class)
         )  # fmt: skip
         return {(str(r[0])[:20], str(r[1])): int(r[2]) for r in rows}
 
@@ -69,7 +70,15 @@ async def test_replaying_after_a_rule_change_fixes_stored_events_and_their_rollu
         (CLAUDE[:20], "ai_agent"): 2,
     }
     async with db.transaction() as session:
-        versions = set((await session.execute(select(AnalyticsEvent.classifier_version))).scalars())
+        versions = set(
+            (
+                await session.execute(
+                    select(AnalyticsShape.classifier_version).join(
+                        AnalyticsEvent, AnalyticsEvent.shape_id == AnalyticsShape.id
+                    )
+                )
+            ).scalars()
+        )
     assert versions == {CLASSIFIER_VERSION}
     for scope in (snapshot.link_id, snapshot.workspace_id):
         after = await totals(db, scope)
@@ -105,7 +114,15 @@ async def test_pruning_deletes_raw_events_past_retention_and_keeps_the_rollups(
 
     assert deleted == 2
     async with db.transaction() as session:
-        left = list((await session.execute(select(AnalyticsEvent.user_agent))).scalars())
+        left = list(
+            (
+                await session.execute(
+                    select(AnalyticsShape.user_agent).join(
+                        AnalyticsEvent, AnalyticsEvent.shape_id == AnalyticsShape.id
+                    )
+                )
+            ).scalars()
+        )
         sighting_days = set((await session.execute(select(AnalyticsVisitor.day))).scalars())
     assert left == [ANDROID]
     assert sighting_days == {now.date()}  # sightings older than 3 days are no use to dedupe

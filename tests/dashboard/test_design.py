@@ -19,6 +19,7 @@ from launchlink.db import Base, Database
 from launchlink.kit.clock import FrozenClock
 from launchlink.simulator.demo import DEMO_ALBUM
 from tests.dashboard.conftest import Browser, Inbox, invite_and_join
+from tests.links.test_public_support import PREVIEW_BOTS
 
 # Both are dependencies (pyproject.toml); an environment installed before they were added
 # skips these tests instead of failing to collect them, until `make install` runs again.
@@ -128,6 +129,42 @@ async def test_uploaded_artwork_is_stored_square_and_served_with_the_page_and_ca
         headers={"if-none-match": served.headers["etag"]},
     )
     assert again.status_code == 304
+
+
+@pytest.mark.parametrize("bot", sorted(PREVIEW_BOTS))
+async def test_messaging_apps_are_told_the_stored_artworks_size_on_the_link_and_presave_page(
+    campaign: tuple[Browser, str], bot: str
+) -> None:
+    """og:image:width/height/type of the artwork as stored (squared to its shorter side,
+    JPEG), so a preview is laid out before the image arrives; on the smart link and on the
+    pre-save page alike."""
+    browser, design = campaign
+    uploaded = await _upload(browser, design, _png(1600, 1000, (200, 30, 40)))
+    assert uploaded.status_code == 303, uploaded.text
+    crawler = {"user-agent": PREVIEW_BOTS[bot]}
+    card = [
+        '<meta property="og:image:type" content="image/jpeg">',
+        '<meta property="og:image:width" content="1000">',
+        '<meta property="og:image:height" content="1000">',
+    ]
+    live = (await browser.client.get(f"/{SLUG}", headers=crawler)).text
+    assert re.search(r'<meta property="og:image" content="[^"]+/_media/artwork/', live), bot
+    for line in card:
+        assert line in live, (bot, line)
+    campaign_url = design.removesuffix("/design")
+    moved = await browser.post(
+        f"{campaign_url}/release",
+        {"release_mode": "global", "release_date": "2026-04-01", "time_zone": "UTC"},
+    )
+    assert moved.status_code == 303, moved.text
+    switched = await browser.post(f"{campaign_url}/release/presave", {"enabled": "1"})
+    assert switched.status_code == 303, switched.text
+    presave = (await browser.client.get(f"/{SLUG}", headers=crawler)).text
+    assert "Pre-save" in presave, bot
+    for line in card:
+        assert line in presave, (bot, line)
+    # The width and height come before the image's alt text, beside the image they size.
+    assert presave.index(card[1]) < presave.index('<meta property="og:image:alt"')
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,10 @@ async def test_fans_show_where_each_consent_came_from_and_filter(
     assert listing.status_code == 200, listing.text
     assert "yes@example.com" in listing.text
     assert "no@example.com" in listing.text
+    # The service filter offers the services pre-saved on, and only those.
+    offered = re.findall(r'<option value="([a-z_]+)"(?: selected)?>\1</option>', listing.text)
+    assert "spotify" in offered
+    assert "deezer" not in offered
     assert "email on /midnight, text v3 (en)" in listing.text
     assert "connect service (spotify) on /midnight" in listing.text
     consenting = await browser.get(f"{base}/fans?consent=email")

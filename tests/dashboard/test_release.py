@@ -124,6 +124,50 @@ async def test_release_now_makes_it_out_at_once_and_the_button_goes(
     assert "release.released_now" in actions
 
 
+async def test_release_now_of_a_local_release_says_it_turns_global_and_audits_the_old_plan(
+    campaign: tuple[Browser, str, UUID], sim_app: Application
+) -> None:
+    browser, url, link_id = campaign
+    local = {"release_mode": "local", "release_date": "2026-04-01", "time_zone": "Europe/London"}
+    assert (await browser.post(f"{url}/release", local)).status_code == 303
+    page = await browser.get(f"{url}/release")
+    effect = page.text.split('id="release-now-effect">', 1)[1].split("</p>", 1)[0]
+    assert "makes this a global release" in effect
+    assert "instead of at local midnight of 2026-04-01 in each territory" in effect
+    assert "Release now everywhere, instead of at local midnight" in page.text
+    unconfirmed = await browser.post(f"{url}/release/now", {})
+    assert unconfirmed.status_code == 422, unconfirmed.text
+    assert 'id="e-confirm"' in unconfirmed.text
+    assert (await _release(sim_app, link_id)).release_instant is None
+    confirmed = await browser.post(f"{url}/release/now", {"confirm": "1"})
+    assert confirmed.status_code == 303, confirmed.text
+    release = await _release(sim_app, link_id)
+    assert release.release_instant == NOW
+    async with sim_app.context.database.sessionmaker() as session:
+        entry = (
+            await session.execute(
+                select(AuditEntry).where(AuditEntry.action == "release.released_now")
+            )
+        ).scalar_one()
+    assert entry.before is not None
+    assert entry.before["release_mode"] == "local"
+    assert entry.before["release_date"] == "2026-04-01"
+    plan = entry.before["plan"]
+    assert plan.startswith("local midnight of 2026-04-01 in each territory")
+    assert "(NZ)" in plan  # the first midnight of the markets shown
+    assert entry.after is not None
+    assert entry.after["release_mode"] == "global"
+
+
+async def test_release_now_of_a_global_release_names_the_moment_it_replaces(
+    campaign: tuple[Browser, str, UUID],
+) -> None:
+    browser, url, _ = campaign
+    page = await browser.get(f"{url}/release")
+    assert "Release now, everywhere, instead of 2026-04-01 00:00 UTC" in page.text
+    assert 'id="f-confirm"' not in page.text
+
+
 @pytest.mark.parametrize(
     ("data", "fields"),
     [

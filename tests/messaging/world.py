@@ -44,18 +44,22 @@ class World:
         service: str = "spotify",
         mode: ServiceMode = ServiceMode.direct_save,
         emit: bool = False,
+        reminder_only: bool = False,
     ) -> UUID:
         """A fan and their pre-save; ``emit``: with its ``presave.created`` in the same
-        transaction, as the pre-save service does (messaging's planner answers it)."""
+        transaction, as the pre-save service does (messaging's planner answers it);
+        ``reminder_only``: the address and number were given for this release's messages
+        only (on the pre-save), with no marketing consent (on the fan)."""
+        marketing_at = None if reminder_only else consent_at
         async with self.database.transaction() as session:
             release = await session.get(Release, self.release_id)
             assert release is not None
             fan = Fan(
                 workspace_id=self.workspace_id,
                 email=f"{name}@fans.example.test" if email else None,
-                email_consent_at=consent_at if email else None,
+                email_consent_at=marketing_at if email else None,
                 phone=phone,
-                sms_consent_at=consent_at if phone else None,
+                sms_consent_at=marketing_at if phone else None,
                 sms_confirmed_at=consent_at if phone and sms_confirmed else None,
                 country=country,
                 time_zone=zone,
@@ -77,6 +81,8 @@ class World:
                 time_zone=fan_zone_name(timing, country, TERRITORIES, zone),
                 due_at=fan_release_instant(timing, country, TERRITORIES, zone),
                 actions={"save_release": True},
+                email_reminder_at=consent_at if reminder_only and email else None,
+                sms_reminder_at=consent_at if reminder_only and phone else None,
             )
             session.add(presave)
             await session.flush()

@@ -124,6 +124,8 @@ async def test_messaging_apps_get_the_preview_of_the_presave_page_in_each_phase(
         assert "<form" not in page, (bot, slug)
         assert '<meta property="og:image" content="https://i.scdn.co/image/ab67">' in page
         assert '<meta name="twitter:image" content="https://i.scdn.co/image/ab67">' in page
+        # A service's artwork is of a size we do not know: no made-up width or height.
+        assert "og:image:width" not in page, (bot, slug)
         assert '<meta name="twitter:card" content="summary_large_image">' in page
         title = '<meta property="og:title" content="Midnight Cartography – Nova Reyes">'
         assert title in page, (bot, slug)

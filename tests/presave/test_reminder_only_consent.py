@@ -27,6 +27,9 @@ from tests.presave.conftest import (
     deliver_messages,
     make_presave_link,
     open_page,
+    opt_in_path,
+    presave_via_spotify,
+    reminder_messages,
 )
 
 LISTENER = "listener@example.com"
@@ -246,3 +249,28 @@ async def test_the_operators_own_reminder_wording_is_shown_and_recorded(
     assert text is not None
     assert text.text == wording
     assert text.kind is ConsentKind.email_reminder
+
+
+async def test_a_spotify_presave_with_the_reminder_box_gets_this_releases_email_only(
+    papp: Application, admin: Api, label: WorkspaceKey, fan: httpx.AsyncClient, inbox: Inbox
+) -> None:
+    created = await make_presave_link(admin, label)
+    done = await presave_via_spotify(fan, form={"email": LISTENER, "email_reminder": "1"})
+    assert done.status_code == 303, done.text
+    page = await fan.get(opt_in_path(inbox, LISTENER))
+    assert "We will email you about this release only." in page.text
+    assert (await confirm_address(fan, inbox, LISTENER)).status_code == 200
+
+    async with papp.context.database.sessionmaker() as session:
+        presave = (await session.execute(select(Presave))).scalar_one()
+        fan_row = (await session.execute(select(Fan))).scalar_one()
+    assert presave.email_reminder_at is not None
+    assert fan_row.email == LISTENER
+    assert fan_row.email_consent_at is None
+    planned = [m for m in await reminder_messages(papp) if m.channel is MessageChannel.email]
+    assert [m.presave_id for m in planned] == [presave.id]
+    assert await _announce(admin, label, created["link"]["id"]) == 0
+    listed = await admin.get(label, f"/links/{created['link']['id']}/presaves")
+    [item] = listed.json()["items"]
+    assert item["email_reminder_at"] is not None
+    assert item["sms_reminder_at"] is None

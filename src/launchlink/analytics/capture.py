@@ -76,8 +76,8 @@ class AnalyticsCapture:
         """Append one fact; never raises on a full buffer.
 
         The redirect pays for this call, so it does the least it can (bench/smartlink.py
-        --capture): positional arguments (the public app passes them so; keywords cost a
-        dict per call), no counter (``captured`` is derived), the header list kept as the
+        --capture): positional arguments (the public app passes them so: cheaper to bind
+        than keywords), no counter (``captured`` is derived), the header list kept as the
         server built it — the flusher reads the few headers it needs.
         """
         buffer = self._buffer

@@ -8,6 +8,7 @@ forgotten: no row, log line or exception carries it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -74,6 +75,27 @@ def _cut(value: str | None, length: int) -> str | None:
     return value[:length] if value else None
 
 
+# A request's shape (models.analytics.AnalyticsShape): the raw fields the classifier reads,
+# as stored (cut), and the labels it derived from them.
+RAW_FIELDS = ("user_agent", "referrer", "query", "accept", "sec_purpose", "purpose", "method")
+LABEL_FIELDS = (
+    "bot_class", "bot_reason", "device_class", "os", "browser", "in_app", "source",
+    "referrer_host", "channel", "utm_source", "utm_medium", "utm_campaign",
+)  # fmt: skip
+SHAPE_FIELDS = ("classifier_version", *LABEL_FIELDS, *RAW_FIELDS)
+# The shape of the facts no request carried (fulfilment outcomes, messages sent).
+FACT_DIGEST = "fact"
+
+
+def shape_digest(raw: tuple[str | None, ...]) -> str:
+    """The stored shape's key: a digest of its raw fields (:data:`RAW_FIELDS`, as stored).
+
+    Migration 0026 computes the same digest for the rows it moves (kept in step by
+    tests/analytics/test_shapes.py).
+    """
+    return hashlib.blake2b(repr(tuple(raw)).encode(), digest_size=16).hexdigest()
+
+
 def event_row(
     event: Enriched,
     *,
@@ -83,7 +105,7 @@ def event_row(
     reason: str | None = None,
 ) -> dict[str, Any]:
     raw = event.raw
-    return {
+    row: dict[str, Any] = {
         "ts": event.ts,
         "workspace_id": event.workspace_id,
         "link_id": event.link_id,
@@ -115,6 +137,8 @@ def event_row(
         "purpose": _cut(raw.purpose, 64),
         "method": (raw.method or "GET")[:8],
     }
+    row["shape"] = shape_digest(tuple(row[name] for name in RAW_FIELDS))
+    return row
 
 
 def fact_row(
@@ -136,6 +160,7 @@ def fact_row(
         "utm_medium": None, "utm_campaign": None, "visitor_hash": None,
         "classifier_version": CLASSIFIER_VERSION, "user_agent": None, "referrer": None,
         "query": None, "accept": None, "sec_purpose": None, "purpose": None, "method": "GET",
+        "shape": FACT_DIGEST,
     }  # fmt: skip
 
 

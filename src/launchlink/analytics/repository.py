@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from launchlink.analytics.ingest import SHAPE_FIELDS
 from launchlink.analytics.rollups import RollupKey, VisitorKey
 from launchlink.models.analytics import (
     VISITOR_BUCKET_BITS,
@@ -36,6 +37,7 @@ from launchlink.models.analytics import (
     AnalyticsReturn,
     AnalyticsRollup,
     AnalyticsSalt,
+    AnalyticsShape,
     AnalyticsVisitor,
 )
 from launchlink.models.catalog import Release
@@ -48,16 +50,13 @@ _CHUNK_PARAMETERS = 30_000
 # SQLite's single writer already serialises them).
 _ROLLUP_LOCK = 0x4C4C_414E  # "LLAN"
 
+# The narrow raw row as written (the shape is ``analytics_shape``, by ``shape_id``).
 EVENT_COLUMNS: tuple[str, ...] = tuple(
     column.name for column in AnalyticsEvent.__table__.columns if column.name != "id"
 )
-_SQLITE_CONVERTED = ("ts", "workspace_id", "link_id", "automatic")
-_SQLITE_EVENT_COLUMNS = (
-    *_SQLITE_CONVERTED,
-    *(name for name in EVENT_COLUMNS if name not in _SQLITE_CONVERTED),
-)
-_EVENT_VALUES = operator.itemgetter(*EVENT_COLUMNS)
-_EVENT_REST = operator.itemgetter(*_SQLITE_EVENT_COLUMNS[len(_SQLITE_CONVERTED) :])
+_EVENT_MIDDLE = operator.itemgetter("kind", "service", "phase")
+_EVENT_END = operator.itemgetter("reason", "country", "visitor_hash")
+ShapeKey = tuple[str, int]  # digest, classifier version
 _Returned = tuple[Any, Any, str, int]  # scope, day, visitor hash, bits added
 _BUCKET_OF_BIT = tuple((bit, name) for name, bit in VISITOR_BUCKET_BITS.items())
 ROLLUP_DIMENSIONS_OF_SUMMARY = (
@@ -109,28 +108,81 @@ class AnalyticsRepository:
             function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
             await self.session.execute(text(f"SELECT {function}({_ROLLUP_LOCK})"))
 
-    async def insert_events(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        # Straight to the driver: SQLAlchemy's per-value processing costs more than the
-        # insert itself at these rates (bench/analytics.py). PostgreSQL: COPY.
+    async def shape_ids(self, wanted: Mapping[ShapeKey, Mapping[str, Any]]) -> dict[ShapeKey, int]:
+        """The ids of the shapes ``wanted`` (key → a row of that shape), stored if new."""
+        if not wanted:
+            return {}
+        found = await self._stored_shapes(list(wanted))
+        missing = [key for key in wanted if key not in found]
+        if missing:
+            columns = ("digest", *SHAPE_FIELDS)
+            # In key order: two PostgreSQL writers adding the same shapes cannot deadlock.
+            missing.sort()
+            await self._insert_returning(
+                "analytics_shape",
+                columns,
+                [(key[0], *(wanted[key][name] for name in SHAPE_FIELDS)) for key in missing],
+                ("id",),
+            )
+            # Another writer may have stored some first (DO NOTHING returns nothing then).
+            found.update(await self._stored_shapes(missing))
+        return found
+
+    async def _stored_shapes(self, keys: Sequence[ShapeKey]) -> dict[ShapeKey, int]:
+        found: dict[ShapeKey, int] = {}
+        wanted = set(keys)
+        connection = await self.session.connection()
+        mark = self._placeholder()
+        for chunk in _chunks(sorted({digest for digest, _ in keys}), 1):
+            result = await connection.exec_driver_sql(
+                "SELECT digest, classifier_version, id FROM analytics_shape WHERE digest IN ("
+                + ", ".join([mark] * len(chunk))
+                + ")",
+                tuple(chunk),
+            )
+            for row in result:
+                digest, version, shape_id = tuple(row)
+                key = (str(digest), int(version))
+                if key in wanted:
+                    found[key] = int(shape_id)
+        return found
+
+    async def insert_events(
+        self, rows: Sequence[Mapping[str, Any]], shape_ids: Mapping[ShapeKey, int]
+    ) -> None:
+        """Narrow raw rows, each referring to its shape (``shape_ids``: every row's).
+
+        Straight to the driver: SQLAlchemy's per-value processing costs more than the
+        insert itself at these rates (bench/analytics.py). PostgreSQL: COPY.
+        """
         if not rows:
             return
+        middle, end = _EVENT_MIDDLE, _EVENT_END
         if self._postgres:
-            everything = _EVENT_VALUES
-            await self._copy("analytics_event", EVENT_COLUMNS, [everything(row) for row in rows])
+            await self._copy(
+                "analytics_event",
+                EVENT_COLUMNS,
+                [
+                    (row["ts"], row["workspace_id"], row["link_id"], *middle(row),
+                     row["automatic"], *end(row),
+                     shape_ids[(row["shape"], row["classifier_version"])])
+                    for row in rows
+                ],
+            )  # fmt: skip
             return
-        # Only the first four columns need SQLite's stored form (as SQLAlchemy's types
-        # write it); the others are taken as they are, at C speed.
-        rest = _EVENT_REST
-        uuid = self._sqlite_uuid
-        time = _sqlite_time
+        # A batch has a few ids, each converted once; the dict first (a method call per
+        # value cost more than the conversion), the method when it misses.
+        hexes, uuid, time = self._hexes.get, self._sqlite_uuid, _sqlite_time
         values = [
-            (time(row["ts"]), uuid(row["workspace_id"]), uuid(row["link_id"]),
-             1 if row["automatic"] else 0, *rest(row))
+            (time(row["ts"]), hexes(row["workspace_id"]) or uuid(row["workspace_id"]),
+             hexes(row["link_id"]) or uuid(row["link_id"]), *middle(row),
+             1 if row["automatic"] else 0, *end(row),
+             shape_ids[(row["shape"], row["classifier_version"])])
             for row in rows
         ]  # fmt: skip
-        marks = ", ".join(["?"] * len(_SQLITE_EVENT_COLUMNS))
+        marks = ", ".join(["?"] * len(EVENT_COLUMNS))
         await self._executemany(
-            f"INSERT INTO analytics_event ({', '.join(_SQLITE_EVENT_COLUMNS)}) VALUES ({marks})",
+            f"INSERT INTO analytics_event ({', '.join(EVENT_COLUMNS)}) VALUES ({marks})",
             values,
         )
 
@@ -490,13 +542,16 @@ class AnalyticsRepository:
             out.append((moment, str(metric), int(count)))
         return out
 
-    def events_query(self, link_id: UUID, start: datetime, end: datetime) -> Select[Any]:
-        return (
-            select(*(getattr(AnalyticsEvent, name) for name in ("id", *EVENT_COLUMNS)))
-            .where(AnalyticsEvent.link_id == link_id)
-            .where(AnalyticsEvent.ts >= start, AnalyticsEvent.ts < end)
-            .order_by(AnalyticsEvent.ts, AnalyticsEvent.id)
-        )
+    @staticmethod
+    def _events_with_shapes() -> Select[Any]:
+        """Raw events with their shape's fields: the wide row as readers know it."""
+        event, shape = AnalyticsEvent, AnalyticsShape
+        return select(
+            event.id,
+            *(getattr(event, name) for name in EVENT_COLUMNS),
+            shape.digest.label("shape"),
+            *(getattr(shape, name) for name in SHAPE_FIELDS),
+        ).join(shape, shape.id == event.shape_id)
 
     async def stream_events(
         self, link_id: UUID, start: datetime, end: datetime, *, chunk: int = 5000
@@ -505,7 +560,7 @@ class AnalyticsRepository:
         after = 0
         while True:
             statement = (
-                select(*(getattr(AnalyticsEvent, n) for n in ("id", *EVENT_COLUMNS)))
+                self._events_with_shapes()
                 .where(
                     AnalyticsEvent.link_id == link_id,
                     AnalyticsEvent.ts >= start,
@@ -527,7 +582,7 @@ class AnalyticsRepository:
         self, after: int, *, limit: int, start: datetime | None = None
     ) -> list[dict[str, Any]]:
         statement = (
-            select(*(getattr(AnalyticsEvent, n) for n in ("id", *EVENT_COLUMNS)))
+            self._events_with_shapes()
             .where(AnalyticsEvent.id > after)
             .order_by(AnalyticsEvent.id)
             .limit(limit)
@@ -536,13 +591,38 @@ class AnalyticsRepository:
             statement = statement.where(AnalyticsEvent.ts >= start)
         return [dict(row._mapping) for row in await self.session.execute(statement)]
 
-    async def update_classification(self, changes: Sequence[Mapping[str, Any]]) -> None:
-        for change in changes:
-            await self.session.execute(
-                update(AnalyticsEvent)
-                .where(AnalyticsEvent.id == change["id"])
-                .values({k: v for k, v in change.items() if k != "id"})
-            )
+    async def shapes_of_events_since(self, start: datetime) -> list[dict[str, Any]]:
+        """Every shape an event at or after ``start`` refers to (facts' shapes left out)."""
+        shape = AnalyticsShape
+        used = select(AnalyticsEvent.shape_id).where(AnalyticsEvent.ts >= start).distinct()
+        statement = (
+            select(shape.id, shape.digest, *(getattr(shape, name) for name in SHAPE_FIELDS))
+            .where(shape.id.in_(used.scalar_subquery()), shape.digest != "fact")
+            .order_by(shape.id)
+        )
+        return [dict(row._mapping) for row in await self.session.execute(statement)]
+
+    async def relabel_shape(self, shape_id: int, labels: Mapping[str, Any]) -> None:
+        await self.session.execute(
+            update(AnalyticsShape).where(AnalyticsShape.id == shape_id).values(dict(labels))
+        )
+
+    async def repoint_events(self, old_shape: int, new_shape: int, start: datetime) -> int:
+        """Events of ``old_shape`` at or after ``start`` now refer to ``new_shape``."""
+        result = await self.session.execute(
+            update(AnalyticsEvent)
+            .where(AnalyticsEvent.shape_id == old_shape, AnalyticsEvent.ts >= start)
+            .values(shape_id=new_shape)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def count_events_of_shape(self, shape_id: int, start: datetime) -> int:
+        result = await self.session.execute(
+            select(func.count())
+            .select_from(AnalyticsEvent)
+            .where(AnalyticsEvent.shape_id == shape_id, AnalyticsEvent.ts >= start)
+        )
+        return int(result.scalar_one())
 
     async def oldest_event(self) -> datetime | None:
         result = await self.session.execute(select(func.min(AnalyticsEvent.ts)))

@@ -99,6 +99,28 @@ def _cells(row: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     return []
 
 
+_COUNTRY_METRIC = {"page_view": "view", "service_click": "click"}
+
+
+def _signature(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Everything :func:`_cells` reads but the country (counted on its own, see below)."""
+    return (
+        row["kind"], row["service"], row["reason"], row["source"], row["bot_class"],
+        row["channel"], row["device_class"], row["in_app"], row["phase"], row["os"],
+        row["automatic"],
+    )  # fmt: skip
+
+
+_SIGNATURE_FIELDS = ("kind", "service", "reason", "source", "bot_class", "channel",
+                     "device_class", "in_app", "phase", "os", "automatic")  # fmt: skip
+
+
+def _cells_of_signature(signature: tuple[Any, ...]) -> list[tuple[str, str, str]]:
+    row = dict(zip(_SIGNATURE_FIELDS, signature, strict=True))
+    row["country"] = None
+    return [cell for cell in _cells(row) if cell[1] != "country"]
+
+
 def rollup_counts(
     rows: Iterable[Mapping[str, Any]],
     *,
@@ -107,30 +129,58 @@ def rollup_counts(
 ) -> Counter[RollupKey]:
     """Counts to add: per event row, per new visitor (scope, bucket, first-seen time),
     per returning pre-saver (link, workspace, first-seen time)."""
-    # Counted per link and hour first: a batch has few distinct cells, so the expansion
-    # into the workspace scope and the daily period runs per cell, not per event. Keys use
-    # small ints for the ids and the hour (UUIDs and datetimes hash slowly in Python).
-    scope_numbers: dict[tuple[Any, UUID], int] = {}
+    # Counted per link, hour and signature first (one dict increment per event; a batch
+    # of thousands of events has a few hundred signatures: most visits repeat a request
+    # shape), the country on its own (with it in the signature nearly every event would
+    # be one), then expanded into cells, the workspace scope and the daily period per
+    # signature, not per event. Keys use small ints for the ids and the hour (UUIDs and
+    # datetimes hash slowly in Python); the ids by identity within this call (equal ids
+    # held twice only add a second number, summed in the last step).
+    scope_numbers: dict[tuple[int, int], int] = {}
     scopes: list[tuple[Any, UUID]] = []
     hours: dict[int, datetime] = {}
-    cells: Counter[tuple[int, int, str, str, str]] = Counter()
+    signatures: dict[tuple[Any, ...], int] = {}
+    by_signature: dict[tuple[int, int, int], int] = {}
+    countries: dict[tuple[int, int, str, str], int] = {}
+    country_metric = _COUNTRY_METRIC
     for row in rows:
-        pair = (row["link_id"], row["workspace_id"])
+        link_id, workspace_id = row["link_id"], row["workspace_id"]
+        pair = (id(link_id), id(workspace_id))
         number = scope_numbers.get(pair)
         if number is None:
             number = scope_numbers[pair] = len(scopes)
-            scopes.append(pair)
+            scopes.append((link_id, workspace_id))
         ts = row["ts"]
         hour_number = int(ts.timestamp()) // 3600
         if hour_number not in hours:
             hours[hour_number] = hour_of(ts)
-        for metric, dimension, value in _cells(row):
-            cells[(number, hour_number, metric, dimension, value)] += 1
+        signature = _signature(row)
+        signature_number = signatures.get(signature)
+        if signature_number is None:
+            signature_number = signatures[signature] = len(signatures)
+        key = (number, hour_number, signature_number)
+        by_signature[key] = by_signature.get(key, 0) + 1
+        if row["bot_class"] == "human":
+            metric = country_metric.get(row["kind"])
+            if metric is not None:
+                place = (number, hour_number, metric, row["country"] or "")
+                countries[place] = countries.get(place, 0) + 1
+    cells_of = [_cells_of_signature(signature) for signature in signatures]
+    cells: dict[tuple[int, int, str, str, str], int] = {}
+    for (number, hour_number, signature_number), total in by_signature.items():
+        for metric, dimension, value in cells_of[signature_number]:
+            cell = (number, hour_number, metric, dimension, value)
+            cells[cell] = cells.get(cell, 0) + total
+    for (number, hour_number, metric, value), total in countries.items():
+        cells[(number, hour_number, metric, "country", value)] = total
     counts: Counter[RollupKey] = Counter()
+    days: dict[int, datetime] = {}
     for (number, hour_number, metric, dimension, value), total in cells.items():
         link_id, workspace_id = scopes[number]
         start = hours[hour_number]
-        day = day_of(start)
+        day = days.get(hour_number)
+        if day is None:
+            day = days[hour_number] = day_of(start)
         counts[(workspace_id, "h", start, metric, dimension, value)] += total
         counts[(workspace_id, "d", day, metric, dimension, value)] += total
         if link_id is not None:
@@ -156,17 +206,22 @@ def visitor_candidates(
     Buckets: ``all``, and ``pre``/``post`` release by the view's phase.
     """
     found: dict[VisitorKey, datetime] = {}
+    days: dict[int, Any] = {}  # the UTC day per day number: a batch spans one or two
     for row in rows:
         visitor = row["visitor_hash"]
-        if row["kind"] != "page_view" or row["bot_class"] != "human" or not visitor:
+        if not visitor or row["kind"] != "page_view" or row["bot_class"] != "human":
             continue
         ts = row["ts"]
-        day = day_of(ts).date()
+        number = int(ts.timestamp()) // 86_400
+        day = days.get(number)
+        if day is None:
+            day = days[number] = day_of(ts).date()
         bucket = phase_bucket(row["phase"])
         for scope in (row["link_id"], row["workspace_id"]):
             for name in ("all", bucket):
                 key = (scope, day, name, visitor)
-                if key not in found or ts < found[key]:
+                seen = found.get(key)
+                if seen is None or ts < seen:
                     found[key] = ts
     return found
 

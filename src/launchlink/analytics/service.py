@@ -11,7 +11,8 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.analytics.enrich import CLASSIFIER_VERSION, Dropped, EventDraft, reclassify
-from launchlink.analytics.repository import AnalyticsRepository
+from launchlink.analytics.ingest import LABEL_FIELDS, SHAPE_FIELDS
+from launchlink.analytics.repository import AnalyticsRepository, ShapeKey
 from launchlink.analytics.rollups import (
     VisitorKey,
     day_of,
@@ -54,23 +55,68 @@ class SeenVisitors:
         self.pending.clear()
 
 
+class ShapeIds:
+    """The stored request shapes this process knows: (digest, classifier version) → id.
+
+    A repeated user agent then costs a dict lookup, not a query. As with
+    :class:`SeenVisitors`, ids join ``known`` only once their transaction committed (a
+    rolled-back insert's id does not exist). Shapes are never deleted or renumbered
+    (replay points events at a newer shape instead), so a known id stays valid.
+    """
+
+    MAX_KEYS = 100_000
+
+    def __init__(self) -> None:
+        self.known: dict[ShapeKey, int] = {}
+        self.pending: dict[ShapeKey, int] = {}
+
+    async def of(
+        self, repository: AnalyticsRepository, rows: Sequence[Mapping[str, Any]]
+    ) -> Mapping[ShapeKey, int]:
+        known = self.known
+        keys = {(row["shape"], row["classifier_version"]) for row in rows}
+        if keys.issubset(known):
+            return known
+        wanted: dict[ShapeKey, Mapping[str, Any]] = {}
+        for row in rows:
+            key = (row["shape"], row["classifier_version"])
+            if key not in known and key not in wanted:
+                wanted[key] = row
+        found = await repository.shape_ids(wanted)
+        self.pending.update(found)
+        return {**known, **found}
+
+    def committed(self) -> None:
+        if len(self.known) + len(self.pending) > self.MAX_KEYS:
+            self.known.clear()
+        self.known.update(self.pending)
+        self.pending.clear()
+
+    def rolled_back(self) -> None:
+        self.pending.clear()
+
+
 async def store(
     session: AsyncSession,
     rows: Sequence[Mapping[str, Any]],
     returns: Mapping[tuple[UUID, str], tuple[UUID, datetime]] | None = None,
     *,
     seen: SeenVisitors | None = None,
+    shapes: ShapeIds | None = None,
 ) -> None:
     """Write raw rows and add what they count to the rollups, in the caller's transaction.
 
-    With ``seen``, sightings it knows are stored are not asked about again; the caller
-    tells it whether the transaction committed.
+    With ``seen``, sightings it knows are stored are not asked about again; with
+    ``shapes``, neither are the request shapes it knows; the caller tells both whether
+    the transaction committed.
     """
     if not rows and not returns:
         return
     repository = AnalyticsRepository(session)
     await repository.lock_rollups()
-    await repository.insert_events(rows)
+    if rows:
+        shape_ids = await (shapes if shapes is not None else ShapeIds()).of(repository, rows)
+        await repository.insert_events(rows, shape_ids)
     candidates = visitor_candidates(rows)
     if seen is not None:
         candidates = seen.unknown(candidates)
@@ -168,28 +214,62 @@ async def prune(session: AsyncSession, now: datetime, retention_days: float) -> 
     return deleted
 
 
-_CLASSIFIED = (
-    "bot_class", "bot_reason", "device_class", "os", "browser", "in_app", "country", "source",
-    "referrer_host", "channel", "utm_source", "utm_medium", "utm_campaign",
-)  # fmt: skip
+_SHAPE_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+_SHAPE_ID = UUID(int=0)
 
 
-def _draft(row: Mapping[str, Any]) -> EventDraft:
+def _draft(shape: Mapping[str, Any]) -> EventDraft:
+    """A stored shape as the classifier reads it (the labels depend on nothing else)."""
     return EventDraft(
-        ts=row["ts"],
-        link_id=row["link_id"],
-        workspace_id=row["workspace_id"],
-        kind=row["kind"],
-        user_agent=row["user_agent"],
-        referrer=row["referrer"],
-        query=row["query"],
-        accept=row["accept"],
-        sec_purpose=row["sec_purpose"],
-        purpose=row["purpose"],
-        method=row["method"],
-        country=row["country"],
-        visitor_hash=row["visitor_hash"],
+        ts=_SHAPE_TIME,
+        link_id=_SHAPE_ID,
+        workspace_id=_SHAPE_ID,
+        kind="page_view",
+        user_agent=shape["user_agent"],
+        referrer=shape["referrer"],
+        query=shape["query"],
+        accept=shape["accept"],
+        sec_purpose=shape["sec_purpose"],
+        purpose=shape["purpose"],
+        method=shape["method"],
     )
+
+
+async def _reclassify_shapes(repository: AnalyticsRepository, start: datetime) -> int:
+    """Today's labels for every shape an event since ``start`` uses; returns the events
+    whose labels changed.
+
+    A shape of an older classifier version is not changed: the events since ``start``
+    are pointed at the shape's current-version row (made if missing), so events before
+    ``start`` keep the labels their kept rollups were counted with. A current-version
+    shape whose labels differ is relabelled in place (the rules changed without a version
+    bump, which tests/analytics forbids).
+    """
+    shapes = await repository.shapes_of_events_since(start)
+    current = {s["digest"]: s for s in shapes if s["classifier_version"] == CLASSIFIER_VERSION}
+    changed = 0
+    for shape in shapes:
+        result = reclassify(_draft(shape))
+        if isinstance(result, Dropped):
+            continue  # a shape no event could have been stored with; left as it is
+        fresh = {name: getattr(result, name) for name in LABEL_FIELDS}
+        differs = any(shape[name] != value for name, value in fresh.items())
+        if shape["classifier_version"] == CLASSIFIER_VERSION:
+            if differs:
+                await repository.relabel_shape(shape["id"], fresh)
+                changed += await repository.count_events_of_shape(shape["id"], start)
+            continue
+        target = current.get(shape["digest"])
+        if target is None:
+            row = {**{name: shape[name] for name in SHAPE_FIELDS}, **fresh,
+                   "classifier_version": CLASSIFIER_VERSION}  # fmt: skip
+            key = (shape["digest"], CLASSIFIER_VERSION)
+            ids = await repository.shape_ids({key: row})
+            target = current[shape["digest"]] = {**row, "id": ids[key]}
+        moved = await repository.repoint_events(shape["id"], target["id"], start)
+        if differs:
+            changed += moved
+    return changed
 
 
 async def replay(session: AsyncSession, *, since: datetime | None = None) -> dict[str, int]:
@@ -209,31 +289,15 @@ async def replay(session: AsyncSession, *, since: datetime | None = None) -> dic
     await repository.clear_rollups_from(start, start.date())
     # Returns are not in the raw events (no browser id is kept there): re-add them as stored.
     await repository.add_rollups(rollup_counts((), returns=await repository.returns_since(start)))
+    changed = await _reclassify_shapes(repository, start_events)
     after = 0
-    events = changed = 0
+    events = 0
     while True:
         rows = await repository.events_after(after, limit=5000, start=start_events)
         if not rows:
             break
         after = rows[-1]["id"]
-        changes = []
-        for row in rows:
-            if row["link_id"] is None or (row["user_agent"] is None and row["kind"] in (
-                "fulfilment_outcome", "message_sent",
-            )):  # fmt: skip
-                continue  # facts without a visit: nothing to classify
-            result = reclassify(_draft(row))
-            if isinstance(result, Dropped):
-                continue
-            fresh = {name: getattr(result, name) for name in _CLASSIFIED}
-            fresh["device_class"] = result.device_class
-            if any(row[name] != value for name, value in fresh.items()):
-                changes.append({"id": row["id"], "classifier_version": CLASSIFIER_VERSION,
-                                **fresh})  # fmt: skip
-                row.update(fresh)
-        changed += len(changes)
         events += len(rows)
-        await repository.update_classification(changes)
         candidates = visitor_candidates(rows)
         new = await repository.new_visitors(candidates) if candidates else []
         new_visitors = [(key[0], key[2], candidates[key]) for key in new]

@@ -20,12 +20,14 @@ from launchlink.autofill.schemas import MatchedBy, MissingReason
 from launchlink.catalog.identifiers import IdentifierError, normalize_isrc, normalize_upc
 from launchlink.connectors.base import Capability, Connector, ReleaseMatch, TrackInfo, TrackMatch
 from launchlink.connectors.errors import (
+    APP_REFUSALS,
     ConnectorError,
     NotAllowed,
     NotSupported,
     RateLimited,
     Unavailable,
 )
+from launchlink.connectors.registry import app_client_id
 from launchlink.errors import LaunchlinkError
 from launchlink.models.catalog import ReleaseType
 from launchlink.platforms import (
@@ -80,6 +82,25 @@ class ServiceLookupFailed(LaunchlinkError):
 
     status_code = 502
     code = "service_lookup_failed"
+
+
+class ServiceAppRefused(LaunchlinkError):
+    """The service refused the app credentials the lookup of the pasted URL ran with
+    (``invalid_client``...): a setup fault that trying again will not fix."""
+
+    status_code = 503
+    code = "service_app_refused"
+
+    def __init__(self, message: str, *, service: str, reason: str, field: str | None) -> None:
+        super().__init__(message, field=field)
+        self.service = service
+        self.reason = reason
+
+    def advising(self, advice: str) -> ServiceAppRefused:
+        """The same refusal, saying whose app it is and who can fix it."""
+        return ServiceAppRefused(
+            f"{self.message}: {advice}", service=self.service, reason=self.reason, field=self.field
+        )
 
 
 @dataclass(frozen=True)
@@ -167,6 +188,27 @@ def missing_for_error(platform: str, error: BaseException) -> MissingService:
         return MissingService(platform, "not_allowed", f"the service refused ({error.reason})")
     assert isinstance(error, ConnectorError)
     return MissingService(platform, "service_error", str(error))
+
+
+async def refusing_app(
+    connector: Connector, call: Callable[[], Awaitable[T]], *, display_name: str
+) -> T:
+    """``call``, with the service refusing the app's credentials raised as the permanent
+    :class:`ServiceAppRefused` (which :func:`guarded` lets through) instead of a reason."""
+    try:
+        return await call()
+    except NotAllowed as error:
+        if error.reason not in APP_REFUSALS:
+            raise
+        client_id = app_client_id(connector)
+        app = f"the app {client_id}" if client_id else "its app"
+        raise ServiceAppRefused(
+            f"{display_name} refused the credentials of {app} ({error.reason}); the lookup "
+            "will fail until they are corrected",
+            service=connector.service,
+            reason=error.reason,
+            field="url",
+        ) from None
 
 
 async def guarded(

@@ -44,6 +44,7 @@ from launchlink.autofill.outcomes import (
     destination,
     fill_gaps,
     guarded,
+    refusing_app,
     release_from_match,
     release_from_track,
 )
@@ -111,7 +112,14 @@ class Resolver:
                 f"({connector.unavailable_reason}); paste another service's link or the UPC",
                 field="url",
             )
-        found = await self._lookup(connector.service, lambda: connector.lookup_url(parsed.url))
+        found = await self._lookup(
+            connector.service,
+            lambda: refusing_app(
+                connector,
+                lambda: connector.lookup_url(parsed.url),
+                display_name=platform.display_name,
+            ),
+        )
         if isinstance(found, MissingService):
             raise ServiceLookupFailed(
                 f"{platform.display_name} could not be asked right now ({found.detail}); "

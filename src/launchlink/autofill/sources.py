@@ -10,7 +10,7 @@ tests build a registry over the simulator (an ASGI transport) and call
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from fastapi import Request
@@ -81,6 +81,14 @@ class OdesliDirectory:
             for key, link in found.links.items()
             if key in ODESLI_PLATFORMS
         }
+
+
+def with_own_apps(sources: LookupSources, own: Mapping[str, Connector]) -> LookupSources:
+    """``sources`` with a workspace's own service apps in place of the instance's
+    (``integrations.apps.WorkspaceSource.own``): its pastes are looked up as its app."""
+    if not own:
+        return sources
+    return replace(sources, connectors={**sources.connectors, **own})
 
 
 def sources_from_registry(

@@ -67,6 +67,11 @@ class NotFound(ConnectorError):
     """The requested resource does not exist on the service."""
 
 
+APP_REFUSALS = frozenset({"invalid_client", "app_disabled", "developer_token_rejected"})
+"""``NotAllowed`` reasons that blame the app's own credentials, not the fan or the request:
+a setup fault no retry fixes."""
+
+
 class NotAllowed(ConnectorError):
     """The service refuses the request and repeating it will not help.
 

@@ -24,14 +24,16 @@ from launchlink.accounts import audit
 from launchlink.accounts.people import Actor
 from launchlink.analytics import queries
 from launchlink.autofill import service as autofill
-from launchlink.autofill.outcomes import ResolveQuery
+from launchlink.autofill.outcomes import ResolveQuery, ServiceAppRefused
 from launchlink.autofill.resolver import Resolution
 from launchlink.autofill.schemas import AutofillReleaseCreate
-from launchlink.autofill.sources import LookupSources
+from launchlink.autofill.sources import LookupSources, with_own_apps
 from launchlink.catalog import service as catalog
 from launchlink.catalog.identifiers import IdentifierError, normalize_isrc, normalize_upc
 from launchlink.dashboard.repository import DashboardRepository
+from launchlink.db import after_commit
 from launchlink.errors import ValidationFailed
+from launchlink.integrations.apps import WorkspaceApps
 from launchlink.kit.clock import Clock
 from launchlink.links import service as links
 from launchlink.models import Link, Release
@@ -71,11 +73,61 @@ class Preview:
     """A campaign of this workspace for the same release (same UPC)."""
 
 
+async def lookup_sources(
+    base: LookupSources, apps: WorkspaceApps | None, workspace_id: UUID
+) -> LookupSources:
+    """Where the workspace's pastes are looked up: its own service apps (Settings → Service
+    apps) in place of the instance's, the instance's for every other service."""
+    if apps is None:
+        return base
+    return with_own_apps(base, (await apps.source(workspace_id)).own)
+
+
+async def _refused(
+    session: AsyncSession,
+    apps: WorkspaceApps | None,
+    workspace_id: UUID,
+    sources: LookupSources,
+    error: ServiceAppRefused,
+) -> ServiceAppRefused:
+    """The service refused the app a paste was looked up with. The workspace's own app is
+    recorded as refused (not used nor offered to fans until it is replaced, as when
+    fulfilment meets it) once the request's transaction is over (it holds SQLite's write
+    lock; the record is written even when the request's own writes are undone); the
+    message says whose app it is and where it is fixed."""
+    connector = sources.connectors.get(error.service)
+    if apps is None or connector is None:
+        return error
+    if not (await apps.source(workspace_id)).is_own(error.service):
+        return error.advising(
+            "this instance's own app for the service; its operator must correct it"
+        )
+
+    async def record() -> None:
+        await apps.reject(workspace_id, connector, error.reason)
+
+    after_commit(session, record)
+    return error.advising(
+        "it is your workspace's own app; correct it in Settings → Service apps, or remove "
+        "it to use this instance's"
+    )
+
+
 async def preview(
-    session: AsyncSession, workspace_id: UUID, paste: str, sources: LookupSources
+    session: AsyncSession,
+    workspace_id: UUID,
+    paste: str,
+    sources: LookupSources,
+    *,
+    apps: WorkspaceApps | None = None,
 ) -> Preview:
+    """What a paste resolves to; ``apps``: the workspace's own apps, to record one the
+    service refuses (None where the request has written already: bulk)."""
     found = read_paste(paste)
-    resolution = await autofill.resolve(sources, ResolveQuery(**found))
+    try:
+        resolution = await autofill.resolve(sources, ResolveQuery(**found))
+    except ServiceAppRefused as error:
+        raise await _refused(session, apps, workspace_id, sources, error) from None
     existing = None
     upc = resolution.release.upc or found.get("upc")
     if upc:
@@ -93,6 +145,7 @@ async def create(
     release_date: date | None,
     sources: LookupSources,
     clock: Clock,
+    apps: WorkspaceApps | None = None,
 ) -> Link:
     found = read_paste(paste)
     try:
@@ -106,7 +159,12 @@ async def create(
         raise ValidationFailed(
             str(first["msg"]).removeprefix("Value error, "), field=field
         ) from None
-    made = await autofill.create_release_from_services(session, actor.workspace_id, data, sources)
+    try:
+        made = await autofill.create_release_from_services(
+            session, actor.workspace_id, data, sources
+        )
+    except ServiceAppRefused as error:
+        raise await _refused(session, apps, actor.workspace_id, sources, error) from None
     await audit.record(
         session,
         actor,

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
@@ -57,7 +57,7 @@ from launchlink.db import after_commit
 from launchlink.dependencies import Session
 from launchlink.errors import InvalidTimeRange, LaunchlinkError, NotFound, ValidationFailed
 from launchlink.kit.territories import bundled_territory_time_zones
-from launchlink.links.service import public_url_of
+from launchlink.links.service import public_url_at
 from launchlink.models.accounts import Role, WorkspaceKind
 from launchlink.presave.front import parse_cookies
 from launchlink.presave.ratelimit import Hit, RateLimit, RateLimited, client_address
@@ -535,20 +535,20 @@ async def campaign_list(
 ) -> Response:
     repository = DashboardRepository(session)
     rows = await repository.campaigns(m.workspace.id, limit=CAMPAIGNS_SHOWN)
-    counts = await repository.presave_counts([link.id for link, _ in rows])
+    counts = await repository.presave_counts([row.link_id for row in rows])
     public_url = _context(request).settings.public_url.rstrip("/")
     items = [
         {
-            "id": link.id,
-            "title": release.title,
-            "slug": link.slug,
-            "url": public_url_of(link, public_base_url=public_url),
-            "release": release.release_instant or release.release_date,
-            "artwork": release.artwork_url,
-            "presaves": counts.get(link.id, 0),
-            "created": link.created_at,
+            "id": row.link_id,
+            "title": row.title,
+            "slug": row.slug,
+            "url": public_url_at(row.host, row.slug, public_base_url=public_url),
+            "release": row.release_instant or row.release_date,
+            "artwork": row.artwork_url,
+            "presaves": counts.get(row.link_id, 0),
+            "created": row.created_at,
         }
-        for link, release in rows
+        for row in rows
     ]
     return page(
         request,
@@ -572,7 +572,7 @@ async def fans(
         wanted, before = FanFilter(), None
     view = await fan_pages.fans_view(session, m.workspace.id, wanted, before=before)
     repository = DashboardRepository(session)
-    rows = await repository.campaigns(m.workspace.id, limit=CAMPAIGNS_SHOWN)
+    choices = await repository.campaign_choices(m.workspace.id, limit=CAMPAIGNS_SHOWN)
     query = {k: v for k, v in request.query_params.items() if k != "before" and v}
     return page(
         request,
@@ -581,7 +581,7 @@ async def fans(
             **_nav(m, "fans"),
             "view": view,
             "fan_count": await repository.fan_count(m.workspace.id),
-            "campaigns": [(link.id, release.title, link.slug) for link, release in rows],
+            "campaigns": choices,
             "query": urlencode(query),
             "errors": result.errors,
             "values": result.values,
@@ -1001,11 +1001,10 @@ async def revoke_session(
 # -- campaigns from one paste --------------------------------------------------------------
 
 
-def _sources(request: Request) -> LookupSources:
-    return get_lookup_sources(request)
-
-
-Sources = Annotated[LookupSources, Depends(_sources)]
+async def _sources(request: Request, m: Member) -> LookupSources:
+    return await campaigns.lookup_sources(
+        get_lookup_sources(request), _context(request).apps, m.workspace.id
+    )
 
 
 @router.get("/w/{workspace_id}/campaigns/new")
@@ -1018,14 +1017,19 @@ async def paste_campaign(
     request: Request,
     form: CsrfForm,
     session: Session,
-    sources: Sources,
     m: Annotated[Member, member(Need.edit)],
 ) -> Response:
     result = validate(PasteForm, form)
     found = None
     if result.data is not None:
         try:
-            found = await campaigns.preview(session, m.workspace.id, result.data.paste, sources)
+            found = await campaigns.preview(
+                session,
+                m.workspace.id,
+                result.data.paste,
+                await _sources(request, m),
+                apps=_context(request).apps,
+            )
         except LaunchlinkError as error:
             _field_error(result, error, "paste")
     return page(
@@ -1046,12 +1050,12 @@ async def create_campaign(
     request: Request,
     form: CsrfForm,
     session: Session,
-    sources: Sources,
     clock: CurrentClock,
     m: Annotated[Member, member(Need.edit)],
 ) -> Response:
     result = validate(CampaignForm, form)
     data = result.data
+    sources = await _sources(request, m)
     if data is not None:
         try:
             link = await campaigns.create(
@@ -1062,6 +1066,7 @@ async def create_campaign(
                 release_date=data.release_date,
                 sources=sources,
                 clock=clock,
+                apps=_context(request).apps,
             )
             return _see_other(_ws(m, f"/campaigns/{link.id}?done=launched"))
         except LaunchlinkError as error:
@@ -1101,7 +1106,6 @@ async def bulk_run(
     request: Request,
     form: LargeCsrfForm,
     session: Session,
-    sources: Sources,
     clock: CurrentClock,
     m: Annotated[Member, member(Need.edit)],
 ) -> Response:
@@ -1110,7 +1114,12 @@ async def bulk_run(
     errors: dict[str, str] = {}
     try:
         results = await bulk.run(
-            session, m.actor, form.get("csv", ""), dry_run=dry_run, sources=sources, clock=clock
+            session,
+            m.actor,
+            form.get("csv", ""),
+            dry_run=dry_run,
+            sources=await _sources(request, m),
+            clock=clock,
         )
     except ValidationFailed as error:
         errors["csv"] = error.message

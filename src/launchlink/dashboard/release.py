@@ -36,6 +36,10 @@ from launchlink.web.forms import validate
 router = APIRouter()
 
 FIELDS = ("release_mode", "release_date", "release_time", "time_zone")
+CONFIRM_LOCAL = (
+    "tick the box to confirm: releasing now replaces local midnight in each territory with "
+    "one moment, now, everywhere"
+)
 
 
 class ReleaseForm(BaseModel):
@@ -85,6 +89,31 @@ def _timing(release: Release) -> dict[str, Any]:
     }
 
 
+def _plan(release: Release, life: lifecycle.Lifecycle) -> str:
+    """The release moment in words, as the audit log keeps the one a change replaced."""
+    if release.release_instant is not None:
+        return f"one moment everywhere: {release.release_instant.astimezone(UTC).isoformat()}"
+    if release.release_date is None:
+        return "no release date"
+    plan = (
+        f"local midnight of {release.release_date.isoformat()} in each territory "
+        f"(unknown territory: {release.time_zone})"
+    )
+    if life.territories:
+        first = min(life.territories, key=lambda t: t.release_at)
+        last = max(life.territories, key=lambda t: t.release_at)
+        plan += (
+            f", from {first.release_at.astimezone(UTC).isoformat()} ({first.country}) "
+            f"to {last.release_at.astimezone(UTC).isoformat()} ({last.country})"
+        )
+    return plan
+
+
+def _local(release: Release) -> bool:
+    """Out at local midnight in each territory (what "release now" gives up)."""
+    return release.release_instant is None and release.release_date is not None
+
+
 def _values_of(release: Release) -> dict[str, str]:
     zone = ZoneInfo(release.time_zone)
     if release.release_instant is not None:
@@ -107,17 +136,9 @@ def _base(m: Member, link_id: UUID) -> str:
     return _ws(m, f"/campaigns/{link_id}/release")
 
 
-async def _release_page(
-    request: Request,
-    session: AsyncSession,
-    m: Member,
-    link_id: UUID,
-    clock: Clock,
-    *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-    status: int = 200,
-) -> Response:
+async def _campaign(
+    request: Request, session: AsyncSession, m: Member, link_id: UUID, clock: Clock
+) -> tuple[campaigns.Campaign, lifecycle.Lifecycle]:
     context = _context(request)
     found = await campaigns.campaign(
         session, m.workspace.id, link_id, public_base_url=context.settings.public_url
@@ -129,6 +150,49 @@ async def _release_page(
         now=clock.now(),
         territories=get_territories(context),
     )
+    return found, life
+
+
+async def _refused(
+    request: Request,
+    session: AsyncSession,
+    m: Member,
+    link_id: UUID,
+    clock: Clock,
+    error: LaunchlinkError,
+    *,
+    values: dict[str, str] | None = None,
+) -> Response:
+    """The section again with why the change was refused next to its field; nothing of it
+    is kept. Only refusals a person can act on (409, 422) come here; others propagate."""
+    if error.status_code not in (409, 422):
+        raise error
+    await _refuse(session)
+    field = {"release_instant": "release_date"}.get(error.field or "", error.field or "form")
+    return await _release_page(
+        request,
+        session,
+        m,
+        link_id,
+        clock,
+        errors={field if field in FIELDS else "form": error.message},
+        values=values,
+        status=error.status_code,
+    )
+
+
+async def _release_page(
+    request: Request,
+    session: AsyncSession,
+    m: Member,
+    link_id: UUID,
+    clock: Clock,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    found, life = await _campaign(request, session, m, link_id, clock)
     return page(
         request,
         "dashboard/release.html",
@@ -136,6 +200,12 @@ async def _release_page(
             **_nav(m, "campaigns"),
             "c": found,
             "life": life,
+            "local": _local(found.release),
+            "first_out": (
+                min(t.release_at for t in life.territories).astimezone(UTC)
+                if life.territories
+                else None
+            ),
             "released": not life.phase.is_before_release,
             "errors": errors or {},
             "values": values or _values_of(found.release),
@@ -169,12 +239,12 @@ async def _move(
     local_date: date | None,
     time_zone: str,
 ) -> Release:
-    """Move the campaign's release with the API's rules (the same service call)."""
+    """Move the campaign's release with the API's rules (the same service call); the
+    audit entry keeps the plan it replaced, in words as well as fields."""
     context = _context(request)
-    found = await campaigns.campaign(
-        session, m.workspace.id, link_id, public_base_url=context.settings.public_url
-    )
+    found, life = await _campaign(request, session, m, link_id, clock)
     before = _timing(found.release)
+    plan = _plan(found.release, life)
     change = await catalog.move_release(
         session,
         m.workspace.id,
@@ -193,7 +263,7 @@ async def _move(
             m.actor,
             action,
             ("release", found.release.id),
-            before=before,
+            before=before | {"plan": plan},
             after=after | {"replanned": change.replan.moved if change.replan is not None else 0},
             clock=clock,
         )
@@ -233,20 +303,7 @@ async def save_release(
             time_zone=data.time_zone,
         )
     except LaunchlinkError as error:
-        if error.status_code not in (409, 422):
-            raise
-        await _refuse(session)
-        field = {"release_instant": "release_date"}.get(error.field or "", error.field or "form")
-        return await _release_page(
-            request,
-            session,
-            m,
-            link_id,
-            clock,
-            errors={field if field in FIELDS else "form": error.message},
-            values=form,
-            status=422 if error.status_code == 422 else 409,
-        )
+        return await _refused(request, session, m, link_id, clock, error, values=form)
     return _see_other(_base(m, link_id) + "?done=saved")
 
 
@@ -259,12 +316,19 @@ async def release_now(
     clock: CurrentClock,
     m: Annotated[Member, member(Need.edit)],
 ) -> Response:
-    """Out now, everywhere at once: a global release at this second."""
-    del form  # read for its CSRF token only
-    context = _context(request)
-    found = await campaigns.campaign(
-        session, m.workspace.id, link_id, public_base_url=context.settings.public_url
-    )
+    """Out now, everywhere at once: a global release at this second. A local-midnight
+    release gives its per-territory moments up for it, so that needs ``confirm=1``."""
+    found, _ = await _campaign(request, session, m, link_id, clock)
+    if _local(found.release) and form.get("confirm") != "1":
+        return await _release_page(
+            request,
+            session,
+            m,
+            link_id,
+            clock,
+            errors={"confirm": CONFIRM_LOCAL},
+            status=422,
+        )
     try:
         await _move(
             request,
@@ -279,12 +343,7 @@ async def release_now(
             time_zone=found.release.time_zone,
         )
     except LaunchlinkError as error:
-        if error.status_code != 409:
-            raise
-        await _refuse(session)
-        return await _release_page(
-            request, session, m, link_id, clock, errors={"form": error.message}, status=409
-        )
+        return await _refused(request, session, m, link_id, clock, error)
     return _see_other(_base(m, link_id) + "?done=released")
 
 

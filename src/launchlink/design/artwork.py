@@ -27,6 +27,8 @@ MIN_SIDE = 300
 STORED_SIDE = 1200
 ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
 ARTWORK_FIELD = "artwork"
+STORED_MEDIA_TYPE = "image/jpeg"
+"""What every stored artwork is re-encoded as (and served as: design/media.py)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from launchlink.design.artwork import MAX_UPLOAD_BYTES, MEDIA_PREFIX, ArtworkStore
+from launchlink.design.artwork import (
+    MAX_UPLOAD_BYTES,
+    MEDIA_PREFIX,
+    STORED_MEDIA_TYPE,
+    ArtworkStore,
+)
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 _UPLOAD_PATH = re.compile(r"/dashboard/w/[^/]+/campaigns/[^/]+/design/artwork")
@@ -39,7 +44,7 @@ def media_routes(store: ArtworkStore) -> list[Route]:
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers=headers)
         body = b"" if request.method == "HEAD" else path.read_bytes()
-        response = Response(body, media_type="image/jpeg", headers=headers)
+        response = Response(body, media_type=STORED_MEDIA_TYPE, headers=headers)
         if request.method == "HEAD":
             response.headers["content-length"] = str(path.stat().st_size)
         return response

@@ -30,6 +30,7 @@ from uuid import UUID
 
 from launchlink.connectors.base import Connector, TokenSet
 from launchlink.connectors.errors import (
+    APP_REFUSALS,
     AuthRevoked,
     ConnectorError,
     NotAllowed,
@@ -100,8 +101,6 @@ FINAL_EVENT: dict[PresaveState, type[PresaveOutcome]] = {
 }
 CONFIGURATION = "configuration"
 """Prefix of the final reason of a pre-save failed by a configuration error."""
-APP_REFUSALS = frozenset({"invalid_client", "app_disabled", "developer_token_rejected"})
-"""``NotAllowed`` reasons that blame the app's own credentials, not the fan."""
 
 
 @dataclass

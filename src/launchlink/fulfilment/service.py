@@ -100,15 +100,8 @@ def build_engine(
     cipher = cipher or TokenCipher(settings.resolved_encryption_keys())
     if apps is None:
         from launchlink.integrations.apps import WorkspaceApps
-        from launchlink.presave.modes import RegistrySource
 
-        apps = WorkspaceApps(
-            database=database,
-            cipher=cipher,
-            registry=registry,
-            base=RegistrySource(registry),
-            clock=clock,
-        )
+        apps = WorkspaceApps.over(registry, database=database, cipher=cipher, clock=clock)
     engine = FulfilmentEngine(
         database=database,
         connectors=registry.get,

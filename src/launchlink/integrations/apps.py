@@ -110,6 +110,22 @@ class WorkspaceApps:
         self._built: dict[tuple[UUID, str], tuple[datetime, str | None, Connector]] = {}
         self._retired: list[Connector] = []
 
+    @classmethod
+    def over(
+        cls, registry: ConnectorRegistry, *, database: Database, cipher: TokenCipher, clock: Clock
+    ) -> WorkspaceApps:
+        """Workspaces' apps over ``registry``'s connectors: the one way a process builds
+        them (bootstrap's context, and an engine built without one)."""
+        from launchlink.presave.modes import RegistrySource
+
+        return cls(
+            database=database,
+            cipher=cipher,
+            registry=registry,
+            base=RegistrySource(registry),
+            clock=clock,
+        )
+
     async def source(self, workspace_id: UUID | None) -> WorkspaceSource:
         """The connectors ``workspace_id``'s pre-saves use (the instance's when None)."""
         if workspace_id is None:

@@ -22,6 +22,7 @@ from babel.lists import format_list
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from launchlink.design.artwork import STORED_MEDIA_TYPE
 from launchlink.i18n import Catalogues, format_release_moment, format_zone
 from launchlink.links.page_cache import PageVariant
 from launchlink.links.snapshot import LinkSnapshot, TrackView
@@ -141,6 +142,7 @@ class PageRenderer:
             "artwork_alt": _("Cover art of %(title)s by %(artists)s")
             % {"title": snapshot.release_title, "artists": artists_text},
             "json_ld": json_ld(snapshot, artwork_url),
+            **card_image(snapshot),
             "theme_css": theme_css(snapshot),
             "headline": snapshot.design.headline,
             "buttons": [],
@@ -260,6 +262,15 @@ def _release_moment(variant: PageVariant) -> datetime:
     if variant.release_instant_utc is None:
         raise ValueError("a pre-release page needs the visitor's release instant")
     return datetime.fromisoformat(variant.release_instant_utc).astimezone(ZoneInfo(_zone(variant)))
+
+
+def card_image(snapshot: LinkSnapshot) -> dict[str, Any]:
+    """og:image's size and type when we know them (artwork we stored): a messaging app
+    lays its preview out before it has fetched the image."""
+    side = snapshot.artwork_side
+    if side is None:
+        return {"artwork_width": None, "artwork_height": None, "artwork_type": None}
+    return {"artwork_width": side, "artwork_height": side, "artwork_type": STORED_MEDIA_TYPE}
 
 
 def json_ld(snapshot: LinkSnapshot, artwork_url: str | None) -> Markup:

@@ -38,9 +38,14 @@ from launchlink.platforms import (
 
 
 def public_url_of(link: Link, *, public_base_url: str) -> str:
-    if link.host != DEFAULT_HOST:
-        return f"https://{link.host}/{link.slug}"
-    return f"{public_base_url}/{link.slug}"
+    return public_url_at(link.host, link.slug, public_base_url=public_base_url)
+
+
+def public_url_at(host: str, slug: str, *, public_base_url: str) -> str:
+    """Where a link on ``host`` with ``slug`` is served (a custom domain, or ours)."""
+    if host != DEFAULT_HOST:
+        return f"https://{host}/{slug}"
+    return f"{public_base_url}/{slug}"
 
 
 async def touch_links_of_release(session: AsyncSession, release_id: UUID) -> None:

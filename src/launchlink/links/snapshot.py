@@ -125,6 +125,9 @@ class LinkSnapshot:
     """The artists' profiles on the services we know their ids on."""
     base_language: str = "en"
     """The workspace's language for visitors whose language we have no translation in."""
+    artwork_side: int | None = None
+    """Pixels per side of ``artwork_url`` when it is artwork we stored (squared, resized,
+    JPEG: design/artwork.py); None for the release's own, whose size we do not know."""
 
     def destination(self, service: str) -> DestinationView | None:
         for destination in self.destinations:

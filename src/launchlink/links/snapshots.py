@@ -75,6 +75,7 @@ def build_snapshot(
         artists=tuple(credit.artist.name for credit in release.artist_links),
         # Artwork the operator uploaded to us wins over the release's (a service's CDN).
         artwork_url=stored_artwork_url(design) or release.artwork_url,
+        artwork_side=design.artwork_size if stored_artwork_url(design) and design else None,
         upc=release.upc,
         tracks=tuple(
             TrackView(title=track.title, isrc=track.isrc, duration_ms=track.duration_ms)

@@ -267,6 +267,7 @@ class Delivery:
             "hours": m.variables.get("hours", 24),
             "saved": bool(m.variables.get("saved", False)),
             "body": m.variables.get("body", ""),
+            "reminder_only": bool(m.variables.get("reminder_only", False)),
         }
         if content is not None:
             canonical = _canonical(content, self.public_url)

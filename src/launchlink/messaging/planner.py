@@ -128,7 +128,9 @@ def _release_rows(presave: Presave, fan: Fan, now: datetime) -> list[dict[str, A
     if fan.phone and wants_texts and fan.sms_confirmed_at is None:
         planned.append(
             _row(fan, presave, MessageKind.sms_opt_in, MessageChannel.sms, now,
-                 key=_key(MessageKind.sms_opt_in, "number", fan.id, MessageChannel.sms))
+                 key=_key(MessageKind.sms_opt_in, "number", fan.id, MessageChannel.sms),
+                 # Its wording must not promise (or ask for) more than was ticked.
+                 variables={"reminder_only": fan.sms_consent_at is None})
         )  # fmt: skip
     for channel in _channels(fan, presave):
         planned.append(_row(fan, presave, MessageKind.release_day, channel, presave.due_at))

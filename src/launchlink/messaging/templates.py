@@ -37,6 +37,7 @@ VARIABLES: dict[str, str] = {
     "saved": "receipt: true when it is in the fan's library",
     "body": "announcement: the text the workspace wrote",
     "workspace": "the workspace's sender name",
+    "reminder_only": "SMS opt-in: true when the number was given for this release only",
 }
 
 SAMPLE: dict[str, Any] = {
@@ -48,6 +49,7 @@ SAMPLE: dict[str, Any] = {
     "saved": True,
     "body": "New tour dates are up.",
     "workspace": "Nova Reyes",
+    "reminder_only": False,
 }
 
 CHANNEL_CODES: dict[MessageKind, str] = {
@@ -256,28 +258,33 @@ DEFAULTS: dict[tuple[MessageKind, MessageChannel], dict[str, Template]] = {
     (_K.sms_opt_in, _S): {
         "en": Template(
             "",
-            "{{ workspace }}: reply YES to get texts about {{ title }} and future releases. "
+            "{{ workspace }}: reply YES to get texts about {{ title }}"
+            "{% if not reminder_only %} and future releases{% endif %}. "
             "Msg & data rates may apply. Reply HELP for help.",
         ),
         "de": Template(
             "",
-            "{{ workspace }}: Antworte YES, um SMS zu {{ title }} und künftigen "
-            "Veröffentlichungen zu erhalten. Es können Gebühren anfallen. HELP für Hilfe.",
+            "{{ workspace }}: Antworte YES, um SMS zu {{ title }}"
+            "{% if not reminder_only %} und künftigen Veröffentlichungen{% endif %} zu "
+            "erhalten. Es können Gebühren anfallen. HELP für Hilfe.",
         ),
         "fr": Template(
             "",
-            "{{ workspace }} : réponds YES pour recevoir des SMS sur {{ title }} et les "
-            "prochaines sorties. Des frais peuvent s'appliquer. HELP pour de l'aide.",
+            "{{ workspace }} : réponds YES pour recevoir des SMS sur {{ title }}"
+            "{% if not reminder_only %} et les prochaines sorties{% endif %}. "
+            "Des frais peuvent s'appliquer. HELP pour de l'aide.",
         ),
         "es": Template(
             "",
-            "{{ workspace }}: responde YES para recibir SMS sobre {{ title }} y próximos "
-            "lanzamientos. Pueden aplicarse tarifas. HELP para ayuda.",
+            "{{ workspace }}: responde YES para recibir SMS sobre {{ title }}"
+            "{% if not reminder_only %} y próximos lanzamientos{% endif %}. "
+            "Pueden aplicarse tarifas. HELP para ayuda.",
         ),
         "pt": Template(
             "",
-            "{{ workspace }}: responde YES para receber SMS sobre {{ title }} e próximos "
-            "lançamentos. Podem aplicar-se tarifas. HELP para ajuda.",
+            "{{ workspace }}: responde YES para receber SMS sobre {{ title }}"
+            "{% if not reminder_only %} e próximos lançamentos{% endif %}. "
+            "Podem aplicar-se tarifas. HELP para ajuda.",
         ),
     },
 }

@@ -14,6 +14,7 @@ from launchlink.models.analytics import (
     AnalyticsReturn,
     AnalyticsRollup,
     AnalyticsSalt,
+    AnalyticsShape,
     AnalyticsVisitor,
 )
 from launchlink.models.catalog import Artist, Release, ReleaseArtist, Track
@@ -59,6 +60,7 @@ __all__ = [
     "AnalyticsReturn",
     "AnalyticsRollup",
     "AnalyticsSalt",
+    "AnalyticsShape",
     "AnalyticsVisitor",
     "Announcement",
     "ApiKey",

@@ -1,11 +1,13 @@
 """Visit analytics: raw events, hourly and daily rollups, visitor first-sightings, salts.
 
-``analytics_event`` keeps what replay needs and nothing more: the enriched dimensions plus
-the raw fields the classifier reads (user agent, referrer origin, campaign query, the
-prefetch headers), never the client IP. The dashboard and the API read only
-``analytics_rollup``: per scope (a link, or its workspace as a whole), per period (an hour
-or a UTC day), per metric × dimension × value, one count. The flusher keeps rollups in the
-same transaction as the raw rows it writes, so they never disagree.
+``analytics_event`` keeps what replay needs and nothing more: per event its time, link,
+kind, country and the day's visitor hash, and a reference to its request's shape
+(``analytics_shape``: the raw fields the classifier reads — user agent, referrer, campaign
+query, the prefetch headers — and the labels derived from them), never the client IP. The
+dashboard and the API read only ``analytics_rollup``: per scope (a link, or its workspace
+as a whole), per period (an hour or a UTC day), per metric × dimension × value, one count.
+The flusher keeps rollups in the same transaction as the raw rows it writes, so they never
+disagree.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy import (
     LargeBinary,
     SmallInteger,
     String,
+    UniqueConstraint,
     Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -31,13 +34,60 @@ from launchlink.db import Base, UTCDateTime
 _ID = BigInteger().with_variant(Integer, "sqlite")
 
 
+class AnalyticsShape(Base):
+    """One request shape: the raw fields the classifier reads and the labels it gave them.
+
+    Most visits repeat a shape (the same app's user agent, the same story link), so the
+    shape is stored once and every raw event refers to it by ``id``: the raw row stays
+    narrow (its insert was half the ingest's time budget, bench/analytics.py). ``digest``
+    is :func:`launchlink.analytics.ingest.shape_digest` of the raw fields; a shape is
+    unique per digest and classifier version, so replaying a newer classifier points the
+    events it covers at a new row and leaves older events (and their rollups) as counted.
+    Facts no request carried (fulfilment outcomes, messages sent) share the digest
+    ``fact``. Never holds an IP: the raw fields are already stripped of it and of click ids.
+    """
+
+    __tablename__ = "analytics_shape"
+    __table_args__ = (
+        UniqueConstraint("digest", "classifier_version", name="uq_analytics_shape_digest"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    digest: Mapped[str] = mapped_column(String(32))
+    classifier_version: Mapped[int] = mapped_column(SmallInteger)
+    bot_class: Mapped[str] = mapped_column(String(16))
+    bot_reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    device_class: Mapped[str] = mapped_column(String(16))
+    os: Mapped[str | None] = mapped_column(String(32), default=None)
+    browser: Mapped[str | None] = mapped_column(String(64), default=None)
+    in_app: Mapped[str | None] = mapped_column(String(32), default=None)
+    source: Mapped[str] = mapped_column(String(16))
+    referrer_host: Mapped[str | None] = mapped_column(String(253), default=None)
+    channel: Mapped[str | None] = mapped_column(String(64), default=None)
+    utm_source: Mapped[str | None] = mapped_column(String(100), default=None)
+    utm_medium: Mapped[str | None] = mapped_column(String(100), default=None)
+    utm_campaign: Mapped[str | None] = mapped_column(String(100), default=None)
+    # The raw fields replay reads (EventDraft), already stripped of the IP and click ids.
+    user_agent: Mapped[str | None] = mapped_column(String(512), default=None)
+    referrer: Mapped[str | None] = mapped_column(String(300), default=None)
+    query: Mapped[str | None] = mapped_column(String(700), default=None)
+    accept: Mapped[str | None] = mapped_column(String(200), default=None)
+    sec_purpose: Mapped[str | None] = mapped_column(String(64), default=None)
+    purpose: Mapped[str | None] = mapped_column(String(64), default=None)
+    method: Mapped[str] = mapped_column(String(8), default="GET")
+
+
 class AnalyticsEvent(Base):
-    """One captured fact (a page view, a click, a pre-save step, a fulfilment outcome…)."""
+    """One captured fact (a page view, a click, a pre-save step, a fulfilment outcome…).
+
+    Only what differs per event is here; the request's shape (user agent, referrer,
+    campaign query, the labels derived from them) is :class:`AnalyticsShape`
+    (``shape_id``). Indexes: per link and time (exports, the API), time (retention).
+    """
 
     __tablename__ = "analytics_event"
     __table_args__ = (
         Index("ix_analytics_event_link_ts", "link_id", "ts"),
-        Index("ix_analytics_event_workspace_ts", "workspace_id", "ts"),
         Index("ix_analytics_event_ts", "ts"),
     )
 
@@ -50,29 +100,9 @@ class AnalyticsEvent(Base):
     phase: Mapped[str | None] = mapped_column(String(16), default=None)
     automatic: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str | None] = mapped_column(String(64), default=None)
-    bot_class: Mapped[str] = mapped_column(String(16))
-    bot_reason: Mapped[str | None] = mapped_column(String(200), default=None)
-    device_class: Mapped[str] = mapped_column(String(16))
-    os: Mapped[str | None] = mapped_column(String(32), default=None)
-    browser: Mapped[str | None] = mapped_column(String(64), default=None)
-    in_app: Mapped[str | None] = mapped_column(String(32), default=None)
     country: Mapped[str | None] = mapped_column(String(2), default=None)
-    source: Mapped[str] = mapped_column(String(16))
-    referrer_host: Mapped[str | None] = mapped_column(String(253), default=None)
-    channel: Mapped[str | None] = mapped_column(String(64), default=None)
-    utm_source: Mapped[str | None] = mapped_column(String(100), default=None)
-    utm_medium: Mapped[str | None] = mapped_column(String(100), default=None)
-    utm_campaign: Mapped[str | None] = mapped_column(String(100), default=None)
     visitor_hash: Mapped[str | None] = mapped_column(String(32), default=None)
-    classifier_version: Mapped[int] = mapped_column(SmallInteger)
-    # The raw fields replay reads (EventDraft), already stripped of the IP and click ids.
-    user_agent: Mapped[str | None] = mapped_column(String(512), default=None)
-    referrer: Mapped[str | None] = mapped_column(String(300), default=None)
-    query: Mapped[str | None] = mapped_column(String(700), default=None)
-    accept: Mapped[str | None] = mapped_column(String(200), default=None)
-    sec_purpose: Mapped[str | None] = mapped_column(String(64), default=None)
-    purpose: Mapped[str | None] = mapped_column(String(64), default=None)
-    method: Mapped[str] = mapped_column(String(8), default="GET")
+    shape_id: Mapped[int] = mapped_column(_ID)
 
 
 class AnalyticsRollup(Base):

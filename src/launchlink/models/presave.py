@@ -252,6 +252,8 @@ class Presave(IdMixin, TimestampsMixin, Base):
         Index("ix_presave_state_due_at", "state", "due_at"),
         Index("ix_presave_release_state", "release_id", "state"),
         Index("ix_presave_workspace_browser", "workspace_id", "browser_hash"),
+        # The fans page's service filter: one probe per service (migration 0025).
+        Index("ix_presave_workspace_service", "workspace_id", "service"),
         # A release move re-plans one (country, chosen zone) group at a time.
         Index("ix_presave_release_country", "release_id", "country"),
     )

@@ -128,9 +128,19 @@ def route_class(path: str) -> str:
     return "link"
 
 
+_REQUEST_SERIES: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
+"""(route class, status) → its counter and histogram children. ``labels()`` validates and
+looks the child up under a lock on every call: 3.7 µs of the 6.6 µs this cost per request
+(a redirect is ~37 µs). Route classes and statuses are few, so this stays small."""
+
+
 def observe_request(route: str, status: int, seconds: float) -> None:
-    HTTP_REQUESTS.labels(route, str(status)).inc()
-    HTTP_LATENCY.labels(route).observe(seconds)
+    series = _REQUEST_SERIES.get((route, status))
+    if series is None:
+        series = (HTTP_REQUESTS.labels(route, str(status)), HTTP_LATENCY.labels(route))
+        _REQUEST_SERIES[(route, status)] = series
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def events_buffered(count: int = 1) -> None:

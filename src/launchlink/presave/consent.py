@@ -50,9 +50,6 @@ DEFAULT_TEXTS: dict[ConsentKind, str] = {
     ),
 }
 
-REMINDER_KINDS = frozenset({ConsentKind.email_reminder, ConsentKind.sms_reminder})
-"""Consent to one release's messages only (kept on its pre-saves, see docs/presave.md)."""
-
 Translate = Callable[[str], str]
 
 

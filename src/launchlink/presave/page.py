@@ -24,7 +24,13 @@ from markupsafe import Markup
 
 from launchlink.i18n import format_release_moment, format_zone
 from launchlink.kit.territories import zones_by_country
-from launchlink.links.page import DEFAULT_THEME_CSS, TEMPLATES_DIR, ServiceLooks, theme_css
+from launchlink.links.page import (
+    DEFAULT_THEME_CSS,
+    TEMPLATES_DIR,
+    ServiceLooks,
+    card_image,
+    theme_css,
+)
 from launchlink.links.phase import Countdown
 from launchlink.links.snapshot import LinkSnapshot
 from launchlink.models.presave import ANY_SERVICE, Presave, ServiceMode
@@ -157,6 +163,7 @@ class PresavePages:
             else None,
             "artwork_alt": _("Cover art of %(title)s by %(artists)s")
             % {"title": snapshot.release_title, "artists": artists_text},
+            **card_image(snapshot),
             "slug": snapshot.slug,
             "canonical_url": snapshot.canonical_url,
             "site_name": self.site_name,

@@ -28,7 +28,6 @@ from launchlink.messaging.sms.twilio import classify_error
 from launchlink.models import ConsentRecord
 from launchlink.models.messaging import MessageChannel, MessageState
 from launchlink.models.presave import ConsentKind
-from launchlink.presave.consent import REMINDER_KINDS
 from launchlink.presave.repository import PresaveRepository
 
 HANDED_OVER = frozenset({"accepted", "queued", "sending", "sent", "scheduled"})
@@ -101,19 +100,22 @@ async def handle_inbound(
         return InboundReply(intent, len(fans), HELP_TEXT)
     if intent is Intent.opt_out:
         for fan in fans:
+            # STOP is everything at once: the reminder-only consents of every release too
+            # (withdraw_reminders writes their ledger rows).
+            reminders = await PresaveRepository(session).withdraw_reminders(
+                fan.id, email=True, sms=True, now=now, why="sms: " + body[:100]
+            )
             withdrawn = []
-            if fan.sms_consent_at is not None or fan.sms_confirmed_at is not None:
+            # A confirmed number without marketing consent was confirmed for a reminder:
+            # its withdrawal is the sms_reminder row, not an "sms" one.
+            if fan.sms_consent_at is not None or (
+                fan.sms_confirmed_at is not None and ConsentKind.sms_reminder not in reminders
+            ):
                 withdrawn.append(ConsentKind.sms)
             if fan.email_consent_at is not None:
                 withdrawn.append(ConsentKind.email)
             fan.sms_consent_at = fan.sms_confirmed_at = fan.email_consent_at = None
-            # STOP is everything at once: the reminder-only consents of every release too.
-            withdrawn += await PresaveRepository(session).withdraw_reminders(
-                fan.id, email=True, sms=True, now=now, why="sms: " + body[:100]
-            )
             for kind in withdrawn:
-                if kind in REMINDER_KINDS:
-                    continue  # withdraw_reminders wrote their ledger rows
                 await PresaveRepository(session).add(
                     ConsentRecord(
                         workspace_id=fan.workspace_id,
