@@ -1,8 +1,10 @@
 """workspace base language: the language of fan pages and messages when the fan's is not
 one we have
 
+The number was given out before 0025 and 0026 landed; it follows them in the chain.
+
 Revision ID: 0024
-Revises: 0023
+Revises: 0026
 Create Date: 2026-12-04 02:00:00.000000
 """
 
@@ -12,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0024"
-down_revision: str | None = "0023"
+down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
