@@ -64,14 +64,22 @@ class CampaignSettings(Strict):
     follow_timing: FollowTiming = FollowTiming.consent
     playlist_action: PlaylistAction | None = None
     apple_preorder_album_id: Annotated[SingleLine | None, Field(max_length=64)] = None
-    email_opt_in: bool = True
-    sms_opt_in: bool = False
+    email_opt_in: bool = Field(
+        default=True,
+        description="The page asks for an email address, with two unticked boxes: this "
+        "release's reminders only (consent kind email_reminder) and marketing (email).",
+    )
+    sms_opt_in: bool = Field(
+        default=False,
+        description="The same for a mobile number (sms_reminder and sms), double opt-in.",
+    )
     future_releases_opt_in: bool = True
     consent_texts: dict[
         ConsentKind, Annotated[MultiLine, Field(min_length=10, max_length=2000)]
     ] = Field(
         default_factory=dict,
-        description="Your own consent wording per kind; a changed text becomes a new "
+        description="Your own consent wording per kind (email_reminder, email, sms_reminder, "
+        "sms, connect_service, future_releases); a changed text becomes a new "
         "version (fans' consents keep pointing at the version they saw).",
     )
 
