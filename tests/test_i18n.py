@@ -54,6 +54,28 @@ def test_negotiation_answers_stay_right_when_cached(catalogues: Catalogues) -> N
     assert catalogues.negotiate("en-GB") == "en"
 
 
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, "de"),
+        ("ja, zh-CN", "de"),
+        ("*", "de"),
+        ("fr", "fr"),
+        ("ja, en;q=0.1", "en"),
+    ],
+)
+def test_a_workspace_base_language_answers_when_the_visitor_asks_for_none_we_have(
+    catalogues: Catalogues, header: str | None, expected: str
+) -> None:
+    assert catalogues.negotiate(header, "de") == expected
+    # The cache keeps what the header asked for, not another workspace's fallback.
+    assert catalogues.negotiate(header, "nl") == ("nl" if expected == "de" else expected)
+
+
+def test_a_base_language_we_do_not_ship_falls_back_to_the_default(catalogues: Catalogues) -> None:
+    assert catalogues.negotiate("ja", "ja") == "en"
+
+
 def test_every_fan_facing_message_is_translated_in_every_catalogue() -> None:
     expected = {message.id for message in extract_messages() if message.id}
     assert expected, "extraction found no messages"

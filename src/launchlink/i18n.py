@@ -70,30 +70,36 @@ class Catalogues:
     def get(self, language: str) -> gettext.NullTranslations:
         return self.translations.get(language) or self.translations[self.default_language]
 
-    def negotiate(self, accept_language: str | None) -> str:
-        """The best shipped language for an ``Accept-Language`` header (cached)."""
-        if not accept_language:
-            return self.default_language
-        cached = self._negotiated.get(accept_language)
-        if cached is not None:
-            return cached
-        chosen = self._negotiate(accept_language)
-        if len(self._negotiated) >= _NEGOTIATION_CACHE_LIMIT:
-            # Headers are few and repetitive; a reset now and then is cheaper than an LRU.
-            self._negotiated.clear()
-        self._negotiated[accept_language] = chosen
-        return chosen
+    def negotiate(self, accept_language: str | None, fallback: str | None = None) -> str:
+        """The best shipped language for an ``Accept-Language`` header (cached); when the
+        header names none we ship (or there is none), ``fallback`` (a workspace's base
+        language) if we ship it, else the default."""
+        chosen = self._negotiated.get(accept_language) if accept_language else ""
+        if chosen is None:
+            assert accept_language is not None
+            chosen = self._negotiate(accept_language)
+            if len(self._negotiated) >= _NEGOTIATION_CACHE_LIMIT:
+                # Headers are few and repetitive; a reset now and then beats an LRU.
+                self._negotiated.clear()
+            self._negotiated[accept_language] = chosen
+        if chosen:
+            return chosen
+        if fallback is not None and fallback in self.translations:
+            return fallback
+        return self.default_language
 
     def _negotiate(self, accept_language: str) -> str:
+        """The shipped language the header asks for; "" when it asks for none of them
+        ("*" too: any language will do, so the caller's fallback is as good as any)."""
         for tag in _ranked_language_tags(accept_language):
             if tag == "*":
-                return self.default_language
+                return ""
             if tag in self.translations:
                 return tag
             primary = tag.split("-", 1)[0]
             if primary in self.translations:
                 return primary
-        return self.default_language
+        return ""
 
 
 def _ranked_language_tags(header: str) -> list[str]:

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from launchlink.app import Application
+from launchlink.dashboard.release_day import REPORT_SHOWN
 from launchlink.kit.clock import FrozenClock
 from launchlink.models.presave import PresaveState
 from launchlink.simulator.demo import DEMO_ALBUM
@@ -146,6 +147,32 @@ async def test_the_fulfilment_page_shows_progress_the_report_and_who_must_sign_i
     assert report.status_code == 200
     rows = {r["fan_email"]: r["state"] for r in csv.DictReader(io.StringIO(report.text))}
     assert rows == {"done@example.com": "done", "stale@example.com": "needs_reauth"}
+
+
+async def test_the_fulfilment_page_counts_every_pre_save_and_finds_re_auth_past_the_shown_rows(
+    artist: tuple[Browser, str], sim_app: Application
+) -> None:
+    browser, base = artist
+    path, link_id = await _campaign(browser, base)
+    for n in range(REPORT_SHOWN + 1):
+        await seed_fan(sim_app, link_id, email=f"fan{n}@example.com", email_consent=False)
+    await seed_fan(
+        sim_app,
+        link_id,
+        email="last@example.com",
+        email_consent=False,
+        state=PresaveState.needs_reauth,
+        reason="the fan revoked access",
+    )
+    page = await browser.get(f"{path}/fulfilment")
+    assert page.status_code == 200, page.text
+    total = REPORT_SHOWN + 2
+    assert f"(the first {REPORT_SHOWN} of {total}; the CSV has all)" in page.text
+    reauth = page.text.split("Fans who need to sign in again")[1].split("<h2>Report")[0]
+    assert "last@example.com" in reauth
+    report = page.text.split("<h2>Report")[1]
+    assert "fan0@example.com" in report
+    assert "last@example.com" not in report
 
 
 async def test_fulfilment_keeps_polling_while_pre_saves_wait(

@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from launchlink.app import Application
 from launchlink.kit.clock import FrozenClock
-from launchlink.models import AuditEntry
+from launchlink.messaging import planner
+from launchlink.models import AuditEntry, Fan, Link, Presave
 from launchlink.models.accounts import Role
 from launchlink.models.messaging import MessageChannel, WorkspaceMessaging
-from tests.dashboard.conftest import Browser, seed_fan
+from tests.dashboard.conftest import SEEDED_AT, Browser, seed_fan
 from tests.dashboard.test_every_route import World, clock, world
 from tests.messaging.conftest import email_channel, make_delivery
 from tests.messaging.sink import smtp_sink
@@ -262,6 +263,11 @@ async def test_an_announcement_reaches_consenting_fans_over_smtp_and_its_counts_
     for n in range(3):
         await seed_fan(sim_app, world.link_a, email=f"fan{n}@example.com", email_consent=True)
     await seed_fan(sim_app, world.link_a, email="quiet@example.com", email_consent=False)
+    # An address given for this release's reminders only is no audience for announcements.
+    await seed_fan(
+        sim_app, world.link_a, email="reminders@example.com", email_consent=False,
+        reminder_only=True,
+    )  # fmt: skip
     editor: Browser = world.people[Role.editor]
     page = await editor.get(_m(world, "/announcements"))
     assert page.status_code == 200
@@ -318,5 +324,149 @@ async def test_the_campaign_page_links_its_message_plan(world: World) -> None:
     assert 'id="messages-link"' in campaign.text
     plan = await viewer.get(f"{PREFIX}/w/{world.a}/campaigns/{world.link_a}/messages")
     assert plan.status_code == 200
-    assert 'id="plan"' in plan.text
-    assert 'id="plan-counts"' in plan.text
+    assert "No message is planned for this release yet" in plan.text
+
+
+async def test_the_message_plan_shows_each_time_zones_instants_and_counts(
+    world: World, sim_app: Application, clock: FrozenClock
+) -> None:
+    london_at = clock.now() + timedelta(days=2)
+    new_york_at = london_at + timedelta(hours=5)
+    fans = {}
+    for name, zone, due in (
+        ("ldn1", "Europe/London", london_at),
+        ("ldn2", "Europe/London", london_at),
+        ("nyc", "America/New_York", new_york_at),
+    ):
+        fans[name] = await seed_fan(
+            sim_app, world.link_a, email=f"{name}@example.com", email_consent=True
+        )
+        async with sim_app.context.database.transaction() as session:
+            presave = (
+                await session.execute(select(Presave).where(Presave.fan_id == fans[name]))
+            ).scalar_one()
+            presave.time_zone, presave.due_at = zone, due
+    async with sim_app.context.database.transaction() as session:
+        link = await session.get(Link, world.link_a)
+        assert link is not None
+        assert await planner.plan_release(session, link.release_id, now=clock.now()) == 6
+    page = await world.people[Role.viewer].get(
+        f"{PREFIX}/w/{world.a}/campaigns/{world.link_a}/messages"
+    )
+    rows = [
+        re.sub(r"<[^>]+>", "|", row)
+        for row in re.findall(r"<tr><td>(?:countdown|release day).*?</tr>", page.text, re.S)
+    ]
+    cells = [[c.strip() for c in row.split("|") if c.strip()] for row in rows]
+    assert cells == [
+        ["countdown", "email", "Europe/London", "2026-03-11 12:00 UTC",
+         "2026-03-11 12:00 Europe/London", "2", "2", "0", "0", "0"],
+        ["countdown", "email", "America/New_York", "2026-03-11 17:00 UTC",
+         "2026-03-11 13:00 America/New_York", "1", "1", "0", "0", "0"],
+        ["release day", "email", "Europe/London", "2026-03-12 12:00 UTC",
+         "2026-03-12 12:00 Europe/London", "2", "2", "0", "0", "0"],
+        ["release day", "email", "America/New_York", "2026-03-12 17:00 UTC",
+         "2026-03-12 13:00 America/New_York", "1", "1", "0", "0", "0"],
+    ]  # fmt: skip
+    totals = re.search(r'<tr data-kind="release_day">(.*?)</tr>', page.text, re.S)
+    assert totals is not None
+    assert re.sub(r"<[^>]+>", " ", totals.group(1)).split() == [
+        "release", "day", "3", "0", "0", "0", "0", "0", "0"
+    ]  # fmt: skip
+
+
+async def test_the_base_language_is_an_admin_setting_with_a_field_error(
+    world: World, sim_app: Application
+) -> None:
+    editor, admin = world.people[Role.editor], world.people[Role.admin]
+    url = f"{PREFIX}/w/{world.a}/general"
+    page = await editor.get(url)
+    assert page.status_code == 200
+    assert 'id="base-language">English<' in page.text
+    assert 'name="base_language"' not in page.text
+    assert (await editor.post(url, {"base_language": "de"})).status_code == 403
+    await admin.get(url)
+    unknown = await admin.post(url, {"base_language": "ja"})
+    assert unknown.status_code == 422
+    assert 'id="e-base_language"' in unknown.text
+    assert "not a language we have pages in" in unknown.text
+    saved = await admin.post(url, {"base_language": "de"})
+    assert saved.status_code == 303
+    page = await admin.get(saved.headers["location"])
+    assert 'id="base-language">Deutsch<' in page.text
+    assert "workspace.base_language_changed" in await _audit_actions(sim_app, world.a)
+
+
+async def test_fans_in_a_language_we_lack_get_the_base_language_on_pages_and_in_messages(
+    world: World, sim_app: Application, clock: FrozenClock
+) -> None:
+    client = world.owner.client
+    before = await client.get("/in-a", headers={"accept-language": "ja"})
+    assert '<html lang="en">' in before.text  # cached before the change: dropped by it
+    await world.owner.get(f"{PREFIX}/w/{world.a}/general")
+    saved = await world.owner.post(f"{PREFIX}/w/{world.a}/general", {"base_language": "de"})
+    assert saved.status_code == 303
+    page = await client.get("/in-a", headers={"accept-language": "ja"})
+    assert '<html lang="de">' in page.text
+    french = await client.get("/in-a", headers={"accept-language": "fr"})
+    assert '<html lang="fr">' in french.text
+    # Another workspace keeps its own base language.
+    other = await client.get("/in-b", headers={"accept-language": "ja"})
+    assert '<html lang="en">' in other.text
+
+    japanese = await seed_fan(sim_app, world.link_a, email="ja@example.com", email_consent=True)
+    french_fan = await seed_fan(sim_app, world.link_a, email="fr@example.com", email_consent=True)
+    async with sim_app.context.database.transaction() as session:
+        for fan_id, language in ((japanese, "ja"), (french_fan, "fr")):
+            fan = await session.get(Fan, fan_id)
+            assert fan is not None
+            fan.language = language
+    editor = world.people[Role.editor]
+    await editor.get(_m(world, "/announcements"))
+    sent = await editor.post(
+        _m(world, "/announcements"),
+        {"link_id": str(world.link_a), "body": "Neue Termine!", "channel_email": "1"},
+    )
+    assert sent.status_code == 303
+    with smtp_sink() as sink:
+        delivery = make_delivery(
+            sim_app.context.database, clock,
+            {MessageChannel.email: email_channel(sink, None, clock)},
+        )  # fmt: skip
+        assert (await delivery.run_round(MessageChannel.email)).sent == 2
+        subjects = {str(m["To"]): str(m["Subject"]) for m in sink.messages()}
+    assert subjects["ja@example.com"].endswith(": Neuigkeiten")  # the German wording
+    assert "Neuigkeiten" not in subjects["fr@example.com"]  # a language we have: French
+
+
+async def test_an_announcement_to_a_campaigns_fans_skips_the_workspaces_other_fans(
+    world: World, sim_app: Application
+) -> None:
+    await seed_fan(sim_app, world.link_a, email="presaver@example.com", email_consent=True)
+    async with sim_app.context.database.transaction() as session:
+        # A consenting fan of the workspace who never pre-saved this campaign.
+        session.add(
+            Fan(
+                workspace_id=world.a,
+                email="elsewhere@example.com",
+                email_consent_at=SEEDED_AT,
+                country="GB",
+            )
+        )
+    editor = world.people[Role.editor]
+    await editor.get(_m(world, "/announcements"))
+    form = {"link_id": str(world.link_a), "body": "Only for you", "channel_email": "1"}
+    bad = await editor.post(_m(world, "/announcements"), {**form, "audience": "everyone"})
+    assert bad.status_code == 422
+    assert 'id="e-audience"' in bad.text
+    campaign = await editor.post(_m(world, "/announcements"), {**form, "audience": "campaign"})
+    assert campaign.status_code == 303
+    page = await editor.get(campaign.headers["location"])
+    row = re.search(r'<tr data-channel="email">(.*?)</tr>', page.text, re.S)
+    assert row is not None
+    assert '<td data-count="queued">1</td>' in row.group(1)
+    everyone = await editor.post(_m(world, "/announcements"), {**form, "audience": "workspace"})
+    page = await editor.get(everyone.headers["location"])
+    row = re.search(r'<tr data-channel="email">(.*?)</tr>', page.text, re.S)
+    assert row is not None
+    assert '<td data-count="queued">2</td>' in row.group(1)

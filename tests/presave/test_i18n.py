@@ -9,8 +9,10 @@ import pytest
 from babel.messages.extract import extract
 from babel.messages.pofile import read_po
 
+from launchlink.accounts.service import set_base_language
 from launchlink.app import Application
 from launchlink.connectors.spotify.connector import SCOPES
+from launchlink.i18n import Catalogues
 from tests.api.conftest import Api
 from tests.builders import WorkspaceKey
 from tests.presave.conftest import browser_for, make_presave_link
@@ -65,3 +67,19 @@ async def test_a_spanish_fan_reads_the_page_and_the_scopes_in_spanish(
     assert '<span class="name">Spotify</span><span class="cta">Pre-save</span>' in html
     assert "Recibe un recordatorio" in html  # the opt-in box's heading
     assert "Guardar el lanzamiento (álbum y canciones) en tu biblioteca de Spotify." in html
+
+
+async def test_a_fan_in_a_language_we_lack_reads_the_workspace_base_language(
+    papp: Application, admin: Api, label: WorkspaceKey
+) -> None:
+    async with papp.context.database.transaction() as session:
+        await set_base_language(
+            session, label.workspace_id, "es", shipped=Catalogues.load().languages
+        )
+    await make_presave_link(admin, label)
+    async with browser_for(papp, **{"Accept-Language": "ja,ko;q=0.8"}) as browser:
+        html = (await browser.get("/soon")).text
+    assert '<html lang="es">' in html
+    assert "Recibe un recordatorio" in html
+    async with browser_for(papp, **{"Accept-Language": "de"}) as browser:
+        assert '<html lang="de">' in (await browser.get("/soon")).text

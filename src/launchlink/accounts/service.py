@@ -52,6 +52,32 @@ async def get_workspace(session: AsyncSession, workspace_id: UUID) -> Workspace:
     return workspace
 
 
+async def set_base_language(
+    session: AsyncSession, workspace_id: UUID, language: str, *, shipped: tuple[str, ...]
+) -> tuple[str, str]:
+    """The workspace's language for fans we have no translation for (one of ``shipped``):
+    its fan pages are rendered again (their links' versions move) and its messages use
+    it from their next send. Returns (before, after)."""
+    if language not in shipped:
+        raise ValidationFailed(
+            f"{language!r} is not a language we have pages in; choose one of " + ", ".join(shipped),
+            field="base_language",
+        )
+    workspace = await get_workspace(session, workspace_id)
+    before = workspace.base_language
+    if before != language:
+        # Imported here: the links package builds on accounts, not the other way round.
+        from launchlink.links.changes import touch_links
+        from launchlink.links.repository import LinkRepository
+
+        workspace.base_language = language
+        await session.flush()
+        await touch_links(
+            session, await LinkRepository(session).link_ids_of_workspace(workspace_id)
+        )
+    return before, language
+
+
 async def issue_api_key(
     session: AsyncSession, *, workspace_id: UUID, name: str, role: Role = Role.admin
 ) -> IssuedApiKey:

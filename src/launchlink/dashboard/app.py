@@ -19,6 +19,7 @@ from launchlink.dashboard.messaging import router as messaging_router
 from launchlink.dashboard.pages import router
 from launchlink.dashboard.release import router as release_router
 from launchlink.dashboard.settings_pages import router as settings_router
+from launchlink.dashboard.workspace_settings import router as workspace_settings_router
 from launchlink.errors import LaunchlinkError
 from launchlink.presave.ratelimit import FormRateLimiter, RateLimited
 from launchlink.web.errors import error_response
@@ -97,6 +98,7 @@ def create_dashboard(
     app.include_router(design_router)
     app.include_router(release_router)
     app.include_router(messaging_router)
+    app.include_router(workspace_settings_router)
     return app
 
 

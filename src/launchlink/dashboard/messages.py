@@ -73,6 +73,15 @@ async def announcement_counts(
     )
 
 
+async def counts_of_announcements(
+    session: AsyncSession, workspace_id: UUID, announcement_ids: list[UUID]
+) -> dict[UUID, Counts]:
+    found = await DashboardRepository(session).tallies_by_announcement(
+        workspace_id, announcement_ids
+    )
+    return {a: counts_of(found.get(a, [])) for a in announcement_ids}
+
+
 @dataclass(frozen=True)
 class PlanRow:
     kind: str

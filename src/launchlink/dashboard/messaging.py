@@ -12,7 +12,7 @@ next to its field; each change is in the audit log.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Request
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from launchlink.accounts import audit
+from launchlink.accounts import service as accounts
 from launchlink.dashboard import campaigns, messages
 from launchlink.dashboard.forms import Optional
 from launchlink.dashboard.kit import (
@@ -143,6 +144,7 @@ class AnnouncementForm(_Form):
     body: Annotated[MultiLine, Field(min_length=1, max_length=1000)]
     channel_email: bool = False
     channel_sms: bool = False
+    audience: Literal["workspace", "campaign"] = "workspace"
     send_date: Annotated[date | None, Optional] = None
     send_time: Annotated[time | None, Optional] = None
 
@@ -665,9 +667,7 @@ async def _announcements(
     context = _context(request)
     repository = DashboardRepository(session)
     rows = await repository.announcements(m.workspace.id, limit=messages.ANNOUNCEMENTS_SHOWN)
-    counts = {
-        row.id: await messages.announcement_counts(session, m.workspace.id, row.id) for row in rows
-    }
+    counts = await messages.counts_of_announcements(session, m.workspace.id, [r.id for r in rows])
     return page(
         request,
         "dashboard/announcements.html",
@@ -697,22 +697,23 @@ async def announcements_page(
 async def _announcement_previews(
     session: AsyncSession, m: Member, data: AnnouncementForm, public_url: str
 ) -> dict[str, Rendered]:
-    """What fans will read, per channel: the workspace's announcement wording in English
-    with the text written here (each fan gets their own language's wording)."""
+    """What fans will read, per channel: the workspace's announcement wording in its base
+    language with the text written here (each fan gets their own language's wording)."""
     found = await campaigns.campaign(
         session, m.workspace.id, data.link_id, public_base_url=public_url
     )
     own = await manage.list_templates(session, m.workspace.id)
+    language = (await accounts.get_workspace(session, m.workspace.id)).base_language
     shown: dict[str, Rendered] = {}
     for channel in data.channels:
-        wording = messages.wording(own, MessageKind.announcement, channel, "en")
+        wording = messages.wording(own, MessageKind.announcement, channel, language)
         variables = {**SAMPLE, "body": data.body, "title": found.release.title,
                      "listen_url": found.url}  # fmt: skip
         try:
             shown[channel.value] = render(wording.template, variables)
         except InvalidTemplate:
             shown[channel.value] = render(
-                default_template(MessageKind.announcement, channel, "en"), variables
+                default_template(MessageKind.announcement, channel, language), variables
             )
     return shown
 
@@ -770,7 +771,7 @@ async def send_announcement(
             m.workspace.id,
             AnnouncementCreate(
                 link_id=data.link_id, body=data.body, channels=data.channels,
-                send_at=data.send_at(),
+                send_at=data.send_at(), audience=data.audience,
             ),
             now=clock.now(),
         )  # fmt: skip
@@ -787,7 +788,12 @@ async def send_announcement(
         m.actor,
         "messaging.announcement_sent",
         ("announcement", row.id),
-        after={"channels": row.channels, "queued": queued, "send_at": row.send_at.isoformat()},
+        after={
+            "channels": row.channels,
+            "queued": queued,
+            "send_at": row.send_at.isoformat(),
+            "audience": data.audience,
+        },
         clock=clock,
     )
     return _see_other(_ws(m, f"/messaging/announcements/{row.id}?done=sent"))

@@ -11,6 +11,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.config import Settings
+from launchlink.dashboard.repository import DashboardRepository
 from launchlink.db import Database
 from launchlink.fulfilment import report
 from launchlink.fulfilment import service as fulfilment
@@ -59,15 +60,16 @@ async def fulfilment_view(
     clock: Clock,
 ) -> FulfilmentView:
     progress = await progress_of(session, link, settings=settings, database=database, clock=clock)
-    shown: list[dict[str, Any]] = []
-    reauth: list[dict[str, Any]] = []
-    total = 0
-    async for row in report.report_rows(session, link.id):
-        total += 1
-        if len(shown) < REPORT_SHOWN:
-            shown.append(row | {"summary": report.action_summary(row["actions"])})
-        if row["state"] == PresaveState.needs_reauth.value:
-            reauth.append(row)
+    # The shown rows, the count and the fans needing re-auth are three reads: walking every
+    # pre-save of the link here grew the page with the campaign (the CSV still walks all).
+    shown = [
+        row | {"summary": report.action_summary(row["actions"])}
+        async for row in report.report_rows(session, link.id, limit=REPORT_SHOWN)
+    ]
+    reauth = [
+        row async for row in report.report_rows(session, link.id, state=PresaveState.needs_reauth)
+    ]
+    total = (await DashboardRepository(session).presave_counts([link.id])).get(link.id, 0)
     open_work = progress.total("scheduled") + progress.total("pending")
     return FulfilmentView(
         progress=progress,

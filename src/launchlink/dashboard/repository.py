@@ -325,6 +325,35 @@ class DashboardRepository:
             for r in rows
         ]
 
+    async def tallies_by_announcement(
+        self, workspace_id: UUID, announcement_ids: Sequence[UUID]
+    ) -> dict[UUID, list[MessageTally]]:
+        """:meth:`message_tallies` of several announcements in one query (a list page)."""
+        if not announcement_ids:
+            return {}
+        m = Message
+        rows = await self.session.execute(
+            select(
+                m.announcement_id, m.channel, m.kind, m.state, m.bounce, m.deferred.is_not(None),
+                func.count(),
+            )
+            .where(m.workspace_id == workspace_id, m.announcement_id.in_(announcement_ids))
+            .group_by(
+                m.announcement_id, m.channel, m.kind, m.state, m.bounce, m.deferred.is_not(None)
+            )
+        )  # fmt: skip
+        found: dict[UUID, list[MessageTally]] = {}
+        for r in rows:
+            if r[0] is None:
+                continue  # not possible under the filter; keeps the key's type honest
+            found.setdefault(r[0], []).append(
+                MessageTally(
+                    channel=str(r[1]), kind=str(r[2]), state=str(r[3]), bounce=r[4],
+                    deferred=bool(r[5]), count=int(r[6]),
+                )
+            )  # fmt: skip
+        return found
+
     async def planned_instants(self, release_id: UUID) -> list[PlannedInstant]:
         """The release's messages by kind, channel and the time zone of their pre-save,
         with the planned instant (earliest, latest) and how many of them are in each

@@ -11,6 +11,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from launchlink.fulfilment.repository import FulfilmentRepository
+from launchlink.models.presave import PresaveState
 
 COLUMNS = (
     "presave_id",
@@ -26,11 +27,23 @@ COLUMNS = (
 PAGE = 1000
 
 
-async def report_rows(session: AsyncSession, link_id: UUID) -> AsyncIterator[dict[str, Any]]:
+async def report_rows(
+    session: AsyncSession,
+    link_id: UUID,
+    *,
+    state: PresaveState | None = None,
+    limit: int | None = None,
+) -> AsyncIterator[dict[str, Any]]:
+    """Each pre-save's outcome, in id order (``state``: only those; ``limit``: the first
+    that many, read in one page of that size instead of pages of :data:`PAGE`)."""
     repository = FulfilmentRepository(session)
     after: UUID | None = None
-    while True:
-        page = await repository.report_rows(link_id, after=after, limit=PAGE)
+    left = limit
+    while left is None or left > 0:
+        size = PAGE if left is None else min(PAGE, left)
+        page = await repository.report_rows(link_id, after=after, limit=size, state=state)
+        if left is not None:
+            left -= len(page)
         for presave, fan in page:
             actions = (presave.outcome or {}).get("actions", [])
             yield {
@@ -44,7 +57,7 @@ async def report_rows(session: AsyncSession, link_id: UUID) -> AsyncIterator[dic
                 "finished_at": presave.finished_at.isoformat() if presave.finished_at else None,
                 "actions": actions,
             }
-        if len(page) < PAGE:
+        if len(page) < size:
             return
         after = page[-1][0].id
 

@@ -835,7 +835,12 @@ class FulfilmentRepository:
         return {row[0]: int(row[1]) for row in rows}
 
     async def report_rows(
-        self, link_id: UUID, *, after: UUID | None, limit: int
+        self,
+        link_id: UUID,
+        *,
+        after: UUID | None,
+        limit: int,
+        state: PresaveState | None = None,
     ) -> list[tuple[Presave, Fan]]:
         query = (
             select(Presave, Fan)
@@ -846,6 +851,8 @@ class FulfilmentRepository:
         )
         if after is not None:
             query = query.where(Presave.id > after)
+        if state is not None:
+            query = query.where(Presave.state == state)
         return [(row[0], row[1]) for row in (await self.session.execute(query)).all()]
 
     # -- standing authorisations ------------------------------------------------------------

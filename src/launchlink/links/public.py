@@ -326,7 +326,7 @@ class PublicLinkApp:
         now: datetime,
         zone: ZoneInfo | None = None,
     ) -> PageVariant:
-        language = self._catalogues.negotiate(request.accept_language)
+        language = self._catalogues.negotiate(request.accept_language, snapshot.base_language)
         is_bot = agent.is_bot or agent.is_preview_bot
         if phase.is_before_release:
             instant = release_instant_for(snapshot.timing, country, self._territories, zone)

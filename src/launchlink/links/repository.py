@@ -16,11 +16,23 @@ from launchlink.models import (
     LinkChange,
     Release,
     ReleaseArtist,
+    Workspace,
 )
 
 
 class LinkRepository(WorkspaceScoped[Link]):
     model = Link
+
+    async def base_language(self, workspace_id: UUID) -> str:
+        """The workspace's language for visitors we have no translation for."""
+        found = await self.session.scalar(
+            select(Workspace.base_language).where(Workspace.id == workspace_id)
+        )
+        return found or "en"
+
+    async def link_ids_of_workspace(self, workspace_id: UUID) -> list[UUID]:
+        rows = await self.session.execute(select(Link.id).where(Link.workspace_id == workspace_id))
+        return [row[0] for row in rows]
 
     async def reload(self, link: Link, *, only: Sequence[str] | None = None) -> None:
         """Read ``link`` (or only the ``only`` attributes) again from the database: after

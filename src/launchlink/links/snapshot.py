@@ -123,6 +123,8 @@ class LinkSnapshot:
     """The operator's look for the fan pages (defaults until one is saved)."""
     artist_pages: tuple[ArtistPage, ...] = ()
     """The artists' profiles on the services we know their ids on."""
+    base_language: str = "en"
+    """The workspace's language for visitors whose language we have no translation in."""
     artwork_side: int | None = None
     """Pixels per side of ``artwork_url`` when it is artwork we stored (squared, resized,
     JPEG: design/artwork.py); None for the release's own, whose size we do not know."""

@@ -52,6 +52,7 @@ def build_snapshot(
     public_base_url: str,
     campaign: Campaign | None = None,
     design: LinkDesign | None = None,
+    base_language: str = "en",
 ) -> LinkSnapshot:
     destinations = tuple(
         DestinationView(
@@ -95,6 +96,7 @@ def build_snapshot(
         artist_pages=artist_pages(
             (credit.artist.name, credit.artist.service_ids or {}) for credit in release.artist_links
         ),
+        base_language=base_language,
     )
 
 
@@ -123,6 +125,7 @@ class DatabaseSnapshotSource:
                 public_base_url=self.public_base_url,
                 campaign=campaign,
                 design=design,
+                base_language=await repository.base_language(link.workspace_id),
             )
 
 

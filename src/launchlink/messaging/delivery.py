@@ -168,12 +168,19 @@ class Delivery:
             }
             identities = await repository.identities(workspaces)
             templates = await repository.templates_for(workspaces)
+            languages = await repository.base_languages(workspaces)
             contents = await repository.link_contents(
                 m.link_id for m in claimed if m.link_id is not None
             )
         plans = [
             self._decide(
-                m, now, quiet[m.workspace_id], identities.get(m.workspace_id), contents, templates
+                m,
+                now,
+                quiet[m.workspace_id],
+                identities.get(m.workspace_id),
+                contents,
+                templates,
+                languages.get(m.workspace_id, "en"),
             )
             for m in claimed
         ]
@@ -213,6 +220,7 @@ class Delivery:
         identity: WorkspaceMessaging | None,
         contents: Mapping[UUID, LinkContent],
         templates: Mapping[tuple[UUID, MessageKind, MessageChannel, str], Template],
+        workspace_language: str = "en",
     ) -> _Plan:
         plan = _Plan(m)
         refusal = _no_consent(m)
@@ -236,7 +244,7 @@ class Delivery:
             plan.result = _defer(m, allowed, f"quiet hours in {zone}")
             return plan
         try:
-            plan.envelope = self._envelope(m, identity, contents, templates)
+            plan.envelope = self._envelope(m, identity, contents, templates, workspace_language)
         except InvalidTemplate as error:
             plan.result = Settled(m.id, MessageState.failed, "failed", error=str(error))
         return plan
@@ -247,6 +255,7 @@ class Delivery:
         identity: WorkspaceMessaging | None,
         contents: Mapping[UUID, LinkContent],
         templates: Mapping[tuple[UUID, MessageKind, MessageChannel, str], Template],
+        workspace_language: str = "en",
     ) -> Envelope:
         content = contents.get(m.link_id) if m.link_id is not None else None
         if m.link_id is not None and content is None:
@@ -276,7 +285,7 @@ class Delivery:
             )
         else:
             variables.update(title="", artists="", service_name="", listen_url="")
-        template = _template(templates, m)
+        template = _template(templates, m, workspace_language)
         rendered = render(template, variables)
         if m.channel is MessageChannel.email:
             if m.link_id is None:
@@ -652,21 +661,22 @@ def _no_consent(m: ClaimedMessage) -> str | None:
 def _template(
     templates: Mapping[tuple[UUID, MessageKind, MessageChannel, str], Template],
     m: ClaimedMessage,
+    workspace_language: str = "en",
 ) -> Template:
-    """The workspace's wording in the fan's language (or its base language), else the
-    built-in one in that language, else the workspace's English, else the built-in
-    English: a translation the workspace wrote wins over the built-in one."""
-    base = m.language.split("-")[0].lower()
-    for language in (m.language, base):
-        own = templates.get((m.workspace_id, m.kind, m.channel, language))
-        if own is not None:
-            return own
+    """The workspace's wording in the fan's language (or its primary language), else the
+    built-in one in that language; for a language we have neither in, the same in the
+    workspace's base language (its setting), then English: a translation the workspace
+    wrote wins over the built-in one."""
     built_in = DEFAULTS.get((m.kind, m.channel), {})
-    if m.language in built_in or base in built_in:
-        return default_template(m.kind, m.channel, m.language)
-    return templates.get((m.workspace_id, m.kind, m.channel, "en")) or default_template(
-        m.kind, m.channel, m.language
-    )
+    for wanted in dict.fromkeys((m.language, workspace_language, "en")):
+        primary = wanted.split("-")[0].lower()
+        for language in (wanted, primary):
+            own = templates.get((m.workspace_id, m.kind, m.channel, language))
+            if own is not None:
+                return own
+        if wanted in built_in or primary in built_in:
+            return default_template(m.kind, m.channel, wanted)
+    return default_template(m.kind, m.channel, "en")
 
 
 def _defer(m: ClaimedMessage, until: datetime, reason: str) -> Settled:

@@ -162,6 +162,7 @@ async def announce(
         channels=channels,
         now=now,
         send_at=send_at,
+        campaign_only=body.audience == "campaign",
     )
     row = Announcement(
         id=announcement_id,

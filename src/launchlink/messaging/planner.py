@@ -202,11 +202,15 @@ async def announce(
     channels: Sequence[MessageChannel],
     now: datetime,
     send_at: datetime | None = None,
+    campaign_only: bool = False,
 ) -> tuple[UUID, int]:
-    """A one-off message to every fan of the workspace with a confirmed consent for each
-    channel; returns the announcement's id and how many messages were queued."""
+    """A one-off message to every fan of the workspace (``campaign_only``: of the link's
+    campaign, a pre-save on it) with a confirmed consent for each channel; returns the
+    announcement's id and how many messages were queued."""
     announcement_id = uuid7()
-    fans = await MessagingRepository(session).live_fans(workspace_id)
+    fans = await MessagingRepository(session).live_fans(
+        workspace_id, link_id=link_id if campaign_only else None
+    )
     planned = [
         {
             "workspace_id": workspace_id,

@@ -30,6 +30,7 @@ from launchlink.models import (
     Presave,
     Release,
     ReleaseArtist,
+    Workspace,
 )
 from launchlink.models.messaging import (
     REMINDER_MESSAGE_KINDS,
@@ -443,6 +444,16 @@ class MessagingRepository:
     async def identity(self, workspace_id: UUID) -> WorkspaceMessaging | None:
         return await self.session.get(WorkspaceMessaging, workspace_id)
 
+    async def base_languages(self, workspace_ids: Iterable[UUID]) -> dict[UUID, str]:
+        """Each workspace's language for fans whose language it has no wording in."""
+        wanted = list(set(workspace_ids))
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(Workspace.id, Workspace.base_language).where(Workspace.id.in_(wanted))
+        )
+        return {row[0]: str(row[1]) for row in rows}
+
     async def identities(self, workspace_ids: Iterable[UUID]) -> dict[UUID, WorkspaceMessaging]:
         wanted = list(set(workspace_ids))
         if not wanted:
@@ -780,10 +791,17 @@ class MessagingRepository:
         ).first()
         return (row[0], row[1]) if row is not None else None
 
-    async def live_fans(self, workspace_id: UUID) -> list[Fan]:
-        result = await self.session.execute(
-            select(Fan).where(Fan.workspace_id == workspace_id, Fan.deleted_at.is_(None))
-        )
+    async def live_fans(self, workspace_id: UUID, *, link_id: UUID | None = None) -> list[Fan]:
+        """The workspace's fans not deleted (``link_id``: only those with a pre-save on
+        that link, the fans of one campaign)."""
+        query = select(Fan).where(Fan.workspace_id == workspace_id, Fan.deleted_at.is_(None))
+        if link_id is not None:
+            query = query.where(
+                select(Presave.id)
+                .where(Presave.fan_id == Fan.id, Presave.link_id == link_id)
+                .exists()
+            )
+        result = await self.session.execute(query)
         return list(result.scalars())
 
     async def due_of(self, presave_ids: Iterable[UUID]) -> dict[UUID, datetime]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -101,6 +101,11 @@ class AnnouncementCreate(Strict):
     channels: list[MessageChannel] = Field(min_length=1, max_length=2)
     send_at: datetime | None = Field(
         default=None, description="When to send (each fan's quiet hours still apply); now."
+    )
+    audience: Literal["workspace", "campaign"] = Field(
+        default="workspace",
+        description="Every consenting fan of the workspace, or only the consenting fans of "
+        "the link's campaign (those with a pre-save on it).",
     )
 
 

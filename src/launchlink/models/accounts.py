@@ -46,6 +46,9 @@ class Workspace(IdMixin, TimestampsMixin, Base):
     kind: Mapped[WorkspaceKind] = mapped_column(
         Enum(WorkspaceKind, native_enum=False, length=16), default=WorkspaceKind.label
     )
+    base_language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    """The language of its fan pages and messages for a fan whose language we have no
+    translation in (one of the shipped languages; ``workspace.set_base_language``)."""
 
 
 class User(IdMixin, TimestampsMixin, Base):

@@ -214,7 +214,9 @@ class PresaveFront:
             except BadSignature:
                 resumed = None
         return FanView(
-            language=self.pages.translations.negotiate(visitor.accept_language),
+            language=self.pages.translations.negotiate(
+                visitor.accept_language, snapshot.base_language
+            ),
             phase=fan_phase(
                 snapshot.timing,
                 country=country,

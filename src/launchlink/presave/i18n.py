@@ -46,8 +46,8 @@ class PresaveTranslations:
     def languages(self) -> tuple[str, ...]:
         return self.catalogues.languages
 
-    def negotiate(self, accept_language: str | None) -> str:
-        return self.catalogues.negotiate(accept_language)
+    def negotiate(self, accept_language: str | None, fallback: str | None = None) -> str:
+        return self.catalogues.negotiate(accept_language, fallback)
 
     def get(self, language: str) -> gettext.NullTranslations:
         found = self._cache.get(language)

@@ -25,6 +25,14 @@
       });
     }
   });
+  // A refused input answers 422 with the fragment that says why (a live preview's error):
+  // htmx swaps only 2xx answers unless told to.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
   // The workspace switcher submits on change (its button stays for keyboards and no-JS).
   document.addEventListener("change", function (event) {
     var select = event.target.closest("[data-autosubmit]");
