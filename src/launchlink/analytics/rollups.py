@@ -6,9 +6,10 @@ event's link and, separately, its workspace; the period an hour (``h``) or a UTC
 ``bot_view``/``bot_click`` per class, never elsewhere. The pre-save funnel's steps come
 from forms and sign-ins a robot cannot pass (CSRF, OAuth), so they count as they come.
 
-Events are first counted per link × hour × cell: a batch of thousands of page views has
-a few hundred distinct cells, so the expansion into the workspace scope and the daily
-period runs per cell, not per event.
+Events are first counted per link × hour × signature (what the cells read but the
+country, which is counted apart), new visitors per scope × hour × bucket: a batch of
+thousands of events has far fewer of either, so the expansion into cells, the workspace
+scope and the daily period runs per signature, not per event.
 """
 
 from __future__ import annotations
@@ -186,10 +187,26 @@ def rollup_counts(
         if link_id is not None:
             counts[(link_id, "h", start, metric, dimension, value)] += total
             counts[(link_id, "d", day, metric, dimension, value)] += total
+    # New visitors (a batch of first visits has thousands): per scope, hour and bucket
+    # first, as above, then into the hourly and daily cells.
+    visitor_scopes: dict[int, UUID] = {}
+    visitors: dict[tuple[int, int, str], int] = {}
     for scope, bucket, seen in new_visitors:
-        start = hour_of(seen)
-        counts[(scope, "h", start, "visitor", "bucket", bucket)] += 1
-        counts[(scope, "d", day_of(start), "visitor", "bucket", bucket)] += 1
+        hour_number = int(seen.timestamp()) // 3600
+        if hour_number not in hours:
+            hours[hour_number] = hour_of(seen)
+        number = id(scope)
+        visitor_scopes[number] = scope
+        sighting = (number, hour_number, bucket)
+        visitors[sighting] = visitors.get(sighting, 0) + 1
+    for (number, hour_number, bucket), total in visitors.items():
+        scope = visitor_scopes[number]
+        start = hours[hour_number]
+        day = days.get(hour_number)
+        if day is None:
+            day = days[hour_number] = day_of(start)
+        counts[(scope, "h", start, "visitor", "bucket", bucket)] += total
+        counts[(scope, "d", day, "visitor", "bucket", bucket)] += total
     for link_id, workspace_id, seen in returns:
         start = hour_of(seen)
         for scope in (link_id, workspace_id):
