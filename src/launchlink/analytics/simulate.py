@@ -189,6 +189,8 @@ class Truth:
     hours: Counter[str] = field(default_factory=Counter)
     hour_clicks: Counter[str] = field(default_factory=Counter)
     requests: int = 0
+    straddled_hours: int = 0
+    """Requests sent in one hour and answered in the next (counted in the later one)."""
     first: datetime | None = None
     last: datetime | None = None
 
@@ -216,6 +218,7 @@ class Truth:
             "views_per_hour": dict(self.hours),
             "clicks_per_hour": dict(self.hour_clicks),
             "requests": self.requests,
+            "straddled_hours": self.straddled_hours,
             "first": self.first.isoformat() if self.first else None,
             "last": self.last.isoformat() if self.last else None,
         }
@@ -373,8 +376,12 @@ class Simulation:
         human: _Person | None = None,
         expect: int | None = None,
     ) -> datetime:
+        sent = datetime.now(UTC)
         response = await client.request(method, path, headers=headers)
         at = datetime.now(UTC)
+        if hour_of(sent) != hour_of(at):
+            # The server stamped it somewhere in between: either hour may hold it.
+            self.truth.straddled_hours += 1
         if response.status_code >= 400 or (expect is not None and response.status_code != expect):
             raise RuntimeError(f"{method} {path}: unexpected {response.status_code}")
         self.truth.seen(at)

@@ -318,8 +318,11 @@ async def release_now(
 ) -> Response:
     """Out now, everywhere at once: a global release at this second. A local-midnight
     release gives its per-territory moments up for it, so that needs ``confirm=1``."""
-    found, _ = await _campaign(request, session, m, link_id, clock)
-    if _local(found.release) and form.get("confirm") != "1":
+    found, life = await _campaign(request, session, m, link_id, clock)
+    # Asked where the page offers the tick (a local release not out yet), so the error is
+    # shown next to it.
+    ahead = life.phase.is_before_release
+    if _local(found.release) and ahead and form.get("confirm") != "1":
         return await _release_page(
             request,
             session,

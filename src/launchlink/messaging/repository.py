@@ -129,6 +129,49 @@ def _settled_row(result: Settled, now: datetime) -> dict[str, Any]:
     }
 
 
+QUEUE_CHUNK = 1000
+"""Messages per INSERT when planning (well under any driver's parameter limit)."""
+
+_MESSAGE = cast(Table, Message.__table__)
+_STATUS = cast(Table, MessageStatus.__table__)
+
+# The statements of the delivery's commits (one per message per connection), built once:
+# building one costs more than its cached compiled form does to run. Core statements on
+# the tables, run on the session's connection: the ORM adds nothing to them.
+_HELD = (
+    select(_MESSAGE.c.id, _MESSAGE.c.lease_owner)
+    .where(
+        _MESSAGE.c.id.in_(bindparam("b_ids", expanding=True)),
+        _MESSAGE.c.state == MessageState.queued,
+    )
+    .with_for_update()
+)
+_SETTLE = (
+    update(_MESSAGE)
+    .where(_MESSAGE.c.id == bindparam("b_id"))
+    .values(
+        {
+            name: (
+                func.coalesce(bindparam(f"b_{name}"), _MESSAGE.c[name])
+                if name in _KEPT_UNLESS_GIVEN
+                else bindparam(f"b_{name}")
+            )
+            for name in _SETTLED_COLUMNS
+        }
+    )
+)
+_MARK = (
+    update(_MESSAGE)
+    .where(_MESSAGE.c.id == bindparam("b_id"))
+    .values(
+        handover_token=bindparam("b_token"),
+        handed_over_at=bindparam("b_at"),
+        next_attempt_at=bindparam("b_lease"),
+    )
+)
+_RECORD = insert(_STATUS)
+
+
 def _insert(session: AsyncSession) -> Any:
     dialect = session.get_bind().dialect.name
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -158,13 +201,18 @@ class MessagingRepository:
             }
             for row in rows
         ]
-        statement = (
-            _insert(self.session)(Message)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(Message.id)
-        )
-        inserted = list((await self.session.execute(statement)).scalars())
+        inserted: list[UUID] = []
+        # One multi-row INSERT per chunk: PostgreSQL takes at most 65,535 parameters in
+        # a statement (17 a message: about 3,800 messages), and an announcement to a
+        # large workspace plans more than that at once.
+        for start in range(0, len(values), QUEUE_CHUNK):
+            statement = (
+                _insert(self.session)(Message)
+                .values(values[start : start + QUEUE_CHUNK])
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(Message.id)
+            )
+            inserted.extend((await self.session.execute(statement)).scalars())
         await self.record((i, "queued", "planner", None, now) for i in inserted)
         return inserted
 
@@ -175,7 +223,9 @@ class MessagingRepository:
             for m, s, src, d, at in entries
         ]
         if values:
-            await self.session.execute(insert(MessageStatus), values)
+            # The table, not the mapped class: the ORM's bulk insert costs a mapper pass
+            # per row, and the delivery writes a ledger row per message it settles.
+            await (await self.session.connection()).execute(_RECORD, values)
 
     # -- claims -----------------------------------------------------------------------------
 
@@ -255,11 +305,8 @@ class MessagingRepository:
         owners = dict(wanted)
         if not owners:
             return set()
-        rows = await self.session.execute(
-            select(Message.id, Message.lease_owner)
-            .where(Message.id.in_(list(owners)), Message.state == MessageState.queued)
-            .with_for_update()
-        )
+        connection = await self.session.connection()
+        rows = await connection.execute(_HELD, {"b_ids": list(owners)})
         return {row[0] for row in rows.all() if row[1] is not None and owners[row[0]] == row[1]}
 
     async def settle(
@@ -284,22 +331,7 @@ class MessagingRepository:
         if not applied:
             return 0
         rows = [_settled_row(r, now) for r in applied]
-        table = cast(Table, Message.__table__)
-        await self.session.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(
-                {
-                    name: (
-                        func.coalesce(bindparam(f"b_{name}"), table.c[name])
-                        if name in _KEPT_UNLESS_GIVEN
-                        else bindparam(f"b_{name}")
-                    )
-                    for name in _SETTLED_COLUMNS
-                }
-            ),
-            rows,
-        )
+        await (await self.session.connection()).execute(_SETTLE, rows)
         await self.record(
             (r.message_id, r.status, "worker", r.error or r.deferred, now) for r in applied
         )
@@ -323,17 +355,7 @@ class MessagingRepository:
             if i in held
         ]
         if rows:
-            table = cast(Table, Message.__table__)
-            await self.session.execute(
-                update(table)
-                .where(table.c.id == bindparam("b_id"))
-                .values(
-                    handover_token=bindparam("b_token"),
-                    handed_over_at=bindparam("b_at"),
-                    next_attempt_at=bindparam("b_lease"),
-                ),
-                rows,
-            )
+            await (await self.session.connection()).execute(_MARK, rows)
         return {i for i, _ in marks if i in held}
 
     async def provider_ids_taken(
