@@ -8,6 +8,7 @@ import pytest
 from launchlink.analytics.service import SeenVisitors
 from launchlink.analytics.visitors import SALT_LIFETIME, InMemorySaltStore, visitor_hash
 from launchlink.kit.clock import FrozenClock
+from launchlink.kit.crypto import keyed_hash
 
 WORKSPACE = UUID("0190a0b0-0000-7000-8000-0000000000aa")
 DAY = datetime(2027, 3, 1, 0, 0, tzinfo=UTC)
@@ -20,6 +21,16 @@ def test_the_hash_is_keyed_by_the_salt_and_never_contains_the_ip() -> None:
     assert first != visitor_hash("salt-b", WORKSPACE, "203.0.113.9", UA)
     assert "203.0.113.9" not in first
     assert len(first) == 32
+
+
+def test_the_hash_is_the_keyed_hash_of_workspace_address_and_agent() -> None:
+    # The per-salt HMAC is set up once and copied (visitors._keyed); the value must stay
+    # kit.crypto.keyed_hash's, with every salt alive at once (more than its cache holds).
+    for salt in ("salt-a", "salt-b", "salt-c", "salt-d", "salt-a"):
+        for agent in (UA, None):
+            expected = keyed_hash(salt, f"{WORKSPACE}\x1f203.0.113.9\x1f{agent or ''}")[:32]
+            assert visitor_hash(salt, WORKSPACE, "203.0.113.9", agent) == expected
+            assert visitor_hash(salt, str(WORKSPACE), "203.0.113.9", agent) == expected
 
 
 def test_one_address_written_two_ways_is_one_visitor() -> None:

@@ -470,3 +470,30 @@ async def test_an_announcement_to_a_campaigns_fans_skips_the_workspaces_other_fa
     row = re.search(r'<tr data-channel="email">(.*?)</tr>', page.text, re.S)
     assert row is not None
     assert '<td data-count="queued">2</td>' in row.group(1)
+
+
+async def test_an_announcement_to_more_fans_than_one_statement_takes_is_queued_in_full(
+    world: World, sim_app: Application
+) -> None:
+    # 4,000 messages x 17 columns is past PostgreSQL's 65,535 parameters a statement.
+    async with sim_app.context.database.transaction() as session:
+        session.add_all(
+            Fan(
+                workspace_id=world.a,
+                email=f"crowd{n}@example.com",
+                email_consent_at=SEEDED_AT,
+                country="GB",
+            )
+            for n in range(4000)
+        )
+    editor = world.people[Role.editor]
+    await editor.get(_m(world, "/announcements"))
+    sent = await editor.post(
+        _m(world, "/announcements"),
+        {"link_id": str(world.link_a), "body": "To everyone", "channel_email": "1"},
+    )
+    assert sent.status_code == 303
+    page = await editor.get(sent.headers["location"])
+    row = re.search(r'<tr data-channel="email">(.*?)</tr>', page.text, re.S)
+    assert row is not None
+    assert '<td data-count="queued">4000</td>' in row.group(1)

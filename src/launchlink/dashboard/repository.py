@@ -400,7 +400,7 @@ class MessageTally:
     state: str
     bounce: str | None
     deferred: bool
-    """A wait was put on it (quiet hours in the fan's zone, a pause): ``deferred`` set."""
+    """A wait was put on it (quiet hours in the fan's zone, or the workspace's pause)."""
     count: int
 
 

@@ -550,7 +550,7 @@ class FulfilmentRepository:
         On PostgreSQL a transaction-scoped lock per pair is taken first (in key order, so
         two flushes never wait on each other crosswise): of two flushes finishing a pair's
         last pre-saves at once, the second sees the first's commit, so exactly one of them
-        finds the pair complete. The open check is an index probe (release, state); the
+        finds the pair complete. The open check is an index probe (release, service, state); the
         counts are read only once a pair is complete.
         """
         keys = sorted(set(pairs))

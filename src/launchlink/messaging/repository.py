@@ -129,6 +129,9 @@ def _settled_row(result: Settled, now: datetime) -> dict[str, Any]:
     }
 
 
+QUEUE_CHUNK = 1000
+"""Messages per INSERT when planning (well under any driver's parameter limit)."""
+
 _MESSAGE = cast(Table, Message.__table__)
 _STATUS = cast(Table, MessageStatus.__table__)
 
@@ -198,13 +201,18 @@ class MessagingRepository:
             }
             for row in rows
         ]
-        statement = (
-            _insert(self.session)(Message)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(Message.id)
-        )
-        inserted = list((await self.session.execute(statement)).scalars())
+        inserted: list[UUID] = []
+        # One multi-row INSERT per chunk: PostgreSQL takes at most 65,535 parameters in
+        # a statement (17 a message: about 3,800 messages), and an announcement to a
+        # large workspace plans more than that at once.
+        for start in range(0, len(values), QUEUE_CHUNK):
+            statement = (
+                _insert(self.session)(Message)
+                .values(values[start : start + QUEUE_CHUNK])
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(Message.id)
+            )
+            inserted.extend((await self.session.execute(statement)).scalars())
         await self.record((i, "queued", "planner", None, now) for i in inserted)
         return inserted
 

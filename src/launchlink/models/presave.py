@@ -251,6 +251,8 @@ class Presave(IdMixin, TimestampsMixin, Base):
         UniqueConstraint("link_id", "service", "grant_id"),
         Index("ix_presave_state_due_at", "state", "due_at"),
         Index("ix_presave_release_state", "release_id", "state"),
+        # Whether a (release, service) still has open pre-saves (migration 0028).
+        Index("ix_presave_release_service_state", "release_id", "service", "state"),
         Index("ix_presave_workspace_browser", "workspace_id", "browser_hash"),
         # The fans page's service filter: one probe per service (migration 0025).
         Index("ix_presave_workspace_service", "workspace_id", "service"),
