@@ -96,7 +96,11 @@ def build_context(
 
     # A label's own service apps, swapped in for its workspace (integrations/apps.py).
     context.apps = WorkspaceApps.over(
-        context.registry, database=database, cipher=context.cipher, clock=clock
+        context.registry,
+        database=database,
+        cipher=context.cipher,
+        clock=clock,
+        base=context.connectors,
     )
     # Pre-saves are planned, re-planned and fulfilled with this one table.
     context.territories = TerritoryTimeZones.load(settings.territory_timezones_file)

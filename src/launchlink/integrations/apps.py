@@ -112,17 +112,26 @@ class WorkspaceApps:
 
     @classmethod
     def over(
-        cls, registry: ConnectorRegistry, *, database: Database, cipher: TokenCipher, clock: Clock
+        cls,
+        registry: ConnectorRegistry,
+        *,
+        database: Database,
+        cipher: TokenCipher,
+        clock: Clock,
+        base: ConnectorSource | None = None,
     ) -> WorkspaceApps:
         """Workspaces' apps over ``registry``'s connectors: the one way a process builds
-        them (bootstrap's context, and an engine built without one)."""
+        them (bootstrap's context, and an engine built without one). ``base`` is the
+        process's own source of the instance's connectors when it has one, so that
+        reconfiguring it (a new registry swapped in) reaches the workspaces without an app
+        of their own too."""
         from launchlink.presave.modes import RegistrySource
 
         return cls(
             database=database,
             cipher=cipher,
             registry=registry,
-            base=RegistrySource(registry),
+            base=base if base is not None else RegistrySource(registry),
             clock=clock,
         )
 
