@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from alembic import context
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 import launchlink.models  # noqa: F401  (registers every table on Base.metadata)
@@ -28,9 +30,29 @@ def _run(connection: Connection) -> None:
 
 async def _run_async(url: str) -> None:
     engine = create_engine(url)
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite:
+        # Batch mode rebuilds a table by dropping it: with foreign keys enforced, dropping a
+        # parent (a workspace, a fan) would cascade-delete every child row. SQLite ignores
+        # this pragma inside a transaction, so it is set as the connection opens.
+        @event.listens_for(engine.sync_engine, "connect")
+        def _foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=OFF")
+            cursor.close()
+
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
+            if sqlite:
+                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    await connection.rollback()
+                    tables = sorted({str(row[0]) for row in broken})
+                    raise RuntimeError(
+                        "the migration left rows whose parent is missing in "
+                        f"{', '.join(tables)}; nothing was committed"
+                    )
             await connection.commit()
     finally:
         await engine.dispose()
