@@ -47,11 +47,13 @@ async def _run_async(url: str) -> None:
             if sqlite:
                 broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
                 if broken:
-                    await connection.rollback()
+                    # SQLite's DDL is not transactional here: each revision has been
+                    # committed as it ran, so say so rather than pretend to undo it.
                     tables = sorted({str(row[0]) for row in broken})
                     raise RuntimeError(
-                        "the migration left rows whose parent is missing in "
-                        f"{', '.join(tables)}; nothing was committed"
+                        "the migrations left rows whose parent row is missing in "
+                        f"{', '.join(tables)} (PRAGMA foreign_key_check); restore the "
+                        "backup taken before migrating, or fix those rows, before serving"
                     )
             await connection.commit()
     finally:
