@@ -60,7 +60,7 @@ async def test_configured_channels_are_on(database_url: str, tmp_path: Path) -> 
         transport=httpx.ASGITransport(app=app), base_url="https://links.example.test"
     ) as client:
         response = await client.get("/api/v1/messaging/channels", headers=owner.headers)
-    await app.context.database.dispose()
+    await app.shutdown()
     channels = {c["channel"]: c for c in response.json()}
     assert channels["email"] == {
         "channel": "email",

@@ -209,7 +209,9 @@ async def sim_app(
     )
     application = create_app(settings, clock=clock)
     yield application
-    await application.context.database.dispose()
+    # Not only the database: a campaign created in the test re-aligns the simulator in the
+    # background (DemoSimulatorAligner), and a read cut off by dispose() leaks its session.
+    await application.shutdown()
 
 
 @pytest.fixture
