@@ -43,6 +43,7 @@ from tests._corpora import (  # noqa: E402
     fake_useragent_browsers,
     intoli_browsers,
     matomo,
+    playwright_devices,
 )
 
 from launchlink.analytics.enrich import Enricher, EventDraft, default_steps  # noqa: E402
@@ -89,6 +90,9 @@ def recall_by_class(
 
 
 def false_positives(title: str, user_agents: list[str], classifier: Classifier) -> None:
+    if not user_agents:
+        print(f"  {title:34s} (corpus not installed)")
+        return
     wrong = [ua for ua in user_agents if classifier(ua).is_bot]
     print(f"  {title:34s} {len(wrong) / len(user_agents):7.3%} ({len(wrong)}/{len(user_agents)})")
 
@@ -124,6 +128,7 @@ def matomo_figures() -> None:
     print("False positives (real browsers classified as bots)")
     false_positives("fake-useragent browsers", fake_useragent_browsers(), classify)
     false_positives("intoli user-agents", intoli_browsers(), classify)
+    false_positives("Playwright device descriptors", playwright_devices(), classify)
     false_positives("Matomo browser fixtures", corpus.browsers, classify)
     false_positives("Matomo mobile-app fixtures (info)", corpus.apps, classify)
 

@@ -2,8 +2,10 @@
 
 * real browsers: ``fake-useragent``'s browsers.jsonl (PyPI, Apache-2.0, a test
   dependency), the ``user-agents`` npm package's list (Intoli, BSD-2-Clause, copied into
-  tests/data with its licence), and the browser fixtures of Matomo's device-detector as
-  shipped by the ``device-detector`` PyPI package (a test dependency; read in place);
+  tests/data with its licence), the browser fixtures of Matomo's device-detector as
+  shipped by the ``device-detector`` PyPI package (a test dependency; read in place), and
+  the device descriptors (real browsers' user agents, for emulation) in the ``playwright``
+  package's driver;
 * bots: the bundled crawler-user-agents instances, and device-detector's bots.yml.
 
 Matomo's bots are split in two halves by a hash of the string: the "dev" half may be
@@ -33,6 +35,21 @@ def fake_useragent_browsers() -> list[str]:
 def intoli_browsers() -> list[str]:
     rows = json.loads((DATA / "user-agents.json").read_text("utf-8"))
     return sorted({row["userAgent"] for row in rows})
+
+
+def playwright_devices() -> list[str]:
+    """The user agents of Playwright's emulated devices (empty if its driver is not there)."""
+    import re
+
+    try:
+        import playwright
+    except ImportError:
+        return []
+    bundle = Path(playwright.__file__).parent / "driver" / "package" / "lib" / "coreBundle.js"
+    if not bundle.exists():
+        return []
+    text = bundle.read_text("utf-8")
+    return sorted(set(re.findall(r'userAgent: *"(Mozilla/[^"]+)"', text)))
 
 
 def crawler_list_instances() -> list[tuple[dict[str, object], str]]:

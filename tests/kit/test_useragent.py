@@ -744,10 +744,12 @@ def _false_positives(user_agents: list[str]) -> list[tuple[str, str | None]]:
     return [(ua, agent.reason) for ua in user_agents if (agent := classify(ua)).is_bot]
 
 
-def test_no_real_browser_of_the_fake_useragent_and_intoli_corpora_is_a_bot() -> None:
-    from tests._corpora import fake_useragent_browsers, intoli_browsers
+def test_no_real_browser_of_the_fake_useragent_intoli_and_playwright_corpora_is_a_bot() -> None:
+    from tests._corpora import fake_useragent_browsers, intoli_browsers, playwright_devices
 
-    browsers = sorted(set(fake_useragent_browsers()) | set(intoli_browsers()))
+    browsers = sorted(
+        set(fake_useragent_browsers()) | set(intoli_browsers()) | set(playwright_devices())
+    )
     assert len(browsers) > 1700
     assert _false_positives(browsers) == []
 
@@ -790,3 +792,203 @@ def test_the_crawler_list_is_found_without_the_list_itself() -> None:
     instances = [ua for _, ua in crawler_list_instances()]
     found = sum(1 for ua in instances if classify_without_lists(ua).is_bot)
     assert found / len(instances) >= 0.97
+
+
+# --- desktop browsers as they really are ---------------------------------------------------
+
+_CHROME_WIN = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
+_CHROME_MAC = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
+_FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+_SAFARI_MAC = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.5 Safari/605.1.15"
+)
+
+# Made-up robot names (none is in a list) in every place the rule looks.
+DESKTOP_BROWSERS_WITH_A_ROBOT_APPENDED = [
+    f"{_CHROME_WIN} Quillmark/1.2",
+    f"{_CHROME_MAC} Pagewise",
+    f"{_FIREFOX_LINUX} Pagequill/3.0.1",
+    f"{_SAFARI_MAC} Contentwise/2.1",
+    f"{_CHROME_WIN} Acme Pagewright",
+    f"{_CHROME_WIN} Orbitly/2.0 (Acme Labs)",
+    _CHROME_MAC.replace("Chrome/126.0.0.0 ", "Chrome/126.0.0.0 harvestly/1.0 "),
+    _CHROME_WIN.replace("Chrome/126.0.0.0 ", "Prospectly/0.1 "),
+    _SAFARI_MAC.replace("Version/", "quillpage Version/"),
+]
+
+
+@pytest.mark.parametrize("user_agent", DESKTOP_BROWSERS_WITH_A_ROBOT_APPENDED)
+def test_a_desktop_browser_string_with_an_unknown_product_appended_is_a_bot(
+    user_agent: str,
+) -> None:
+    from launchlink.kit.useragent import classify_without_lists
+
+    agent = classify_without_lists(user_agent)
+    assert agent.is_bot
+    assert (agent.reason or "").startswith("appended:")
+
+
+# Real browsers and apps that do append a product, and phones, where appending is normal.
+DESKTOP_AND_APP_LOOK_ALIKES = [
+    _CHROME_WIN,
+    _CHROME_MAC,
+    _FIREFOX_LINUX,
+    _SAFARI_MAC,
+    f"{_CHROME_WIN} Edg/126.0.2592.87",
+    f"{_CHROME_WIN} OPR/111.0.0.0",
+    _CHROME_WIN.replace(" Safari/", " YaBrowser/24.6.0.0 Yowser/2.5 Safari/"),
+    f"{_CHROME_WIN} Vivaldi/6.8.3381.46",
+    f"{_CHROME_MAC} Honorlock",
+    f"{_CHROME_WIN} Avast/126.0.0.0",
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 "
+    "Safari/537.36 SteamDeck",
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/100.0.4896.127"
+    " Safari/537.36 Tesla/2022.20.8",
+    "Mozilla/5.0 (X11; Linux i686) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/31.0.1650.63 "
+    "Safari/537.36 SUSE/31.0.1650.63",
+    f"{_CHROME_WIN} WhaleBrowser/3.26",
+    f"{_CHROME_WIN} QtWebEngine/5.15.2",
+    # Electron apps name themselves and Electron; Spotify's CEF client names itself only.
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "discord/1.0.9153 Chrome/124.0.6367.243 Electron/30.2.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "1Password/8.10.36 Chrome/126.0.6478.183 Electron/31.3.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Obsidian/1.6.7 Chrome/124.0.6367.243 Electron/30.1.2 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Spotify/1.2.42.290 Safari/537.36",
+    # Phones: apps and browsers append their names there, so the rule does not look.
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Version/18.4 Mobile/15E148 Safari/605.1.15 BingSapphire/31.2.430402003",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Version/17.5 Mobile/15E148 Safari/604.1 Ddg/17.5",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/AP2A.240705.005; wv) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Version/4.0 Chrome/126.0.6478.122 Mobile Safari/537.36 Cronet",
+    "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Mobile Safari/537.36 Quillmark/1.2",
+    "Mozilla/5.0 (Linux; Android 13; Pixel 7 Build/TQ3A.230901.001; wv) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Version/4.0 Chrome/126.0.6478.71 Mobile Safari/537.36 "
+    "musical_ly_2023505030 JsSdk/1.0 NetType/WIFI Channel/googleplay AppName/musical_ly",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Mobile/15E148 Snapchat/13.0.0.43 (like Safari/8618.2.12.10.6, panda)",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Mobile/15E148 Safari Line/14.9.1",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Mobile/15E148 MicroMessenger/8.0.49(0x18003137) NetType/WIFI Language/zh_CN",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Mobile/15E148 [Pinterest/iOS]",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Version/17.5 Mobile/15E148 Safari/604.1 FxiOS/127.0",
+]
+
+
+@pytest.mark.parametrize("user_agent", DESKTOP_AND_APP_LOOK_ALIKES)
+def test_browsers_and_apps_that_append_a_product_stay_human(user_agent: str) -> None:
+    from launchlink.kit.useragent import classify_without_lists
+
+    assert classify(user_agent).is_human, classify(user_agent).reason
+    assert classify_without_lists(user_agent).is_human
+
+
+IMPOSSIBLE_DESKTOP_BROWSERS = [
+    _CHROME_WIN.replace("Chrome/126.0.0.0", "Chrome/63.0"),
+    _CHROME_WIN.replace("Chrome/126.0.0.0 ", ""),
+    _CHROME_WIN.replace(") AppleWebKit", ")AppleWebKit"),
+    _CHROME_WIN.replace("like Gecko)", "like Gecko; AcmeProductFinder)"),
+    _CHROME_WIN.replace("(Windows NT", "(acmelabs; Windows NT"),
+    _CHROME_MAC.replace("10_15_7)", "10_15_7; TSM-acmeos-1253)"),
+    "Mozilla/5.0 (acmelabs; Windows NT 10.0; Win64; x64; rv:84.0) Gecko/20100101 Firefox/84.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.10; rv:41.0) Gecko/20100101 Firefox/55.0",
+    "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:66.0) AcmeCMS/1.0",
+    "Mozilla/5.0 (Windows NT 6.2; WOW64; rv:29.0) Gecko/20100101 /29.0 Acme-BV",
+]
+
+
+@pytest.mark.parametrize("user_agent", IMPOSSIBLE_DESKTOP_BROWSERS)
+def test_a_desktop_browser_string_no_real_browser_sends_is_a_bot(user_agent: str) -> None:
+    from launchlink.kit.useragent import classify_without_lists
+
+    assert classify_without_lists(user_agent).is_bot
+
+
+@pytest.mark.parametrize(
+    "user_agent",
+    [
+        # Firefox 110 and later may keep "rv:109.0"; Firefox 4 still named the locale.
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:109.0) Gecko/20100101 Firefox/115.0",
+        "Mozilla/5.0 (X11; Linux x86_64; en; rv:2.0) Gecko/20100101 Firefox/4.0",
+        "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+        "Mozilla/5.0 (Windows NT 6.1; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/109.0.5414.120 Safari/537.36",
+        "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Safari/537.36",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.10; rv:37.0) Servo/1.0 Firefox/37.0",
+        "Mozilla/5.0 (X11; Linux x86_64; rv:25.0) Gecko/20100101 conkeror/1.0pre",
+    ],
+)
+def test_real_desktop_browsers_are_not_impossible(user_agent: str) -> None:
+    from launchlink.kit.useragent import impossible_desktop_browser
+
+    assert not impossible_desktop_browser(user_agent, classify(user_agent).browser_family)
+    assert classify(user_agent).is_human, classify(user_agent).reason
+
+
+@pytest.mark.parametrize(
+    "user_agent",
+    [
+        "Mozilla/5.0 (X11; U; Linux i686; en-US; rv:1.9.2.24; acme-agent) Gecko/20111107 "
+        "Firefox/3.6.24",
+        "Mozilla/5.0 (Linux; Android 15; GEC77) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Mobile Safari/537.36 Acme-Optimizer-Agent",
+        # Words only robots use, in strings no other rule catches.
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Mobile Safari/537.36 SiteAudit/2.0",
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Mobile Safari/537.36 AcmeSEO/1.1",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+        "Gecko) Version/17.5 Mobile/15E148 Safari/604.1 BacklinkWatch/3.0",
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Mobile Safari/537.36 Acmereader (12 subscribers)",
+    ],
+)
+def test_hyphenated_agents_and_seo_audit_words_are_bots(user_agent: str) -> None:
+    from launchlink.kit.useragent import classify_without_lists
+
+    assert classify_without_lists(user_agent).is_bot
+
+
+def test_a_web_view_library_named_agent_is_no_robot() -> None:
+    user_agent = (
+        "Mozilla/5.0 (Linux; Android 12; SM-A125F Build/SP1A.210812.016; wv) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Version/4.0 Chrome/126.0.6478.71 Mobile Safari/537.36 AgentWeb/5.0.0"
+    )
+    assert classify(user_agent).is_human
+
+
+@pytest.mark.parametrize(
+    "user_agent",
+    [
+        "Lynx/2.8.9rel.1 libwww-FM/2.14 SSL-MM/1.4.1 OpenSSL/1.1.1d",
+        "amaya/11.4.4 libwww/5.4.2",
+        "NCSA_Mosaic/2.7b5 (X11;Linux 2.6.7 i686) libwww/2.12 modified",
+        "Dillo/3.0.5",
+        "w3m/0.5.3+git20230121",
+    ],
+)
+def test_text_mode_and_early_browsers_are_humans(user_agent: str) -> None:
+    assert classify(user_agent).is_human, classify(user_agent).reason
+
+
+@pytest.mark.parametrize(
+    "user_agent",
+    ["W3C-checklink/4.3 [4.42] libwww-perl/5.805", "libwww-perl/6.72", "Lynxbot/1.0"],
+)
+def test_libwww_perl_and_robots_named_like_browsers_stay_bots(user_agent: str) -> None:
+    assert classify(user_agent).is_bot

@@ -54,9 +54,11 @@ from launchlink.kit.useragent import rules_fingerprint as useragent_rules_finger
 # 2: bot classes, anchored word rules, browser grammar, prefetch labels, sources, UTM.
 # 3: a whole camel-case product that is a bot word (SlimerJS, WebDriver), more
 #    automation drivers (Nightmare, CasperJS…).
-CLASSIFIER_VERSION = 3
+# 4: desktop browser strings with one unknown product appended or with what no real one
+#    sends, "-agent" names, SEO/audit/archive words; Lynx, Mosaic, Amaya, Dillo are humans.
+CLASSIFIER_VERSION = 4
 # The rules' fingerprint CLASSIFIER_VERSION was last bumped for (kept in step by a test).
-RULES_FINGERPRINT = "06fd8bcde67ec2c6"
+RULES_FINGERPRINT = "a844bb3f9ef6b717"
 
 EventBotClass = Literal["human", "preview", "ai_agent", "monitor", "bot", "prefetch"]
 EVENT_BOT_CLASSES: tuple[EventBotClass, ...] = (

@@ -37,11 +37,18 @@ Decision order, first answer wins (each answer carries the reason):
    camel case: ``CybaaAgent`` → ``cybaa agent``): bot, crawler, spider, scraper, fetcher,
    scanner, monitor, checker, probe, preview, headless, HTTP-client names…; a URL or an
    e-mail address in the string; ``compatible;`` followed by a product that is no browser;
-7. the browser grammar: real browsers name a platform (``Windows NT``, ``iPhone``,
+7. desktop browsers as they really are: a desktop Chrome, Firefox or Safari string, token
+   for token, with one product ua-parser does not know added (``… Safari/537.36
+   Silktide``; products real browsers append — ``Edg/``, ``OPR/``, Electron apps, exam
+   software… — are known), or with what no real one sends (``Chrome/63.0``, a name in the
+   platform comment, ``rv:41.0`` on Firefox 55) → bot. Phones are left out: in-app
+   browsers append tokens by the hundred there;
+8. the browser grammar: real browsers name a platform (``Windows NT``, ``iPhone``,
    ``Linux; Android``, ``MIDP``…) *and* an engine (``AppleWebKit``, ``Gecko``,
    ``Trident``, ``Presto``, ``KHTML``, ``MSIE``…). A string that does neither is a script
    or junk (``node``, ``Chrome``, ``okhttp/4.12``, ``Go-http-client/2.0``) → bot;
-8. otherwise a human.
+   text-mode browsers that name themselves first (``Lynx/2.8``, ``Dillo/0.8``) are humans;
+9. otherwise a human.
 
 iPadOS Safari sends a Mac user agent by default, so those iPads count as ``desktop``.
 """
@@ -427,14 +434,92 @@ _ENGINE = re.compile(
 _STRONG_PLATFORM = re.compile(
     r"\bAndroid[ /]\d|\(iPhone;|\(iPad;|\(iPod|\(Windows NT \d|\(Macintosh;|\(X11;|"
     r"\(CrOS|CFNetwork/[\d.]+ Darwin/|\bMIDP-?\d|\bCLDC-?\d|DoCoMo/\d|HbbTV/\d|"
-    r"\bUCBrowser\b|^UCWEB|^opera/\d+\.\d+[ ,]|\bup\.browser/|^smarttv_",
+    r"\bUCBrowser\b|^UCWEB|^opera/\d+\.\d+[ ,]|\bup\.browser/|^smarttv_|"
+    # Text-mode and 1990s browsers name themselves first and no platform ("Lynx/2.8.8
+    # libwww-FM/2.14", "Dillo/0.8.5", "amaya/9.51 libwww/5.4.0").
+    r"^(?:Lynx|ELinks|Links|w3m|Dillo|amaya|NetSurf|[A-Z]*_?Mosaic)[/ (]\d",
     re.IGNORECASE,
 )
+# libwww-FM is Lynx's HTTP library and CERN's libwww that of Mosaic and Amaya: behind such
+# a browser it is no script (libwww-perl, the robots' one, is not matched).
+_LIBWWW_BROWSER = re.compile(r"^(?:Lynx|amaya|[A-Z]*_?Mosaic)/", re.IGNORECASE)
+_BROWSER_LIBWWW = re.compile(r"\blibwww(?:-FM)?/[\w.]+", re.IGNORECASE)
 # "Mozilla/5.0 (<any platform>) AppleWebKit…": TVs, consoles and set-top boxes name
 # platforms no list can hold, but they keep this shape; robots write "(compatible; …)".
 _MOZILLA_SHAPE = re.compile(
     r"^Mozilla/\d\.\d+\s*\((?!compatible;)[^()]{2,}\)\s*(?:AppleWebKit|Gecko/|KHTML|Presto)",
     re.IGNORECASE,
+)
+
+# --- desktop browsers as they really are -------------------------------------------------
+
+# Robots pose as desktop browsers: they copy a desktop Chrome, Firefox or Safari string and
+# add their name, or write one by hand. Phones are left out on purpose: in-app browsers,
+# Chinese browsers and phone makers append tokens by the hundred there.
+
+# The platform comments desktop Chrome, Firefox and Safari write themselves.
+_DESKTOP_PLATFORMS = (
+    r"(?:Windows NT \d+\.\d(?:; (?:Win64; x64|WOW64))?|"
+    r"Macintosh; Intel Mac OS X \d+[_.]\d+(?:[_.]\d+)?|"
+    r"X11; (?:Ubuntu; |Fedora; )?Linux (?:x86_64|i686|aarch64)|X11; CrOS x86_64 [\d.]+)"
+)
+_DESKTOP_START = r"^Mozilla/5\.0 \(" + _DESKTOP_PLATFORMS
+_DESKTOP_PLATFORM_ONLY = re.compile(_DESKTOP_PLATFORMS + "$")
+
+# Today's desktop browser string token for token, with room for one product before Chrome,
+# between Chrome and Safari, before Version or at the end ("… Safari/537.36 Silktide",
+# "… Chrome/140.0.0.0 newsai/1.0 Safari/537.36", "… Safari/537.36 Ghost Inspector").
+_DESKTOP_BROWSER = re.compile(
+    _DESKTOP_START + r"(?:; rv:[\d.]+)?\) (?:"
+    r"AppleWebKit/537\.36 \(KHTML, like Gecko\)(?: (?P<before>\S+))?(?: Chrome/[\d.]+)?"
+    r"(?: (?P<between>\S+))? Safari/537\.36|"
+    r"AppleWebKit/[\d.]+ \(KHTML, like Gecko\)(?: (?P<safari>\S+))? Version/[\d.]+ Safari/[\d.]+|"
+    r"Gecko/20100101 Firefox/[\d.]+)"
+    # At the end: one product, or two words, with an optional comment.
+    r"(?: (?P<after>[A-Za-z][\w.+-]*(?: [A-Za-z][\w.+-]*)?(?:/\S+)?(?: \([^()]*\))?))?$"
+)
+_BROWSER_TOKENS = ("Chrome/", "Version/", "Safari/")
+
+# What no desktop browser ever sent, so only a hand-written string can: Chrome's frozen
+# WebKit version with neither a Chrome token nor an app's name (Spotify's client drops
+# Chrome's token but names itself), or with a Chrome version that is not four numbers;
+# a space missing or doubled after the platform; a product inside the engine's comment
+# ("(KHTML, like Gecko; GeedoShopProductFinder)"); a Firefox platform not followed by
+# Gecko, or a Gecko with no product ("Gecko/20100101 /29.0").
+_IMPOSSIBLE_DESKTOP_BROWSER = re.compile(
+    _DESKTOP_START + r"(?:\) AppleWebKit/537\.36 \(KHTML, like Gecko\)(?: Safari/|"
+    r" Chrome/(?!\d+\.\d+\.\d+\.\d+ )[\d.]+ )|"
+    r"(?:; rv:[\d.]+)?\)(?:AppleWebKit| {2,})|"
+    r"(?:; rv:[\d.]+)?\) AppleWebKit/[\d.]+ \(KHTML, like Gecko[;,] [^)]+\)|"
+    r"; rv:[\d.]+\) (?:(?!Gecko/|Servo/)|Gecko/\d+ /))"
+)
+# A Firefox whose "rv:" is not its own version (Firefox 110 and later may keep "rv:109.0").
+_DESKTOP_FIREFOX = re.compile(_DESKTOP_START + r"; rv:(\d+)\.\d+\) Gecko/20100101 Firefox/(\d+)\.")
+# A plain desktop Chrome or Firefox whose platform comment is not one they write: a name
+# added to it ("(watchTowr; Windows NT 10.0; …)", "(Macintosh; …; TSM-turingos-…)").
+_PLAIN_DESKTOP_CHROME = re.compile(
+    r"^Mozilla/5\.0 \(([^()]*(?:Windows NT|Macintosh; Intel Mac OS X|X11; Linux)[^()]*)\) "
+    r"AppleWebKit/537\.36 \(KHTML, like Gecko\) Chrome/\d+\.\d+\.\d+\.\d+ Safari/537\.36$"
+)
+_PLAIN_DESKTOP_FIREFOX = re.compile(
+    r"^Mozilla/5\.0 \(([^()]*(?:Windows NT|Macintosh; Intel Mac OS X|X11; Linux)[^()]*); "
+    r"rv:[\d.]+\) Gecko/20100101 Firefox/(\d+)\.[\d.]+$"
+)
+# ua-parser's families for the plain engines: any other family means it knows the product.
+_PLAIN_FAMILIES = frozenset({"Chrome", "Chromium", "Safari", "Firefox", "Other"})
+# Products real desktop browsers do append: Chromium forks and security suites' browsers,
+# exam and kiosk software, apps embedding Chromium without Electron's token, cars and
+# consoles. Names are compared lower-cased, without the version.
+_KNOWN_APPENDED_PRODUCTS: frozenset[str] = frozenset(
+    """
+    edg edge edga opr opera vivaldi brave yabrowser yowser whale avast avg ccleaner norton
+    ddg duckduckgo herring opx config agency mms qqbrowser maxthon iron ecosia sleipnir
+    lunascape kinza slimjet cent epic torch dragon comodo_dragon metasr se 360se 360ee qihu
+    liebao 2345explorer theworld quark unique chedot amigo atom mrchrome sputnik nichrome
+    kometa sznprohlizec coc_coc_browser naver puffin qtwebengine electron honorlock
+    respondus lockdown proctorio examplify safeexambrowser seb spotify discord slack teams
+    1password steam steamdeck valve tesla oculusbrowser wavebox station rambox franz
+    """.split()  # noqa: SIM905 - a word list reads better as text
 )
 
 # App clients that send no browser-shaped user agent and that we count as people, with the
@@ -476,6 +561,13 @@ _BOT_WORDS: frozenset[str] = frozenset(
     spiderman indexbot searchbot webbot sitebot
     worker workers script scripts automation automated
     tester benchmark loadtest
+    seo audit audits backlink backlinks ranking ranker serp keyword keywords webmaster
+    webmasters searchengine useragent abuse subscriber subscribers crawled prerender
+    rendertron render renderer phantom wkhtmltopdf wkhtmltoimage httrack grabber ripper
+    leech sitesucker mining dataset academic measurement census experiment toolkit linter
+    pagespeed yslow wappalyzer builtwith similarweb antispam malware phishing threat
+    safebrowsing reputation brandprotection osint heartbeat watchdog screenshotter
+    thumbnailer unfurl unfurler oembed metadata opengraph favicon archive analytics semantic
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 _BOT_SUFFIXES: tuple[str, ...] = (
@@ -508,6 +600,8 @@ _PRODUCT_SUFFIXES: tuple[str, ...] = (
     "scraper", "monitor",
 )  # fmt: skip
 _PRODUCT = re.compile(r"[A-Za-z][A-Za-z0-9]+")
+# A hyphenated name ending in "agent" is a robot's ("ips-agent", "Nitro-Optimizer-Agent").
+_HYPHENATED_AGENT = re.compile(r"[A-Za-z0-9]-agent\b", re.IGNORECASE)
 # Google's own fetchers name themselves "Google-Something" or "Something-Google"; its apps
 # (GoogleApp, Google TV, com.google.…) do not.
 _GOOGLE_FETCHER = (
@@ -827,6 +921,8 @@ def _masked(user_agent: str) -> str:
         masked = _TV_VENDOR.sub(lambda m: f"{m.group(1)} _", masked)
     if "Sogou" in masked or "Ya" in masked or "yandex" in masked:
         masked = _HUMAN_PRODUCTS.sub(" ", masked)
+    if "libwww" in masked and _LIBWWW_BROWSER.match(masked):
+        masked = _BROWSER_LIBWWW.sub(" ", masked)
     return masked
 
 
@@ -840,6 +936,8 @@ def _bot_word(user_agent: str, masked: str, matchers: _Matchers) -> str | None:
         return "google fetcher"
     if matchers.word_hint.first_label(masked) is None:
         return None
+    if _HYPHENATED_AGENT.search(masked):
+        return "agent"
     for product in _PRODUCT.findall(masked):
         lowered = str(product).lower()
         # A whole product that is a bot word: camel case splits "SlimerJS", "WebDriver",
@@ -867,6 +965,46 @@ def browser_shaped(user_agent: str) -> bool:
     if not _PLATFORM.search(user_agent):
         return False
     return bool(_ENGINE.search(user_agent)) or bool(_STRONG_PLATFORM.search(user_agent))
+
+
+def appended_product(user_agent: str, family: str | None) -> str | None:
+    """The one unknown product a desktop browser's exact user agent carries, if any."""
+    if not user_agent.startswith("Mozilla/5.0 (") or family not in _PLAIN_FAMILIES:
+        return None
+    shape = _DESKTOP_BROWSER.match(user_agent)
+    if shape is None:
+        return None
+    extra = [token for token in shape.groups() if token and not token.startswith(_BROWSER_TOKENS)]
+    if len(extra) != 1:
+        return None  # none, or an app's name plus Electron's: an app, not a robot
+    product = extra[0]
+    name = product.split("/", 1)[0].lower()
+    if name in _KNOWN_APPENDED_PRODUCTS or "browser" in name or _PLATFORM.match(product):
+        return None
+    return product
+
+
+def impossible_desktop_browser(user_agent: str, family: str | None) -> bool:
+    """Whether a desktop Chrome or Firefox string has what no real one ever sent."""
+    if not user_agent.startswith("Mozilla/5.0 ("):
+        return False
+    if _IMPOSSIBLE_DESKTOP_BROWSER.match(user_agent):
+        return True
+    chrome = _PLAIN_DESKTOP_CHROME.match(user_agent) if family in _PLAIN_FAMILIES else None
+    if chrome is not None and not _DESKTOP_PLATFORM_ONLY.match(chrome.group(1)):
+        return True
+    plain_firefox = _PLAIN_DESKTOP_FIREFOX.match(user_agent) if family in _PLAIN_FAMILIES else None
+    if (
+        plain_firefox is not None
+        and int(plain_firefox.group(2)) >= 10  # Firefox 4 still named the locale there
+        and not _DESKTOP_PLATFORM_ONLY.match(plain_firefox.group(1))
+    ):
+        return True
+    firefox = _DESKTOP_FIREFOX.match(user_agent)
+    if firefox is None:
+        return False
+    rv, version = int(firefox.group(1)), int(firefox.group(2))
+    return version >= 5 and rv != version and not (rv == 109 and version >= 110)
 
 
 def _compatible_product(user_agent: str) -> str | None:
@@ -964,6 +1102,11 @@ def classify_uncached(user_agent: str, matchers: _Matchers) -> VisitorAgent:
     product = _compatible_product(user_agent)
     if product is not None:
         return _bot(device, "bot", f"compatible:{product[:40]}", family, refine_from=user_agent)
+    appended = appended_product(user_agent, family) if human_app is None else None
+    if appended is not None:
+        return _bot(device, "bot", f"appended:{appended[:40]}", family, refine_from=user_agent)
+    if human_app is None and impossible_desktop_browser(user_agent, family):
+        return _bot(device, "bot", "impossible-browser", family, refine_from=user_agent)
     if human_app is None and not shaped:
         return _bot(device, "bot", "grammar", family, refine_from=user_agent)
     return VisitorAgent(device, None, False, False, family, "human", human_app)
@@ -1023,6 +1166,17 @@ def rules_fingerprint() -> str:
         _TOKEN.pattern,
         _URL_OR_EMAIL,
         _COMPATIBLE_BROWSERS.pattern,
+        _LIBWWW_BROWSER.pattern,
+        _BROWSER_LIBWWW.pattern,
+        _DESKTOP_BROWSER.pattern,
+        _IMPOSSIBLE_DESKTOP_BROWSER.pattern,
+        _DESKTOP_FIREFOX.pattern,
+        _PLAIN_DESKTOP_CHROME.pattern,
+        _PLAIN_DESKTOP_FIREFOX.pattern,
+        _DESKTOP_PLATFORM_ONLY.pattern,
+        _HYPHENATED_AGENT.pattern,
+        sorted(_PLAIN_FAMILIES),
+        sorted(_KNOWN_APPENDED_PRODUCTS),
     ):
         digest.update(json.dumps(part).encode())
     digest.update(files("launchlink").joinpath("data", "crawler-user-agents.json").read_bytes())
