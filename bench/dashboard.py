@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import statistics
 import sys
@@ -45,6 +44,7 @@ import httpx
 from sqlalchemy import event, select, text
 
 sys.path.insert(0, str(Path(__file__).parent))
+from analytics import BackendCpu as _BackendCpu
 from analytics import build_rollups, drop, scratch_url
 from launchlink.accounts import audit
 from launchlink.accounts.people import Actor
@@ -174,43 +174,6 @@ def _p(values: list[float], percentile: int) -> float:
 
 def _load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-class _BackendCpu:
-    """CPU seconds the PostgreSQL backends of the bench's database have used (utime +
-    stime from /proc; the server runs on this machine) over the pool's connections when
-    last looked up; the lookup's own backend is left out."""
-
-    def __init__(self, url: str) -> None:
-        import psycopg
-
-        self.name = url.rsplit("/", 1)[1]
-        self.connection = psycopg.connect(
-            url.replace("+psycopg", ""),
-            autocommit=True,
-        )
-        self.tick = os.sysconf("SC_CLK_TCK")
-        self.pids: list[int] = []
-
-    def refresh(self) -> None:
-        rows = self.connection.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            (self.name,),
-        ).fetchall()
-        self.pids = [pid for (pid,) in rows]
-
-    def total(self) -> float:
-        used = 0
-        for pid in self.pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # the connection closed since
-            used += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
-        return used / self.tick
-
-    def close(self) -> None:
-        self.connection.close()
 
 
 async def _csrf(c: httpx.AsyncClient, path: str) -> str:

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,15 @@ BREAKDOWNS = ("source", "channel", "country", "device", "in_app", "os", "phase")
 UNKNOWN = "unknown"
 
 Totals = dict[str, dict[str, dict[str, int]]]
+_HALF_DAY = timedelta(hours=12)
+
+
+class Spans(NamedTuple):
+    """The rollups a range's totals read: whole days, plus hours, less hours."""
+
+    days: tuple[datetime, datetime] | None
+    hours: list[tuple[datetime, datetime]]
+    less_hours: list[tuple[datetime, datetime]]
 
 
 @dataclass(frozen=True)
@@ -61,19 +70,40 @@ class TimeRange:
             finish += timedelta(hours=1)  # "until now" includes the current hour
         return cls(begin, finish)
 
-    def spans(self) -> tuple[tuple[datetime, datetime] | None, list[tuple[datetime, datetime]]]:
+    def spans(self) -> Spans:
+        """What to read: whole days, hours added, hours taken away.
+
+        A ragged end of more than half a day is read as its whole day less the hours
+        outside the range (at most 12 hourly rows per cell instead of up to 23): every
+        daily count is the sum of its hours' counts (rollups.py counts both from the
+        same events). "Until now" ends are then a day and no hour at all: the hours
+        after now have no rows yet.
+        """
         first_day = day_of(self.start)
         if first_day < self.start:
             first_day += timedelta(days=1)
         last_day = day_of(self.end)
         if first_day >= last_day:
-            return None, [(self.start, self.end)]
-        return (first_day, last_day), [(self.start, first_day), (last_day, self.end)]
+            return Spans(None, [(self.start, self.end)], [])
+        hours, less = [], []
+        if first_day - self.start > _HALF_DAY:
+            first_day -= timedelta(days=1)
+            less.append((first_day, self.start))
+        else:
+            hours.append((self.start, first_day))
+        if self.end - last_day > _HALF_DAY:
+            last_day += timedelta(days=1)
+            less.append((self.end, last_day))
+        else:
+            hours.append((last_day, self.end))
+        return Spans((first_day, last_day), hours, less)
 
 
 async def totals(session: AsyncSession, scope_id: UUID, window: TimeRange) -> Totals:
-    days, hours = window.spans()
-    rows = await AnalyticsRepository(session).rollup_totals(scope_id, days=days, hours=hours)
+    days, hours, less_hours = window.spans()
+    rows = await AnalyticsRepository(session).rollup_totals(
+        scope_id, days=days, hours=hours, less_hours=less_hours
+    )
     out: Totals = defaultdict(lambda: defaultdict(dict))
     for metric, dimension, value, count in rows:
         out[metric][dimension][value] = count
@@ -227,10 +257,11 @@ async def series(
     while moment < end:
         points[moment] = {"start": moment, **empty}
         moment += step
-    for start_at, metric, count in rows:
+    fields = tuple(names.values())
+    for start_at, counts in rows:
         point = points.get(start_at)
         if point is not None:
-            point[names[metric]] += count
+            point.update(zip(fields, counts, strict=True))
     return list(points.values())
 
 

@@ -12,6 +12,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import (
+    ColumnElement,
     Select,
     Table,
     and_,
@@ -31,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from launchlink.analytics.ingest import SHAPE_FIELDS
 from launchlink.analytics.rollups import RollupKey, VisitorKey
 from launchlink.models.analytics import (
+    SERIES_CELLS,
     VISITOR_BUCKET_BITS,
     AnalyticsEvent,
     AnalyticsInbox,
@@ -468,30 +470,38 @@ class AnalyticsRepository:
         *,
         days: tuple[datetime, datetime] | None,
         hours: Sequence[tuple[datetime, datetime]],
+        less_hours: Sequence[tuple[datetime, datetime]] = (),
     ) -> list[tuple[str, str, str, int]]:
-        """Sums per (metric, dimension, value) over whole days ``[d0, d1)`` and hour spans."""
+        """Sums per (metric, dimension, value) over whole days ``[d0, d1)`` and hour spans,
+        minus the hour spans ``less_hours`` (hours of a day counted whole); cells that
+        sum to nothing are left out, as cells never counted are."""
         table = AnalyticsRollup
-        spans = []
+        spans: list[tuple[str, datetime, datetime, ColumnElement[int]]] = []
+        added, taken = table.count.expression, -table.count
         if days is not None and days[0] < days[1]:
-            spans.append(("d", days[0], days[1]))
-        spans.extend(("h", start, end) for start, end in hours if start < end)
+            spans.append(("d", days[0], days[1], added))
+        spans.extend(("h", start, end, added) for start, end in hours if start < end)
+        spans.extend(("h", start, end, taken) for start, end in less_hours if start < end)
         if not spans:
             return []
         # One SELECT per span, each a primary-key range (scope, period, start): with the
         # spans OR-ed together SQLite walked every row of the scope.
         parts = [
-            select(table.metric, table.dimension, table.value, table.count).where(
+            select(table.metric, table.dimension, table.value, count.label("count")).where(
                 table.scope_id == scope_id,
                 table.period == period,
                 table.start >= start,
                 table.start < end,
             )
-            for period, start, end in spans
+            for period, start, end, count in spans
         ]
         cells = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-        statement = select(
-            cells.c.metric, cells.c.dimension, cells.c.value, func.sum(cells.c.count)
-        ).group_by(cells.c.metric, cells.c.dimension, cells.c.value)
+        total = func.sum(cells.c.count)
+        statement = (
+            select(cells.c.metric, cells.c.dimension, cells.c.value, total)
+            .group_by(cells.c.metric, cells.c.dimension, cells.c.value)
+            .having(total != 0)
+        )
         result = await self.session.execute(statement)
         return [(str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in result]
 
@@ -503,44 +513,40 @@ class AnalyticsRepository:
         start: datetime,
         end: datetime,
         metrics: Sequence[str],
-    ) -> list[tuple[datetime, str, int]]:
-        """Per period start: (start, metric, count) of the series cells — a metric's
-        ``all`` cell, and the visitors' ``bucket``/``all`` (every visitor; the ``pre`` and
-        ``post`` buckets are not read).
+    ) -> list[tuple[datetime, tuple[int, ...]]]:
+        """Per period start with any count: (start, the count of each of ``metrics``) from
+        the series cells — a metric's ``all`` cell, and the visitors' ``bucket``/``all``
+        (every visitor; the ``pre`` and ``post`` buckets are not read).
 
-        At the driver: an hourly month is thousands of rows, and SQLAlchemy's datetime
-        processing of each cost more than the query (bench/analytics.py). Unordered: ORDER
-        BY start made SQLite walk the primary key rather than the series index.
+        Pivoted in SQL over the series index, which is in time order: an hourly month is
+        744 rows rather than one per metric and hour (4,464), and building those rows in
+        Python was most of the query's time. At the driver: SQLAlchemy's processing of
+        every row cost more than the query (bench/analytics.py).
         """
         if not metrics:
             return []
         mark = self._placeholder()
         # PostgreSQL: the hour as epoch seconds — psycopg's timestamptz parsing of every
-        # row was a third of an hourly month's time; each distinct start is built once.
+        # row was a third of an hourly month's time.
         moment_sql = "CAST(EXTRACT(EPOCH FROM start) AS BIGINT)" if self._postgres else "start"
-        sql = (
-            f"SELECT {moment_sql}, metric, count FROM analytics_rollup WHERE scope_id = "
-            f"{mark} AND period = {mark} AND dimension IN ('all', 'bucket') AND metric IN "
-            f"({', '.join([mark] * len(metrics))}) AND start >= {mark} AND start < {mark} "
-            "AND value IN ('', 'all')"
+        columns = ", ".join(
+            [f"CAST(SUM(CASE WHEN metric = {mark} THEN count ELSE 0 END) AS BIGINT)"] * len(metrics)
         )
-        parameters = (self._param(scope_id), period, *metrics, self._param(start),
-                      self._param(end))  # fmt: skip
+        sql = (
+            f"SELECT {moment_sql}, {columns} FROM analytics_rollup WHERE scope_id = {mark} "
+            f"AND period = {mark} AND start >= {mark} AND start < {mark} AND metric IN "
+            f"({', '.join([mark] * len(metrics))}) AND {SERIES_CELLS} GROUP BY start"
+        )
+        parameters = (*metrics, self._param(scope_id), period, self._param(start),
+                      self._param(end), *metrics)  # fmt: skip
         connection = await self.session.connection()
         result = await connection.exec_driver_sql(sql, parameters)
-        rows = cast(list[tuple[Any, Any, Any]], result.all())
-        parsed: dict[Any, datetime] = {}  # each start repeats once per cell
-        out = []
-        for stored, metric, count in rows:
-            moment = parsed.get(stored)
-            if moment is None:
-                moment = parsed[stored] = (
-                    datetime.fromtimestamp(int(stored), UTC)
-                    if self._postgres
-                    else datetime.fromisoformat(stored).replace(tzinfo=UTC)
-                )
-            out.append((moment, str(metric), int(count)))
-        return out
+        rows = cast(list[tuple[Any, ...]], result.all())
+        if self._postgres:
+            return [(datetime.fromtimestamp(row[0], UTC), tuple(row[1:])) for row in rows]
+        return [
+            (datetime.fromisoformat(row[0]).replace(tzinfo=UTC), tuple(row[1:])) for row in rows
+        ]
 
     @staticmethod
     def _events_with_shapes() -> Select[Any]:

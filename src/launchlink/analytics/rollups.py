@@ -10,6 +10,10 @@ Events are first counted per link × hour × signature (what the cells read but 
 country, which is counted apart), new visitors per scope × hour × bucket: a batch of
 thousands of events has far fewer of either, so the expansion into cells, the workspace
 scope and the daily period runs per signature, not per event.
+
+Every daily count is the sum of its day's hourly counts (both are counted here from the
+same events): totals read a ragged end of more than half a day as its day less the
+other hours (queries.TimeRange.spans), so a cell must never be counted in one period only.
 """
 
 from __future__ import annotations
