@@ -35,12 +35,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, cast, overlo
 from uuid import UUID
 
 from pydantic import TypeAdapter
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from launchlink.db import after_commit
 from launchlink.kit.clock import ensure_aware
 from launchlink.kit.ids import uuid7
-from launchlink.outbox.repository import ANY_TYPE, OutboxRepository
+from launchlink.outbox.repository import ANY_TYPE, OutboxRepository, append_rows
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -182,6 +182,16 @@ async def emit_many(session: AsyncSession, events: Iterable[Event]) -> None:
     _wake_after_commit(session)
 
 
+async def emit_many_on(connection: AsyncConnection, events: Iterable[Event]) -> bool:
+    """:func:`emit_many` on a connection the caller holds in a transaction (no session):
+    the caller commits, then calls :func:`wake_local_dispatchers` when this returned True
+    (something was emitted)."""
+    rows = [_row(event) for event in events]
+    if rows:
+        await append_rows(connection, rows)
+    return bool(rows)
+
+
 def _row(event: Event) -> dict[str, Any]:
     cls = type(event)
     if registry.get(cls.type) is not cls:
@@ -221,6 +231,13 @@ def stop_listening_locally(dispatcher: Wakeable) -> None:
     _local_dispatchers.discard(dispatcher)
 
 
+def wake_local_dispatchers(engine: Engine) -> None:
+    """Wake this process's dispatchers on ``engine`` (after a commit that emitted)."""
+    for dispatcher in list(_local_dispatchers):
+        if dispatcher.bind is engine:
+            dispatcher.wake()
+
+
 def _wake_after_commit(session: AsyncSession) -> None:
     transaction = session.get_transaction()
     if session.info.get("outbox_wake") is transaction:
@@ -230,9 +247,7 @@ def _wake_after_commit(session: AsyncSession) -> None:
     engine = bind.engine  # an Engine's .engine is itself
 
     async def wake() -> None:
-        for dispatcher in list(_local_dispatchers):
-            if dispatcher.bind is engine:
-                dispatcher.wake()
+        wake_local_dispatchers(engine)
 
     after_commit(session, wake)
 

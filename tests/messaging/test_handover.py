@@ -8,6 +8,7 @@ The process-level proof, a real worker SIGKILLed, is ``test_sigkill.py``."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
@@ -22,6 +23,8 @@ from launchlink.kit.clock import FrozenClock
 from launchlink.messaging import planner
 from launchlink.messaging.channels import Accepted, Channel, Envelope, SenderIdentity
 from launchlink.messaging.channels.settings import TwilioSettings
+from launchlink.messaging.delivery import _Committer, _Part, _Plan
+from launchlink.messaging.repository import MessagingRepository
 from launchlink.messaging.sms import twilio
 from launchlink.messaging.sms.twilio import TwilioChannel
 from launchlink.models import Message, MessageStatus
@@ -247,3 +250,43 @@ async def test_our_lookup_matches_recipient_sender_and_body_across_pages(
     assert await channel.accepted_since(other_body, since) == []
     assert await channel.accepted_since(envelope, since + timedelta(minutes=5)) == []
     await channel.close()
+
+
+async def test_a_commit_carrying_one_message_for_two_rounds_marks_it_for_its_holder_only(
+    db: Database,
+) -> None:
+    """A round whose lease ran out and the round that claimed the message since can both
+    ask one group commit to mark it (their connections queued at the same moment): only
+    the holder's mark applies and only the holder is told to send it. Before, the fence
+    kept one holder per message (whichever part came last) and every part read the
+    commit's marks as its own, so both rounds could send it: a copy without any kill."""
+    await _world(db, sms=False)
+    clock = FrozenClock(NOON_IN_BERLIN)
+    delivery = make_delivery(db, clock, {}, lease_seconds=60)
+    async with db.transaction(write_lock=True) as session:
+        repository = MessagingRepository(session)
+        [stale] = await repository.claim(
+            channel=MessageChannel.email, owner="stale-round", now=NOON_IN_BERLIN,
+            lease_until=NOON_IN_BERLIN + timedelta(seconds=60), limit=1,
+        )  # fmt: skip
+    clock.advance(timedelta(minutes=2))  # its lease runs out; another round claims it
+    async with db.transaction(write_lock=True) as session:
+        claimed = await MessagingRepository(session).claim(
+            channel=MessageChannel.email, owner="holder-round", now=clock.now(),
+            lease_until=clock.now() + timedelta(seconds=60), limit=50,
+        )  # fmt: skip
+    [current] = [m for m in claimed if m.id == stale.id]
+    committer = _Committer(delivery, MessageChannel.email)
+    loop = asyncio.get_running_loop()
+    async with committer.in_use():
+        for order in (("holder-round", "stale-round"), ("stale-round", "holder-round")):
+            plans = {"holder-round": _Plan(current), "stale-round": _Plan(stale)}
+            parts = [_Part(h, [plans[h]], [], loop.create_future()) for h in order]
+            committer._pending.extend(parts)  # queued together: one commit carries both
+            await committer._commit_pending()
+            mine = {part.holder: part.done.result() for part in parts}
+            assert mine == {"holder-round": {stale.id}, "stale-round": set()}
+    async with db.sessionmaker() as session:
+        row = await session.get(Message, stale.id)
+    assert row is not None
+    assert (row.lease_owner, row.state) == ("holder-round", MessageState.queued)

@@ -27,15 +27,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
 from launchlink.db import Database
-from launchlink.events import Event, MessageFailed, MessageSent, emit_many
+from launchlink.events import (
+    Event,
+    MessageFailed,
+    MessageSent,
+    emit_many_on,
+    wake_local_dispatchers,
+)
 from launchlink.fulfilment.limiter import MemoryLimiter, RateLimiter
 from launchlink.kit.backoff import backoff_delay
 from launchlink.kit.clock import Clock
@@ -57,6 +66,7 @@ from launchlink.messaging.planner import COUNTDOWN
 from launchlink.messaging.quiet_hours import QuietHours
 from launchlink.messaging.repository import (
     ClaimedMessage,
+    DeliveryWrites,
     LinkContent,
     MessagingRepository,
     Settled,
@@ -66,7 +76,7 @@ from launchlink.messaging.templates import (
     InvalidTemplate,
     Template,
     default_template,
-    render,
+    render_shared,
     smart_link,
     sms_footer,
 )
@@ -286,7 +296,7 @@ class Delivery:
         else:
             variables.update(title="", artists="", service_name="", listen_url="")
         template = _template(templates, m, workspace_language)
-        rendered = render(template, variables)
+        rendered = render_shared(template, variables)
         if m.channel is MessageChannel.email:
             if m.link_id is None:
                 raise InvalidTemplate("an email needs a link to unsubscribe from")
@@ -329,9 +339,10 @@ class Delivery:
             committer = self._committers[channel] = _Committer(self, channel)
         lane = _Lane(committer, holder, Round(claimed=len(plans)))
         ready = [p for p in plans if p.result is not None]
-        if ready:
-            await lane.commit(settle=ready)
-        await self._hand_over(sender, [p for p in plans if p.result is None], lane)
+        async with committer.in_use():
+            if ready:
+                await lane.commit(settle=ready)
+            await self._hand_over(sender, [p for p in plans if p.result is None], lane)
         # The sample a rate is read over grew with this round's messages.
         await self._check_pauses({p.message.workspace_id for p in plans})
         return lane.done
@@ -358,6 +369,8 @@ class Delivery:
             max(1, self.settings.reconciled_in_doubt) if isinstance(channel, Reconciling) else 1
         )
 
+        half_lease = timedelta(seconds=self.settings.lease_seconds / 2)
+
         async def worker() -> None:
             unsettled: list[_Plan] = []
             while not queue.empty():
@@ -373,11 +386,19 @@ class Delivery:
                     chunk.append(plan)
                 if not chunk:
                     continue
+                # The marks renew the lease from a moment after this one. A send may start
+                # only in the first half of it: a worker stalled past that (a starved CPU,
+                # a long pause) leaves the rest of its chunk marked for the next holder,
+                # which asks the provider or re-sends it once — were it to send anyway,
+                # the next holder could have found nothing at the provider and sent too.
+                deadline = self.clock.now() + half_lease
                 mine = await committer.commit(marks=chunk, settle=unsettled)
                 unsettled = []
                 for plan in chunk:
                     if plan.message.id not in mine:
                         continue  # the lease ran out: the message is another worker's now
+                    if self.clock.now() >= deadline:
+                        continue  # too late to start it under this lease (above)
                     # Paced after the commit, right before the send: a slot of the
                     # provider's rate is not spent waiting for the database.
                     await self._pace(key, rate)
@@ -487,55 +508,99 @@ class Delivery:
 
     # -- settling ---------------------------------------------------------------------------
 
-    async def _commit(self, parts: Sequence[_Part], channel: MessageChannel) -> set[UUID]:
-        """One transaction for the parts of every lane: settle their results (ledger
-        rows, events, bounces) and write their hand-over marks, each renewing its
-        message's lease (a slow round keeps what it is sending); the ids marked."""
+    async def _commit(
+        self, connection: AsyncConnection, parts: Sequence[_Part], channel: MessageChannel
+    ) -> set[tuple[UUID, str]]:
+        """One transaction for the parts of every lane, on the committer's connection:
+        settle their results (ledger rows, events, bounces) and write their hand-over
+        marks, each renewing its message's lease (a slow round keeps what it is sending);
+        the (message, holder) pairs marked. Core statements built once, on a connection
+        kept open by the committer: a commit per message per connection is the outbox's
+        largest cost, and a session and a pool checkout per commit were a third of it."""
         now = self.clock.now()
+        lease_until = now + timedelta(seconds=self.settings.lease_seconds)
         by_id = {p.message.id: p.message for part in parts for p in part.settle}
-        async with self.database.transaction(write_lock=True) as session:
-            repository = MessagingRepository(session)
-            held = await repository.held_by(
-                (p.message.id, part.holder) for part in parts for p in (*part.settle, *part.marks)
-            )
-            marked = await repository.mark_handed_over(
-                [(p.message.id, uuid7().hex) for part in parts for p in part.marks],
-                held=held,
-                now=now,
-                lease_until=now + timedelta(seconds=self.settings.lease_seconds),
-            )
-            results = [p.result for part in parts for p in part.settle if p.result is not None]
-            if not results:
-                return marked
-            await repository.settle("", results, now=now, held=held)
-            events: list[Event] = []
-            for result in results:
-                if result.message_id not in held:
-                    continue
-                m = by_id[result.message_id]
-                if result.state is MessageState.sent:
-                    events.append(_event(MessageSent, m, now, None))
-                elif result.state is MessageState.failed:
-                    events.append(_event(MessageFailed, m, now, result.error))
-            hard = [by_id[r.message_id].fan_id for r in results if r.bounce == "hard"]
-            if hard:
-                await repository.cancel_open(
-                    hard, channels=[channel], now=now, reason="the address bounced",
-                    source="worker",
-                )  # fmt: skip
-            await emit_many(session, events)
-            if any(r.bounce is not None for r in results):
-                # Only a bounce can push a rate up; each round checks once more at its end.
-                await check_pauses(
-                    repository, {m.workspace_id for m in by_id.values()}, self.settings, now
+        marks = [(p.message.id, part.holder, uuid7().hex) for part in parts for p in part.marks]
+        results = [
+            (p.result, part.holder) for part in parts for p in part.settle if p.result is not None
+        ]
+        try:
+            async with connection.begin():
+                writes = DeliveryWrites(connection)
+                if not await writes.write_if_all_held(
+                    marks, results, now=now, lease_until=lease_until
+                ):
+                    raise _LeaseLost
+                marked = {(i, holder) for i, holder, _token in marks}
+                emitted = await self._settled(
+                    connection, [r for r, _ in results], by_id, now, channel
                 )
+        except _LeaseLost:
+            # Rolled back: a round lost a lease. Read which, then write what is still held.
+            async with connection.begin():
+                writes = DeliveryWrites(connection)
+                held = await writes.held_by(
+                    (p.message.id, part.holder)
+                    for part in parts
+                    for p in (*part.settle, *part.marks)
+                )
+                marked = await writes.mark_handed_over(
+                    marks, held=held, now=now, lease_until=lease_until
+                )
+                applied = await writes.settle(results, now=now, held=held)
+                emitted = await self._settled(connection, applied, by_id, now, channel)
+        if emitted:
+            wake_local_dispatchers(self.database.engine.sync_engine)
         return marked
+
+    async def _settled(
+        self,
+        connection: AsyncConnection,
+        applied: Sequence[Settled],
+        by_id: Mapping[UUID, ClaimedMessage],
+        now: datetime,
+        channel: MessageChannel,
+    ) -> bool:
+        """What follows from results just written, in their transaction: ``message.*``
+        events, a hard bounce cancelling the fan's other messages, the pause check; True
+        when events were emitted (the dispatchers are woken after the commit)."""
+        if not applied:
+            return False
+        events: list[Event] = []
+        for result in applied:
+            m = by_id[result.message_id]
+            if result.state is MessageState.sent:
+                events.append(_event(MessageSent, m, now, None))
+            elif result.state is MessageState.failed:
+                events.append(_event(MessageFailed, m, now, result.error))
+        hard = [by_id[r.message_id].fan_id for r in applied if r.bounce == "hard"]
+        bounced = any(r.bounce is not None for r in applied)
+        if hard or bounced:
+            # Rare (a bounce): the repository's session-level writes, in this transaction.
+            async with AsyncSession(bind=connection) as session:
+                repository = MessagingRepository(session)
+                if hard:
+                    await repository.cancel_open(
+                        hard, channels=[channel], now=now, reason="the address bounced",
+                        source="worker",
+                    )  # fmt: skip
+                if bounced:
+                    # Only a bounce can push a rate up; each round checks once more at its end.
+                    await check_pauses(
+                        repository, {m.workspace_id for m in by_id.values()}, self.settings, now
+                    )
+                await session.flush()
+        return await emit_many_on(connection, events)
 
     async def _check_pauses(self, workspace_ids: set[UUID]) -> None:
         async with self.database.transaction(write_lock=True) as session:
             await check_pauses(
                 MessagingRepository(session), workspace_ids, self.settings, self.clock.now()
             )
+
+
+class _LeaseLost(Exception):
+    """A group commit's fast path found a lease lost (its transaction rolls back)."""
 
 
 _OUTCOME = {
@@ -571,6 +636,35 @@ class _Committer:
         self._pending: list[_Part] = []
         self._running = False
         self._leader: asyncio.Task[None] | None = None
+        self._rounds = 0
+        self._connection: AsyncConnection | None = None
+
+    @contextlib.asynccontextmanager
+    async def in_use(self) -> AsyncIterator[None]:
+        """Held by each round while it hands over: the commits run on one connection,
+        kept open while any round is under way and given back when the last one ends."""
+        self._rounds += 1
+        try:
+            yield
+        finally:
+            self._rounds -= 1
+            if self._rounds == 0 and not self._running:
+                await self._release()
+
+    async def _connect(self) -> AsyncConnection:
+        if self._connection is None:
+            connection = await self.delivery.database.engine.connect()
+            if connection.dialect.name == "sqlite":
+                # Read-then-write under SQLite's write lock from BEGIN (db.transaction's
+                # write_lock): the fence must not be interleaved by another writer.
+                connection = await connection.execution_options(sqlite_begin="IMMEDIATE")
+            self._connection = connection
+        return self._connection
+
+    async def _release(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
 
     async def commit(
         self, holder: str, *, marks: Sequence[_Plan] = (), settle: Sequence[_Plan] = ()
@@ -599,17 +693,24 @@ class _Committer:
                 await self._commit_pending()
         finally:
             self._running = False
+            if self._rounds == 0:
+                await self._release()
 
     async def _commit_pending(self) -> None:
         parts, self._pending = self._pending, []
         try:
-            marked = await self.delivery._commit(parts, self.channel)
+            marked = await self.delivery._commit(await self._connect(), parts, self.channel)
         except Exception as error:
+            # The connection may be broken: the next commit opens another.
+            with contextlib.suppress(Exception):
+                await self._release()
             for part in parts:
                 if not part.done.done():
                     part.done.set_exception(error)
             return
         except BaseException:
+            with contextlib.suppress(Exception):
+                await self._release()
             # The leader was cancelled (its round is stopping): the others' parts were not
             # committed and must not be taken for committed; their rounds fail and retry.
             for part in parts:
@@ -618,7 +719,9 @@ class _Committer:
             raise
         for part in parts:
             if not part.done.done():
-                part.done.set_result(marked)
+                # Its own marks only: a message this commit marked for the round that
+                # holds it now is not the stale round's to send.
+                part.done.set_result({i for i, holder in marked if holder == part.holder})
 
 
 @dataclass
@@ -683,7 +786,9 @@ def _defer(m: ClaimedMessage, until: datetime, reason: str) -> Settled:
     return Settled(m.id, MessageState.queued, "deferred", next_attempt_at=until, deferred=reason)
 
 
+@functools.lru_cache(maxsize=256)
 def _canonical(content: LinkContent, public_url: str) -> str:
+    # Once per link, not per fan: it builds a Link to ask for its public URL.
     return public_url_of(Link(host=content.host, slug=content.slug), public_base_url=public_url)
 
 

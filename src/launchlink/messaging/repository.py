@@ -17,7 +17,7 @@ from uuid import UUID
 
 from sqlalchemy import Table, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from launchlink.kit.ids import uuid7
 from launchlink.messaging.templates import Template
@@ -170,6 +170,110 @@ _MARK = (
     )
 )
 _RECORD = insert(_STATUS)
+# The same with the fence in their own WHERE (leased by that holder, still queued): the
+# group commit's fast path writes without reading first.
+_HOLDER = (_MESSAGE.c.lease_owner == bindparam("b_holder"), _MESSAGE.c.state == MessageState.queued)
+_MARK_FENCED = _MARK.where(*_HOLDER)
+_SETTLE_FENCED = _SETTLE.where(*_HOLDER)
+
+
+class DeliveryWrites:
+    """The writes of the delivery's group commits, on a connection the caller holds in a
+    transaction: the delivery keeps one open for its commits (no session, no pool
+    checkout per commit), and :class:`MessagingRepository` uses them in a session's."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def held_by(self, wanted: Iterable[tuple[UUID, str]]) -> set[tuple[UUID, str]]:
+        """The fence: of these (message, holder) pairs, those whose message is still
+        queued and leased by that holder, locked for the rest of the transaction. Pairs,
+        not messages: one commit can carry the same message for two holders (a round
+        whose lease ran out, and the round that claimed it since), and only the current
+        holder's writes may apply."""
+        pairs = set(wanted)
+        if not pairs:
+            return set()
+        rows = await self.connection.execute(_HELD, {"b_ids": list({i for i, _ in pairs})})
+        held = {(row[0], row[1]) for row in rows.all() if row[1] is not None}
+        return pairs & held
+
+    async def mark_handed_over(
+        self,
+        marks: Sequence[tuple[UUID, str, str]],
+        *,
+        held: set[tuple[UUID, str]],
+        now: datetime,
+        lease_until: datetime,
+    ) -> set[tuple[UUID, str]]:
+        """The write-ahead mark: (message, holder, attempt token) of the messages about to
+        be handed over, of those ``held`` (:meth:`held_by`), each lease renewed to
+        ``lease_until``. Returns the (message, holder) pairs marked: a message not marked
+        for its holder is no longer that holder's and must not be sent by it."""
+        rows = [
+            {"b_id": i, "b_token": t, "b_at": now, "b_lease": lease_until}
+            for i, holder, t in marks
+            if (i, holder) in held
+        ]
+        if rows:
+            await self.connection.execute(_MARK, rows)
+        return {(i, holder) for i, holder, _token in marks if (i, holder) in held}
+
+    async def write_if_all_held(
+        self,
+        marks: Sequence[tuple[UUID, str, str]],
+        results: Sequence[tuple[Settled, str]],
+        *,
+        now: datetime,
+        lease_until: datetime,
+    ) -> bool:
+        """The fast path of a group commit: the marks (:meth:`mark_handed_over`) and the
+        results (:meth:`settle`) written with the fence in each ``UPDATE``'s own
+        ``WHERE``, nothing read first. True when every one applied — each names one row
+        by its key, so the rowcounts add up only then; False when some lease was lost:
+        the caller rolls back and takes the fenced path (:meth:`held_by`), which finds
+        out which. A lost lease is rare (a worker killed or stalled past its lease)."""
+        if marks:
+            rows = [
+                {"b_id": i, "b_holder": h, "b_token": t, "b_at": now, "b_lease": lease_until}
+                for i, h, t in marks
+            ]
+            if (await self.connection.execute(_MARK_FENCED, rows)).rowcount != len(rows):
+                return False
+        if results:
+            rows = [_settled_row(r, now) | {"b_holder": h} for r, h in results]
+            if (await self.connection.execute(_SETTLE_FENCED, rows)).rowcount != len(rows):
+                return False
+            await self._record([r for r, _holder in results], now)
+        return True
+
+    async def settle(
+        self,
+        results: Sequence[tuple[Settled, str]],
+        *,
+        now: datetime,
+        held: set[tuple[UUID, str]],
+    ) -> list[Settled]:
+        """Apply (result, holder) pairs of those ``held``, each with its ledger row, in
+        one executemany per table; the results applied."""
+        applied = [r for r, holder in results if (r.message_id, holder) in held]
+        if not applied:
+            return []
+        await self.connection.execute(_SETTLE, [_settled_row(r, now) for r in applied])
+        await self._record(applied, now)
+        return applied
+
+    async def _record(self, applied: Sequence[Settled], now: datetime) -> None:
+        await self.connection.execute(
+            _RECORD,
+            [
+                {
+                    "id": uuid7(), "message_id": r.message_id, "status": r.status,
+                    "source": "worker", "detail": r.error or r.deferred, "at": now,
+                }
+                for r in applied
+            ],
+        )  # fmt: skip
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -298,65 +402,6 @@ class MessagingRepository:
             )
             for r in rows
         ]  # fmt: skip
-
-    async def held_by(self, wanted: Iterable[tuple[UUID, str]]) -> set[UUID]:
-        """The fence: of these (message, holder) pairs, the messages still queued and
-        leased by that holder, locked for the rest of the transaction."""
-        owners = dict(wanted)
-        if not owners:
-            return set()
-        connection = await self.session.connection()
-        rows = await connection.execute(_HELD, {"b_ids": list(owners)})
-        return {row[0] for row in rows.all() if row[1] is not None and owners[row[0]] == row[1]}
-
-    async def settle(
-        self,
-        owner: str,
-        results: Sequence[Settled],
-        *,
-        now: datetime,
-        held: set[UUID] | None = None,
-    ) -> int:
-        """Apply the results of a holder; those whose lease it lost are skipped. Returns how
-        many were applied.
-
-        The rows still held are read and locked first (the fence; ``held`` when the caller
-        read it already), then every result is written in one executemany: one round trip
-        per batch, not per message."""
-        if not results:
-            return 0
-        if held is None:
-            held = await self.held_by((r.message_id, owner) for r in results)
-        applied = [r for r in results if r.message_id in held]
-        if not applied:
-            return 0
-        rows = [_settled_row(r, now) for r in applied]
-        await (await self.session.connection()).execute(_SETTLE, rows)
-        await self.record(
-            (r.message_id, r.status, "worker", r.error or r.deferred, now) for r in applied
-        )
-        return len(applied)
-
-    async def mark_handed_over(
-        self,
-        marks: Sequence[tuple[UUID, str]],
-        *,
-        held: set[UUID],
-        now: datetime,
-        lease_until: datetime,
-    ) -> set[UUID]:
-        """The write-ahead mark: (message, attempt token) of the messages about to be
-        handed over, of those ``held`` (:meth:`held_by`), each lease renewed to
-        ``lease_until``. Returns the ids marked: a message not among them is no longer
-        its holder's and must not be sent."""
-        rows = [
-            {"b_id": i, "b_token": t, "b_at": now, "b_lease": lease_until}
-            for i, t in marks
-            if i in held
-        ]
-        if rows:
-            await (await self.session.connection()).execute(_MARK, rows)
-        return {i for i, _ in marks if i in held}
 
     async def provider_ids_taken(
         self, provider: str, provider_message_ids: Sequence[str]

@@ -364,6 +364,23 @@ def render(template: Template, variables: dict[str, Any]) -> Rendered:
     return Rendered(subject=subject, text=text, html=page)
 
 
+def render_shared(template: Template, variables: dict[str, Any]) -> Rendered:
+    """:func:`render` for wording many fans get with the same variables (none of them is
+    the fan's own: a release day is one rendering per link, service and language), so it
+    is rendered once, not once per fan. Unhashable variables are rendered each time."""
+    try:
+        key = tuple(sorted(variables.items()))
+        hash(key)
+    except TypeError:
+        return render(template, variables)
+    return _render_once(template, key)
+
+
+@lru_cache(maxsize=1024)
+def _render_once(template: Template, variables: tuple[tuple[str, Any], ...]) -> Rendered:
+    return render(template, dict(variables))
+
+
 def preview(template: Template) -> Rendered:
     """The template with sample values, for the editor."""
     validate(template)

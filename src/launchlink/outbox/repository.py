@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import (
+    Table,
     bindparam,
     delete,
     exists,
@@ -45,6 +46,7 @@ NOTIFY_CHANNEL = "launchlink_outbox"
 ANY_TYPE = "*"
 _FAN_OUT_LOCK = "launchlink.outbox.fan_out"
 _AGGREGATE_LOCK = "launchlink.outbox.aggregate:"
+_APPEND = insert(cast(Table, OutboxEvent.__table__))
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,27 @@ def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def append_rows(connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """:meth:`OutboxRepository.append` on a connection the caller holds in a transaction
+    (the messaging delivery's group commits run on one, without a session)."""
+    if connection.dialect.name == "postgresql":
+        keys = sorted(
+            {
+                _AGGREGATE_LOCK + aggregate_key(row["aggregate_type"], row["aggregate_id"])
+                for row in rows
+            }
+        )
+        await connection.execute(
+            text(
+                "SELECT pg_notify(:channel, ''), pg_advisory_xact_lock(hashtextextended(k, 0))"
+                " FROM unnest(CAST(:keys AS text[])) AS k"
+            ),
+            {"channel": NOTIFY_CHANNEL, "keys": keys},
+        )
+    # The table, not the mapped class: the statement is built once and no mapper pass runs.
+    await connection.execute(_APPEND, [dict(row) for row in rows])
+
+
 class OutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -123,22 +146,7 @@ class OutboxRepository:
         without it a smaller ``seq`` could commit after a larger one had been delivered.
         The same statement queues a NOTIFY that wakes idle dispatchers at commit.
         """
-        connection, postgresql = await self._connection()
-        if postgresql:
-            keys = sorted(
-                {
-                    _AGGREGATE_LOCK + aggregate_key(row["aggregate_type"], row["aggregate_id"])
-                    for row in rows
-                }
-            )
-            await connection.execute(
-                text(
-                    "SELECT pg_notify(:channel, ''), pg_advisory_xact_lock(hashtextextended(k, 0))"
-                    " FROM unnest(CAST(:keys AS text[])) AS k"
-                ),
-                {"channel": NOTIFY_CHANNEL, "keys": keys},
-            )
-        await connection.execute(insert(OutboxEvent), [dict(row) for row in rows])
+        await append_rows(await self.session.connection(), rows)
 
     # -- subscriptions and fan-out ---------------------------------------------------------
 
