@@ -237,7 +237,7 @@ class VisitIngest:
         ] = {}
         header = countries.trusted_header if countries is not None else None
         self._trusted_header = header.encode("latin-1") if header else None
-        self._hashes: dict[tuple[str, UUID, str, str | None], str] = {}
+        self._hashes: dict[tuple[str, str, str, str | None], str] = {}
 
     def days_of(self, batch: Iterable[Captured]) -> set[date]:
         return {item[1].astimezone(UTC).date() for item in batch}
@@ -260,6 +260,7 @@ class VisitIngest:
         hash_cache = self._hashes
         day_start = day_end = _SHAPE_TIME
         day_salt: str | None = None
+        workspace_texts: dict[int, str] = {}
         for item in batch:
             kind, ts, link_id, workspace_id, service, phase, automatic, reason = item[:8]
             method, query, headers, peer = item[8:]
@@ -309,13 +310,18 @@ class VisitIngest:
                     day_salt = salts.salt_for(ts)
                 salt = day_salt
                 if salt:
-                    key = (salt, workspace_id, address, user_agent)
+                    # The workspace by its id's text (a UUID hashes in Python, a str in C),
+                    # found by the object's identity: ``out`` keeps it alive meanwhile.
+                    workspace = workspace_texts.get(id(workspace_id))
+                    if workspace is None:
+                        workspace = workspace_texts[id(workspace_id)] = str(workspace_id)
+                    key = (salt, workspace, address, user_agent)
                     hashed = hash_cache.get(key)
                     if hashed is None:
                         if len(hash_cache) >= ADDRESS_CACHE_SIZE:
                             hash_cache.clear()
                         hashed = hash_cache[key] = visitor_hash(
-                            salt, workspace_id, address, user_agent
+                            salt, workspace, address, user_agent
                         )
             browser_hash = None
             if (

@@ -27,7 +27,8 @@ from uuid import UUID
 from launchlink.analytics.capture import FUNNEL_KINDS
 
 RollupKey = tuple[UUID, str, datetime, str, str, str]
-VisitorKey = tuple[UUID, Any, str, str]  # scope, day, bucket, hash
+# scope (its UUID's hex: a str hashes in C, a UUID in Python), day, bucket, hash
+VisitorKey = tuple[UUID | str, Any, str, str]
 
 PRE_RELEASE_PHASES = frozenset({"announce", "presave"})
 MESSAGE_KINDS = frozenset({"message_click", "qr_scan"})
@@ -129,7 +130,7 @@ def _cells_of_signature(signature: tuple[Any, ...]) -> list[tuple[str, str, str]
 def rollup_counts(
     rows: Iterable[Mapping[str, Any]],
     *,
-    new_visitors: Iterable[tuple[UUID, str, datetime]] = (),
+    new_visitors: Iterable[tuple[UUID | str, str, datetime]] = (),
     returns: Iterable[tuple[UUID, UUID, datetime]] = (),
 ) -> Counter[RollupKey]:
     """Counts to add: per event row, per new visitor (scope, bucket, first-seen time),
@@ -193,18 +194,15 @@ def rollup_counts(
             counts[(link_id, "d", day, metric, dimension, value)] += total
     # New visitors (a batch of first visits has thousands): per scope, hour and bucket
     # first, as above, then into the hourly and daily cells.
-    visitor_scopes: dict[int, UUID] = {}
-    visitors: dict[tuple[int, int, str], int] = {}
+    visitors: dict[tuple[UUID | str, int, str], int] = {}
     for scope, bucket, seen in new_visitors:
         hour_number = int(seen.timestamp()) // 3600
         if hour_number not in hours:
             hours[hour_number] = hour_of(seen)
-        number = id(scope)
-        visitor_scopes[number] = scope
-        sighting = (number, hour_number, bucket)
+        sighting = (scope, hour_number, bucket)
         visitors[sighting] = visitors.get(sighting, 0) + 1
-    for (number, hour_number, bucket), total in visitors.items():
-        scope = visitor_scopes[number]
+    for (held, hour_number, bucket), total in visitors.items():
+        scope = held if isinstance(held, UUID) else UUID(hex=held)
         start = hours[hour_number]
         day = days.get(hour_number)
         if day is None:
@@ -224,10 +222,15 @@ def visitor_candidates(
 ) -> dict[VisitorKey, datetime]:
     """Each human page view's visitor keys (scope × day × bucket), earliest sighting kept.
 
-    Buckets: ``all``, and ``pre``/``post`` release by the view's phase.
+    Buckets: ``all``, and ``pre``/``post`` release by the view's phase. Scopes are their
+    ids' hex (:data:`VisitorKey`).
     """
     found: dict[VisitorKey, datetime] = {}
     days: dict[int, Any] = {}  # the UTC day per day number: a batch spans one or two
+    # Each id's hex once, found by the object's identity (``held`` keeps it alive, so
+    # the identity is not reused meanwhile).
+    texts: dict[int, str] = {}
+    held: list[UUID] = []
     for row in rows:
         visitor = row["visitor_hash"]
         if not visitor or row["kind"] != "page_view" or row["bot_class"] != "human":
@@ -238,7 +241,16 @@ def visitor_candidates(
         if day is None:
             day = days[number] = day_of(ts).date()
         bucket = phase_bucket(row["phase"])
-        for scope in (row["link_id"], row["workspace_id"]):
+        link_id, workspace_id = row["link_id"], row["workspace_id"]
+        link = texts.get(id(link_id))
+        if link is None:
+            link = texts[id(link_id)] = link_id.hex
+            held.append(link_id)
+        workspace = texts.get(id(workspace_id))
+        if workspace is None:
+            workspace = texts[id(workspace_id)] = workspace_id.hex
+            held.append(workspace_id)
+        for scope in (link, workspace):
             for name in ("all", bucket):
                 key = (scope, day, name, visitor)
                 seen = found.get(key)
