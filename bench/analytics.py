@@ -26,8 +26,9 @@ Target: p95 < 100 ms.
 
 Ingest prints wall-time rates and this process's CPU-time rates (on a shared machine the
 wall time says more about the neighbours than about the code). PostgreSQL's own CPU is
-spent in its server processes and is in neither CPU figure; run PostgreSQL on the other
-core to keep it off the pinned one.
+spent in its server processes and is in neither CPU figure; with a local server the
+bench also reads the backend's CPU time from /proc and prints the sum (the one-core
+figure). Run PostgreSQL on the other core to keep it off the pinned one.
 
 PostgreSQL runs use a scratch database on 127.0.0.1:5432 that is dropped afterwards.
 """
@@ -163,6 +164,17 @@ def captured_events(count: int, seed: int = 1) -> list[Captured]:
     return events
 
 
+def backend_cpu(pid: int | None) -> float | None:
+    """CPU seconds a local PostgreSQL backend has used (/proc), None where unreadable."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def bench_ingest(database: Database, count: int, batch: int) -> dict[str, float]:
     ingest = VisitIngest(
         countries=CountryDetector(BundledGeoResolver()), own_hosts=["links.example"]
@@ -172,6 +184,7 @@ async def bench_ingest(database: Database, count: int, batch: int) -> dict[str, 
     async with database.transaction(write_lock=True) as session:
         salts = await service.salts_for(session, sorted(ingest.days_of(events[:1])), now)
     enrich = store = enrich_cpu = store_cpu = 0.0
+    server_cpu: float | None = 0.0  # the PostgreSQL backend's, while it stores
     seen = service.SeenVisitors()  # the flusher's and the workers' (analytics/tasks.py)
     # The workers' shape ids too; absent before migration 0026 (the A/B runs old code).
     shape_ids = service.ShapeIds() if hasattr(service, "ShapeIds") else None
@@ -187,7 +200,18 @@ async def bench_ingest(database: Database, count: int, batch: int) -> dict[str, 
             result = ingest.run(part, BatchSalts(salts, now))
             enriched, enriched_cpu = time.perf_counter(), time.process_time()
             async with database.transaction(write_lock=True) as session:
+                backend = None
+                if database.dialect == "postgresql":
+                    pid = await session.execute(text("SELECT pg_backend_pid()"))
+                    backend = int(pid.scalar_one())
+                server_before = backend_cpu(backend)
                 await service.store(session, result.rows, result.returns, seen=seen, **extra)
+            server_after = backend_cpu(backend)  # the commit included
+        if index and server_cpu is not None:
+            if server_before is None or server_after is None:
+                server_cpu = None
+            else:
+                server_cpu += server_after - server_before
         seen.committed()
         if shape_ids is not None:
             shape_ids.committed()
@@ -209,7 +233,14 @@ async def bench_ingest(database: Database, count: int, batch: int) -> dict[str, 
         "cpu_enrich_per_s": count / enrich_cpu,
         "cpu_store_per_s": count / store_cpu,
         "cpu_total_per_s": count / (enrich_cpu + store_cpu),
-    }
+        # With the PostgreSQL backend's CPU (a local server: /proc): the one-core figure.
+        **(
+            {"server_cpu_us": 1e6 * server_cpu / count,
+             "cpu_with_server_per_s": count / (enrich_cpu + store_cpu + server_cpu)}
+            if server_cpu and database.dialect == "postgresql"
+            else {}
+        ),
+    }  # fmt: skip
 
 
 # -- queries ------------------------------------------------------------------------------
@@ -515,6 +546,11 @@ async def main_async(args: argparse.Namespace, url: str, kept: Path | None) -> N
                 f"store {result['store_per_s']:,.0f}/s, {result['batch_write_ms']:.0f} ms "
                 f"per {args.batch:,}-event batch); CPU time of this process: {cpu}"
             )
+            if "server_cpu_us" in result:
+                print(
+                    f"  PostgreSQL backend CPU {result['server_cpu_us']:.1f} us/event; this "
+                    f"process + backend: {result['cpu_with_server_per_s']:,.0f} ev/s of CPU"
+                )
         if not args.skip_queries:
             if args.reuse:
                 ids = json.loads(Path(args.reuse, "bench.json").read_text())["scopes"]

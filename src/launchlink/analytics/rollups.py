@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -108,17 +109,13 @@ def _cells(row: Mapping[str, Any]) -> list[tuple[str, str, str]]:
 _COUNTRY_METRIC = {"page_view": "view", "service_click": "click"}
 
 
-def _signature(row: Mapping[str, Any]) -> tuple[Any, ...]:
-    """Everything :func:`_cells` reads but the country (counted on its own, see below)."""
-    return (
-        row["kind"], row["service"], row["reason"], row["source"], row["bot_class"],
-        row["channel"], row["device_class"], row["in_app"], row["phase"], row["os"],
-        row["automatic"],
-    )  # fmt: skip
-
-
 _SIGNATURE_FIELDS = ("kind", "service", "reason", "source", "bot_class", "channel",
                      "device_class", "in_app", "phase", "os", "automatic")  # fmt: skip
+# Everything :func:`_cells` reads but the country (counted on its own, see below); an
+# itemgetter builds the tuple in one C call.
+_signature = itemgetter(*_SIGNATURE_FIELDS)
+_ROW_FACTS = itemgetter("link_id", "workspace_id", "ts", "bot_class", "kind", "country")
+_VISITOR_FACTS = itemgetter("visitor_hash", "kind", "bot_class", "ts", "phase")
 
 
 def _cells_of_signature(signature: tuple[Any, ...]) -> list[tuple[str, str, str]]:
@@ -149,27 +146,27 @@ def rollup_counts(
     by_signature: dict[tuple[int, int, int], int] = {}
     countries: dict[tuple[int, int, str, str], int] = {}
     country_metric = _COUNTRY_METRIC
+    signature_of, facts = _signature, _ROW_FACTS
     for row in rows:
-        link_id, workspace_id = row["link_id"], row["workspace_id"]
+        link_id, workspace_id, ts, bot_class, kind, country = facts(row)
         pair = (id(link_id), id(workspace_id))
         number = scope_numbers.get(pair)
         if number is None:
             number = scope_numbers[pair] = len(scopes)
             scopes.append((link_id, workspace_id))
-        ts = row["ts"]
         hour_number = int(ts.timestamp()) // 3600
         if hour_number not in hours:
             hours[hour_number] = hour_of(ts)
-        signature = _signature(row)
+        signature = signature_of(row)
         signature_number = signatures.get(signature)
         if signature_number is None:
             signature_number = signatures[signature] = len(signatures)
         key = (number, hour_number, signature_number)
         by_signature[key] = by_signature.get(key, 0) + 1
-        if row["bot_class"] == "human":
-            metric = country_metric.get(row["kind"])
+        if bot_class == "human":
+            metric = country_metric.get(kind)
             if metric is not None:
-                place = (number, hour_number, metric, row["country"] or "")
+                place = (number, hour_number, metric, country or "")
                 countries[place] = countries.get(place, 0) + 1
     cells_of = [_cells_of_signature(signature) for signature in signatures]
     cells: dict[tuple[int, int, str, str, str], int] = {}
@@ -231,16 +228,16 @@ def visitor_candidates(
     # the identity is not reused meanwhile).
     texts: dict[int, str] = {}
     held: list[UUID] = []
+    facts = _VISITOR_FACTS
     for row in rows:
-        visitor = row["visitor_hash"]
-        if not visitor or row["kind"] != "page_view" or row["bot_class"] != "human":
+        visitor, kind, bot_class, ts, phase = facts(row)
+        if not visitor or kind != "page_view" or bot_class != "human":
             continue
-        ts = row["ts"]
         number = int(ts.timestamp()) // 86_400
         day = days.get(number)
         if day is None:
             day = days[number] = day_of(ts).date()
-        bucket = phase_bucket(row["phase"])
+        bucket = phase_bucket(phase)
         link_id, workspace_id = row["link_id"], row["workspace_id"]
         link = texts.get(id(link_id))
         if link is None:
