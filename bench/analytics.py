@@ -164,17 +164,6 @@ def captured_events(count: int, seed: int = 1) -> list[Captured]:
     return events
 
 
-def backend_cpu(pid: int | None) -> float | None:
-    """CPU seconds a local PostgreSQL backend has used (/proc), None where unreadable."""
-    if pid is None:
-        return None
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def bench_ingest(database: Database, count: int, batch: int) -> dict[str, float]:
     ingest = VisitIngest(
         countries=CountryDetector(BundledGeoResolver()), own_hosts=["links.example"]
@@ -184,7 +173,8 @@ async def bench_ingest(database: Database, count: int, batch: int) -> dict[str, 
     async with database.transaction(write_lock=True) as session:
         salts = await service.salts_for(session, sorted(ingest.days_of(events[:1])), now)
     enrich = store = enrich_cpu = store_cpu = 0.0
-    server_cpu: float | None = 0.0  # the PostgreSQL backend's, while it stores
+    server_cpu = 0.0  # the PostgreSQL backends', while it stores
+    server = BackendCpu(database.url) if database.dialect == "postgresql" else None
     seen = service.SeenVisitors()  # the flusher's and the workers' (analytics/tasks.py)
     # The workers' shape ids too; absent before migration 0026 (the A/B runs old code).
     shape_ids = service.ShapeIds() if hasattr(service, "ShapeIds") else None
@@ -195,23 +185,17 @@ async def bench_ingest(database: Database, count: int, batch: int) -> dict[str, 
         paused = contextlib.nullcontext  # type: ignore[assignment]
     for index, start in enumerate(range(0, len(events), batch)):
         part = events[start : start + batch]
+        if server is not None:
+            server.refresh()  # the pool's connections (outside the timed part)
         with paused():  # as the workers' drain does
             began, began_cpu = time.perf_counter(), time.process_time()
             result = ingest.run(part, BatchSalts(salts, now))
             enriched, enriched_cpu = time.perf_counter(), time.process_time()
+            server_before = server.total() if server is not None else 0.0
             async with database.transaction(write_lock=True) as session:
-                backend = None
-                if database.dialect == "postgresql":
-                    pid = await session.execute(text("SELECT pg_backend_pid()"))
-                    backend = int(pid.scalar_one())
-                server_before = backend_cpu(backend)
                 await service.store(session, result.rows, result.returns, seen=seen, **extra)
-            server_after = backend_cpu(backend)  # the commit included
-        if index and server_cpu is not None:
-            if server_before is None or server_after is None:
-                server_cpu = None
-            else:
-                server_cpu += server_after - server_before
+            if server is not None and index:  # the commit included
+                server_cpu += server.total() - server_before
         seen.committed()
         if shape_ids is not None:
             shape_ids.committed()
@@ -221,6 +205,8 @@ async def bench_ingest(database: Database, count: int, batch: int) -> dict[str, 
             store += stored - enriched
             enrich_cpu += enriched_cpu - began_cpu
             store_cpu += stored_cpu - enriched_cpu
+    if server is not None:
+        server.close()
     return {
         "events": count,
         "enrich_per_s": count / enrich,
