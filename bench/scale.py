@@ -16,13 +16,14 @@ Needs PostgreSQL on 127.0.0.1:5432 (trust), Redis on 127.0.0.1:6379 (db 9) and D
 
     .venv/bin/python bench/scale.py --part web --duration 10
     .venv/bin/python bench/scale.py --part fulfilment --presaves 20000 --workers-list 1,2,4
+    .venv/bin/python bench/scale.py --part fulfilment --presaves 1000000 --rate 100 \
+        --window 300 --warmup 90 --workers-list 1,2,4
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -121,29 +122,20 @@ def part_web(args: argparse.Namespace) -> None:
     print(f"  load average at the end: {os.getloadavg()[0]:.1f}")
 
 
-def run_fulfilment(presaves: int, workers: int, rate: float) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable, str(ROOT / "bench" / "fulfilment.py"), "--presaves", str(presaves),
-            "--workers", str(workers), "--database", "postgresql", "--rate", str(rate),
-        ],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-
-
 def part_fulfilment(args: argparse.Namespace) -> None:
-    print(f"\nfulfilment on PostgreSQL + Redis, {args.presaves} pre-saves, R = {args.rate}")
-    for workers in (int(w) for w in args.workers_list.split(",")):
-        output = run_fulfilment(args.presaves, workers, args.rate).stdout
-        utilisation = re.search(r"utilisation ([\d.]+)\n", output)
-        peak = re.search(r"VmHWM\) (\d+) MB", output)
-        finished = re.search(r"finished (\d+/\d+) in ([\d.]+) s", output)
-        print(
-            f"  {workers} worker(s): finished {finished.group(1) if finished else '?'} in "
-            f"{finished.group(2) if finished else '?'} s, utilisation "
-            f"{utilisation.group(1) if utilisation else '?'}, peak RSS per worker "
-            f"{peak.group(1) if peak else '?'} MB"
-        )
+    """One ``bench/fulfilment.py`` run for every worker count: it seeds the pre-saves once
+    and runs each count on a clone of that database (``CREATE DATABASE … TEMPLATE``). With
+    ``--window`` each count is measured over a steady-state window of a queue that does not
+    drain (a million at R = 100 would take hours per count); without, each drains."""
+    command = [
+        sys.executable, str(ROOT / "bench" / "fulfilment.py"), "--presaves", str(args.presaves),
+        "--workers-list", args.workers_list, "--database", "postgresql", "--rate", str(args.rate),
+    ]  # fmt: skip
+    if args.window:
+        command += ["--window", str(args.window), "--warmup", str(args.warmup)]
+    print(f"\nfulfilment on PostgreSQL + Redis, {args.presaves:,} pre-saves, R = {args.rate}")
+    print("  " + " ".join(command[1:]), flush=True)
+    subprocess.run(command, cwd=ROOT, check=True)
 
 
 def part_p99(args: argparse.Namespace) -> None:
@@ -192,6 +184,18 @@ def main() -> None:
     parser.add_argument("--presaves", type=int, default=5000, help="per fulfilment run")
     parser.add_argument("--workers-list", default="1,2,4")
     parser.add_argument("--rate", type=float, default=150.0, help="per-app limit R (req/s)")
+    parser.add_argument(
+        "--window",
+        type=float,
+        default=0.0,
+        help="fulfilment: measure this many seconds of steady state per worker count (0: drain)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=60.0,
+        help="fulfilment: seconds from the first pre-save final to the window",
+    )
     parser.add_argument("--p99-presaves", type=int, default=100_000)
     parser.add_argument("--p99-warmup", type=float, default=60.0, help="seconds before measuring")
     args = parser.parse_args()
