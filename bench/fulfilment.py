@@ -181,8 +181,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     counts = [int(n) for n in (args.workers_list or str(args.workers)).split(",")]
-    if args.database == "sqlite" and counts != [1]:
-        raise SystemExit("SQLite runs one embedded worker: use --workers 1")
+    if args.database == "sqlite":
+        counts = [1]  # one worker process: SQLite has one writer
     port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="ll-bench-"))
     print(f"scratch directory (worker logs): {tmp}", flush=True)
