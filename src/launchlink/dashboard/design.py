@@ -26,10 +26,14 @@ from launchlink.dashboard.kit import (
     Need,
     browser_id,
     member,
+    nav,
+    notice,
     page,
+    refuse,
+    see_other,
+    workspace_url,
 )
-from launchlink.dashboard.pages import _context, _nav, _notice, _refuse, _see_other, _ws
-from launchlink.dependencies import Session
+from launchlink.dependencies import Session, get_context
 from launchlink.design import service as design_service
 from launchlink.design.artwork import MAX_UPLOAD_BYTES, process_artwork
 from launchlink.design.media import artwork_store
@@ -91,7 +95,7 @@ class TextsForm(BaseModel):
 
 
 def _base(m: Member, link_id: UUID) -> str:
-    return _ws(m, f"/campaigns/{link_id}/design")
+    return workspace_url(m, f"/campaigns/{link_id}/design")
 
 
 def _service_name(service: str) -> str:
@@ -116,7 +120,7 @@ async def _design_context(
             texts[row.kind.value] = row.text
     view = design_service_view(design)
     return {
-        **_nav(m, "campaigns"),
+        **nav(m, "campaigns"),
         "link": link,
         "base": _base(m, link.id),
         "design": design,
@@ -140,7 +144,7 @@ async def _design_context(
         "phases": PHASES if campaign is not None else ("live", "announce"),
         "theme_modes": THEME_MODES,
         "max_upload_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
-        "notice": _notice(request),
+        "notice": notice(request),
     }
 
 
@@ -191,7 +195,7 @@ async def _failed(
     errors: dict[str, str],
     values: dict[str, str],
 ) -> Response:
-    await _refuse(session)
+    await refuse(session)
     context = await _design_context(request, session, m, link_id)
     return _design_page(request, context, errors=errors, values=values, status=422)
 
@@ -221,7 +225,7 @@ async def save_theme(
             presave_headline=data.presave_headline.strip() or None,
         ),
     )
-    return _see_other(_base(m, link_id) + "?done=saved")
+    return see_other(_base(m, link_id) + "?done=saved")
 
 
 async def _upload_form(request: Request, kit: Kit) -> tuple[dict[str, str], bytes | None]:
@@ -255,11 +259,11 @@ async def upload_artwork(
     fields, data = await _upload_form(request, kit)
     if fields.get("remove") == "1":
         await design_service.remove_artwork(session, m.workspace.id, link_id)
-        return _see_other(_base(m, link_id) + "?done=saved")
+        return see_other(_base(m, link_id) + "?done=saved")
     try:
         await links_service.get_link(session, m.workspace.id, link_id)
         artwork = process_artwork(data or b"")
-        store = artwork_store(_context(request).settings.var_dir)
+        store = artwork_store(get_context(request).settings.var_dir)
         await design_service.save_artwork(session, m.workspace.id, link_id, artwork, store)
     except LaunchlinkError as error:
         if isinstance(error, NotFound):
@@ -267,7 +271,7 @@ async def upload_artwork(
         return await _failed(
             request, session, m, link_id, {error.field or "artwork": error.message}, {}
         )
-    return _see_other(_base(m, link_id) + "?done=saved")
+    return see_other(_base(m, link_id) + "?done=saved")
 
 
 @router.post("/w/{workspace_id}/campaigns/{link_id}/design/buttons")
@@ -315,7 +319,7 @@ async def save_buttons(
             request, session, m, link_id,
             {"form": "this link has no pre-save campaign, so it has no pre-save modes"}, form,
         )  # fmt: skip
-    return _see_other(_base(m, link_id) + "?done=saved")
+    return see_other(_base(m, link_id) + "?done=saved")
 
 
 @router.post("/w/{workspace_id}/campaigns/{link_id}/design/texts")
@@ -349,7 +353,7 @@ async def save_texts(
             request, session, m, link_id,
             {"form": "opt-in texts belong to a pre-save campaign; this link has none"}, form,
         )  # fmt: skip
-    return _see_other(_base(m, link_id) + "?done=saved")
+    return see_other(_base(m, link_id) + "?done=saved")
 
 
 @router.get("/w/{workspace_id}/campaigns/{link_id}/design/preview")
@@ -363,7 +367,7 @@ async def preview(
         else Phase.LIVE
     )
     link = await links_service.get_link(session, m.workspace.id, link_id)
-    context = _context(request)
+    context = get_context(request)
     source = DatabaseSnapshotSource(context.database, public_base_url=context.settings.public_url)
     snapshot = await source.load(link.host or None, link.slug)
     if snapshot is None:
@@ -429,7 +433,7 @@ def _presave_front(request: Request) -> Any:
         from launchlink.bootstrap import presave_pages
         from launchlink.presave.front import PresaveFront
 
-        context = _context(request)
+        context = get_context(request)
         front = PresaveFront(
             database=context.database,
             kit=context.require_presave(),

@@ -1,22 +1,27 @@
-"""Who is asking, and may they: the dashboard's one authorisation dependency.
+"""What every dashboard page and action shares: who is asking and may they, and the
+pieces each renders or redirects with.
 
 Every workspace page and action is declared with ``member(Need.…)``: it proves the
 session (a cookie whose token hash is a live ``user_session`` row), finds the membership
 of that user in the workspace of the URL — another workspace does not exist for them
 (404) — and checks the role against what the route needs (403). Every POST reads its form
-through :data:`CsrfForm`, refused without this browser's token.
+through :data:`CsrfForm`, refused without this browser's token. A page is rendered with
+:func:`page` (:func:`form_page` when it has forms: the notice of the action just done,
+each field's error and what was typed); an action that succeeded answers
+:func:`see_other` (post/redirect/get) with ``?done=`` naming its notice.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Request
-from starlette.responses import HTMLResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from launchlink.accounts import people
 from launchlink.accounts.audit import Actor
@@ -40,6 +45,25 @@ from launchlink.web.templates import render
 
 SESSION_COOKIE = "ll_session"
 PREFIX = "/dashboard"
+
+NOTICES = {
+    "invited": "Invitation sent.",
+    "withdrawn": "Invitation withdrawn.",
+    "role": "Role changed.",
+    "removed": "Member removed.",
+    "revoked": "API key revoked.",
+    "saved": "Saved.",
+    "password": "Password changed. Other browsers were signed out.",
+    "signed_out": "That session was signed out.",
+    "reset": "Password changed. You are signed in.",
+    "joined": "Welcome! You joined the workspace.",
+    "created": "Workspace created.",
+    "launched": "Your campaign is live.",
+    "fan_deleted": "The fan and everything stored about them were deleted.",
+    "released": "Released: it is out now, and the pre-saves are being fulfilled.",
+}
+"""What each ``?done=`` of the workspace's pages says (a section with notices of its own,
+as Messaging, passes its table to :func:`notice`)."""
 
 
 @dataclass(frozen=True)
@@ -207,3 +231,56 @@ def page(
     for cookie in cookies:
         response.headers.append("set-cookie", cookie)
     return response
+
+
+def form_page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    notices: Mapping[str, str] = NOTICES,
+) -> HTMLResponse:
+    """A page with forms: the notice of the action just done, each field's error and what
+    was typed, shown again after a refusal (``status`` 422)."""
+    return page(
+        request,
+        template,
+        {
+            **context,
+            "notice": notice(request, notices),
+            "errors": errors or {},
+            "values": values or {},
+        },
+        status=status,
+    )
+
+
+def notice(request: Request, notices: Mapping[str, str] = NOTICES) -> str | None:
+    """What the action just done says (its redirect's ``?done=``), if anything."""
+    return notices.get(request.query_params.get("done", ""))
+
+
+def see_other(url: str, *cookies: str) -> Response:
+    """The answer of an action that succeeded: the browser goes to ``url`` (a GET)."""
+    response = RedirectResponse(url, status_code=303)
+    for cookie in cookies:
+        response.headers.append("set-cookie", cookie)
+    response.headers["cache-control"] = security_headers()["cache-control"]
+    return response
+
+
+async def refuse(session: AsyncSession) -> None:
+    """Undo what a refused action wrote before it failed (the request would commit it)."""
+    await session.rollback()
+
+
+def nav(m: Member, active: str) -> dict[str, Any]:
+    """What the layout of a workspace page needs: who, where, and which section is open."""
+    return {"user": m.user, "workspace": m.workspace, "me": m, "active": active, "Need": Need}
+
+
+def workspace_url(m: Member, rest: str = "") -> str:
+    return f"{PREFIX}/w/{m.workspace.id}{rest}"

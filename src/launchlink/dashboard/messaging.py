@@ -31,11 +31,14 @@ from launchlink.dashboard.kit import (
     Member,
     Need,
     member,
+    nav,
     page,
+    refuse,
+    see_other,
+    workspace_url,
 )
-from launchlink.dashboard.pages import _context, _nav, _refuse, _see_other, _ws
 from launchlink.dashboard.repository import DashboardRepository
-from launchlink.dependencies import Session
+from launchlink.dependencies import Session, get_context
 from launchlink.errors import LaunchlinkError, NotFound
 from launchlink.kit.clock import Clock
 from launchlink.kit.text import MultiLine, SingleLine
@@ -77,7 +80,7 @@ NOTICES = {
 }
 
 
-def _notice(request: Request) -> str | None:
+def notice(request: Request) -> str | None:
     return NOTICES.get(request.query_params.get("done", ""))
 
 
@@ -192,7 +195,7 @@ async def _overview(
     values: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    context = _context(request)
+    context = get_context(request)
     identity = await manage.sender_of(session, m.workspace.id)
     effective = manage.effective_sender(default_sender(context), identity)
     rules = await manage.quiet_hours(session, m.workspace.id)
@@ -206,7 +209,7 @@ async def _overview(
         request,
         "dashboard/messaging.html",
         {
-            **_nav(m, "messaging"),
+            **nav(m, "messaging"),
             "channels": statuses(context.settings),
             "identity": identity,
             "effective": effective,
@@ -214,7 +217,7 @@ async def _overview(
             "clock": _clock,
             "errors": errors or {},
             "values": {**sender_values, **(values or {})},
-            "notice": _notice(request),
+            "notice": notice(request),
         },
         status=status,
     )
@@ -236,7 +239,7 @@ async def _fail_or_raise(session: AsyncSession, error: LaunchlinkError) -> int:
     """The status of a refusal shown on the form (what the service wrote is undone)."""
     if error.status_code not in (400, 404, 409, 422):
         raise error
-    await _refuse(session)
+    await refuse(session)
     return 404 if error.status_code == 404 else (409 if error.status_code == 409 else 422)
 
 
@@ -274,7 +277,7 @@ async def save_sender(
             after=now,
             clock=clock,
         )
-    return _see_other(_ws(m, "/messaging?done=sender"))
+    return see_other(workspace_url(m, "/messaging?done=sender"))
 
 
 def _identity(row: Any) -> dict[str, Any]:
@@ -314,7 +317,7 @@ async def resume(
         after={"paused": False},
         clock=clock,
     )
-    return _see_other(_ws(m, "/messaging?done=resumed"))
+    return see_other(workspace_url(m, "/messaging?done=resumed"))
 
 
 @router.post("/w/{workspace_id}/messaging/quiet-hours")
@@ -360,7 +363,7 @@ async def save_quiet_hours(
         },
         clock=clock,
     )
-    return _see_other(_ws(m, "/messaging?done=rule"))
+    return see_other(workspace_url(m, "/messaging?done=rule"))
 
 
 @router.post("/w/{workspace_id}/messaging/quiet-hours/delete")
@@ -393,7 +396,7 @@ async def delete_quiet_hours(
         before={"channel": data.channel.value, "scope": data.scope.strip().upper()},
         clock=clock,
     )
-    return _see_other(_ws(m, "/messaging?done=rule_deleted"))
+    return see_other(workspace_url(m, "/messaging?done=rule_deleted"))
 
 
 # -- templates ------------------------------------------------------------------------------
@@ -407,7 +410,7 @@ async def templates_page(
     return page(
         request,
         "dashboard/message_templates.html",
-        {**_nav(m, "messaging"), "wordings": messages.wordings(own), "notice": _notice(request)},
+        {**nav(m, "messaging"), "wordings": messages.wordings(own), "notice": notice(request)},
     )
 
 
@@ -451,7 +454,7 @@ async def _editor(
         request,
         "dashboard/message_template.html",
         {
-            **_nav(m, "messaging"),
+            **nav(m, "messaging"),
             "w": found,
             "variables": VARIABLES,
             "rendered": rendered,
@@ -459,7 +462,7 @@ async def _editor(
             "preview_errors": {},
             "errors": errors or {},
             "values": shown,
-            "notice": _notice(request),
+            "notice": notice(request),
         },
         status=status,
     )
@@ -623,7 +626,7 @@ async def save_template(
         clock=clock,
     )  # fmt: skip
     query = f"kind={data.kind.value}&channel={data.channel.value}&language={data.language}"
-    return _see_other(_ws(m, f"/messaging/templates/edit?{query}&done=template"))
+    return see_other(workspace_url(m, f"/messaging/templates/edit?{query}&done=template"))
 
 
 @router.post("/w/{workspace_id}/messaging/templates/{template_id}/delete")
@@ -648,7 +651,7 @@ async def delete_template(
         before=gone,
         clock=clock,
     )
-    return _see_other(_ws(m, "/messaging/templates?done=template_deleted"))
+    return see_other(workspace_url(m, "/messaging/templates?done=template_deleted"))
 
 
 # -- announcements ---------------------------------------------------------------------------
@@ -664,7 +667,7 @@ async def _announcements(
     previews: dict[str, Rendered] | None = None,
     status: int = 200,
 ) -> Response:
-    context = _context(request)
+    context = get_context(request)
     repository = DashboardRepository(session)
     rows = await repository.announcements(m.workspace.id, limit=messages.ANNOUNCEMENTS_SHOWN)
     counts = await messages.counts_of_announcements(session, m.workspace.id, [r.id for r in rows])
@@ -672,7 +675,7 @@ async def _announcements(
         request,
         "dashboard/announcements.html",
         {
-            **_nav(m, "messaging"),
+            **nav(m, "messaging"),
             "announcements": rows,
             "counts": counts,
             "columns": messages.COLUMNS,
@@ -681,7 +684,7 @@ async def _announcements(
             "previews": previews or {},
             "errors": errors or {},
             "values": values or {"channel_email": "1"},
-            "notice": _notice(request),
+            "notice": notice(request),
         },
         status=status,
     )
@@ -748,7 +751,9 @@ async def preview_announcement(
     if data is None:
         assert refused is not None
         return refused
-    previews = await _announcement_previews(session, m, data, _context(request).settings.public_url)
+    previews = await _announcement_previews(
+        session, m, data, get_context(request).settings.public_url
+    )
     return await _announcements(request, session, m, values=form, previews=previews)
 
 
@@ -796,7 +801,7 @@ async def send_announcement(
         },
         clock=clock,
     )
-    return _see_other(_ws(m, f"/messaging/announcements/{row.id}?done=sent"))
+    return see_other(workspace_url(m, f"/messaging/announcements/{row.id}?done=sent"))
 
 
 async def _announcement_context(
@@ -804,7 +809,7 @@ async def _announcement_context(
 ) -> dict[str, Any]:
     row, _ = await manage.get_announcement(session, m.workspace.id, announcement_id)
     return {
-        **_nav(m, "messaging"),
+        **nav(m, "messaging"),
         "a": row,
         "counts": await messages.announcement_counts(session, m.workspace.id, row.id),
         "columns": messages.COLUMNS,
@@ -822,7 +827,7 @@ async def announcement_page(
 ) -> Response:
     """An announcement and what became of its messages (live while any are to go)."""
     context = await _announcement_context(session, m, announcement_id, clock)
-    return page(request, "dashboard/announcement.html", {**context, "notice": _notice(request)})
+    return page(request, "dashboard/announcement.html", {**context, "notice": notice(request)})
 
 
 @router.get("/w/{workspace_id}/messaging/announcements/{announcement_id}/counts")
@@ -851,7 +856,7 @@ async def campaign_messages(
 ) -> Response:
     """The countdown, release-day and receipt messages of the campaign's release: when
     each is planned in each fan time zone, and what became of them."""
-    context = _context(request)
+    context = get_context(request)
     found = await campaigns.campaign(
         session, m.workspace.id, link_id, public_base_url=context.settings.public_url
     )
@@ -860,7 +865,7 @@ async def campaign_messages(
         request,
         "dashboard/campaign_messages.html",
         {
-            **_nav(m, "campaigns"),
+            **nav(m, "campaigns"),
             "c": found,
             "plan": plan,
             "columns": messages.COLUMNS,

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from launchlink.accounts import audit, people
 from launchlink.accounts.errors import InvalidCredentials, SignUpClosed
@@ -49,12 +49,18 @@ from launchlink.dashboard.kit import (
     Need,
     NeedsLogin,
     SignedIn,
+    form_page,
     member,
+    nav,
+    notice,
     page,
+    refuse,
+    see_other,
+    workspace_url,
 )
 from launchlink.dashboard.repository import DashboardRepository, FanFilter
 from launchlink.db import after_commit
-from launchlink.dependencies import Session
+from launchlink.dependencies import Session, get_context
 from launchlink.errors import InvalidTimeRange, LaunchlinkError, NotFound, ValidationFailed
 from launchlink.kit.territories import bundled_territory_time_zones
 from launchlink.links.service import public_url_at
@@ -62,7 +68,6 @@ from launchlink.models.accounts import Role, WorkspaceKind
 from launchlink.presave.front import parse_cookies
 from launchlink.presave.ratelimit import Hit, RateLimit, RateLimited, client_address
 from launchlink.web.forms import FormResult, validate
-from launchlink.web.security import security_headers
 
 LOGIN_PER_ADDRESS = RateLimit("login_email", 10, timedelta(minutes=15))
 """Login attempts for one email address, from anywhere (guessing one account's password)."""
@@ -74,60 +79,7 @@ SESSION_MAX_AGE = int(people.SESSION_LIFETIME.total_seconds())
 CAMPAIGNS_SHOWN = 200
 AUDIT_SHOWN = 200
 
-NOTICES = {
-    "invited": "Invitation sent.",
-    "withdrawn": "Invitation withdrawn.",
-    "role": "Role changed.",
-    "removed": "Member removed.",
-    "revoked": "API key revoked.",
-    "saved": "Saved.",
-    "password": "Password changed. Other browsers were signed out.",
-    "signed_out": "That session was signed out.",
-    "reset": "Password changed. You are signed in.",
-    "joined": "Welcome! You joined the workspace.",
-    "created": "Workspace created.",
-    "launched": "Your campaign is live.",
-    "fan_deleted": "The fan and everything stored about them were deleted.",
-    "released": "Released: it is out now, and the pre-saves are being fulfilled.",
-}
-
 router = APIRouter()
-
-
-def _context(request: Request) -> AppContext:
-    context: AppContext = request.app.state.context
-    return context
-
-
-def _notice(request: Request) -> str | None:
-    return NOTICES.get(request.query_params.get("done", ""))
-
-
-def _form_page(
-    request: Request,
-    template: str,
-    context: dict[str, Any],
-    *,
-    status: int,
-    errors: dict[str, str] | None,
-    values: dict[str, str] | None,
-) -> Response:
-    """A page with forms: the notice of the action just done, each field's error and what
-    was typed, shown again after a refusal (``status`` 422)."""
-    return page(
-        request,
-        template,
-        {**context, "notice": _notice(request), "errors": errors or {}, "values": values or {}},
-        status=status,
-    )
-
-
-def _see_other(url: str, *cookies: str) -> Response:
-    response = RedirectResponse(url, status_code=303)
-    for cookie in cookies:
-        response.headers.append("set-cookie", cookie)
-    response.headers.update({k: v for k, v in security_headers().items() if k == "cache-control"})
-    return response
 
 
 def _safe_next(target: str | None) -> str:
@@ -151,19 +103,6 @@ def _field_error(result: FormResult[Any], error: LaunchlinkError, default: str) 
     result.fail(_PASTE_FIELDS.get(field, field) if default == "paste" else field, error.message)
 
 
-async def _refuse(session: AsyncSession) -> None:
-    """Undo what a refused action wrote before it failed (the request would commit it)."""
-    await session.rollback()
-
-
-def _nav(m: Member, active: str) -> dict[str, Any]:
-    return {"user": m.user, "workspace": m.workspace, "me": m, "active": active, "Need": Need}
-
-
-def _ws(m: Member, rest: str = "") -> str:
-    return f"{PREFIX}/w/{m.workspace.id}{rest}"
-
-
 # -- entry ---------------------------------------------------------------------------------
 
 
@@ -173,12 +112,12 @@ async def home(request: Request, session: Session, kit: Kit, clock: CurrentClock
     found = await people.session_user(session, token, clock)
     if found is None:
         if await people.is_fresh_instance(session):
-            return _see_other(f"{PREFIX}/signup")
-        return _see_other(f"{PREFIX}/login")
+            return see_other(f"{PREFIX}/signup")
+        return see_other(f"{PREFIX}/login")
     workspaces = await people.workspaces_of(session, found[1].id)
     if not workspaces:
-        return _see_other(f"{PREFIX}/workspaces/new")
-    return _see_other(f"{PREFIX}/w/{workspaces[0][0].id}/campaigns")
+        return see_other(f"{PREFIX}/workspaces/new")
+    return see_other(f"{PREFIX}/w/{workspaces[0][0].id}/campaigns")
 
 
 @router.get("/switch")
@@ -186,8 +125,8 @@ async def switch(request: Request, user: CurrentUser) -> Response:
     wanted = request.query_params.get("workspace", "")
     for workspace in user.workspaces:
         if str(workspace.id) == wanted:
-            return _see_other(f"{PREFIX}/w/{workspace.id}/campaigns")
-    return _see_other(PREFIX)
+            return see_other(f"{PREFIX}/w/{workspace.id}/campaigns")
+    return see_other(PREFIX)
 
 
 # -- sign-up, login, logout ----------------------------------------------------------------
@@ -211,7 +150,7 @@ async def signup_page(request: Request, session: Session, kit: Kit) -> Response:
 @router.post("/signup")
 async def signup(request: Request, form: CsrfForm, kit: Kit, clock: CurrentClock) -> Response:
     result = validate(SignUpForm, form)
-    database = _context(request).database
+    database = get_context(request).database
     async with database.transaction(write_lock=True) as session:
         fresh = await people.is_fresh_instance(session)
         if not (fresh or kit.open_sign_up):
@@ -238,7 +177,7 @@ async def signup(request: Request, form: CsrfForm, kit: Kit, clock: CurrentClock
                 )
                 workspace_id = workspace.id
             except LaunchlinkError as error:
-                await _refuse(session)
+                await refuse(session)
                 if error.status_code == 403:
                     raise
                 _field_error(result, error, "email")
@@ -255,7 +194,7 @@ async def signup(request: Request, form: CsrfForm, kit: Kit, clock: CurrentClock
             },
             status=422,
         )
-    return _see_other(f"{PREFIX}/w/{workspace_id}/campaigns", _session_cookie(kit, token))
+    return see_other(f"{PREFIX}/w/{workspace_id}/campaigns", _session_cookie(kit, token))
 
 
 @router.get("/login")
@@ -265,7 +204,7 @@ async def login_page(request: Request) -> Response:
         "dashboard/login.html",
         {
             "values": {"next": _safe_next(request.query_params.get("next"))},
-            "notice": _notice(request),
+            "notice": notice(request),
         },
     )
 
@@ -293,7 +232,7 @@ async def login(request: Request, form: CsrfForm, kit: Kit, clock: CurrentClock)
             result.fail("password", f"too many attempts; try again in {minutes} minute(s)")
             status, headers = 429, {"retry-after": str(limited.retry_after)}
     if result.data is not None:
-        async with _context(request).database.transaction(write_lock=True) as session:
+        async with get_context(request).database.transaction(write_lock=True) as session:
             try:
                 user = await people.authenticate(
                     session, email=result.data.email, password=result.data.password
@@ -317,7 +256,7 @@ async def login(request: Request, form: CsrfForm, kit: Kit, clock: CurrentClock)
         )
         response.headers.update(headers)
         return response
-    return _see_other(values["next"], _session_cookie(kit, token))
+    return see_other(values["next"], _session_cookie(kit, token))
 
 
 @router.post("/logout")
@@ -327,7 +266,7 @@ async def logout(
     await people.end_session(
         session, parse_cookies(request.headers.get("cookie")).get(SESSION_COOKIE), clock
     )
-    return _see_other(f"{PREFIX}/login", kit.cookies.clear(SESSION_COOKIE))
+    return see_other(f"{PREFIX}/login", kit.cookies.clear(SESSION_COOKIE))
 
 
 # -- password reset ------------------------------------------------------------------------
@@ -355,7 +294,7 @@ async def reset_request(
     except RateLimited:
         # The same answer as a sent email: the page must not tell whether an account exists.
         return page(request, "dashboard/reset_request.html", {"sent": True})
-    async with _context(request).database.transaction(write_lock=True) as session:
+    async with get_context(request).database.transaction(write_lock=True) as session:
         await people.request_password_reset(
             session, email=result.data.email, signer=kit.signer, cipher=kit.cipher, clock=clock
         )
@@ -390,7 +329,7 @@ async def reset(
     new_token = await people.start_session(
         session, user=user, clock=clock, user_agent=request.headers.get("user-agent", "")
     )
-    return _see_other(f"{PREFIX}?done=reset", _session_cookie(kit, new_token))
+    return see_other(f"{PREFIX}?done=reset", _session_cookie(kit, new_token))
 
 
 # -- invitations ---------------------------------------------------------------------------
@@ -450,7 +389,7 @@ async def accept_invitation(
                     clock=clock,
                 )
             except LaunchlinkError as error:
-                await _refuse(session)
+                await refuse(session)
                 _field_error(result, error, "password")
         if not result.ok or user is None:
             return page(
@@ -472,7 +411,7 @@ async def accept_invitation(
             session, user=user, clock=clock, user_agent=request.headers.get("user-agent", "")
         )
         cookies.append(_session_cookie(kit, new_token))
-    return _see_other(f"{PREFIX}/w/{workspace_id}/campaigns?done=joined", *cookies)
+    return see_other(f"{PREFIX}/w/{workspace_id}/campaigns?done=joined", *cookies)
 
 
 # -- workspaces ----------------------------------------------------------------------------
@@ -498,9 +437,9 @@ async def new_workspace(
             workspace = await people.new_workspace(
                 session, user=account, name=result.data.name, kind=result.data.kind, clock=clock
             )
-            return _see_other(f"{PREFIX}/w/{workspace.id}/campaigns?done=created")
+            return see_other(f"{PREFIX}/w/{workspace.id}/campaigns?done=created")
         except LaunchlinkError as error:
-            await _refuse(session)
+            await refuse(session)
             _field_error(result, error, "name")
     return page(
         request,
@@ -526,7 +465,7 @@ async def _load_user(session: AsyncSession, user: SignedIn) -> Any:
 
 @router.get("/w/{workspace_id}")
 async def workspace_home(m: Annotated[Member, member(Need.view)]) -> Response:
-    return _see_other(_ws(m, "/campaigns"))
+    return see_other(workspace_url(m, "/campaigns"))
 
 
 @router.get("/w/{workspace_id}/campaigns")
@@ -536,7 +475,7 @@ async def campaign_list(
     repository = DashboardRepository(session)
     rows = await repository.campaigns(m.workspace.id, limit=CAMPAIGNS_SHOWN)
     counts = await repository.presave_counts([row.link_id for row in rows])
-    public_url = _context(request).settings.public_url.rstrip("/")
+    public_url = get_context(request).settings.public_url.rstrip("/")
     items = [
         {
             "id": row.link_id,
@@ -553,7 +492,7 @@ async def campaign_list(
     return page(
         request,
         "dashboard/campaigns.html",
-        {**_nav(m, "campaigns"), "campaigns": items, "notice": _notice(request)},
+        {**nav(m, "campaigns"), "campaigns": items, "notice": notice(request)},
     )
 
 
@@ -578,14 +517,14 @@ async def fans(
         request,
         "dashboard/fans.html",
         {
-            **_nav(m, "fans"),
+            **nav(m, "fans"),
             "view": view,
             "fan_count": await repository.fan_count(m.workspace.id),
             "campaigns": choices,
             "query": urlencode(query),
             "errors": result.errors,
             "values": result.values,
-            "notice": _notice(request),
+            "notice": notice(request),
         },
         status=200 if result.ok else 422,
     )
@@ -598,7 +537,7 @@ async def fans_export(request: Request, m: Annotated[Member, member(Need.edit)])
     if not result.ok:
         raise ValidationFailed(next(iter(result.errors.values())), field=next(iter(result.errors)))
     return StreamingResponse(
-        fan_pages.consenting_csv(_context(request).database, m.workspace.id, wanted),
+        fan_pages.consenting_csv(get_context(request).database, m.workspace.id, wanted),
         media_type="text/csv; charset=utf-8",
         headers={
             "content-disposition": 'attachment; filename="fans-consenting.csv"',
@@ -616,7 +555,7 @@ async def delete_fan(
     m: Annotated[Member, member(Need.manage)],
 ) -> Response:
     await fan_pages.delete_fan(session, m.actor, fan_id, clock=clock)
-    return _see_other(_ws(m, "/fans?done=fan_deleted"))
+    return see_other(workspace_url(m, "/fans?done=fan_deleted"))
 
 
 @router.get("/w/{workspace_id}/analytics")
@@ -645,7 +584,7 @@ async def analytics(
         request,
         "dashboard/analytics.html",
         {
-            **_nav(m, "analytics"),
+            **nav(m, "analytics"),
             "view": view,
             "campaigns": choices,
             "presets": [
@@ -677,7 +616,9 @@ async def analytics_export(
     export_format: ExportFormat = "csv" if kind == "csv" else "parquet"
     name = f"{link.slug}-{window.start:%Y%m%d}-{window.end:%Y%m%d}.{kind}"
     return StreamingResponse(
-        export_stream(export_format, _context(request).database, link.id, window.start, window.end),
+        export_stream(
+            export_format, get_context(request).database, link.id, window.start, window.end
+        ),
         media_type=MEDIA_TYPES[export_format],
         headers={
             "content-disposition": f'attachment; filename="{name}"',
@@ -688,7 +629,7 @@ async def analytics_export(
 
 @router.get("/w/{workspace_id}/settings")
 async def settings(m: Annotated[Member, member(Need.view)]) -> Response:
-    return _see_other(_ws(m, "/members"))
+    return see_other(workspace_url(m, "/members"))
 
 
 # -- members and invitations ---------------------------------------------------------------
@@ -709,11 +650,11 @@ async def _members_page(
         await people.open_invitations(session, m.workspace.id, clock) if m.can(Need.manage) else []
     )
     assignable = [r for r in Role if r.rank <= m.workspace.role.rank] if m.can(Need.manage) else []
-    return _form_page(
+    return form_page(
         request,
         "dashboard/members.html",
         {
-            **_nav(m, "members"),
+            **nav(m, "members"),
             "members": [
                 {"id": u.id, "email": u.email, "name": u.name, "role": ms.role} for u, ms in members
             ],
@@ -755,9 +696,9 @@ async def invite(
                 clock=clock,
             )
             after_commit(session, kit.deliver)  # the email leaves before the page answers
-            return _see_other(_ws(m, "/members?done=invited"))
+            return see_other(workspace_url(m, "/members?done=invited"))
         except LaunchlinkError as error:
-            await _refuse(session)
+            await refuse(session)
             _field_error(result, error, "email")
     return await _members_page(
         request, session, m, clock, status=422, errors=result.errors, values=result.values
@@ -779,9 +720,9 @@ async def change_role(
             await people.change_role(
                 session, m.actor, user_id=user_id, role=result.data.role, clock=clock
             )
-            return _see_other(_ws(m, "/members?done=role"))
+            return see_other(workspace_url(m, "/members?done=role"))
         except LaunchlinkError as error:
-            await _refuse(session)
+            await refuse(session)
             _field_error(result, error, "role")
     return await _members_page(request, session, m, clock, status=422, errors=result.errors)
 
@@ -799,15 +740,15 @@ async def remove_member(
     try:
         await people.remove_member(session, m.actor, user_id=user_id, clock=clock)
     except LaunchlinkError as error:
-        await _refuse(session)
+        await refuse(session)
         if error.status_code == 404:
             raise
         return await _members_page(
             request, session, m, clock, status=error.status_code, errors={"member": error.message}
         )
     if user_id == m.user.user_id:
-        return _see_other(PREFIX)
-    return _see_other(_ws(m, "/members?done=removed"))
+        return see_other(PREFIX)
+    return see_other(workspace_url(m, "/members?done=removed"))
 
 
 @router.post("/w/{workspace_id}/invitations/{invitation_id}/withdraw")
@@ -819,7 +760,7 @@ async def withdraw_invitation(
     m: Annotated[Member, member(Need.manage)],
 ) -> Response:
     await people.withdraw_invitation(session, m.actor, invitation_id=invitation_id, clock=clock)
-    return _see_other(_ws(m, "/members?done=withdrawn"))
+    return see_other(workspace_url(m, "/members?done=withdrawn"))
 
 
 # -- API keys ------------------------------------------------------------------------------
@@ -836,11 +777,11 @@ async def _keys_page(
     values: dict[str, str] | None = None,
 ) -> Response:
     keys = await people.api_keys_of(session, m.workspace.id)
-    return _form_page(
+    return form_page(
         request,
         "dashboard/api_keys.html",
         {
-            **_nav(m, "api_keys"),
+            **nav(m, "api_keys"),
             "keys": keys,
             "secret": secret,
             "roles": [Role.admin, Role.editor, Role.viewer],
@@ -875,7 +816,7 @@ async def create_api_key(
             # Rendered, not redirected: the secret exists only in this one response.
             return await _keys_page(request, session, m, secret=secret)
         except LaunchlinkError as error:
-            await _refuse(session)
+            await refuse(session)
             _field_error(result, error, "name")
     return await _keys_page(
         request, session, m, status=422, errors=result.errors, values=result.values
@@ -891,7 +832,7 @@ async def revoke_api_key(
     m: Annotated[Member, member(Need.manage)],
 ) -> Response:
     await people.revoke_api_key(session, m.actor, api_key_id=api_key_id, clock=clock)
-    return _see_other(_ws(m, "/api-keys?done=revoked"))
+    return see_other(workspace_url(m, "/api-keys?done=revoked"))
 
 
 # -- audit log -----------------------------------------------------------------------------
@@ -902,7 +843,7 @@ async def audit_log(
     request: Request, session: Session, m: Annotated[Member, member(Need.manage)]
 ) -> Response:
     entries = await audit.entries(session, m.workspace.id, limit=AUDIT_SHOWN)
-    return page(request, "dashboard/audit.html", {**_nav(m, "audit"), "entries": entries})
+    return page(request, "dashboard/audit.html", {**nav(m, "audit"), "entries": entries})
 
 
 # -- account -------------------------------------------------------------------------------
@@ -920,7 +861,7 @@ async def _account_page(
 ) -> Response:
     sessions = await people.sessions_of(session, user.user_id, clock)
     workspace = user.workspaces[0] if user.workspaces else None
-    return _form_page(
+    return form_page(
         request,
         "dashboard/account.html",
         {"user": user, "workspace": workspace, "active": "account", "sessions": sessions},
@@ -946,7 +887,7 @@ async def rename(
         await people.rename_user(
             session, user=await _load_user(session, user), name=result.data.name, clock=clock
         )
-        return _see_other(f"{PREFIX}/account?done=saved")
+        return see_other(f"{PREFIX}/account?done=saved")
     return await _account_page(
         request, session, user, clock, status=422, errors=result.errors, values=result.values
     )
@@ -978,9 +919,9 @@ async def change_password(
                 clock=clock,
                 user_agent=request.headers.get("user-agent", ""),
             )
-            return _see_other(f"{PREFIX}/account?done=password", _session_cookie(kit, token))
+            return see_other(f"{PREFIX}/account?done=password", _session_cookie(kit, token))
         except LaunchlinkError as error:
-            await _refuse(session)
+            await refuse(session)
             _field_error(result, error, "password")
     return await _account_page(
         request, session, user, clock, status=422, errors=result.errors, values={"name": user.name}
@@ -994,8 +935,8 @@ async def revoke_session(
     account_row = await _load_user(session, user)
     await people.revoke_session(session, user=account_row, session_id=session_id, clock=clock)
     if session_id == user.session_id:
-        return _see_other(f"{PREFIX}/login")
-    return _see_other(f"{PREFIX}/account?done=signed_out")
+        return see_other(f"{PREFIX}/login")
+    return see_other(f"{PREFIX}/account?done=signed_out")
 
 
 # -- campaigns from one paste --------------------------------------------------------------
@@ -1003,13 +944,13 @@ async def revoke_session(
 
 async def _sources(request: Request, m: Member) -> LookupSources:
     return await campaigns.lookup_sources(
-        get_lookup_sources(request), _context(request).apps, m.workspace.id
+        get_lookup_sources(request), get_context(request).apps, m.workspace.id
     )
 
 
 @router.get("/w/{workspace_id}/campaigns/new")
 async def new_campaign_page(request: Request, m: Annotated[Member, member(Need.edit)]) -> Response:
-    return page(request, "dashboard/campaign_new.html", {**_nav(m, "campaigns"), "preview": None})
+    return page(request, "dashboard/campaign_new.html", {**nav(m, "campaigns"), "preview": None})
 
 
 @router.post("/w/{workspace_id}/campaigns/new")
@@ -1028,7 +969,7 @@ async def paste_campaign(
                 m.workspace.id,
                 result.data.paste,
                 await _sources(request, m),
-                apps=_context(request).apps,
+                apps=get_context(request).apps,
             )
         except LaunchlinkError as error:
             _field_error(result, error, "paste")
@@ -1036,7 +977,7 @@ async def paste_campaign(
         request,
         "dashboard/campaign_new.html",
         {
-            **_nav(m, "campaigns"),
+            **nav(m, "campaigns"),
             "preview": found,
             "errors": result.errors,
             "values": {**result.values, "slug": found.slug} if found else result.values,
@@ -1066,11 +1007,11 @@ async def create_campaign(
                 release_date=data.release_date,
                 sources=sources,
                 clock=clock,
-                apps=_context(request).apps,
+                apps=get_context(request).apps,
             )
-            return _see_other(_ws(m, f"/campaigns/{link.id}?done=launched"))
+            return see_other(workspace_url(m, f"/campaigns/{link.id}?done=launched"))
         except LaunchlinkError as error:
-            await _refuse(session)
+            await refuse(session)
             _field_error(result, error, "paste")
     found = None
     if data is not None and "paste" not in result.errors:
@@ -1083,7 +1024,7 @@ async def create_campaign(
         request,
         "dashboard/campaign_new.html",
         {
-            **_nav(m, "campaigns"),
+            **nav(m, "campaigns"),
             "preview": found,
             "errors": result.errors,
             "values": result.values,
@@ -1097,7 +1038,7 @@ async def bulk_page(request: Request, m: Annotated[Member, member(Need.edit)]) -
     return page(
         request,
         "dashboard/campaign_bulk.html",
-        {**_nav(m, "campaigns"), "results": None, "dry_run": True, "max_rows": bulk.MAX_ROWS},
+        {**nav(m, "campaigns"), "results": None, "dry_run": True, "max_rows": bulk.MAX_ROWS},
     )
 
 
@@ -1127,7 +1068,7 @@ async def bulk_run(
         request,
         "dashboard/campaign_bulk.html",
         {
-            **_nav(m, "campaigns"),
+            **nav(m, "campaigns"),
             "results": results,
             "dry_run": dry_run,
             "max_rows": bulk.MAX_ROWS,
@@ -1146,7 +1087,7 @@ async def campaign_page(
     clock: CurrentClock,
     m: Annotated[Member, member(Need.view)],
 ) -> Response:
-    context = _context(request)
+    context = get_context(request)
     found = await campaigns.campaign(
         session, m.workspace.id, link_id, public_base_url=context.settings.public_url
     )
@@ -1164,7 +1105,7 @@ async def campaign_page(
         request,
         "dashboard/campaign.html",
         {
-            **_nav(m, "campaigns"),
+            **nav(m, "campaigns"),
             "c": found,
             "life": life,
             "counts": await campaigns.live_counts(session, found.link, now=now),
@@ -1176,7 +1117,7 @@ async def campaign_page(
                 channel_urls=channels,
                 released=not life.phase.is_before_release,
             ),
-            "notice": _notice(request),
+            "notice": notice(request),
         },
     )
 
@@ -1195,18 +1136,18 @@ async def campaign_counts(
 ) -> Response:
     """The live counts fragment the campaign page polls (HTMX)."""
     found = await campaigns.campaign(
-        session, m.workspace.id, link_id, public_base_url=_context(request).settings.public_url
+        session, m.workspace.id, link_id, public_base_url=get_context(request).settings.public_url
     )
     counts = await campaigns.live_counts(session, found.link, now=clock.now())
     return page(
-        request, "dashboard/_counts.html", {**_nav(m, "campaigns"), "c": found, "counts": counts}
+        request, "dashboard/_counts.html", {**nav(m, "campaigns"), "c": found, "counts": counts}
     )
 
 
 async def _fulfilment_page(
     request: Request, session: AsyncSession, m: Member, link_id: UUID, clock: Any, template: str
 ) -> Response:
-    context = _context(request)
+    context = get_context(request)
     found = await campaigns.campaign(
         session, m.workspace.id, link_id, public_base_url=context.settings.public_url
     )
@@ -1214,7 +1155,7 @@ async def _fulfilment_page(
         session, found.link, settings=context.settings, database=context.database, clock=clock
     )
     return page(
-        request, template, {**_nav(m, "campaigns"), "c": found, "f": view, "now": clock.now()}
+        request, template, {**nav(m, "campaigns"), "c": found, "f": view, "now": clock.now()}
     )
 
 
@@ -1248,7 +1189,7 @@ async def fulfilment_report(
     request: Request, link_id: UUID, session: Session, m: Annotated[Member, member(Need.edit)]
 ) -> Response:
     found = await campaigns.campaign(
-        session, m.workspace.id, link_id, public_base_url=_context(request).settings.public_url
+        session, m.workspace.id, link_id, public_base_url=get_context(request).settings.public_url
     )
     body = await release_day.report_csv(session, found.link.id)
     return Response(
@@ -1272,7 +1213,7 @@ async def campaign_qr(
     if kind not in ("svg", "png"):
         raise NotFound("QR codes come as .svg or .png")
     found = await campaigns.campaign(
-        session, m.workspace.id, link_id, public_base_url=_context(request).settings.public_url
+        session, m.workspace.id, link_id, public_base_url=get_context(request).settings.public_url
     )
     channel = request.query_params.get("channel") or None
     url = campaigns.channel_url(found.url, channel)

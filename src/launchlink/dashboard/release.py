@@ -24,9 +24,20 @@ from launchlink.accounts import audit
 from launchlink.catalog import service as catalog
 from launchlink.catalog.endpoints import get_territories
 from launchlink.dashboard import campaigns, lifecycle
-from launchlink.dashboard.kit import CsrfForm, CurrentClock, Member, Need, member, page
-from launchlink.dashboard.pages import _context, _nav, _notice, _refuse, _see_other, _ws
-from launchlink.dependencies import Session
+from launchlink.dashboard.kit import (
+    CsrfForm,
+    CurrentClock,
+    Member,
+    Need,
+    member,
+    nav,
+    notice,
+    page,
+    refuse,
+    see_other,
+    workspace_url,
+)
+from launchlink.dependencies import Session, get_context
 from launchlink.errors import LaunchlinkError
 from launchlink.kit.clock import Clock
 from launchlink.models import Release
@@ -133,13 +144,13 @@ def _values_of(release: Release) -> dict[str, str]:
 
 
 def _base(m: Member, link_id: UUID) -> str:
-    return _ws(m, f"/campaigns/{link_id}/release")
+    return workspace_url(m, f"/campaigns/{link_id}/release")
 
 
 async def _campaign(
     request: Request, session: AsyncSession, m: Member, link_id: UUID, clock: Clock
 ) -> tuple[campaigns.Campaign, lifecycle.Lifecycle]:
-    context = _context(request)
+    context = get_context(request)
     found = await campaigns.campaign(
         session, m.workspace.id, link_id, public_base_url=context.settings.public_url
     )
@@ -167,7 +178,7 @@ async def _refused(
     is kept. Only refusals a person can act on (409, 422) come here; others propagate."""
     if error.status_code not in (409, 422):
         raise error
-    await _refuse(session)
+    await refuse(session)
     field = {"release_instant": "release_date"}.get(error.field or "", error.field or "form")
     return await _release_page(
         request,
@@ -197,7 +208,7 @@ async def _release_page(
         request,
         "dashboard/release.html",
         {
-            **_nav(m, "campaigns"),
+            **nav(m, "campaigns"),
             "c": found,
             "life": life,
             "local": _local(found.release),
@@ -209,7 +220,7 @@ async def _release_page(
             "released": not life.phase.is_before_release,
             "errors": errors or {},
             "values": values or _values_of(found.release),
-            "notice": _notice(request),
+            "notice": notice(request),
         },
         status=status,
     )
@@ -241,7 +252,7 @@ async def _move(
 ) -> Release:
     """Move the campaign's release with the API's rules (the same service call); the
     audit entry keeps the plan it replaced, in words as well as fields."""
-    context = _context(request)
+    context = get_context(request)
     found, life = await _campaign(request, session, m, link_id, clock)
     before = _timing(found.release)
     plan = _plan(found.release, life)
@@ -304,7 +315,7 @@ async def save_release(
         )
     except LaunchlinkError as error:
         return await _refused(request, session, m, link_id, clock, error, values=form)
-    return _see_other(_base(m, link_id) + "?done=saved")
+    return see_other(_base(m, link_id) + "?done=saved")
 
 
 @router.post("/w/{workspace_id}/campaigns/{link_id}/release/now")
@@ -347,7 +358,7 @@ async def release_now(
         )
     except LaunchlinkError as error:
         return await _refused(request, session, m, link_id, clock, error)
-    return _see_other(_base(m, link_id) + "?done=released")
+    return see_other(_base(m, link_id) + "?done=released")
 
 
 @router.post("/w/{workspace_id}/campaigns/{link_id}/release/presave")
@@ -366,7 +377,7 @@ async def save_presaving(
             request, session, m, link_id, clock, errors={"enabled": "tick or untick"}, status=422
         )
     enabled = raw == "1"
-    context = _context(request)
+    context = get_context(request)
     found = await campaigns.campaign(
         session, m.workspace.id, link_id, public_base_url=context.settings.public_url
     )
@@ -384,4 +395,4 @@ async def save_presaving(
             after={"enabled": enabled},
             clock=clock,
         )
-    return _see_other(_base(m, link_id) + "?done=saved")
+    return see_other(_base(m, link_id) + "?done=saved")

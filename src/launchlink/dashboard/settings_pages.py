@@ -11,12 +11,20 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from launchlink.connectors.registry import app_client_id
-from launchlink.context import AppContext
-from launchlink.dashboard.kit import PREFIX, CsrfForm, CurrentClock, Member, Need, member, page
-from launchlink.dependencies import Session
+from launchlink.dashboard.kit import (
+    CsrfForm,
+    CurrentClock,
+    Member,
+    Need,
+    member,
+    page,
+    see_other,
+    workspace_url,
+)
+from launchlink.dependencies import Session, get_context
 from launchlink.errors import LaunchlinkError, ValidationFailed
 from launchlink.integrations import service as integrations
 from launchlink.kit.crypto import TokenCipher
@@ -25,7 +33,6 @@ from launchlink.links.domains import default_prover, dns_name, expected_value, h
 from launchlink.links.schemas import CustomDomainCreate
 from launchlink.models import CustomDomain
 from launchlink.models.links import DomainProof
-from launchlink.web.security import security_headers
 
 router = APIRouter()
 
@@ -44,26 +51,11 @@ SERVICE_NAMES = {
 }
 
 
-def _context(request: Request) -> AppContext:
-    context: AppContext = request.app.state.context
-    return context
-
-
 def _cipher(request: Request) -> TokenCipher:
-    cipher = _context(request).cipher
+    cipher = get_context(request).cipher
     if cipher is None:
         raise LaunchlinkError("this instance has no encryption key configured")
     return cipher
-
-
-def _see_other(url: str) -> Response:
-    response = RedirectResponse(url, status_code=303)
-    response.headers["cache-control"] = security_headers()["cache-control"]
-    return response
-
-
-def _base(m: Member, rest: str) -> str:
-    return f"{PREFIX}/w/{m.workspace.id}{rest}"
 
 
 def _nav(m: Member, active: str, request: Request) -> dict[str, Any]:
@@ -153,7 +145,7 @@ async def delete_webhook(
     m: Annotated[Member, member(Need.manage)],
 ) -> Response:
     await integrations.delete_endpoint(session, m.actor, endpoint_id, clock=clock)
-    return _see_other(_base(m, "/webhooks?done=webhook_deleted"))
+    return see_other(workspace_url(m, "/webhooks?done=webhook_deleted"))
 
 
 # -- service apps ---------------------------------------------------------------------------
@@ -169,7 +161,7 @@ async def _apps_page(
     values: dict[str, str] | None = None,
 ) -> Response:
     own = {c.service: c for c in await integrations.credentials(session, m.workspace.id)}
-    connectors = _context(request).connectors
+    connectors = get_context(request).connectors
     rows = []
     for service, name in SERVICE_NAMES.items():
         instance = connectors.get(service) if connectors is not None else None
@@ -253,12 +245,12 @@ async def save_service_app(
             values=values,
         )
     _forget_apps(request, m.workspace.id)
-    return _see_other(_base(m, "/service-apps?done=app_saved"))
+    return see_other(workspace_url(m, "/service-apps?done=app_saved"))
 
 
 def _forget_apps(request: Request, workspace_id: UUID) -> None:
     """This process uses the changed apps at once (others within their cache's seconds)."""
-    apps = _context(request).apps
+    apps = get_context(request).apps
     if apps is not None:
         apps.forget(workspace_id)
 
@@ -274,7 +266,7 @@ async def remove_service_app(
 ) -> Response:
     await integrations.delete_credential(session, m.actor, service, clock=clock)
     _forget_apps(request, m.workspace.id)
-    return _see_other(_base(m, "/service-apps?done=app_removed"))
+    return see_other(workspace_url(m, "/service-apps?done=app_removed"))
 
 
 # -- custom domains -------------------------------------------------------------------------
@@ -334,7 +326,7 @@ async def add_domain(
     session: Session,
     m: Annotated[Member, member(Need.manage)],
 ) -> Response:
-    own_host = urlsplit(_context(request).settings.public_url).hostname or ""
+    own_host = urlsplit(get_context(request).settings.public_url).hostname or ""
     try:
         data = CustomDomainCreate.model_validate({"hostname": form.get("hostname", "")})
         await links.create_custom_domain(session, m.workspace.id, data, own_host=own_host)
@@ -353,7 +345,7 @@ async def add_domain(
             errors={"hostname": error.message},
             values=form,
         )
-    return _see_other(_base(m, "/domains?done=domain_added"))
+    return see_other(workspace_url(m, "/domains?done=domain_added"))
 
 
 @router.post("/w/{workspace_id}/domains/{domain_id}/verify")
@@ -365,7 +357,7 @@ async def verify_domain(
     clock: CurrentClock,
     m: Annotated[Member, member(Need.manage)],
 ) -> Response:
-    context = _context(request)
+    context = get_context(request)
     if context.domain_prover is None:
         context.domain_prover = default_prover(context.settings.dns_resolver)
     try:
@@ -384,4 +376,4 @@ async def verify_domain(
         return await _domains_page(
             request, session, m, status=error.status_code, errors={str(domain_id): error.message}
         )
-    return _see_other(_base(m, "/domains?done=domain_verified"))
+    return see_other(workspace_url(m, "/domains?done=domain_verified"))

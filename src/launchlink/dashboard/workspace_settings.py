@@ -13,8 +13,19 @@ from starlette.responses import Response
 
 from launchlink.accounts import audit
 from launchlink.accounts import service as accounts
-from launchlink.dashboard.kit import CsrfForm, CurrentClock, Member, Need, member, page
-from launchlink.dashboard.pages import _nav, _notice, _refuse, _see_other, _ws
+from launchlink.dashboard.kit import (
+    CsrfForm,
+    CurrentClock,
+    Member,
+    Need,
+    member,
+    nav,
+    notice,
+    page,
+    refuse,
+    see_other,
+    workspace_url,
+)
 from launchlink.dependencies import Session
 from launchlink.errors import ValidationFailed
 from launchlink.i18n import Catalogues
@@ -51,11 +62,11 @@ async def _general(
         request,
         "dashboard/general.html",
         {
-            **_nav(m, "general"),
+            **nav(m, "general"),
             "base_language": workspace.base_language,
             "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in shipped_languages()],
             "errors": errors or {},
-            "notice": _notice(request),
+            "notice": notice(request),
         },
         status=status,
     )
@@ -85,7 +96,7 @@ async def save_general(
             shipped=shipped_languages(),
         )
     except ValidationFailed as error:
-        await _refuse(session)
+        await refuse(session)
         return await _general(
             request, session, m, errors={"base_language": error.message}, status=422
         )
@@ -99,4 +110,4 @@ async def save_general(
             after={"base_language": after},
             clock=clock,
         )
-    return _see_other(_ws(m, "/general?done=saved"))
+    return see_other(workspace_url(m, "/general?done=saved"))
