@@ -30,6 +30,7 @@ from launchlink.dashboard.kit import (
     LargeCsrfForm,
     Member,
     Need,
+    form_page,
     member,
     nav,
     page,
@@ -78,10 +79,6 @@ NOTICES = {
     "template_deleted": "Template removed: the built-in wording applies again.",
     "sent": "Announcement queued: it goes to each fan within their quiet hours.",
 }
-
-
-def notice(request: Request) -> str | None:
-    return NOTICES.get(request.query_params.get("done", ""))
 
 
 def _blank_is_none(value: Any) -> Any:
@@ -205,7 +202,7 @@ async def _overview(
         "reply_to": (identity.reply_to or "") if identity is not None else "",
         "sms_from": (identity.sms_from or "") if identity is not None else "",
     }
-    return page(
+    return form_page(
         request,
         "dashboard/messaging.html",
         {
@@ -215,11 +212,11 @@ async def _overview(
             "effective": effective,
             "rules": rules,
             "clock": _clock,
-            "errors": errors or {},
-            "values": {**sender_values, **(values or {})},
-            "notice": notice(request),
         },
         status=status,
+        errors=errors,
+        values={**sender_values, **(values or {})},
+        notices=NOTICES,
     )
 
 
@@ -407,10 +404,11 @@ async def templates_page(
     request: Request, session: Session, m: Annotated[Member, member(Need.view)]
 ) -> Response:
     own = await manage.list_templates(session, m.workspace.id)
-    return page(
+    return form_page(
         request,
         "dashboard/message_templates.html",
-        {**nav(m, "messaging"), "wordings": messages.wordings(own), "notice": notice(request)},
+        {**nav(m, "messaging"), "wordings": messages.wordings(own)},
+        notices=NOTICES,
     )
 
 
@@ -450,7 +448,7 @@ async def _editor(
         "html": template.html or "",
         "language": language,
     }
-    return page(
+    return form_page(
         request,
         "dashboard/message_template.html",
         {
@@ -460,11 +458,11 @@ async def _editor(
             "rendered": rendered,
             "show_html": channel is MessageChannel.email,
             "preview_errors": {},
-            "errors": errors or {},
-            "values": shown,
-            "notice": notice(request),
         },
         status=status,
+        errors=errors,
+        values=shown,
+        notices=NOTICES,
     )
 
 
@@ -671,7 +669,7 @@ async def _announcements(
     repository = DashboardRepository(session)
     rows = await repository.announcements(m.workspace.id, limit=messages.ANNOUNCEMENTS_SHOWN)
     counts = await messages.counts_of_announcements(session, m.workspace.id, [r.id for r in rows])
-    return page(
+    return form_page(
         request,
         "dashboard/announcements.html",
         {
@@ -682,11 +680,11 @@ async def _announcements(
             "campaigns": await repository.campaign_choices(m.workspace.id, limit=200),
             "channels": {s.channel: s for s in statuses(context.settings)},
             "previews": previews or {},
-            "errors": errors or {},
-            "values": values or {"channel_email": "1"},
-            "notice": notice(request),
         },
         status=status,
+        errors=errors,
+        values=values or {"channel_email": "1"},
+        notices=NOTICES,
     )
 
 
@@ -827,7 +825,7 @@ async def announcement_page(
 ) -> Response:
     """An announcement and what became of its messages (live while any are to go)."""
     context = await _announcement_context(session, m, announcement_id, clock)
-    return page(request, "dashboard/announcement.html", {**context, "notice": notice(request)})
+    return form_page(request, "dashboard/announcement.html", context, notices=NOTICES)
 
 
 @router.get("/w/{workspace_id}/messaging/announcements/{announcement_id}/counts")

@@ -513,7 +513,7 @@ async def fans(
     repository = DashboardRepository(session)
     choices = await repository.campaign_choices(m.workspace.id, limit=CAMPAIGNS_SHOWN)
     query = {k: v for k, v in request.query_params.items() if k != "before" and v}
-    return page(
+    return form_page(
         request,
         "dashboard/fans.html",
         {
@@ -522,11 +522,10 @@ async def fans(
             "fan_count": await repository.fan_count(m.workspace.id),
             "campaigns": choices,
             "query": urlencode(query),
-            "errors": result.errors,
-            "values": result.values,
-            "notice": notice(request),
         },
         status=200 if result.ok else 422,
+        errors=result.errors,
+        values=result.values,
     )
 
 

@@ -29,10 +29,9 @@ from launchlink.dashboard.kit import (
     CurrentClock,
     Member,
     Need,
+    form_page,
     member,
     nav,
-    notice,
-    page,
     refuse,
     see_other,
     workspace_url,
@@ -204,7 +203,7 @@ async def _release_page(
     status: int = 200,
 ) -> Response:
     found, life = await _campaign(request, session, m, link_id, clock)
-    return page(
+    return form_page(
         request,
         "dashboard/release.html",
         {
@@ -218,11 +217,10 @@ async def _release_page(
                 else None
             ),
             "released": not life.phase.is_before_release,
-            "errors": errors or {},
-            "values": values or _values_of(found.release),
-            "notice": notice(request),
         },
         status=status,
+        errors=errors,
+        values=values or _values_of(found.release),
     )
 
 

@@ -19,8 +19,9 @@ from launchlink.dashboard.kit import (
     CurrentClock,
     Member,
     Need,
+    form_page,
     member,
-    page,
+    nav,
     see_other,
     workspace_url,
 )
@@ -58,17 +59,6 @@ def _cipher(request: Request) -> TokenCipher:
     return cipher
 
 
-def _nav(m: Member, active: str, request: Request) -> dict[str, Any]:
-    return {
-        "user": m.user,
-        "workspace": m.workspace,
-        "me": m,
-        "active": active,
-        "Need": Need,
-        "notice": NOTICES.get(request.query_params.get("done", "")),
-    }
-
-
 # -- webhooks -------------------------------------------------------------------------------
 
 
@@ -82,18 +72,19 @@ async def _webhooks_page(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
 ) -> Response:
-    return page(
+    return form_page(
         request,
         "dashboard/webhooks.html",
         {
-            **_nav(m, "webhooks", request),
+            **nav(m, "webhooks"),
             "endpoints": await integrations.endpoints(session, m.workspace.id),
             "choices": integrations.EVENT_CHOICES,
             "secret": secret,
-            "errors": errors or {},
-            "values": values or {},
         },
         status=status,
+        errors=errors,
+        values=values,
+        notices=NOTICES,
     )
 
 
@@ -192,16 +183,17 @@ async def _apps_page(
                 "extra": labels[2],
             }
         )
-    return page(
+    return form_page(
         request,
         "dashboard/service_apps.html",
         {
-            **_nav(m, "service_apps", request),
+            **nav(m, "service_apps"),
             "rows": rows,
-            "errors": errors or {},
-            "values": values or {},
         },
         status=status,
+        errors=errors,
+        values=values,
+        notices=NOTICES,
     )
 
 
@@ -299,16 +291,17 @@ async def _domains_page(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
 ) -> Response:
-    return page(
+    return form_page(
         request,
         "dashboard/domains.html",
         {
-            **_nav(m, "domains", request),
+            **nav(m, "domains"),
             "domains": _domain_rows(await links.list_custom_domains(session, m.workspace.id)),
-            "errors": errors or {},
-            "values": values or {},
         },
         status=status,
+        errors=errors,
+        values=values,
+        notices=NOTICES,
     )
 
 

@@ -18,10 +18,9 @@ from launchlink.dashboard.kit import (
     CurrentClock,
     Member,
     Need,
+    form_page,
     member,
     nav,
-    notice,
-    page,
     refuse,
     see_other,
     workspace_url,
@@ -58,17 +57,16 @@ async def _general(
     status: int = 200,
 ) -> Response:
     workspace = await accounts.get_workspace(session, m.workspace.id)
-    return page(
+    return form_page(
         request,
         "dashboard/general.html",
         {
             **nav(m, "general"),
             "base_language": workspace.base_language,
             "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in shipped_languages()],
-            "errors": errors or {},
-            "notice": notice(request),
         },
         status=status,
+        errors=errors,
     )
 
 
