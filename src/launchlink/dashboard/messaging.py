@@ -237,7 +237,8 @@ async def _fail_or_raise(session: AsyncSession, error: LaunchlinkError) -> int:
     if error.status_code not in (400, 404, 409, 422):
         raise error
     await refuse(session)
-    return 404 if error.status_code == 404 else (409 if error.status_code == 409 else 422)
+    # A missing thing or a conflict keeps its status; any other bad input is the form's 422.
+    return error.status_code if error.status_code in (404, 409) else 422
 
 
 @router.post("/w/{workspace_id}/messaging/sender")
