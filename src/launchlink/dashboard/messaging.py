@@ -11,8 +11,10 @@ next to its field; each change is in the audit log.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any, Literal
+from functools import partial
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Request
@@ -40,7 +42,7 @@ from launchlink.dashboard.kit import (
 )
 from launchlink.dashboard.repository import DashboardRepository
 from launchlink.dependencies import Session, get_context
-from launchlink.errors import LaunchlinkError, NotFound
+from launchlink.errors import Conflict, LaunchlinkError, NotFound
 from launchlink.kit.clock import Clock
 from launchlink.kit.text import MultiLine, SingleLine
 from launchlink.messaging import manage
@@ -106,6 +108,9 @@ Minutes = Annotated[int, BeforeValidator(_minutes)]
 
 class _Form(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+FormT = TypeVar("FormT", bound=_Form)
 
 
 class SenderForm(_Form):
@@ -241,6 +246,36 @@ async def _fail_or_raise(session: AsyncSession, error: LaunchlinkError) -> int:
     return error.status_code if error.status_code in (404, 409) else 422
 
 
+class Again(Protocol):
+    """The page of a form shown again: each field's error beside it, with this status."""
+
+    def __call__(self, *, errors: dict[str, str], status: int) -> Awaitable[Response]: ...
+
+
+async def _form_action(
+    session: AsyncSession,
+    parsed: FormResult[FormT],
+    change: Callable[[FormT], Awaitable[str]],
+    *,
+    again: Again,
+    refused: Callable[[LaunchlinkError], dict[str, str]],
+) -> Response:
+    """A change made from a form, the shape of each Messaging action: the form's own errors
+    come back as the page ``again`` (422); so does a refusal of the service, with what it
+    wrote undone, its status (:func:`_fail_or_raise`) and its message beside the field
+    ``refused`` names; a change made redirects to the URL ``change`` answers (its notice in
+    the ``?done=``)."""
+    data = parsed.data
+    if not parsed.ok or data is None:
+        return await again(errors=parsed.errors, status=422)
+    try:
+        done = await change(data)
+    except LaunchlinkError as error:
+        status = await _fail_or_raise(session, error)
+        return await again(errors=refused(error), status=status)
+    return see_other(done)
+
+
 @router.post("/w/{workspace_id}/messaging/sender")
 async def save_sender(
     request: Request,
@@ -249,33 +284,29 @@ async def save_sender(
     clock: CurrentClock,
     m: Annotated[Member, member(Need.manage)],
 ) -> Response:
-    result = validate(SenderForm, form)
-    data = result.data
-    if not result.ok or data is None:
-        return await _overview(request, session, m, errors=result.errors, values=form, status=422)
-    before = await manage.sender_of(session, m.workspace.id)
-    was = _identity(before)
-    try:
+    async def change(data: SenderForm) -> str:
+        was = _identity(await manage.sender_of(session, m.workspace.id))
         row = await manage.set_sender(session, m.workspace.id, SenderWrite(**data.model_dump()))
-    except LaunchlinkError as error:
-        status = await _fail_or_raise(session, error)
-        fields = tuple(SenderForm.model_fields)
-        return await _overview(
-            request, session, m, errors=_refused(error, fields, "email_name"), values=form,
-            status=status,
-        )  # fmt: skip
-    now = _identity(row)
-    if now != was:
-        await audit.record(
-            session,
-            m.actor,
-            "messaging.sender_changed",
-            ("workspace", m.workspace.id),
-            before=was,
-            after=now,
-            clock=clock,
-        )
-    return see_other(workspace_url(m, "/messaging?done=sender"))
+        now = _identity(row)
+        if now != was:
+            await audit.record(
+                session,
+                m.actor,
+                "messaging.sender_changed",
+                ("workspace", m.workspace.id),
+                before=was,
+                after=now,
+                clock=clock,
+            )
+        return workspace_url(m, "/messaging?done=sender")
+
+    return await _form_action(
+        session,
+        validate(SenderForm, form),
+        change,
+        again=partial(_overview, request, session, m, values=form),
+        refused=lambda error: _refused(error, tuple(SenderForm.model_fields), "email_name"),
+    )
 
 
 def _identity(row: Any) -> dict[str, Any]:
@@ -298,24 +329,31 @@ async def resume(
     m: Annotated[Member, member(Need.manage)],
 ) -> Response:
     """Lift the automatic pause (after the cause of the bounces or complaints is fixed)."""
-    del form  # read for its CSRF token only
-    identity = await manage.sender_of(session, m.workspace.id)
-    if identity is None or not identity.paused:
-        return await _overview(
-            request, session, m, errors={"form": "sending is not paused"}, status=409
+
+    async def change(_: _Form) -> str:
+        identity = await manage.sender_of(session, m.workspace.id)
+        if identity is None or not identity.paused:
+            raise Conflict("sending is not paused")
+        reason = identity.paused_reason
+        await manage.resume_sending(session, m.workspace.id, now=clock.now())
+        await audit.record(
+            session,
+            m.actor,
+            "messaging.resumed",
+            ("workspace", m.workspace.id),
+            before={"paused": True, "reason": reason},
+            after={"paused": False},
+            clock=clock,
         )
-    reason = identity.paused_reason
-    await manage.resume_sending(session, m.workspace.id, now=clock.now())
-    await audit.record(
+        return workspace_url(m, "/messaging?done=resumed")
+
+    return await _form_action(
         session,
-        m.actor,
-        "messaging.resumed",
-        ("workspace", m.workspace.id),
-        before={"paused": True, "reason": reason},
-        after={"paused": False},
-        clock=clock,
+        validate(_Form, form),  # nothing but its CSRF token
+        change,
+        again=partial(_overview, request, session, m),
+        refused=lambda error: {"form": error.message},
     )
-    return see_other(workspace_url(m, "/messaging?done=resumed"))
 
 
 @router.post("/w/{workspace_id}/messaging/quiet-hours")
@@ -327,11 +365,8 @@ async def save_quiet_hours(
     m: Annotated[Member, member(Need.manage)],
 ) -> Response:
     """The workspace's own hours for a place (narrower than the instance's)."""
-    result = validate(QuietRuleForm, form)
-    data = result.data
-    if not result.ok or data is None:
-        return await _overview(request, session, m, errors=result.errors, values=form, status=422)
-    try:
+
+    async def change(data: QuietRuleForm) -> str:
         rule = await manage.set_quiet_hours(
             session,
             m.workspace.id,
@@ -341,27 +376,29 @@ async def save_quiet_hours(
                 allowed_from=data.allowed_from, allowed_until=data.allowed_until, note=data.note
             ),
         )
-    except LaunchlinkError as error:
-        status = await _fail_or_raise(session, error)
-        return await _overview(
-            request, session, m,
-            errors=_refused(error, ("scope", "allowed_from", "allowed_until"), "allowed_from"),
-            values=form, status=status,
-        )  # fmt: skip
-    await audit.record(
+        await audit.record(
+            session,
+            m.actor,
+            "messaging.quiet_hours_set",
+            ("workspace", m.workspace.id),
+            after={
+                "channel": rule.channel.value,
+                "scope": rule.scope,
+                "allowed_from": rule.allowed_from,
+                "allowed_until": rule.allowed_until,
+            },
+            clock=clock,
+        )
+        return workspace_url(m, "/messaging?done=rule")
+
+    fields = ("scope", "allowed_from", "allowed_until")
+    return await _form_action(
         session,
-        m.actor,
-        "messaging.quiet_hours_set",
-        ("workspace", m.workspace.id),
-        after={
-            "channel": rule.channel.value,
-            "scope": rule.scope,
-            "allowed_from": rule.allowed_from,
-            "allowed_until": rule.allowed_until,
-        },
-        clock=clock,
+        validate(QuietRuleForm, form),
+        change,
+        again=partial(_overview, request, session, m, values=form),
+        refused=lambda error: _refused(error, fields, "allowed_from"),
     )
-    return see_other(workspace_url(m, "/messaging?done=rule"))
 
 
 @router.post("/w/{workspace_id}/messaging/quiet-hours/delete")
@@ -373,28 +410,34 @@ async def delete_quiet_hours(
     m: Annotated[Member, member(Need.manage)],
 ) -> Response:
     """Back to the instance's rule for that place."""
-    result = validate(QuietRuleDeleteForm, form)
-    data = result.data
-    if not result.ok or data is None:
-        return await _overview(
-            request, session, m, errors={"form": "; ".join(result.errors.values())}, status=422
-        )
-    try:
+
+    async def change(data: QuietRuleDeleteForm) -> str:
         await manage.delete_quiet_hours(
             session, m.workspace.id, channel=data.channel, scope=data.scope
         )
-    except LaunchlinkError as error:
-        status = await _fail_or_raise(session, error)
-        return await _overview(request, session, m, errors={"form": error.message}, status=status)
-    await audit.record(
+        await audit.record(
+            session,
+            m.actor,
+            "messaging.quiet_hours_deleted",
+            ("workspace", m.workspace.id),
+            before={"channel": data.channel.value, "scope": data.scope.strip().upper()},
+            clock=clock,
+        )
+        return workspace_url(m, "/messaging?done=rule_deleted")
+
+    async def again(*, errors: dict[str, str], status: int) -> Response:
+        # The form is a row's button: its errors are the page's, not a field's.
+        return await _overview(
+            request, session, m, errors={"form": "; ".join(errors.values())}, status=status
+        )
+
+    return await _form_action(
         session,
-        m.actor,
-        "messaging.quiet_hours_deleted",
-        ("workspace", m.workspace.id),
-        before={"channel": data.channel.value, "scope": data.scope.strip().upper()},
-        clock=clock,
+        validate(QuietRuleDeleteForm, form),
+        change,
+        again=again,
+        refused=lambda error: {"form": error.message},
     )
-    return see_other(workspace_url(m, "/messaging?done=rule_deleted"))
 
 
 # -- templates ------------------------------------------------------------------------------
@@ -500,15 +543,13 @@ def _template_of(data: TemplateForm) -> Template:
 
 def _parse_template(
     form: dict[str, str],
-) -> tuple[TemplateForm | None, dict[str, str], MessageKind, MessageChannel, str]:
-    """The form, or its errors with the wording they belong to (for the editor again)."""
-    result: FormResult[TemplateForm] = validate(TemplateForm, form)
+) -> tuple[FormResult[TemplateForm], MessageKind, MessageChannel, str]:
+    """The form, with the wording it belongs to (for the editor again)."""
     query = validate(WordingQuery, {k: v for k, v in form.items() if k in ("kind", "channel")})
     if query.data is None:
         raise NotFound("there is no such template: " + "; ".join(query.errors.values()))
     language = _language_or_en(form.get("language", ""))
-    data = result.data if result.ok else None
-    return data, result.errors, query.data.kind, query.data.channel, language
+    return validate(TemplateForm, form), query.data.kind, query.data.channel, language
 
 
 def _language_or_en(value: str) -> str:
@@ -548,7 +589,8 @@ async def preview_template(
     """The wording being edited, rendered with sample values (nothing is stored). An HTMX
     request gets the preview alone; a plain form post gets the editor with it."""
     live = bool(request.headers.get("hx-request"))
-    data, errors, kind, channel, language = _parse_template(form)
+    parsed, kind, channel, language = _parse_template(form)
+    data, errors = (parsed.data if parsed.ok else None), parsed.errors
     rendered = None
     if data is not None:
         try:
@@ -580,17 +622,15 @@ async def save_template(
 ) -> Response:
     """Save the workspace's wording of a kind × channel × language (created the first time,
     changed afterwards; messages already sent keep theirs)."""
-    data, errors, kind, channel, language = _parse_template(form)
-    if data is None:
-        return await _editor(
-            request, session, m, kind=kind, channel=channel, language=language,
-            errors=errors, values=form, status=422,
-        )  # fmt: skip
-    own = await manage.list_templates(session, m.workspace.id)
-    key = (data.kind, data.channel, data.language)
-    row = next((t for t in own if (t.kind, t.channel, t.language) == key), None)
-    before = None if row is None else {"subject": row.subject, "text": row.text, "html": row.html}
-    try:
+    parsed, kind, channel, language = _parse_template(form)
+
+    async def change(data: TemplateForm) -> str:
+        own = await manage.list_templates(session, m.workspace.id)
+        key = (data.kind, data.channel, data.language)
+        row = next((t for t in own if (t.kind, t.channel, t.language) == key), None)
+        before = (
+            None if row is None else {"subject": row.subject, "text": row.text, "html": row.html}
+        )
         if row is None:
             saved = await manage.create_template(
                 session,
@@ -607,25 +647,24 @@ async def save_template(
                 row.id,
                 TemplateUpdate(subject=data.subject, text=data.text, html=data.html),
             )
-    except LaunchlinkError as error:
-        status = await _fail_or_raise(session, error)
-        return await _editor(
-            request, session, m, kind=data.kind, channel=data.channel, language=data.language,
-            errors=_template_errors(error), values=form, status=status,
+        await audit.record(
+            session,
+            m.actor,
+            "messaging.template_saved",
+            ("message_template", saved.id),
+            before=before,
+            after={"kind": data.kind.value, "channel": data.channel.value,
+                   "language": data.language, "subject": data.subject, "text": data.text,
+                   "html": data.html},
+            clock=clock,
         )  # fmt: skip
-    await audit.record(
-        session,
-        m.actor,
-        "messaging.template_saved",
-        ("message_template", saved.id),
-        before=before,
-        after={"kind": data.kind.value, "channel": data.channel.value,
-               "language": data.language, "subject": data.subject, "text": data.text,
-               "html": data.html},
-        clock=clock,
-    )  # fmt: skip
-    query = f"kind={data.kind.value}&channel={data.channel.value}&language={data.language}"
-    return see_other(workspace_url(m, f"/messaging/templates/edit?{query}&done=template"))
+        query = f"kind={data.kind.value}&channel={data.channel.value}&language={data.language}"
+        return workspace_url(m, f"/messaging/templates/edit?{query}&done=template")
+
+    editor = partial(_editor, request, session, m, kind=kind, channel=channel, language=language)
+    return await _form_action(
+        session, parsed, change, again=partial(editor, values=form), refused=_template_errors
+    )
 
 
 @router.post("/w/{workspace_id}/messaging/templates/{template_id}/delete")
@@ -721,24 +760,23 @@ async def _announcement_previews(
 
 
 async def _parse_announcement(
-    request: Request, session: AsyncSession, m: Member, form: dict[str, str]
-) -> tuple[AnnouncementForm | None, Response | None]:
+    session: AsyncSession, m: Member, form: dict[str, str]
+) -> FormResult[AnnouncementForm]:
     result = validate(AnnouncementForm, form)
-    data = result.data
-    if result.ok and data is not None and not data.channels:
+    if result.data is not None and not result.data.channels:
         result.fail("channel_email", "choose at least one channel")
-        data = None
-    if data is None or not result.ok:
-        errors = {("link_id" if k == "link_id" else k): v for k, v in result.errors.items()}
-        return None, await _announcements(
-            request, session, m, errors=errors, values=form, status=422
-        )
-    if not await MessagingRepository(session).link_in_workspace(m.workspace.id, data.link_id):
-        return None, await _announcements(
-            request, session, m, errors={"link_id": "choose one of this workspace's campaigns"},
-            values=form, status=422,
-        )  # fmt: skip
-    return data, None
+    repository = MessagingRepository(session)
+    if result.data is not None and not await repository.link_in_workspace(
+        m.workspace.id, result.data.link_id
+    ):
+        result.fail("link_id", "choose one of this workspace's campaigns")
+    return result
+
+
+def _announcement_errors(error: LaunchlinkError) -> dict[str, str]:
+    """The field a refusal belongs to (the API's names are not the form's)."""
+    fields = {"send_at": "send_date", "channels": "channel_email"}
+    return {fields.get(error.field or "", error.field or "body"): error.message}
 
 
 @router.post("/w/{workspace_id}/messaging/announcements/preview")
@@ -746,13 +784,13 @@ async def preview_announcement(
     request: Request, form: CsrfForm, session: Session, m: Annotated[Member, member(Need.edit)]
 ) -> Response:
     """The announcement as fans will read it, before it is sent (nothing is stored)."""
-    data, refused = await _parse_announcement(request, session, m, form)
-    if data is None:
-        assert refused is not None
-        return refused
-    previews = await _announcement_previews(
-        session, m, data, get_context(request).settings.public_url
-    )
+    parsed = await _parse_announcement(session, m, form)
+    if parsed.data is None:
+        return await _announcements(
+            request, session, m, errors=parsed.errors, values=form, status=422
+        )
+    public_url = get_context(request).settings.public_url
+    previews = await _announcement_previews(session, m, parsed.data, public_url)
     return await _announcements(request, session, m, values=form, previews=previews)
 
 
@@ -765,11 +803,8 @@ async def send_announcement(
     m: Annotated[Member, member(Need.edit)],
 ) -> Response:
     """Queue the announcement to every fan with a confirmed consent for each channel."""
-    data, refused = await _parse_announcement(request, session, m, form)
-    if data is None:
-        assert refused is not None
-        return refused
-    try:
+
+    async def change(data: AnnouncementForm) -> str:
         row, queued = await manage.announce(
             session,
             m.workspace.id,
@@ -779,28 +814,28 @@ async def send_announcement(
             ),
             now=clock.now(),
         )  # fmt: skip
-    except LaunchlinkError as error:
-        status = await _fail_or_raise(session, error)
-        field = {"send_at": "send_date", "channels": "channel_email"}.get(
-            error.field or "", error.field or "body"
+        await audit.record(
+            session,
+            m.actor,
+            "messaging.announcement_sent",
+            ("announcement", row.id),
+            after={
+                "channels": row.channels,
+                "queued": queued,
+                "send_at": row.send_at.isoformat(),
+                "audience": data.audience,
+            },
+            clock=clock,
         )
-        return await _announcements(
-            request, session, m, errors={field: error.message}, values=form, status=status
-        )
-    await audit.record(
+        return workspace_url(m, f"/messaging/announcements/{row.id}?done=sent")
+
+    return await _form_action(
         session,
-        m.actor,
-        "messaging.announcement_sent",
-        ("announcement", row.id),
-        after={
-            "channels": row.channels,
-            "queued": queued,
-            "send_at": row.send_at.isoformat(),
-            "audience": data.audience,
-        },
-        clock=clock,
+        await _parse_announcement(session, m, form),
+        change,
+        again=partial(_announcements, request, session, m, values=form),
+        refused=_announcement_errors,
     )
-    return see_other(workspace_url(m, f"/messaging/announcements/{row.id}?done=sent"))
 
 
 async def _announcement_context(
