@@ -91,16 +91,13 @@ def build_context(
     context.registry = registry or connector_registry(
         settings, clock, transport=transport, fulfilment_only=role == "worker"
     )
-    context.connectors = RegistrySource(context.registry)
+    connectors = RegistrySource(context.registry)
+    context.connectors = connectors
     from launchlink.integrations.apps import WorkspaceApps
 
     # A label's own service apps, swapped in for its workspace (integrations/apps.py).
     context.apps = WorkspaceApps.over(
-        context.registry,
-        database=database,
-        cipher=context.cipher,
-        clock=clock,
-        base=context.connectors,
+        connectors, database=database, cipher=context.cipher, clock=clock
     )
     # Pre-saves are planned, re-planned and fulfilled with this one table.
     context.territories = TerritoryTimeZones.load(settings.territory_timezones_file)

@@ -16,13 +16,7 @@ async def test_jobs_that_miss_the_cache_together_read_the_workspace_apps_once(
     db: Database,
 ) -> None:
     world = await make_world(db)
-    apps = WorkspaceApps(
-        database=db,
-        cipher=world.cipher,
-        registry=world.registry,
-        base=world.registry,
-        clock=world.clock,
-    )
+    apps = WorkspaceApps.over(world.registry, database=db, cipher=world.cipher, clock=world.clock)
     reads: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:

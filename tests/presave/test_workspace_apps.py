@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from launchlink.app import Application
 from launchlink.connectors.base import SERVICES
+from launchlink.connectors.registry import app_client_id
 from launchlink.fulfilment.engine import FulfilmentEngine
 from launchlink.fulfilment.limiter import MemoryLimiter
 from launchlink.fulfilment.settings import FulfilmentSettings
@@ -39,6 +40,7 @@ from tests.presave.conftest import (
     make_presave_link,
     open_page,
 )
+from tests.presave.test_offer_matrix import reconfigure
 
 LABEL_APP, LABEL_SECRET = "label-spotify-app", "label-secret-0001"
 SECOND_APP, SECOND_SECRET = "label-spotify-app-2", "label-secret-0002"
@@ -272,3 +274,29 @@ async def test_a_changed_app_leaves_the_old_apps_grants_needing_reauth_and_says_
     assert "sign in again" in presave.final_reason
     # Nothing was written at release with either app on the fan's behalf.
     assert len(sim.ledger.query(service="spotify", user="fan-one")) == at_consent
+
+
+async def test_reconfiguring_the_instance_reaches_the_apps_workspaces_bring(
+    papp: Application, two_labels: tuple[WorkspaceKey, WorkspaceKey], sim: SimulatorState
+) -> None:
+    own, other = two_labels
+    register_app(sim, LABEL_APP, LABEL_SECRET)
+    await bring_app(papp, own.workspace_id, LABEL_APP, LABEL_SECRET)
+    apps = papp.context.apps
+    assert apps is not None
+    before = (await apps.source(own.workspace_id)).get("spotify")
+    assert before is not None
+    assert before.settings.default_market == "US"
+
+    # The operator changes a Spotify setting and the instance's connectors are rebuilt.
+    reconfigure(papp, lambda settings: setattr(settings.spotify, "default_market", "GB"))
+
+    label_app = (await apps.source(own.workspace_id)).get("spotify")
+    ours = (await apps.source(other.workspace_id)).get("spotify")
+    assert label_app is not None
+    assert ours is not None
+    # The label's app is built again like the new instance connector, still as its own app.
+    assert label_app.settings.default_market == "GB"
+    assert app_client_id(label_app) == LABEL_APP
+    assert ours.settings.default_market == "GB"
+    assert app_client_id(ours) == DEMO_CLIENT_ID

@@ -26,7 +26,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from launchlink.connectors.base import Connector
@@ -37,7 +37,7 @@ from launchlink.kit.clock import Clock
 from launchlink.kit.crypto import TokenCipher
 
 if TYPE_CHECKING:
-    from launchlink.presave.modes import ConnectorSource
+    from launchlink.presave.modes import ConnectorSource, RegistrySource
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,19 @@ class AppRow:
     client_id: str
     updated_at: datetime
     rejected_reason: str | None
+
+
+class InstanceConnectors(Protocol):
+    """The instance's connectors, and one like any of them signed in as another app: both
+    read from one place, so a reconfigured instance (a new registry swapped into
+    ``presave.modes.RegistrySource``) reaches workspaces with an app of their own as it
+    reaches the others."""
+
+    def get(self, service: str) -> Connector | None: ...
+
+    def with_app(
+        self, service: str, client_id: str, secret: str, extra: dict[str, str] | None = None
+    ) -> Connector: ...
 
 
 class RejectedApp:
@@ -96,44 +109,36 @@ class WorkspaceApps:
         *,
         database: Database,
         cipher: TokenCipher,
-        registry: ConnectorRegistry,
-        base: ConnectorSource,
+        base: InstanceConnectors,
         clock: Clock,
     ) -> None:
         self.database = database
         self.cipher = cipher
-        self.registry = registry
         self.base = base
         self.clock = clock
         self._rows: dict[UUID, tuple[float, dict[str, AppRow]]] = {}
         self._loading: dict[UUID, asyncio.Future[dict[str, AppRow]]] = {}
-        self._built: dict[tuple[UUID, str], tuple[datetime, str | None, Connector]] = {}
+        # Each app as built: from which row, beside which of the instance's connectors.
+        self._built: dict[tuple[UUID, str], tuple[datetime, str | None, Connector, Connector]] = {}
         self._retired: list[Connector] = []
 
     @classmethod
     def over(
         cls,
-        registry: ConnectorRegistry,
+        instance: ConnectorRegistry | RegistrySource,
         *,
         database: Database,
         cipher: TokenCipher,
         clock: Clock,
-        base: ConnectorSource | None = None,
     ) -> WorkspaceApps:
-        """Workspaces' apps over ``registry``'s connectors: the one way a process builds
-        them (bootstrap's context, and an engine built without one). ``base`` is the
-        process's own source of the instance's connectors when it has one, so that
-        reconfiguring it (a new registry swapped in) reaches the workspaces without an app
-        of their own too."""
+        """Workspaces' apps over the instance's connectors: the one way a process builds
+        them (bootstrap's context, and an engine built without one). ``instance`` is the
+        process's own ``RegistrySource`` when it has one, so that reconfiguring it (a new
+        registry swapped in) reaches every workspace, with an app of its own or not."""
         from launchlink.presave.modes import RegistrySource
 
-        return cls(
-            database=database,
-            cipher=cipher,
-            registry=registry,
-            base=base if base is not None else RegistrySource(registry),
-            clock=clock,
-        )
+        base = instance if isinstance(instance, RegistrySource) else RegistrySource(instance)
+        return cls(database=database, cipher=cipher, base=base, clock=clock)
 
     async def source(self, workspace_id: UUID | None) -> WorkspaceSource:
         """The connectors ``workspace_id``'s pre-saves use (the instance's when None)."""
@@ -183,11 +188,16 @@ class WorkspaceApps:
     async def _connector(self, workspace_id: UUID, row: AppRow) -> Connector | None:
         key = (workspace_id, row.service)
         built = self._built.get(key)
-        if built is not None and built[0] == row.updated_at and built[1] == row.rejected_reason:
-            return built[2]
         base = self.base.get(row.service)
         if base is None:
             return None
+        # Built again when the instance was reconfigured too (a new connector in ``base``).
+        if (
+            built is not None
+            and built[:2] == (row.updated_at, row.rejected_reason)
+            and built[2] is base
+        ):
+            return built[3]
         connector: Connector
         if row.rejected_reason is not None:
             connector = RejectedApp(base, row.client_id, row.rejected_reason)
@@ -196,15 +206,15 @@ class WorkspaceApps:
                 stored = await IntegrationsRepository(session).credential(workspace_id, row.service)
             if stored is None:
                 return None
-            connector = self.registry.with_app(
+            connector = self.base.with_app(
                 row.service,
                 stored.client_id,
                 self.cipher.decrypt(stored.secret),
                 {k: str(v) for k, v in dict(stored.extra).items()},
             )
-        if built is not None and not isinstance(built[2], RejectedApp):
-            self._retired.append(built[2])
-        self._built[key] = (row.updated_at, row.rejected_reason, connector)
+        if built is not None and not isinstance(built[3], RejectedApp):
+            self._retired.append(built[3])
+        self._built[key] = (row.updated_at, row.rejected_reason, base, connector)
         return connector
 
     def forget(self, workspace_id: UUID) -> None:
@@ -212,7 +222,7 @@ class WorkspaceApps:
         self._rows.pop(workspace_id, None)
         self._loading.pop(workspace_id, None)  # a read begun before the change is not shared
         for key in [k for k in self._built if k[0] == workspace_id]:
-            connector = self._built.pop(key)[2]
+            connector = self._built.pop(key)[3]
             if not isinstance(connector, RejectedApp):
                 self._retired.append(connector)
 
@@ -242,7 +252,7 @@ class WorkspaceApps:
         return recorded
 
     async def aclose(self) -> None:
-        for connector in [*self._retired, *(b[2] for b in self._built.values())]:
+        for connector in [*self._retired, *(b[3] for b in self._built.values())]:
             if not isinstance(connector, RejectedApp):
                 await connector.aclose()
         self._retired.clear()

@@ -467,6 +467,13 @@ class RegistrySource:
         except KeyError:
             return None
 
+    def with_app(
+        self, service: str, client_id: str, secret: str, extra: dict[str, str] | None = None
+    ) -> Connector:
+        """``ConnectorRegistry.with_app`` of the registry in place now (a reconfigured
+        instance builds workspaces' apps from its new settings)."""
+        return self.registry.with_app(service, client_id, secret, extra)
+
 
 # -- what an instance can offer, whatever the campaign ---------------------------------------
 
