@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from datetime import timedelta
 from uuid import UUID
 
@@ -9,6 +10,7 @@ from sqlalchemy import func, select
 
 from launchlink.db import Database
 from launchlink.events import PresaveNeedsReauth
+from launchlink.fulfilment import executor
 from launchlink.fulfilment.engine import FulfilmentEngine
 from launchlink.fulfilment.executor import idempotency_key, plan_actions
 from launchlink.fulfilment.limiter import MemoryLimiter
@@ -158,23 +160,36 @@ async def test_a_rotated_refresh_token_is_stored_before_use(db: Database) -> Non
 async def test_refreshing_every_fans_grant_keeps_no_lock_per_grant_behind(db: Database) -> None:
     # Release day: every Spotify fan's hour-long token has expired and is refreshed once.
     world = await make_world(db)
-    presaves = [
-        # Standing grants keep their tokens after the save, so the refresh can be seen.
-        await world.add_fan("spotify", user=f"exp-{n}", ttl_seconds=60, standing=True)
-        for n in range(6)
-    ]
-    world.advance(3600)
     engine = world.engine()
 
-    await drain(engine)
+    async def serve(fans: range) -> int:
+        """Bytes the executor allocated while refreshing ``fans`` and still holds."""
+        presaves = [
+            # Standing grants keep their tokens after the save, so the refresh can be seen.
+            await world.add_fan("spotify", user=f"exp-{n}", ttl_seconds=60, standing=True)
+            for n in fans
+        ]
+        world.advance(3600)
+        tracemalloc.start()
+        try:
+            await drain(engine)
+            held = tracemalloc.take_snapshot().filter_traces(
+                [tracemalloc.Filter(True, executor.__file__)]
+            )
+        finally:
+            tracemalloc.stop()
+        for presave_id in presaves:
+            assert (await world.presave(presave_id)).state == PresaveState.done
+            grant = await world.grant_of(presave_id)
+            assert grant.access_expires_at is not None
+            assert grant.access_expires_at > world.clock.now()  # refreshed and stored
+        return sum(stat.size for stat in held.statistics("filename"))
 
-    for presave_id in presaves:
-        assert (await world.presave(presave_id)).state == PresaveState.done
-        grant = await world.grant_of(presave_id)
-        assert grant.access_expires_at is not None
-        assert grant.access_expires_at > world.clock.now()  # refreshed and stored
-    # The worker's memory: a lock per grant refreshed would grow with every fan served.
-    assert engine.tokens._locks == {}
+    first = await serve(range(6))
+    more = await serve(range(6, 24))
+
+    # The worker's memory: a lock kept per grant refreshed would grow with every fan served.
+    assert more <= first
 
 
 async def test_a_development_mode_app_fails_fans_not_on_the_allow_list(db: Database) -> None:
@@ -235,7 +250,6 @@ async def test_running_twice_and_a_reclaimed_lease_do_not_save_twice(db: Databas
     await engine.schedule()
     [crashed] = await engine.claim("spotify", "worker-that-dies", 10)
     # The dying worker did the first action and recorded it, then was killed.
-    from launchlink.fulfilment.executor import idempotency_key, plan_actions
     from launchlink.fulfilment.repository import FulfilmentRepository
 
     release = await engine._release(world.release_id)
