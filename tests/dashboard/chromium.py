@@ -26,14 +26,13 @@ PHONE = {"width": 390, "height": 844}
 
 
 @contextmanager
-def served_app(tmp_path: Path, sqlite_template: Path, smtp_port: int) -> Iterator[_Served]:
+def served_app(database_url: str, tmp_path: Path, smtp_port: int) -> Iterator[_Served]:
     """The app with the embedded simulator on a real port, in this process (its background
-    workers off, as in every test app: ``environment="test"``)."""
+    workers off, as in every test app: ``environment="test"``), over ``database_url`` (a
+    fresh database: SQLite or PostgreSQL)."""
     port = free_port()
-    database = tmp_path / "launchlink.sqlite3"
-    shutil.copyfile(sqlite_template, database)
     settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{database.as_posix()}",
+        database_url=database_url,
         var_dir=tmp_path / "var",
         public_url=f"http://127.0.0.1:{port}",
         environment="test",

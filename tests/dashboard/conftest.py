@@ -45,7 +45,16 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def served(tmp_path: Path, sqlite_backend: Any, smtp: tuple[Inbox, int]) -> Iterator[Any]:
     """The simulator app on a real port for Chromium (tests/dashboard/chromium.py)."""
-    with served_app(tmp_path, sqlite_backend.template, smtp[1]) as app:
+    with served_app(sqlite_backend.fresh_url(tmp_path), tmp_path, smtp[1]) as app:
+        yield app
+
+
+@pytest.fixture
+def served_on_each_database(
+    database_url: str, tmp_path: Path, smtp: tuple[Inbox, int]
+) -> Iterator[Any]:
+    """The same, once on SQLite and once on PostgreSQL (a test that asks for it runs twice)."""
+    with served_app(database_url, tmp_path, smtp[1]) as app:
         yield app
 
 

@@ -30,17 +30,18 @@ FOLDER = "messaging"
 
 def _database_of(served: _Served) -> Database:
     # The served app's engine belongs to the server thread's event loop: the test reads
-    # and writes the same SQLite file through its own.
+    # and writes the same database through its own.
     return Database(served.app.context.settings.resolved_database_url)
 
 
 @pytest.mark.browser
 @pytest.mark.slow
 async def test_an_artist_edits_a_template_previews_it_and_sends_an_announcement(
-    served: _Served, chromium_path: str, tmp_path: Path
+    served_on_each_database: _Served, chromium_path: str, tmp_path: Path
 ) -> None:
     from playwright.async_api import async_playwright
 
+    served = served_on_each_database
     base = served.url
     database = _database_of(served)
     try:
