@@ -352,3 +352,23 @@ async def ask_for_reminder(
     if phone is not None:
         data.update({"phone": phone, sms_box: "1"})
     return await browser.post(f"/presave/{slug}/remind", data=data)
+
+
+async def sign_up_for_reminder(
+    browser: httpx.AsyncClient,
+    inbox: Inbox,
+    email: str,
+    *,
+    service: str = "deezer",
+    reminder_only: bool = False,
+) -> str:
+    """A fan with a confirmed email reminder: they ask for it on the page (the marketing
+    box ticked, or with ``reminder_only`` the this-release-only one) and confirm the
+    address from the opt-in email; returns the page the flow ends on."""
+    answer = await ask_for_reminder(
+        browser, service=service, email=email, reminder_only=reminder_only
+    )
+    assert answer.status_code == 200, f"{service}: {answer.text}"
+    confirmed = await confirm_address(browser, inbox, email)
+    assert confirmed.status_code == 303, f"{service}: {confirmed.text}"
+    return str(confirmed.headers["location"])

@@ -20,7 +20,7 @@ from launchlink.events import (
 from launchlink.outbox.dispatcher import OutboxDispatcher
 from tests.api.conftest import Api
 from tests.builders import WorkspaceKey
-from tests.presave.conftest import Inbox, ask_for_reminder, confirm_address, make_presave_link
+from tests.presave.conftest import Inbox, make_presave_link, sign_up_for_reminder
 
 
 class Listener:
@@ -53,8 +53,7 @@ async def test_a_confirmed_reminder_sign_up_is_told_as_events(
     created = await make_presave_link(
         admin, label, campaign={"service_modes": {"deezer": "reminder"}}
     )
-    await ask_for_reminder(fan, service="deezer", email="fan@example.com")
-    assert (await confirm_address(fan, inbox, "fan@example.com")).status_code == 303
+    await sign_up_for_reminder(fan, inbox, "fan@example.com")
     await listener.events()
 
     link_id = created["link"]["id"]

@@ -59,10 +59,10 @@ from tests.presave.conftest import (
     Inbox,
     approve_on_simulator,
     browser_for,
-    confirm_address,
     csrf_of,
     deliver_messages,
     open_page,
+    sign_up_for_reminder,
 )
 
 MODES = (ServiceMode.direct_save, ServiceMode.preadd, ServiceMode.reminder, ServiceMode.link_only)
@@ -194,14 +194,7 @@ async def sign_in(papp: Application, service: str, username: str) -> None:
 async def ask_for_a_reminder(papp: Application, inbox: Inbox, service: str, email: str) -> None:
     """The fan asks for a reminder and confirms the address from the opt-in email."""
     async with browser_for(papp, **{"CF-IPCountry": "GB"}) as browser:
-        html = await open_page(browser)
-        answer = await browser.post(
-            "/presave/soon/remind",
-            data={"csrf": csrf_of(html), "service": service, "email": email, "email_consent": "1"},
-        )
-        assert answer.status_code == 200, f"{service}: {answer.text}"
-        confirmed = await confirm_address(browser, inbox, email)
-        assert confirmed.status_code == 303, f"{service}: {confirmed.text}"
+        await sign_up_for_reminder(browser, inbox, email, service=service)
 
 
 def engine_of(papp: Application, clock: FrozenClock) -> FulfilmentEngine:

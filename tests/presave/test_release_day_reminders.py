@@ -20,10 +20,9 @@ from tests.builders import WorkspaceKey
 from tests.presave.conftest import (
     Inbox,
     _free_port,
-    ask_for_reminder,
-    confirm_address,
     deliver_messages,
     make_presave_link,
+    sign_up_for_reminder,
 )
 
 
@@ -31,9 +30,7 @@ async def sign_up_for_a_reminder(
     fan: httpx.AsyncClient, admin: Api, label: WorkspaceKey, inbox: Inbox
 ) -> None:
     await make_presave_link(admin, label, campaign={"service_modes": {"deezer": "reminder"}})
-    answer = await ask_for_reminder(fan, service="deezer", email="listener@example.com")
-    assert answer.status_code == 200
-    assert (await confirm_address(fan, inbox, "listener@example.com")).status_code == 303
+    await sign_up_for_reminder(fan, inbox, "listener@example.com")
 
 
 async def _email_messages(papp: Application) -> dict[MessageKind, Message]:

@@ -44,12 +44,11 @@ from tests.fulfilment.harness import drain
 from tests.presave.conftest import (
     Inbox,
     browser_for,
-    confirm_address,
     csrf_of,
     deliver_messages,
     make_presave_link,
-    open_page,
     presave_via_spotify,
+    sign_up_for_reminder,
 )
 
 OLD_DATE = "2026-03-06"
@@ -72,25 +71,6 @@ class Fans:
     """Fan → the confirmation page address (signed ``?t=``) the flow sent them to."""
     cookies: dict[str, httpx.Cookies]
     """Fan → their browser's cookies (confirmation pages belong to that browser)."""
-
-
-async def sign_up_for_reminder(browser: httpx.AsyncClient, inbox: Inbox, email: str) -> str:
-    """The fan asks for a Deezer email reminder on the page and confirms the address from
-    the opt-in email; returns the confirmation page the flow ends on."""
-    html = await open_page(browser)
-    answer = await browser.post(
-        "/presave/soon/remind",
-        data={
-            "csrf": csrf_of(html),
-            "service": "deezer",
-            "email": email,
-            "email_consent": "1",
-        },
-    )
-    assert answer.status_code == 200, answer.text
-    confirmed = await confirm_address(browser, inbox, email)
-    assert confirmed.status_code == 303, confirmed.text
-    return str(confirmed.headers["location"])
 
 
 async def _choose_zone(browser: httpx.AsyncClient, zone: str) -> None:

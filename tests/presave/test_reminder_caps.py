@@ -23,8 +23,8 @@ from tests.presave.conftest import (
     browser_for,
     deliver_messages,
     make_presave_link,
+    sign_up_for_reminder,
 )
-from tests.presave.test_release_moves import sign_up_for_reminder
 
 
 async def _sign_up(papp: Application, inbox: Inbox, email: str, country: str) -> None:

@@ -30,6 +30,7 @@ from tests.presave.conftest import (
     opt_in_path,
     presave_via_spotify,
     reminder_messages,
+    sign_up_for_reminder,
 )
 
 LISTENER = "listener@example.com"
@@ -52,11 +53,7 @@ async def _signed_up(
     created = await make_presave_link(
         admin, label, campaign={"service_modes": {"deezer": "reminder"}}
     )
-    answer = await ask_for_reminder(
-        fan, service="deezer", email=LISTENER, reminder_only=reminder_only
-    )
-    assert answer.status_code == 200, answer.text
-    assert (await confirm_address(fan, inbox, LISTENER)).status_code == 303
+    await sign_up_for_reminder(fan, inbox, LISTENER, reminder_only=reminder_only)
     inbox.messages.clear()  # the opt-in and the sign-up confirmation
     link_id: str = created["link"]["id"]
     return link_id

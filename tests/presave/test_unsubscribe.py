@@ -20,12 +20,11 @@ from tests.api.conftest import Api
 from tests.builders import WorkspaceKey
 from tests.presave.conftest import (
     Inbox,
-    ask_for_reminder,
     browser_for,
-    confirm_address,
     csrf_of,
     make_presave_link,
     reminder_messages,
+    sign_up_for_reminder,
 )
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -43,8 +42,7 @@ def _unsubscribe_path(message: EmailMessage) -> str:
 async def _signed_up(papp: Application, inbox: Inbox, address: str) -> EmailMessage:
     """A fan confirmed a reminder; returns the email with the List-Unsubscribe header."""
     async with browser_for(papp) as fan:
-        await ask_for_reminder(fan, email=address)
-        assert (await confirm_address(fan, inbox, address)).status_code == 303
+        await sign_up_for_reminder(fan, inbox, address, service="")
     return next(m for m in inbox.to(address) if m["List-Unsubscribe"])
 
 
