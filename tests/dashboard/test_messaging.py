@@ -81,7 +81,14 @@ async def test_an_admin_sets_the_sender_identity_and_an_editor_may_not(
     assert shown
     assert shown.group(1).startswith("Nova Reyes &lt;nova@")
     assert "texts from +15005550006" in page.text
-    assert "messaging.sender_changed" in await _audit_actions(sim_app, world.a)
+    assert (await _audit_actions(sim_app, world.a)).count("messaging.sender_changed") == 1
+    # The same identity saved again is no change: no second audit entry.
+    again = await admin.post(
+        _m(world, "/sender"),
+        {"email_name": "Nova Reyes", "email_local_part": "nova", "sms_from": "+15005550006"},
+    )
+    assert again.status_code == 303
+    assert (await _audit_actions(sim_app, world.a)).count("messaging.sender_changed") == 1
 
 
 async def test_quiet_hours_narrow_the_instances_and_never_widen_them(

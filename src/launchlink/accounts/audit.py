@@ -51,6 +51,24 @@ async def record(
     )
 
 
+async def record_change(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    target: tuple[str, UUID | str],
+    *,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    clock: Clock,
+) -> bool:
+    """:func:`record`, only when ``after`` differs from ``before``: saving a form unchanged
+    is not a change to audit. True when an entry was written."""
+    if after == before:
+        return False
+    await record(session, actor, action, target, before=before, after=after, clock=clock)
+    return True
+
+
 async def entries(
     session: AsyncSession, workspace_id: UUID, *, limit: int = 100, before: datetime | None = None
 ) -> list[AuditEntry]:

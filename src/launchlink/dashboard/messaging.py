@@ -287,17 +287,15 @@ async def save_sender(
     async def change(data: SenderForm) -> str:
         was = _identity(await manage.sender_of(session, m.workspace.id))
         row = await manage.set_sender(session, m.workspace.id, SenderWrite(**data.model_dump()))
-        now = _identity(row)
-        if now != was:
-            await audit.record(
-                session,
-                m.actor,
-                "messaging.sender_changed",
-                ("workspace", m.workspace.id),
-                before=was,
-                after=now,
-                clock=clock,
-            )
+        await audit.record_change(
+            session,
+            m.actor,
+            "messaging.sender_changed",
+            ("workspace", m.workspace.id),
+            before=was,
+            after=_identity(row),
+            clock=clock,
+        )
         return workspace_url(m, "/messaging?done=sender")
 
     return await _form_action(

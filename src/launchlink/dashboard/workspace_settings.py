@@ -98,14 +98,13 @@ async def save_general(
         return await _general(
             request, session, m, errors={"base_language": error.message}, status=422
         )
-    if before != after:
-        await audit.record(
-            session,
-            m.actor,
-            "workspace.base_language_changed",
-            ("workspace", m.workspace.id),
-            before={"base_language": before},
-            after={"base_language": after},
-            clock=clock,
-        )
+    await audit.record_change(
+        session,
+        m.actor,
+        "workspace.base_language_changed",
+        ("workspace", m.workspace.id),
+        before={"base_language": before},
+        after={"base_language": after},
+        clock=clock,
+    )
     return see_other(workspace_url(m, "/general?done=saved"))
