@@ -51,7 +51,9 @@ class World:
         ``reminder_only``: the address and number were given for this release's messages
         only (on the pre-save), with no marketing consent (on the fan)."""
         marketing_at = None if reminder_only else consent_at
-        async with self.database.transaction() as session:
+        # Read, then write: on SQLite the write lock from BEGIN, or a server process writing
+        # in between makes the upgrade fail at once with "database is locked".
+        async with self.database.transaction(write_lock=True) as session:
             release = await session.get(Release, self.release_id)
             assert release is not None
             fan = Fan(
